@@ -1,0 +1,184 @@
+/**
+ * Staged configuration, one table per actor: each option has a flag, an
+ * optional `AGORA_*` environment variable and a default. Resolution order:
+ * defaults → environment → command-line flags → values given in code.
+ * Durations resolve to milliseconds.
+ */
+import { parseArgs } from "node:util";
+import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { parseDuration } from "./durations.ts";
+
+/** The value type of each kind of option. */
+export interface OptionKinds {
+  string: string;
+  /** Given as `500ms`, `5s`, `2m`; resolved to milliseconds. */
+  duration: number;
+  number: number;
+  integer: number;
+  boolean: boolean;
+  /** A repeatable flag. */
+  strings: string[];
+}
+export type OptionKind = keyof OptionKinds;
+
+/** One option of an actor or command. */
+export interface OptionSpec<K extends OptionKind = OptionKind> {
+  kind: K;
+  /** The long flag, without `--`. */
+  flag: string;
+  /** A one-letter alias. */
+  short?: string;
+  /** The environment variable that sets it. */
+  env?: string;
+  /** The default; milliseconds for durations. */
+  default?: OptionKinds[K];
+  /** One line of help. */
+  help: string;
+  /** The placeholder shown in help, e.g. `URL`. */
+  placeholder?: string;
+}
+
+export type OptionSpecs = Record<string, OptionSpec>;
+
+/** The resolved values: an option with a default is always present. */
+export type Resolved<S extends OptionSpecs> = {
+  [P in keyof S]: S[P] extends { default: unknown }
+    ? OptionKinds[S[P]["kind"]]
+    : OptionKinds[S[P]["kind"]] | undefined;
+};
+
+/** Input of {@link resolveOptions}. */
+export interface ResolveInput<S extends OptionSpecs> {
+  /** Command-line arguments after the command name. */
+  argv?: readonly string[];
+  /** @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Values given in code; they win over everything. */
+  overrides?: Partial<Resolved<S>>;
+  /** Allow positional arguments (returned in `positionals`). */
+  allowPositionals?: boolean;
+}
+
+function convert(spec: OptionSpec, raw: string | boolean | string[], source: string): unknown {
+  const what = `${source} ${spec.env && source.startsWith("$") ? spec.env : `--${spec.flag}`}`;
+  switch (spec.kind) {
+    case "boolean":
+      if (typeof raw === "boolean") return raw;
+      if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
+      if (/^(0|false|no|off)$/i.test(String(raw))) return false;
+      throw new AgoraError(ErrorCode.InvalidConfig, `${what}: expected true or false, got ${raw}`);
+    case "duration":
+      return parseDuration(String(raw), what.trim());
+    case "number":
+    case "integer": {
+      const n = Number(raw);
+      if (
+        String(raw).trim() === "" ||
+        !Number.isFinite(n) ||
+        (spec.kind === "integer" && !Number.isInteger(n))
+      ) {
+        throw new AgoraError(
+          ErrorCode.InvalidConfig,
+          `${what.trim()}: expected ${spec.kind === "integer" ? "an integer" : "a number"}, got ${JSON.stringify(raw)}`,
+        );
+      }
+      return n;
+    }
+    case "strings":
+      return Array.isArray(raw)
+        ? raw
+        : String(raw)
+            .split(",")
+            .filter((s) => s !== "");
+    default:
+      return String(raw);
+  }
+}
+
+/**
+ * Resolves options: defaults → environment → flags → overrides.
+ * @throws AgoraError INVALID_CONFIG with a one-line message
+ */
+export function resolveOptions<S extends OptionSpecs>(
+  specs: S,
+  input: ResolveInput<S> = {},
+): { values: Resolved<S>; positionals: string[]; help: boolean } {
+  const env = input.env ?? process.env;
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    values[key] = spec.default;
+    const fromEnv = spec.env === undefined ? undefined : env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== "") values[key] = convert(spec, fromEnv, "$");
+  }
+  type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
+  const options: Record<string, ParseOption> = { help: { type: "boolean", short: "h" } };
+  for (const spec of Object.values(specs)) {
+    const option: ParseOption = { type: spec.kind === "boolean" ? "boolean" : "string" };
+    if (spec.short) option.short = spec.short;
+    if (spec.kind === "strings") option.multiple = true;
+    options[spec.flag] = option;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...(input.argv ?? [])],
+      options,
+      strict: true,
+      allowPositionals: input.allowPositionals ?? false,
+    });
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    throw new AgoraError(ErrorCode.InvalidConfig, message ?? "invalid arguments", { cause });
+  }
+  for (const [key, spec] of Object.entries(specs)) {
+    const raw = parsed.values[spec.flag];
+    if (raw !== undefined) values[key] = convert(spec, raw as string | boolean | string[], "");
+  }
+  for (const [key, value] of Object.entries(input.overrides ?? {})) {
+    if (value !== undefined) values[key] = value;
+  }
+  return {
+    values: values as Resolved<S>,
+    positionals: parsed.positionals,
+    help: parsed.values.help === true,
+  };
+}
+
+/** Formats `--help` for a command from its option table. */
+export function formatHelp(usage: string, summary: string, specs: OptionSpecs): string {
+  const rows = Object.values(specs).map((spec) => {
+    const name = `${spec.short ? `-${spec.short}, ` : ""}--${spec.flag}${spec.kind === "boolean" ? "" : ` ${spec.placeholder ?? spec.kind.toUpperCase()}`}`;
+    const extra: string[] = [];
+    if (spec.default !== undefined && !(Array.isArray(spec.default) && spec.default.length === 0)) {
+      extra.push(
+        `default ${spec.kind === "duration" ? `${spec.default}ms` : JSON.stringify(spec.default)}`,
+      );
+    }
+    if (spec.env) extra.push(`env ${spec.env}`);
+    return { name, text: `${spec.help}${extra.length ? ` (${extra.join("; ")})` : ""}` };
+  });
+  rows.push({ name: "-h, --help", text: "show this help" });
+  const width = Math.max(...rows.map((r) => r.name.length)) + 2;
+  const lines = rows.map((r) => `  ${r.name.padEnd(width)}${r.text}`);
+  return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${lines.join("\n")}\n`;
+}
+
+/** Options every networked command has: the NATS URL and the subject prefix. */
+export const COMMON_OPTIONS = {
+  nats: {
+    kind: "string",
+    flag: "nats",
+    env: "AGORA_NATS_URL",
+    default: "nats://127.0.0.1:4222",
+    placeholder: "URL",
+    help: "NATS server URL(s), comma-separated",
+  },
+  prefix: {
+    kind: "string",
+    flag: "prefix",
+    env: "AGORA_SUBJECT_PREFIX",
+    default: "agora",
+    placeholder: "PREFIX",
+    help: "subject prefix of the cluster",
+  },
+} as const satisfies OptionSpecs;

@@ -1,0 +1,52 @@
+/**
+ * Every default of agora, in one place. Mesos's flags and constants are the
+ * reference; the Mesos name is given beside each one.
+ */
+
+/** Master: batch allocation every interval (`--allocation_interval=1secs`). */
+export const DEFAULT_ALLOCATION_INTERVAL_MS = 1000;
+/** Master: an agent is pinged (here: must heartbeat) this often (`--agent_ping_timeout=15secs`). */
+export const DEFAULT_AGENT_PING_TIMEOUT_MS = 15_000;
+/** Master: missed pings before an agent is unreachable (`--max_agent_ping_timeouts=5`). */
+export const DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5;
+/** Master: an unreachable agent is removed after this (`--agent_removal... `; Mesos keeps 2 weeks of unreachable agents). */
+export const DEFAULT_AGENT_REMOVAL_TIMEOUT_MS = 10 * 60_000;
+/** Master: offers are rescinded after this; 0 = never (`--offer_timeout`, none by default). */
+export const DEFAULT_OFFER_TIMEOUT_MS = 0;
+/** Master: heartbeat events to schedulers (`Event::HEARTBEAT`, 15 s). */
+export const DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS = 15_000;
+/** Master: missed scheduler heartbeats before the framework is disconnected. */
+export const DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS = 3;
+/** Master: failover timeout of a framework that does not set one (`FrameworkInfo.failover_timeout`, 0). */
+export const DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS = 0;
+/** Master: the allocation policy. */
+export const DEFAULT_POLICY = "drf";
+
+/** Decline filter: seconds before declined resources are offered again (`Filters.refuse_seconds=5`). */
+export const DEFAULT_REFUSE_SECONDS = 5;
+/** Minimum allocatable: an agent's leftover is offered when cpus ≥ this... (`--min_allocatable_resources=cpus:0.01|mem:32`). */
+export const MIN_ALLOCATABLE_CPUS = 0.01;
+/** ...or mem ≥ this, in MB. */
+export const MIN_ALLOCATABLE_MEM_MB = 32;
+
+/** Agent: SIGTERM → SIGKILL grace for tasks (`--executor_shutdown_grace_period=5secs`). */
+export const DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS = 5000;
+/** Agent: first retry of an unacknowledged status update (`STATUS_UPDATE_RETRY_INTERVAL_MIN`). */
+export const DEFAULT_STATUS_UPDATE_RETRY_MIN_MS = 10_000;
+/** Agent: the retry interval doubles up to this (`STATUS_UPDATE_RETRY_INTERVAL_MAX`). */
+export const DEFAULT_STATUS_UPDATE_RETRY_MAX_MS = 10 * 60_000;
+/** Agent: first (re)registration retry; doubles with jitter (`--registration_backoff_factor=1secs`). */
+export const DEFAULT_REGISTRATION_BACKOFF_MS = 1000;
+/** Agent: registration backoff cap (`REGISTER_RETRY_INTERVAL_MAX`, 1 min). */
+export const DEFAULT_REGISTRATION_BACKOFF_MAX_MS = 60_000;
+/** Agent: the executor must subscribe within this (`--executor_registration_timeout=1mins`). */
+export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
+/** Agent: work directory (`--work_dir`), relative to the current directory. */
+export const DEFAULT_WORK_DIR = ".agora/agent";
+/** Agent: ports offered when not given (`ports:[31000-32000]`). */
+export const DEFAULT_PORTS = "[31000-32000]";
+
+/** Request timeout of one NATS request/reply. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** `agora dev`: agents started when `--agents` is not given. */
+export const DEFAULT_DEV_AGENTS = 2;

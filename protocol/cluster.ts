@@ -1,0 +1,100 @@
+/**
+ * Cluster events: master → observers on `events.<kind>` (see
+ * {@link ClusterEventKind}). Anyone may subscribe to `events.>`.
+ */
+import { Type } from "@sinclair/typebox";
+import {
+  Attributes,
+  Id,
+  message,
+  ResourcesJson,
+  Role,
+  TaskStateSchemaRef,
+  TaskStatus,
+  Text,
+} from "./common.ts";
+
+const at = { /** Milliseconds since the epoch. */ timestamp: Type.Number() };
+
+export const ClusterAgentAdded = message("cluster.agentAdded", {
+  ...at,
+  agentId: Id,
+  hostname: Text,
+  resources: ResourcesJson,
+  attributes: Attributes,
+});
+
+export const ClusterAgentReregistered = message("cluster.agentReregistered", {
+  ...at,
+  agentId: Id,
+  hostname: Text,
+});
+
+export const ClusterAgentUnreachable = message("cluster.agentUnreachable", {
+  ...at,
+  agentId: Id,
+});
+
+export const ClusterAgentRemoved = message("cluster.agentRemoved", {
+  ...at,
+  agentId: Id,
+  reason: Text,
+});
+
+export const ClusterFrameworkAdded = message("cluster.frameworkAdded", {
+  ...at,
+  frameworkId: Id,
+  name: Text,
+  roles: Type.Array(Role),
+});
+
+export const ClusterFrameworkDisconnected = message("cluster.frameworkDisconnected", {
+  ...at,
+  frameworkId: Id,
+});
+
+export const ClusterFrameworkRemoved = message("cluster.frameworkRemoved", {
+  ...at,
+  frameworkId: Id,
+  reason: Text,
+});
+
+export const ClusterOfferSent = message("cluster.offerSent", {
+  ...at,
+  offerId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  role: Role,
+  resources: ResourcesJson,
+});
+
+export const ClusterOfferRescinded = message("cluster.offerRescinded", {
+  ...at,
+  offerId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  reason: Text,
+});
+
+export const ClusterTaskUpdated = message("cluster.taskUpdated", {
+  ...at,
+  frameworkId: Id,
+  agentId: Id,
+  taskId: Id,
+  name: Text,
+  state: TaskStateSchemaRef,
+  previousState: Type.Optional(TaskStateSchemaRef),
+  reason: TaskStatus.properties.reason,
+  message: TaskStatus.properties.message,
+  resources: ResourcesJson,
+});
+
+/** Dominant shares after an allocation cycle: fairness in the open. */
+export const ClusterAllocation = message("cluster.allocation", {
+  ...at,
+  roles: Type.Record(Type.String(), Type.Object({ dominantShare: Type.Number() })),
+  frameworks: Type.Record(
+    Type.String(),
+    Type.Object({ dominantShare: Type.Number(), role: Type.Optional(Type.String()) }),
+  ),
+});

@@ -1,0 +1,223 @@
+/**
+ * Schemas shared by several message families: identifiers, resources,
+ * attributes, commands, tasks, statuses, offers and filters. The static
+ * TypeScript types are derived from the schemas, so the two never disagree.
+ */
+import {
+  type Static,
+  type TLiteral,
+  type TObject,
+  type TProperties,
+  Type,
+} from "@sinclair/typebox";
+
+/** Longest string accepted in a free-text field (messages, names). */
+export const MAX_TEXT = 64 * 1024;
+/** Longest identifier (a subject token). */
+export const MAX_ID = 256;
+
+/** An identifier that is also a valid subject token. */
+export const Id = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: "^[^\\s.*>]+$" });
+/** Free text. */
+export const Text = Type.String({ maxLength: MAX_TEXT });
+/** A role name, `*` for unreserved; nested roles as `eng/web`. */
+export const Role = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: "^[^\\s.*>]+$|^\\*$" });
+
+/**
+ * A resource set in JSON: scalar name → number (mem and disk in MB), ranges as
+ * `[[begin, end], ...]`; reserved resources as `name(role)`.
+ */
+export const ResourcesJson = Type.Record(
+  Type.String({ minLength: 1, maxLength: MAX_ID }),
+  Type.Union([
+    Type.Number({ minimum: 0 }),
+    Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })]), {
+      maxItems: 4096,
+    }),
+  ]),
+);
+export type ResourcesJson = Static<typeof ResourcesJson>;
+
+/** Agent attributes, e.g. `{rack: "r1", zone: "a"}`. */
+export const Attributes = Type.Record(
+  Type.String({ minLength: 1, maxLength: MAX_ID }),
+  Type.Union([Type.String({ maxLength: MAX_ID }), Type.Number()]),
+);
+export type Attributes = Static<typeof Attributes>;
+
+/** Environment variables of a command. */
+export const Environment = Type.Record(Type.String({ maxLength: MAX_ID }), Text);
+
+/** A command to run, as Mesos's `CommandInfo`. */
+export const CommandInfo = Type.Object({
+  /** The command line (run by `/bin/sh -c` when `shell` is true) or the program. */
+  value: Type.String({ minLength: 1, maxLength: MAX_TEXT }),
+  /** Run through `/bin/sh -c` (default true). When false, `value` is the program. */
+  shell: Type.Optional(Type.Boolean()),
+  /** Arguments when `shell` is false. */
+  arguments: Type.Optional(Type.Array(Text, { maxItems: 1024 })),
+  /** Extra environment variables. */
+  environment: Type.Optional(Environment),
+});
+export type CommandInfo = Static<typeof CommandInfo>;
+
+/** A framework's executor, as Mesos's `ExecutorInfo`. */
+export const ExecutorInfo = Type.Object({
+  executorId: Id,
+  name: Type.Optional(Text),
+  command: CommandInfo,
+  /** Resources of the executor itself, on top of its tasks'. */
+  resources: Type.Optional(ResourcesJson),
+});
+export type ExecutorInfo = Static<typeof ExecutorInfo>;
+
+/** A task description sent by a scheduler in a launch operation. */
+export const TaskInfo = Type.Object({
+  taskId: Id,
+  name: Text,
+  /** The agent the task runs on; must be the agent of the accepted offers. */
+  agentId: Id,
+  resources: ResourcesJson,
+  /** The command to run through the built-in command executor. */
+  command: Type.Optional(CommandInfo),
+  /** A custom executor to run the task through instead. */
+  executor: Type.Optional(ExecutorInfo),
+  /** Opaque data handed to a custom executor. */
+  data: Type.Optional(Type.Uint8Array({ maxByteLength: 256 * 1024 })),
+  labels: Type.Optional(Type.Record(Type.String({ maxLength: MAX_ID }), Text)),
+  /** Seconds between SIGTERM and SIGKILL when the task is killed. */
+  killGracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+export type TaskInfo = Static<typeof TaskInfo>;
+
+/** Mesos `TaskState`. */
+export const TaskState = {
+  Staging: "TASK_STAGING",
+  Starting: "TASK_STARTING",
+  Running: "TASK_RUNNING",
+  Killing: "TASK_KILLING",
+  Finished: "TASK_FINISHED",
+  Failed: "TASK_FAILED",
+  Killed: "TASK_KILLED",
+  Error: "TASK_ERROR",
+  Lost: "TASK_LOST",
+  Dropped: "TASK_DROPPED",
+  Unreachable: "TASK_UNREACHABLE",
+  Gone: "TASK_GONE",
+  GoneByOperator: "TASK_GONE_BY_OPERATOR",
+  Unknown: "TASK_UNKNOWN",
+} as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+/** Terminal task states: a task in one of them never changes again. */
+export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set([
+  TaskState.Finished,
+  TaskState.Failed,
+  TaskState.Killed,
+  TaskState.Error,
+  TaskState.Lost,
+  TaskState.Dropped,
+  TaskState.Gone,
+  TaskState.GoneByOperator,
+]);
+
+/** True when the state is terminal. */
+export function isTerminalState(state: TaskState): boolean {
+  return TERMINAL_TASK_STATES.has(state);
+}
+
+/** Mesos `TaskStatus.Source`. */
+export const TaskSource = {
+  Master: "SOURCE_MASTER",
+  Agent: "SOURCE_AGENT",
+  Executor: "SOURCE_EXECUTOR",
+} as const;
+export type TaskSource = (typeof TaskSource)[keyof typeof TaskSource];
+
+/** Mesos `TaskStatus.Reason` (the subset agora reports). */
+export const TaskReason = {
+  CommandExecutorFailed: "REASON_COMMAND_EXECUTOR_FAILED",
+  ContainerLaunchFailed: "REASON_CONTAINER_LAUNCH_FAILED",
+  ContainerLimitationMemory: "REASON_CONTAINER_LIMITATION_MEMORY",
+  ExecutorRegistrationTimeout: "REASON_EXECUTOR_REGISTRATION_TIMEOUT",
+  ExecutorTerminated: "REASON_EXECUTOR_TERMINATED",
+  ExecutorUnregistered: "REASON_EXECUTOR_UNREGISTERED",
+  FrameworkRemoved: "REASON_FRAMEWORK_REMOVED",
+  AgentDisconnected: "REASON_AGENT_DISCONNECTED",
+  AgentRemoved: "REASON_AGENT_REMOVED",
+  AgentRestarted: "REASON_AGENT_RESTARTED",
+  AgentUnknown: "REASON_AGENT_UNKNOWN",
+  InvalidOffers: "REASON_INVALID_OFFERS",
+  Reconciliation: "REASON_RECONCILIATION",
+  ResourcesUnknown: "REASON_RESOURCES_UNKNOWN",
+  TaskInvalid: "REASON_TASK_INVALID",
+  TaskKilledDuringLaunch: "REASON_TASK_KILLED_DURING_LAUNCH",
+  TaskUnknown: "REASON_TASK_UNKNOWN",
+  TaskUnauthorized: "REASON_TASK_UNAUTHORIZED",
+} as const;
+export type TaskReason = (typeof TaskReason)[keyof typeof TaskReason];
+
+const literals = <T extends Record<string, string>>(o: T) =>
+  Type.Union(Object.values(o).map((v) => Type.Literal(v)));
+
+/** Schema of a {@link TaskState} value. */
+export const TaskStateSchemaRef = Type.Unsafe<TaskState>(literals(TaskState));
+
+/** A task status update, as Mesos's `TaskStatus`. */
+export const TaskStatus = Type.Object({
+  taskId: Id,
+  state: TaskStateSchemaRef,
+  agentId: Type.Optional(Id),
+  executorId: Type.Optional(Id),
+  source: Type.Optional(Type.Unsafe<TaskSource>(literals(TaskSource))),
+  reason: Type.Optional(Type.Unsafe<TaskReason>(literals(TaskReason))),
+  message: Type.Optional(Text),
+  /** Unique id of this update; absent on updates that need no acknowledgement. */
+  uuid: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** Milliseconds since the epoch when the update was generated. */
+  timestamp: Type.Number(),
+  /** Exit code of the task's process, when it exited. */
+  exitCode: Type.Optional(Type.Integer()),
+  /** Signal that ended the task's process, e.g. `SIGKILL`. */
+  signal: Type.Optional(Type.String({ maxLength: 32 })),
+  data: Type.Optional(Type.Uint8Array({ maxByteLength: 256 * 1024 })),
+});
+export type TaskStatus = Static<typeof TaskStatus>;
+
+/** A resource offer: resources of one agent for one role of one framework. */
+export const Offer = Type.Object({
+  offerId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  hostname: Text,
+  /** The role the resources are allocated to. */
+  role: Role,
+  resources: ResourcesJson,
+  attributes: Attributes,
+});
+export type Offer = Static<typeof Offer>;
+
+/** Offer filters, as Mesos's `Filters`. */
+export const Filters = Type.Object({
+  /** Seconds during which the declined resources are not offered again to the framework (default 5). */
+  refuseSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+export type Filters = Static<typeof Filters>;
+
+/** The wire form of an error. */
+export const ErrorMessage = message("error", {
+  code: Type.String({ maxLength: 64 }),
+  message: Text,
+  retryable: Type.Boolean(),
+});
+
+/** A plain positive acknowledgement of a request. */
+export const OkMessage = message("ok", {});
+
+/** Declares one message type: `{type: TYPE, ...fields}`. */
+export function message<T extends string, P extends TProperties>(
+  type: T,
+  fields: P,
+): TObject<P & { type: TLiteral<T> }> {
+  return Type.Object({ ...fields, type: Type.Literal(type) }) as TObject<P & { type: TLiteral<T> }>;
+}

@@ -1,0 +1,59 @@
+/**
+ * Executor ↔ agent messages, as Mesos's executor API.
+ * Executor → agent on `agent.<agentId>.executor.<frameworkId>.<executorId>`;
+ * agent → executor on `executor.<agentId>.<frameworkId>.<executorId>`.
+ */
+import { Type } from "@sinclair/typebox";
+import { Id, message, TaskInfo, TaskStatus } from "./common.ts";
+
+/** Executor → agent, request: the executor is up; the reply is `executor.subscribed`. */
+export const ExecutorSubscribe = message("executor.subscribe", {
+  /** Updates the executor sent that were not acknowledged yet (after an agent restart). */
+  unacknowledgedUpdates: Type.Optional(Type.Array(TaskStatus, { maxItems: 10_000 })),
+  /** Tasks the executor runs (after an agent restart). */
+  tasks: Type.Optional(Type.Array(TaskInfo, { maxItems: 10_000 })),
+});
+
+/** Executor → agent: a task status update, with a fresh `uuid`. */
+export const ExecutorUpdate = message("executor.update", {
+  status: TaskStatus,
+});
+
+/** Executor → agent: a message for the framework's scheduler. */
+export const ExecutorMessage = message("executor.message", {
+  data: Type.Uint8Array({ maxByteLength: 256 * 1024 }),
+});
+
+/** Agent → executor: reply to subscribe. */
+export const ExecutorSubscribed = message("executor.subscribed", {
+  agentId: Id,
+  frameworkId: Id,
+  executorId: Id,
+});
+
+/** Agent → executor: launch a task. */
+export const ExecutorLaunch = message("executor.launch", {
+  task: TaskInfo,
+});
+
+/** Agent → executor: kill a task (SIGTERM, then SIGKILL after the grace period). */
+export const ExecutorKill = message("executor.kill", {
+  taskId: Id,
+  gracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+
+/** Agent → executor: the scheduler acknowledged an update. */
+export const ExecutorAcknowledged = message("executor.acknowledged", {
+  taskId: Id,
+  uuid: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+/** Agent → executor: a message from the framework's scheduler. */
+export const ExecutorFrameworkMessage = message("executor.frameworkMessage", {
+  data: Type.Uint8Array({ maxByteLength: 256 * 1024 }),
+});
+
+/** Agent → executor: kill every task and exit. */
+export const ExecutorShutdown = message("executor.shutdown", {
+  gracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});

@@ -1,0 +1,95 @@
+/**
+ * Scheduler → master calls, as Mesos's scheduler API `Call`.
+ * `scheduler.subscribe` goes to `master.subscribe` (request); every other call
+ * goes to `master.framework.<frameworkId>`, as a request (reply `ok` or
+ * `error`) or a plain publish (errors come back as an `event.error`).
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { Filters, Id, message, Role, TaskInfo, Text } from "./common.ts";
+
+/** A framework's description, as Mesos's `FrameworkInfo`. */
+export const FrameworkInfo = Type.Object({
+  /** Set to resubscribe as an existing framework (failover). */
+  frameworkId: Type.Optional(Id),
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  user: Type.Optional(Type.String({ maxLength: 256 })),
+  /** Roles the framework receives offers for (default `["*"]`). */
+  roles: Type.Optional(Type.Array(Role, { maxItems: 64 })),
+  /** Seconds the master keeps a disconnected framework's tasks (default 0: none... see master flags). */
+  failoverTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  hostname: Type.Optional(Type.String({ maxLength: 256 })),
+  principal: Type.Optional(Type.String({ maxLength: 256 })),
+});
+export type FrameworkInfo = Static<typeof FrameworkInfo>;
+
+/** The launch operation of an accept. */
+export const LaunchOperation = Type.Object({
+  type: Type.Literal("launch"),
+  tasks: Type.Array(TaskInfo, { maxItems: 10_000 }),
+});
+export type LaunchOperation = Static<typeof LaunchOperation>;
+
+/** Subscribe (or resubscribe with `framework.frameworkId`); the reply is `event.subscribed`. */
+export const SchedulerSubscribe = message("scheduler.subscribe", {
+  framework: FrameworkInfo,
+  /** Roles for which the framework starts suppressed. */
+  suppressedRoles: Type.Optional(Type.Array(Role, { maxItems: 64 })),
+});
+
+/** Use offers: launch tasks on them; what is left is declined with `filters`. */
+export const SchedulerAccept = message("scheduler.accept", {
+  offerIds: Type.Array(Id, { minItems: 1, maxItems: 10_000 }),
+  operations: Type.Array(LaunchOperation, { maxItems: 64 }),
+  filters: Type.Optional(Filters),
+});
+
+/** Decline offers; their resources are not offered again to this framework for `refuseSeconds`. */
+export const SchedulerDecline = message("scheduler.decline", {
+  offerIds: Type.Array(Id, { minItems: 1, maxItems: 10_000 }),
+  filters: Type.Optional(Filters),
+});
+
+/** Remove all decline filters and unsuppress the roles (all when `roles` is absent). */
+export const SchedulerRevive = message("scheduler.revive", {
+  roles: Type.Optional(Type.Array(Role, { maxItems: 64 })),
+});
+
+/** Stop receiving offers for the roles (all when `roles` is absent). */
+export const SchedulerSuppress = message("scheduler.suppress", {
+  roles: Type.Optional(Type.Array(Role, { maxItems: 64 })),
+});
+
+/** Kill a task. */
+export const SchedulerKill = message("scheduler.kill", {
+  taskId: Id,
+  agentId: Type.Optional(Id),
+});
+
+/** Acknowledge a status update (by its uuid). */
+export const SchedulerAcknowledge = message("scheduler.acknowledge", {
+  agentId: Id,
+  taskId: Id,
+  uuid: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+/** Ask for the latest state of tasks; an empty list asks for all (implicit reconciliation). */
+export const SchedulerReconcile = message("scheduler.reconcile", {
+  tasks: Type.Array(Type.Object({ taskId: Id, agentId: Type.Optional(Id) }), {
+    maxItems: 100_000,
+  }),
+});
+
+/** Send opaque data to one of the framework's executors. */
+export const SchedulerMessage = message("scheduler.message", {
+  agentId: Id,
+  executorId: Id,
+  data: Type.Uint8Array({ maxByteLength: 256 * 1024 }),
+});
+
+/** Liveness of the scheduler; a framework that stops sending them is disconnected. */
+export const SchedulerHeartbeat = message("scheduler.heartbeat", {});
+
+/** Remove the framework: its tasks are killed and its offers rescinded. */
+export const SchedulerTeardown = message("scheduler.teardown", {
+  reason: Type.Optional(Text),
+});

@@ -1,0 +1,754 @@
+/**
+ * The {@link Resources} value type: an immutable bag of Mesos-style resources.
+ *
+ * A resource has a name (`cpus`, `mem`, `disk`, `gpus`, `ports`, or a custom
+ * name), a role (`*` for unreserved, or a role such as `web` or `eng/web` it is
+ * reserved to) and a value that is either a scalar or a set of integer ranges.
+ * Mem and disk are in MB. Scalars are fixed point, exact to three decimals like
+ * Mesos: they are stored as integer thousandths ("milli-units").
+ *
+ * The text form is the Mesos one, e.g. `cpus:4;mem:4096;cpus(web):2;ports:[31000-32000]`.
+ * The JSON form is `{"cpus": 4, "mem": 4096, "cpus(web)": 2, "ports": [[31000, 32000]]}`.
+ */
+
+import type { ResourcesJson } from "./common.ts";
+import { AgoraError, ErrorCode } from "./errors.ts";
+
+/** The role of unreserved resources. */
+export const UNRESERVED_ROLE = "*";
+
+/** A scalar resource held with one role, in integer thousandths. */
+interface ScalarEntry {
+  readonly key: string;
+  readonly name: string;
+  readonly role: string;
+  readonly milli: number;
+}
+
+/**
+ * A ranges resource held with one role. `ranges` is a flat list
+ * `[begin0, end0, begin1, end1, ...]`, sorted, with overlapping and adjacent
+ * ranges coalesced, never empty.
+ */
+interface RangesEntry {
+  readonly key: string;
+  readonly name: string;
+  readonly role: string;
+  readonly ranges: readonly number[];
+}
+
+type Kind = "scalar" | "ranges";
+
+/** The kinds of the well-known resources; other names take the kind of their first value. */
+const KNOWN_KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
+  ["cpus", "scalar"],
+  ["mem", "scalar"],
+  ["disk", "scalar"],
+  ["gpus", "scalar"],
+  ["ports", "ranges"],
+]);
+
+/** Position of the well-known scalars in the canonical order. */
+const SCALAR_ORDER: ReadonlyMap<string, number> = new Map([
+  ["cpus", 0],
+  ["mem", 1],
+  ["disk", 2],
+  ["gpus", 3],
+]);
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const ROLE_COMPONENT_RE = /^[A-Za-z0-9_.-]+$/;
+const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const RANGE_RE = /^(\d+)(?:\s*-\s*(\d+))?$/;
+
+/** `cpus:0.01` in thousandths. */
+const MIN_ALLOCATABLE_CPUS_MILLI = 10;
+/** `mem:32` in thousandths. */
+const MIN_ALLOCATABLE_MEM_MILLI = 32_000;
+
+function invalid(message: string): AgoraError {
+  return new AgoraError(ErrorCode.InvalidResources, message);
+}
+
+function keyOf(name: string, role: string): string {
+  return role === UNRESERVED_ROLE ? name : `${name}(${role})`;
+}
+
+/** The reason `role` is not a valid role name, or undefined when it is valid. */
+function roleProblem(role: string): string | undefined {
+  if (role === UNRESERVED_ROLE) return undefined;
+  if (role === "") return "role is empty";
+  for (const component of role.split("/")) {
+    if (component === "") return `role "${role}" has an empty component`;
+    if (component === "." || component === "..") {
+      return `role "${role}" has a "." or ".." component`;
+    }
+    if (component.startsWith("-")) return `role "${role}" has a component starting with "-"`;
+    if (!ROLE_COMPONENT_RE.test(component)) {
+      return `role "${role}" has characters other than letters, digits, "_", "." and "-"`;
+    }
+  }
+  return undefined;
+}
+
+function assertRole(role: string): void {
+  const problem = roleProblem(role);
+  if (problem !== undefined) throw invalid(`invalid role "${role}": ${problem}`);
+}
+
+/** Splits `name` or `name(role)` (whitespace tolerated); throws with `part` in the message. */
+function parseKey(head: string, part: string, where: string): { name: string; role: string } {
+  let name = head.trim();
+  let role = UNRESERVED_ROLE;
+  const open = name.indexOf("(");
+  if (open !== -1) {
+    if (!name.endsWith(")")) throw invalid(`${where} "${part}": missing ")" after the role`);
+    role = name.slice(open + 1, -1).trim();
+    name = name.slice(0, open).trim();
+    const problem = roleProblem(role);
+    if (problem !== undefined) throw invalid(`${where} "${part}": ${problem}`);
+  } else if (name.includes(")")) {
+    throw invalid(`${where} "${part}": unexpected ")"`);
+  }
+  if (name === "") throw invalid(`${where} "${part}": name is empty`);
+  if (!NAME_RE.test(name)) throw invalid(`${where} "${part}": invalid name "${name}"`);
+  return { name, role };
+}
+
+/** Converts a scalar to thousandths, validating it; throws with `part` in the message. */
+function toMilli(value: number, part: string, where: string): number {
+  if (Number.isNaN(value)) throw invalid(`${where} "${part}": value is not a number`);
+  if (!Number.isFinite(value)) throw invalid(`${where} "${part}": value is not finite`);
+  if (value < 0) throw invalid(`${where} "${part}": value is negative`);
+  const milli = Math.round(value * 1000);
+  if (milli > Number.MAX_SAFE_INTEGER) throw invalid(`${where} "${part}": value is too large`);
+  return milli === 0 ? 0 : milli;
+}
+
+function formatMilli(milli: number): string {
+  return String(milli / 1000);
+}
+
+// ---------------------------------------------------------------------------
+// Range lists: flat, sorted, coalesced `[b0, e0, b1, e1, ...]`.
+
+/** Sorts and coalesces a flat list of (possibly overlapping) ranges. */
+function normalizeRanges(flat: number[]): number[] {
+  const n = flat.length / 2;
+  if (n <= 1) return flat;
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out: number[] = [pairs[0]![0], pairs[0]![1]];
+  for (let i = 1; i < pairs.length; i++) {
+    const [begin, end] = pairs[i]!;
+    const last = out.length - 1;
+    if (begin <= out[last]! + 1) {
+      if (end > out[last]!) out[last] = end;
+    } else {
+      out.push(begin, end);
+    }
+  }
+  return out;
+}
+
+/** Union of two normalized range lists. */
+function unionRanges(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let begin: number;
+    let end: number;
+    if (j >= b.length || (i < a.length && a[i]! <= b[j]!)) {
+      begin = a[i]!;
+      end = a[i + 1]!;
+      i += 2;
+    } else {
+      begin = b[j]!;
+      end = b[j + 1]!;
+      j += 2;
+    }
+    const last = out.length - 1;
+    if (last > 0 && begin <= out[last]! + 1) {
+      if (end > out[last]!) out[last] = end;
+    } else {
+      out.push(begin, end);
+    }
+  }
+  return out;
+}
+
+/** `a` minus `b`, both normalized; the result is normalized. */
+function subtractRanges(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (let i = 0; i < a.length; i += 2) {
+    let begin = a[i]!;
+    const end = a[i + 1]!;
+    while (j < b.length && b[j + 1]! < begin) j += 2;
+    let k = j;
+    while (begin <= end && k < b.length && b[k]! <= end) {
+      const bBegin = b[k]!;
+      const bEnd = b[k + 1]!;
+      if (bBegin > begin) out.push(begin, bBegin - 1);
+      begin = bEnd + 1;
+      k += 2;
+    }
+    if (begin <= end) out.push(begin, end);
+  }
+  return out;
+}
+
+/** Whether every range of `b` lies inside `a`; both normalized. Does not allocate. */
+function containsRanges(a: readonly number[], b: readonly number[]): boolean {
+  let i = 0;
+  for (let j = 0; j < b.length; j += 2) {
+    const begin = b[j]!;
+    const end = b[j + 1]!;
+    while (i < a.length && a[i + 1]! < begin) i += 2;
+    if (i >= a.length || a[i]! > begin || a[i + 1]! < end) return false;
+  }
+  return true;
+}
+
+function equalRanges(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Builder: the mutable accumulator behind every constructor and operation.
+
+class Builder {
+  readonly scalars = new Map<string, ScalarEntry>();
+  readonly ranges = new Map<string, RangesEntry>();
+
+  addScalar(name: string, role: string, milli: number): void {
+    if (milli === 0) return;
+    const key = keyOf(name, role);
+    const prev = this.scalars.get(key);
+    this.scalars.set(key, {
+      key,
+      name,
+      role,
+      milli: prev === undefined ? milli : prev.milli + milli,
+    });
+  }
+
+  /** `ranges` must be normalized and non-empty. */
+  addRanges(name: string, role: string, ranges: readonly number[]): void {
+    if (ranges.length === 0) return;
+    const key = keyOf(name, role);
+    const prev = this.ranges.get(key);
+    this.ranges.set(key, {
+      key,
+      name,
+      role,
+      ranges: prev === undefined ? ranges : unionRanges(prev.ranges, ranges),
+    });
+  }
+
+  build(): Resources {
+    return makeResources(Array.from(this.scalars.values()), Array.from(this.ranges.values()));
+  }
+}
+
+/** Tracks the kind of each name while parsing, rejecting a name used with two kinds. */
+function checkKind(kinds: Map<string, Kind>, name: string, kind: Kind, fail: () => string): void {
+  const expected = KNOWN_KINDS.get(name) ?? kinds.get(name);
+  if (expected !== undefined && expected !== kind) {
+    throw invalid(
+      `${fail()}: "${name}" is a ${expected === "scalar" ? "scalar" : "ranges"} resource`,
+    );
+  }
+  kinds.set(name, kind);
+}
+
+function compareRoles(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === UNRESERVED_ROLE) return -1;
+  if (b === UNRESERVED_ROLE) return 1;
+  return a < b ? -1 : 1;
+}
+
+function compareScalarEntries(a: ScalarEntry, b: ScalarEntry): number {
+  if (a.name !== b.name) {
+    const oa = SCALAR_ORDER.get(a.name) ?? SCALAR_ORDER.size;
+    const ob = SCALAR_ORDER.get(b.name) ?? SCALAR_ORDER.size;
+    if (oa !== ob) return oa - ob;
+    return a.name < b.name ? -1 : 1;
+  }
+  return compareRoles(a.role, b.role);
+}
+
+function compareRangesEntries(a: RangesEntry, b: RangesEntry): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return compareRoles(a.role, b.role);
+}
+
+/**
+ * Builds a {@link Resources} from entries with unique keys, non-zero scalars and
+ * non-empty ranges. Set by the class's static block (the constructor is private).
+ */
+let makeResources: (scalars: readonly ScalarEntry[], ranges: readonly RangesEntry[]) => Resources;
+
+/**
+ * An immutable bag of resources with Mesos semantics. Every operation returns
+ * a new object (or `this` when nothing changes).
+ *
+ * Build one with {@link Resources.parse}, {@link Resources.fromJSON},
+ * {@link Resources.scalars} or {@link Resources.empty}.
+ */
+export class Resources {
+  // Entries are kept both as arrays (allocation-free iteration) and as maps (lookup).
+  readonly #scalarList: readonly ScalarEntry[];
+  readonly #rangesList: readonly RangesEntry[];
+  readonly #scalarMap: ReadonlyMap<string, ScalarEntry>;
+  readonly #rangesMap: ReadonlyMap<string, RangesEntry>;
+
+  private constructor(scalars: readonly ScalarEntry[], ranges: readonly RangesEntry[]) {
+    this.#scalarList = scalars;
+    this.#rangesList = ranges;
+    const scalarMap = new Map<string, ScalarEntry>();
+    for (const e of scalars) scalarMap.set(e.key, e);
+    const rangesMap = new Map<string, RangesEntry>();
+    for (const e of ranges) rangesMap.set(e.key, e);
+    this.#scalarMap = scalarMap;
+    this.#rangesMap = rangesMap;
+  }
+
+  static readonly #EMPTY: Resources = new Resources([], []);
+
+  static {
+    makeResources = (scalars, ranges) =>
+      scalars.length === 0 && ranges.length === 0
+        ? Resources.#EMPTY
+        : new Resources(scalars, ranges);
+  }
+
+  // -------------------------------------------------------------------------
+  // Constructors
+
+  /** The empty resources. */
+  static empty(): Resources {
+    return Resources.#EMPTY;
+  }
+
+  /**
+   * Parses a Mesos resource string such as
+   * `cpus:4;mem:4096;cpus(web):2;ports:[31000-32000,33000-33010]`.
+   *
+   * Parts are separated by `;`; whitespace around tokens is tolerated and empty
+   * parts are skipped. A role in parentheses reserves the resource (`*` is
+   * unreserved). A range list may hold single values (`[80]`). The same name
+   * and role given twice is added together. Scalars must be finite and >= 0 and
+   * are rounded to the nearest thousandth.
+   *
+   * @throws AgoraError with code `INVALID_RESOURCES` naming the offending part,
+   *   e.g. `invalid resource "cpus:abc": value is not a number`.
+   */
+  static parse(text: string): Resources {
+    if (typeof text !== "string") throw invalid("invalid resources: not a string");
+    const builder = new Builder();
+    const kinds = new Map<string, Kind>();
+    for (const raw of text.split(";")) {
+      const part = raw.trim();
+      if (part === "") continue;
+      const where = "invalid resource";
+      const colon = part.indexOf(":");
+      if (colon === -1) throw invalid(`${where} "${part}": missing ":" between name and value`);
+      const { name, role } = parseKey(part.slice(0, colon), part, where);
+      const value = part.slice(colon + 1).trim();
+      if (value === "") throw invalid(`${where} "${part}": value is empty`);
+      if (value.startsWith("[")) {
+        checkKind(kinds, name, "ranges", () => `${where} "${part}"`);
+        builder.addRanges(name, role, parseRangeList(value, part));
+      } else if (value.startsWith("{")) {
+        throw invalid(`${where} "${part}": set values are not supported`);
+      } else {
+        checkKind(kinds, name, "scalar", () => `${where} "${part}"`);
+        if (!NUMBER_RE.test(value)) throw invalid(`${where} "${part}": value is not a number`);
+        builder.addScalar(name, role, toMilli(Number(value), part, where));
+      }
+    }
+    return builder.build();
+  }
+
+  /**
+   * Builds resources from their JSON form (see {@link Resources.toJSON}):
+   * `{"cpus": 2, "cpus(web)": 1, "ports": [[31000, 32000]]}`.
+   *
+   * @throws AgoraError with code `INVALID_RESOURCES` naming the bad key.
+   */
+  static fromJSON(obj: unknown): Resources {
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+      throw invalid("invalid resources JSON: not an object");
+    }
+    const where = "invalid resource JSON key";
+    const builder = new Builder();
+    const kinds = new Map<string, Kind>();
+    for (const [key, value] of Object.entries(obj)) {
+      const { name, role } = parseKey(key, key, where);
+      if (typeof value === "number") {
+        checkKind(kinds, name, "scalar", () => `${where} "${key}"`);
+        builder.addScalar(name, role, toMilli(value, key, where));
+      } else if (Array.isArray(value)) {
+        checkKind(kinds, name, "ranges", () => `${where} "${key}"`);
+        const flat: number[] = [];
+        for (const range of value) {
+          if (!Array.isArray(range) || range.length !== 2) {
+            throw invalid(`${where} "${key}": each range must be a [begin, end] pair`);
+          }
+          const [begin, end] = range as unknown[];
+          if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end)) {
+            throw invalid(`${where} "${key}": range bounds must be integers`);
+          }
+          const b = begin as number;
+          const e = end as number;
+          if (b < 0) throw invalid(`${where} "${key}": range ${b}-${e} is negative`);
+          if (b > e) throw invalid(`${where} "${key}": range ${b}-${e} has begin greater than end`);
+          flat.push(b, e);
+        }
+        builder.addRanges(name, role, normalizeRanges(flat));
+      } else {
+        throw invalid(`${where} "${key}": value must be a number or a list of ranges`);
+      }
+    }
+    return builder.build();
+  }
+
+  /**
+   * Convenience constructor for scalars, e.g. `Resources.scalars({cpus: 1, mem: 128})`.
+   * Keys may carry a role like in JSON (`"cpus(web)"`).
+   *
+   * @throws AgoraError with code `INVALID_RESOURCES` naming the bad key.
+   */
+  static scalars(values: Readonly<Record<string, number>>): Resources {
+    return Resources.fromJSON(values);
+  }
+
+  // -------------------------------------------------------------------------
+  // Arithmetic
+
+  /** The sum of this and `other`: scalars are added, ranges are merged, per name and role. */
+  add(other: Resources): Resources {
+    if (other.isEmpty()) return this;
+    if (this.isEmpty()) return other;
+    const scalars = new Map(this.#scalarMap);
+    for (const e of other.#scalarList) {
+      const prev = scalars.get(e.key);
+      scalars.set(e.key, prev === undefined ? e : { ...prev, milli: prev.milli + e.milli });
+    }
+    let ranges: ReadonlyMap<string, RangesEntry> = this.#rangesMap;
+    if (other.#rangesList.length > 0) {
+      const merged = new Map(this.#rangesMap);
+      for (const e of other.#rangesList) {
+        const prev = merged.get(e.key);
+        merged.set(
+          e.key,
+          prev === undefined ? e : { ...prev, ranges: unionRanges(prev.ranges, e.ranges) },
+        );
+      }
+      ranges = merged;
+    }
+    return makeResources(
+      Array.from(scalars.values()),
+      ranges === this.#rangesMap ? this.#rangesList : Array.from(ranges.values()),
+    );
+  }
+
+  /**
+   * This minus `other`, which must be contained in this (see {@link Resources.contains}).
+   *
+   * @throws AgoraError with code `INVALID_RESOURCES` when `other` is not contained.
+   */
+  subtract(other: Resources): Resources {
+    if (!this.contains(other)) {
+      throw invalid(
+        `cannot subtract "${other.toString()}" from "${this.toString()}": not contained`,
+      );
+    }
+    return this.subtractSaturating(other);
+  }
+
+  /**
+   * This minus `other`, removing only what is there: scalars floor at zero and
+   * only the overlapping parts of ranges are removed. Never throws.
+   */
+  subtractSaturating(other: Resources): Resources {
+    if (other.isEmpty() || this.isEmpty()) return this;
+    const scalars: ScalarEntry[] = [];
+    for (const e of this.#scalarList) {
+      const o = other.#scalarMap.get(e.key);
+      if (o === undefined) scalars.push(e);
+      else if (o.milli < e.milli) scalars.push({ ...e, milli: e.milli - o.milli });
+    }
+    let ranges: readonly RangesEntry[] = this.#rangesList;
+    if (other.#rangesList.length > 0 && ranges.length > 0) {
+      const out: RangesEntry[] = [];
+      for (const e of this.#rangesList) {
+        const o = other.#rangesMap.get(e.key);
+        if (o === undefined) {
+          out.push(e);
+          continue;
+        }
+        const rest = subtractRanges(e.ranges, o.ranges);
+        if (rest.length > 0) out.push({ ...e, ranges: rest });
+      }
+      ranges = out;
+    }
+    return makeResources(scalars, ranges);
+  }
+
+  /**
+   * Whether this holds at least `other`: for every name and role of `other`,
+   * this has a scalar at least as large or ranges that include all of its
+   * ranges. Does not allocate.
+   */
+  contains(other: Resources): boolean {
+    const scalars = other.#scalarList;
+    for (let i = 0; i < scalars.length; i++) {
+      const e = scalars[i]!;
+      const mine = this.#scalarMap.get(e.key);
+      if (mine === undefined || mine.milli < e.milli) return false;
+    }
+    const ranges = other.#rangesList;
+    for (let i = 0; i < ranges.length; i++) {
+      const e = ranges[i]!;
+      const mine = this.#rangesMap.get(e.key);
+      if (mine === undefined || !containsRanges(mine.ranges, e.ranges)) return false;
+    }
+    return true;
+  }
+
+  /** Whether there is nothing here: all scalars zero and no ranges. */
+  isEmpty(): boolean {
+    return this.#scalarList.length === 0 && this.#rangesList.length === 0;
+  }
+
+  /** Whether this and `other` hold exactly the same resources, by name and role. */
+  equals(other: Resources): boolean {
+    if (this === other) return true;
+    if (
+      this.#scalarList.length !== other.#scalarList.length ||
+      this.#rangesList.length !== other.#rangesList.length
+    ) {
+      return false;
+    }
+    for (const e of this.#scalarList) {
+      if (other.#scalarMap.get(e.key)?.milli !== e.milli) return false;
+    }
+    for (const e of this.#rangesList) {
+      const o = other.#rangesMap.get(e.key);
+      if (o === undefined || !equalRanges(e.ranges, o.ranges)) return false;
+    }
+    return true;
+  }
+
+  // -------------------------------------------------------------------------
+  // Roles
+
+  /** Only the resources reserved to exactly `role` (`*` gives the unreserved ones). */
+  reserved(role: string): Resources {
+    return this.#filter((r) => r === role);
+  }
+
+  /** Only the unreserved resources (role `*`). */
+  unreserved(): Resources {
+    return this.reserved(UNRESERVED_ROLE);
+  }
+
+  /** The roles present, `*` first and the others sorted. */
+  roles(): string[] {
+    const set = new Set<string>();
+    for (const e of this.#scalarList) set.add(e.role);
+    for (const e of this.#rangesList) set.add(e.role);
+    return Array.from(set).sort(compareRoles);
+  }
+
+  /** What a framework of `role` may be offered: the unreserved resources plus those reserved to exactly `role`. */
+  allocatableTo(role: string): Resources {
+    return this.#filter((r) => r === UNRESERVED_ROLE || r === role);
+  }
+
+  /** The same resources, all unreserved (role `*`). */
+  flatten(): Resources {
+    return this.#moveTo(UNRESERVED_ROLE);
+  }
+
+  /**
+   * The same resources, all reserved to `role` (`*` unreserves them).
+   *
+   * @throws AgoraError with code `INVALID_RESOURCES` when `role` is not a valid role.
+   */
+  withRole(role: string): Resources {
+    assertRole(role);
+    return this.#moveTo(role);
+  }
+
+  /** Alias of {@link Resources.withRole}. */
+  reserve(role: string): Resources {
+    return this.withRole(role);
+  }
+
+  #filter(keep: (role: string) => boolean): Resources {
+    const scalars = this.#scalarList.filter((e) => keep(e.role));
+    const ranges = this.#rangesList.filter((e) => keep(e.role));
+    if (scalars.length === this.#scalarList.length && ranges.length === this.#rangesList.length) {
+      return this;
+    }
+    return makeResources(scalars, ranges);
+  }
+
+  #moveTo(role: string): Resources {
+    let already = true;
+    for (const e of this.#scalarList) if (e.role !== role) already = false;
+    for (const e of this.#rangesList) if (e.role !== role) already = false;
+    if (already) return this;
+    const builder = new Builder();
+    for (const e of this.#scalarList) builder.addScalar(e.name, role, e.milli);
+    for (const e of this.#rangesList) builder.addRanges(e.name, role, e.ranges);
+    return builder.build();
+  }
+
+  // -------------------------------------------------------------------------
+  // Access
+
+  /** The amount of scalar `name` summed over all roles, e.g. `0.3`; 0 when absent. */
+  scalar(name: string): number {
+    return this.#scalarMilli(name) / 1000;
+  }
+
+  /** The ranges of `name` over all roles, merged and sorted; `[]` when absent. */
+  ranges(name: string): Array<[number, number]> {
+    let flat: readonly number[] = [];
+    for (const e of this.#rangesList) {
+      if (e.name === name) flat = flat.length === 0 ? e.ranges : unionRanges(flat, e.ranges);
+    }
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+    return out;
+  }
+
+  /** The resource names present, in canonical order (cpus, mem, disk, gpus, other scalars, ranges). */
+  names(): string[] {
+    const set = new Set<string>();
+    for (const e of this.#sortedScalars()) set.add(e.name);
+    for (const e of this.#sortedRanges()) set.add(e.name);
+    return Array.from(set);
+  }
+
+  #scalarMilli(name: string): number {
+    let sum = 0;
+    const list = this.#scalarList;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (e.name === name) sum += e.milli;
+    }
+    return sum;
+  }
+
+  #sortedScalars(): ScalarEntry[] {
+    return this.#scalarList.slice().sort(compareScalarEntries);
+  }
+
+  #sortedRanges(): RangesEntry[] {
+    return this.#rangesList.slice().sort(compareRangesEntries);
+  }
+
+  /**
+   * Whether `r` is worth offering, like Mesos's
+   * `min_allocatable_resources=cpus:0.01|mem:32`: at least 0.01 cpus or at
+   * least 32 MB of mem, over all roles.
+   */
+  static isAllocatable(r: Resources): boolean {
+    return (
+      r.#scalarMilli("cpus") >= MIN_ALLOCATABLE_CPUS_MILLI ||
+      r.#scalarMilli("mem") >= MIN_ALLOCATABLE_MEM_MILLI
+    );
+  }
+
+  /**
+   * The dominant share of `allocated` in `total`: the largest `allocated / total`
+   * over the scalar names of `total` whose total is positive. Ranges are ignored.
+   */
+  static dominantShare(allocated: Resources, total: Resources): number {
+    let share = 0;
+    for (const e of total.#scalarList) {
+      const t = total.#scalarMilli(e.name);
+      if (t <= 0) continue;
+      const s = allocated.#scalarMilli(e.name) / t;
+      if (s > share) share = s;
+    }
+    return share;
+  }
+
+  // -------------------------------------------------------------------------
+  // Formatting
+
+  /**
+   * The canonical Mesos string: cpus, mem, disk, gpus, other scalars
+   * alphabetically, then ranges alphabetically; within a name `*` first, then
+   * roles sorted. `""` when empty. `Resources.parse(r.toString())` equals `r`.
+   */
+  toString(): string {
+    const parts: string[] = [];
+    for (const e of this.#sortedScalars()) parts.push(`${e.key}:${formatMilli(e.milli)}`);
+    for (const e of this.#sortedRanges()) {
+      const items: string[] = [];
+      for (let i = 0; i < e.ranges.length; i += 2) items.push(`${e.ranges[i]}-${e.ranges[i + 1]}`);
+      parts.push(`${e.key}:[${items.join(",")}]`);
+    }
+    return parts.join(";");
+  }
+
+  /**
+   * The JSON form: scalar key → number, ranges key → `[[begin, end], ...]`,
+   * with reserved resources under `name(role)`, in canonical order, e.g.
+   * `{"cpus": 2, "cpus(web)": 1, "ports": [[31000, 32000]]}`. Zero scalars are omitted.
+   */
+  toJSON(): ResourcesJson {
+    const out: ResourcesJson = {};
+    for (const e of this.#sortedScalars()) out[e.key] = e.milli / 1000;
+    for (const e of this.#sortedRanges()) {
+      const list: Array<[number, number]> = [];
+      for (let i = 0; i < e.ranges.length; i += 2) list.push([e.ranges[i]!, e.ranges[i + 1]!]);
+      out[e.key] = list;
+    }
+    return out;
+  }
+}
+
+/** Parses `[b-e, v, ...]` into a normalized flat range list; throws naming `part`. */
+function parseRangeList(value: string, part: string): number[] {
+  const where = "invalid resource";
+  if (!value.endsWith("]")) throw invalid(`${where} "${part}": missing "]" after the ranges`);
+  const inner = value.slice(1, -1).trim();
+  if (inner === "") return [];
+  const flat: number[] = [];
+  for (const raw of inner.split(",")) {
+    const item = raw.trim();
+    const m = RANGE_RE.exec(item);
+    if (m === null) throw invalid(`${where} "${part}": invalid range "${item}"`);
+    const begin = Number(m[1]);
+    const end = m[2] === undefined ? begin : Number(m[2]);
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end)) {
+      throw invalid(`${where} "${part}": range "${item}" is too large`);
+    }
+    if (begin > end) {
+      throw invalid(`${where} "${part}": range "${item}" has begin greater than end`);
+    }
+    flat.push(begin, end);
+  }
+  return normalizeRanges(flat);
+}
+
+/**
+ * The dominant share of `allocated` in `total`: the largest `allocated / total`
+ * over the scalar names present in `total` with a positive total. Ranges are ignored.
+ */
+export function dominantShare(allocated: Resources, total: Resources): number {
+  return Resources.dominantShare(allocated, total);
+}

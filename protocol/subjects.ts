@@ -1,0 +1,167 @@
+/**
+ * Every NATS subject of agora is built here and nowhere else.
+ *
+ * Layout: `<prefix>.v1.<recipient>...`. A subject names who receives the
+ * message; the identity of the sender is in the subject wherever the server
+ * can enforce it with permissions: an agent publishes only under
+ * `<prefix>.v1.master.agent.<agentId>`, a framework's scheduler only under
+ * `<prefix>.v1.master.framework.<frameworkId>`, an executor only under
+ * `<prefix>.v1.agent.*.executor.<frameworkId>.>`.
+ */
+import { AgoraError, ErrorCode } from "./errors.ts";
+
+/** Protocol major version carried by every subject and message. */
+export const PROTOCOL_VERSION = 1;
+/** The default subject prefix. */
+export const DEFAULT_SUBJECT_PREFIX = "agora";
+
+const FORBIDDEN = /[\s.*>]/;
+
+function hasControl(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+const MAX_ID_LENGTH = 256;
+
+/**
+ * Checks that an identifier can be one subject token: not empty, no `.`,
+ * `*`, `>`, whitespace or control characters, at most 256 characters.
+ * @throws AgoraError INVALID_ID
+ */
+export function assertValidId(id: string, what = "id"): string {
+  if (typeof id !== "string" || id.length === 0) {
+    throw new AgoraError(ErrorCode.InvalidId, `${what} must not be empty`);
+  }
+  if (id.length > MAX_ID_LENGTH) {
+    throw new AgoraError(ErrorCode.InvalidId, `${what} is longer than ${MAX_ID_LENGTH} characters`);
+  }
+  if (FORBIDDEN.test(id) || hasControl(id)) {
+    throw new AgoraError(
+      ErrorCode.InvalidId,
+      `${what} ${JSON.stringify(id)} contains a character not allowed in a subject token (".", "*", ">", whitespace or control)`,
+    );
+  }
+  return id;
+}
+
+/** True when {@link assertValidId} would accept the id. */
+export function isValidId(id: unknown): id is string {
+  return (
+    typeof id === "string" &&
+    id.length > 0 &&
+    id.length <= MAX_ID_LENGTH &&
+    !FORBIDDEN.test(id) &&
+    !hasControl(id)
+  );
+}
+
+/** Kinds of cluster events; the subject is `<base>.events.<kind>`. */
+export const ClusterEventKind = {
+  AgentAdded: "agent.added",
+  AgentRemoved: "agent.removed",
+  AgentUnreachable: "agent.unreachable",
+  AgentReregistered: "agent.reregistered",
+  FrameworkAdded: "framework.added",
+  FrameworkRemoved: "framework.removed",
+  FrameworkDisconnected: "framework.disconnected",
+  OfferSent: "offer.sent",
+  OfferRescinded: "offer.rescinded",
+  TaskUpdated: "task.updated",
+  Allocation: "allocation",
+} as const;
+export type ClusterEventKind = (typeof ClusterEventKind)[keyof typeof ClusterEventKind];
+
+/** Builds every subject of one agora cluster (one prefix). */
+export class Subjects {
+  /** `<prefix>.v1` */
+  readonly base: string;
+
+  constructor(readonly prefix: string = DEFAULT_SUBJECT_PREFIX) {
+    for (const token of prefix.split(".")) assertValidId(token, "subject prefix token");
+    this.base = `${prefix}.v${PROTOCOL_VERSION}`;
+  }
+
+  /** Agent → master, request: first registration of an agent (no id yet). */
+  masterRegister(): string {
+    return `${this.base}.master.register`;
+  }
+
+  /** Agent → master: reregister (request), heartbeat, status updates, executor messages. */
+  masterAgent(agentId: string): string {
+    return `${this.base}.master.agent.${assertValidId(agentId, "agent id")}`;
+  }
+
+  /** Wildcard the master subscribes to for every agent. */
+  masterAgentAll(): string {
+    return `${this.base}.master.agent.*`;
+  }
+
+  /** Scheduler → master, request: subscribe a new framework or resubscribe. */
+  masterSubscribe(): string {
+    return `${this.base}.master.subscribe`;
+  }
+
+  /** Scheduler → master: every call of a subscribed framework. */
+  masterFramework(frameworkId: string): string {
+    return `${this.base}.master.framework.${assertValidId(frameworkId, "framework id")}`;
+  }
+
+  /** Wildcard the master subscribes to for every framework. */
+  masterFrameworkAll(): string {
+    return `${this.base}.master.framework.*`;
+  }
+
+  /** Operator → master, request: state, weights, quota, policy. */
+  masterOperator(): string {
+    return `${this.base}.master.operator`;
+  }
+
+  /** Master → agent: run, kill, acknowledge, framework messages, shutdown. */
+  agent(agentId: string): string {
+    return `${this.base}.agent.${assertValidId(agentId, "agent id")}`;
+  }
+
+  /** Executor → agent: subscribe (request), updates, messages. */
+  agentExecutor(agentId: string, frameworkId: string, executorId: string): string {
+    return `${this.agent(agentId)}.executor.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;
+  }
+
+  /** Wildcard an agent subscribes to for all its executors. */
+  agentExecutorAll(agentId: string): string {
+    return `${this.agent(agentId)}.executor.*.*`;
+  }
+
+  /** Master → scheduler: the framework's event stream. */
+  framework(frameworkId: string): string {
+    return `${this.base}.framework.${assertValidId(frameworkId, "framework id")}`;
+  }
+
+  /** Agent → executor: subscribed, launch, kill, acknowledged, messages, shutdown. */
+  executor(agentId: string, frameworkId: string, executorId: string): string {
+    return `${this.base}.executor.${assertValidId(agentId, "agent id")}.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;
+  }
+
+  /** Master → observers: one kind of cluster event. */
+  event(kind: ClusterEventKind): string {
+    return `${this.base}.events.${kind}`;
+  }
+
+  /** Wildcard for every cluster event. */
+  eventsAll(): string {
+    return `${this.base}.events.>`;
+  }
+
+  /** Master → policy actor, request: one allocation decision. */
+  policy(name: string): string {
+    return `${this.base}.policy.${assertValidId(name, "policy name")}`;
+  }
+
+  /** Subject tokens after the base, or undefined when the subject is not under it. */
+  parse(subject: string): string[] | undefined {
+    if (!subject.startsWith(`${this.base}.`)) return undefined;
+    return subject.slice(this.base.length + 1).split(".");
+  }
+}
