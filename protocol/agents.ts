@@ -4,14 +4,14 @@
  * master → agent on `agent.<agentId>`.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { Attributes, Id, message, ResourcesJson, TaskInfo, TaskStatus, Text } from "./common.ts";
+import { Attributes, Id, message, ResourcesJson, Role, TaskInfo, TaskStatus, Text } from "./common.ts";
 
 /** A framework as an agent needs to know it. */
 export const FrameworkRef = Type.Object({
   frameworkId: Id,
   name: Text,
   /** The role the launched resources are allocated to. */
-  role: Type.String({ maxLength: 256 }),
+  role: Role,
 });
 export type FrameworkRef = Static<typeof FrameworkRef>;
 
@@ -19,7 +19,7 @@ export type FrameworkRef = Static<typeof FrameworkRef>;
 export const RunningTask = Type.Object({
   frameworkId: Id,
   executorId: Id,
-  role: Type.String({ maxLength: 256 }),
+  role: Role,
   task: TaskInfo,
   /** The latest known status of the task. */
   status: TaskStatus,

@@ -15,7 +15,13 @@ import { PROTOCOL_VERSION } from "./subjects.ts";
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  int64AsType: "number",
+  // bytes fields must not pin the whole received payload in memory
+  copyBuffers: true,
+});
 
 /** Drops `undefined` properties so that optional fields are absent on the wire, not nil. */
 function compact(value: unknown): unknown {
@@ -55,9 +61,15 @@ export function encode(msg: Message): Uint8Array {
   return packr.pack(compact({ v: PROTOCOL_VERSION, ...msg }));
 }
 
+/** Longest error text sent on the wire. */
+const MAX_ERROR_TEXT = 4096;
+
 /** Encodes an error reply `{type: "error", code, message, retryable}`. */
 export function encodeError(err: unknown): Uint8Array {
-  return encode(AgoraError.from(err).toWire());
+  const wire = AgoraError.from(err).toWire();
+  if (wire.message.length > MAX_ERROR_TEXT)
+    wire.message = `${wire.message.slice(0, MAX_ERROR_TEXT)}…`;
+  return encode(wire);
 }
 
 function describeType(value: unknown): string {

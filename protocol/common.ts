@@ -17,31 +17,49 @@ export const MAX_TEXT = 64 * 1024;
 export const MAX_ID = 256;
 
 /** An identifier that is also a valid subject token. */
-export const Id = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: "^[^\\s.*>]+$" });
+export const Id = Type.String({
+  minLength: 1,
+  maxLength: MAX_ID,
+  pattern: "^[^\\s.*>\\u0000-\\u001f\\u007f]+$",
+});
 /** Free text. */
 export const Text = Type.String({ maxLength: MAX_TEXT });
 /** A role name, `*` for unreserved; nested roles as `eng/web`. */
-export const Role = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: "^[^\\s.*>]+$|^\\*$" });
+export const Role = Type.String({
+  minLength: 1,
+  maxLength: MAX_ID,
+  pattern: "^\\*$|^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$",
+});
+
+/** A resource name, optionally with its reservation: `cpus`, `cpus(web)`. */
+const ResourceKey = Type.String({
+  maxLength: MAX_ID,
+  pattern: "^[A-Za-z_][A-Za-z0-9_.-]*(\\([^()\\s]+\\))?$",
+});
+/** An attribute name. */
+const AttributeKey = Type.String({ maxLength: MAX_ID, pattern: "^[^\\s;:]{1,256}$" });
 
 /**
  * A resource set in JSON: scalar name → number (mem and disk in MB), ranges as
  * `[[begin, end], ...]`; reserved resources as `name(role)`.
  */
 export const ResourcesJson = Type.Record(
-  Type.String({ minLength: 1, maxLength: MAX_ID }),
+  ResourceKey,
   Type.Union([
     Type.Number({ minimum: 0 }),
     Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })]), {
       maxItems: 4096,
     }),
   ]),
+  { additionalProperties: false },
 );
 export type ResourcesJson = Static<typeof ResourcesJson>;
 
 /** Agent attributes, e.g. `{rack: "r1", zone: "a"}`. */
 export const Attributes = Type.Record(
-  Type.String({ minLength: 1, maxLength: MAX_ID }),
+  AttributeKey,
   Type.Union([Type.String({ maxLength: MAX_ID }), Type.Number()]),
+  { additionalProperties: false },
 );
 export type Attributes = Static<typeof Attributes>;
 

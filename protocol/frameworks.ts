@@ -9,13 +9,16 @@ import { Filters, Id, message, Role, TaskInfo, Text } from "./common.ts";
 
 /** A framework's description, as Mesos's `FrameworkInfo`. */
 export const FrameworkInfo = Type.Object({
-  /** Set to resubscribe as an existing framework (failover). */
+  /**
+   * The framework's id. Set it to resubscribe (failover); a scheduler may also choose the id of
+   * a new framework, so that it can listen on its event subject before subscribing.
+   */
   frameworkId: Type.Optional(Id),
   name: Type.String({ minLength: 1, maxLength: 256 }),
   user: Type.Optional(Type.String({ maxLength: 256 })),
   /** Roles the framework receives offers for (default `["*"]`). */
   roles: Type.Optional(Type.Array(Role, { maxItems: 64 })),
-  /** Seconds the master keeps a disconnected framework's tasks (default 0: none... see master flags). */
+  /** Seconds the master keeps a disconnected framework's tasks before removing it (default 0). */
   failoverTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   hostname: Type.Optional(Type.String({ maxLength: 256 })),
   principal: Type.Optional(Type.String({ maxLength: 256 })),

@@ -1,0 +1,243 @@
+import test, { type ExecutionContext } from "ava";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import {
+  assertValidId,
+  ClusterEventKind,
+  DEFAULT_SUBJECT_PREFIX,
+  isValidId,
+  PROTOCOL_VERSION,
+  Subjects,
+} from "../../../protocol/subjects.ts";
+
+function throwsInvalidId(t: ExecutionContext, fn: () => unknown, label: string): void {
+  const err = t.throws(fn, { instanceOf: AgoraError }, label);
+  t.is(err?.code, ErrorCode.InvalidId, label);
+}
+
+const INVALID_IDS: ReadonlyArray<[string, string]> = [
+  ["empty", ""],
+  ["dot", "a.b"],
+  ["leading dot", ".a"],
+  ["star", "a*"],
+  ["lone star", "*"],
+  ["greater-than", "a>b"],
+  ["lone greater-than", ">"],
+  ["space", "a b"],
+  ["tab", "a\tb"],
+  ["newline", "a\nb"],
+  ["carriage return", "a\rb"],
+  ["NUL", "a\u0000b"],
+  ["control character", "a\u0001b"],
+  ["DEL", "a\u007fb"],
+  ["non-breaking space", "a\u00a0b"],
+  ["over 256 characters", "x".repeat(257)],
+];
+
+const VALID_IDS = [
+  "a",
+  "agent-1",
+  "0b9f8c6e-1d2a-4f3b-8c7d-6e5f4a3b2c1d",
+  "fw_1:2",
+  "UPPER",
+  "x".repeat(256),
+  "ünïcödé",
+];
+
+// ---------------------------------------------------------------------------
+// Builders
+
+/** Every builder of Subjects with the subject it must produce under `base`. */
+function expectations(s: Subjects, base: string): Array<[string, string, string]> {
+  return [
+    ["base", s.base, base],
+    ["masterRegister", s.masterRegister(), `${base}.master.register`],
+    ["masterAgent", s.masterAgent("agent-1"), `${base}.master.agent.agent-1`],
+    ["masterAgentAll", s.masterAgentAll(), `${base}.master.agent.*`],
+    ["masterSubscribe", s.masterSubscribe(), `${base}.master.subscribe`],
+    ["masterFramework", s.masterFramework("fw-1"), `${base}.master.framework.fw-1`],
+    ["masterFrameworkAll", s.masterFrameworkAll(), `${base}.master.framework.*`],
+    ["masterOperator", s.masterOperator(), `${base}.master.operator`],
+    ["agent", s.agent("agent-1"), `${base}.agent.agent-1`],
+    [
+      "agentExecutor",
+      s.agentExecutor("agent-1", "fw-1", "exec-1"),
+      `${base}.agent.agent-1.executor.fw-1.exec-1`,
+    ],
+    ["agentExecutorAll", s.agentExecutorAll("agent-1"), `${base}.agent.agent-1.executor.*.*`],
+    ["framework", s.framework("fw-1"), `${base}.framework.fw-1`],
+    ["executor", s.executor("agent-1", "fw-1", "exec-1"), `${base}.executor.agent-1.fw-1.exec-1`],
+    ["event", s.event(ClusterEventKind.TaskUpdated), `${base}.events.task.updated`],
+    ["eventsAll", s.eventsAll(), `${base}.events.>`],
+    ["policy", s.policy("drf"), `${base}.policy.drf`],
+  ];
+}
+
+test("subjects - protocol version and default prefix", (t) => {
+  t.is(PROTOCOL_VERSION, 1);
+  t.is(DEFAULT_SUBJECT_PREFIX, "agora");
+  const s = new Subjects();
+  t.is(s.prefix, "agora");
+  t.is(s.base, "agora.v1");
+});
+
+test("subjects - every builder under the default prefix", (t) => {
+  for (const [name, actual, expected] of expectations(new Subjects(), "agora.v1")) {
+    t.is(actual, expected, name);
+  }
+});
+
+test("subjects - every builder under a custom prefix", (t) => {
+  const s = new Subjects("acme.prod");
+  t.is(s.prefix, "acme.prod");
+  for (const [name, actual, expected] of expectations(s, "acme.prod.v1")) {
+    t.is(actual, expected, name);
+  }
+  // An explicit default prefix is the same as none.
+  t.deepEqual(
+    expectations(new Subjects("agora"), "agora.v1"),
+    expectations(new Subjects(), "agora.v1"),
+  );
+});
+
+test("subjects - one event subject per cluster event kind", (t) => {
+  const s = new Subjects();
+  const expected: Record<ClusterEventKind, string> = {
+    "agent.added": "agora.v1.events.agent.added",
+    "agent.removed": "agora.v1.events.agent.removed",
+    "agent.unreachable": "agora.v1.events.agent.unreachable",
+    "agent.reregistered": "agora.v1.events.agent.reregistered",
+    "framework.added": "agora.v1.events.framework.added",
+    "framework.removed": "agora.v1.events.framework.removed",
+    "framework.disconnected": "agora.v1.events.framework.disconnected",
+    "offer.sent": "agora.v1.events.offer.sent",
+    "offer.rescinded": "agora.v1.events.offer.rescinded",
+    "task.updated": "agora.v1.events.task.updated",
+    allocation: "agora.v1.events.allocation",
+  };
+  t.deepEqual(Object.values(ClusterEventKind).sort(), Object.keys(expected).sort());
+  for (const kind of Object.values(ClusterEventKind)) t.is(s.event(kind), expected[kind], kind);
+  // Every event subject is matched by the events wildcard.
+  for (const kind of Object.values(ClusterEventKind)) {
+    t.true(s.event(kind).startsWith(s.eventsAll().slice(0, -1)), kind);
+  }
+});
+
+test("subjects - wildcards match the subjects they stand for", (t) => {
+  const s = new Subjects("acme.prod");
+  const matches = (pattern: string, subject: string): boolean => {
+    const p = pattern.split(".");
+    const x = subject.split(".");
+    for (let i = 0; i < p.length; i++) {
+      if (p[i] === ">") return x.length > i;
+      if (i >= x.length || (p[i] !== "*" && p[i] !== x[i])) return false;
+    }
+    return p.length === x.length;
+  };
+  t.true(matches(s.masterAgentAll(), s.masterAgent("a1")));
+  t.false(matches(s.masterAgentAll(), s.masterRegister()));
+  t.true(matches(s.masterFrameworkAll(), s.masterFramework("f1")));
+  t.false(matches(s.masterFrameworkAll(), s.masterSubscribe()));
+  t.true(matches(s.agentExecutorAll("a1"), s.agentExecutor("a1", "f1", "e1")));
+  t.false(matches(s.agentExecutorAll("a1"), s.agentExecutor("a2", "f1", "e1")));
+  t.false(matches(s.agentExecutorAll("a1"), s.agent("a1")));
+  t.true(matches(s.eventsAll(), s.event(ClusterEventKind.Allocation)));
+  t.false(matches(new Subjects().eventsAll(), s.event(ClusterEventKind.Allocation)));
+});
+
+// ---------------------------------------------------------------------------
+// parse
+
+test("subjects - parse returns the tokens after the base", (t) => {
+  for (const s of [new Subjects(), new Subjects("acme.prod")]) {
+    t.deepEqual(s.parse(s.masterAgent("agent-1")), ["master", "agent", "agent-1"]);
+    t.deepEqual(s.parse(s.masterRegister()), ["master", "register"]);
+    t.deepEqual(s.parse(s.agentExecutor("a", "f", "e")), ["agent", "a", "executor", "f", "e"]);
+    t.deepEqual(s.parse(s.executor("a", "f", "e")), ["executor", "a", "f", "e"]);
+    t.deepEqual(s.parse(s.event(ClusterEventKind.OfferSent)), ["events", "offer", "sent"]);
+    t.deepEqual(s.parse(s.policy("drf")), ["policy", "drf"]);
+  }
+});
+
+test("subjects - parse rejects subjects outside the base", (t) => {
+  const s = new Subjects();
+  t.is(s.parse("agora.v1"), undefined);
+  t.is(s.parse("agora.v2.master.register"), undefined);
+  t.is(s.parse("agora.v10.master.register"), undefined);
+  t.is(s.parse("agora.v1x.master.register"), undefined);
+  t.is(s.parse("other.v1.master.register"), undefined);
+  t.is(s.parse(""), undefined);
+  t.is(s.parse(new Subjects("acme.prod").masterRegister()), undefined);
+  t.is(new Subjects("acme.prod").parse(s.masterRegister()), undefined);
+  t.is(new Subjects("acme").parse("acme.prod.v1.master.register"), undefined);
+});
+
+// ---------------------------------------------------------------------------
+// Identifiers
+
+test("subjects - assertValidId accepts valid ids and returns them", (t) => {
+  for (const id of VALID_IDS) {
+    t.is(assertValidId(id), id);
+    t.true(isValidId(id), id);
+  }
+});
+
+test("subjects - assertValidId rejects invalid ids with INVALID_ID", (t) => {
+  for (const [label, id] of INVALID_IDS) {
+    throwsInvalidId(t, () => assertValidId(id), label);
+    t.false(isValidId(id), label);
+  }
+  t.false(isValidId(undefined));
+  t.false(isValidId(42));
+});
+
+test("subjects - the error message names what was invalid", (t) => {
+  const err = t.throws(() => assertValidId("a.b", "agent id"), { instanceOf: AgoraError });
+  t.true(err?.message.includes("agent id"), err?.message);
+  t.false(err?.retryable);
+});
+
+test("subjects - every builder that takes an id rejects invalid ids", (t) => {
+  const s = new Subjects();
+  const builders: Array<[string, (id: string) => string]> = [
+    ["masterAgent", (id) => s.masterAgent(id)],
+    ["masterFramework", (id) => s.masterFramework(id)],
+    ["agent", (id) => s.agent(id)],
+    ["agentExecutor agent", (id) => s.agentExecutor(id, "f", "e")],
+    ["agentExecutor framework", (id) => s.agentExecutor("a", id, "e")],
+    ["agentExecutor executor", (id) => s.agentExecutor("a", "f", id)],
+    ["agentExecutorAll", (id) => s.agentExecutorAll(id)],
+    ["framework", (id) => s.framework(id)],
+    ["executor agent", (id) => s.executor(id, "f", "e")],
+    ["executor framework", (id) => s.executor("a", id, "e")],
+    ["executor executor", (id) => s.executor("a", "f", id)],
+    ["policy", (id) => s.policy(id)],
+  ];
+  for (const [name, build] of builders) {
+    for (const [label, id] of INVALID_IDS) throwsInvalidId(t, () => build(id), `${name}: ${label}`);
+    t.notThrows(() => build("x".repeat(256)), name);
+  }
+});
+
+test("subjects - an invalid prefix is rejected with INVALID_ID", (t) => {
+  const bad = [
+    "",
+    ".",
+    "acme.",
+    ".acme",
+    "acme..prod",
+    "acme prod",
+    "acme*",
+    "acme.*",
+    "acme.>",
+    ">",
+    "ac\tme",
+    "acme\n",
+    `${"x".repeat(257)}`,
+  ];
+  for (const prefix of bad) {
+    throwsInvalidId(t, () => new Subjects(prefix), JSON.stringify(prefix));
+  }
+  for (const prefix of ["a", "acme.prod", "acme.prod.eu-west-1", "x".repeat(256)]) {
+    t.notThrows(() => new Subjects(prefix), prefix);
+  }
+});
