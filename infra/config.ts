@@ -6,6 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { DEFAULT_SUBJECT_PREFIX } from "../protocol/subjects.ts";
+import { DEFAULT_NATS_URL } from "./defaults.ts";
 import { parseDuration } from "./durations.ts";
 
 /** The value type of each kind of option. */
@@ -169,7 +171,7 @@ export const COMMON_OPTIONS = {
     kind: "string",
     flag: "nats",
     env: "AGORA_NATS_URL",
-    default: "nats://127.0.0.1:4222",
+    default: DEFAULT_NATS_URL,
     placeholder: "URL",
     help: "NATS server URL(s), comma-separated",
   },
@@ -177,7 +179,7 @@ export const COMMON_OPTIONS = {
     kind: "string",
     flag: "prefix",
     env: "AGORA_SUBJECT_PREFIX",
-    default: "agora",
+    default: DEFAULT_SUBJECT_PREFIX,
     placeholder: "PREFIX",
     help: "subject prefix of the cluster",
   },

@@ -46,7 +46,25 @@ export const DEFAULT_WORK_DIR = ".agora/agent";
 /** Agent: ports offered when not given (`ports:[31000-32000]`). */
 export const DEFAULT_PORTS = "[31000-32000]";
 
+/** NATS URL when neither `--nats` nor `AGORA_NATS_URL` is given. */
+export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
+
 /** Request timeout of one NATS request/reply. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** `agora dev`: agents started when `--agents` is not given. */
 export const DEFAULT_DEV_AGENTS = 2;
+
+/** Agent: mem kept for the system when mem is detected: total − 1 GB (Mesos `containerizer.cpp`)... */
+export const AGENT_MEM_RESERVED_MB = 1024;
+/** ...when the total is at least 2 GB; below it, half the total is offered. */
+export const AGENT_MEM_RESERVED_THRESHOLD_MB = 2048;
+/** Agent: disk kept for the system when disk is detected: the work dir's file system − 5 GB... */
+export const AGENT_DISK_RESERVED_MB = 5120;
+/** ...when the file system holds at least 10 GB; below it, half of it is offered. */
+export const AGENT_DISK_RESERVED_THRESHOLD_MB = 10_240;
+/** Executor library: `executor.subscribe` is retried with backoff up to this (`MESOS_SUBSCRIPTION_BACKOFF_MAX`, 2 s). */
+export const DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS = 2000;
+/** Command executor: after its terminal update it waits at most this for the acknowledgement, then exits. */
+export const DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS = 5000;
+/** Agent: after the shutdown grace period an executor gets this much more before it is SIGKILLed. */
+export const EXECUTOR_SHUTDOWN_KILL_MARGIN_MS = 1000;

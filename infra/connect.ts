@@ -1,0 +1,181 @@
+/**
+ * The one NATS connection helper every actor uses: named connections that
+ * reconnect forever with jittered backoff and log their status changes.
+ */
+
+import { type NatsConnection, connect as natsConnect, type Status } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { DEFAULT_NATS_URL } from "./defaults.ts";
+
+/** The NATS URL used when neither a flag nor `AGORA_NATS_URL` gives one. */
+export { DEFAULT_NATS_URL };
+
+/** Time between reconnect attempts, before jitter. */
+const RECONNECT_TIME_WAIT_MS = 250;
+/** Upper bound of the random delay added to {@link RECONNECT_TIME_WAIT_MS}. */
+const RECONNECT_JITTER_MS = 250;
+/** Default handshake timeout of the first connection. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** How long {@link closeGracefully} lets a drain run before it closes. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+/**
+ * Picks the NATS URL(s): the command line flag, then the environment variable
+ * `AGORA_NATS_URL`, then {@link DEFAULT_NATS_URL}. Several URLs may be joined by commas.
+ */
+export function resolveNatsUrl(flag?: string): string {
+  if (flag !== undefined && flag.trim() !== "") return flag.trim();
+  const env = process.env.AGORA_NATS_URL;
+  if (env !== undefined && env.trim() !== "") return env.trim();
+  return DEFAULT_NATS_URL;
+}
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /**
+   * Server URL(s); a string may hold several joined by commas. Default:
+   * {@link resolveNatsUrl}() (`AGORA_NATS_URL`, else {@link DEFAULT_NATS_URL}).
+   */
+  servers?: string | string[];
+  /** Connection name shown by the server's monitoring, e.g. `master-1`. */
+  name: string;
+  /** Logger for the connection's status changes; nothing is logged without one. */
+  logger?: Logger;
+  /** Handshake timeout of the first connection in ms. Default 5 s. */
+  timeoutMs?: number;
+}
+
+function serverList(servers: string | string[] | undefined): string[] {
+  const raw = servers ?? resolveNatsUrl();
+  const list = (Array.isArray(raw) ? raw : [raw])
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  return list.length > 0 ? list : [DEFAULT_NATS_URL];
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code =
+    err instanceof Error && "code" in err && typeof err.code === "string" ? ` (${err.code})` : "";
+  return (message + code).replace(/\s+/g, " ").trim();
+}
+
+/**
+ * Connects to NATS as the actor `name`. The connection reconnects forever
+ * (`maxReconnectAttempts: -1`) every ~250 ms plus jitter, and its status
+ * changes (disconnect, reconnect, errors, lame duck mode, ...) are logged
+ * through `logger`.
+ *
+ * @throws AgoraError with code `UNAVAILABLE` and a one-line message naming the
+ *   URL(s) when the first connection fails.
+ */
+export async function connect(options: ConnectOptions): Promise<NatsConnection> {
+  const servers = serverList(options.servers);
+  let nc: NatsConnection;
+  try {
+    nc = await natsConnect({
+      servers,
+      name: options.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
+      reconnectJitter: RECONNECT_JITTER_MS,
+      timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new AgoraError(
+      ErrorCode.Unavailable,
+      `NATS unreachable at ${servers.join(",")}: ${oneLine(err)}`,
+      { cause: err },
+    );
+  }
+  if (options.logger !== undefined) {
+    const log = options.logger.child({ nats: options.name });
+    log.debug({ server: nc.getServer() }, "nats connected");
+    void logStatus(nc, log);
+    void nc.closed().then((err) => {
+      if (err) log.error({ err }, "nats connection closed with an error");
+    });
+  }
+  return nc;
+}
+
+/** Logs every status event of `nc` until the connection is closed. */
+async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  try {
+    for await (const status of nc.status()) logOne(status, log);
+  } catch (err) {
+    log.error({ err }, "nats status iterator failed");
+  }
+}
+
+function logOne(status: Status, log: Logger): void {
+  switch (status.type) {
+    case "disconnect":
+      log.warn({ server: status.server }, "nats disconnected");
+      break;
+    case "reconnecting":
+      log.debug("nats reconnecting");
+      break;
+    case "reconnect":
+      log.info({ server: status.server }, "nats reconnected");
+      break;
+    case "update":
+      log.debug({ added: status.added, deleted: status.deleted }, "nats cluster update");
+      break;
+    case "ldm":
+      log.warn({ server: status.server }, "nats server entering lame duck mode");
+      break;
+    case "error":
+      log.error({ err: status.error }, "nats error");
+      break;
+    case "ping":
+      log.trace({ pendingPings: status.pendingPings }, "nats ping");
+      break;
+    case "staleConnection":
+      log.warn("nats connection stale");
+      break;
+    case "forceReconnect":
+      log.info("nats forced reconnect");
+      break;
+    case "slowConsumer":
+      log.warn({ subject: status.sub.getSubject(), pending: status.pending }, "nats slow consumer");
+      break;
+    case "close":
+      log.debug("nats connection closed");
+      break;
+  }
+}
+
+/**
+ * Drains `nc` (finish in-flight messages, flush, close) and falls back to a
+ * plain close if the drain fails or takes longer than 5 s. Never throws.
+ */
+export async function closeGracefully(
+  nc: NatsConnection,
+  timeoutMs = DRAIN_TIMEOUT_MS,
+): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const drain = nc.isDraining() ? nc.closed().then(() => undefined) : nc.drain();
+    await Promise.race([
+      drain,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("drain timed out")), timeoutMs);
+      }),
+    ]);
+  } catch {
+    // fall through to close
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!nc.isClosed()) {
+    try {
+      await nc.close();
+    } catch {
+      // already closing
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import anyTest, { type TestFn } from "ava";
+import { pack } from "msgpackr";
+import { closeGracefully, connect } from "../../../infra/connect.ts";
+import { serve } from "../../../infra/dispatch.ts";
+import { silentLogger } from "../../../infra/logger.ts";
+import { Metrics } from "../../../infra/metrics.ts";
+import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { decodeReply, encode } from "../../../protocol/codec.ts";
+import { AgoraError, ErrorCode, isAgoraError } from "../../../protocol/errors.ts";
+
+const test = anyTest as TestFn<{ server: NatsServer; nc: NatsConnection }>;
+
+test.before(async (t) => {
+  const server = await startNatsServer();
+  t.context = { server, nc: await connect({ servers: server.url, name: "dispatch-test" }) };
+});
+
+test.after.always(async (t) => {
+  await closeGracefully(t.context.nc);
+  await t.context.server.stop();
+});
+
+test("dispatch - replies to requests, rejects bad input with a typed error, keeps serving", async (t) => {
+  const { nc } = t.context;
+  const metrics = new Metrics();
+  const seen: string[] = [];
+  const sub = serve(
+    nc,
+    "test.dispatch.a",
+    { types: ["scheduler.kill", "scheduler.revive"], logger: silentLogger(), metrics },
+    (msg) => {
+      seen.push(msg.type);
+      if (msg.type === "scheduler.kill" && msg.taskId === "boom") {
+        throw new AgoraError(ErrorCode.NotFound, "no such task");
+      }
+      if (msg.type === "scheduler.kill" && msg.taskId === "crash") throw new Error("bug");
+      return undefined;
+    },
+  );
+  const ask = async (data: Uint8Array) =>
+    decodeReply((await nc.request("test.dispatch.a", data, { timeout: 2000 })).data, ["ok"]);
+
+  t.deepEqual(await ask(encode({ type: "scheduler.kill", taskId: "t1" })), { type: "ok" });
+  const bad: Array<[Uint8Array, string]> = [
+    [new Uint8Array([1, 2, 3, 0xc1]), ErrorCode.BadMessage],
+    [pack({ v: 1, type: "scheduler.kill", taskId: 5 }), ErrorCode.InvalidMessage],
+    [pack({ v: 9, type: "scheduler.kill", taskId: "x" }), ErrorCode.UnsupportedVersion],
+    [encode({ type: "scheduler.suppress" }), ErrorCode.UnknownType],
+    [encode({ type: "scheduler.kill", taskId: "boom" }), ErrorCode.NotFound],
+    [encode({ type: "scheduler.kill", taskId: "crash" }), ErrorCode.Internal],
+  ];
+  for (const [data, code] of bad) {
+    const err = await t.throwsAsync(ask(data));
+    t.true(isAgoraError(err, code as ErrorCode), `${code}: ${err?.message}`);
+  }
+  t.deepEqual(await ask(encode({ type: "scheduler.revive" })), { type: "ok" });
+  t.is(metrics.get("messages_invalid"), 4);
+  t.is(metrics.get("messages_failed"), 2);
+  t.deepEqual(seen, ["scheduler.kill", "scheduler.kill", "scheduler.kill", "scheduler.revive"]);
+  sub.unsubscribe();
+});
+
+test("dispatch - a bad published message is counted and dropped", async (t) => {
+  const { nc } = t.context;
+  const metrics = new Metrics();
+  let handled = 0;
+  const sub = serve(
+    nc,
+    "test.dispatch.b",
+    { types: ["agent.heartbeat"], logger: silentLogger(), metrics },
+    () => {
+      handled++;
+      return undefined;
+    },
+  );
+  nc.publish("test.dispatch.b", new Uint8Array([0xff, 0xfe]));
+  nc.publish("test.dispatch.b", encode({ type: "agent.heartbeat" }));
+  // a request after the publishes: replies arrive in order on one subscription
+  nc.publish("test.dispatch.b", encode({ type: "agent.heartbeat" }));
+  await nc.flush();
+  await nc.request("test.dispatch.b", encode({ type: "agent.heartbeat" }), { timeout: 2000 });
+  t.is(handled, 3);
+  t.is(metrics.get("messages_invalid"), 1);
+  sub.unsubscribe();
+});
