@@ -4,7 +4,16 @@
  * master → agent on `agent.<agentId>`.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { Attributes, Id, message, ResourcesJson, Role, TaskInfo, TaskStatus, Text } from "./common.ts";
+import {
+  Attributes,
+  Id,
+  message,
+  ResourcesJson,
+  Role,
+  TaskInfo,
+  TaskStatus,
+  Text,
+} from "./common.ts";
 
 /** A framework as an agent needs to know it. */
 export const FrameworkRef = Type.Object({
