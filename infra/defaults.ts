@@ -41,6 +41,8 @@ export const DEFAULT_REGISTRATION_BACKOFF_MS = 1000;
 export const DEFAULT_REGISTRATION_BACKOFF_MAX_MS = 60_000;
 /** Agent: the executor must subscribe within this (`--executor_registration_timeout=1mins`). */
 export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
+/** Command executor: bytes of the task's stdout tail sent with its terminal update. */
+export const TERMINAL_OUTPUT_TAIL_BYTES = 64 * 1024;
 /** Agent: work directory (`--work_dir`), relative to the current directory. */
 export const DEFAULT_WORK_DIR = ".agora/agent";
 /** Agent: ports offered when not given (`ports:[31000-32000]`). */
@@ -68,3 +70,7 @@ export const DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS = 2000;
 export const DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS = 5000;
 /** Agent: after the shutdown grace period an executor gets this much more before it is SIGKILLed. */
 export const EXECUTOR_SHUTDOWN_KILL_MARGIN_MS = 1000;
+/** Master: completed tasks remembered per framework (`--max_completed_tasks_per_framework=1000`). */
+export const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+/** Master: a decline filter lasts at most this (Mesos caps `refuse_seconds` at 365 days). */
+export const MAX_REFUSE_SECONDS = 365 * 24 * 3600;

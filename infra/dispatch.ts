@@ -34,6 +34,11 @@ export interface ServeOptions<T extends MessageType> {
   metrics: Metrics;
   /** A queue group, to spread the subject over several subscribers. */
   queue?: string;
+  /**
+   * Called when a message that is not a request is rejected before reaching the handler
+   * (undecodable, invalid or of a type not accepted here), e.g. to tell its sender by another way.
+   */
+  onReject?: (error: AgoraError, ctx: MessageContext) => void;
 }
 
 /**
@@ -83,6 +88,13 @@ export function serve<T extends MessageType>(
         }
       } catch (e) {
         fail(m, e, "messages_invalid");
+        if (!m.reply && options.onReject) {
+          try {
+            options.onReject(AgoraError.from(e), { subject: m.subject, reply: undefined });
+          } catch (hookError) {
+            logger.error({ err: hookError, subject: m.subject }, "reject hook failed");
+          }
+        }
         return;
       }
       metrics.inc("messages_received");

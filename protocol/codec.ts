@@ -97,11 +97,11 @@ export function decode(data: Uint8Array): Message {
   } catch (cause) {
     throw new ProtocolError(ErrorCode.BadMessage, "payload is not valid MessagePack", { cause });
   }
+  // only a plain map: arrays, bytes and msgpackr's own types (0xc1, dates, sets) are refused
   if (
     value === null ||
     typeof value !== "object" ||
-    Array.isArray(value) ||
-    ArrayBuffer.isView(value)
+    Object.getPrototypeOf(value) !== Object.prototype
   ) {
     throw new ProtocolError(
       ErrorCode.BadMessage,

@@ -595,3 +595,9 @@ test("codec - retryable defaults by code", (t) => {
     t.is(new AgoraError(code, "x").retryable, retryable.has(code), code);
   }
 });
+
+test("codec - msgpackr's own types at the top level are not a message", (t) => {
+  // 0xc1 (never used in MessagePack), a timestamp extension, a Set: not a plain map
+  throwsCode(t, () => decode(new Uint8Array([0xc1])), ErrorCode.BadMessage);
+  throwsCode(t, () => decode(pack(new Date(0))), ErrorCode.BadMessage);
+});

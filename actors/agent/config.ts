@@ -1,0 +1,155 @@
+/**
+ * The agent's options, as Mesos's agent flags (`--resources`, `--attributes`,
+ * `--work_dir`, `--hostname`, `--executor_shutdown_grace_period`,
+ * `--executor_registration_timeout`, `--registration_backoff_factor`) plus the
+ * status update retry bounds. Each is also an `AGORA_*` environment variable.
+ */
+import os from "node:os";
+import {
+  COMMON_OPTIONS,
+  type OptionSpecs,
+  type Resolved,
+  type ResolveInput,
+  resolveOptions,
+} from "../../infra/config.ts";
+import {
+  DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
+  DEFAULT_REGISTRATION_BACKOFF_MS,
+  DEFAULT_STATUS_UPDATE_RETRY_MAX_MS,
+  DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
+  DEFAULT_WORK_DIR,
+} from "../../infra/defaults.ts";
+import type { Attributes } from "../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+
+/** The option table of `agora agent`. */
+export const AGENT_OPTIONS = {
+  ...COMMON_OPTIONS,
+  resources: {
+    kind: "string",
+    flag: "resources",
+    env: "AGORA_RESOURCES",
+    placeholder: "RESOURCES",
+    help: "total resources, e.g. 'cpus:4;mem:4096;ports:[31000-32000]'; names not given are detected",
+  },
+  attributes: {
+    kind: "string",
+    flag: "attributes",
+    env: "AGORA_ATTRIBUTES",
+    placeholder: "ATTRIBUTES",
+    help: "attributes of this node, e.g. 'rack:r1;zone:a' (numeric values become numbers)",
+  },
+  workDir: {
+    kind: "string",
+    flag: "work-dir",
+    env: "AGORA_WORK_DIR",
+    default: DEFAULT_WORK_DIR,
+    placeholder: "DIR",
+    help: "directory for checkpoints and executor sandboxes",
+  },
+  hostname: {
+    kind: "string",
+    flag: "hostname",
+    env: "AGORA_HOSTNAME",
+    default: os.hostname(),
+    placeholder: "NAME",
+    help: "hostname reported to the master",
+  },
+  executorShutdownGracePeriod: {
+    kind: "duration",
+    flag: "executor-shutdown-grace-period",
+    env: "AGORA_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+    default: DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
+    placeholder: "DURATION",
+    help: "time between SIGTERM and SIGKILL when tasks and executors are stopped",
+  },
+  statusUpdateRetryMin: {
+    kind: "duration",
+    flag: "status-update-retry-min",
+    env: "AGORA_STATUS_UPDATE_RETRY_MIN",
+    default: DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
+    placeholder: "DURATION",
+    help: "first retry of an unacknowledged status update; doubles on each retry",
+  },
+  statusUpdateRetryMax: {
+    kind: "duration",
+    flag: "status-update-retry-max",
+    env: "AGORA_STATUS_UPDATE_RETRY_MAX",
+    default: DEFAULT_STATUS_UPDATE_RETRY_MAX_MS,
+    placeholder: "DURATION",
+    help: "cap of the status update retry interval",
+  },
+  registrationBackoff: {
+    kind: "duration",
+    flag: "registration-backoff",
+    env: "AGORA_REGISTRATION_BACKOFF",
+    default: DEFAULT_REGISTRATION_BACKOFF_MS,
+    placeholder: "DURATION",
+    help: "first (re)registration retry; doubles with jitter up to 1 minute",
+  },
+  executorRegistrationTimeout: {
+    kind: "duration",
+    flag: "executor-registration-timeout",
+    env: "AGORA_EXECUTOR_REGISTRATION_TIMEOUT",
+    default: DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "an executor that has not subscribed within this is killed and its tasks fail",
+  },
+} as const satisfies OptionSpecs;
+
+/** The agent's resolved configuration (durations in milliseconds). */
+export type AgentConfig = Resolved<typeof AGENT_OPTIONS>;
+
+/**
+ * Resolves the agent's configuration: defaults → environment → flags → overrides.
+ * @throws AgoraError INVALID_CONFIG with a one-line message
+ */
+export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {}): AgentConfig {
+  const config = resolveOptions(AGENT_OPTIONS, input).values;
+  if (config.statusUpdateRetryMin <= 0) {
+    throw new AgoraError(ErrorCode.InvalidConfig, "--status-update-retry-min must be positive");
+  }
+  if (config.statusUpdateRetryMax < config.statusUpdateRetryMin) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      "--status-update-retry-max must not be smaller than --status-update-retry-min",
+    );
+  }
+  if (config.attributes !== undefined) parseAttributes(config.attributes);
+  return config;
+}
+
+const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Parses Mesos attributes, `rack:r1;zone:a;generation:3`: `;`-separated
+ * `name:value` pairs; a numeric value becomes a number, anything else (also
+ * ranges and sets) stays text.
+ * @throws AgoraError INVALID_CONFIG naming the bad part
+ */
+export function parseAttributes(text: string | undefined): Attributes {
+  const out: Attributes = {};
+  if (text === undefined) return out;
+  for (const raw of text.split(";")) {
+    const part = raw.trim();
+    if (part === "") continue;
+    const colon = part.indexOf(":");
+    const name = colon === -1 ? "" : part.slice(0, colon).trim();
+    const value = colon === -1 ? "" : part.slice(colon + 1).trim();
+    if (name === "" || value === "") {
+      throw new AgoraError(
+        ErrorCode.InvalidConfig,
+        `invalid attribute ${JSON.stringify(part)}: expected name:value`,
+      );
+    }
+    if (name.length > 256 || value.length > 256) {
+      throw new AgoraError(
+        ErrorCode.InvalidConfig,
+        `invalid attribute ${JSON.stringify(part.slice(0, 64))}: longer than 256 characters`,
+      );
+    }
+    out[name] = NUMERIC.test(value) && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * What the agent keeps per task and per executor, and the start of an
+ * executor process: a fresh sandbox, the `AGORA_*` environment, a detached
+ * spawn whose `error` and `exit` are reported back.
+ */
+import type { ChildProcess } from "node:child_process";
+import type { Timer } from "../../infra/clock.ts";
+import type { FrameworkRef } from "../../protocol/agents.ts";
+import type { TaskInfo, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type { ExecutorEnvironment } from "../executor/env.ts";
+import { executorEnvironment, type ProgramSpec, spawnDetached } from "./launcher.ts";
+import { createSandbox } from "./sandbox.ts";
+
+/** A task the agent knows, from `runTask` until its terminal update is acknowledged. */
+export interface TaskRecord {
+  readonly task: TaskInfo;
+  readonly frameworkId: string;
+  readonly executorId: string;
+  readonly role: string;
+  /** The latest status (STAGING until the executor reports). */
+  status: TaskStatus;
+  /** Sent to the executor with `executor.launch`. */
+  launched: boolean;
+  /** A kill was requested. */
+  killed: boolean;
+}
+
+/** Executor phases: spawned → subscribed → terminating → terminated. */
+export type ExecutorPhase = "launching" | "running" | "terminating" | "terminated";
+
+/** An executor process of a framework. */
+export interface ExecutorRecord {
+  readonly frameworkId: string;
+  readonly executorId: string;
+  readonly framework: FrameworkRef;
+  readonly kind: "command" | "custom";
+  readonly program: ProgramSpec;
+  readonly extraEnv: Record<string, string>;
+  phase: ExecutorPhase;
+  sandbox: string | undefined;
+  pid: number | undefined;
+  child: ChildProcess | undefined;
+  /** Ids of the tasks given to this executor. */
+  readonly taskIds: Set<string>;
+  /** Tasks waiting for the executor to subscribe, in order. */
+  readonly queued: string[];
+  /** Set when the agent made the executor end: the state and reason of its unfinished tasks. */
+  failure: { state: TaskState; reason: TaskReason; message: string } | undefined;
+  timer: Timer | undefined;
+  readonly exited: Promise<void>;
+  markExited(): void;
+}
+
+/** What a new executor record is made of. */
+export interface ExecutorSpec {
+  framework: FrameworkRef;
+  executorId: string;
+  kind: "command" | "custom";
+  program: ProgramSpec;
+  extraEnv: Record<string, string>;
+}
+
+/** A record for an executor about to be launched. */
+export function newExecutorRecord(spec: ExecutorSpec): ExecutorRecord {
+  let markExited = () => {};
+  const exited = new Promise<void>((resolve) => {
+    markExited = resolve;
+  });
+  return {
+    ...spec,
+    frameworkId: spec.framework.frameworkId,
+    phase: "launching",
+    sandbox: undefined,
+    pid: undefined,
+    child: undefined,
+    taskIds: new Set(),
+    queued: [],
+    failure: undefined,
+    timer: undefined,
+    exited,
+    markExited,
+  };
+}
+
+/** Options of {@link startExecutorProcess}. */
+export interface StartOptions {
+  workDir: string;
+  /** The executor's environment; `sandbox` is filled in here. */
+  env: ExecutorEnvironment;
+  /** The process could not be spawned. */
+  onError(err: Error): void;
+  /** The process ended: "exited with status N" or "terminated with signal S". */
+  onExit(how: string): void;
+}
+
+/**
+ * Creates the executor's sandbox and spawns it there, unless the executor
+ * left the `launching` phase meanwhile (then false is returned and nothing
+ * is spawned).
+ */
+export async function startExecutorProcess(
+  executor: ExecutorRecord,
+  options: StartOptions,
+): Promise<boolean> {
+  const { env } = options;
+  const sandbox = await createSandbox(
+    options.workDir,
+    env.agentId,
+    env.frameworkId,
+    env.executorId,
+  );
+  executor.sandbox = sandbox;
+  if (executor.phase !== "launching") return false;
+  const child = spawnDetached(
+    executor.program,
+    sandbox,
+    executorEnvironment({ ...env, sandbox }, executor.extraEnv),
+  );
+  executor.child = child;
+  executor.pid = child.pid;
+  child.once("error", options.onError);
+  child.once("exit", (code, signal) =>
+    options.onExit(
+      signal !== null ? `terminated with signal ${signal}` : `exited with status ${code}`,
+    ),
+  );
+  return true;
+}

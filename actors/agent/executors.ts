@@ -1,0 +1,542 @@
+/**
+ * The agent's executors and tasks, as Mesos's agent keeps them: a task with
+ * a `command` runs in its own built-in command executor (executor id = task
+ * id); a task with an `executor` runs in that framework executor, started
+ * once per (framework, executor id) and reused. An executor is spawned in a
+ * fresh sandbox, must subscribe within the registration timeout, then gets
+ * the tasks queued for it. When it exits, its tasks that have not ended fail.
+ */
+
+import { randomUUID } from "node:crypto";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Clock } from "../../infra/clock.ts";
+import { EXECUTOR_SHUTDOWN_KILL_MARGIN_MS } from "../../infra/defaults.ts";
+import type { Logger } from "../../infra/logger.ts";
+import type { Metrics } from "../../infra/metrics.ts";
+import type { FrameworkRef, RunningTask } from "../../protocol/agents.ts";
+import { encode } from "../../protocol/codec.ts";
+import {
+  isTerminalState,
+  type TaskInfo,
+  TaskReason,
+  TaskSource,
+  TaskState,
+  type TaskStatus,
+} from "../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
+import type { Message, MessageOf } from "../../protocol/registry.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import {
+  type ExecutorRecord,
+  newExecutorRecord,
+  startExecutorProcess,
+  type TaskRecord,
+} from "./executor-record.ts";
+import { commandProgram, type ProgramSpec } from "./launcher.ts";
+import { signalTree } from "./process-tree.ts";
+import type { UpdateOutcome } from "./status-updates.ts";
+
+export type { ExecutorPhase, ExecutorRecord, TaskRecord } from "./executor-record.ts";
+
+/** Dependencies of an {@link ExecutorManager}. */
+export interface ExecutorManagerOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  agentId(): string;
+  workDir: string;
+  natsUrl: string;
+  logLevel: string;
+  shutdownGracePeriodMs: number;
+  registrationTimeoutMs: number;
+  /** How to start the built-in command executor. */
+  commandExecutor: ProgramSpec;
+  /** Hands a status update to the status update manager. */
+  sendStatus(frameworkId: string, status: TaskStatus): UpdateOutcome;
+}
+
+const key = (frameworkId: string, id: string) => `${frameworkId} ${id}`;
+
+/** Executors and tasks of one agent. */
+export class ExecutorManager {
+  readonly #o: ExecutorManagerOptions;
+  readonly #executors = new Map<string, ExecutorRecord>();
+  readonly #tasks = new Map<string, TaskRecord>();
+  /** Frameworks being shut down: nothing new is launched for them. */
+  readonly #terminating = new Set<string>();
+
+  constructor(options: ExecutorManagerOptions) {
+    this.#o = options;
+  }
+
+  /** The task, if known. */
+  task(frameworkId: string, taskId: string): TaskRecord | undefined {
+    return this.#tasks.get(key(frameworkId, taskId));
+  }
+
+  /** The executor, if it has not terminated. */
+  executor(frameworkId: string, executorId: string): ExecutorRecord | undefined {
+    return this.#executors.get(key(frameworkId, executorId));
+  }
+
+  /** Every executor that has not terminated. */
+  executors(): ExecutorRecord[] {
+    return [...this.#executors.values()];
+  }
+
+  /** Every known task, as reported on reregistration. */
+  runningTasks(): RunningTask[] {
+    return [...this.#tasks.values()].map((r) => ({
+      frameworkId: r.frameworkId,
+      executorId: r.executorId,
+      role: r.role,
+      task: r.task,
+      status: r.status,
+    }));
+  }
+
+  /** Starts a task of a framework (`agent.runTask`). */
+  runTask(framework: FrameworkRef, task: TaskInfo): void {
+    const fid = framework.frameworkId;
+    const log = this.#o.logger.child({ frameworkId: fid, taskId: task.taskId });
+    const existing = this.#tasks.get(key(fid, task.taskId));
+    if (existing !== undefined) {
+      this.#o.metrics.inc("tasks_duplicate");
+      log.warn({ state: existing.status.state }, "runTask of a known task ignored");
+      return;
+    }
+    const executorId = task.command !== undefined ? task.taskId : task.executor?.executorId;
+    const record: TaskRecord = {
+      task,
+      frameworkId: fid,
+      executorId: executorId ?? task.taskId,
+      role: framework.role,
+      status: this.#agentStatus(task.taskId, TaskState.Staging, executorId),
+      launched: false,
+      killed: false,
+    };
+    delete record.status.uuid;
+    this.#tasks.set(key(fid, task.taskId), record);
+    const kind = task.command !== undefined ? "command" : "custom";
+    let executor = this.#executors.get(key(fid, record.executorId));
+    const rejection = this.#rejection(task, fid, kind, executor);
+    if (rejection !== undefined) {
+      log.warn({ reason: rejection.reason, message: rejection.message }, "task rejected");
+      this.#update(record, rejection.state, rejection.reason, rejection.message);
+      return;
+    }
+    if (executor === undefined) {
+      executor = this.#createExecutor(framework, task, kind);
+    }
+    executor.taskIds.add(task.taskId);
+    if (executor.phase === "running") this.#launch(executor, record);
+    else executor.queued.push(task.taskId);
+  }
+
+  /** Why a task cannot run here, or undefined when it can. */
+  #rejection(
+    task: TaskInfo,
+    frameworkId: string,
+    kind: "command" | "custom",
+    executor: ExecutorRecord | undefined,
+  ): { state: TaskState; reason: TaskReason; message: string } | undefined {
+    const invalid = (message: string) => ({
+      state: TaskState.Error,
+      reason: TaskReason.TaskInvalid,
+      message,
+    });
+    if (task.agentId !== this.#o.agentId()) return invalid(`task is for agent ${task.agentId}`);
+    if ((task.command === undefined) === (task.executor === undefined)) {
+      return invalid("give exactly one of command or executor");
+    }
+    if (this.#terminating.has(frameworkId)) {
+      return {
+        state: TaskState.Lost,
+        reason: TaskReason.FrameworkRemoved,
+        message: "the framework is shutting down",
+      };
+    }
+    if (executor !== undefined && (executor.kind !== kind || kind === "command")) {
+      return invalid(`executor id ${executor.executorId} is already in use on this agent`);
+    }
+    if (executor?.phase === "terminating") {
+      return {
+        state: TaskState.Lost,
+        reason: TaskReason.ExecutorTerminated,
+        message: "the executor is shutting down",
+      };
+    }
+    return undefined;
+  }
+
+  /** Kills a task (`agent.killTask`). */
+  killTask(frameworkId: string, taskId: string, gracePeriodSeconds: number | undefined): void {
+    const record = this.#tasks.get(key(frameworkId, taskId));
+    if (record === undefined) {
+      this.#o.metrics.inc("kills_unknown_task");
+      const status = this.#agentStatus(taskId, TaskState.Lost, undefined);
+      status.reason = TaskReason.TaskUnknown;
+      status.message = "the agent does not know this task";
+      this.#o.sendStatus(frameworkId, status);
+      return;
+    }
+    if (isTerminalState(record.status.state)) return;
+    record.killed = true;
+    const executor = this.#executors.get(key(frameworkId, record.executorId));
+    if (executor === undefined) {
+      this.#update(record, TaskState.Lost, TaskReason.ExecutorTerminated, "its executor is gone");
+      return;
+    }
+    if (!record.launched) {
+      const at = executor.queued.indexOf(taskId);
+      if (at !== -1) executor.queued.splice(at, 1);
+      this.#update(
+        record,
+        TaskState.Killed,
+        TaskReason.TaskKilledDuringLaunch,
+        "killed before it was launched",
+      );
+      if (!this.#hasLiveTasks(executor)) void this.shutdownExecutor(executor);
+      return;
+    }
+    this.#send(executor, { type: "executor.kill", taskId, gracePeriodSeconds });
+  }
+
+  /** An executor subscribed: reply, then launch its queued tasks. */
+  subscribe(
+    frameworkId: string,
+    executorId: string,
+    msg: MessageOf<"executor.subscribe">,
+  ): MessageOf<"executor.subscribed"> {
+    const executor = this.#executors.get(key(frameworkId, executorId));
+    if (executor === undefined) {
+      throw new AgoraError(ErrorCode.NotFound, `unknown executor ${executorId}`);
+    }
+    if (executor.phase === "terminating" || executor.phase === "terminated") {
+      throw new AgoraError(ErrorCode.InvalidState, `executor ${executorId} is shutting down`);
+    }
+    const first = executor.phase === "launching";
+    executor.phase = "running";
+    executor.timer?.cancel();
+    executor.timer = undefined;
+    this.#o.metrics.inc(first ? "executors_subscribed" : "executors_resubscribed");
+    this.#o.logger.info(
+      { frameworkId, executorId, pid: executor.pid },
+      first ? "executor subscribed" : "executor resubscribed",
+    );
+    for (const status of msg.unacknowledgedUpdates ?? []) {
+      this.executorUpdate(frameworkId, executorId, status);
+    }
+    // The reply goes out when this handler returns; the launches follow it.
+    queueMicrotask(() => {
+      for (const taskId of executor.queued.splice(0)) {
+        const record = this.#tasks.get(key(frameworkId, taskId));
+        if (record !== undefined && !isTerminalState(record.status.state)) {
+          this.#launch(executor, record);
+        }
+      }
+    });
+    return { type: "executor.subscribed", agentId: this.#o.agentId(), frameworkId, executorId };
+  }
+
+  /** A status update from an executor (`executor.update`). */
+  executorUpdate(frameworkId: string, executorId: string, status: TaskStatus): void {
+    const record = this.#tasks.get(key(frameworkId, status.taskId));
+    const log = this.#o.logger.child({ frameworkId, executorId, taskId: status.taskId });
+    if (record === undefined || record.executorId !== executorId) {
+      this.#o.metrics.inc("executor_updates_unknown_task");
+      log.warn({ state: status.state }, "update for a task this executor does not run dropped");
+      return;
+    }
+    if (status.uuid === undefined) {
+      this.#o.metrics.inc("executor_updates_invalid");
+      log.warn({ state: status.state }, "executor update without uuid dropped");
+      return;
+    }
+    if (taskLifecycle.next(record.status.state, status.state) === undefined) {
+      this.#o.metrics.inc("executor_updates_illegal");
+      log.warn({ from: record.status.state, to: status.state }, "illegal task transition dropped");
+      return;
+    }
+    const normalized: TaskStatus = {
+      ...status,
+      agentId: this.#o.agentId(),
+      executorId,
+      source: TaskSource.Executor,
+    };
+    if (this.#o.sendStatus(frameworkId, normalized) === "queued") {
+      record.status = normalized;
+      log.debug({ state: status.state, uuid: status.uuid }, "task status");
+    }
+  }
+
+  /** Passes an acknowledgement of an executor's update on to it. */
+  acknowledged(frameworkId: string, status: TaskStatus): void {
+    if (status.source !== TaskSource.Executor || status.uuid === undefined) return;
+    const record = this.#tasks.get(key(frameworkId, status.taskId));
+    const executor = this.#executors.get(
+      key(frameworkId, record?.executorId ?? status.executorId ?? status.taskId),
+    );
+    if (executor?.phase !== "running") return;
+    this.#send(executor, {
+      type: "executor.acknowledged",
+      taskId: status.taskId,
+      uuid: status.uuid,
+    });
+  }
+
+  /** The stream of a task is closed (its terminal update was acknowledged): forget it. */
+  forgetTask(frameworkId: string, taskId: string): void {
+    const record = this.#tasks.get(key(frameworkId, taskId));
+    if (record === undefined || !isTerminalState(record.status.state)) return;
+    this.#tasks.delete(key(frameworkId, taskId));
+    this.#executors.get(key(frameworkId, record.executorId))?.taskIds.delete(taskId);
+  }
+
+  /** Passes a scheduler's message to an executor (`agent.frameworkMessage`). */
+  frameworkMessage(frameworkId: string, executorId: string, data: Uint8Array): void {
+    const executor = this.#executors.get(key(frameworkId, executorId));
+    if (executor?.phase !== "running") {
+      this.#o.metrics.inc("framework_messages_dropped");
+      this.#o.logger.warn({ frameworkId, executorId }, "framework message for no running executor");
+      return;
+    }
+    this.#send(executor, { type: "executor.frameworkMessage", data });
+  }
+
+  /**
+   * Shuts an executor down: `executor.shutdown`, then SIGKILL to its process
+   * tree after the grace period. Resolves when it has exited.
+   */
+  shutdownExecutor(
+    executor: ExecutorRecord,
+    graceMs = this.#o.shutdownGracePeriodMs,
+  ): Promise<void> {
+    if (executor.phase === "terminating" || executor.phase === "terminated") {
+      return executor.exited;
+    }
+    const previous = executor.phase;
+    executor.phase = "terminating";
+    executor.timer?.cancel();
+    executor.timer = undefined;
+    executor.failure ??= {
+      state: TaskState.Killed,
+      reason: TaskReason.ExecutorTerminated,
+      message: "the executor was shut down",
+    };
+    this.#o.logger.info(
+      { frameworkId: executor.frameworkId, executorId: executor.executorId, pid: executor.pid },
+      "shutting executor down",
+    );
+    if (previous === "running") {
+      this.#send(executor, { type: "executor.shutdown", gracePeriodSeconds: graceMs / 1000 });
+      executor.timer = this.#o.clock.after(graceMs + EXECUTOR_SHUTDOWN_KILL_MARGIN_MS, () =>
+        this.#kill(executor),
+      );
+    } else if (executor.pid !== undefined) {
+      this.#kill(executor);
+    } else if (executor.child === undefined && executor.sandbox !== undefined) {
+      this.#terminated(executor, "was never started");
+    }
+    // Still creating the sandbox: the launch sees the phase and ends the executor.
+    return executor.exited;
+  }
+
+  /** Shuts down the executors of a framework and forgets its tasks (`agent.shutdownFramework`). */
+  async shutdownFramework(frameworkId: string): Promise<void> {
+    this.#terminating.add(frameworkId);
+    try {
+      const executors = this.executors().filter((e) => e.frameworkId === frameworkId);
+      await Promise.all(executors.map((e) => this.shutdownExecutor(e)));
+      for (const [k, record] of this.#tasks) {
+        if (record.frameworkId === frameworkId) this.#tasks.delete(k);
+      }
+    } finally {
+      this.#terminating.delete(frameworkId);
+    }
+  }
+
+  /** Shuts down every executor; resolves when all have exited. */
+  async shutdownAll(): Promise<void> {
+    await Promise.all(this.executors().map((e) => this.shutdownExecutor(e)));
+  }
+
+  /** Forgets every task (after {@link shutdownAll}, when the master refused the agent). */
+  forgetAll(): void {
+    this.#tasks.clear();
+    for (const executor of this.#executors.values()) executor.taskIds.clear();
+  }
+
+  /** Cancels the manager's timers; executors keep running (they outlive the agent). */
+  stop(): void {
+    for (const executor of this.#executors.values()) {
+      executor.timer?.cancel();
+      executor.timer = undefined;
+    }
+  }
+
+  #hasLiveTasks(executor: ExecutorRecord): boolean {
+    for (const taskId of executor.taskIds) {
+      const record = this.#tasks.get(key(executor.frameworkId, taskId));
+      if (record !== undefined && !isTerminalState(record.status.state)) return true;
+    }
+    return false;
+  }
+
+  #createExecutor(
+    framework: FrameworkRef,
+    task: TaskInfo,
+    kind: "command" | "custom",
+  ): ExecutorRecord {
+    const info = task.executor;
+    const executor = newExecutorRecord({
+      framework,
+      executorId: kind === "command" ? task.taskId : info!.executorId,
+      kind,
+      program: kind === "command" ? this.#o.commandExecutor : commandProgram(info!.command),
+      extraEnv: kind === "command" ? {} : { ...(info!.command.environment ?? {}) },
+    });
+    this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
+    this.#o.metrics.inc("executors_launched");
+    void this.#spawn(executor);
+    return executor;
+  }
+
+  async #spawn(executor: ExecutorRecord): Promise<void> {
+    const { frameworkId, executorId } = executor;
+    const log = this.#o.logger.child({ frameworkId, executorId });
+    const launchFailed = (message: string) => {
+      executor.failure ??= {
+        state: TaskState.Failed,
+        reason: TaskReason.ContainerLaunchFailed,
+        message: `Failed to launch the executor: ${message}`,
+      };
+    };
+    try {
+      const started = await startExecutorProcess(executor, {
+        workDir: this.#o.workDir,
+        env: {
+          natsUrl: this.#o.natsUrl,
+          subjectPrefix: this.#o.subjects.prefix,
+          agentId: this.#o.agentId(),
+          frameworkId,
+          executorId,
+          sandbox: "",
+          logLevel: this.#o.logLevel,
+          shutdownGracePeriodMs: this.#o.shutdownGracePeriodMs,
+        },
+        onError: (err) => {
+          log.warn({ err }, "executor failed to start");
+          launchFailed(err.message);
+          this.#terminated(executor, "failed to start");
+        },
+        onExit: (how) => this.#terminated(executor, how),
+      });
+      if (!started) {
+        this.#terminated(executor, "was shut down before it started");
+        return;
+      }
+    } catch (err) {
+      log.warn({ err }, "executor could not be started");
+      launchFailed(err instanceof Error ? err.message : String(err));
+      this.#terminated(executor, "could not be started");
+      return;
+    }
+    log.info({ pid: executor.pid, sandbox: executor.sandbox }, "executor started");
+    executor.timer = this.#o.clock.after(this.#o.registrationTimeoutMs, () => {
+      executor.timer = undefined;
+      if (executor.phase !== "launching") return;
+      this.#o.metrics.inc("executor_registration_timeouts");
+      log.warn({ pid: executor.pid }, "executor did not subscribe in time");
+      executor.failure = {
+        state: TaskState.Failed,
+        reason: TaskReason.ExecutorRegistrationTimeout,
+        message: `Executor did not subscribe within ${this.#o.registrationTimeoutMs / 1000}s`,
+      };
+      executor.phase = "terminating";
+      this.#failTasks(executor, "did not subscribe");
+      this.#kill(executor);
+    });
+  }
+
+  #kill(executor: ExecutorRecord): void {
+    if (executor.pid === undefined || executor.phase === "terminated") return;
+    this.#o.logger.info(
+      { frameworkId: executor.frameworkId, executorId: executor.executorId, pid: executor.pid },
+      "killing executor",
+    );
+    signalTree(executor.pid, "SIGKILL");
+  }
+
+  /** The executor is gone: every task of it that has not ended ends now. */
+  #terminated(executor: ExecutorRecord, how: string): void {
+    if (executor.phase === "terminated") return;
+    executor.phase = "terminated";
+    executor.timer?.cancel();
+    executor.timer = undefined;
+    const k = key(executor.frameworkId, executor.executorId);
+    if (this.#executors.get(k) === executor) this.#executors.delete(k);
+    this.#o.metrics.inc("executors_terminated");
+    this.#o.logger.info(
+      { frameworkId: executor.frameworkId, executorId: executor.executorId, pid: executor.pid },
+      `executor ${how}`,
+    );
+    this.#failTasks(executor, how);
+    executor.markExited();
+  }
+
+  #failTasks(executor: ExecutorRecord, how: string): void {
+    for (const taskId of executor.taskIds) {
+      const record = this.#tasks.get(key(executor.frameworkId, taskId));
+      if (record === undefined || isTerminalState(record.status.state)) continue;
+      const failure = executor.failure;
+      if (record.killed) {
+        this.#update(record, TaskState.Killed, TaskReason.ExecutorTerminated, `Executor ${how}`);
+      } else if (failure !== undefined) {
+        this.#update(record, failure.state, failure.reason, failure.message);
+      } else {
+        this.#update(record, TaskState.Failed, TaskReason.ExecutorTerminated, `Executor ${how}`);
+      }
+    }
+  }
+
+  #launch(executor: ExecutorRecord, record: TaskRecord): void {
+    record.launched = true;
+    this.#o.metrics.inc("tasks_launched");
+    this.#send(executor, { type: "executor.launch", task: record.task });
+  }
+
+  #send(executor: ExecutorRecord, msg: Message): void {
+    try {
+      this.#o.nc.publish(
+        this.#o.subjects.executor(this.#o.agentId(), executor.frameworkId, executor.executorId),
+        encode(msg),
+      );
+    } catch (err) {
+      this.#o.logger.warn({ err, type: msg.type }, "message to executor not sent");
+    }
+  }
+
+  #agentStatus(taskId: string, state: TaskState, executorId: string | undefined): TaskStatus {
+    return {
+      taskId,
+      state,
+      agentId: this.#o.agentId(),
+      executorId,
+      source: TaskSource.Agent,
+      uuid: randomUUID(),
+      timestamp: this.#o.clock.now(),
+    };
+  }
+
+  /** An update generated by the agent itself. */
+  #update(record: TaskRecord, state: TaskState, reason: TaskReason, message: string): void {
+    const status = this.#agentStatus(record.task.taskId, state, record.executorId);
+    status.reason = reason;
+    status.message = message;
+    if (this.#o.sendStatus(record.frameworkId, status) === "queued") record.status = status;
+  }
+}

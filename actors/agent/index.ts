@@ -1,0 +1,265 @@
+/**
+ * The agent actor: one per node. It registers the node's resources with the
+ * master and keeps heartbeating, runs the master's tasks through executors,
+ * and delivers the tasks' status updates reliably (Mesos's agent).
+ */
+import path from "node:path";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { type Clock, systemClock } from "../../infra/clock.ts";
+import {
+  DEFAULT_REGISTRATION_BACKOFF_MAX_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from "../../infra/defaults.ts";
+import { serve } from "../../infra/dispatch.ts";
+import type { Logger } from "../../infra/logger.ts";
+import { Metrics } from "../../infra/metrics.ts";
+import { encode } from "../../protocol/codec.ts";
+import type { ResourcesJson } from "../../protocol/common.ts";
+import type { Message } from "../../protocol/registry.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
+import { type AgentConfig, parseAttributes } from "./config.ts";
+import { ExecutorManager } from "./executors.ts";
+import {
+  type AgentHandlerContext,
+  EXECUTOR_MESSAGE_TYPES,
+  executorMessageHandler,
+  MASTER_COMMAND_TYPES,
+  masterCommandHandler,
+} from "./handlers.ts";
+import { commandExecutorProgram, type ProgramSpec } from "./launcher.ts";
+import { Registrar } from "./registration.ts";
+import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
+import { StatusUpdateManager, type StatusUpdateStore } from "./status-updates.ts";
+
+export type { AgentConfig } from "./config.ts";
+export { AGENT_OPTIONS, parseAttributes, resolveAgentConfig } from "./config.ts";
+
+/** Dependencies of {@link createAgent}. */
+export interface AgentDeps {
+  nc: NatsConnection;
+  logger: Logger;
+  subjects: Subjects;
+  config: AgentConfig;
+  /** @default systemClock */
+  clock?: Clock;
+  /** The NATS URL given to executors. @default config.nats */
+  natsUrl?: string;
+  /** @default a file store in the work directory */
+  checkpointStore?: AgentCheckpointStore;
+  /** @default in memory only */
+  statusUpdateStore?: StatusUpdateStore;
+  /** How to start the built-in command executor. @default this Node running command-executor.ts */
+  commandExecutor?: ProgramSpec;
+  /** The machine's totals instead of detecting them (tests, emulation). */
+  machineTotals?: MachineTotals;
+  /** Deadline of one request to the master in ms. @default 5 s */
+  requestTimeoutMs?: number;
+  /** Called after the agent shut down on the master's `agent.shutdown` (e.g. to exit). */
+  onShutdown?(reason: string | undefined): void;
+}
+
+/** A running agent. */
+export interface Agent {
+  /** Detects resources and starts registering; resolves before the master answers. */
+  start(): Promise<void>;
+  /** Stops the actor; executors keep running (they outlive their agent). */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** The agent's id, once registered (or checkpointed). */
+  agentId(): string | undefined;
+  /** Whether the agent is registered with a master right now. */
+  registered(): boolean;
+  /** The total resources reported to the master, once started. */
+  resources(): ResourcesJson | undefined;
+  /** Shuts every executor down (killing its tasks), forgets the agent id and stops. */
+  shutdown(reason?: string): Promise<void>;
+  metrics: Metrics;
+}
+
+/** Creates the agent actor. */
+export function createAgent(deps: AgentDeps): Agent {
+  const { nc, subjects, config } = deps;
+  const clock = deps.clock ?? systemClock;
+  const metrics = new Metrics();
+  const logger = deps.logger.child({ actor: "agent", hostname: config.hostname });
+  // Sandboxes are the executors' cwd: every path handed to them must be absolute.
+  const workDir = path.resolve(config.workDir);
+  const store = deps.checkpointStore ?? fileCheckpointStore(workDir);
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const level = process.env.AGORA_LOG_LEVEL ?? deps.logger.level;
+  let subscriptions: Subscription[] = [];
+  let currentId: string | undefined;
+  let total: ResourcesJson | undefined;
+  let registrar: Registrar | undefined;
+  let stopping: Promise<void> | undefined;
+  let shuttingDown: Promise<void> | undefined;
+
+  const agentId = (): string => {
+    if (currentId === undefined) throw new Error("the agent has no id yet");
+    return currentId;
+  };
+
+  const toMaster = (msg: Message): void => {
+    if (currentId === undefined || nc.isClosed()) return;
+    try {
+      nc.publish(subjects.masterAgent(currentId), encode(msg));
+    } catch (err) {
+      logger.warn({ err, type: msg.type }, "message to master not sent");
+    }
+  };
+
+  const statusUpdates = new StatusUpdateManager({
+    clock,
+    retryMinMs: config.statusUpdateRetryMin,
+    retryMaxMs: config.statusUpdateRetryMax,
+    forward: (frameworkId, status) => {
+      metrics.inc("status_updates_sent");
+      toMaster({ type: "agent.update", frameworkId, status });
+    },
+    onClosed: (frameworkId, taskId) => executors.forgetTask(frameworkId, taskId),
+    store: deps.statusUpdateStore,
+    logger,
+    metrics,
+  });
+
+  const executors = new ExecutorManager({
+    nc,
+    subjects,
+    clock,
+    logger,
+    metrics,
+    agentId,
+    workDir,
+    natsUrl: deps.natsUrl ?? config.nats,
+    logLevel: level === "silent" ? "warn" : level,
+    shutdownGracePeriodMs: config.executorShutdownGracePeriod,
+    registrationTimeoutMs: config.executorRegistrationTimeout,
+    commandExecutor: deps.commandExecutor ?? commandExecutorProgram(),
+    sendStatus: (frameworkId, status) => statusUpdates.update(frameworkId, status),
+  });
+
+  const shutdownFramework = async (frameworkId: string): Promise<void> => {
+    await executors.shutdownFramework(frameworkId);
+    statusUpdates.cleanup(frameworkId);
+  };
+
+  const handlerContext: AgentHandlerContext = {
+    subjects,
+    logger,
+    metrics,
+    executors,
+    statusUpdates,
+    agentId,
+    toMaster,
+    reregister: () => registrar?.reregister(),
+    shutdown: (reason) => void agent.shutdown(reason),
+    shutdownFramework: (frameworkId) => {
+      shutdownFramework(frameworkId).catch((err) =>
+        logger.error({ err, frameworkId }, "framework shutdown failed"),
+      );
+    },
+  };
+
+  const unsubscribe = async (): Promise<void> => {
+    const subs = subscriptions;
+    subscriptions = [];
+    for (const sub of subs) {
+      try {
+        sub.unsubscribe();
+      } catch {
+        // the connection is closed already
+      }
+    }
+  };
+
+  const subscribe = async (id: string): Promise<void> => {
+    await unsubscribe();
+    const options = { logger, metrics };
+    subscriptions = [
+      serve(
+        nc,
+        subjects.agent(id),
+        { ...options, types: MASTER_COMMAND_TYPES },
+        masterCommandHandler(handlerContext),
+      ),
+      serve(
+        nc,
+        subjects.agentExecutorAll(id),
+        { ...options, types: EXECUTOR_MESSAGE_TYPES },
+        executorMessageHandler(handlerContext),
+      ),
+    ];
+    await nc.flush();
+  };
+
+  const agent: Agent = {
+    metrics,
+    agentId: () => currentId,
+    registered: () => registrar?.state === "registered",
+    resources: () => total,
+
+    async start() {
+      if (registrar !== undefined) return;
+      const totals = deps.machineTotals ?? (await detectMachineTotals(workDir));
+      total = agentResources(config.resources, totals).toJSON();
+      const attributes = parseAttributes(config.attributes);
+      logger.info({ resources: total, attributes, workDir }, "agent starting");
+      registrar = new Registrar({
+        nc,
+        subjects,
+        clock,
+        logger,
+        metrics,
+        store,
+        info: { hostname: config.hostname, resources: total, attributes },
+        backoffMs: config.registrationBackoff,
+        backoffMaxMs: Math.max(config.registrationBackoff, DEFAULT_REGISTRATION_BACKOFF_MAX_MS),
+        requestTimeoutMs,
+        runningTasks: () => executors.runningTasks(),
+        onRegistered: async (id, changed) => {
+          currentId = id;
+          logger.setBindings({ agentId: id });
+          if (changed) await subscribe(id);
+          statusUpdates.resume();
+        },
+        onDisconnected: () => statusUpdates.pause(),
+        onRefused: async () => {
+          await executors.shutdownAll();
+          statusUpdates.clear();
+          executors.forgetAll();
+        },
+      });
+      await registrar.start();
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        await registrar?.stop();
+        statusUpdates.stop();
+        executors.stop();
+        await unsubscribe();
+        logger.info("agent stopped");
+      })();
+      return stopping;
+    },
+
+    shutdown(reason) {
+      shuttingDown ??= (async () => {
+        logger.warn({ reason }, "agent shutting down");
+        await registrar?.stop();
+        statusUpdates.stop();
+        await executors.shutdownAll();
+        await registrar?.forget();
+        await agent.stop();
+        deps.onShutdown?.(reason);
+      })();
+      return shuttingDown;
+    },
+
+    [Symbol.asyncDispose]() {
+      return agent.stop();
+    },
+  };
+  return agent;
+}

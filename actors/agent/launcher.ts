@@ -1,0 +1,85 @@
+/**
+ * Starting executor processes: the built-in command executor (a Node process
+ * running `actors/executor/command-executor.ts`, through tsx when the agent
+ * itself runs from TypeScript) or a framework's executor command. Executors
+ * are detached — a process group of their own that outlives the agent
+ * (DESIGN §6) — with the sandbox as cwd and `stdout`/`stderr` files in it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CommandInfo } from "../../protocol/common.ts";
+import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
+
+/** A program and its arguments. */
+export interface ProgramSpec {
+  file: string;
+  args: string[];
+}
+
+/** The environment of an executor process: the agent's own, plus the `AGORA_*` variables and `extra`. */
+export function executorEnvironment(
+  values: ExecutorEnvironment,
+  extra: Record<string, string> = {},
+  base: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  Object.assign(env, extra);
+  env[EXECUTOR_ENV.natsUrl] = values.natsUrl;
+  env[EXECUTOR_ENV.subjectPrefix] = values.subjectPrefix;
+  env[EXECUTOR_ENV.agentId] = values.agentId;
+  env[EXECUTOR_ENV.frameworkId] = values.frameworkId;
+  env[EXECUTOR_ENV.executorId] = values.executorId;
+  env[EXECUTOR_ENV.sandbox] = values.sandbox;
+  env[EXECUTOR_ENV.logLevel] = values.logLevel;
+  env[EXECUTOR_ENV.shutdownGracePeriod] = `${values.shutdownGracePeriodMs}ms`;
+  return env;
+}
+
+/**
+ * How to start the built-in command executor: this Node with tsx's loader
+ * (resolved from here, since the sandbox is the cwd) when the agent runs from
+ * TypeScript sources, else the compiled file.
+ */
+export function commandExecutorProgram(): ProgramSpec {
+  const fromTs = import.meta.url.endsWith(".ts");
+  const entry = fileURLToPath(
+    new URL(`../executor/command-executor.${fromTs ? "ts" : "js"}`, import.meta.url),
+  );
+  const args = fromTs ? ["--import", import.meta.resolve("tsx"), entry] : [entry];
+  return { file: process.execPath, args };
+}
+
+/** The program of a `CommandInfo`: `/bin/sh -c value`, or `value` with its arguments. */
+export function commandProgram(command: CommandInfo): ProgramSpec {
+  if (command.shell === false) return { file: command.value, args: [...(command.arguments ?? [])] };
+  return { file: "/bin/sh", args: ["-c", command.value] };
+}
+
+/**
+ * Spawns a detached executor in `sandbox`, its output appended to the
+ * sandbox's `stdout` and `stderr`. The caller listens for `error` and `exit`.
+ */
+export function spawnDetached(
+  program: ProgramSpec,
+  sandbox: string,
+  env: Record<string, string>,
+): ChildProcess {
+  const out = openSync(path.join(sandbox, "stdout"), "a");
+  const err = openSync(path.join(sandbox, "stderr"), "a");
+  try {
+    const child = spawn(program.file, program.args, {
+      cwd: sandbox,
+      env,
+      detached: true,
+      stdio: ["ignore", out, err],
+    });
+    child.unref();
+    return child;
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The executor library, as Mesos's `ExecutorDriver`: an executor process
+ * started by an agent creates a driver, which reads the `AGORA_*`
+ * environment, connects to NATS, listens on its executor subject and
+ * subscribes with its agent (retrying until the agent answers). The agent's
+ * messages arrive as typed callbacks and through an async iterator; status
+ * updates and messages go back through {@link ExecutorDriver.sendUpdate} and
+ * {@link ExecutorDriver.sendMessage}. Updates stay unacknowledged until the
+ * agent passes the scheduler's ack on; they are re-sent on resubscription.
+ *
+ * ```ts
+ * const driver = createExecutorDriver({
+ *   callbacks: {
+ *     launch(task) {
+ *       driver.sendUpdate({ taskId: task.taskId, state: "TASK_RUNNING" });
+ *     },
+ *   },
+ * });
+ * await driver.start();
+ * ```
+ */
+import { randomUUID } from "node:crypto";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { closeGracefully, connect } from "../../infra/connect.ts";
+import { DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS } from "../../infra/defaults.ts";
+import { serve } from "../../infra/dispatch.ts";
+import { createRootLogger, type Logger } from "../../infra/logger.ts";
+import { Metrics } from "../../infra/metrics.ts";
+import { encode } from "../../protocol/codec.ts";
+import {
+  isTerminalState,
+  type TaskInfo,
+  type TaskReason,
+  TaskSource,
+  type TaskState,
+  type TaskStatus,
+} from "../../protocol/common.ts";
+import { AgoraError } from "../../protocol/errors.ts";
+import type { Message } from "../../protocol/registry.ts";
+import { Subjects } from "../../protocol/subjects.ts";
+import { requestReply } from "../agent/request.ts";
+import { type ExecutorEnvironment, readExecutorEnvironment } from "./env.ts";
+
+/** The agent's messages to an executor, as events. */
+export type ExecutorEvent =
+  | { type: "subscribed"; agentId: string; frameworkId: string; executorId: string }
+  | { type: "launch"; task: TaskInfo }
+  | { type: "kill"; taskId: string; gracePeriodSeconds: number | undefined }
+  | { type: "acknowledged"; taskId: string; uuid: string }
+  | { type: "frameworkMessage"; data: Uint8Array }
+  | { type: "shutdown"; gracePeriodSeconds: number | undefined };
+
+/** Callbacks of an executor; each is optional. A returned promise is awaited for error logging only. */
+export interface ExecutorCallbacks {
+  /** The agent accepted the subscription (also after a resubscription). */
+  subscribed?(info: { agentId: string; frameworkId: string; executorId: string }): void;
+  /** Run a task. */
+  launch?(task: TaskInfo): void | Promise<void>;
+  /** Kill a task: SIGTERM, then SIGKILL after the grace period, then report TASK_KILLED. */
+  kill?(taskId: string, gracePeriodSeconds: number | undefined): void | Promise<void>;
+  /** The scheduler acknowledged an update. */
+  acknowledged?(taskId: string, uuid: string): void;
+  /** A message from the framework's scheduler. */
+  frameworkMessage?(data: Uint8Array): void | Promise<void>;
+  /** Kill every task and exit. */
+  shutdown?(gracePeriodSeconds: number | undefined): void | Promise<void>;
+}
+
+/** A status update as an executor gives it; the driver fills in the rest. */
+export interface ExecutorUpdate {
+  taskId: string;
+  state: TaskState;
+  message?: string;
+  reason?: TaskReason;
+  exitCode?: number;
+  signal?: string;
+  data?: Uint8Array;
+}
+
+/** Options of {@link createExecutorDriver}. */
+export interface ExecutorDriverOptions {
+  callbacks?: ExecutorCallbacks;
+  /** Where the `AGORA_*` variables are read. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A connection to use instead of opening one (it is not closed by `stop`). */
+  nc?: NatsConnection;
+  /** @default a root logger at `AGORA_LOG_LEVEL` on stderr (the sandbox's `stderr`) */
+  logger?: Logger;
+  /** Deadline of one subscribe request in ms. @default 2000 */
+  subscribeTimeoutMs?: number;
+}
+
+const AGENT_TO_EXECUTOR = [
+  "executor.launch",
+  "executor.kill",
+  "executor.acknowledged",
+  "executor.frameworkMessage",
+  "executor.shutdown",
+] as const;
+
+/** The executor side of the executor ↔ agent protocol. */
+export class ExecutorDriver {
+  /** What the agent put in the environment. */
+  readonly env: ExecutorEnvironment;
+  readonly metrics = new Metrics();
+  readonly logger: Logger;
+  readonly #options: ExecutorDriverOptions;
+  readonly #subjects: Subjects;
+  readonly #unacknowledged = new Map<string, TaskStatus>();
+  readonly #tasks = new Map<string, TaskInfo>();
+  readonly #listeners = new Set<(event: ExecutorEvent) => void>();
+  readonly #onStop: Array<() => void> = [];
+  #nc: NatsConnection | undefined;
+  #subscription: Subscription | undefined;
+  #stopped = false;
+  #subscribing: Promise<void> | undefined;
+
+  constructor(options: ExecutorDriverOptions = {}) {
+    this.#options = options;
+    this.env = readExecutorEnvironment(options.env);
+    this.#subjects = new Subjects(this.env.subjectPrefix);
+    this.logger = (options.logger ?? createRootLogger({ level: this.env.logLevel })).child({
+      actor: "executor",
+      agentId: this.env.agentId,
+      frameworkId: this.env.frameworkId,
+      executorId: this.env.executorId,
+    });
+  }
+
+  /** The NATS connection, once started. */
+  get nc(): NatsConnection {
+    if (this.#nc === undefined) throw new Error("the executor driver is not started");
+    return this.#nc;
+  }
+
+  /**
+   * Connects, listens for the agent and subscribes; resolves once the agent
+   * accepted the subscription.
+   * @throws AgoraError when the agent refuses the executor (NOT_FOUND, INVALID_STATE) or NATS is unreachable
+   */
+  async start(): Promise<void> {
+    const { env } = this;
+    this.#nc =
+      this.#options.nc ??
+      (await connect({
+        servers: env.natsUrl,
+        name: `executor-${env.executorId}`,
+        logger: this.logger,
+      }));
+    this.#subscription = serve(
+      this.#nc,
+      this.#subjects.executor(env.agentId, env.frameworkId, env.executorId),
+      { types: AGENT_TO_EXECUTOR, logger: this.logger, metrics: this.metrics },
+      (msg) => this.#dispatch(msg),
+    );
+    await this.#nc.flush();
+    void this.#watchReconnects(this.#nc);
+    await this.resubscribe();
+  }
+
+  /**
+   * Subscribes (again) with the agent, handing it the unacknowledged updates
+   * and the running tasks; retried with backoff until the agent answers.
+   */
+  resubscribe(): Promise<void> {
+    this.#subscribing ??= this.#subscribe().finally(() => {
+      this.#subscribing = undefined;
+    });
+    return this.#subscribing;
+  }
+
+  async #subscribe(): Promise<void> {
+    const { env } = this;
+    const subject = this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId);
+    let delay = 100;
+    for (;;) {
+      if (this.#stopped) return;
+      try {
+        const reply = await requestReply(
+          this.nc,
+          subject,
+          {
+            type: "executor.subscribe",
+            unacknowledgedUpdates: [...this.#unacknowledged.values()],
+            tasks: [...this.#tasks.values()],
+          },
+          ["executor.subscribed"],
+          this.#options.subscribeTimeoutMs ?? 2000,
+        );
+        this.logger.info("subscribed");
+        this.#emit({
+          type: "subscribed",
+          agentId: reply.agentId,
+          frameworkId: reply.frameworkId,
+          executorId: reply.executorId,
+        });
+        return;
+      } catch (err) {
+        if (err instanceof AgoraError && !err.retryable) throw err;
+        this.metrics.inc("subscribe_retries");
+        this.logger.debug({ err, retryInMs: delay }, "subscribe failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  async #watchReconnects(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === "reconnect" && !this.#stopped) {
+        this.resubscribe().catch((err) => this.logger.error({ err }, "resubscribe failed"));
+      }
+    }
+  }
+
+  /** Sends a status update; returns it with its uuid, timestamp and ids. */
+  sendUpdate(update: ExecutorUpdate): TaskStatus {
+    const status: TaskStatus = {
+      ...update,
+      uuid: randomUUID(),
+      timestamp: Date.now(),
+      source: TaskSource.Executor,
+      agentId: this.env.agentId,
+      executorId: this.env.executorId,
+    };
+    this.#unacknowledged.set(status.uuid!, status);
+    this.#publish({ type: "executor.update", status });
+    this.metrics.inc("updates_sent");
+    return status;
+  }
+
+  /** Sends opaque data to the framework's scheduler. */
+  sendMessage(data: Uint8Array): void {
+    this.#publish({ type: "executor.message", data });
+  }
+
+  /** Updates not acknowledged yet, oldest first. */
+  unacknowledged(): TaskStatus[] {
+    return [...this.#unacknowledged.values()];
+  }
+
+  /** The agent's messages as an async iterator (from the moment it is called). */
+  events(): AsyncIterableIterator<ExecutorEvent> {
+    const queue: ExecutorEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const listener = (event: ExecutorEvent) => {
+      queue.push(event);
+      wake?.();
+    };
+    this.#listeners.add(listener);
+    const finish = () => {
+      done = true;
+      this.#listeners.delete(listener);
+      wake?.();
+    };
+    this.#onStop.push(finish);
+    const iterator: AsyncIterableIterator<ExecutorEvent> = {
+      next: async () => {
+        while (queue.length === 0 && !done) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+        const value = queue.shift();
+        return value === undefined ? { done: true, value: undefined } : { done: false, value };
+      },
+      return: async () => {
+        finish();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** Flushes what was sent and closes the connection (unless it was given). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const finish of this.#onStop.splice(0)) finish();
+    const nc = this.#nc;
+    if (nc === undefined || nc.isClosed()) return;
+    try {
+      this.#subscription?.unsubscribe();
+      await nc.flush();
+    } catch {
+      // closing anyway
+    }
+    if (this.#options.nc === undefined) await closeGracefully(nc);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  #publish(msg: Message): void {
+    const { env } = this;
+    this.nc.publish(
+      this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId),
+      encode(msg),
+    );
+  }
+
+  #emit(event: ExecutorEvent): void | Promise<void> {
+    for (const listener of this.#listeners) listener(event);
+    const cb = this.#options.callbacks ?? {};
+    switch (event.type) {
+      case "subscribed":
+        return cb.subscribed?.(event);
+      case "launch":
+        return cb.launch?.(event.task);
+      case "kill":
+        return cb.kill?.(event.taskId, event.gracePeriodSeconds);
+      case "acknowledged":
+        return cb.acknowledged?.(event.taskId, event.uuid);
+      case "frameworkMessage":
+        return cb.frameworkMessage?.(event.data);
+      case "shutdown":
+        return cb.shutdown?.(event.gracePeriodSeconds);
+    }
+  }
+
+  async #dispatch(msg: Message): Promise<undefined> {
+    switch (msg.type) {
+      case "executor.launch":
+        this.#tasks.set(msg.task.taskId, msg.task);
+        await this.#emit({ type: "launch", task: msg.task });
+        break;
+      case "executor.kill":
+        await this.#emit({
+          type: "kill",
+          taskId: msg.taskId,
+          gracePeriodSeconds: msg.gracePeriodSeconds,
+        });
+        break;
+      case "executor.acknowledged": {
+        const status = this.#unacknowledged.get(msg.uuid);
+        if (status === undefined) break;
+        this.#unacknowledged.delete(msg.uuid);
+        if (isTerminalState(status.state)) this.#tasks.delete(status.taskId);
+        await this.#emit({ type: "acknowledged", taskId: msg.taskId, uuid: msg.uuid });
+        break;
+      }
+      case "executor.frameworkMessage":
+        await this.#emit({ type: "frameworkMessage", data: msg.data });
+        break;
+      case "executor.shutdown":
+        await this.#emit({ type: "shutdown", gracePeriodSeconds: msg.gracePeriodSeconds });
+        break;
+    }
+    return undefined;
+  }
+}
+
+/** Creates an executor driver from the environment the agent set. */
+export function createExecutorDriver(options: ExecutorDriverOptions = {}): ExecutorDriver {
+  return new ExecutorDriver(options);
+}

@@ -1,0 +1,125 @@
+/**
+ * Inbound agent messages: `agent.register` on `master.register`, and
+ * reregister, heartbeat, status updates and executor messages on
+ * `master.agent.<agentId>`. The agent id is always the subject's last token,
+ * never a field of the body.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { serve } from "../../infra/dispatch.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { isValidId, type Subjects } from "../../protocol/subjects.ts";
+import { registerAgent, reregisterAgent, touchAgent } from "./agents.ts";
+import type { AgentEntry, MasterContext } from "./model.ts";
+import { handleAgentUpdate } from "./tasks.ts";
+
+/** Message types accepted on `master.agent.<agentId>`. */
+export const AGENT_MESSAGE_TYPES = [
+  "agent.reregister",
+  "agent.heartbeat",
+  "agent.update",
+  "agent.message",
+] as const;
+export type AgentMessage = MessageOf<(typeof AGENT_MESSAGE_TYPES)[number]>;
+
+/** `agent.register`; it must be a request (an agent needs the id in the reply). */
+export function handleRegister(
+  ctx: MasterContext,
+  msg: MessageOf<"agent.register">,
+  isRequest: boolean,
+): Message {
+  if (!isRequest) {
+    throw new AgoraError(ErrorCode.InvalidMessage, "agent.register must be sent as a request");
+  }
+  return registerAgent(ctx, msg);
+}
+
+function activeAgent(ctx: MasterContext, agentId: string): AgentEntry {
+  const agent = touchAgent(ctx, agentId);
+  if (agent === undefined) {
+    throw new AgoraError(
+      ErrorCode.InvalidState,
+      `agent ${agentId} is not registered with this master; it was asked to reregister`,
+    );
+  }
+  return agent;
+}
+
+/** A message on `master.agent.<agentId>`. */
+export function handleAgentMessage(
+  ctx: MasterContext,
+  agentId: string,
+  msg: AgentMessage,
+  isRequest: boolean,
+): Message | undefined {
+  switch (msg.type) {
+    case "agent.reregister":
+      if (!isRequest) {
+        throw new AgoraError(
+          ErrorCode.InvalidMessage,
+          "agent.reregister must be sent as a request",
+        );
+      }
+      return reregisterAgent(ctx, agentId, msg);
+    case "agent.heartbeat":
+      touchAgent(ctx, agentId);
+      return undefined;
+    case "agent.update":
+      handleAgentUpdate(ctx, activeAgent(ctx, agentId), msg.frameworkId, msg.status);
+      return undefined;
+    case "agent.message": {
+      const agent = activeAgent(ctx, agentId);
+      const framework = ctx.frameworks.get(msg.frameworkId);
+      if (framework?.status !== FrameworkState.Subscribed) {
+        throw new AgoraError(
+          ErrorCode.NotFound,
+          `framework ${msg.frameworkId} is not subscribed; executor message dropped`,
+        );
+      }
+      ctx.outbox.toFramework(framework.id, {
+        type: "event.message",
+        agentId: agent.id,
+        executorId: msg.executorId,
+        data: msg.data,
+      });
+      ctx.metrics.inc("executor_messages_forwarded");
+      return undefined;
+    }
+  }
+}
+
+/** The id in the last token of `<base>.master.<kind>.<id>`. */
+export function idFromSubject(subjects: Subjects, subject: string, kind: string): string {
+  const tokens = subjects.parse(subject);
+  const id = tokens?.length === 3 && tokens[0] === "master" && tokens[1] === kind ? tokens[2] : "";
+  if (!isValidId(id)) {
+    throw new AgoraError(
+      ErrorCode.InvalidId,
+      `subject ${subject.slice(0, 300)} carries no valid ${kind} id`,
+    );
+  }
+  return id;
+}
+
+/** Subscribes the master to its agent subjects. */
+export function serveAgents(
+  nc: NatsConnection,
+  subjects: Subjects,
+  ctx: MasterContext,
+): Subscription[] {
+  const options = { logger: ctx.logger, metrics: ctx.metrics };
+  return [
+    serve(nc, subjects.masterRegister(), { ...options, types: ["agent.register"] }, (msg, m) =>
+      handleRegister(ctx, msg, m.reply !== undefined),
+    ),
+    serve(nc, subjects.masterAgentAll(), { ...options, types: AGENT_MESSAGE_TYPES }, (msg, m) =>
+      handleAgentMessage(
+        ctx,
+        idFromSubject(subjects, m.subject, "agent"),
+        msg,
+        m.reply !== undefined,
+      ),
+    ),
+  ];
+}

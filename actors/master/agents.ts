@@ -1,0 +1,338 @@
+/**
+ * The agent registry: registration (a new id `<masterId>-S<n>`),
+ * reregistration (same id, its tasks re-added), liveness from heartbeats,
+ * unreachable agents (tasks TASK_UNREACHABLE, offers rescinded, resources out
+ * of the pool) and removal (tasks TASK_LOST, the agent told to shut down).
+ */
+import type { RunningTask } from "../../protocol/agents.ts";
+import { isTerminalState, TaskReason, TaskState } from "../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { AgentEvent, AgentState, agentLifecycle } from "../../protocol/lifecycles/agent.machine.ts";
+import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import type { MessageOf } from "../../protocol/registry.ts";
+import { Resources } from "../../protocol/resources.ts";
+import { recoverFramework } from "./frameworks.ts";
+import { accountTask } from "./ledger.ts";
+import type { AgentEntry, MasterContext } from "./model.ts";
+import { rescindAgentOffers } from "./offers.ts";
+import {
+  addTask,
+  applyStatus,
+  completeTask,
+  isLive,
+  masterStatus,
+  masterTransition,
+  sendUpdate,
+} from "./tasks.ts";
+
+/** Moves an agent along its lifecycle; false (and nothing changes) when the event is illegal. */
+function advance(ctx: MasterContext, agent: AgentEntry, event: AgentEvent): boolean {
+  const next = agentLifecycle.next(agent.status, event);
+  if (next === undefined) {
+    ctx.logger.warn({ agentId: agent.id, from: agent.status, event }, "illegal agent transition");
+    return false;
+  }
+  agent.status = next;
+  return true;
+}
+
+function registeredReply(ctx: MasterContext, agentId: string): MessageOf<"agent.registered"> {
+  return {
+    type: "agent.registered",
+    agentId,
+    masterId: ctx.masterId,
+    heartbeatIntervalSeconds: ctx.config.agentPingTimeout / 1000,
+  };
+}
+
+function newAgent(
+  ctx: MasterContext,
+  id: string,
+  msg: MessageOf<"agent.register"> | MessageOf<"agent.reregister">,
+  total: Resources,
+): AgentEntry {
+  const now = ctx.clock.now();
+  return {
+    id,
+    hostname: msg.hostname,
+    total,
+    attributes: msg.attributes,
+    version: msg.version,
+    status: AgentState.Registering,
+    registeredAt: now,
+    lastSeen: now,
+    contacted: false,
+    unreachableSince: undefined,
+    offered: Resources.empty(),
+    used: Resources.empty(),
+    tasks: new Set(),
+    executors: new Map(),
+    offers: new Set(),
+  };
+}
+
+/** `agent.register`: admits a new agent under a fresh id. */
+export function registerAgent(
+  ctx: MasterContext,
+  msg: MessageOf<"agent.register">,
+): MessageOf<"agent.registered"> {
+  const total = Resources.fromJSON(msg.resources);
+  const id = `${ctx.masterId}-S${ctx.sequence.agents++}`;
+  const agent = newAgent(ctx, id, msg, total);
+  advance(ctx, agent, AgentEvent.Registered);
+  ctx.agents.set(id, agent);
+  ctx.metrics.inc("agents_registered");
+  ctx.logger.info(
+    { agentId: id, hostname: agent.hostname, resources: `${total}` },
+    "agent registered",
+  );
+  ctx.events.agentAdded(agent);
+  return registeredReply(ctx, id);
+}
+
+/**
+ * `agent.reregister` on `master.agent.<agentId>`: an agent that has an id
+ * comes back. Its tasks are merged: reported tasks are (re)added, live tasks
+ * the master knew there but the agent did not report are dropped (never
+ * launched) or lost.
+ */
+export function reregisterAgent(
+  ctx: MasterContext,
+  agentId: string,
+  msg: MessageOf<"agent.reregister">,
+): MessageOf<"agent.registered"> {
+  if (msg.agentId !== agentId) {
+    throw new AgoraError(
+      ErrorCode.Forbidden,
+      `agent.reregister for agent ${msg.agentId} sent on the subject of agent ${agentId}`,
+    );
+  }
+  if (ctx.removedAgents.has(agentId)) {
+    ctx.outbox.toAgent(agentId, { type: "agent.shutdown", reason: "agent was removed" });
+    throw new AgoraError(
+      ErrorCode.InvalidState,
+      `agent ${agentId} was removed; it must register anew without its id`,
+    );
+  }
+  const total = Resources.fromJSON(msg.resources);
+  let agent = ctx.agents.get(agentId);
+  const known = agent !== undefined;
+  if (agent === undefined) {
+    agent = newAgent(ctx, agentId, msg, total);
+    ctx.agents.set(agentId, agent);
+  } else {
+    rescindAgentOffers(ctx, agent, "agent reregistered");
+    const now = ctx.clock.now();
+    agent.hostname = msg.hostname;
+    agent.total = total;
+    agent.attributes = msg.attributes;
+    agent.version = msg.version;
+    agent.registeredAt = now;
+    agent.lastSeen = now;
+    agent.contacted = false;
+    agent.unreachableSince = undefined;
+  }
+  advance(ctx, agent, AgentEvent.Reregistered);
+  mergeReportedTasks(ctx, agent, msg.tasks);
+  ctx.metrics.inc("agents_reregistered");
+  ctx.logger.info({ agentId, tasks: msg.tasks.length }, "agent reregistered");
+  if (known) ctx.events.agentReregistered(agent);
+  else ctx.events.agentAdded(agent);
+  return registeredReply(ctx, agentId);
+}
+
+function parseOptional(json: Parameters<typeof Resources.fromJSON>[0] | undefined): Resources {
+  return json === undefined ? Resources.empty() : Resources.fromJSON(json);
+}
+
+function mergeReportedTasks(
+  ctx: MasterContext,
+  agent: AgentEntry,
+  reported: readonly RunningTask[],
+): void {
+  const seen = new Set<string>();
+  const shutdownSent = new Set<string>();
+  const now = ctx.clock.now();
+  for (const running of reported) {
+    const { task: info, frameworkId } = running;
+    let resources: Resources;
+    let executorResources: Resources;
+    try {
+      resources = Resources.fromJSON(info.resources);
+      executorResources = parseOptional(info.executor?.resources);
+    } catch {
+      ctx.metrics.inc("reregistered_tasks_invalid");
+      continue;
+    }
+    if (ctx.removedFrameworks.has(frameworkId)) {
+      if (!shutdownSent.has(frameworkId)) {
+        shutdownSent.add(frameworkId);
+        ctx.outbox.toAgent(agent.id, { type: "agent.shutdownFramework", frameworkId });
+      }
+      continue;
+    }
+    const framework =
+      ctx.frameworks.get(frameworkId) ?? recoverFramework(ctx, frameworkId, running.role);
+    const status = { ...running.status, agentId: agent.id };
+    const existing = framework.tasks.get(info.taskId);
+    if (existing !== undefined && existing.agentId !== agent.id) {
+      ctx.metrics.inc("reregistered_tasks_conflicting");
+      continue;
+    }
+    seen.add(`${frameworkId}\u0000${info.taskId}`);
+    if (existing === undefined) {
+      const task = addTask(ctx, agent, framework, {
+        taskId: info.taskId,
+        name: info.name,
+        role: running.role,
+        resources,
+        executor:
+          info.executor === undefined
+            ? undefined
+            : { executorId: info.executor.executorId, resources: executorResources },
+        executorId: running.executorId,
+        state: status.state,
+        status,
+      });
+      ctx.events.taskUpdated(task, task.state, undefined, status.reason, status.message);
+      continue;
+    }
+    const previous = existing.state;
+    if (
+      !existing.accounted &&
+      isLive(existing) &&
+      !isTerminalState(status.state) &&
+      status.state !== TaskState.Unreachable
+    ) {
+      accountTask(agent, framework, existing, executorResources);
+    }
+    if (
+      applyStatus(ctx, framework, existing, status) === "applied" &&
+      previous !== existing.state
+    ) {
+      sendUpdate(
+        ctx,
+        framework,
+        masterStatus(
+          existing,
+          existing.state,
+          TaskReason.Reconciliation,
+          "agent reregistered",
+          now,
+        ),
+      );
+    }
+  }
+  for (const task of Array.from(agent.tasks)) {
+    const framework = ctx.frameworks.get(task.frameworkId);
+    if (framework === undefined || seen.has(`${task.frameworkId}\u0000${task.taskId}`)) continue;
+    if (!isLive(task)) {
+      completeTask(ctx, framework, task);
+      continue;
+    }
+    const never = task.state === TaskState.Staging;
+    masterTransition(
+      ctx,
+      framework,
+      task,
+      never ? TaskState.Dropped : TaskState.Lost,
+      TaskReason.Reconciliation,
+      "the agent reregistered without this task",
+    );
+  }
+}
+
+/**
+ * Liveness from an agent (a heartbeat or any other message). An unknown or
+ * unreachable agent is asked to reregister; a removed one to shut down.
+ * Returns the agent when it is active.
+ */
+export function touchAgent(ctx: MasterContext, agentId: string): AgentEntry | undefined {
+  const agent = ctx.agents.get(agentId);
+  if (agent === undefined || agent.status !== AgentState.Active) {
+    if (ctx.removedAgents.has(agentId)) {
+      ctx.metrics.inc("agents_removed_contacts");
+      ctx.outbox.toAgent(agentId, { type: "agent.shutdown", reason: "agent was removed" });
+    } else {
+      ctx.metrics.inc("agents_reregister_requests");
+      ctx.outbox.toAgent(agentId, { type: "agent.reregisterRequest" });
+    }
+    return undefined;
+  }
+  agent.lastSeen = ctx.clock.now();
+  if (!agent.contacted) {
+    agent.contacted = true;
+    ctx.requestAllocation();
+  }
+  return agent;
+}
+
+/** The agent missed too many heartbeats: its tasks become TASK_UNREACHABLE. */
+export function markUnreachable(ctx: MasterContext, agent: AgentEntry): void {
+  if (!advance(ctx, agent, AgentEvent.PingTimeout)) return;
+  agent.unreachableSince = ctx.clock.now();
+  ctx.metrics.inc("agents_unreachable");
+  ctx.logger.warn({ agentId: agent.id }, "agent unreachable");
+  rescindAgentOffers(ctx, agent, "agent unreachable");
+  for (const task of Array.from(agent.tasks)) {
+    const framework = ctx.frameworks.get(task.frameworkId);
+    if (framework === undefined || !isLive(task)) continue;
+    masterTransition(
+      ctx,
+      framework,
+      task,
+      TaskState.Unreachable,
+      TaskReason.AgentDisconnected,
+      "agent is unreachable",
+    );
+  }
+  for (const framework of ctx.frameworks.values()) {
+    if (framework.status === FrameworkState.Subscribed) {
+      ctx.outbox.toFramework(framework.id, { type: "event.failure", agentId: agent.id });
+    }
+  }
+  ctx.events.agentUnreachable(agent.id);
+}
+
+/** Removes an agent for good: its live tasks become TASK_LOST and it is told to shut down. */
+export function removeAgent(ctx: MasterContext, agent: AgentEntry, reason: string): void {
+  if (!advance(ctx, agent, AgentEvent.Remove)) return;
+  rescindAgentOffers(ctx, agent, "agent removed");
+  for (const task of Array.from(agent.tasks)) {
+    const framework = ctx.frameworks.get(task.frameworkId);
+    if (framework === undefined) continue;
+    if (isLive(task)) {
+      masterTransition(ctx, framework, task, TaskState.Lost, TaskReason.AgentRemoved, reason);
+    } else {
+      completeTask(ctx, framework, task);
+    }
+  }
+  ctx.agents.delete(agent.id);
+  ctx.removedAgents.add(agent.id);
+  ctx.outbox.toAgent(agent.id, { type: "agent.shutdown", reason });
+  ctx.metrics.inc("agents_removed");
+  ctx.logger.warn({ agentId: agent.id, reason }, "agent removed");
+  ctx.events.agentRemoved(agent.id, reason);
+}
+
+/**
+ * The periodic liveness check (every agent ping timeout): active agents
+ * silent for ping timeout × max ping timeouts become unreachable; unreachable
+ * agents are removed after the removal timeout (0 = never).
+ */
+export function sweepAgents(ctx: MasterContext): void {
+  const now = ctx.clock.now();
+  const silence = ctx.config.agentPingTimeout * ctx.config.maxAgentPingTimeouts;
+  const removal = ctx.config.agentRemovalTimeout;
+  for (const agent of Array.from(ctx.agents.values())) {
+    if (agent.status === AgentState.Active && now - agent.lastSeen >= silence) {
+      markUnreachable(ctx, agent);
+    } else if (
+      agent.status === AgentState.Unreachable &&
+      removal > 0 &&
+      now - (agent.unreachableSince ?? now) >= removal
+    ) {
+      removeAgent(ctx, agent, "agent unreachable for longer than the removal timeout");
+    }
+  }
+}

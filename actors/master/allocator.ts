@@ -1,0 +1,210 @@
+/**
+ * The allocation loop: a batch every allocation interval, plus a cycle soon
+ * after a new agent, a new framework or a revive (requests are coalesced: many
+ * in one I/O turn make one cycle). A cycle hands the policy the free
+ * resources and the frameworks' standing, checks its decision, makes one
+ * offer per allocation and publishes one `event.offers` per framework.
+ */
+import type { Timer } from "../../infra/clock.ts";
+import type {
+  AgentSlot,
+  AllocationContext,
+  AllocationDecision,
+  FrameworkStanding,
+} from "../../policies/types.ts";
+import type { Offer } from "../../protocol/common.ts";
+import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
+import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import { Resources } from "../../protocol/resources.ts";
+import { allocationOf, freeOf, totalAllocationOf } from "./ledger.ts";
+import type { AgentEntry, FrameworkEntry, MasterContext } from "./model.ts";
+import { createOffer, offerToWire } from "./offers.ts";
+
+/** Offers per `event.offers` message, so that one message stays well under 1 MiB. */
+export const MAX_OFFERS_PER_EVENT = 1000;
+
+/**
+ * Whether an agent's resources may be offered: it is active and has shown it
+ * listens (a message after its registration reply), or one allocation
+ * interval has passed since it registered.
+ */
+function agentEligible(ctx: MasterContext, agent: AgentEntry, now: number): boolean {
+  return (
+    agent.status === AgentState.Active &&
+    (agent.contacted || now - agent.registeredAt >= ctx.config.allocationInterval)
+  );
+}
+
+/** Whether a framework may receive offers (same rule, for its event subscription). */
+function frameworkEligible(ctx: MasterContext, framework: FrameworkEntry, now: number): boolean {
+  return (
+    framework.status === FrameworkState.Subscribed &&
+    (framework.contacted || now - framework.subscribedAt >= ctx.config.allocationInterval)
+  );
+}
+
+/** The total resources of the active agents. */
+export function clusterTotal(ctx: MasterContext): Resources {
+  let total = Resources.empty();
+  for (const agent of ctx.agents.values()) {
+    if (agent.status === AgentState.Active) total = total.add(agent.total);
+  }
+  return total;
+}
+
+/** Builds the policy's view of the cluster; prunes expired decline filters. */
+export function buildContext(ctx: MasterContext): AllocationContext {
+  const now = ctx.clock.now();
+  const agents: AgentSlot[] = [];
+  for (const agent of ctx.agents.values()) {
+    if (!agentEligible(ctx, agent, now)) continue;
+    agents.push({
+      agentId: agent.id,
+      hostname: agent.hostname,
+      total: agent.total,
+      free: freeOf(agent),
+      attributes: agent.attributes,
+    });
+  }
+  const frameworks: FrameworkStanding[] = [];
+  for (const framework of ctx.frameworks.values()) {
+    if (framework.filters.length > 0) {
+      framework.filters = framework.filters.filter((f) => f.expiresAt > now);
+    }
+    frameworks.push({
+      frameworkId: framework.id,
+      roles: framework.roles,
+      active: frameworkEligible(ctx, framework, now),
+      allocation: allocationOf(framework),
+      suppressedRoles: Array.from(framework.suppressed),
+      filters: framework.filters,
+      allocations: framework.allocations,
+    });
+  }
+  return { now, total: clusterTotal(ctx), agents, frameworks, roles: {} };
+}
+
+/** Runs allocation cycles for a master. */
+export class Allocator {
+  readonly #ctx: MasterContext;
+  readonly #schedule: (fn: () => void) => void;
+  #timer: Timer | undefined;
+  #pending = false;
+  #stopped = false;
+
+  /** `schedule` runs a requested cycle soon; default `setImmediate` (after the current I/O turn). */
+  constructor(ctx: MasterContext, schedule: (fn: () => void) => void = (fn) => setImmediate(fn)) {
+    this.#ctx = ctx;
+    this.#schedule = schedule;
+  }
+
+  /** Starts the batch timer. */
+  start(): void {
+    this.#stopped = false;
+    this.#timer ??= this.#ctx.clock.every(this.#ctx.config.allocationInterval, () => this.run());
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  /** Asks for a cycle soon; requests made before it runs are coalesced into it. */
+  request(): void {
+    if (this.#pending || this.#stopped) return;
+    this.#pending = true;
+    this.#schedule(() => {
+      if (!this.#pending || this.#stopped) return;
+      this.run();
+    });
+  }
+
+  /** Runs one cycle now; returns the number of offers made. */
+  run(): number {
+    this.#pending = false;
+    const ctx = this.#ctx;
+    const context = buildContext(ctx);
+    if (context.agents.length === 0 || !context.frameworks.some((f) => f.active)) return 0;
+    let decision: AllocationDecision;
+    try {
+      decision = ctx.policy.allocate(context);
+    } catch (err) {
+      ctx.metrics.inc("allocation_failures");
+      ctx.logger.error({ err, policy: ctx.policy.name }, "allocation policy failed");
+      return 0;
+    }
+    ctx.metrics.inc("allocation_runs");
+    return this.#apply(decision, context.total);
+  }
+
+  #apply(decision: AllocationDecision, total: Resources): number {
+    const ctx = this.#ctx;
+    const byFramework = new Map<string, Offer[]>();
+    for (const allocation of decision.allocations) {
+      const agent = ctx.agents.get(allocation.agentId);
+      const framework = ctx.frameworks.get(allocation.frameworkId);
+      const { resources, role } = allocation;
+      if (
+        agent === undefined ||
+        framework === undefined ||
+        agent.status !== AgentState.Active ||
+        framework.status !== FrameworkState.Subscribed ||
+        !framework.roles.includes(role) ||
+        !(resources instanceof Resources) ||
+        resources.isEmpty() ||
+        !resources.allocatableTo(role).equals(resources) ||
+        !freeOf(agent).contains(resources)
+      ) {
+        ctx.metrics.inc("allocations_invalid");
+        ctx.logger.warn(
+          { frameworkId: allocation.frameworkId, agentId: allocation.agentId, role },
+          "policy allocation rejected",
+        );
+        continue;
+      }
+      const offer = createOffer(ctx, agent, framework, role, resources);
+      framework.allocations += 1;
+      const wire = offerToWire(offer, agent);
+      const list = byFramework.get(framework.id);
+      if (list === undefined) byFramework.set(framework.id, [wire]);
+      else list.push(wire);
+      ctx.events.offerSent(offer);
+    }
+    let count = 0;
+    for (const [frameworkId, offers] of byFramework) {
+      for (let i = 0; i < offers.length; i += MAX_OFFERS_PER_EVENT) {
+        ctx.outbox.toFramework(frameworkId, {
+          type: "event.offers",
+          offers: offers.slice(i, i + MAX_OFFERS_PER_EVENT),
+        });
+      }
+      count += offers.length;
+    }
+    if (count > 0) {
+      ctx.metrics.inc("offers_sent", count);
+      this.#publishShares(total);
+    }
+    return count;
+  }
+
+  #publishShares(total: Resources): void {
+    const ctx = this.#ctx;
+    const roleAllocation = new Map<string, Resources>();
+    const frameworks: Record<string, { dominantShare: number; role?: string }> = {};
+    for (const framework of ctx.frameworks.values()) {
+      for (const [role, r] of Object.entries(allocationOf(framework))) {
+        roleAllocation.set(role, (roleAllocation.get(role) ?? Resources.empty()).add(r));
+      }
+      frameworks[framework.id] = {
+        dominantShare: Resources.dominantShare(totalAllocationOf(framework), total),
+        role: framework.roles.length === 1 ? framework.roles[0] : undefined,
+      };
+    }
+    const roles: Record<string, { dominantShare: number }> = {};
+    for (const [role, r] of roleAllocation) {
+      roles[role] = { dominantShare: Resources.dominantShare(r, total) };
+    }
+    ctx.events.allocation(roles, frameworks);
+  }
+}

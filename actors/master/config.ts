@@ -1,0 +1,177 @@
+/**
+ * The master's options. Mesos's master flags and defaults are the reference
+ * (`--allocation_interval`, `--agent_ping_timeout`, `--max_agent_ping_timeouts`,
+ * `--offer_timeout`, ...). Durations resolve to milliseconds.
+ */
+import {
+  COMMON_OPTIONS,
+  type OptionSpecs,
+  type Resolved,
+  resolveOptions,
+} from "../../infra/config.ts";
+import {
+  DEFAULT_AGENT_PING_TIMEOUT_MS,
+  DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
+  DEFAULT_ALLOCATION_INTERVAL_MS,
+  DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS,
+  DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_AGENT_PING_TIMEOUTS,
+  DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS,
+  DEFAULT_OFFER_TIMEOUT_MS,
+  DEFAULT_POLICY,
+} from "../../infra/defaults.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { isValidId } from "../../protocol/subjects.ts";
+
+/** The master's option table. */
+export const MASTER_OPTIONS = {
+  ...COMMON_OPTIONS,
+  masterId: {
+    kind: "string",
+    flag: "master-id",
+    env: "AGORA_MASTER_ID",
+    placeholder: "ID",
+    help: "id of this master, the prefix of the agent, framework and offer ids it assigns (default: generated)",
+  },
+  hostname: {
+    kind: "string",
+    flag: "hostname",
+    env: "AGORA_HOSTNAME",
+    placeholder: "NAME",
+    help: "hostname the master reports (default: the machine's hostname)",
+  },
+  policy: {
+    kind: "string",
+    flag: "policy",
+    env: "AGORA_POLICY",
+    default: DEFAULT_POLICY,
+    placeholder: "NAME",
+    help: "allocation policy",
+  },
+  allocationInterval: {
+    kind: "duration",
+    flag: "allocation-interval",
+    env: "AGORA_ALLOCATION_INTERVAL",
+    default: DEFAULT_ALLOCATION_INTERVAL_MS,
+    placeholder: "DURATION",
+    help: "time between batch allocations",
+  },
+  agentPingTimeout: {
+    kind: "duration",
+    flag: "agent-ping-timeout",
+    env: "AGORA_AGENT_PING_TIMEOUT",
+    default: DEFAULT_AGENT_PING_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "agents heartbeat this often; each interval without one is a missed ping",
+  },
+  maxAgentPingTimeouts: {
+    kind: "integer",
+    flag: "max-agent-ping-timeouts",
+    env: "AGORA_MAX_AGENT_PING_TIMEOUTS",
+    default: DEFAULT_MAX_AGENT_PING_TIMEOUTS,
+    placeholder: "N",
+    help: "missed pings after which an agent is unreachable",
+  },
+  agentRemovalTimeout: {
+    kind: "duration",
+    flag: "agent-removal-timeout",
+    env: "AGORA_AGENT_REMOVAL_TIMEOUT",
+    default: DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "an unreachable agent is removed after this (its tasks become TASK_LOST); 0 = never",
+  },
+  offerTimeout: {
+    kind: "duration",
+    flag: "offer-timeout",
+    env: "AGORA_OFFER_TIMEOUT",
+    default: DEFAULT_OFFER_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "outstanding offers are rescinded after this; 0 = never",
+  },
+  frameworkHeartbeatInterval: {
+    kind: "duration",
+    flag: "framework-heartbeat-interval",
+    env: "AGORA_FRAMEWORK_HEARTBEAT_INTERVAL",
+    default: DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS,
+    placeholder: "DURATION",
+    help: "heartbeat events to schedulers, and the interval schedulers must heartbeat at",
+  },
+  maxFrameworkHeartbeatTimeouts: {
+    kind: "integer",
+    flag: "max-framework-heartbeat-timeouts",
+    env: "AGORA_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS",
+    default: DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS,
+    placeholder: "N",
+    help: "missed scheduler heartbeats after which a framework is disconnected",
+  },
+  frameworkFailoverTimeout: {
+    kind: "duration",
+    flag: "framework-failover-timeout",
+    env: "AGORA_FRAMEWORK_FAILOVER_TIMEOUT",
+    default: DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "failover timeout of frameworks that do not set failoverTimeoutSeconds",
+  },
+} as const satisfies OptionSpecs;
+
+/** The master's resolved options (durations in milliseconds). */
+export type MasterConfig = Resolved<typeof MASTER_OPTIONS>;
+
+/**
+ * Resolves the master's options (defaults → `AGORA_*` environment → flags →
+ * overrides) and checks their ranges.
+ * @throws AgoraError INVALID_CONFIG
+ */
+export function resolveMasterConfig(
+  input: Parameters<typeof resolveOptions<typeof MASTER_OPTIONS>>[1] = {},
+): MasterConfig {
+  const config = resolveOptions(MASTER_OPTIONS, input).values;
+  validateMasterConfig(config);
+  return config;
+}
+
+/**
+ * Checks the ranges of resolved options.
+ * @throws AgoraError INVALID_CONFIG naming the flag
+ */
+export function validateMasterConfig(config: MasterConfig): void {
+  const fail = (flag: string, expected: string, value: unknown) => {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--${flag}: expected ${expected}, got ${JSON.stringify(value)}`,
+    );
+  };
+  const positive: Array<[keyof MasterConfig, string]> = [
+    ["allocationInterval", "allocation-interval"],
+    ["agentPingTimeout", "agent-ping-timeout"],
+    ["frameworkHeartbeatInterval", "framework-heartbeat-interval"],
+  ];
+  for (const [key, flag] of positive) {
+    const value = config[key];
+    if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+      fail(flag, "a positive duration", value);
+    }
+  }
+  const nonNegative: Array<[keyof MasterConfig, string]> = [
+    ["agentRemovalTimeout", "agent-removal-timeout"],
+    ["offerTimeout", "offer-timeout"],
+    ["frameworkFailoverTimeout", "framework-failover-timeout"],
+  ];
+  for (const [key, flag] of nonNegative) {
+    const value = config[key];
+    if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+      fail(flag, "a duration >= 0", value);
+    }
+  }
+  const counts: Array<[keyof MasterConfig, string]> = [
+    ["maxAgentPingTimeouts", "max-agent-ping-timeouts"],
+    ["maxFrameworkHeartbeatTimeouts", "max-framework-heartbeat-timeouts"],
+  ];
+  for (const [key, flag] of counts) {
+    const value = config[key];
+    if (!Number.isInteger(value) || (value as number) < 1) fail(flag, "an integer >= 1", value);
+  }
+  if (config.masterId !== undefined && !isValidId(config.masterId)) {
+    fail("master-id", "an identifier without '.', '*', '>' or whitespace", config.masterId);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The master without a network: its records, the allocator and the periodic
+ * timers (allocation batch, agent liveness sweep, framework heartbeats). The
+ * NATS actor in `index.ts` wraps it; unit tests drive it directly with a
+ * recording outbox and a virtual clock.
+ */
+import { randomBytes } from "node:crypto";
+import type { Clock, Timer } from "../../infra/clock.ts";
+import type { Logger } from "../../infra/logger.ts";
+import type { Metrics } from "../../infra/metrics.ts";
+import type { AllocationPolicy } from "../../policies/types.ts";
+import { sweepAgents } from "./agents.ts";
+import { Allocator } from "./allocator.ts";
+import type { MasterConfig } from "./config.ts";
+import { ClusterEvents } from "./events.ts";
+import { heartbeatFrameworks } from "./frameworks.ts";
+import { checkInvariants } from "./ledger.ts";
+import type { MasterContext } from "./model.ts";
+import type { Outbox } from "./outbox.ts";
+
+/** What the master core needs. */
+export interface MasterCoreDeps {
+  masterId: string;
+  config: MasterConfig;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  outbox: Outbox;
+  policy: AllocationPolicy;
+  /** Runs a requested allocation cycle soon; default `setImmediate`. */
+  schedule?: (fn: () => void) => void;
+}
+
+/** The master's state machine and timers, without NATS. */
+export interface MasterCore {
+  readonly ctx: MasterContext;
+  readonly allocator: Allocator;
+  /** Starts the periodic timers. */
+  start(): void;
+  /** Cancels every timer (periodic, offer timeouts, failover timers). */
+  stop(): void;
+  /** Resource accounting violations; empty when the books balance. */
+  checkInvariants(): string[];
+}
+
+/** A master id like Mesos's: `<yyyymmdd>-<hhmmss>-<random>`, a valid subject token. */
+export function generateMasterId(now: number): string {
+  const iso = new Date(now).toISOString();
+  const date = iso.slice(0, 10).replaceAll("-", "");
+  const time = iso.slice(11, 19).replaceAll(":", "");
+  return `${date}-${time}-${randomBytes(3).toString("hex")}`;
+}
+
+/** Creates the network-free master. */
+export function createMasterCore(deps: MasterCoreDeps): MasterCore {
+  let allocator: Allocator | undefined;
+  const ctx: MasterContext = {
+    masterId: deps.masterId,
+    config: deps.config,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    outbox: deps.outbox,
+    events: new ClusterEvents(deps.outbox, deps.clock),
+    policy: deps.policy,
+    startTime: deps.clock.now(),
+    agents: new Map(),
+    removedAgents: new Set(),
+    frameworks: new Map(),
+    removedFrameworks: new Set(),
+    offers: new Map(),
+    sequence: { agents: 0, frameworks: 0, offers: 0 },
+    requestAllocation: () => allocator?.request(),
+  };
+  allocator = new Allocator(ctx, deps.schedule);
+  const alloc = allocator;
+  let timers: Timer[] = [];
+  return {
+    ctx,
+    allocator: alloc,
+    start() {
+      if (timers.length > 0) return;
+      alloc.start();
+      timers = [
+        deps.clock.every(deps.config.agentPingTimeout, () => sweepAgents(ctx)),
+        deps.clock.every(deps.config.frameworkHeartbeatInterval, () => heartbeatFrameworks(ctx)),
+      ];
+    },
+    stop() {
+      alloc.stop();
+      for (const timer of timers) timer.cancel();
+      timers = [];
+      for (const offer of ctx.offers.values()) offer.timer?.cancel();
+      for (const framework of ctx.frameworks.values()) {
+        framework.failoverTimer?.cancel();
+        framework.failoverTimer = undefined;
+      }
+    },
+    checkInvariants: () => checkInvariants(ctx),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The cluster event stream: what happens in the master, published on
+ * `events.<kind>` for observers (CLI, dashboard, scripts). Fire and forget.
+ */
+import type { Clock } from "../../infra/clock.ts";
+import type { TaskReason, TaskState } from "../../protocol/common.ts";
+import type { Resources } from "../../protocol/resources.ts";
+import { ClusterEventKind } from "../../protocol/subjects.ts";
+import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from "./model.ts";
+import type { Outbox } from "./outbox.ts";
+
+/** Publishes typed cluster events, stamped with the clock's time. */
+export class ClusterEvents {
+  readonly #outbox: Outbox;
+  readonly #clock: Clock;
+
+  constructor(outbox: Outbox, clock: Clock) {
+    this.#outbox = outbox;
+    this.#clock = clock;
+  }
+
+  agentAdded(agent: AgentEntry): void {
+    this.#outbox.cluster(ClusterEventKind.AgentAdded, {
+      type: "cluster.agentAdded",
+      timestamp: this.#clock.now(),
+      agentId: agent.id,
+      hostname: agent.hostname,
+      resources: agent.total.toJSON(),
+      attributes: agent.attributes,
+    });
+  }
+
+  agentReregistered(agent: AgentEntry): void {
+    this.#outbox.cluster(ClusterEventKind.AgentReregistered, {
+      type: "cluster.agentReregistered",
+      timestamp: this.#clock.now(),
+      agentId: agent.id,
+      hostname: agent.hostname,
+    });
+  }
+
+  agentUnreachable(agentId: string): void {
+    this.#outbox.cluster(ClusterEventKind.AgentUnreachable, {
+      type: "cluster.agentUnreachable",
+      timestamp: this.#clock.now(),
+      agentId,
+    });
+  }
+
+  agentRemoved(agentId: string, reason: string): void {
+    this.#outbox.cluster(ClusterEventKind.AgentRemoved, {
+      type: "cluster.agentRemoved",
+      timestamp: this.#clock.now(),
+      agentId,
+      reason,
+    });
+  }
+
+  frameworkAdded(framework: FrameworkEntry): void {
+    this.#outbox.cluster(ClusterEventKind.FrameworkAdded, {
+      type: "cluster.frameworkAdded",
+      timestamp: this.#clock.now(),
+      frameworkId: framework.id,
+      name: framework.name,
+      roles: framework.roles,
+    });
+  }
+
+  frameworkDisconnected(frameworkId: string): void {
+    this.#outbox.cluster(ClusterEventKind.FrameworkDisconnected, {
+      type: "cluster.frameworkDisconnected",
+      timestamp: this.#clock.now(),
+      frameworkId,
+    });
+  }
+
+  frameworkRemoved(frameworkId: string, reason: string): void {
+    this.#outbox.cluster(ClusterEventKind.FrameworkRemoved, {
+      type: "cluster.frameworkRemoved",
+      timestamp: this.#clock.now(),
+      frameworkId,
+      reason,
+    });
+  }
+
+  offerSent(offer: OfferEntry): void {
+    this.#outbox.cluster(ClusterEventKind.OfferSent, {
+      type: "cluster.offerSent",
+      timestamp: this.#clock.now(),
+      offerId: offer.offerId,
+      frameworkId: offer.frameworkId,
+      agentId: offer.agentId,
+      role: offer.role,
+      resources: offer.resources.toJSON(),
+    });
+  }
+
+  offerRescinded(offer: OfferEntry, reason: string): void {
+    this.#outbox.cluster(ClusterEventKind.OfferRescinded, {
+      type: "cluster.offerRescinded",
+      timestamp: this.#clock.now(),
+      offerId: offer.offerId,
+      frameworkId: offer.frameworkId,
+      agentId: offer.agentId,
+      reason,
+    });
+  }
+
+  /** A task changed state (or was rejected with TASK_ERROR / TASK_DROPPED before it existed). */
+  taskUpdated(
+    task: Pick<TaskEntry, "taskId" | "frameworkId" | "agentId" | "name"> & { resources: Resources },
+    state: TaskState,
+    previousState: TaskState | undefined,
+    reason?: TaskReason,
+    message?: string,
+  ): void {
+    this.#outbox.cluster(ClusterEventKind.TaskUpdated, {
+      type: "cluster.taskUpdated",
+      timestamp: this.#clock.now(),
+      frameworkId: task.frameworkId,
+      agentId: task.agentId,
+      taskId: task.taskId,
+      name: task.name,
+      state,
+      previousState,
+      reason,
+      message,
+      resources: task.resources.toJSON(),
+    });
+  }
+
+  /** Dominant shares after an allocation cycle. */
+  allocation(
+    roles: Record<string, { dominantShare: number }>,
+    frameworks: Record<string, { dominantShare: number; role?: string }>,
+  ): void {
+    this.#outbox.cluster(ClusterEventKind.Allocation, {
+      type: "cluster.allocation",
+      timestamp: this.#clock.now(),
+      roles,
+      frameworks,
+    });
+  }
+}

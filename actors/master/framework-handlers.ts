@@ -1,0 +1,176 @@
+/**
+ * Inbound scheduler calls: `scheduler.subscribe` on `master.subscribe`, every
+ * other call on `master.framework.<frameworkId>`, where the framework id is
+ * the subject's last token and must name a known framework. A call that fails
+ * without a reply subject is reported to the framework as `event.error`.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { serve } from "../../infra/dispatch.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
+import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import type { Message, MessageOf } from "../../protocol/registry.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import { accept, decline } from "./accept.ts";
+import { idFromSubject } from "./agent-handlers.ts";
+import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
+import type { FrameworkEntry, MasterContext } from "./model.ts";
+import { masterState } from "./state.ts";
+import { acknowledge, killTask, reconcile } from "./tasks.ts";
+
+/** Call types accepted on `master.framework.<frameworkId>`. */
+export const FRAMEWORK_CALL_TYPES = [
+  "scheduler.accept",
+  "scheduler.decline",
+  "scheduler.revive",
+  "scheduler.suppress",
+  "scheduler.kill",
+  "scheduler.acknowledge",
+  "scheduler.reconcile",
+  "scheduler.message",
+  "scheduler.heartbeat",
+  "scheduler.teardown",
+] as const;
+export type FrameworkCall = MessageOf<(typeof FRAMEWORK_CALL_TYPES)[number]>;
+
+/** `scheduler.subscribe`; it must be a request (the scheduler needs its id). */
+export function handleSubscribe(
+  ctx: MasterContext,
+  msg: MessageOf<"scheduler.subscribe">,
+  isRequest: boolean,
+): Message {
+  if (!isRequest) {
+    throw new AgoraError(ErrorCode.InvalidMessage, "scheduler.subscribe must be sent as a request");
+  }
+  return subscribe(ctx, msg);
+}
+
+function dispatch(ctx: MasterContext, framework: FrameworkEntry, call: FrameworkCall): void {
+  switch (call.type) {
+    case "scheduler.accept":
+      accept(ctx, framework, call);
+      return;
+    case "scheduler.decline":
+      decline(ctx, framework, call);
+      return;
+    case "scheduler.revive":
+      revive(ctx, framework, call);
+      return;
+    case "scheduler.suppress":
+      suppress(ctx, framework, call);
+      return;
+    case "scheduler.kill":
+      killTask(ctx, framework, call);
+      return;
+    case "scheduler.acknowledge":
+      acknowledge(ctx, framework, call);
+      return;
+    case "scheduler.reconcile":
+      reconcile(ctx, framework, call);
+      return;
+    case "scheduler.message": {
+      const agent = ctx.agents.get(call.agentId);
+      if (agent?.status !== AgentState.Active) {
+        throw new AgoraError(ErrorCode.NotFound, `agent ${call.agentId} is not active`);
+      }
+      ctx.outbox.toAgent(agent.id, {
+        type: "agent.frameworkMessage",
+        frameworkId: framework.id,
+        executorId: call.executorId,
+        data: call.data,
+      });
+      ctx.metrics.inc("framework_messages_forwarded");
+      return;
+    }
+    case "scheduler.heartbeat":
+      return;
+    case "scheduler.teardown":
+      removeFramework(ctx, framework, call.reason ?? "framework teardown");
+      return;
+  }
+}
+
+/** A call on `master.framework.<frameworkId>`. */
+export function handleFrameworkCall(
+  ctx: MasterContext,
+  frameworkId: string,
+  call: FrameworkCall,
+  isRequest: boolean,
+): undefined {
+  const framework = ctx.frameworks.get(frameworkId);
+  if (framework === undefined) {
+    throw new AgoraError(ErrorCode.NotFound, `framework ${frameworkId} is not known`);
+  }
+  try {
+    if (framework.status !== FrameworkState.Subscribed) {
+      throw new AgoraError(
+        ErrorCode.InvalidState,
+        `framework ${frameworkId} is not subscribed; resubscribe with its frameworkId`,
+      );
+    }
+    touchFramework(ctx, framework);
+    dispatch(ctx, framework, call);
+    return undefined;
+  } catch (err) {
+    if (!isRequest) {
+      const error = AgoraError.from(err);
+      ctx.outbox.toFramework(framework.id, {
+        type: "event.error",
+        code: error.code,
+        message: `${call.type}: ${error.message}`.slice(0, 4096),
+      });
+    }
+    throw err;
+  }
+}
+
+/** Subscribes the master to its scheduler and operator subjects. */
+export function serveFrameworks(
+  nc: NatsConnection,
+  subjects: Subjects,
+  ctx: MasterContext,
+): Subscription[] {
+  const options = { logger: ctx.logger, metrics: ctx.metrics };
+  return [
+    serve(
+      nc,
+      subjects.masterSubscribe(),
+      { ...options, types: ["scheduler.subscribe"] },
+      (msg, m) => handleSubscribe(ctx, msg, m.reply !== undefined),
+    ),
+    serve(
+      nc,
+      subjects.masterFrameworkAll(),
+      {
+        ...options,
+        types: FRAMEWORK_CALL_TYPES,
+        // a published call that does not even decode is still reported to its framework
+        onReject: (error, m) => {
+          let frameworkId: string;
+          try {
+            frameworkId = idFromSubject(subjects, m.subject, "framework");
+          } catch {
+            return;
+          }
+          if (!ctx.frameworks.has(frameworkId)) return;
+          ctx.outbox.toFramework(frameworkId, {
+            type: "event.error",
+            code: error.code,
+            message: error.message.slice(0, 4096),
+          });
+        },
+      },
+      (msg, m) =>
+        handleFrameworkCall(
+          ctx,
+          idFromSubject(subjects, m.subject, "framework"),
+          msg,
+          m.reply !== undefined,
+        ),
+    ),
+    serve(nc, subjects.masterOperator(), { ...options, types: ["operator.getState"] }, () => ({
+      type: "operator.state",
+      state: masterState(ctx),
+    })),
+  ];
+}

@@ -1,0 +1,143 @@
+/**
+ * The master's in-memory records and the context every part of the master
+ * works on. Records are plain mutable objects (no live XState actor per
+ * object); their lifecycles advance through the transition tables derived from
+ * the machines in `protocol/lifecycles`.
+ */
+import type { Clock, Timer } from "../../infra/clock.ts";
+import type { Logger } from "../../infra/logger.ts";
+import type { Metrics } from "../../infra/metrics.ts";
+import type { AllocationPolicy, DeclineFilter } from "../../policies/types.ts";
+import type { Attributes, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type { FrameworkInfo } from "../../protocol/frameworks.ts";
+import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
+import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import type { Resources } from "../../protocol/resources.ts";
+import type { MasterConfig } from "./config.ts";
+import type { ClusterEvents } from "./events.ts";
+import type { Outbox } from "./outbox.ts";
+
+/** An agent as the master knows it. For every agent: total = free + offered + used. */
+export interface AgentEntry {
+  readonly id: string;
+  hostname: string;
+  total: Resources;
+  attributes: Attributes;
+  version: string | undefined;
+  status: AgentState;
+  /** When it last (re)registered, ms since the epoch. */
+  registeredAt: number;
+  /** When it was last heard from. */
+  lastSeen: number;
+  /**
+   * Whether it sent a message after its (re)registration reply: its
+   * subscription to `agent.<id>` is then in place (NATS keeps a connection's
+   * order), so tasks may be launched on it without racing its subscription.
+   */
+  contacted: boolean;
+  unreachableSince: number | undefined;
+  /** Sum of its outstanding offers. */
+  offered: Resources;
+  /** Sum of its accounted tasks and executors. */
+  used: Resources;
+  /** Its tasks that are not completed (terminal and acknowledged). */
+  readonly tasks: Set<TaskEntry>;
+  /** Custom executors with accounted tasks, by `executorKey`. */
+  readonly executors: Map<string, ExecutorEntry>;
+  readonly offers: Set<OfferEntry>;
+}
+
+/** A custom executor on an agent: its own resources are counted once. */
+export interface ExecutorEntry {
+  readonly frameworkId: string;
+  readonly executorId: string;
+  readonly role: string;
+  readonly resources: Resources;
+  /** Accounted tasks that run through it. */
+  tasks: number;
+}
+
+/** A framework as the master knows it. */
+export interface FrameworkEntry {
+  readonly id: string;
+  info: FrameworkInfo;
+  name: string;
+  roles: string[];
+  status: FrameworkState;
+  /** Known only from agents' reregistration (e.g. after a master restart), never subscribed here. */
+  recovered: boolean;
+  /** Whether it sent a call since (re)subscribing: its event subscription is then in place. */
+  contacted: boolean;
+  subscribedAt: number;
+  lastSeen: number;
+  failoverTimeoutMs: number;
+  failoverTimer: Timer | undefined;
+  readonly suppressed: Set<string>;
+  filters: DeclineFilter[];
+  /** Outstanding offers per role. */
+  readonly offered: Map<string, Resources>;
+  /** Accounted tasks and executors per role. */
+  readonly used: Map<string, Resources>;
+  /** Tasks not completed yet, by task id (terminal ones until their update is acknowledged). */
+  readonly tasks: Map<string, TaskEntry>;
+  /** The most recent completed tasks, oldest first (bounded). */
+  readonly completed: TaskEntry[];
+  readonly offers: Set<OfferEntry>;
+  /** Allocations made to it (DRF tie-breaker). */
+  allocations: number;
+}
+
+/** A task: a compact record, not a live state machine. */
+export interface TaskEntry {
+  readonly taskId: string;
+  readonly frameworkId: string;
+  readonly agentId: string;
+  readonly name: string;
+  readonly role: string;
+  /** The task's own resources. */
+  readonly resources: Resources;
+  /** The custom executor's id, or the id reported by the agent. */
+  executorId: string | undefined;
+  /** Key of the custom executor whose resources this task holds a share of. */
+  readonly executorKey: string | undefined;
+  state: TaskState;
+  /** The latest status applied. */
+  status: TaskStatus | undefined;
+  /** Whether its resources are counted in its agent's and framework's `used`. */
+  accounted: boolean;
+}
+
+/** An outstanding offer. Ended offers are removed: an offer id is usable once. */
+export interface OfferEntry {
+  readonly offerId: string;
+  readonly frameworkId: string;
+  readonly agentId: string;
+  readonly role: string;
+  readonly resources: Resources;
+  readonly createdAt: number;
+  timer: Timer | undefined;
+}
+
+/** What every part of the master works on. */
+export interface MasterContext {
+  readonly masterId: string;
+  readonly config: MasterConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly outbox: Outbox;
+  readonly events: ClusterEvents;
+  readonly policy: AllocationPolicy;
+  readonly startTime: number;
+  readonly agents: Map<string, AgentEntry>;
+  /** Ids of removed agents: they may not reregister. */
+  readonly removedAgents: Set<string>;
+  readonly frameworks: Map<string, FrameworkEntry>;
+  /** Ids of removed frameworks: they may not resubscribe. */
+  readonly removedFrameworks: Set<string>;
+  readonly offers: Map<string, OfferEntry>;
+  /** Counters behind the ids this master assigns. */
+  readonly sequence: { agents: number; frameworks: number; offers: number };
+  /** Asks for an allocation cycle soon (coalesced). */
+  requestAllocation(): void;
+}

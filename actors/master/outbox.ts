@@ -1,0 +1,44 @@
+/**
+ * Everything the master sends goes through an {@link Outbox}: to an agent, to
+ * a framework's scheduler, or to the cluster event stream. The NATS outbox
+ * encodes and publishes; unit tests record instead.
+ */
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../../infra/logger.ts";
+import type { Metrics } from "../../infra/metrics.ts";
+import { encode } from "../../protocol/codec.ts";
+import type { Message } from "../../protocol/registry.ts";
+import type { ClusterEventKind, Subjects } from "../../protocol/subjects.ts";
+
+/** Where the master's messages go. */
+export interface Outbox {
+  /** Master → agent on `agent.<agentId>`. */
+  toAgent(agentId: string, msg: Message): void;
+  /** Master → scheduler on `framework.<frameworkId>`. */
+  toFramework(frameworkId: string, msg: Message): void;
+  /** Master → observers on `events.<kind>`. */
+  cluster(kind: ClusterEventKind, msg: Message): void;
+}
+
+/** An outbox that publishes on NATS; a failed publish is logged and counted, never thrown. */
+export function natsOutbox(
+  nc: NatsConnection,
+  subjects: Subjects,
+  logger: Logger,
+  metrics: Metrics,
+): Outbox {
+  const publish = (subject: () => string, msg: Message) => {
+    try {
+      nc.publish(subject(), encode(msg));
+      metrics.inc("messages_sent");
+    } catch (err) {
+      metrics.inc("messages_send_failed");
+      logger.warn({ err, type: msg.type }, "publish failed");
+    }
+  };
+  return {
+    toAgent: (agentId, msg) => publish(() => subjects.agent(agentId), msg),
+    toFramework: (frameworkId, msg) => publish(() => subjects.framework(frameworkId), msg),
+    cluster: (kind, msg) => publish(() => subjects.event(kind), msg),
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The master's state as the JSON of DESIGN §7 (`operator.state`, printed by
+ * `agora state`): agents, frameworks with their tasks, the cluster total and
+ * the roles' shares.
+ */
+import type { ResourcesJson } from "../../protocol/common.ts";
+import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
+import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import type { MasterState } from "../../protocol/operator.ts";
+import { Resources } from "../../protocol/resources.ts";
+import { clusterTotal } from "./allocator.ts";
+import { allocationOf, totalAllocationOf } from "./ledger.ts";
+import type { FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
+
+type StateTask = MasterState["frameworks"][number]["tasks"][number];
+
+function sum(values: Iterable<Resources>): Resources {
+  let total = Resources.empty();
+  for (const r of values) total = total.add(r);
+  return total;
+}
+
+function taskJson(task: TaskEntry): StateTask {
+  return {
+    id: task.taskId,
+    name: task.name,
+    state: task.state,
+    agentId: task.agentId,
+    resources: task.resources.toJSON(),
+    role: task.role,
+    executorId: task.executorId,
+  };
+}
+
+function frameworkJson(framework: FrameworkEntry, total: Resources) {
+  return {
+    id: framework.id,
+    name: framework.name,
+    roles: framework.roles,
+    active: framework.status === FrameworkState.Subscribed,
+    used: sum(framework.used.values()).toJSON(),
+    offered: sum(framework.offered.values()).toJSON(),
+    dominantShare: Resources.dominantShare(totalAllocationOf(framework), total),
+    tasks: [...framework.tasks.values(), ...framework.completed].map(taskJson),
+  };
+}
+
+/** The master's state (a snapshot: plain JSON, safe to keep). */
+export function masterState(ctx: MasterContext): MasterState {
+  const total = clusterTotal(ctx);
+  const roleAllocation = new Map<string, Resources>();
+  for (const framework of ctx.frameworks.values()) {
+    for (const role of framework.roles) {
+      if (!roleAllocation.has(role)) roleAllocation.set(role, Resources.empty());
+    }
+    for (const [role, r] of Object.entries(allocationOf(framework))) {
+      roleAllocation.set(role, (roleAllocation.get(role) ?? Resources.empty()).add(r));
+    }
+  }
+  const roles: Record<string, { weight: number; allocated: ResourcesJson; dominantShare: number }> =
+    {};
+  for (const [role, allocated] of roleAllocation) {
+    roles[role] = {
+      weight: 1,
+      allocated: allocated.toJSON(),
+      dominantShare: Resources.dominantShare(allocated, total),
+    };
+  }
+  return {
+    masterId: ctx.masterId,
+    leader: true,
+    startTime: ctx.startTime,
+    policy: ctx.policy.name,
+    total: total.toJSON(),
+    agents: Array.from(ctx.agents.values(), (agent) => ({
+      id: agent.id,
+      hostname: agent.hostname,
+      resources: agent.total.toJSON(),
+      used: agent.used.toJSON(),
+      offered: agent.offered.toJSON(),
+      attributes: agent.attributes,
+      active: agent.status === AgentState.Active,
+      status: agent.status,
+    })),
+    frameworks: Array.from(ctx.frameworks.values(), (f) => frameworkJson(f, total)),
+    roles,
+  };
+}

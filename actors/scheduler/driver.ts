@@ -1,0 +1,445 @@
+/**
+ * The framework SDK: a {@link SchedulerDriver} subscribes a framework to the
+ * master, keeps the subscription alive (heartbeats both ways, resubscription
+ * with the same framework id after master silence or a NATS reconnect) and
+ * turns the master's events into typed events and its calls into promises.
+ *
+ * ```ts
+ * await using driver = new SchedulerDriver({ framework: { name: "hello" } });
+ * driver.on("offers", async ({ offers }) => { ... await driver.accept([id], tasks) });
+ * driver.on("update", ({ status }) => console.log(status.taskId, status.state));
+ * await driver.start();
+ * ```
+ *
+ * Events are delivered one at a time in the master's order (an async handler
+ * is awaited before the next event). Every call is a NATS request to
+ * `master.framework.<frameworkId>`: it resolves on `ok` and rejects with the
+ * {@link AgoraError} of an `error` reply (or TIMEOUT / UNAVAILABLE).
+ */
+import { randomUUID } from "node:crypto";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
+import { closeGracefully, connect } from "../../infra/connect.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { type Logger, silentLogger } from "../../infra/logger.ts";
+import { Metrics } from "../../infra/metrics.ts";
+import type { Filters, TaskInfo, TaskStatus } from "../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { Message } from "../../protocol/registry.ts";
+import { DEFAULT_SUBJECT_PREFIX, Subjects } from "../../protocol/subjects.ts";
+import {
+  type SchedulerEvent,
+  type SchedulerEventHandler,
+  SchedulerEventHub,
+  type SchedulerEventMap,
+  type SchedulerEventName,
+} from "./events.ts";
+import { type FrameworkEventMessage, type LinkState, MasterLink } from "./link.ts";
+import {
+  DEFAULT_MASTER_SILENCE_INTERVALS,
+  DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
+  DEFAULT_SUBSCRIBE_BACKOFF_MS,
+  type SchedulerDriverOptions,
+  UPDATE_DEDUPE_WINDOW,
+} from "./options.ts";
+
+/** Where the driver is in its life. */
+export type SchedulerDriverState = LinkState;
+
+/** Options of {@link SchedulerDriver.once}. */
+export interface OnceOptions<K extends SchedulerEventName> {
+  /** Only an event for which this returns true resolves the promise. */
+  filter?: (event: SchedulerEventMap[K]) => boolean;
+  /** Reject with TIMEOUT after this many ms. */
+  timeoutMs?: number;
+}
+
+function stoppedBeforeSubscribing(): AgoraError {
+  return new AgoraError(ErrorCode.InvalidState, "the driver was stopped before it subscribed");
+}
+
+/** The framework SDK. See the module comment. */
+export class SchedulerDriver {
+  readonly #o: SchedulerDriverOptions;
+  readonly #subjects: Subjects;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #hub = new SchedulerEventHub();
+  readonly #autoAck: boolean;
+  readonly #requestTimeoutMs: number;
+  /** Counters: messages received/invalid, updates acknowledged, resubscriptions... */
+  readonly metrics = new Metrics();
+
+  #started = false;
+  #stopped = false;
+  #nc: NatsConnection | undefined;
+  #ownsConnection = false;
+  #link: MasterLink | undefined;
+  /** The id before start (then the link's). */
+  readonly #initialFrameworkId: string;
+  /** Serializes event delivery. */
+  #chain: Promise<void> = Promise.resolve();
+  readonly #seenUpdates = new Set<string>();
+  /** Acknowledgements in flight; teardown lets them reach the master first. */
+  readonly #pendingAcks = new Set<Promise<void>>();
+
+  constructor(options: SchedulerDriverOptions) {
+    this.#o = options;
+    this.#subjects =
+      options.subjects ?? new Subjects(process.env.AGORA_SUBJECT_PREFIX || DEFAULT_SUBJECT_PREFIX);
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#autoAck = options.autoAcknowledge ?? true;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#initialFrameworkId = options.framework.frameworkId ?? randomUUID();
+    this.#logger = (options.logger ?? silentLogger()).child({
+      actor: "scheduler",
+      framework: options.framework.name,
+    });
+  }
+
+  /** The framework's id (chosen before subscribing; the master's once subscribed). */
+  get frameworkId(): string {
+    return this.#link?.frameworkId ?? this.#initialFrameworkId;
+  }
+
+  /** The id of the master that accepted the last subscription. */
+  get masterId(): string | undefined {
+    return this.#link?.masterId;
+  }
+
+  /** The driver's state. */
+  get state(): SchedulerDriverState {
+    if (this.#stopped) return "stopped";
+    return this.#link?.state ?? (this.#started ? "subscribing" : "idle");
+  }
+
+  /** The NATS connection in use (after `start()`). */
+  get connection(): NatsConnection | undefined {
+    return this.#nc;
+  }
+
+  // ---- events -------------------------------------------------------------
+
+  /** Registers a handler of one event type; returns a function that removes it. */
+  on<K extends SchedulerEventName>(type: K, handler: SchedulerEventHandler<K>): () => void {
+    return this.#hub.on(type, handler);
+  }
+
+  /**
+   * Every event from now on, as `{type, ...payload}`, until the driver stops
+   * (or the loop breaks). Items are buffered when the consumer is slower.
+   */
+  events(): AsyncIterableIterator<SchedulerEvent> {
+    return this.#hub.iterator();
+  }
+
+  /**
+   * The next event of `type` (matching `filter`) from now on.
+   * @throws AgoraError TIMEOUT after `timeoutMs`; INVALID_STATE when the driver stops first
+   */
+  once<K extends SchedulerEventName>(
+    type: K,
+    options: OnceOptions<K> = {},
+  ): Promise<SchedulerEventMap[K]> {
+    return new Promise((resolve, reject) => {
+      let timer: Timer | undefined;
+      const done = () => {
+        off();
+        offStop();
+        timer?.cancel();
+      };
+      const off = this.#hub.on(type, (event) => {
+        if (options.filter !== undefined && !options.filter(event)) return;
+        done();
+        resolve(event);
+      });
+      const offStop = this.#onStop(() => {
+        done();
+        reject(new AgoraError(ErrorCode.InvalidState, `driver stopped while waiting for ${type}`));
+      });
+      if (options.timeoutMs !== undefined) {
+        timer = this.#clock.after(options.timeoutMs, () => {
+          done();
+          reject(
+            new AgoraError(ErrorCode.Timeout, `no ${type} event within ${options.timeoutMs} ms`),
+          );
+        });
+      }
+    });
+  }
+
+  readonly #stopListeners = new Set<() => void>();
+  #onStop(fn: () => void): () => void {
+    this.#stopListeners.add(fn);
+    return () => this.#stopListeners.delete(fn);
+  }
+
+  // ---- life cycle ---------------------------------------------------------
+
+  /**
+   * Connects (unless given a connection), listens on the framework's subject
+   * and subscribes, retrying with backoff until a master answers.
+   * @throws AgoraError UNAVAILABLE when NATS is unreachable; the master's error
+   *   when it refuses the subscription; INVALID_STATE when already started, or
+   *   when `stop()` is called before a master answered
+   */
+  async start(): Promise<void> {
+    if (this.#started || this.#stopped) {
+      throw new AgoraError(ErrorCode.InvalidState, `driver cannot start: it is ${this.state}`);
+    }
+    this.#started = true;
+    const o = this.#o;
+    try {
+      if (o.nc !== undefined) {
+        this.#nc = o.nc;
+      } else {
+        this.#nc = await connect({
+          servers: o.servers,
+          name: `scheduler-${o.framework.name}`,
+          logger: o.logger,
+        });
+        this.#ownsConnection = true;
+        if (this.#stopped) await closeGracefully(this.#nc);
+      }
+      if (this.#stopped) throw stoppedBeforeSubscribing();
+      const { frameworkId: _id, ...framework } = o.framework;
+      this.#link = new MasterLink({
+        nc: this.#nc,
+        subjects: this.#subjects,
+        clock: this.#clock,
+        logger: this.#logger,
+        metrics: this.metrics,
+        framework,
+        frameworkId: this.#initialFrameworkId,
+        idChosenHere: o.framework.frameworkId === undefined,
+        suppressedRoles: o.suppressedRoles,
+        requestTimeoutMs: this.#requestTimeoutMs,
+        backoffMs: o.subscribeBackoffMs ?? DEFAULT_SUBSCRIBE_BACKOFF_MS,
+        backoffMaxMs: o.subscribeBackoffMaxMs ?? DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
+        silenceIntervals: o.masterSilenceIntervals ?? DEFAULT_MASTER_SILENCE_INTERVALS,
+        random: this.#random,
+        listener: {
+          onEvent: (msg) => this.#enqueue(() => this.#handle(msg)),
+          onSubscribed: (reply, resubscribed) =>
+            this.#enqueue(() =>
+              this.#deliver("subscribed", {
+                frameworkId: reply.frameworkId,
+                masterId: reply.masterId,
+                heartbeatIntervalSeconds: reply.heartbeatIntervalSeconds,
+                resubscribed,
+              }),
+            ),
+          onLost: (reason) => this.#enqueue(() => this.#deliver("disconnected", { reason })),
+          onFailed: (error) => this.#enqueue(() => this.#deliver("error", { error })),
+        },
+      });
+      await this.#link.start();
+      if (this.#stopped) throw stoppedBeforeSubscribing();
+    } catch (err) {
+      await this.stop();
+      throw AgoraError.from(err);
+    }
+  }
+
+  /**
+   * Stops the driver without tearing the framework down: the master keeps its
+   * tasks for `failoverTimeoutSeconds`, and a new driver with the same
+   * `frameworkId` can take over. Ends every event iterator. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#link?.stop();
+    for (const fn of [...this.#stopListeners]) fn();
+    this.#hub.close();
+    if (this.#ownsConnection && this.#nc !== undefined) await closeGracefully(this.#nc);
+    this.#logger.debug("driver stopped");
+  }
+
+  /** Same as {@link stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  // ---- calls --------------------------------------------------------------
+
+  /**
+   * Launches `tasks` on the offers (all of one agent); what is left of the
+   * offers is declined with `filters`. An empty `tasks` declines the offers.
+   */
+  accept(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void> {
+    return this.#call({
+      type: "scheduler.accept",
+      offerIds,
+      operations: tasks.length > 0 ? [{ type: "launch", tasks }] : [],
+      filters,
+    });
+  }
+
+  /** Declines offers; their resources are not offered again for `filters.refuseSeconds` (5 s). */
+  decline(offerIds: string[], filters?: Filters): Promise<void> {
+    return this.#call({ type: "scheduler.decline", offerIds, filters });
+  }
+
+  /** Clears the decline filters and unsuppresses the roles (all when absent). */
+  revive(roles?: string[]): Promise<void> {
+    return this.#call({ type: "scheduler.revive", roles });
+  }
+
+  /** Stops offers for the roles (all when absent) until {@link revive}. */
+  suppress(roles?: string[]): Promise<void> {
+    return this.#call({ type: "scheduler.suppress", roles });
+  }
+
+  /** Kills a task. */
+  kill(taskId: string, agentId?: string): Promise<void> {
+    return this.#call({ type: "scheduler.kill", taskId, agentId });
+  }
+
+  /**
+   * Acknowledges a status update. An update without a uuid needs none: the
+   * call then resolves at once.
+   */
+  acknowledge(status: TaskStatus): Promise<void> {
+    if (status.uuid === undefined) return Promise.resolve();
+    if (status.agentId === undefined) {
+      return Promise.reject(
+        new AgoraError(
+          ErrorCode.InvalidMessage,
+          `update ${status.uuid} of task ${status.taskId} has no agentId to acknowledge`,
+        ),
+      );
+    }
+    return this.#call({
+      type: "scheduler.acknowledge",
+      agentId: status.agentId,
+      taskId: status.taskId,
+      uuid: status.uuid,
+    });
+  }
+
+  /** Asks for the latest state of tasks (all of them when the list is empty). */
+  reconcile(tasks: Array<{ taskId: string; agentId?: string }>): Promise<void> {
+    return this.#call({ type: "scheduler.reconcile", tasks });
+  }
+
+  /** Sends opaque data to one of the framework's executors. */
+  message(agentId: string, executorId: string, data: Uint8Array): Promise<void> {
+    return this.#call({ type: "scheduler.message", agentId, executorId, data });
+  }
+
+  /** Removes the framework (its tasks are killed, its offers rescinded), then stops the driver. */
+  async teardown(reason?: string): Promise<void> {
+    try {
+      await Promise.allSettled([...this.#pendingAcks]);
+      await this.#call({ type: "scheduler.teardown", reason });
+    } finally {
+      await this.stop();
+    }
+  }
+
+  #call(msg: Message): Promise<void> {
+    if (this.#link === undefined || this.#stopped) {
+      return Promise.reject(
+        new AgoraError(
+          ErrorCode.InvalidState,
+          `${msg.type} needs a subscribed driver (the driver is ${this.state})`,
+        ),
+      );
+    }
+    return this.#link.call(msg);
+  }
+
+  // ---- inbound events -----------------------------------------------------
+
+  #enqueue(fn: () => Promise<void>): void {
+    this.#chain = this.#chain.then(fn).catch((err: unknown) => {
+      this.#logger.error({ err }, "event delivery failed");
+    });
+  }
+
+  async #deliver<K extends SchedulerEventName>(
+    type: K,
+    payload: SchedulerEventMap[K],
+  ): Promise<void> {
+    if (this.#stopped) return;
+    const errors = await this.#hub.deliver(type, payload);
+    for (const err of errors) this.#logger.error({ err, event: type }, "event handler threw");
+  }
+
+  async #handle(msg: FrameworkEventMessage): Promise<void> {
+    switch (msg.type) {
+      case "event.subscribed":
+        // The reply of the subscribe request drives the driver; this copy only proves liveness.
+        return;
+      case "event.heartbeat":
+        return this.#deliver("heartbeat", {});
+      case "event.offers":
+        return this.#deliver("offers", { offers: msg.offers });
+      case "event.rescind":
+        return this.#deliver("rescind", { offerId: msg.offerId });
+      case "event.update":
+        return this.#update(msg.status);
+      case "event.message":
+        return this.#deliver("message", {
+          agentId: msg.agentId,
+          executorId: msg.executorId,
+          data: msg.data,
+        });
+      case "event.failure":
+        return this.#deliver("failure", {
+          agentId: msg.agentId,
+          executorId: msg.executorId,
+          status: msg.status,
+        });
+      case "event.error":
+        this.#logger.warn({ code: msg.code, reason: msg.message }, "error event from the master");
+        return this.#deliver("error", { error: new AgoraError(msg.code, msg.message) });
+    }
+  }
+
+  async #update(status: TaskStatus): Promise<void> {
+    const uuid = status.uuid;
+    if (this.#autoAck && uuid !== undefined) {
+      if (this.#seenUpdates.has(uuid)) {
+        // A retried update whose acknowledgement was lost: acknowledge again, do not deliver.
+        this.metrics.inc("updates_duplicate");
+        this.#ack(status);
+        return;
+      }
+      this.#remember(uuid);
+    }
+    await this.#deliver("update", { status });
+    if (this.#autoAck && uuid !== undefined) this.#ack(status);
+  }
+
+  #remember(uuid: string): void {
+    this.#seenUpdates.add(uuid);
+    if (this.#seenUpdates.size > UPDATE_DEDUPE_WINDOW) {
+      const oldest = this.#seenUpdates.values().next().value;
+      if (oldest !== undefined) this.#seenUpdates.delete(oldest);
+    }
+  }
+
+  #ack(status: TaskStatus): void {
+    if (this.#stopped) return;
+    const pending: Promise<void> = this.acknowledge(status).then(
+      () => {
+        this.#pendingAcks.delete(pending);
+        this.metrics.inc("updates_acknowledged");
+      },
+      (err: unknown) => {
+        this.#pendingAcks.delete(pending);
+        const error = AgoraError.from(err);
+        this.metrics.inc("acknowledgements_failed");
+        this.#logger[this.#stopped ? "debug" : "warn"](
+          { taskId: status.taskId, uuid: status.uuid, code: error.code, reason: error.message },
+          "acknowledgement failed; the agent will resend the update",
+        );
+      },
+    );
+    this.#pendingAcks.add(pending);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Options of the {@link SchedulerDriver} and their defaults. Mesos's scheduler
+ * driver is the reference: subscription retried with a randomized, doubling
+ * backoff (`--registration_backoff_factor`, capped), and a connection that is
+ * considered broken after a few missed master heartbeats.
+ */
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Clock } from "../../infra/clock.ts";
+import type { Logger } from "../../infra/logger.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+
+/**
+ * First delay before the subscription is retried, in ms; it doubles (with
+ * jitter) on each failed attempt. Mesos: scheduler `registration_backoff_factor=2secs`;
+ * agora retries faster because a missing master usually means "not started yet".
+ * (Candidate for infra/defaults.ts.)
+ */
+export const DEFAULT_SUBSCRIBE_BACKOFF_MS = 500;
+/** Cap of the subscription retry delay, in ms. (Candidate for infra/defaults.ts.) */
+export const DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS = 10_000;
+/**
+ * Heartbeat intervals without any event from the master after which the driver
+ * considers the master lost and resubscribes. (Candidate for infra/defaults.ts.)
+ */
+export const DEFAULT_MASTER_SILENCE_INTERVALS = 3;
+/** How many update uuids the driver remembers to drop duplicates. */
+export const UPDATE_DEDUPE_WINDOW = 10_000;
+
+/** The framework a driver subscribes, as Mesos's `FrameworkInfo`. */
+export interface FrameworkOptions {
+  /** The framework's name, shown in the master's state. */
+  name: string;
+  /** Roles the framework receives offers for. @default ["*"] */
+  roles?: string[];
+  /** The user tasks run as (informational). */
+  user?: string;
+  /**
+   * Seconds the master keeps the framework's tasks after the driver is gone,
+   * before it removes the framework. @default 0
+   */
+  failoverTimeoutSeconds?: number;
+  /**
+   * The id to subscribe with: set it to fail over to a framework that is still
+   * known by the master. Without it the driver picks a fresh id, so that it can
+   * listen on its event subject before it subscribes.
+   */
+  frameworkId?: string;
+  hostname?: string;
+  principal?: string;
+}
+
+/** Options of a {@link SchedulerDriver}. */
+export interface SchedulerDriverOptions {
+  /** A NATS connection to use; the driver never closes it. */
+  nc?: NatsConnection;
+  /**
+   * NATS URL(s) to connect to when `nc` is not given; the driver owns that
+   * connection and closes it in `stop()`. @default AGORA_NATS_URL or nats://127.0.0.1:4222
+   */
+  servers?: string | string[];
+  framework: FrameworkOptions;
+  /** The cluster's subjects. @default new Subjects(AGORA_SUBJECT_PREFIX ?? "agora") */
+  subjects?: Subjects;
+  /** @default a silent logger */
+  logger?: Logger;
+  /**
+   * Acknowledge every status update that carries a uuid once the `update`
+   * handlers ran (iterators do not delay it). With it, duplicate updates are
+   * acknowledged again and not delivered twice. @default true
+   */
+  autoAcknowledge?: boolean;
+  /** Roles for which the framework starts suppressed. */
+  suppressedRoles?: string[];
+  /** @default systemClock */
+  clock?: Clock;
+  /** Deadline of every request to the master, in ms. @default 5000 */
+  requestTimeoutMs?: number;
+  /** First subscription retry delay in ms. @default 500 */
+  subscribeBackoffMs?: number;
+  /** Cap of the subscription retry delay in ms. @default 10000 */
+  subscribeBackoffMaxMs?: number;
+  /** Heartbeat intervals of master silence before resubscribing. @default 3 */
+  masterSilenceIntervals?: number;
+  /** Random numbers in [0, 1) for the backoff jitter. @default Math.random */
+  random?: () => number;
+}

@@ -1,0 +1,98 @@
+/**
+ * The `agora` command: dispatches to a subcommand and maps failures to a
+ * one-line message on stderr and an exit code (2 for usage errors, 1 for
+ * runtime failures).
+ */
+import { type Command, ExitCode, exitCodeOf, oneLine, printError } from "./command.ts";
+
+/** A subcommand as listed; its module is loaded only when it runs (fast start-up). */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+/** Every subcommand, in the order `agora --help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "dev",
+    summary: "run a whole local cluster: nats-server, master and agents",
+    load: async () => (await import("./commands/dev.ts")).devCommand,
+  },
+  {
+    name: "demo",
+    summary: "the Mesos walk-through, narrated from a live cluster's events",
+    load: async () => (await import("./commands/demo.ts")).demoCommand,
+  },
+  {
+    name: "run",
+    summary: "run one command as a task (like mesos-execute); exits with its exit code",
+    load: async () => (await import("./commands/run.ts")).runCommand,
+  },
+  {
+    name: "state",
+    summary: "print the master's state as JSON",
+    load: async () => (await import("./commands/state.ts")).stateCommand,
+  },
+  {
+    name: "events",
+    summary: "print the cluster's events as JSON lines",
+    load: async () => (await import("./commands/events.ts")).eventsCommand,
+  },
+  {
+    name: "master",
+    summary: "run the master daemon",
+    load: async () => (await import("./commands/master.ts")).masterCommand,
+  },
+  {
+    name: "agent",
+    summary: "run an agent daemon (one per node)",
+    load: async () => (await import("./commands/agent.ts")).agentCommand,
+  },
+];
+
+/** The text of `agora --help`. */
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
+  return [
+    "Usage: agora <command> [options]",
+    "",
+    "agora is a cluster resource manager in the architecture of Apache Mesos, on NATS.",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Every command takes --help. NATS URL: --nats URL or AGORA_NATS_URL (default",
+    "nats://127.0.0.1:4222); subject prefix: --prefix or AGORA_SUBJECT_PREFIX (default agora).",
+    "Quick start: `agora dev` in one terminal, `agora run -- echo hello` in another.",
+    "",
+  ].join("\n");
+}
+
+/** Runs `agora ARGV...` and resolves to the exit code; never throws. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    process.stderr.write(mainHelp());
+    return ExitCode.Usage;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(mainHelp());
+    return ExitCode.Ok;
+  }
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (entry === undefined) {
+    printError(
+      `unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(", ")} (see agora --help)`,
+    );
+    return ExitCode.Usage;
+  }
+  try {
+    const command = await entry.load();
+    return await command.run(rest);
+  } catch (err) {
+    printError(`${entry.name}: ${oneLine(err)}`);
+    return exitCodeOf(err);
+  }
+}

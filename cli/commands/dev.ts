@@ -1,0 +1,165 @@
+/**
+ * `agora dev`: a whole local cluster in this process — an embedded
+ * nats-server (port 4222 when free, so that `npx agora run ...` in another
+ * terminal needs no flag), a master and `--agents` agents — until Ctrl-C,
+ * which stops the agents (and their executors and tasks), the master and the
+ * server, and exits 0.
+ */
+import path from "node:path";
+import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
+import { DEFAULT_NATS_URL } from "../../infra/connect.ts";
+import { DEFAULT_DEV_AGENTS } from "../../infra/defaults.ts";
+import { Resources } from "../../protocol/resources.ts";
+import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
+import { startLocalCluster } from "../local-cluster.ts";
+import { cliLogger, onStopSignal, subjectsFor } from "../runtime.ts";
+
+/** The port `agora dev` gives its embedded server when it is free: NATS's default. */
+const DEV_NATS_PORT = 4222;
+/** Work dir of the dev agents, relative to the current directory. */
+const DEV_WORK_DIR = ".agora/dev";
+/** Most agents `agora dev` starts. */
+const MAX_DEV_AGENTS = 64;
+
+const DEV_OPTIONS = {
+  nats: {
+    kind: "string",
+    flag: "nats",
+    placeholder: "URL",
+    help: "use this NATS server instead of starting one (AGORA_NATS_URL is ignored here)",
+  },
+  prefix: COMMON_OPTIONS.prefix,
+  agents: {
+    kind: "integer",
+    flag: "agents",
+    default: DEFAULT_DEV_AGENTS,
+    placeholder: "N",
+    help: "number of agents",
+  },
+  agentResources: {
+    kind: "string",
+    flag: "agent-resources",
+    placeholder: "RESOURCES",
+    help: "resources of each agent, e.g. 'cpus:2;mem:2048' (names not given are detected)",
+  },
+  natsPort: {
+    kind: "integer",
+    flag: "nats-port",
+    default: DEV_NATS_PORT,
+    placeholder: "PORT",
+    help: "port of the embedded nats-server, a random one when taken; 0 = random",
+  },
+  workDir: {
+    kind: "string",
+    flag: "work-dir",
+    default: DEV_WORK_DIR,
+    placeholder: "DIR",
+    help: "agent N works in DIR/agent-N",
+  },
+} as const satisfies OptionSpecs;
+
+const HELP = {
+  usage: "agora dev [options]",
+  summary:
+    "Starts a local cluster in this process: an embedded nats-server (unless --nats), a master\n" +
+    "and N agents named agent-1..agent-N. Ctrl-C stops everything.",
+};
+
+export const devCommand: Command = {
+  name: "dev",
+  summary: "run a whole local cluster: nats-server, master and agents",
+  async run(argv) {
+    const parsed = parseCommand(DEV_OPTIONS, argv, HELP);
+    if (parsed === undefined) return 0;
+    const { values } = parsed;
+    if (values.agents < 0 || values.agents > MAX_DEV_AGENTS) {
+      throw usageError(`--agents must be between 0 and ${MAX_DEV_AGENTS}`);
+    }
+    if (values.natsPort < 0 || values.natsPort > 65535) {
+      throw usageError("--nats-port must be between 0 and 65535");
+    }
+    if (values.agentResources !== undefined) {
+      try {
+        Resources.parse(values.agentResources);
+      } catch (err) {
+        throw usageError(`--agent-resources: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const subjects = subjectsFor(values.prefix);
+    const logger = cliLogger("warn");
+
+    let interrupted = false;
+    let stopRequested: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      stopRequested = resolve;
+    });
+    const removeSignals = onStopSignal(() => {
+      if (interrupted) {
+        printError("stopping at once");
+        process.exit(ExitCode.Interrupted); // the exit hook kills the embedded server
+      }
+      interrupted = true;
+      stopRequested();
+    });
+
+    try {
+      const cluster = await startLocalCluster({
+        natsUrl: values.nats,
+        natsPort: values.natsPort,
+        name: "agora dev",
+        subjects,
+        logger,
+        agents: Array.from({ length: values.agents }, (_, i) => ({
+          hostname: `agent-${i + 1}`,
+          workDir: path.resolve(values.workDir, `agent-${i + 1}`),
+          resources: values.agentResources,
+        })),
+      });
+      try {
+        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents);
+        await stopped;
+        process.stderr.write("agora dev: stopping agents, master and nats-server\n");
+      } finally {
+        await cluster.stop();
+      }
+      process.stderr.write("agora dev: stopped\n");
+      return 0;
+    } finally {
+      removeSignals();
+    }
+  },
+};
+
+function printBanner(
+  url: string,
+  prefix: string,
+  agents: ReadonlyArray<{
+    spec: { hostname: string };
+    agent: { resources(): Record<string, unknown> | undefined };
+  }>,
+): void {
+  const lines = [`agora dev: ready — NATS at ${url}, a master and ${agents.length} agent(s)`];
+  for (const { spec, agent } of agents) {
+    const res = agent.resources();
+    lines.push(
+      `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}`,
+    );
+  }
+  const env: string[] = [];
+  if (url !== DEFAULT_NATS_URL) env.push(`export AGORA_NATS_URL=${url}`);
+  if (prefix !== COMMON_OPTIONS.prefix.default) env.push(`export AGORA_SUBJECT_PREFIX=${prefix}`);
+  if (env.length > 0) {
+    lines.push("", "In another terminal, first:");
+    for (const e of env) lines.push(`  ${e}`);
+  }
+  lines.push(
+    "",
+    "Try, in another terminal:",
+    "  npx agora run -- echo hello     # run a command as a task",
+    "  npx agora state                 # the master's state as JSON",
+    "  npx agora events                # the cluster's events, live",
+    "",
+    "Ctrl-C stops the cluster. More logs: AGORA_LOG_LEVEL=info npx agora dev",
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

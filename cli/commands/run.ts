@@ -1,0 +1,406 @@
+/**
+ * `agora run [options] -- COMMAND...`: runs one command as a task, the
+ * counterpart of `mesos-execute`. It subscribes as a framework, waits for an
+ * offer that fits `--resources` (declining the others with a short filter),
+ * launches the task through the built-in command executor, prints the task's
+ * states on stderr (`agora: task <id> TASK_RUNNING`), then tears the framework
+ * down and exits with the task's exit code: TASK_FINISHED → 0, TASK_FAILED →
+ * the exit code (or 128 + signal, or 1), TASK_KILLED → 128 + signal (or 1),
+ * any other terminal state → 1. Ctrl-C kills the task, waits for its end and
+ * exits 130; a second Ctrl-C exits at once.
+ *
+ * Output: the task's stdout and stderr go to the files `stdout` and `stderr`
+ * of its sandbox on the agent. `agora run` adds nothing to the protocol to
+ * fetch them: it writes the `data` of its task's status updates to stdout,
+ * and the command executor puts the tail of the task's stdout there in the
+ * terminal update (see the agent's command executor).
+ *
+ * One argument after `--` is a shell command line (`agora run -- 'echo a | wc'`);
+ * several are quoted for the shell word by word (`agora run -- sh -c "exit 3"`).
+ */
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { SchedulerDriver } from "../../actors/scheduler/driver.ts";
+import { commandTask, fitOffer, offerResources } from "../../actors/scheduler/offers.ts";
+import { COMMON_OPTIONS, type OptionSpecs, type Resolved } from "../../infra/config.ts";
+import { closeGracefully } from "../../infra/connect.ts";
+import type { Logger } from "../../infra/logger.ts";
+import { isTerminalState, type Offer, TaskState, type TaskStatus } from "../../protocol/common.ts";
+import { AgoraError } from "../../protocol/errors.ts";
+import { Resources } from "../../protocol/resources.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
+import { cliLogger, connectCli, onStopSignal, subjectsFor } from "../runtime.ts";
+
+/** Resources of a task when `--resources` is not given (mesos-execute's default). */
+const DEFAULT_RUN_RESOURCES = "cpus:1;mem:128";
+/** Offers that do not fit are declined for this long, so that they come back soon. */
+const DECLINE_UNFIT_SECONDS = 1;
+/** After the launch, offers are declined for this long (the framework also suppresses). */
+const DECLINE_AFTER_LAUNCH_SECONDS = 60;
+/** While nothing is launched, a hint of what `agora run` waits for is printed this often. */
+const HINT_AFTER_MS = 5000;
+/** After Ctrl-C, how long to wait for the killed task's terminal update beyond its grace period. */
+const KILL_WAIT_MARGIN_MS = 10_000;
+
+const RUN_OPTIONS = {
+  ...COMMON_OPTIONS,
+  name: {
+    kind: "string",
+    flag: "name",
+    default: "agora-run",
+    placeholder: "NAME",
+    help: "name of the framework and of the task",
+  },
+  resources: {
+    kind: "string",
+    flag: "resources",
+    default: DEFAULT_RUN_RESOURCES,
+    placeholder: "RESOURCES",
+    help: "resources of the task, e.g. 'cpus:0.5;mem:64'",
+  },
+  role: {
+    kind: "string",
+    flag: "role",
+    default: "*",
+    placeholder: "ROLE",
+    help: "role the framework receives offers for",
+  },
+  env: {
+    kind: "strings",
+    flag: "env",
+    placeholder: "K=V",
+    help: "environment variable of the task (repeatable)",
+  },
+  killAfter: {
+    kind: "duration",
+    flag: "kill-after",
+    placeholder: "DURATION",
+    help: "kill the task when it has been running this long",
+  },
+  killGracePeriod: {
+    kind: "duration",
+    flag: "kill-grace-period",
+    placeholder: "DURATION",
+    help: "time between SIGTERM and SIGKILL when the task is killed (default: the agent's)",
+  },
+} as const satisfies OptionSpecs;
+
+const HELP = {
+  usage: "agora run [options] -- COMMAND...",
+  summary:
+    "Runs COMMAND as a task on the cluster (like mesos-execute), prints its states on stderr\n" +
+    "and its output on stdout, and exits with its exit code. Ctrl-C kills the task.",
+};
+
+/** Same pattern as the protocol's role schema. */
+const ROLE_RE = /^\*$|^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SHELL_SAFE_RE = /^[A-Za-z0-9_\-+=.,/:@%^]+$/;
+
+/** Quotes one word for `/bin/sh`. */
+export function shellQuote(word: string): string {
+  if (SHELL_SAFE_RE.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The shell command line of `agora run -- ARGS`: one argument as is, several quoted. */
+export function shellCommand(args: readonly string[]): string {
+  return args.length === 1 ? args[0]! : args.map(shellQuote).join(" ");
+}
+
+/** The exit code of `agora run` for a terminal status of its task. */
+export function taskExitCode(status: TaskStatus): number {
+  const bySignal = (): number | undefined => {
+    if (status.signal === undefined) return undefined;
+    const number = os.constants.signals[status.signal as NodeJS.Signals];
+    return number === undefined ? undefined : 128 + number;
+  };
+  switch (status.state) {
+    case TaskState.Finished:
+      return 0;
+    case TaskState.Failed:
+      if (status.exitCode !== undefined && status.exitCode > 0 && status.exitCode < 256) {
+        return status.exitCode;
+      }
+      return bySignal() ?? ExitCode.Failure;
+    case TaskState.Killed:
+      return bySignal() ?? ExitCode.Failure;
+    default:
+      return ExitCode.Failure;
+  }
+}
+
+/** The validated request of one `agora run`. */
+export interface RunSpec {
+  name: string;
+  role: string;
+  need: Resources;
+  command: string;
+  environment: Record<string, string> | undefined;
+  killAfterMs: number | undefined;
+  killGracePeriodSeconds: number | undefined;
+}
+
+/**
+ * Checks the command line of `agora run`.
+ * @throws AgoraError INVALID_CONFIG (usage) naming the bad flag
+ */
+export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: string[]): RunSpec {
+  if (positionals.length === 0) {
+    throw usageError("run: no command given (usage: agora run [options] -- COMMAND...)");
+  }
+  if (values.name.trim() === "" || values.name.length > 256) {
+    throw usageError("--name must be 1 to 256 characters");
+  }
+  let need: Resources;
+  try {
+    need = Resources.parse(values.resources);
+  } catch (err) {
+    throw usageError(`--resources: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (need.isEmpty()) throw usageError("--resources must name at least one resource");
+  if (!ROLE_RE.test(values.role) || values.role.length > 256) {
+    throw usageError(`--role: invalid role ${JSON.stringify(values.role)}`);
+  }
+  let environment: Record<string, string> | undefined;
+  for (const entry of values.env ?? []) {
+    const eq = entry.indexOf("=");
+    const key = eq === -1 ? entry : entry.slice(0, eq);
+    if (eq === -1 || !ENV_NAME_RE.test(key)) {
+      throw usageError(`--env: expected NAME=VALUE, got ${JSON.stringify(entry)}`);
+    }
+    environment ??= {};
+    environment[key] = entry.slice(eq + 1);
+  }
+  return {
+    name: values.name,
+    role: values.role,
+    need,
+    command: shellCommand(positionals),
+    environment,
+    killAfterMs: values.killAfter,
+    killGracePeriodSeconds:
+      values.killGracePeriod === undefined ? undefined : values.killGracePeriod / 1000,
+  };
+}
+
+/** The user name, when the system knows one. */
+function currentUser(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run one command as a task (like mesos-execute); exits with its exit code",
+  async run(argv) {
+    const parsed = parseCommand(RUN_OPTIONS, argv, HELP, { allowPositionals: true });
+    if (parsed === undefined) return 0;
+    const spec = runSpecFrom(parsed.values, parsed.positionals);
+    const subjects = subjectsFor(parsed.values.prefix);
+    const logger = cliLogger("warn");
+    const nc = await connectCli(parsed.values.nats, "agora-run", logger);
+    try {
+      return await new TaskRun(nc, subjects, logger, spec, parsed.values.nats).execute();
+    } finally {
+      await closeGracefully(nc);
+    }
+  },
+};
+
+/** One run: subscribe, launch on the first fitting offer, follow the task to its end. */
+class TaskRun {
+  readonly #driver: SchedulerDriver;
+  readonly #taskId: string;
+  #agentId: string | undefined;
+  #launching = false;
+  #lastState: string | undefined;
+  #interrupts = 0;
+  #offersSeen = 0;
+  #largest: Resources | undefined;
+  #hintTimer: NodeJS.Timeout | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
+  #finish: (code: number) => void = () => {};
+  readonly #done: Promise<number>;
+
+  constructor(
+    nc: NatsConnection,
+    subjects: Subjects,
+    readonly logger: Logger,
+    readonly spec: RunSpec,
+    readonly natsUrl: string,
+  ) {
+    this.#taskId = `${spec.name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64)}-${randomUUID().slice(0, 8)}`;
+    this.#driver = new SchedulerDriver({
+      nc,
+      subjects,
+      logger,
+      framework: { name: spec.name, roles: [spec.role], user: currentUser() },
+    });
+    this.#done = new Promise((resolve) => {
+      this.#finish = (code) => {
+        clearInterval(this.#hintTimer);
+        clearTimeout(this.#killTimer);
+        resolve(code);
+      };
+    });
+  }
+
+  async execute(): Promise<number> {
+    const driver = this.#driver;
+    driver.on("offers", ({ offers }) => this.#onOffers(offers));
+    driver.on("update", ({ status }) => this.#onUpdate(status));
+    driver.on("error", ({ error }) => printError(`master: ${error.code}: ${error.message}`));
+    driver.on("disconnected", () => printError("lost the master; resubscribing"));
+    driver.on("failure", ({ agentId }) => {
+      if (agentId !== undefined && agentId === this.#agentId) printError(`agent ${agentId} lost`);
+    });
+    const removeSignals = onStopSignal(() => this.#interrupt());
+    this.#hint(() =>
+      driver.state === "subscribed"
+        ? this.#waitingForOffer()
+        : `waiting for a master at ${this.natsUrl} (start one with \`agora dev\`)`,
+    );
+    try {
+      const starting = driver.start();
+      starting.catch(() => {}); // rethrown by the race below when it matters
+      await Promise.race([starting, this.#done]);
+      const code = await this.#done;
+      if (driver.state === "subscribed" || driver.state === "disconnected") {
+        await driver.teardown("agora run finished").catch((err: unknown) => {
+          this.logger.warn({ err }, "teardown failed");
+        });
+      }
+      return code;
+    } catch (err) {
+      throw AgoraError.from(err);
+    } finally {
+      removeSignals();
+      await driver.stop();
+    }
+  }
+
+  /** While nothing is launched, says every few seconds what `agora run` waits for (when it changed). */
+  #hint(message: () => string): void {
+    let last: string | undefined;
+    clearInterval(this.#hintTimer);
+    this.#hintTimer = setInterval(() => {
+      if (this.#launching) return;
+      const text = message();
+      if (text !== last) printError(text);
+      last = text;
+    }, HINT_AFTER_MS);
+    this.#hintTimer.unref();
+  }
+
+  #waitingForOffer(): string {
+    const need = this.spec.need.toString();
+    if (this.#offersSeen === 0) return `waiting for an offer of ${need} (role ${this.spec.role})`;
+    return `waiting for an offer of ${need}; the largest offer so far was ${this.#largest?.toString() ?? "empty"}`;
+  }
+
+  async #onOffers(offers: Offer[]): Promise<void> {
+    const decline: string[] = [];
+    for (const offer of offers) {
+      this.#offersSeen++;
+      const available = offerResources(offer);
+      if (this.#largest === undefined || available.contains(this.#largest))
+        this.#largest = available;
+      const use = this.#launching ? undefined : fitOffer(this.spec.need, offer);
+      if (use === undefined) {
+        decline.push(offer.offerId);
+        continue;
+      }
+      await this.#launch(offer, use);
+    }
+    if (decline.length > 0) {
+      const refuseSeconds = this.#launching ? DECLINE_AFTER_LAUNCH_SECONDS : DECLINE_UNFIT_SECONDS;
+      await this.#driver.decline(decline, { refuseSeconds }).catch((err: unknown) => {
+        this.logger.debug({ err }, "decline failed");
+      });
+    }
+  }
+
+  async #launch(offer: Offer, use: Resources): Promise<void> {
+    this.#launching = true;
+    this.#agentId = offer.agentId;
+    const task = commandTask({
+      taskId: this.#taskId,
+      name: this.spec.name,
+      agentId: offer.agentId,
+      resources: use,
+      command: this.spec.command,
+      environment: this.spec.environment,
+      killGracePeriodSeconds: this.spec.killGracePeriodSeconds,
+    });
+    try {
+      await this.#driver.accept([offer.offerId], [task]);
+      printError(`task ${this.#taskId} submitted to agent ${offer.hostname} (${offer.agentId})`);
+      this.#driver
+        .suppress()
+        .catch((err: unknown) => this.logger.debug({ err }, "suppress failed"));
+    } catch (err) {
+      // The offer was rescinded or used meanwhile: wait for the next one.
+      this.#launching = false;
+      this.#agentId = undefined;
+      printError(
+        `launch on ${offer.hostname} refused (${AgoraError.from(err).message}); waiting for another offer`,
+      );
+    }
+  }
+
+  #onUpdate(status: TaskStatus): void {
+    if (status.taskId !== this.#taskId) return;
+    if (status.agentId !== undefined) this.#agentId = status.agentId;
+    if (status.state !== this.#lastState) {
+      this.#lastState = status.state;
+      const detail = status.message
+        ? `: ${status.message}`
+        : status.reason
+          ? ` (${status.reason})`
+          : "";
+      printError(`task ${this.#taskId} ${status.state}${detail}`);
+    }
+    if (status.data !== undefined && status.data.byteLength > 0) process.stdout.write(status.data);
+    if (
+      status.state === TaskState.Running &&
+      this.spec.killAfterMs !== undefined &&
+      this.#killTimer === undefined
+    ) {
+      this.#killTimer = setTimeout(() => {
+        printError(`killing task ${this.#taskId} after ${this.spec.killAfterMs} ms`);
+        this.#kill();
+      }, this.spec.killAfterMs);
+    }
+    if (isTerminalState(status.state)) {
+      const interrupted = this.#interrupts > 0 && status.state === TaskState.Killed;
+      const code = interrupted ? ExitCode.Interrupted : taskExitCode(status);
+      // After this handler the driver acknowledges the update: let it go out before the teardown.
+      setImmediate(() => this.#finish(code));
+    }
+  }
+
+  #kill(): void {
+    this.#driver.kill(this.#taskId, this.#agentId).catch((err: unknown) => {
+      printError(`kill failed: ${AgoraError.from(err).message}`);
+    });
+  }
+
+  #interrupt(): void {
+    this.#interrupts++;
+    if (this.#interrupts > 1 || !this.#launching || this.#lastState === undefined) {
+      if (this.#launching && this.#interrupts === 1) this.#kill();
+      this.#finish(ExitCode.Interrupted);
+      return;
+    }
+    printError(`killing task ${this.#taskId} (Ctrl-C again to quit at once)`);
+    this.#kill();
+    const grace = (this.spec.killGracePeriodSeconds ?? 5) * 1000;
+    setTimeout(() => this.#finish(ExitCode.Interrupted), grace + KILL_WAIT_MARGIN_MS).unref();
+  }
+}

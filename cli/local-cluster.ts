@@ -1,0 +1,202 @@
+/**
+ * A whole agora cluster in one process, for `agora dev`, `agora demo` and
+ * end-to-end tests: an embedded nats-server (unless a URL is given), a master
+ * and N agents, each actor with a NATS connection of its own. `stop()` shuts
+ * the agents down (killing their executors), then the master, then the server.
+ */
+import type { NatsConnection } from "@nats-io/nats-core";
+import {
+  type Agent,
+  type AgentConfig,
+  createAgent,
+  resolveAgentConfig,
+} from "../actors/agent/index.ts";
+import { createMaster, type MasterConfig, resolveMasterConfig } from "../actors/master/index.ts";
+import type { Clock } from "../infra/clock.ts";
+import { closeGracefully, connect } from "../infra/connect.ts";
+import type { Logger } from "../infra/logger.ts";
+import { type NatsServer, startNatsServer } from "../infra/nats-server.ts";
+import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import type { Subjects } from "../protocol/subjects.ts";
+
+/** One agent of a local cluster. */
+export interface LocalAgentSpec {
+  hostname: string;
+  workDir: string;
+  /** Mesos resource string; names not given are detected. */
+  resources?: string;
+  attributes?: string;
+  /** Any other agent option. */
+  overrides?: Partial<AgentConfig>;
+}
+
+/** Options of {@link startLocalCluster}. */
+export interface LocalClusterOptions {
+  /** Use this NATS server instead of starting one. */
+  natsUrl?: string;
+  /**
+   * Port of the embedded server: tried first, a random free port when it is
+   * taken. 0 or absent: a random port.
+   */
+  natsPort?: number;
+  subjects: Subjects;
+  agents: LocalAgentSpec[];
+  /** Master options besides `nats` and `prefix`. */
+  master?: Partial<MasterConfig>;
+  logger: Logger;
+  clock?: Clock;
+  /** Who runs the cluster, for logs (e.g. `agora dev`). @default "local cluster" */
+  name?: string;
+  /** How long to wait for every agent to register. @default 20 s */
+  readyTimeoutMs?: number;
+}
+
+/** A running local cluster. */
+export interface LocalCluster {
+  /** The NATS URL every actor uses. */
+  readonly url: string;
+  /** The embedded server, when one was started. */
+  readonly server: NatsServer | undefined;
+  readonly agents: ReadonlyArray<{ spec: LocalAgentSpec; agent: Agent }>;
+  /** Stops agents (and their executors), the master and the embedded server. Idempotent. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 20_000;
+const READY_POLL_MS = 50;
+
+async function startServer(port: number | undefined): Promise<NatsServer> {
+  if (port !== undefined && port > 0) {
+    try {
+      return await startNatsServer({ port });
+    } catch {
+      // taken (or refused): fall back to a random port
+    }
+  }
+  return startNatsServer();
+}
+
+/**
+ * Starts the cluster and resolves once every agent is registered.
+ * @throws AgoraError when a piece does not start; what was started is stopped again
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const { logger, subjects } = options;
+  const cleanup: Array<() => Promise<void>> = [];
+  const connections: NatsConnection[] = [];
+  const agents: Array<{ spec: LocalAgentSpec; agent: Agent }> = [];
+  let server: NatsServer | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // Agents first: shutting one down kills its executors and their tasks.
+      await Promise.allSettled(
+        agents.map(({ agent }) => agent.shutdown(`${options.name ?? "local cluster"} stopped`)),
+      );
+      for (const fn of cleanup.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          logger.warn({ err }, "cleanup step failed");
+        }
+      }
+    })();
+    return stopping;
+  };
+
+  try {
+    let url = options.natsUrl;
+    if (url === undefined) {
+      server = await startServer(options.natsPort);
+      const s = server;
+      cleanup.push(() => s.stop());
+      url = server.url;
+    }
+    const natsUrl = url;
+    const open = async (name: string): Promise<NatsConnection> => {
+      const nc = await connect({ servers: natsUrl, name, logger });
+      connections.push(nc);
+      cleanup.push(() => closeGracefully(nc));
+      return nc;
+    };
+
+    const masterConfig = resolveMasterConfig({
+      argv: [],
+      overrides: { ...options.master, nats: natsUrl, prefix: subjects.prefix },
+    });
+    const master = createMaster({
+      nc: await open("master"),
+      logger,
+      subjects,
+      config: masterConfig,
+      clock: options.clock,
+    });
+    await master.start();
+    cleanup.push(() => master.stop());
+
+    for (const spec of options.agents) {
+      const config = resolveAgentConfig({
+        argv: [],
+        env: {},
+        overrides: {
+          ...spec.overrides,
+          nats: natsUrl,
+          prefix: subjects.prefix,
+          hostname: spec.hostname,
+          workDir: spec.workDir,
+          resources: spec.resources,
+          attributes: spec.attributes,
+        },
+      });
+      const agent = createAgent({
+        nc: await open(spec.hostname),
+        logger,
+        subjects,
+        config,
+        clock: options.clock,
+        natsUrl,
+      });
+      agents.push({ spec, agent });
+      cleanup.push(() => agent.stop());
+      await agent.start();
+    }
+
+    await waitUntil(
+      () => agents.every(({ agent }) => agent.registered()),
+      options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      () => {
+        const missing = agents
+          .filter(({ agent }) => !agent.registered())
+          .map((a) => a.spec.hostname);
+        return `agents not registered with the master in time: ${missing.join(", ")}`;
+      },
+    );
+  } catch (err) {
+    await stop();
+    throw AgoraError.from(err);
+  }
+
+  const cluster: LocalCluster = {
+    url: server?.url ?? options.natsUrl!,
+    server,
+    agents,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+  return cluster;
+}
+
+/** Polls `ready` until it holds. @throws AgoraError TIMEOUT with `describe()` */
+async function waitUntil(
+  ready: () => boolean,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new AgoraError(ErrorCode.Timeout, describe());
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+  }
+}

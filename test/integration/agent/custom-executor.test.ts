@@ -1,0 +1,143 @@
+import { fileURLToPath } from "node:url";
+import test from "ava";
+import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import type { ExecutorInfo, TaskInfo } from "../../../protocol/common.ts";
+import { TaskSource, TaskState } from "../../../protocol/common.ts";
+import {
+  commandTask,
+  processesWithEnv,
+  startAgentFixture,
+  testFramework,
+  waitFor,
+} from "./helpers.ts";
+
+let server: NatsServer;
+
+test.before(async () => {
+  server = await startNatsServer({ jetstream: false });
+});
+
+test.after.always(async () => {
+  await server?.stop();
+});
+
+const text = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The echo executor fixture, started without a shell. */
+function echoExecutor(executorId = "echo"): ExecutorInfo {
+  return {
+    executorId,
+    name: "echo executor",
+    command: {
+      shell: false,
+      value: process.execPath,
+      arguments: [
+        "--import",
+        import.meta.resolve("tsx"),
+        fileURLToPath(new URL("../../fixtures/echo-executor.ts", import.meta.url)),
+      ],
+    },
+  };
+}
+
+function customTask(base: TaskInfo, executor: ExecutorInfo, data?: string): TaskInfo {
+  const { command: _command, ...rest } = base;
+  return { ...rest, executor, data: data === undefined ? undefined : text.encode(data) };
+}
+
+test("custom executor - receives launches and messages and sends updates through the library", async (t) => {
+  const fx = await startAgentFixture(server.url);
+  t.teardown(() => fx.dispose());
+  const framework = testFramework();
+  const executor = echoExecutor();
+  const first = customTask(commandTask(fx.master, "-"), executor, "payload-1");
+  fx.master.runTask(framework, [first]);
+  const running = await fx.master.waitForState(first.taskId, TaskState.Running);
+  t.is(running.source, TaskSource.Executor);
+  t.is(running.executorId, "echo");
+  t.is(decoder.decode(running.data), "payload-1");
+
+  // A second task of the same executor reuses the running process.
+  const second = customTask(commandTask(fx.master, "-"), executor);
+  fx.master.runTask(framework, [second]);
+  await fx.master.waitForState(second.taskId, TaskState.Running);
+  t.is(fx.agent.metrics.get("executors_launched"), 1);
+
+  fx.master.send({
+    type: "agent.frameworkMessage",
+    frameworkId: framework.frameworkId,
+    executorId: "echo",
+    data: text.encode("hello"),
+  });
+  const echoed = await fx.master.waitFor("the echoed message", () =>
+    fx.master.messages("agent.message").find((m) => decoder.decode(m.data) === "echo:hello"),
+  );
+  t.is(echoed.frameworkId, framework.frameworkId);
+  t.is(echoed.executorId, "echo");
+
+  fx.master.send({
+    type: "agent.killTask",
+    frameworkId: framework.frameworkId,
+    taskId: second.taskId,
+  });
+  await fx.master.waitForState(second.taskId, TaskState.Killed);
+
+  fx.master.send({
+    type: "agent.frameworkMessage",
+    frameworkId: framework.frameworkId,
+    executorId: "echo",
+    data: text.encode("finish"),
+  });
+  const finished = await fx.master.waitForState(first.taskId, TaskState.Finished);
+  t.is(finished.message, "finish requested");
+  t.true(
+    (await fx.readSandbox(framework.frameworkId, "echo", "stdout")).includes(
+      "echo executor echo subscribed",
+    ),
+  );
+});
+
+test("custom executor - acknowledgements reach the executor", async (t) => {
+  const fx = await startAgentFixture(server.url);
+  t.teardown(() => fx.dispose());
+  const framework = testFramework();
+  const task = customTask(commandTask(fx.master, "-"), echoExecutor("acked"));
+  fx.master.runTask(framework, [task]);
+  await fx.master.waitForState(task.taskId, TaskState.Running);
+  // The agent forwards the ack as executor.acknowledged; watch the executor's subject.
+  const seen: string[] = [];
+  const { decode } = await import("../../../protocol/codec.ts");
+  const sub = fx.nc.subscribe(
+    fx.subjects.executor(fx.master.agentId, framework.frameworkId, "acked"),
+    {
+      callback: (_e, m) => {
+        seen.push(decode(m.data).type);
+      },
+    },
+  );
+  t.teardown(() => sub.unsubscribe());
+  await fx.nc.flush();
+  fx.master.send({
+    type: "agent.frameworkMessage",
+    frameworkId: framework.frameworkId,
+    executorId: "acked",
+    data: text.encode("fail"),
+  });
+  await fx.master.waitForState(task.taskId, TaskState.Failed);
+  await waitFor("executor.acknowledged", () => seen.includes("executor.acknowledged"));
+  t.pass();
+});
+
+test("custom executor - shutting the framework down stops its executor", async (t) => {
+  const fx = await startAgentFixture(server.url);
+  t.teardown(() => fx.dispose());
+  const framework = testFramework();
+  const task = customTask(commandTask(fx.master, "-"), echoExecutor("doomed"));
+  fx.master.runTask(framework, [task]);
+  await fx.master.waitForState(task.taskId, TaskState.Running);
+  t.is((await processesWithEnv("AGORA_EXECUTOR_ID", "doomed")).length > 0, true);
+  fx.master.send({ type: "agent.shutdownFramework", frameworkId: framework.frameworkId });
+  await waitFor("the executor to exit", () => fx.agent.metrics.get("executors_terminated") === 1);
+  t.deepEqual((await processesWithEnv("AGORA_AGENT_ID", fx.master.agentId)).length, 0);
+});

@@ -1,0 +1,50 @@
+/**
+ * `agora master` and `agora agent` as separate processes, as on a real
+ * cluster: `agora run` works against them, and SIGINT/SIGTERM stop them with
+ * exit code 0.
+ */
+import path from "node:path";
+import test from "ava";
+import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { tempDir } from "../e2e/wait.ts";
+import { runAgora, startAgora } from "./helpers.ts";
+
+let server: NatsServer;
+
+test.before(async () => {
+  server = await startNatsServer();
+});
+
+test.after.always(async () => {
+  await server?.stop();
+});
+
+test("agora master + agent - run a task through them, then stop them cleanly", async (t) => {
+  const work = await tempDir("agora-daemons-");
+  t.teardown(() => work.remove());
+  const common = ["--nats", server.url, "--prefix", "daemons"];
+  const master = startAgora(["master", ...common, "--allocation-interval", "200ms"]);
+  t.teardown(() => master.child.kill("SIGKILL"));
+  const agent = startAgora([
+    "agent",
+    ...common,
+    "--resources",
+    "cpus:1;mem:512",
+    "--hostname",
+    "daemon-agent",
+    "--work-dir",
+    path.join(work.dir, "agent"),
+  ]);
+  t.teardown(() => agent.child.kill("SIGKILL"));
+
+  // `agora run` waits (retrying) until the master is up and the agent has registered.
+  const run = await runAgora(["run", ...common, "--", "sh", "-c", "exit 4"]);
+  t.is(run.code, 4, run.stderr);
+  t.regex(run.stderr, /submitted to agent daemon-agent/);
+
+  agent.child.kill("SIGTERM");
+  master.child.kill("SIGINT");
+  const [a, m] = await Promise.all([agent.result, master.result]);
+  t.is(a.code, 0, a.stderr);
+  t.is(m.code, 0, m.stderr);
+});

@@ -1,0 +1,74 @@
+/**
+ * `agora dev` as a user runs it: it comes up, other commands work against it,
+ * and Ctrl-C stops everything it started (nats-server, executors, tasks).
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import test from "ava";
+import { eventually, tempDir } from "../e2e/wait.ts";
+import { alive, runAgora, startAgora } from "./helpers.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** Every descendant of `pid` (children, grandchildren, ...), from `ps`. */
+async function descendants(pid: number): Promise<number[]> {
+  const { stdout } = await execFileAsync("ps", ["-e", "-o", "pid=,ppid="]);
+  const children = new Map<number, number[]>();
+  for (const line of stdout.trim().split("\n")) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number);
+    if (child === undefined || parent === undefined) continue;
+    const list = children.get(parent) ?? [];
+    list.push(child);
+    children.set(parent, list);
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+test("agora dev - comes up, serves agora state and run, and Ctrl-C leaves nothing running", async (t) => {
+  const work = await tempDir("agora-dev-");
+  t.teardown(() => work.remove());
+  // --nats-port 0: a random port, so that a developer's own `agora dev` on 4222 is not disturbed.
+  const dev = startAgora(
+    ["dev", "--nats-port", "0", "--agents", "1", "--agent-resources", "cpus:2;mem:1024"],
+    {
+      cwd: work.dir,
+    },
+  );
+  t.teardown(() => dev.child.kill("SIGKILL"));
+  const ready = await dev.stdout.waitFor((line) => line.includes("ready"), {
+    timeoutMs: 30_000,
+    what: "the ready line",
+  });
+  const url = /nats:\/\/[\d.]+:\d+/.exec(ready)?.[0];
+  t.truthy(url, ready);
+  t.true(dev.stdout.items.some((l) => l.includes(`export AGORA_NATS_URL=${url}`)));
+
+  const state = await runAgora(["state", "--nats", url!]);
+  t.is(state.code, 0, state.stderr);
+  const parsed = JSON.parse(state.stdout) as { agents: Array<{ hostname: string }> };
+  t.deepEqual(
+    parsed.agents.map((a) => a.hostname),
+    ["agent-1"],
+  );
+
+  // A task that would run for a long time: Ctrl-C on dev must take it down too.
+  const run = startAgora(["run", "--nats", url!, "--", "sleep", "300"]);
+  t.teardown(() => run.child.kill("SIGKILL"));
+  await run.stderr.waitFor((line) => line.includes("TASK_RUNNING"), { timeoutMs: 30_000 });
+
+  const pids = await descendants(dev.child.pid!);
+  t.true(pids.length >= 3, `nats-server, executor and task: ${pids.join(",")}`);
+  dev.child.kill("SIGINT");
+  const result = await dev.result;
+  t.is(result.code, 0, result.stderr);
+  await eventually(() => pids.every((pid) => !alive(pid)), `${pids.join(",")} gone`, 10_000);
+  t.pass();
+});

@@ -1,0 +1,80 @@
+/**
+ * CLI mistakes: a one-line message on stderr and a non-zero exit (2 for
+ * usage, 1 for runtime failures); `--help` on every command exits 0.
+ */
+import test from "ava";
+import { runAgora } from "./helpers.ts";
+
+/** A URL where nothing listens. */
+const NOWHERE = "nats://127.0.0.1:1";
+
+/** `args` with `--nats NOWHERE` before a `--` (after it, flags are the task's command). */
+function withNats(args: string[]): string[] {
+  const at = args.indexOf("--");
+  if (at === -1) return [...args, "--nats", NOWHERE];
+  return [...args.slice(0, at), "--nats", NOWHERE, ...args.slice(at)];
+}
+
+function oneErrorLine(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  return lines.length === 1 && lines[0]!.startsWith("agora: ")
+    ? lines[0]!
+    : `not one line: ${stderr}`;
+}
+
+const usageCases: Array<[string, string[], RegExp]> = [
+  ["an unknown command", ["frobnicate"], /unknown command "frobnicate"/],
+  ["an unknown flag", ["run", "--frobnicate", "--", "true"], /--frobnicate/],
+  ["a bad --resources", ["run", "--resources", "cpus:lots", "--", "true"], /--resources/],
+  ["a negative resource", ["run", "--resources", "cpus:-1", "--", "true"], /--resources/],
+  ["a bad --env", ["run", "--env", "NOEQUALS", "--", "true"], /--env/],
+  ["a bad duration", ["run", "--kill-after", "soon", "--", "true"], /kill-after/],
+  ["run without a command", ["run"], /no command/],
+  ["a bad --agents", ["dev", "--agents", "many"], /--agents/],
+  ["a bad agent --resources", ["agent", "--resources", "cpus:x"], /cpus:x|resource/],
+  ["a stray argument", ["state", "extra"], /extra/],
+];
+
+for (const [what, args, message] of usageCases) {
+  test.serial(`agora errors - ${what}: one line on stderr, exit 2`, async (t) => {
+    const r = await runAgora(withNats(args));
+    t.is(r.code, 2, r.stderr);
+    t.regex(oneErrorLine(r.stderr), message);
+    t.is(r.stdout, "");
+  });
+}
+
+for (const args of [["state"], ["events"], ["run", "--", "true"], ["master"], ["agent"]]) {
+  test.serial(
+    `agora errors - unreachable NATS: ${args[0]} says so on one line, exit 1`,
+    async (t) => {
+      const r = await runAgora(withNats(args), { timeoutMs: 30_000 });
+      t.is(r.code, 1, r.stderr);
+      t.regex(oneErrorLine(r.stderr), /NATS unreachable at nats:\/\/127\.0\.0\.1:1/);
+    },
+  );
+}
+
+test.serial("agora errors - no command prints the usage on stderr, exit 2", async (t) => {
+  const r = await runAgora([]);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /^Usage: agora <command>/);
+});
+
+test.serial("agora help - agora --help lists the commands, exit 0", async (t) => {
+  const r = await runAgora(["--help"]);
+  t.is(r.code, 0);
+  for (const name of ["dev", "demo", "run", "state", "events", "master", "agent"]) {
+    t.regex(r.stdout, new RegExp(`^  ${name} `, "m"));
+  }
+});
+
+for (const name of ["dev", "demo", "run", "state", "events", "master", "agent"]) {
+  test.serial(`agora help - agora ${name} --help exits 0 with its usage and options`, async (t) => {
+    const r = await runAgora([name, "--help"]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, new RegExp(`^Usage: agora ${name}`));
+    t.regex(r.stdout, /--help/);
+    t.is(r.stderr, "");
+  });
+}

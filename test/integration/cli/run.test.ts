@@ -1,0 +1,98 @@
+/**
+ * `agora run` as a user types it, against a master and agents running in
+ * this test process on the test's own nats-server.
+ */
+import anyTest, { type TestFn } from "ava";
+import type { LocalCluster } from "../../../cli/local-cluster.ts";
+import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { Subjects } from "../../../protocol/subjects.ts";
+import { startCluster } from "../e2e/helpers.ts";
+import { runAgora, startAgora } from "./helpers.ts";
+
+const test = anyTest as TestFn<{ server: NatsServer; cluster: LocalCluster; args: string[] }>;
+
+test.before(async (t) => {
+  const server = await startNatsServer();
+  const subjects = new Subjects("clirun");
+  const cluster = await startCluster({
+    url: server.url,
+    subjects,
+    agents: [
+      { hostname: "agent-1", resources: "cpus:4;mem:4096" },
+      { hostname: "agent-2", resources: "cpus:4;mem:4096" },
+    ],
+  });
+  t.context = { server, cluster, args: ["--nats", server.url, "--prefix", subjects.prefix] };
+});
+
+test.after.always(async (t) => {
+  await t.context.cluster?.stop();
+  await t.context.server?.stop();
+});
+
+test("agora run - echo hello prints hello and exits 0", async (t) => {
+  const r = await runAgora(["run", ...t.context.args, "--", "echo", "hello"]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /^agora: task \S+ TASK_RUNNING/m);
+  t.regex(r.stderr, /^agora: task \S+ TASK_FINISHED/m);
+  t.regex(r.stdout, /^hello$/m, "the task's output is printed (terminal status data)");
+});
+
+test("agora run - false exits 1", async (t) => {
+  const r = await runAgora(["run", ...t.context.args, "--", "false"]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /TASK_FAILED/);
+});
+
+test('agora run - sh -c "exit 3" exits 3', async (t) => {
+  const r = await runAgora(["run", ...t.context.args, "--", "sh", "-c", "exit 3"]);
+  t.is(r.code, 3, r.stderr);
+});
+
+test("agora run - --env reaches the task, --name names it", async (t) => {
+  const r = await runAgora([
+    "run",
+    ...t.context.args,
+    "--name",
+    "env-check",
+    "--resources",
+    "cpus:0.5;mem:64",
+    "--env",
+    "CODE=5",
+    "--",
+    'exit "$CODE"',
+  ]);
+  t.is(r.code, 5, r.stderr);
+  t.regex(r.stderr, /agora: task env-check-\S+ TASK_FAILED/);
+});
+
+test("agora run - --kill-after kills the task: 128 + SIGTERM", async (t) => {
+  const r = await runAgora([
+    "run",
+    ...t.context.args,
+    "--kill-after",
+    "300ms",
+    "--",
+    "sleep",
+    "30",
+  ]);
+  t.regex(r.stderr, /TASK_KILLED/);
+  t.is(r.code, 143, r.stderr);
+});
+
+test("agora run - Ctrl-C kills the task, tears the framework down and exits 130", async (t) => {
+  const run = startAgora(["run", ...t.context.args, "--name", "interrupted", "--", "sleep", "300"]);
+  t.teardown(() => run.child.kill("SIGKILL"));
+  await run.stderr.waitFor((line) => line.includes("TASK_RUNNING"), { timeoutMs: 30_000 });
+  run.child.kill("SIGINT");
+  const r = await run.result;
+  t.is(r.code, 130, r.stderr);
+  t.regex(r.stderr, /TASK_KILLED/);
+  const state = await runAgora(["state", ...t.context.args]);
+  const frameworks = (JSON.parse(state.stdout) as { frameworks: Array<{ name: string }> })
+    .frameworks;
+  t.false(
+    frameworks.some((f) => f.name === "interrupted"),
+    "the framework was torn down",
+  );
+});

@@ -1,0 +1,60 @@
+import test from "ava";
+import { executorEnvironment } from "../../../actors/agent/launcher.ts";
+import { EXECUTOR_ENV, readExecutorEnvironment } from "../../../actors/executor/env.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+
+const values = {
+  natsUrl: "nats://127.0.0.1:4222",
+  subjectPrefix: "agora",
+  agentId: "a1",
+  frameworkId: "f1",
+  executorId: "e1",
+  sandbox: "/sandbox",
+  logLevel: "info",
+  shutdownGracePeriodMs: 3000,
+};
+
+test("executor env - what the agent sets, the executor reads back", (t) => {
+  const env = executorEnvironment(values, { EXTRA: "1" }, { PATH: "/bin", AGORA_AGENT_ID: "old" });
+  t.is(env.PATH, "/bin");
+  t.is(env.EXTRA, "1");
+  t.is(env[EXECUTOR_ENV.agentId], "a1");
+  t.is(env[EXECUTOR_ENV.shutdownGracePeriod], "3000ms");
+  t.deepEqual(readExecutorEnvironment(env), values);
+});
+
+test("executor env - the agent's variables win over the executor command's", (t) => {
+  const env = executorEnvironment(values, { AGORA_EXECUTOR_ID: "spoofed" }, {});
+  t.is(env.AGORA_EXECUTOR_ID, "e1");
+});
+
+test("executor env - defaults for the optional variables", (t) => {
+  const env = readExecutorEnvironment({
+    AGORA_NATS_URL: "nats://h:1",
+    AGORA_AGENT_ID: "a",
+    AGORA_FRAMEWORK_ID: "f",
+    AGORA_EXECUTOR_ID: "e",
+  });
+  t.is(env.subjectPrefix, "agora");
+  t.is(env.logLevel, "info");
+  t.is(env.sandbox, process.cwd());
+  t.is(env.shutdownGracePeriodMs, 5000);
+});
+
+test("executor env - missing or bad variables are INVALID_CONFIG errors", (t) => {
+  const base = {
+    AGORA_NATS_URL: "nats://h:1",
+    AGORA_AGENT_ID: "a",
+    AGORA_FRAMEWORK_ID: "f",
+    AGORA_EXECUTOR_ID: "e",
+  };
+  for (const env of [
+    { ...base, AGORA_NATS_URL: undefined },
+    { ...base, AGORA_AGENT_ID: "" },
+    { ...base, AGORA_EXECUTOR_ID: "a.b" },
+    { ...base, AGORA_SHUTDOWN_GRACE_PERIOD: "soon" },
+  ]) {
+    const err = t.throws(() => readExecutorEnvironment(env), { instanceOf: AgoraError });
+    t.is(err?.code, ErrorCode.InvalidConfig);
+  }
+});

@@ -1,0 +1,85 @@
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import test from "ava";
+import { MASTER_OPTIONS, resolveMasterConfig } from "../../../actors/master/config.ts";
+import { generateMasterId } from "../../../actors/master/core.ts";
+import { formatHelp } from "../../../infra/config.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import { MasterState } from "../../../protocol/operator.ts";
+import { isValidId } from "../../../protocol/subjects.ts";
+import { acceptCall, Harness, task } from "./harness.ts";
+
+test("config - Mesos defaults, in milliseconds", (t) => {
+  const config = resolveMasterConfig({ env: {} });
+  t.like(config, {
+    nats: "nats://127.0.0.1:4222",
+    prefix: "agora",
+    policy: "drf",
+    allocationInterval: 1000,
+    agentPingTimeout: 15_000,
+    maxAgentPingTimeouts: 5,
+    offerTimeout: 0,
+    frameworkHeartbeatInterval: 15_000,
+    frameworkFailoverTimeout: 0,
+  });
+  t.is(config.masterId, undefined);
+});
+
+test("config - environment, then flags", (t) => {
+  const config = resolveMasterConfig({
+    env: { AGORA_ALLOCATION_INTERVAL: "250ms", AGORA_MASTER_ID: "env-id", AGORA_POLICY: "drf" },
+    argv: ["--master-id", "flag-id", "--offer-timeout", "30s", "--max-agent-ping-timeouts", "2"],
+  });
+  t.like(config, {
+    allocationInterval: 250,
+    masterId: "flag-id",
+    offerTimeout: 30_000,
+    maxAgentPingTimeouts: 2,
+  });
+  t.regex(formatHelp("agora master", "", MASTER_OPTIONS), /--allocation-interval DURATION/);
+});
+
+test("config - out-of-range values are INVALID_CONFIG naming the flag", (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--allocation-interval", "0s"], /--allocation-interval/],
+    [["--max-agent-ping-timeouts", "0"], /--max-agent-ping-timeouts/],
+    [["--master-id", "a.b"], /--master-id/],
+    [["--agent-ping-timeout", "soon"], /agent-ping-timeout/],
+  ];
+  for (const [argv, message] of cases) {
+    const err = t.throws(() => resolveMasterConfig({ env: {}, argv }), { instanceOf: AgoraError });
+    t.is(err?.code, ErrorCode.InvalidConfig);
+    t.regex(err?.message ?? "", message);
+  }
+});
+
+test("config - generated master ids are valid subject tokens", (t) => {
+  const id = generateMasterId(Date.UTC(2025, 0, 2, 3, 4, 5));
+  t.regex(id, /^20250102-030405-[0-9a-f]{6}$/);
+  t.true(isValidId(id));
+});
+
+test("state - the state JSON matches the MasterState schema", (t) => {
+  const h = new Harness();
+  const fid = h.addFramework({ roles: ["*", "web"] });
+  const aid = h.addAgent({ cpus: 4, mem: 4096, ports: [[31000, 32000]] });
+  h.flush();
+  const offer = h.offersTo(fid)[0]!;
+  h.call(fid, acceptCall([offer.offerId], [task("t1", aid, { cpus: 1, ports: [[31000, 31000]] })]));
+  h.update(aid, fid, { taskId: "t1", state: "TASK_RUNNING", executorId: "t1" });
+  const state = h.state();
+  const check = TypeCompiler.Compile(MasterState);
+  t.true(check.Check(state), JSON.stringify(check.Errors(state).First()));
+  t.like(state, { masterId: "m", leader: true, policy: "drf", startTime: h.clock.now() });
+  t.deepEqual(state.frameworks[0]?.tasks[0], {
+    id: "t1",
+    name: "t1",
+    state: "TASK_RUNNING",
+    agentId: aid,
+    resources: { cpus: 1, ports: [[31000, 31000]] },
+    role: offer.role,
+    executorId: "t1",
+  });
+  t.deepEqual(state.agents[0]?.used, { cpus: 1, ports: [[31000, 31000]] });
+  t.deepEqual(Object.keys(state.roles).sort(), ["*", "web"]);
+  t.deepEqual(JSON.parse(JSON.stringify(state)), state, "plain JSON");
+});
