@@ -48,6 +48,19 @@ export const DEFAULT_WORK_DIR = ".agora/agent";
 /** Agent: ports offered when not given (`ports:[31000-32000]`). */
 export const DEFAULT_PORTS = "[31000-32000]";
 
+/**
+ * Scheduler driver: first delay before a subscription is retried; doubles with jitter. Mesos's
+ * driver uses `registration_backoff_factor=2secs`; agora retries faster because a missing master
+ * usually means "not started yet".
+ */
+export const DEFAULT_SUBSCRIBE_BACKOFF_MS = 500;
+/** Scheduler driver: cap of the subscription retry delay. */
+export const DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS = 10_000;
+/** Scheduler driver: master heartbeat intervals without any event before it resubscribes. */
+export const DEFAULT_MASTER_SILENCE_INTERVALS = 3;
+/** Scheduler driver: update uuids remembered to drop duplicates. */
+export const UPDATE_DEDUPE_WINDOW = 10_000;
+
 /** NATS URL when neither `--nats` nor `AGORA_NATS_URL` is given. */
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 

@@ -124,6 +124,11 @@ export class Subjects {
     return `${this.base}.agent.${assertValidId(agentId, "agent id")}`;
   }
 
+  /** Wildcard for the command subjects of every agent (agent emulators serve many agents). */
+  agentAll(): string {
+    return `${this.base}.agent.*`;
+  }
+
   /** Executor → agent: subscribe (request), updates, messages. */
   agentExecutor(agentId: string, frameworkId: string, executorId: string): string {
     return `${this.agent(agentId)}.executor.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;

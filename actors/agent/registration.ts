@@ -14,13 +14,13 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import { request } from "../../infra/request.ts";
 import type { RunningTask } from "../../protocol/agents.ts";
 import type { Attributes, ResourcesJson } from "../../protocol/common.ts";
 import { type AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import type { AgentCheckpointStore } from "./checkpoint.ts";
-import { requestReply } from "./request.ts";
 
 /** What the agent tells the master about itself. */
 export interface AgentInfo {
@@ -143,7 +143,7 @@ export class Registrar {
     try {
       if (agentId === undefined) {
         metrics.inc("registration_attempts");
-        reply = await requestReply(
+        reply = await request(
           nc,
           subjects.masterRegister(),
           { type: "agent.register", ...info },
@@ -152,7 +152,7 @@ export class Registrar {
         );
       } else {
         metrics.inc("reregistration_attempts");
-        reply = await requestReply(
+        reply = await request(
           nc,
           subjects.masterAgent(agentId),
           { type: "agent.reregister", agentId, ...info, tasks: this.#o.runningTasks() },
@@ -218,7 +218,7 @@ export class Registrar {
     if (this.#state !== "registered" || agentId === undefined || this.#heartbeatInFlight) return;
     this.#heartbeatInFlight = true;
     try {
-      const reply = await requestReply(
+      const reply = await request(
         this.#o.nc,
         this.#o.subjects.masterAgent(agentId),
         { type: "agent.heartbeat" },

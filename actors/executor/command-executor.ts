@@ -60,12 +60,8 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
   const finish = async (code: number, waitForAck: boolean): Promise<void> => {
     if (exiting) return;
     exiting = true;
-    if (waitForAck && run.terminal !== undefined) {
-      const uuid = run.terminal.uuid;
-      const deadline = Date.now() + ackWaitMs;
-      while (Date.now() < deadline && driver.unacknowledged().some((s) => s.uuid === uuid)) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    if (waitForAck && run.terminal?.uuid !== undefined) {
+      await driver.whenAcknowledged(run.terminal.uuid, ackWaitMs);
     }
     await driver.stop();
     exit(code);

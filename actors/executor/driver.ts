@@ -26,6 +26,7 @@ import { DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS } from "../../infra/defaults.
 import { serve } from "../../infra/dispatch.ts";
 import { createRootLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
+import { request } from "../../infra/request.ts";
 import { encode } from "../../protocol/codec.ts";
 import {
   isTerminalState,
@@ -38,7 +39,6 @@ import {
 import { AgoraError } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { Subjects } from "../../protocol/subjects.ts";
-import { requestReply } from "../agent/request.ts";
 import { type ExecutorEnvironment, readExecutorEnvironment } from "./env.ts";
 
 /** The agent's messages to an executor, as events. */
@@ -108,6 +108,8 @@ export class ExecutorDriver {
   readonly #subjects: Subjects;
   readonly #unacknowledged = new Map<string, TaskStatus>();
   readonly #tasks = new Map<string, TaskInfo>();
+  /** Callers waiting for the acknowledgement of an update, by uuid. */
+  readonly #ackWaiters = new Map<string, Array<() => void>>();
   readonly #listeners = new Set<(event: ExecutorEvent) => void>();
   readonly #onStop: Array<() => void> = [];
   #nc: NatsConnection | undefined;
@@ -176,7 +178,7 @@ export class ExecutorDriver {
     for (;;) {
       if (this.#stopped) return;
       try {
-        const reply = await requestReply(
+        const reply = await request(
           this.nc,
           subject,
           {
@@ -237,6 +239,23 @@ export class ExecutorDriver {
   /** Updates not acknowledged yet, oldest first. */
   unacknowledged(): TaskStatus[] {
     return [...this.#unacknowledged.values()];
+  }
+
+  /**
+   * Resolves true when the update with `uuid` is acknowledged (at once when it is not pending),
+   * false when `timeoutMs` passes first.
+   */
+  whenAcknowledged(uuid: string, timeoutMs: number): Promise<boolean> {
+    if (!this.#unacknowledged.has(uuid)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const waiters = this.#ackWaiters.get(uuid) ?? [];
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.#ackWaiters.set(uuid, waiters);
+    });
   }
 
   /** The agent's messages as an async iterator (from the moment it is called). */
@@ -340,6 +359,8 @@ export class ExecutorDriver {
         if (status === undefined) break;
         this.#unacknowledged.delete(msg.uuid);
         if (isTerminalState(status.state)) this.#tasks.delete(status.taskId);
+        for (const wake of this.#ackWaiters.get(msg.uuid) ?? []) wake();
+        this.#ackWaiters.delete(msg.uuid);
         await this.#emit({ type: "acknowledged", taskId: msg.taskId, uuid: msg.uuid });
         break;
       }

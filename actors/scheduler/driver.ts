@@ -16,11 +16,18 @@
  * `master.framework.<frameworkId>`: it resolves on `ok` and rejects with the
  * {@link AgoraError} of an `error` reply (or TIMEOUT / UNAVAILABLE).
  */
+
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
-import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
+import {
+  DEFAULT_MASTER_SILENCE_INTERVALS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
+  DEFAULT_SUBSCRIBE_BACKOFF_MS,
+  UPDATE_DEDUPE_WINDOW,
+} from "../../infra/defaults.ts";
 import { type Logger, silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import type { Filters, TaskInfo, TaskStatus } from "../../protocol/common.ts";
@@ -35,13 +42,7 @@ import {
   type SchedulerEventName,
 } from "./events.ts";
 import { type FrameworkEventMessage, type LinkState, MasterLink } from "./link.ts";
-import {
-  DEFAULT_MASTER_SILENCE_INTERVALS,
-  DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
-  DEFAULT_SUBSCRIBE_BACKOFF_MS,
-  type SchedulerDriverOptions,
-  UPDATE_DEDUPE_WINDOW,
-} from "./options.ts";
+import type { SchedulerDriverOptions } from "./options.ts";
 
 /** Where the driver is in its life. */
 export type SchedulerDriverState = LinkState;

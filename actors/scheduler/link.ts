@@ -10,12 +10,12 @@ import type { Clock, Timer } from "../../infra/clock.ts";
 import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import { request } from "../../infra/request.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
-import { request } from "./request.ts";
 
 /** The event types a framework receives on its subject. */
 export const FRAMEWORK_EVENT_TYPES = [

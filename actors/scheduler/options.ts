@@ -9,23 +9,6 @@ import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 
-/**
- * First delay before the subscription is retried, in ms; it doubles (with
- * jitter) on each failed attempt. Mesos: scheduler `registration_backoff_factor=2secs`;
- * agora retries faster because a missing master usually means "not started yet".
- * (Candidate for infra/defaults.ts.)
- */
-export const DEFAULT_SUBSCRIBE_BACKOFF_MS = 500;
-/** Cap of the subscription retry delay, in ms. (Candidate for infra/defaults.ts.) */
-export const DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS = 10_000;
-/**
- * Heartbeat intervals without any event from the master after which the driver
- * considers the master lost and resubscribes. (Candidate for infra/defaults.ts.)
- */
-export const DEFAULT_MASTER_SILENCE_INTERVALS = 3;
-/** How many update uuids the driver remembers to drop duplicates. */
-export const UPDATE_DEDUPE_WINDOW = 10_000;
-
 /** The framework a driver subscribes, as Mesos's `FrameworkInfo`. */
 export interface FrameworkOptions {
   /** The framework's name, shown in the master's state. */

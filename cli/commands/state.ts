@@ -4,10 +4,10 @@
  * with their tasks (DESIGN §7).
  */
 
-import { request } from "../../actors/scheduler/request.ts";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { request } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { type Command, parseCommand } from "../command.ts";
 import { cliLogger, connectCli, subjectsFor } from "../runtime.ts";

@@ -1,7 +1,7 @@
 /**
- * One request/reply round trip with the protocol's codec, turning NATS's
- * failures into {@link AgoraError}s: no subscriber → UNAVAILABLE, no answer in
- * time → TIMEOUT, an `error` reply → the error it carries.
+ * One request/reply round trip with the protocol's codec. NATS failures
+ * become {@link AgoraError}s: nobody listening → UNAVAILABLE, no answer in time
+ * → TIMEOUT; an `error` reply is thrown as the error it carries.
  */
 import {
   type NatsConnection,
@@ -9,15 +9,15 @@ import {
   RequestError,
   TimeoutError,
 } from "@nats-io/nats-core";
-import { decodeReply, encode } from "../../protocol/codec.ts";
-import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { Message, MessageOf, MessageType } from "../../protocol/registry.ts";
+import { decodeReply, encode } from "../protocol/codec.ts";
+import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import type { Message, MessageOf, MessageType } from "../protocol/registry.ts";
 
 /**
  * Sends `msg` as a request on `subject` and decodes the reply as one of `types`.
- * @throws AgoraError UNAVAILABLE (nobody listens), TIMEOUT, or the error the peer replied with
+ * @throws AgoraError UNAVAILABLE, TIMEOUT, or the error the peer replied with
  */
-export async function requestReply<T extends MessageType>(
+export async function request<T extends MessageType>(
   nc: NatsConnection,
   subject: string,
   msg: Message,
@@ -28,13 +28,13 @@ export async function requestReply<T extends MessageType>(
   try {
     data = (await nc.request(subject, encode(msg), { timeout: timeoutMs })).data;
   } catch (err) {
-    throw natsRequestError(err, subject);
+    throw requestFailure(err, subject);
   }
   return decodeReply(data, types);
 }
 
 /** Maps a failure of `nc.request` to an {@link AgoraError}. */
-export function natsRequestError(err: unknown, subject: string): AgoraError {
+export function requestFailure(err: unknown, subject: string): AgoraError {
   if (err instanceof AgoraError) return err;
   if (err instanceof TimeoutError) {
     return new AgoraError(ErrorCode.Timeout, `no reply on ${subject} in time`, { cause: err });

@@ -1,0 +1,131 @@
+/**
+ * Inbound messages of the emulated agents. One wildcard subscription on
+ * `agent.*` (instead of one per agent) carries the master's commands, routed
+ * by the subject's agent id token; one per connection on its heartbeat inbox
+ * carries the replies to heartbeats, routed by the agent index token. Both go
+ * through the project's `serve()`, so every message is decoded and validated
+ * as an agent would, and a bad one is counted and dropped.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { type MessageContext, serve } from "../../infra/dispatch.ts";
+import type { Metrics } from "../../infra/metrics.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { MessageOf } from "../../protocol/registry.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import { type EmulatedAgent, EmulatedAgentState, type EmulatorContext } from "./model.ts";
+import { acknowledge, dropTasks, killTask, runTasks, shutdownFramework } from "./tasks.ts";
+
+/** What the master sends to an agent (as actors/agent accepts). */
+export const COMMAND_TYPES = [
+  "agent.runTask",
+  "agent.killTask",
+  "agent.acknowledge",
+  "agent.frameworkMessage",
+  "agent.shutdownFramework",
+  "agent.shutdown",
+  "agent.reregisterRequest",
+] as const;
+
+/** Replies to a heartbeat request. */
+export const HEARTBEAT_REPLY_TYPES = ["ok", "agent.reregisterRequest", "error"] as const;
+
+function agentOf(ctx: EmulatorContext, subjects: Subjects, m: MessageContext) {
+  const tokens = subjects.parse(m.subject);
+  const id = tokens?.length === 2 ? tokens[1] : undefined;
+  return id === undefined ? undefined : ctx.byId.get(id);
+}
+
+function handleCommand(
+  ctx: EmulatorContext,
+  agent: EmulatedAgent,
+  msg: MessageOf<(typeof COMMAND_TYPES)[number]>,
+): void {
+  switch (msg.type) {
+    case "agent.runTask":
+      runTasks(ctx, agent, msg);
+      return;
+    case "agent.killTask":
+      killTask(ctx, agent, msg);
+      return;
+    case "agent.acknowledge":
+      acknowledge(ctx, agent, msg);
+      return;
+    case "agent.frameworkMessage":
+      // no executor process to hand it to
+      ctx.metrics.inc("framework_messages");
+      return;
+    case "agent.shutdownFramework":
+      shutdownFramework(ctx, agent, msg.frameworkId);
+      return;
+    case "agent.shutdown":
+      dropTasks(ctx, agent);
+      agent.state = EmulatedAgentState.Shutdown;
+      if (agent.id !== undefined) ctx.byId.delete(agent.id);
+      ctx.metrics.inc("agents_shut_down");
+      return;
+    case "agent.reregisterRequest":
+      ctx.metrics.inc("reregister_requests");
+      ctx.reregister(agent);
+      return;
+  }
+}
+
+/**
+ * Subscribes `nc` to the commands of every emulated agent. With several
+ * connections, `queue` spreads the messages over them (each once).
+ */
+export function serveCommands(
+  ctx: EmulatorContext,
+  nc: NatsConnection,
+  queue: string | undefined,
+): Subscription {
+  const { subjects } = ctx;
+  return serve(
+    nc,
+    subjects.agentAll(),
+    { types: COMMAND_TYPES, logger: ctx.logger, metrics: ctx.metrics, queue },
+    (msg, m) => {
+      const agent = agentOf(ctx, subjects, m);
+      if (agent === undefined || agent.state === EmulatedAgentState.Shutdown) {
+        ctx.metrics.inc("messages_unknown_agent");
+        return undefined;
+      }
+      handleCommand(ctx, agent, msg);
+      return undefined;
+    },
+  );
+}
+
+/** Subscribes `nc` to the replies to heartbeats sent with reply subjects under `inbox`. */
+export function serveHeartbeatReplies(
+  ctx: EmulatorContext,
+  nc: NatsConnection,
+  inbox: string,
+  metrics: Metrics,
+): Subscription {
+  return serve(
+    nc,
+    `${inbox}.*`,
+    { types: HEARTBEAT_REPLY_TYPES, logger: ctx.logger, metrics },
+    (msg, m) => {
+      const index = Number(m.subject.slice(inbox.length + 1));
+      const agent = ctx.agents[index];
+      if (agent === undefined) {
+        metrics.inc("heartbeat_replies_unknown");
+        return undefined;
+      }
+      if (msg.type === "ok") {
+        metrics.inc("heartbeat_replies");
+      } else if (msg.type === "agent.reregisterRequest") {
+        metrics.inc("heartbeat_replies");
+        ctx.reregister(agent);
+      } else {
+        metrics.inc("heartbeat_errors");
+        if (msg.code === ErrorCode.NotFound || msg.code === ErrorCode.InvalidState) {
+          ctx.reregister(agent);
+        }
+      }
+      return undefined;
+    },
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * Resource figures of a process from /proc (Linux): resident memory and CPU
+ * time. Elsewhere they read as undefined and the bench reports them missing.
+ */
+import { readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** A field of /proc/<pid>/status in bytes (`VmRSS`, `VmHWM`), or undefined. */
+export function procStatusBytes(pid: number, field: "VmRSS" | "VmHWM"): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(text);
+    return match?.[1] === undefined ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size of a process in bytes. */
+export function rssBytes(pid: number): number | undefined {
+  return procStatusBytes(pid, "VmRSS");
+}
+
+/** User + system CPU time a process has used, in ms (10 ms resolution). */
+export function cpuTimeMs(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // the command name (field 2) may hold spaces; fields after it are plain
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+    return ((utime + stime) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of this process in ms (microsecond resolution). */
+export function selfCpuTimeMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
