@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import type { ExecutorInfo, TaskInfo } from "../../../protocol/common.ts";
 import { TaskSource, TaskState } from "../../../protocol/common.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
   processesWithEnv,
@@ -11,15 +11,7 @@ import {
   waitFor,
 } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 const text = new TextEncoder();
 const decoder = new TextDecoder();
@@ -47,7 +39,7 @@ function customTask(base: TaskInfo, executor: ExecutorInfo, data?: string): Task
 }
 
 test("custom executor - receives launches and messages and sends updates through the library", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const executor = echoExecutor();
@@ -99,7 +91,7 @@ test("custom executor - receives launches and messages and sends updates through
 });
 
 test("custom executor - acknowledgements reach the executor", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = customTask(commandTask(fx.master, "-"), echoExecutor("acked"));
@@ -130,7 +122,7 @@ test("custom executor - acknowledgements reach the executor", async (t) => {
 });
 
 test("custom executor - shutting the framework down stops its executor", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = customTask(commandTask(fx.master, "-"), echoExecutor("doomed"));

@@ -1,23 +1,15 @@
 import test from "ava";
 import { pack } from "msgpackr";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { decode, encode } from "../../../protocol/codec.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { ErrorCode } from "../../../protocol/errors.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { commandTask, startAgentFixture, testFramework } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 test("agent hostile input - bad messages are dropped or answered with errors; the agent runs the next task", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const { nc, subjects, master } = fx;
   const agentSubject = subjects.agent(master.agentId);
@@ -76,7 +68,7 @@ test("agent hostile input - bad messages are dropped or answered with errors; th
 });
 
 test("agent hostile input - illegal transitions, other executors' tasks and duplicate launches are refused", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const { nc, subjects, master } = fx;
   const framework = testFramework();

@@ -1,22 +1,14 @@
 import { readFile } from "node:fs/promises";
 import test from "ava";
 import { agentCheckpointPath } from "../../../actors/agent/checkpoint.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { TaskState } from "../../../protocol/common.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { commandTask, startAgentFixture, testFramework, waitFor } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 test("agent registration - registers its resources and attributes, then heartbeats", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const [register] = fx.master.messages("agent.register");
   t.is(register?.hostname, "test-host");
@@ -36,7 +28,7 @@ test("agent registration - registers its resources and attributes, then heartbea
 });
 
 test("agent registration - retried with backoff until a master answers", async (t) => {
-  const fx = await startAgentFixture(server.url, { startMaster: false });
+  const fx = await startAgentFixture(nats().url, { startMaster: false });
   t.teardown(() => fx.dispose());
   await waitFor("a few attempts", () => fx.agent.metrics.get("registration_attempts") >= 3);
   t.false(fx.agent.registered());
@@ -46,7 +38,7 @@ test("agent registration - retried with backoff until a master answers", async (
 });
 
 test("agent registration - reregisters with its id and tasks when the master comes back", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "sleep 60");
@@ -72,7 +64,7 @@ test("agent registration - reregisters with its id and tasks when the master com
 });
 
 test("agent registration - reregisters when the master asks", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   fx.master.send({ type: "agent.reregisterRequest" });
   const reregister = await fx.master.waitFor("reregistration", () =>
@@ -83,7 +75,7 @@ test("agent registration - reregisters when the master asks", async (t) => {
 });
 
 test("agent registration - a restarted agent reregisters with its checkpointed id", async (t) => {
-  const first = await startAgentFixture(server.url);
+  const first = await startAgentFixture(nats().url);
   const id = first.master.agentId;
   await first.agent.stop();
   const { createAgent } = await import("../../../actors/agent/index.ts");

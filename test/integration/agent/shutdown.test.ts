@@ -1,6 +1,6 @@
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { TaskState } from "../../../protocol/common.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
   processesWithEnv,
@@ -9,20 +9,12 @@ import {
   waitFor,
 } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 test("agent shutdown - agent.shutdown kills every executor and task and leaves no process behind", async (t) => {
   let shutdownReason: string | undefined;
   let shutDown = false;
-  const fx = await startAgentFixture(server.url, {
+  const fx = await startAgentFixture(nats().url, {
     onShutdown: (reason) => {
       shutdownReason = reason;
       shutDown = true;
@@ -51,7 +43,7 @@ test("agent shutdown - agent.shutdown kills every executor and task and leaves n
 });
 
 test("agent shutdown - stop leaves executors running (they outlive their agent)", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "sleep 60");

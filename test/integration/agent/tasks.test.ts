@@ -1,20 +1,12 @@
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { TaskReason, TaskSource, TaskState } from "../../../protocol/common.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { commandTask, startAgentFixture, testFramework } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 test("agent tasks - echo hello: STARTING, RUNNING, FINISHED and hello in the sandbox stdout", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "echo hello");
@@ -34,7 +26,7 @@ test("agent tasks - echo hello: STARTING, RUNNING, FINISHED and hello in the san
 });
 
 test("agent tasks - a non-zero exit is TASK_FAILED with the exit code", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const task = commandTask(fx.master, "echo oops >&2; exit 3");
   const framework = testFramework();
@@ -46,7 +38,7 @@ test("agent tasks - a non-zero exit is TASK_FAILED with the exit code", async (t
 });
 
 test("agent tasks - a kill of a command that ignores SIGTERM ends in TASK_KILLED after SIGKILL", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, 'trap "" TERM; echo ready; sleep 60', {
@@ -68,7 +60,7 @@ test("agent tasks - a kill of a command that ignores SIGTERM ends in TASK_KILLED
 });
 
 test("agent tasks - the task's environment reaches the process, the sandbox is its cwd", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, 'echo "$GREETING|$AGORA_EXECUTOR_ID"; pwd', {
@@ -87,7 +79,7 @@ test("agent tasks - the task's environment reaches the process, the sandbox is i
 });
 
 test("agent tasks - a program without the shell gets its arguments", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "", {
@@ -99,7 +91,7 @@ test("agent tasks - a program without the shell gets its arguments", async (t) =
 });
 
 test("agent tasks - updates are retried until acknowledged, the next one only after the ack", async (t) => {
-  const fx = await startAgentFixture(server.url, {
+  const fx = await startAgentFixture(nats().url, {
     master: { autoAck: false },
     config: { statusUpdateRetryMin: 100, statusUpdateRetryMax: 400 },
   });
@@ -124,7 +116,7 @@ test("agent tasks - updates are retried until acknowledged, the next one only af
 });
 
 test("agent tasks - a kill of an unknown task is answered with TASK_LOST", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   fx.master.send({ type: "agent.killTask", frameworkId: "fw-x", taskId: "nope" });
   const lost = await fx.master.waitForState("nope", TaskState.Lost);
@@ -133,7 +125,7 @@ test("agent tasks - a kill of an unknown task is answered with TASK_LOST", async
 });
 
 test("agent tasks - a kill before the executor subscribed kills the task during launch", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "sleep 60");
@@ -148,7 +140,7 @@ test("agent tasks - a kill before the executor subscribed kills the task during 
 });
 
 test("agent tasks - an executor that never subscribes fails its task with a registration timeout", async (t) => {
-  const fx = await startAgentFixture(server.url, { config: { executorRegistrationTimeout: 300 } });
+  const fx = await startAgentFixture(nats().url, { config: { executorRegistrationTimeout: 300 } });
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "", {
@@ -162,7 +154,7 @@ test("agent tasks - an executor that never subscribes fails its task with a regi
 });
 
 test("agent tasks - an executor that exits fails its tasks with REASON_EXECUTOR_TERMINATED", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "", {
@@ -177,7 +169,7 @@ test("agent tasks - an executor that exits fails its tasks with REASON_EXECUTOR_
 });
 
 test("agent tasks - a task without command or executor is TASK_ERROR", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "x", { command: undefined });
@@ -192,7 +184,7 @@ test("agent tasks - a work dir given relative to the current directory works", a
   const os = await import("node:os");
   const absolute = await mkdtemp(path.join(os.tmpdir(), "agora-relative-"));
   t.teardown(() => rm(absolute, { recursive: true, force: true }));
-  const fx = await startAgentFixture(server.url, {
+  const fx = await startAgentFixture(nats().url, {
     config: { workDir: path.relative(process.cwd(), absolute) },
     workDir: absolute,
   });
@@ -205,7 +197,7 @@ test("agent tasks - a work dir given relative to the current directory works", a
 });
 
 test("agent tasks - a program that cannot be started is TASK_FAILED", async (t) => {
-  const fx = await startAgentFixture(server.url);
+  const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
   const task = commandTask(fx.master, "", {

@@ -4,7 +4,7 @@
  * acknowledgements, and the seed's walk-through.
  */
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
   EventRecorder,
@@ -15,18 +15,12 @@ import {
   startMaster,
 } from "./helpers.ts";
 
-let server: NatsServer;
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 test("master - agent registration assigns an id and reregistration keeps it", async (t) => {
   const subjects = freshSubjects();
-  const m = await startMaster(server.url, subjects, { masterId: "m1" });
-  const agent = await FakeAgent.connect(server.url, subjects);
+  const m = await startMaster(nats().url, subjects, { masterId: "m1" });
+  const agent = await FakeAgent.connect(nats().url, subjects);
   try {
     const registered = await agent.register({ cpus: 4, mem: 4096 });
     t.is(registered.agentId, "m1-S0");
@@ -46,8 +40,8 @@ test("master - agent registration assigns an id and reregistration keeps it", as
 
 test("master - an unknown agent that heartbeats is asked to reregister, and may", async (t) => {
   const subjects = freshSubjects();
-  const m = await startMaster(server.url, subjects, { masterId: "m2" });
-  const agent = await FakeAgent.connect(server.url, subjects);
+  const m = await startMaster(nats().url, subjects, { masterId: "m2" });
+  const agent = await FakeAgent.connect(nats().url, subjects);
   try {
     agent.listen("ghost-agent");
     await agent.nc.flush();
@@ -64,10 +58,10 @@ test("master - an unknown agent that heartbeats is asked to reregister, and may"
 
 test("master - accept launches on the agent, updates reach the scheduler and acks reach the agent", async (t) => {
   const subjects = freshSubjects();
-  const m = await startMaster(server.url, subjects);
-  const agent = await FakeAgent.connect(server.url, subjects);
-  const scheduler = await FakeScheduler.connect(server.url, subjects);
-  const events = await EventRecorder.start(server.url, subjects);
+  const m = await startMaster(nats().url, subjects);
+  const agent = await FakeAgent.connect(nats().url, subjects);
+  const scheduler = await FakeScheduler.connect(nats().url, subjects);
+  const events = await EventRecorder.start(nats().url, subjects);
   try {
     const { agentId } = await agent.register({ cpus: 2, mem: 1024 });
     agent.startHeartbeats(50);
@@ -114,10 +108,10 @@ test("master - accept launches on the agent, updates reach the scheduler and ack
 
 test("master - the seed walk-through: leftovers go to framework 2, freed resources are offered again", async (t) => {
   const subjects = freshSubjects();
-  const m = await startMaster(server.url, subjects);
-  const agent = await FakeAgent.connect(server.url, subjects);
-  const fw1 = await FakeScheduler.connect(server.url, subjects);
-  const fw2 = await FakeScheduler.connect(server.url, subjects);
+  const m = await startMaster(nats().url, subjects);
+  const agent = await FakeAgent.connect(nats().url, subjects);
+  const fw1 = await FakeScheduler.connect(nats().url, subjects);
+  const fw2 = await FakeScheduler.connect(nats().url, subjects);
   try {
     const { frameworkId: f1 } = await fw1.subscribe({ name: "framework-1" });
     const { agentId } = await agent.register({ cpus: 4, mem: 4096 });

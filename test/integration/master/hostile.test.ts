@@ -6,10 +6,10 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
 import { pack } from "msgpackr";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { decode, decodeReply, encode } from "../../../protocol/codec.ts";
 import type { Message } from "../../../protocol/registry.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
   FakeAgent,
@@ -21,13 +21,7 @@ import {
   WAIT_MS,
 } from "./helpers.ts";
 
-let server: NatsServer;
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 const PROTOCOL_CODES = new Set([
   "BAD_MESSAGE",
@@ -115,10 +109,10 @@ async function stillServing(m: TestMaster, subjects: Subjects): Promise<void> {
 
 async function setup(t: { teardown(fn: () => Promise<void>): void }) {
   const subjects = freshSubjects();
-  const m = await startMaster(server.url, subjects);
-  const agent = await FakeAgent.connect(server.url, subjects);
-  const scheduler = await FakeScheduler.connect(server.url, subjects);
-  const other = await FakeScheduler.connect(server.url, subjects);
+  const m = await startMaster(nats().url, subjects);
+  const agent = await FakeAgent.connect(nats().url, subjects);
+  const scheduler = await FakeScheduler.connect(nats().url, subjects);
+  const other = await FakeScheduler.connect(nats().url, subjects);
   t.teardown(async () => {
     await Promise.all([agent.close(), scheduler.close(), other.close()]);
     await m.stop();

@@ -4,10 +4,10 @@
  * that stop heartbeating, teardown, the state JSON and the cluster events.
  */
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { decodeReply, encode } from "../../../protocol/codec.ts";
 import { AgoraError } from "../../../protocol/errors.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
   EventRecorder,
@@ -20,13 +20,7 @@ import {
   WAIT_MS,
 } from "./helpers.ts";
 
-let server: NatsServer;
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test, { jetstream: false });
 
 /** Polls a condition that messages change (every 10 ms). */
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -40,10 +34,10 @@ async function until(check: () => boolean, what: string): Promise<void> {
 /** A master, an agent with `cpus:4;mem:4096` heartbeating, a subscribed scheduler and its first offer. */
 async function cluster(t: { teardown(fn: () => Promise<void>): void }) {
   const subjects = freshSubjects();
-  const m: TestMaster = await startMaster(server.url, subjects);
-  const agent = await FakeAgent.connect(server.url, subjects);
-  const scheduler = await FakeScheduler.connect(server.url, subjects);
-  const events = await EventRecorder.start(server.url, subjects);
+  const m: TestMaster = await startMaster(nats().url, subjects);
+  const agent = await FakeAgent.connect(nats().url, subjects);
+  const scheduler = await FakeScheduler.connect(nats().url, subjects);
+  const events = await EventRecorder.start(nats().url, subjects);
   t.teardown(async () => {
     await Promise.all([agent.close(), scheduler.close(), events.close()]);
     await m.stop();
@@ -119,7 +113,7 @@ test("offers - accepting a used, rescinded or unknown offer drops the tasks", as
 
 test("offers - a declined offer goes to another framework; revive brings it back", async (t) => {
   const { subjects, scheduler, offer, m } = await cluster(t);
-  const other = await FakeScheduler.connect(server.url, subjects);
+  const other = await FakeScheduler.connect(nats().url, subjects);
   t.teardown(() => other.close());
   await other.subscribe({ name: "other" });
   await scheduler.request({
