@@ -35,6 +35,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/state.ts")).stateCommand,
   },
   {
+    name: "simulate",
+    summary: "replay a scenario through the allocator on a virtual clock (JSON lines)",
+    load: async () => (await import("./commands/simulate.ts")).simulateCommand,
+  },
+  {
     name: "events",
     summary: "print the cluster's events as JSON lines",
     load: async () => (await import("./commands/events.ts")).eventsCommand,
@@ -48,6 +53,21 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "agent",
     summary: "run an agent daemon (one per node)",
     load: async () => (await import("./commands/agent.ts")).agentCommand,
+  },
+  {
+    name: "policy",
+    summary: "run an allocation policy as an actor, or switch the master's policy",
+    load: async () => (await import("./commands/policy.ts")).policyCommand,
+  },
+  {
+    name: "weights",
+    summary: "set or show role weights on the running master",
+    load: async () => (await import("./commands/weights.ts")).weightsCommand,
+  },
+  {
+    name: "quota",
+    summary: "set, remove or show role quotas on the running master",
+    load: async () => (await import("./commands/quota.ts")).quotaCommand,
   },
 ];
 

@@ -21,6 +21,12 @@ export const DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS = 3;
 export const DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS = 0;
 /** Master: the allocation policy. */
 export const DEFAULT_POLICY = "drf";
+/**
+ * Master: deadline of one decision of a remote policy (`agora policy serve`); without an answer
+ * the cycle falls back to drf. Mesos has no remote allocator; half the default allocation
+ * interval keeps the batch cadence even when the policy actor is gone.
+ */
+export const DEFAULT_POLICY_TIMEOUT_MS = 500;
 
 /** Decline filter: seconds before declined resources are offered again (`Filters.refuse_seconds=5`). */
 export const DEFAULT_REFUSE_SECONDS = 5;

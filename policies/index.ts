@@ -3,9 +3,13 @@
  */
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { drfPolicy } from "./drf.ts";
+import { priorityPolicy } from "./priority.ts";
 import type { AllocationPolicy } from "./types.ts";
 
-const BUILT_INS: ReadonlyMap<string, AllocationPolicy> = new Map([[drfPolicy.name, drfPolicy]]);
+const BUILT_INS: ReadonlyMap<string, AllocationPolicy> = new Map([
+  [drfPolicy.name, drfPolicy],
+  [priorityPolicy.name, priorityPolicy],
+]);
 
 /** Names of the built-in policies. */
 export function policyNames(): string[] {
@@ -29,6 +33,7 @@ export function resolvePolicy(name: string | AllocationPolicy): AllocationPolicy
 }
 
 export { allocateDrf, drfPolicy } from "./drf.ts";
+export { allocatePriority, priorityPolicy } from "./priority.ts";
 export type {
   AgentSlot,
   Allocation,
@@ -37,6 +42,14 @@ export type {
   AllocationPolicy,
   DeclineFilter,
   FrameworkStanding,
+  RoleQuotaStanding,
   RoleStanding,
 } from "./types.ts";
-export { isFiltered, roleWeight } from "./types.ts";
+export {
+  isFiltered,
+  isSubrole,
+  offerableTo,
+  rolePriority,
+  roleQuota,
+  roleWeight,
+} from "./types.ts";

@@ -1,3 +1,15 @@
+/*
+ * Changed for roles, quota and priority (kept backward compatible: every new
+ * field is optional, nothing was removed or renamed):
+ * - `RoleStanding` gained `priority?` and `quota?` ({@link RoleQuotaStanding}:
+ *   `guarantee?` / `limit?` as unreserved scalar {@link Resources}).
+ * - `AllocationContext.roles` now lists every role the master knows a
+ *   setting of (weight, priority, quota), with or without frameworks.
+ * - `FrameworkStanding` gained `priority?`; `DeclineFilter` gained `role?`
+ *   (filters are per role as in Mesos; `isFiltered` takes an optional role).
+ * - `AllocationContext` gained `allocationInterval?` (ms).
+ * - helpers `rolePriority`, `roleQuota`, `isSubrole`, `offerableTo`.
+ */
 /**
  * The allocation policy interface: a pure function from the cluster's standing
  * (free resources per agent, frameworks' allocations, filters, suppressed
@@ -31,6 +43,8 @@ export interface AgentSlot {
  */
 export interface DeclineFilter {
   readonly agentId: string;
+  /** The role of the declined offer; absent: every role (Mesos keeps filters per role). */
+  readonly role?: string;
   readonly resources: Resources;
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
@@ -51,12 +65,28 @@ export interface FrameworkStanding {
   readonly filters: readonly DeclineFilter[];
   /** Allocations made to the framework so far (tie-breaker between equal shares). */
   readonly allocations?: number;
+  /** Priority of the framework within its roles (the `priority` policy); default 0, higher first. */
+  readonly priority?: number;
+}
+
+/**
+ * A role's quota (Mesos quota): unreserved scalar resources. `guarantee` is
+ * kept allocatable to the role (held back from other roles as headroom while
+ * the role is below it); `limit` caps what the role (with its sub-roles) holds.
+ */
+export interface RoleQuotaStanding {
+  readonly guarantee?: Resources;
+  readonly limit?: Resources;
 }
 
 /** A role's standing. */
 export interface RoleStanding {
   /** Relative weight of the role (Mesos `--weights`); default 1. */
   readonly weight: number;
+  /** Priority of the role (the `priority` policy); default 0, higher first. */
+  readonly priority?: number;
+  /** The role's quota; absent when it has none. */
+  readonly quota?: RoleQuotaStanding;
 }
 
 /** Everything a policy may look at. */
@@ -68,8 +98,14 @@ export interface AllocationContext {
   /** Agents whose resources may be allocated, in the order the master wants them visited. */
   readonly agents: readonly AgentSlot[];
   readonly frameworks: readonly FrameworkStanding[];
-  /** Role weights; a role not listed has weight 1. */
+  /**
+   * Every role with a setting (weight, priority, quota), whether or not a
+   * framework is subscribed to it; a role not listed has weight 1, priority 0
+   * and no quota.
+   */
   readonly roles: Readonly<Record<string, RoleStanding>>;
+  /** The master's allocation interval in ms (informational). */
+  readonly allocationInterval?: number;
 }
 
 /** One allocation: the master makes it one offer. */
@@ -92,16 +128,21 @@ export interface AllocationPolicy {
   allocate(context: AllocationContext): AllocationDecision;
 }
 
-/** Whether one of `filters` keeps `resources` of `agentId` from being offered at `now`. */
+/**
+ * Whether one of `filters` keeps `resources` of `agentId` from being offered
+ * at `now` (to `role`, when given: a filter with a role applies to that role only).
+ */
 export function isFiltered(
   filters: readonly DeclineFilter[],
   agentId: string,
   resources: Resources,
   now: number,
+  role?: string,
 ): boolean {
   for (const filter of filters) {
     if (
       filter.agentId === agentId &&
+      (role === undefined || filter.role === undefined || filter.role === role) &&
       filter.expiresAt > now &&
       filter.resources.contains(resources)
     ) {
@@ -115,4 +156,35 @@ export function isFiltered(
 export function roleWeight(context: AllocationContext, role: string): number {
   const weight = context.roles[role]?.weight;
   return weight !== undefined && weight > 0 ? weight : 1;
+}
+
+/** The priority of `role` in `context` (0 when not listed). */
+export function rolePriority(context: AllocationContext, role: string): number {
+  const priority = context.roles[role]?.priority;
+  return priority !== undefined && Number.isFinite(priority) ? priority : 0;
+}
+
+/** The quota of `role` in `context`, or undefined. */
+export function roleQuota(context: AllocationContext, role: string): RoleQuotaStanding | undefined {
+  return context.roles[role]?.quota;
+}
+
+/** Whether `role` is `ancestor` or one of its sub-roles (`a/b` is a sub-role of `a`). */
+export function isSubrole(role: string, ancestor: string): boolean {
+  return role === ancestor || role.startsWith(`${ancestor}/`);
+}
+
+/**
+ * What of `resources` may be offered to `role`: the unreserved resources plus
+ * those reserved to `role` or to one of its ancestors (Mesos's hierarchical
+ * reservations: `cpus(eng):2` may be offered to `eng` and to `eng/web`).
+ */
+export function offerableTo(resources: Resources, role: string): Resources {
+  let out = resources.unreserved();
+  for (const reservation of resources.roles()) {
+    if (reservation !== "*" && isSubrole(role, reservation)) {
+      out = out.add(resources.reserved(reservation));
+    }
+  }
+  return out;
 }

@@ -22,6 +22,8 @@ export const FrameworkInfo = Type.Object({
   failoverTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0 })),
   hostname: Type.Optional(Type.String({ maxLength: 256 })),
   principal: Type.Optional(Type.String({ maxLength: 256 })),
+  /** Priority within its roles for the `priority` allocation policy (higher first; default 0). */
+  priority: Type.Optional(Type.Number()),
 });
 export type FrameworkInfo = Static<typeof FrameworkInfo>;
 

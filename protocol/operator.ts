@@ -56,10 +56,23 @@ export const MasterState = Type.Object({
   total: ResourcesJson,
   agents: Type.Array(StateAgent),
   frameworks: Type.Array(StateFramework),
+  /**
+   * Every role with a framework, an allocation or a setting, and its ancestors:
+   * `allocated` and `dominantShare` include the role's sub-roles.
+   */
   roles: Type.Record(
     Type.String(),
     Type.Object({
       weight: Type.Number(),
+      /** Set for the `priority` policy. */
+      priority: Type.Optional(Type.Number()),
+      /** The role's quota, when it has one. */
+      quota: Type.Optional(
+        Type.Object({
+          guarantee: Type.Optional(ResourcesJson),
+          limit: Type.Optional(ResourcesJson),
+        }),
+      ),
       allocated: ResourcesJson,
       dominantShare: Type.Number(),
     }),
@@ -72,3 +85,53 @@ export const OperatorGetState = message("operator.getState", {});
 
 /** The master's state. */
 export const OperatorState = message("operator.state", { state: MasterState });
+
+/** Role weights (Mesos `--weights`): role → weight > 0. A role not listed has weight 1. */
+export const RoleWeights = Type.Record(Role, Type.Number({ exclusiveMinimum: 0 }), {
+  additionalProperties: false,
+});
+export type RoleWeights = Static<typeof RoleWeights>;
+
+/** A role's quota: `guarantee` is always allocatable to it, `limit` caps its allocation. */
+export const RoleQuota = Type.Object({
+  guarantee: Type.Optional(ResourcesJson),
+  limit: Type.Optional(ResourcesJson),
+});
+export type RoleQuota = Static<typeof RoleQuota>;
+
+/** Sets the weights of the listed roles (others keep theirs); the reply is `ok`. */
+export const OperatorSetWeights = message("operator.setWeights", { weights: RoleWeights });
+
+/** Asks for the weights that are set; the reply is `operator.weights`. */
+export const OperatorGetWeights = message("operator.getWeights", {});
+
+/** The weights that are set (roles not listed have weight 1). */
+export const OperatorWeights = message("operator.weights", { weights: RoleWeights });
+
+/**
+ * Sets a role's quota; the reply is `ok`. A field left out is removed from the
+ * role's quota; with neither field the quota is removed.
+ */
+export const OperatorSetQuota = message("operator.setQuota", {
+  role: Role,
+  guarantee: Type.Optional(ResourcesJson),
+  limit: Type.Optional(ResourcesJson),
+});
+
+/** Removes a role's quota; the reply is `ok`. */
+export const OperatorRemoveQuota = message("operator.removeQuota", { role: Role });
+
+/** Asks for every role's quota; the reply is `operator.quota`. */
+export const OperatorGetQuota = message("operator.getQuota", {});
+
+/** Every role's quota. */
+export const OperatorQuota = message("operator.quota", {
+  quotas: Type.Record(Role, RoleQuota, { additionalProperties: false }),
+});
+
+/**
+ * Switches the master's allocation policy: a built-in name (`drf`, ...) runs
+ * inside the master, any other name is an `agora policy` actor on
+ * `<p>.policy.<name>`. The reply is `ok`.
+ */
+export const OperatorUsePolicy = message("operator.usePolicy", { name: Id });

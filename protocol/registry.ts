@@ -11,6 +11,7 @@ import * as events from "./events.ts";
 import * as executors from "./executors.ts";
 import * as frameworks from "./frameworks.ts";
 import * as operator from "./operator.ts";
+import * as policy from "./policy.ts";
 
 const SCHEMAS = {
   error: ErrorMessage,
@@ -69,6 +70,16 @@ const SCHEMAS = {
   "cluster.allocation": cluster.ClusterAllocation,
   "operator.getState": operator.OperatorGetState,
   "operator.state": operator.OperatorState,
+  "operator.setWeights": operator.OperatorSetWeights,
+  "operator.getWeights": operator.OperatorGetWeights,
+  "operator.weights": operator.OperatorWeights,
+  "operator.setQuota": operator.OperatorSetQuota,
+  "operator.removeQuota": operator.OperatorRemoveQuota,
+  "operator.getQuota": operator.OperatorGetQuota,
+  "operator.quota": operator.OperatorQuota,
+  "operator.usePolicy": operator.OperatorUsePolicy,
+  "policy.allocate": policy.PolicyAllocate,
+  "policy.decision": policy.PolicyDecision,
 } as const satisfies Record<string, TSchema>;
 
 type Schemas = typeof SCHEMAS;

@@ -124,17 +124,23 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
   return { resources, executorResources };
 }
 
-/** Adds a decline filter for resources of an agent (none when refuseSeconds is 0). */
+/**
+ * Adds a decline filter for resources of an agent offered to `role` (none when
+ * refuseSeconds is 0). As Mesos, a filter lasts at least one allocation
+ * interval, so that the declined resources skip at least one batch cycle.
+ */
 export function addDeclineFilter(
   ctx: MasterContext,
   framework: FrameworkEntry,
   agentId: string,
+  role: string,
   resources: Resources,
   filters: Filters | undefined,
 ): void {
   const seconds = Math.min(filters?.refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
   if (!(seconds > 0) || resources.isEmpty()) return;
-  framework.filters.push({ agentId, resources, expiresAt: ctx.clock.now() + seconds * 1000 });
+  const ms = Math.max(seconds * 1000, ctx.config.allocationInterval);
+  framework.filters.push({ agentId, role, resources, expiresAt: ctx.clock.now() + ms });
 }
 
 function reject(
@@ -239,7 +245,7 @@ export function accept(
     });
     ctx.metrics.inc("tasks_launched", launched.length);
   }
-  addDeclineFilter(ctx, framework, agent.id, scope.available, call.filters);
+  addDeclineFilter(ctx, framework, agent.id, role, scope.available, call.filters);
   ctx.metrics.inc("accepts");
 }
 
@@ -261,7 +267,7 @@ export function decline(
     } else if (offer.frameworkId !== framework.id) {
       foreign.push(offerId);
     } else if (endOffer(ctx, offer, OfferEvent.Decline)) {
-      addDeclineFilter(ctx, framework, offer.agentId, offer.resources, call.filters);
+      addDeclineFilter(ctx, framework, offer.agentId, offer.role, offer.resources, call.filters);
       ctx.metrics.inc("offers_declined");
     }
   }

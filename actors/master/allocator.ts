@@ -6,11 +6,12 @@
  * offer per allocation and publishes one `event.offers` per framework.
  */
 import type { Timer } from "../../infra/clock.ts";
-import type {
-  AgentSlot,
-  AllocationContext,
-  AllocationDecision,
-  FrameworkStanding,
+import {
+  type AgentSlot,
+  type AllocationContext,
+  type AllocationDecision,
+  type FrameworkStanding,
+  offerableTo,
 } from "../../policies/types.ts";
 import type { Offer } from "../../protocol/common.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
@@ -19,6 +20,7 @@ import { Resources } from "../../protocol/resources.ts";
 import { allocationOf, freeOf, totalAllocationOf } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext } from "./model.ts";
 import { createOffer, offerToWire } from "./offers.ts";
+import { roleStandings, roleSummaries } from "./roles.ts";
 
 /** Offers per `event.offers` message, so that one message stays well under 1 MiB. */
 export const MAX_OFFERS_PER_EVENT = 1000;
@@ -79,9 +81,17 @@ export function buildContext(ctx: MasterContext): AllocationContext {
       suppressedRoles: Array.from(framework.suppressed),
       filters: framework.filters,
       allocations: framework.allocations,
+      ...(framework.priority === undefined ? {} : { priority: framework.priority }),
     });
   }
-  return { now, total: clusterTotal(ctx), agents, frameworks, roles: {} };
+  return {
+    now,
+    total: clusterTotal(ctx),
+    agents,
+    frameworks,
+    roles: roleStandings(ctx),
+    allocationInterval: ctx.config.allocationInterval,
+  };
 }
 
 /** Runs allocation cycles for a master. */
@@ -91,6 +101,8 @@ export class Allocator {
   #timer: Timer | undefined;
   #pending = false;
   #stopped = false;
+  /** The shares last published, to publish only changes. */
+  #lastShares = "";
 
   /** `schedule` runs a requested cycle soon; default `setImmediate` (after the current I/O turn). */
   constructor(ctx: MasterContext, schedule: (fn: () => void) => void = (fn) => setImmediate(fn)) {
@@ -135,10 +147,12 @@ export class Allocator {
       return 0;
     }
     ctx.metrics.inc("allocation_runs");
-    return this.#apply(decision, context.total);
+    const count = this.#apply(decision);
+    this.#publishShares(context.total);
+    return count;
   }
 
-  #apply(decision: AllocationDecision, total: Resources): number {
+  #apply(decision: AllocationDecision): number {
     const ctx = this.#ctx;
     const byFramework = new Map<string, Offer[]>();
     for (const allocation of decision.allocations) {
@@ -153,7 +167,7 @@ export class Allocator {
         !framework.roles.includes(role) ||
         !(resources instanceof Resources) ||
         resources.isEmpty() ||
-        !resources.allocatableTo(role).equals(resources) ||
+        !offerableTo(resources, role).equals(resources) ||
         !freeOf(agent).contains(resources)
       ) {
         ctx.metrics.inc("allocations_invalid");
@@ -181,30 +195,30 @@ export class Allocator {
       }
       count += offers.length;
     }
-    if (count > 0) {
-      ctx.metrics.inc("offers_sent", count);
-      this.#publishShares(total);
-    }
+    if (count > 0) ctx.metrics.inc("offers_sent", count);
     return count;
   }
 
+  /**
+   * Publishes `cluster.allocation` with the dominant share of every role
+   * (with its sub-roles) and framework, when they changed since the last one.
+   */
   #publishShares(total: Resources): void {
     const ctx = this.#ctx;
-    const roleAllocation = new Map<string, Resources>();
     const frameworks: Record<string, { dominantShare: number; role?: string }> = {};
     for (const framework of ctx.frameworks.values()) {
-      for (const [role, r] of Object.entries(allocationOf(framework))) {
-        roleAllocation.set(role, (roleAllocation.get(role) ?? Resources.empty()).add(r));
-      }
       frameworks[framework.id] = {
         dominantShare: Resources.dominantShare(totalAllocationOf(framework), total),
-        role: framework.roles.length === 1 ? framework.roles[0] : undefined,
+        ...(framework.roles.length === 1 ? { role: framework.roles[0] } : {}),
       };
     }
     const roles: Record<string, { dominantShare: number }> = {};
-    for (const [role, r] of roleAllocation) {
-      roles[role] = { dominantShare: Resources.dominantShare(r, total) };
+    for (const [role, summary] of Object.entries(roleSummaries(ctx, total))) {
+      roles[role] = { dominantShare: summary.dominantShare };
     }
+    const key = JSON.stringify([roles, frameworks]);
+    if (key === this.#lastShares) return;
+    this.#lastShares = key;
     ctx.events.allocation(roles, frameworks);
   }
 }

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS,
   DEFAULT_OFFER_TIMEOUT_MS,
   DEFAULT_POLICY,
+  DEFAULT_POLICY_TIMEOUT_MS,
 } from "../../infra/defaults.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { isValidId } from "../../protocol/subjects.ts";
@@ -46,7 +47,15 @@ export const MASTER_OPTIONS = {
     env: "AGORA_POLICY",
     default: DEFAULT_POLICY,
     placeholder: "NAME",
-    help: "allocation policy",
+    help: "allocation policy: a built-in (drf, ...) or the name of an `agora policy serve` actor",
+  },
+  policyTimeout: {
+    kind: "duration",
+    flag: "policy-timeout",
+    env: "AGORA_POLICY_TIMEOUT",
+    default: DEFAULT_POLICY_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "deadline of a policy actor's decision; without an answer the cycle falls back to drf",
   },
   allocationInterval: {
     kind: "duration",
@@ -145,6 +154,7 @@ export function validateMasterConfig(config: MasterConfig): void {
     ["allocationInterval", "allocation-interval"],
     ["agentPingTimeout", "agent-ping-timeout"],
     ["frameworkHeartbeatInterval", "framework-heartbeat-interval"],
+    ["policyTimeout", "policy-timeout"],
   ];
   for (const [key, flag] of positive) {
     const value = config[key];
@@ -170,6 +180,9 @@ export function validateMasterConfig(config: MasterConfig): void {
   for (const [key, flag] of counts) {
     const value = config[key];
     if (!Number.isInteger(value) || (value as number) < 1) fail(flag, "an integer >= 1", value);
+  }
+  if (!isValidId(config.policy)) {
+    fail("policy", "a policy name without '.', '*', '>' or whitespace", config.policy);
   }
   if (config.masterId !== undefined && !isValidId(config.masterId)) {
     fail("master-id", "an identifier without '.', '*', '>' or whitespace", config.masterId);

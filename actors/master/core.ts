@@ -69,6 +69,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     frameworks: new Map(),
     removedFrameworks: new Set(),
     offers: new Map(),
+    roles: new Map(),
     sequence: { agents: 0, frameworks: 0, offers: 0 },
     requestAllocation: () => allocator?.request(),
   };

@@ -15,7 +15,12 @@ import { accept, decline } from "./accept.ts";
 import { idFromSubject } from "./agent-handlers.ts";
 import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
-import { masterState } from "./state.ts";
+import {
+  handleOperatorCall,
+  NO_CONTROLS,
+  OPERATOR_CALL_TYPES,
+  type OperatorControls,
+} from "./operator.ts";
 import { acknowledge, killTask, reconcile } from "./tasks.ts";
 
 /** Call types accepted on `master.framework.<frameworkId>`. */
@@ -129,6 +134,7 @@ export function serveFrameworks(
   nc: NatsConnection,
   subjects: Subjects,
   ctx: MasterContext,
+  controls: OperatorControls = NO_CONTROLS,
 ): Subscription[] {
   const options = { logger: ctx.logger, metrics: ctx.metrics };
   return [
@@ -168,9 +174,8 @@ export function serveFrameworks(
           m.reply !== undefined,
         ),
     ),
-    serve(nc, subjects.masterOperator(), { ...options, types: ["operator.getState"] }, () => ({
-      type: "operator.state",
-      state: masterState(ctx),
-    })),
+    serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call) =>
+      handleOperatorCall(ctx, controls, call),
+    ),
   ];
 }

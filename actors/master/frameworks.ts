@@ -89,6 +89,7 @@ function newFramework(ctx: MasterContext, id: string, info: FrameworkInfo): Fram
     completed: [],
     offers: new Set(),
     allocations: 0,
+    priority: info.priority,
   };
 }
 
@@ -145,6 +146,7 @@ export function subscribe(
       framework.info = info;
       framework.name = info.name;
       framework.roles = roles;
+      framework.priority = info.priority;
       framework.recovered = false;
       framework.contacted = false;
       framework.subscribedAt = now;
@@ -282,14 +284,20 @@ export function heartbeatFrameworks(ctx: MasterContext): void {
   }
 }
 
-/** `scheduler.revive`: clears the decline filters, unsuppresses the roles, allocates now. */
+/**
+ * `scheduler.revive`: clears the decline filters of the roles (all roles when
+ * none are named), unsuppresses them, allocates now.
+ */
 export function revive(
   ctx: MasterContext,
   framework: FrameworkEntry,
   call: MessageOf<"scheduler.revive">,
 ): void {
   const roles = ownRoles(framework, call.roles);
-  framework.filters = [];
+  framework.filters =
+    call.roles === undefined
+      ? []
+      : framework.filters.filter((f) => f.role !== undefined && !roles.includes(f.role));
   for (const role of roles) framework.suppressed.delete(role);
   ctx.metrics.inc("revives");
   ctx.requestAllocation();

@@ -12,7 +12,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import { resolvePolicy } from "../../policies/index.ts";
+import { PolicySwitch } from "../../policies/remote/switch.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
@@ -32,7 +32,7 @@ export interface MasterDeps {
   config: MasterConfig;
   /** @default systemClock */
   clock?: Clock;
-  /** A policy object instead of the built-in named by `config.policy`. */
+  /** A policy object to start with instead of the one named by `config.policy`. */
   policy?: AllocationPolicy;
 }
 
@@ -53,20 +53,38 @@ export interface Master {
   allocate(): number;
   /** Resource accounting violations (total = free + offered + used per agent); empty when sound. */
   checkInvariants(): string[];
+  /**
+   * Switches the allocation policy (what `operator.usePolicy` does): a built-in name runs in
+   * the master, any other name is the policy actor `<p>.policy.<name>`.
+   * @throws AgoraError INVALID_ID for a name that cannot be a subject token
+   */
+  usePolicy(name: string): void;
 }
 
 /**
- * Creates the master actor.
- * @throws AgoraError INVALID_CONFIG for bad options or an unknown policy
+ * Creates the master actor. `config.policy` names a built-in policy (run in
+ * the master) or a policy actor (`agora policy serve --name NAME`).
+ * @throws AgoraError INVALID_CONFIG for bad options
  */
 export function createMaster(deps: MasterDeps): Master {
   const { nc, subjects, config } = deps;
   validateMasterConfig(config);
-  const policy = deps.policy ?? resolvePolicy(config.policy);
   const clock = deps.clock ?? systemClock;
   const masterId = config.masterId ?? generateMasterId(clock.now());
   const logger = actorLogger(deps.logger, "master", { masterId });
   const metrics = new Metrics();
+  let requestAllocation = () => {};
+  const policy = new PolicySwitch(
+    {
+      nc,
+      subjects,
+      timeoutMs: config.policyTimeout,
+      requestAllocation: () => requestAllocation(),
+      logger,
+      metrics,
+    },
+    deps.policy ?? config.policy,
+  );
   const core = createMasterCore({
     masterId,
     config,
@@ -76,6 +94,8 @@ export function createMaster(deps: MasterDeps): Master {
     outbox: natsOutbox(nc, subjects, logger, metrics),
     policy,
   });
+  requestAllocation = () => core.ctx.requestAllocation();
+  const controls = { usePolicy: (name: string) => policy.use(name) };
   let subscriptions: Subscription[] = [];
 
   const stop = async () => {
@@ -100,7 +120,7 @@ export function createMaster(deps: MasterDeps): Master {
       if (subscriptions.length > 0) return;
       subscriptions = [
         ...serveAgents(nc, subjects, core.ctx),
-        ...serveFrameworks(nc, subjects, core.ctx),
+        ...serveFrameworks(nc, subjects, core.ctx, controls),
       ];
       await nc.flush();
       core.start();
@@ -114,6 +134,7 @@ export function createMaster(deps: MasterDeps): Master {
     state: () => masterState(core.ctx),
     allocate: () => core.allocator.run(),
     checkInvariants: () => core.checkInvariants(),
+    usePolicy: controls.usePolicy,
   };
 }
 

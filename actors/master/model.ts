@@ -85,6 +85,8 @@ export interface FrameworkEntry {
   readonly offers: Set<OfferEntry>;
   /** Allocations made to it (DRF tie-breaker). */
   allocations: number;
+  /** Its priority within its roles (`FrameworkInfo.priority`, the `priority` policy). */
+  priority: number | undefined;
 }
 
 /** A task: a compact record, not a live state machine. */
@@ -118,6 +120,18 @@ export interface OfferEntry {
   timer: Timer | undefined;
 }
 
+/** A role's settings: weight, priority and quota (see `roles.ts`, the one place they change). */
+export interface RoleEntry {
+  /** Relative weight (Mesos `--weights`); undefined = 1. */
+  weight: number | undefined;
+  /** Priority for the `priority` policy; undefined = inherited or 0. */
+  priority: number | undefined;
+  /** Unreserved scalars kept allocatable to the role while it is below them. */
+  guarantee: Resources | undefined;
+  /** Unreserved scalars the role (with its sub-roles) never holds more of. */
+  limit: Resources | undefined;
+}
+
 /** What every part of the master works on. */
 export interface MasterContext {
   readonly masterId: string;
@@ -136,6 +150,8 @@ export interface MasterContext {
   /** Ids of removed frameworks: they may not resubscribe. */
   readonly removedFrameworks: Set<string>;
   readonly offers: Map<string, OfferEntry>;
+  /** Roles with settings (weight, priority, quota); a role not here has the defaults. */
+  readonly roles: Map<string, RoleEntry>;
   /** Counters behind the ids this master assigns. */
   readonly sequence: { agents: number; frameworks: number; offers: number };
   /** Asks for an allocation cycle soon (coalesced). */

@@ -3,14 +3,14 @@
  * `agora state`): agents, frameworks with their tasks, the cluster total and
  * the roles' shares.
  */
-import type { ResourcesJson } from "../../protocol/common.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
-import { allocationOf, totalAllocationOf } from "./ledger.ts";
+import { totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
+import { roleSummaries } from "./roles.ts";
 
 type StateTask = MasterState["frameworks"][number]["tasks"][number];
 
@@ -48,24 +48,7 @@ function frameworkJson(framework: FrameworkEntry, total: Resources) {
 /** The master's state (a snapshot: plain JSON, safe to keep). */
 export function masterState(ctx: MasterContext): MasterState {
   const total = clusterTotal(ctx);
-  const roleAllocation = new Map<string, Resources>();
-  for (const framework of ctx.frameworks.values()) {
-    for (const role of framework.roles) {
-      if (!roleAllocation.has(role)) roleAllocation.set(role, Resources.empty());
-    }
-    for (const [role, r] of Object.entries(allocationOf(framework))) {
-      roleAllocation.set(role, (roleAllocation.get(role) ?? Resources.empty()).add(r));
-    }
-  }
-  const roles: Record<string, { weight: number; allocated: ResourcesJson; dominantShare: number }> =
-    {};
-  for (const [role, allocated] of roleAllocation) {
-    roles[role] = {
-      weight: 1,
-      allocated: allocated.toJSON(),
-      dominantShare: Resources.dominantShare(allocated, total),
-    };
-  }
+  const roles = roleSummaries(ctx, total);
   return {
     masterId: ctx.masterId,
     leader: true,

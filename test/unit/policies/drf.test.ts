@@ -213,8 +213,8 @@ test("drf - the context is not modified", (t) => {
 
 test("policies - resolvePolicy knows drf and names the known ones for an unknown name", (t) => {
   t.is(resolvePolicy("drf"), drfPolicy);
-  t.deepEqual(policyNames(), ["drf"]);
+  t.deepEqual(policyNames(), ["drf", "priority"]);
   const err = t.throws(() => resolvePolicy("fifo"), { instanceOf: AgoraError });
   t.is(err?.code, ErrorCode.InvalidConfig);
-  t.regex(err?.message ?? "", /unknown allocation policy "fifo" \(known: drf\)/);
+  t.regex(err?.message ?? "", /unknown allocation policy "fifo" \(known: drf, priority\)/);
 });

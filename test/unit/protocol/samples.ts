@@ -405,6 +405,60 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
       roles: { web: { weight: 1, allocated: { cpus: 1, mem: 128 }, dominantShare: 0.5 } },
     },
   },
+  "operator.setWeights": { type: "operator.setWeights", weights: { web: 2, "eng/batch": 0.5 } },
+  "operator.getWeights": { type: "operator.getWeights" },
+  "operator.weights": { type: "operator.weights", weights: { web: 2 } },
+  "operator.setQuota": {
+    type: "operator.setQuota",
+    role: "web",
+    guarantee: { cpus: 2, mem: 1024 },
+    limit: { cpus: 8, mem: 8192 },
+  },
+  "operator.removeQuota": { type: "operator.removeQuota", role: "web" },
+  "operator.getQuota": { type: "operator.getQuota" },
+  "operator.quota": {
+    type: "operator.quota",
+    quotas: { web: { guarantee: { cpus: 2 }, limit: { cpus: 8 } }, batch: {} },
+  },
+  "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
+  "policy.allocate": {
+    type: "policy.allocate",
+    context: {
+      now: SAMPLE_TIMESTAMP,
+      total: sampleResources,
+      agents: [
+        {
+          agentId: "agent-1",
+          hostname: "node1.example.com",
+          total: sampleResources,
+          free: { cpus: 0.5, mem: 128 },
+          attributes: { rack: "r1" },
+        },
+      ],
+      frameworks: [
+        {
+          frameworkId: "fw-1",
+          roles: ["web", "*"],
+          active: true,
+          allocation: { web: { cpus: 1, mem: 128 } },
+          suppressedRoles: ["*"],
+          filters: [{ agentId: "agent-1", role: "web", resources: { cpus: 0.5 }, expiresAt: 1 }],
+          allocations: 3,
+          priority: 1,
+        },
+      ],
+      roles: {
+        web: { weight: 2, priority: 1, quota: { guarantee: { cpus: 1 }, limit: { cpus: 2 } } },
+      },
+      allocationInterval: 1000,
+    },
+  },
+  "policy.decision": {
+    type: "policy.decision",
+    allocations: [
+      { frameworkId: "fw-1", role: "web", agentId: "agent-1", resources: { cpus: 0.5, mem: 128 } },
+    ],
+  },
 };
 
 /** Messages of a few types with only their required fields. */

@@ -1,0 +1,62 @@
+/**
+ * One operator request to the master (`master.operator`), shared by the
+ * commands that read or change the master's settings (`agora weights`,
+ * `agora quota`, `agora policy use`): connect, ask, map "nobody answered" to a
+ * one-line hint, close.
+ */
+import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
+import { closeGracefully } from "../../infra/connect.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { request } from "../../infra/request.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { Message, MessageOf, MessageType } from "../../protocol/registry.ts";
+import { cliLogger, connectCli, subjectsFor } from "../runtime.ts";
+
+/** Options of every operator command: NATS URL, prefix and the reply deadline. */
+export const OPERATOR_OPTIONS = {
+  ...COMMON_OPTIONS,
+  timeout: {
+    kind: "duration",
+    flag: "timeout",
+    default: DEFAULT_REQUEST_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "how long to wait for the master's answer",
+  },
+} as const satisfies OptionSpecs;
+
+/** Where and how long to ask. */
+export interface OperatorTarget {
+  nats: string;
+  prefix: string;
+  timeout: number;
+}
+
+/**
+ * Sends `msg` to the master's operator subject and returns its reply.
+ * @throws AgoraError UNAVAILABLE/TIMEOUT with a hint when no master answers, or the master's error
+ */
+export async function operatorCall<T extends MessageType>(
+  target: OperatorTarget,
+  clientName: string,
+  msg: Message,
+  types: readonly T[],
+): Promise<MessageOf<T>> {
+  const subjects = subjectsFor(target.prefix);
+  const nc = await connectCli(target.nats, clientName, cliLogger("warn"));
+  try {
+    return await request(nc, subjects.masterOperator(), msg, types, target.timeout).catch(
+      (err: unknown) => {
+        const error = AgoraError.from(err);
+        if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
+          throw new AgoraError(
+            error.code,
+            `no master answered at ${target.nats} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\``,
+          );
+        }
+        throw error;
+      },
+    );
+  } finally {
+    await closeGracefully(nc);
+  }
+}
