@@ -593,6 +593,15 @@ export class Resources {
     return this.withRole(role);
   }
 
+  /**
+   * Only the scalar resources: a quantity, for sums across agents (a framework's or role's
+   * allocation), where ranges of different agents (each agent's ports) must not merge.
+   */
+  quantities(): Resources {
+    if (this.#rangesList.length === 0) return this;
+    return makeResources(this.#scalarList, []);
+  }
+
   #filter(keep: (role: string) => boolean): Resources {
     const scalars = this.#scalarList.filter((e) => keep(e.role));
     const ranges = this.#rangesList.filter((e) => keep(e.role));

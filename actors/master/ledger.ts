@@ -21,15 +21,18 @@ export function executorKey(frameworkId: string, executorId: string): string {
   return `${frameworkId}\u0000${executorId}`;
 }
 
+// A framework's sums span agents, so they hold quantities (scalars only): the same port
+// range on two agents is two different resources, which a range set would merge into one.
 function addTo(map: Map<string, Resources>, role: string, r: Resources): void {
-  if (r.isEmpty()) return;
-  map.set(role, (map.get(role) ?? Resources.empty()).add(r));
+  const quantity = r.quantities();
+  if (quantity.isEmpty()) return;
+  map.set(role, (map.get(role) ?? Resources.empty()).add(quantity));
 }
 
 function subtractFrom(map: Map<string, Resources>, role: string, r: Resources): void {
   const current = map.get(role);
   if (current === undefined) return;
-  const rest = current.subtractSaturating(r);
+  const rest = current.subtractSaturating(r.quantities());
   if (rest.isEmpty()) map.delete(role);
   else map.set(role, rest);
 }

@@ -33,7 +33,7 @@ const AGENTS = 3;
 
 /** The cluster's total (the agents also detect disk and ports). */
 function all(cluster: PolicyCluster): Resources {
-  return Resources.fromJSON(cluster.master.state().total);
+  return Resources.fromJSON(cluster.master.state().total).quantities();
 }
 
 /** A cluster of 3 agents and frameworks fw-a and fw-b, subscribed before the agents come. */

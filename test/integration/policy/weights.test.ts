@@ -46,7 +46,7 @@ test("weights - frameworks in roles weighted 1 and 2 on identical agents get 1:2
   const { master } = cluster;
   const held = await eventually(() => {
     const h = heldByFramework(master.state());
-    const total = Resources.fromJSON(master.state().total);
+    const total = Resources.fromJSON(master.state().total).quantities();
     return h.light && h.heavy && h.light.add(h.heavy).equals(total) ? h : undefined;
   }, "every agent offered");
   // without weights drf would split the six agents 3:3

@@ -471,3 +471,10 @@ test("resources - property: flatten keeps totals and allocatableTo is contained"
   );
   t.pass();
 });
+
+test("resources - quantities keep the scalars and drop ranges", (t) => {
+  const r = Resources.parse("cpus:1;mem:64;cpus(web):2;ports:[31000-32000]");
+  t.is(r.quantities().toString(), "cpus:1;cpus(web):2;mem:64");
+  const scalarsOnly = Resources.parse("cpus:1");
+  t.is(scalarsOnly.quantities(), scalarsOnly);
+});
