@@ -53,6 +53,8 @@ export interface MasterProcessOptions {
   logLevel?: string;
   /** Extra master flags. */
   args?: string[];
+  /** Node flags before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
   /** @default 20 s */
   readyTimeoutMs?: number;
 }
@@ -65,6 +67,10 @@ export interface MasterProcess {
   readonly command: string;
   /** SIGTERM, then SIGKILL after 5 s. */
   stop(): Promise<void>;
+  /** Whether it has exited. */
+  exited(): boolean;
+  /** The last 8 KiB of its stderr. */
+  stderr(): string;
 }
 
 /** Starts the master and waits until it answers on its operator subject. */
@@ -72,10 +78,12 @@ export async function startMasterProcess(
   nc: NatsConnection,
   options: MasterProcessOptions,
 ): Promise<MasterProcess> {
-  const args =
-    options.via === "cli"
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.via === "cli"
       ? [path.join(REPO_ROOT, "bin", "agora.js"), "master"]
-      : ["--import=tsx", path.join(REPO_ROOT, "bench", "master-main.ts")];
+      : ["--import=tsx", path.join(REPO_ROOT, "bench", "master-main.ts")]),
+  ];
   args.push("--nats", options.url, "--prefix", options.subjects.prefix, ...(options.args ?? []));
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -121,5 +129,7 @@ export async function startMasterProcess(
     child,
     command: `node ${args.map((a) => (path.isAbsolute(a) ? path.relative(REPO_ROOT, a) : a)).join(" ")}`,
     stop,
+    exited: () => gone,
+    stderr: () => stderr,
   };
 }

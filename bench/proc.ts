@@ -43,3 +43,20 @@ export function selfCpuTimeMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/**
+ * CPU time of a process and of its children it has reaped (user + system +
+ * children's user + system), in ms: what a process and the short-lived
+ * processes it started cost. Undefined when /proc cannot be read.
+ */
+export function cpuTimeWithChildrenMs(pid: number | "self"): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const ticks = [11, 12, 13, 14].map((i) => Number(fields[i]));
+    if (ticks.some((t) => !Number.isFinite(t))) return undefined;
+    return (ticks.reduce((a, b) => a + b, 0) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * The bench's output: a plain-text table of every figure (value, unit,
- * baseline, ratio, target) and the JSON document written to
+ * baseline, ratio, target, pass) and the JSON document written to
  * bench/results/latest.json.
  */
 import os from "node:os";
@@ -12,7 +12,15 @@ export interface BenchReport {
   version: 1;
   startedAt: string;
   durationMs: number;
-  machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; platform: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryBytes: number;
+    node: string;
+    platform: string;
+    /** 1, 5 and 15 minute load averages when the run started: other work skews the figures. */
+    loadAverage: number[];
+  };
   natsServer: { version: string | undefined };
   options: BenchOptions;
   phases: Array<{ name: string; description: string } & PhaseResult>;
@@ -27,6 +35,7 @@ export function machineInfo(): BenchReport["machine"] {
     memoryBytes: os.totalmem(),
     node: process.version,
     platform: `${process.platform} ${os.release()}`,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 
@@ -42,7 +51,7 @@ function pad(cells: string[], widths: number[]): string {
 
 /** The table of every phase's figures, and a line per skipped or failed phase. */
 export function formatTable(report: BenchReport): string {
-  const header = ["figure", "value", "unit", "baseline", "ratio", "target"];
+  const header = ["figure", "value", "unit", "baseline", "ratio", "target", "pass"];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const phase of report.phases) {
@@ -57,6 +66,7 @@ export function formatTable(report: BenchReport): string {
         f.baseline ? formatNumber(f.baseline.value) : "",
         f.ratio === undefined ? "" : `${f.ratio}×`,
         f.target ?? "",
+        f.pass === undefined ? "" : f.pass ? "pass" : "FAIL",
       ]);
     }
   }
@@ -68,5 +78,10 @@ export function formatTable(report: BenchReport): string {
     for (const f of phase.figures) if (f.baseline) baselines.add(f.baseline.name);
   }
   const footer = [...baselines].map((b) => `baseline = ${b}`);
-  return [...lines, "", ...footer, ...notes].join("\n").trimEnd();
+  const judged = report.phases.flatMap((p) => p.figures).filter((f) => f.pass !== undefined);
+  const passed = judged.filter((f) => f.pass).length;
+  const summary = judged.length === 0 ? [] : [`targets: ${passed} of ${judged.length} met`];
+  const m = report.machine;
+  const machine = `machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, load average at start ${m.loadAverage.join(" ")}`;
+  return [...lines, "", ...footer, ...summary, ...notes, machine].join("\n").trimEnd();
 }

@@ -1,17 +1,20 @@
 /**
  * `npm run bench`: everything on this machine — a nats-server, the raw NATS
- * baseline, the master in its own process and the agent emulator — then a
- * table on stdout and JSON in bench/results/latest.json (DESIGN.md §8).
+ * baseline, the master in its own process, the agent emulator, the load
+ * framework and a real agent — then a table on stdout and JSON in
+ * bench/results/latest.json (DESIGN.md §8).
  *
- *   node --import=tsx bench/run.ts [--quick] [--agents N] [--phases a,b] ...
+ *   node --import=tsx bench/run.ts [--quick] [--agents N] [--phases a,b] [--profile] ...
  */
 import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { formatHelp, type OptionSpecs, resolveOptions } from "../infra/config.ts";
-import { findNatsServer, startNatsServer } from "../infra/nats-server.ts";
+import { findNatsServer } from "../infra/nats-server.ts";
+import { DEFAULT_TASK_SHAPE } from "./load/index.ts";
 import { REPO_ROOT } from "./master-process.ts";
+import { startMonitoredNatsServer } from "./nats-monitor.ts";
 import { PHASE_NAMES, PHASES } from "./phases/index.ts";
 import type { BenchContext, BenchOptions } from "./phases/types.ts";
 import { type BenchReport, formatTable, machineInfo } from "./report.ts";
@@ -21,13 +24,13 @@ const BENCH_OPTIONS = {
     kind: "boolean",
     flag: "quick",
     default: false,
-    help: "a short run: 1000 agents, 1 s baseline measurements, 3 s heartbeat window",
+    help: "a short run (under a minute): 1000 agents, 1 s baseline measurements, 3 s heartbeat window, 10,000 tasks, 20 real tasks",
   },
   agents: {
     kind: "integer",
     flag: "agents",
     placeholder: "N",
-    help: "emulated agents to register (default 10000; 1000 with --quick)",
+    help: "emulated agents of the registration phase (default 50000; 1000 with --quick)",
   },
   duration: {
     kind: "duration",
@@ -68,6 +71,117 @@ const BENCH_OPTIONS = {
     default: "warn",
     placeholder: "LEVEL",
     help: "AGORA_LOG_LEVEL of the master process",
+  },
+  allocationAgents: {
+    kind: "strings",
+    flag: "allocation-agents",
+    default: [],
+    placeholder: "N,...",
+    help: "agent counts of the allocation phase (default 1000,10000,50000; 1000 with --quick)",
+  },
+  allocationFrameworks: {
+    kind: "strings",
+    flag: "allocation-frameworks",
+    default: [],
+    placeholder: "N,...",
+    help: "framework counts of the allocation phase (default 10,100; 10 with --quick)",
+  },
+  allocationCycles: {
+    kind: "integer",
+    flag: "allocation-cycles",
+    placeholder: "N",
+    help: "timed allocation cycles per scenario (default 20; 5 with --quick)",
+  },
+  allocationBudget: {
+    kind: "duration",
+    flag: "allocation-budget",
+    placeholder: "DURATION",
+    help: "a scenario times no more cycles after this (default 20s; 3s with --quick)",
+  },
+  tasks: {
+    kind: "integer",
+    flag: "tasks",
+    placeholder: "N",
+    help: "tasks of the peak run; the half-of-peak run has half as many (default 200000; 10000 with --quick)",
+  },
+  memoryTasks: {
+    kind: "integer",
+    flag: "memory-tasks",
+    placeholder: "N",
+    help: "live tasks held to measure the master's memory per task (default 100000; 10000 with --quick)",
+  },
+  taskAgents: {
+    kind: "integer",
+    flag: "task-agents",
+    placeholder: "N",
+    help: "emulated agents of the tasks phase (default 10000; 1000 with --quick)",
+  },
+  frameworks: {
+    kind: "integer",
+    flag: "frameworks",
+    default: 10,
+    placeholder: "N",
+    help: "load frameworks of the tasks phase",
+  },
+  taskShape: {
+    kind: "string",
+    flag: "task-shape",
+    default: DEFAULT_TASK_SHAPE,
+    placeholder: "RESOURCES",
+    help: "resources of each task of the tasks phase",
+  },
+  taskDuration: {
+    kind: "duration",
+    flag: "task-duration",
+    default: 0,
+    placeholder: "DURATION",
+    help: "how long an emulated task runs (0: FINISHED as soon as RUNNING is acknowledged)",
+  },
+  maxInFlight: {
+    kind: "integer",
+    flag: "max-in-flight",
+    default: 10_000,
+    placeholder: "N",
+    help: "tasks of the tasks phase accepted and not yet RUNNING at most (0: unlimited)",
+  },
+  transport: {
+    kind: "string",
+    flag: "transport",
+    default: "lite",
+    placeholder: "KIND",
+    help: "how the load frameworks talk to the master: lite (message level) or driver (SchedulerDriver)",
+  },
+  masterAllocationInterval: {
+    kind: "duration",
+    flag: "master-allocation-interval",
+    placeholder: "DURATION",
+    help: "--allocation-interval of the master in the tasks and processes phases (default: the master's)",
+  },
+  processTasks: {
+    kind: "integer",
+    flag: "process-tasks",
+    placeholder: "N",
+    help: "real `true` tasks of the processes phase (default 200; 20 with --quick)",
+  },
+  processResources: {
+    kind: "string",
+    flag: "process-resources",
+    default: "cpus:2;mem:4096",
+    placeholder: "RESOURCES",
+    help: "--resources of the real agent of the processes phase",
+  },
+  processShape: {
+    kind: "string",
+    flag: "process-shape",
+    default: "cpus:0.5;mem:64",
+    placeholder: "RESOURCES",
+    help: "resources of each real task (with the agent's cpus: how many run at once)",
+  },
+  profile: {
+    kind: "boolean",
+    flag: "profile",
+    default: false,
+    help: "profile the tasks phase's master (node --cpu-prof) and one allocation cycle per size; summarize (bench/results/profiles)",
   },
   phases: {
     kind: "strings",
@@ -115,20 +229,62 @@ async function main(argv: string[]): Promise<number> {
   if (unknown.length > 0) {
     throw new Error(`--phases: unknown ${unknown.join(", ")} (known: ${PHASE_NAMES.join(", ")})`);
   }
+  if (values.transport !== "lite" && values.transport !== "driver") {
+    throw new Error(`--transport: expected lite or driver, got ${values.transport}`);
+  }
+  const quick = values.quick;
+  const counts = (flag: string, given: string[], fallback: number[]) => {
+    const list = given.flatMap((v) => v.split(",")).filter((v) => v !== "");
+    if (list.length === 0) return fallback;
+    return list.map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`--${flag}: expected integers >= 1, got ${v}`);
+      return n;
+    });
+  };
   const options: BenchOptions = {
-    quick: values.quick,
-    agents: values.agents ?? (values.quick ? 1000 : 10_000),
-    baselineDurationMs: values.duration ?? (values.quick ? 1000 : 2000),
+    quick,
+    agents: values.agents ?? (quick ? 1000 : 50_000),
+    baselineDurationMs: values.duration ?? (quick ? 1000 : 2000),
     baselinePeer: values.peer,
-    heartbeatWindowMs: values.heartbeatWindow ?? (values.quick ? 3000 : 15_000),
+    heartbeatWindowMs: values.heartbeatWindow ?? (quick ? 3000 : 15_000),
     registrationConcurrency: values.registrationConcurrency,
     connections: values.connections,
     masterLogLevel: values.masterLogLevel,
+    allocationAgents: counts(
+      "allocation-agents",
+      values.allocationAgents,
+      quick ? [1000] : [1000, 10_000, 50_000],
+    ),
+    allocationFrameworks: counts(
+      "allocation-frameworks",
+      values.allocationFrameworks,
+      quick ? [10] : [10, 100],
+    ),
+    allocationCycles: values.allocationCycles ?? (quick ? 5 : 20),
+    allocationBudgetMs: values.allocationBudget ?? (quick ? 3000 : 20_000),
+    tasks: values.tasks ?? (quick ? 10_000 : 200_000),
+    memoryTasks: values.memoryTasks ?? (quick ? 10_000 : 100_000),
+    taskAgents: values.taskAgents ?? (quick ? 1000 : 10_000),
+    frameworks: values.frameworks,
+    taskShape: values.taskShape,
+    taskDurationMs: values.taskDuration,
+    transport: values.transport,
+    maxInFlight: values.maxInFlight,
+    masterAllocationInterval:
+      values.masterAllocationInterval === undefined
+        ? undefined
+        : `${values.masterAllocationInterval}ms`,
+    processTasks: values.processTasks ?? (quick ? 20 : 200),
+    processAgentResources: values.processResources,
+    processTaskShape: values.processShape,
+    profile: values.profile,
   };
   const selected = phases.length === 0 ? PHASE_NAMES : phases;
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-  const server = await startNatsServer();
+  const { server, monitorUrl } = await startMonitoredNatsServer();
   const report: BenchReport = {
     version: 1,
     startedAt: new Date(started).toISOString(),
@@ -139,7 +295,14 @@ async function main(argv: string[]): Promise<number> {
     phases: [],
   };
   try {
-    const ctx: BenchContext = { url: server.url, options, baseline: undefined, log };
+    const ctx: BenchContext = {
+      url: server.url,
+      natsPid: server.pid,
+      natsMonitorUrl: monitorUrl,
+      options,
+      baseline: undefined,
+      log,
+    };
     for (const phase of PHASES) {
       if (!selected.includes(phase.name)) continue;
       let result: Awaited<ReturnType<typeof phase.run>>;

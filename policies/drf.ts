@@ -19,8 +19,24 @@
  */
 
 import { allocateWith, type Candidate, type CycleView, type Ordering } from "./engine.ts";
-import { sortRoleTree } from "./role-tree.ts";
+import { roleTreeOf } from "./role-tree.ts";
 import type { AllocationContext, AllocationDecision, AllocationPolicy } from "./types.ts";
+
+/** DRF order of two frameworks of `role`: dominant share in the role, then fewer allocations, then id. */
+export function compareFrameworksDrf(
+  view: CycleView,
+  role: string,
+  a: Candidate,
+  b: Candidate,
+): number {
+  const ida = a.standing.frameworkId;
+  const idb = b.standing.frameworkId;
+  return (
+    view.frameworkShare(a, role) - view.frameworkShare(b, role) ||
+    a.allocations - b.allocations ||
+    (ida < idb ? -1 : ida > idb ? 1 : 0)
+  );
+}
 
 /** Frameworks of `role` by dominant share in the role, then fewer allocations, then id. */
 export function sortFrameworksDrf(
@@ -28,30 +44,17 @@ export function sortFrameworksDrf(
   role: string,
   candidates: readonly Candidate[],
 ): Candidate[] {
-  const keyed = candidates.map((c) => ({ c, share: view.share(c.allocation.get(role)) }));
-  keyed.sort(
-    (a, b) =>
-      a.share - b.share ||
-      a.c.allocations - b.c.allocations ||
-      (a.c.standing.frameworkId < b.c.standing.frameworkId
-        ? -1
-        : a.c.standing.frameworkId > b.c.standing.frameworkId
-          ? 1
-          : 0),
-  );
-  return keyed.map((k) => k.c);
+  return candidates.slice().sort((a, b) => compareFrameworksDrf(view, role, a, b));
 }
 
 /** Roles in hierarchical weighted-DRF order. */
 export function sortRolesDrf(view: CycleView, roles: readonly string[]): string[] {
   const weights = view.context.roles;
-  return sortRoleTree(roles, (path, own) => {
-    if (own) return { share: view.share(view.roleAllocation(path)), count: view.roleCount(path) };
+  return roleTreeOf(roles).sort((path, own) => {
+    if (own) return { share: view.roleShare(path), count: view.roleCount(path) };
     const weight = weights[path]?.weight;
     return {
-      share:
-        view.share(view.subtreeAllocation(path)) /
-        (weight !== undefined && weight > 0 ? weight : 1),
+      share: view.subtreeShare(path) / (weight !== undefined && weight > 0 ? weight : 1),
       count: view.subtreeCount(path),
     };
   });
@@ -61,6 +64,7 @@ export function sortRolesDrf(view: CycleView, roles: readonly string[]): string[
 export const drfOrdering: Ordering = {
   sortRoles: sortRolesDrf,
   sortFrameworks: sortFrameworksDrf,
+  compareFrameworks: compareFrameworksDrf,
 };
 
 /** Builds one allocation decision with hierarchical DRF. Pure: the context is not modified. */

@@ -28,19 +28,28 @@
  *
  * Unlike Mesos, agents are visited in the order the context lists them (no
  * random shuffle in stage 2), so that a cycle is deterministic.
+ *
+ * Cost. A cycle is linear in the agents it is given (the master gives only
+ * those with allocatable free resources) with a small constant: shares are
+ * kept as numbers (thousandths per resource name of the cluster total) and
+ * updated as allocations are made; sums of resource sets that an ordering
+ * may ask for are folded only when asked; the roles are ordered again only
+ * after an allocation changed the shares; with an ordering that has
+ * {@link Ordering.compareFrameworks}, each role's frameworks stay sorted and
+ * only the framework that received something moves; stage 1 runs only when
+ * a role has a guarantee, and quota bookkeeping only when a role has quota;
+ * an agent is skipped as soon as what is left of it is not allocatable.
  */
 import { Resources } from "../protocol/resources.ts";
-import { nonQuotaPart, shrinkTo, shrinkToLimit, unreservedScalars } from "./quantities.ts";
-import { selfAndAncestors } from "./role-tree.ts";
+import { Cycle } from "./cycle.ts";
+import { nonQuotaPart, shrinkTo, unreservedScalars } from "./quantities.ts";
+import type { CandidateState } from "./tally.ts";
 import {
-  type Allocation,
   type AllocationContext,
   type AllocationDecision,
   type FrameworkStanding,
-  isFiltered,
   offerableTo,
   roleQuota,
-  roleWeight,
 } from "./types.ts";
 
 /** A framework's standing while a cycle runs. */
@@ -66,191 +75,31 @@ export interface CycleView {
   roleCount(role: string): number;
   /** Allocations made to `role` and its sub-roles. */
   subtreeCount(role: string): number;
+  /** `share(roleAllocation(role))`, from the cycle's running numbers. */
+  roleShare(role: string): number;
+  /** `share(subtreeAllocation(role))`, from the cycle's running numbers. */
+  subtreeShare(role: string): number;
+  /** `share(candidate.allocation.get(role))`, from the cycle's running numbers. */
+  frameworkShare(candidate: Candidate, role: string): number;
 }
 
-/** What a policy decides: who comes first. */
+/**
+ * What a policy decides: who comes first. Both sorts must be pure functions
+ * of the view: the cycle asks again only after an allocation changed it.
+ */
 export interface Ordering {
-  /** Orders the roles (those with frameworks that want offers). */
+  /** Orders the roles (those with frameworks that want offers); a permutation of `roles`. */
   sortRoles(view: CycleView, roles: readonly string[]): string[];
   /** Orders the frameworks of a role (active and not suppressed for it). */
   sortFrameworks(view: CycleView, role: string, candidates: readonly Candidate[]): Candidate[];
-}
-
-function addTo(map: Map<string, Resources>, key: string, r: Resources): void {
-  if (r.isEmpty()) return;
-  map.set(key, (map.get(key) ?? Resources.empty()).add(r));
-}
-
-function inc(map: Map<string, number>, key: string, by: number): void {
-  map.set(key, (map.get(key) ?? 0) + by);
-}
-
-/** The mutable state of one cycle. */
-class Cycle implements CycleView {
-  readonly context: AllocationContext;
-  readonly byRole = new Map<string, Candidate[]>();
-  /** Allocation per exact role and per subtree (every ancestor path, and `""`). */
-  readonly #own = new Map<string, Resources>();
-  readonly #subtree = new Map<string, Resources>();
-  readonly #ownCount = new Map<string, number>();
-  readonly #subtreeCount = new Map<string, number>();
-  /** Consumed quota per role (subtree): reservations + unreserved allocation, as quantities. */
-  readonly consumed = new Map<string, Resources>();
-  requiredHeadroom = Resources.empty();
-  availableHeadroom = Resources.empty();
-  /** Free resources per agent, as the cycle allocates. */
-  readonly free = new Map<string, Resources>();
-  readonly #out = new Map<string, { allocation: Allocation; index: number }>();
-
-  constructor(context: AllocationContext) {
-    this.context = context;
-    for (const standing of context.frameworks) {
-      const candidate: Candidate = {
-        standing,
-        suppressed: new Set(standing.suppressedRoles),
-        allocation: new Map(Object.entries(standing.allocation)),
-        allocations: standing.allocations ?? 0,
-      };
-      for (const [role, r] of candidate.allocation) this.#track(role, r);
-      for (const role of new Set(standing.roles)) {
-        const list = this.byRole.get(role);
-        if (list === undefined) this.byRole.set(role, [candidate]);
-        else list.push(candidate);
-        this.#count(role, candidate.allocations);
-      }
-    }
-    for (const agent of context.agents) this.free.set(agent.agentId, agent.free);
-    this.#initQuota();
-  }
-
-  #track(role: string, r: Resources): void {
-    addTo(this.#own, role, r);
-    addTo(this.#subtree, "", r);
-    for (const path of selfAndAncestors(role)) addTo(this.#subtree, path, r);
-  }
-
-  #count(role: string, by: number): void {
-    inc(this.#ownCount, role, by);
-    inc(this.#subtreeCount, "", by);
-    for (const path of selfAndAncestors(role)) inc(this.#subtreeCount, path, by);
-  }
-
-  #initQuota(): void {
-    const { total } = this.context;
-    const quotaRoles = Object.keys(this.context.roles).filter(
-      (role) => roleQuota(this.context, role) !== undefined,
-    );
-    let allocatedUnreserved = Resources.empty();
-    for (const [role, r] of this.#own) {
-      const unreserved = unreservedScalars(r);
-      allocatedUnreserved = allocatedUnreserved.add(unreserved);
-      for (const path of selfAndAncestors(role)) addTo(this.consumed, path, unreserved);
-    }
-    for (const reservation of total.roles()) {
-      if (reservation === "*") continue;
-      const quantities = unreservedScalars(total.reserved(reservation).flatten());
-      for (const path of selfAndAncestors(reservation)) addTo(this.consumed, path, quantities);
-    }
-    // Guarantees of nested roles are part of their ancestors' guarantees: only the
-    // top-most roles with a guarantee count towards the required headroom.
-    for (const role of quotaRoles) {
-      const guarantee = roleQuota(this.context, role)?.guarantee;
-      if (guarantee === undefined || guarantee.isEmpty()) continue;
-      const covered = selfAndAncestors(role)
-        .slice(1)
-        .some((a) => !(roleQuota(this.context, a)?.guarantee?.isEmpty() ?? true));
-      if (covered) continue;
-      this.requiredHeadroom = this.requiredHeadroom.add(
-        guarantee.subtractSaturating(this.consumedBy(role)),
-      );
-    }
-    this.availableHeadroom = unreservedScalars(total).subtractSaturating(allocatedUnreserved);
-  }
-
-  share(r: Resources | undefined): number {
-    return r === undefined ? 0 : Resources.dominantShare(r, this.context.total);
-  }
-
-  roleAllocation(role: string): Resources {
-    return this.#own.get(role) ?? Resources.empty();
-  }
-
-  subtreeAllocation(role: string): Resources {
-    return this.#subtree.get(role) ?? Resources.empty();
-  }
-
-  roleCount(role: string): number {
-    return this.#ownCount.get(role) ?? 0;
-  }
-
-  subtreeCount(role: string): number {
-    return this.#subtreeCount.get(role) ?? 0;
-  }
-
-  consumedBy(role: string): Resources {
-    return this.consumed.get(role) ?? Resources.empty();
-  }
-
-  /** The frameworks of `role` that want offers for it. */
-  eligible(role: string): Candidate[] {
-    return (this.byRole.get(role) ?? []).filter(
-      (c) => c.standing.active && !c.suppressed.has(role),
-    );
-  }
-
-  /** `quantities` chopped to the limits of `role` and of its ancestors. */
-  chopToLimits(role: string, quantities: Resources, pending = Resources.empty()): Resources {
-    let out = quantities;
-    for (const path of selfAndAncestors(role)) {
-      const limit = roleQuota(this.context, path)?.limit;
-      if (limit === undefined || out.isEmpty()) continue;
-      out = shrinkToLimit(out, limit, this.consumedBy(path).add(pending));
-    }
-    return out;
-  }
-
-  /** `quantities` chopped so that the required headroom stays available. */
-  chopToHeadroom(quantities: Resources): Resources {
-    if (this.requiredHeadroom.isEmpty() || quantities.isEmpty()) return quantities;
-    return shrinkTo(quantities, this.availableHeadroom.subtractSaturating(this.requiredHeadroom));
-  }
-
-  /** Records an allocation and updates shares, counts, consumption and headroom. */
-  record(candidate: Candidate, role: string, agentId: string, resources: Resources): void {
-    const quantities = unreservedScalars(resources);
-    candidate.allocation.set(
-      role,
-      (candidate.allocation.get(role) ?? Resources.empty()).add(resources),
-    );
-    candidate.allocations += 1;
-    this.#track(role, resources);
-    this.#count(role, 1);
-    for (const path of selfAndAncestors(role)) addTo(this.consumed, path, quantities);
-    this.availableHeadroom = this.availableHeadroom.subtractSaturating(quantities);
-    this.free.set(
-      agentId,
-      (this.free.get(agentId) ?? Resources.empty()).subtractSaturating(resources),
-    );
-    const key = `${candidate.standing.frameworkId}\u0000${role}\u0000${agentId}`;
-    const previous = this.#out.get(key);
-    if (previous === undefined) {
-      this.#out.set(key, {
-        allocation: { frameworkId: candidate.standing.frameworkId, role, agentId, resources },
-        index: this.#out.size,
-      });
-    } else {
-      previous.allocation = {
-        ...previous.allocation,
-        resources: previous.allocation.resources.add(resources),
-      };
-    }
-  }
-
-  allocations(): Allocation[] {
-    return Array.from(this.#out.values())
-      .sort((a, b) => a.index - b.index)
-      .map((x) => x.allocation);
-  }
+  /**
+   * Optional: the order of {@link sortFrameworks} as a comparison (negative
+   * when `a` comes first), a total order that depends only on the two
+   * candidates' standing, shares and counts. With it, the cycle sorts each
+   * role's frameworks once and then moves only the framework that received
+   * an allocation, instead of sorting them for every agent.
+   */
+  compareFrameworks?(view: CycleView, role: string, a: Candidate, b: Candidate): number;
 }
 
 /** Whether an offer is worth making (Mesos's `min_allocatable_resources`). */
@@ -258,26 +107,22 @@ function allocatable(r: Resources): boolean {
   return !r.isEmpty() && Resources.isAllocatable(r);
 }
 
-/** The roles with frameworks that want offers, in the ordering's order. */
-function rolesInOrder(cycle: Cycle, ordering: Ordering): string[] {
-  const roles: string[] = [];
-  for (const role of cycle.byRole.keys()) if (cycle.eligible(role).length > 0) roles.push(role);
-  return ordering.sortRoles(cycle, roles);
-}
-
 /** Stage 1: roles below their quota guarantee get what helps it. */
-function stageOne(cycle: Cycle, ordering: Ordering): void {
+function stageOne(cycle: Cycle): void {
   const { context } = cycle;
-  for (const agent of context.agents) {
-    for (const role of rolesInOrder(cycle, ordering)) {
+  for (let i = 0; i < cycle.free.length; i++) {
+    if (!allocatable(cycle.free[i]!)) continue;
+    const agentId = cycle.agentIds[i]!;
+    cycle.beginAgent(true);
+    for (const role of cycle.rolesInOrder()) {
       const guarantee = roleQuota(context, role)?.guarantee;
       if (guarantee === undefined || guarantee.isEmpty()) continue;
-      if (!allocatable(cycle.free.get(agent.agentId) ?? Resources.empty())) break;
+      if (!allocatable(cycle.free[i]!)) break;
       let unsatisfied = guarantee.subtractSaturating(cycle.consumedBy(role));
       if (unsatisfied.isEmpty()) continue;
-      for (const candidate of ordering.sortFrameworks(cycle, role, cycle.eligible(role))) {
+      for (const candidate of cycle.frameworksInOrder(role)) {
         if (unsatisfied.isEmpty()) break;
-        const available = offerableTo(cycle.free.get(agent.agentId) ?? Resources.empty(), role);
+        const available = offerableTo(cycle.free[i]!, role);
         if (available.isEmpty()) break;
         if (!allocatable(available)) continue;
         const quotaResources = unreservedScalars(available);
@@ -287,10 +132,9 @@ function stageOne(cycle: Cycle, ordering: Ordering): void {
         additional = cycle.chopToLimits(role, additional, guaranteed);
         additional = cycle.chopToHeadroom(additional);
         const toOffer = nonQuotaPart(available).add(guaranteed).add(additional);
-        const { standing } = candidate;
         if (!allocatable(toOffer)) continue;
-        if (isFiltered(standing.filters, agent.agentId, toOffer, context.now, role)) continue;
-        cycle.record(candidate, role, agent.agentId, toOffer);
+        if ((candidate as CandidateState).filtered(agentId, toOffer, context.now, role)) continue;
+        cycle.record(candidate, role, i, toOffer);
         unsatisfied = unsatisfied.subtractSaturating(guaranteed.add(additional));
         cycle.requiredHeadroom = cycle.requiredHeadroom.subtractSaturating(guaranteed);
       }
@@ -299,23 +143,39 @@ function stageOne(cycle: Cycle, ordering: Ordering): void {
 }
 
 /** Stage 2: every role, within its limits and the headroom. */
-function stageTwo(cycle: Cycle, ordering: Ordering): void {
-  const { context } = cycle;
-  for (const agent of context.agents) {
-    for (const role of rolesInOrder(cycle, ordering)) {
-      if (!allocatable(cycle.free.get(agent.agentId) ?? Resources.empty())) break;
-      for (const candidate of ordering.sortFrameworks(cycle, role, cycle.eligible(role))) {
-        const available = offerableTo(cycle.free.get(agent.agentId) ?? Resources.empty(), role);
-        if (available.isEmpty()) break;
-        if (!allocatable(available)) continue;
-        let additional = unreservedScalars(available);
-        additional = cycle.chopToLimits(role, additional);
-        additional = cycle.chopToHeadroom(additional);
-        const toOffer = nonQuotaPart(available).add(additional);
-        const { standing } = candidate;
-        if (!allocatable(toOffer)) continue;
-        if (isFiltered(standing.filters, agent.agentId, toOffer, context.now, role)) continue;
-        cycle.record(candidate, role, agent.agentId, toOffer);
+function stageTwo(cycle: Cycle): void {
+  const { now } = cycle.context;
+  for (let i = 0; i < cycle.free.length; i++) {
+    // `known`: the last free set found allocatable (a set is checked once, not per role and framework)
+    let known = cycle.free[i]!;
+    if (!allocatable(known)) continue;
+    const agentId = cycle.agentIds[i]!;
+    cycle.beginAgent(false);
+    for (const role of cycle.rolesInOrder()) {
+      const free = cycle.free[i]!;
+      if (free !== known) {
+        if (!allocatable(free)) break;
+        known = free;
+      }
+      // Without a limit or headroom to respect, what is offered is what is available (the
+      // general expression below then equals it: its scalars plus everything else).
+      const unlimited = cycle.unlimited(role);
+      for (const candidate of cycle.frameworksInOrder(role)) {
+        const available = offerableTo(cycle.free[i]!, role);
+        if (available !== known) {
+          if (available.isEmpty()) break;
+          if (!allocatable(available)) continue;
+        }
+        let toOffer = available;
+        if (!unlimited) {
+          let additional = unreservedScalars(available);
+          additional = cycle.chopToLimits(role, additional);
+          additional = cycle.chopToHeadroom(additional);
+          toOffer = nonQuotaPart(available).add(additional);
+          if (!allocatable(toOffer)) continue;
+        }
+        if ((candidate as CandidateState).filtered(agentId, toOffer, now, role)) continue;
+        cycle.record(candidate, role, i, toOffer);
       }
     }
   }
@@ -326,13 +186,16 @@ function stageTwo(cycle: Cycle, ordering: Ordering): void {
  * modified; the decision lists one allocation per (framework, role, agent).
  */
 export function allocateWith(context: AllocationContext, ordering: Ordering): AllocationDecision {
-  const cycle = new Cycle(context);
-  stageOne(cycle, ordering);
-  stageTwo(cycle, ordering);
+  if (context.agents.length === 0 || context.frameworks.length === 0) return { allocations: [] };
+  const cycle = new Cycle(context, ordering);
+  if (cycle.roles.length === 0) return { allocations: [] };
+  if (cycle.hasGuarantee) stageOne(cycle);
+  stageTwo(cycle);
   return { allocations: cycle.allocations() };
 }
 
 /** Weighted dominant share of a role's subtree, for orderings. */
 export function weightedShare(view: CycleView, role: string): number {
-  return view.share(view.subtreeAllocation(role)) / roleWeight(view.context, role);
+  const weight = view.context.roles[role]?.weight;
+  return view.subtreeShare(role) / (weight !== undefined && weight > 0 ? weight : 1);
 }

@@ -15,7 +15,7 @@
  * in priority order among them) and guarantee headroom is held back from
  * every other role, whatever its priority.
  */
-import { sortFrameworksDrf } from "./drf.ts";
+import { compareFrameworksDrf } from "./drf.ts";
 import { allocateWith, type Candidate, type CycleView, type Ordering } from "./engine.ts";
 import { selfAndAncestors } from "./role-tree.ts";
 import {
@@ -43,7 +43,7 @@ export function sortRolesByPriority(view: CycleView, roles: readonly string[]): 
   const keyed = roles.map((role) => ({
     role,
     priority: effectivePriority(view.context, role),
-    share: view.share(view.roleAllocation(role)) / roleWeight(view.context, role),
+    share: view.roleShare(role) / roleWeight(view.context, role),
     count: view.roleCount(role),
   }));
   keyed.sort(
@@ -53,24 +53,33 @@ export function sortRolesByPriority(view: CycleView, roles: readonly string[]): 
   return keyed.map((k) => k.role);
 }
 
+/** Priority order of two frameworks of `role`: higher priority first, then as DRF. */
+export function compareFrameworksByPriority(
+  view: CycleView,
+  role: string,
+  a: Candidate,
+  b: Candidate,
+): number {
+  return (
+    (b.standing.priority ?? 0) - (a.standing.priority ?? 0) ||
+    compareFrameworksDrf(view, role, a, b)
+  );
+}
+
 /** Frameworks by priority (highest first), then as DRF. */
 export function sortFrameworksByPriority(
   view: CycleView,
   role: string,
   candidates: readonly Candidate[],
 ): Candidate[] {
-  const drf = sortFrameworksDrf(view, role, candidates);
-  const rank = new Map(drf.map((c, i) => [c, i]));
-  return drf.sort(
-    (a, b) =>
-      (b.standing.priority ?? 0) - (a.standing.priority ?? 0) || rank.get(a)! - rank.get(b)!,
-  );
+  return candidates.slice().sort((a, b) => compareFrameworksByPriority(view, role, a, b));
 }
 
 /** The strict priority ordering. */
 export const priorityOrdering: Ordering = {
   sortRoles: sortRolesByPriority,
   sortFrameworks: sortFrameworksByPriority,
+  compareFrameworks: compareFrameworksByPriority,
 };
 
 /** Builds one allocation decision by strict priority. Pure: the context is not modified. */

@@ -8,16 +8,12 @@ import { Resources, UNRESERVED_ROLE } from "../protocol/resources.ts";
 
 /** The scalars of `r` summed over all roles, as unreserved quantities (ranges dropped). */
 export function quantitiesOf(r: Resources): Resources {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(r.flatten().toJSON())) {
-    if (typeof value === "number") out[key] = value;
-  }
-  return Resources.fromJSON(out);
+  return r.quantities().flatten();
 }
 
 /** The unreserved scalar resources of `r` (what quota counts and headroom limits). */
 export function unreservedScalars(r: Resources): Resources {
-  return quantitiesOf(r.unreserved());
+  return r.unreserved().quantities();
 }
 
 /** Everything of `r` that is not an unreserved scalar: reservations and ranges (e.g. ports). */

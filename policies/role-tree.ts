@@ -47,42 +47,77 @@ function compareItems(a: Item, b: Item): number {
 }
 
 /**
- * Orders `roles` hierarchically: siblings by `keyOf`, subtrees kept together,
- * pre-order. Only the given roles are returned; their ancestors that are not
- * given shape the tree without being returned.
+ * The tree of a set of roles, built once and sorted as often as the keys
+ * change (an allocation cycle sorts the same roles again after every
+ * allocation).
+ */
+export class RoleTree {
+  readonly #wanted: ReadonlySet<string>;
+  readonly #children = new Map<string, string[]>();
+
+  constructor(roles: Iterable<string>) {
+    const wanted = new Set(roles);
+    this.#wanted = wanted;
+    const sets = new Map<string, Set<string>>();
+    for (const role of wanted) {
+      let child = role;
+      for (let parent = parentOf(role); ; parent = parentOf(parent)) {
+        let set = sets.get(parent);
+        if (set === undefined) {
+          set = new Set();
+          sets.set(parent, set);
+        }
+        set.add(child);
+        if (parent === "") break;
+        child = parent;
+      }
+    }
+    for (const [parent, set] of sets) this.#children.set(parent, Array.from(set));
+  }
+
+  /**
+   * The given roles in pre-order, siblings by `keyOf`, subtrees kept
+   * together. Ancestors that were not given shape the tree without being returned.
+   */
+  sort(keyOf: KeyOf): string[] {
+    const out: string[] = [];
+    const visit = (path: string) => {
+      const items: Item[] = [];
+      for (const child of this.#children.get(path) ?? []) {
+        items.push({ path: child, own: false, key: keyOf(child, false), name: child });
+      }
+      if (path !== "" && this.#wanted.has(path)) {
+        items.push({ path, own: true, key: keyOf(path, true), name: `${path}/.` });
+      }
+      items.sort(compareItems);
+      for (const item of items) {
+        if (item.own) out.push(item.path);
+        else if (this.#children.has(item.path)) visit(item.path);
+        else out.push(item.path);
+      }
+    };
+    visit("");
+    return out;
+  }
+}
+
+const trees = new WeakMap<readonly string[], RoleTree>();
+
+/** The tree of `roles`, kept for the same array (which must then not change). */
+export function roleTreeOf(roles: readonly string[]): RoleTree {
+  let tree = trees.get(roles);
+  if (tree === undefined) {
+    tree = new RoleTree(roles);
+    trees.set(roles, tree);
+  }
+  return tree;
+}
+
+/**
+ * Orders `roles` hierarchically: siblings by `keyOf`, subtrees kept
+ * together, pre-order. Only the given roles are returned; their ancestors
+ * that are not given shape the tree without being returned.
  */
 export function sortRoleTree(roles: Iterable<string>, keyOf: KeyOf): string[] {
-  const wanted = new Set(roles);
-  const children = new Map<string, Set<string>>();
-  for (const role of wanted) {
-    let child = role;
-    for (let parent = parentOf(role); ; parent = parentOf(parent)) {
-      let set = children.get(parent);
-      if (set === undefined) {
-        set = new Set();
-        children.set(parent, set);
-      }
-      set.add(child);
-      if (parent === "") break;
-      child = parent;
-    }
-  }
-  const out: string[] = [];
-  const visit = (path: string) => {
-    const items: Item[] = [];
-    for (const child of children.get(path) ?? []) {
-      items.push({ path: child, own: false, key: keyOf(child, false), name: child });
-    }
-    if (path !== "" && wanted.has(path)) {
-      items.push({ path, own: true, key: keyOf(path, true), name: `${path}/.` });
-    }
-    items.sort(compareItems);
-    for (const item of items) {
-      if (item.own) out.push(item.path);
-      else if (children.has(item.path)) visit(item.path);
-      else out.push(item.path);
-    }
-  };
-  visit("");
-  return out;
+  return new RoleTree(roles).sort(keyOf);
 }

@@ -9,6 +9,11 @@
  *   (filters are per role as in Mesos; `isFiltered` takes an optional role).
  * - `AllocationContext` gained `allocationInterval?` (ms).
  * - helpers `rolePriority`, `roleQuota`, `isSubrole`, `offerableTo`.
+ *
+ * Changed for scale (fields and their types unchanged):
+ * - `AllocationContext.agents` lists only the agents with allocatable free
+ *   resources (the master no longer lists agents that have nothing to offer).
+ * - `isFiltered` looks filters up by agent (`attachFilterIndex`, `filtersOnAgent`).
  */
 /**
  * The allocation policy interface: a pure function from the cluster's standing
@@ -95,7 +100,13 @@ export interface AllocationContext {
   readonly now: number;
   /** The total resources of the agents in the pool. */
   readonly total: Resources;
-  /** Agents whose resources may be allocated, in the order the master wants them visited. */
+  /**
+   * Agents whose resources may be allocated, in the order the master wants
+   * them visited: those with allocatable free resources (at least
+   * `cpus:0.01` or `mem:32`, Mesos's `min_allocatable_resources`). Agents with
+   * nothing to offer are left out, so that a cycle costs what there is to
+   * allocate, not the size of the cluster; `total` still covers every agent.
+   */
   readonly agents: readonly AgentSlot[];
   readonly frameworks: readonly FrameworkStanding[];
   /**
@@ -128,16 +139,61 @@ export interface AllocationPolicy {
   allocate(context: AllocationContext): AllocationDecision;
 }
 
+/** Filters of one framework by agent: how {@link isFiltered} looks them up. */
+export interface DeclineFilterIndex {
+  /** The filters on `agentId` (possibly expired), or undefined when there are none. */
+  get(agentId: string): readonly DeclineFilter[] | undefined;
+}
+
+/** Up to this many filters are scanned; longer lists are looked up through an index. */
+const FILTER_SCAN_MAX = 16;
+const filterIndexes = new WeakMap<
+  readonly DeclineFilter[],
+  { index: DeclineFilterIndex; length: number; owned: boolean }
+>();
+
 /**
- * Whether one of `filters` keeps `resources` of `agentId` from being offered
- * at `now` (to `role`, when given: a filter with a role applies to that role only).
+ * Declares that `index` holds the filters of the list `filters` by agent, and
+ * that its owner keeps it up to date when the list changes (the master does,
+ * for its frameworks' lists). {@link isFiltered} then looks filters up in it.
  */
-export function isFiltered(
+export function attachFilterIndex(
+  filters: readonly DeclineFilter[],
+  index: DeclineFilterIndex,
+): void {
+  filterIndexes.set(filters, { index, length: -1, owned: true });
+}
+
+/** The index by agent of `filters`: the attached one, else one built once per list. */
+export function filterIndexOf(filters: readonly DeclineFilter[]): DeclineFilterIndex {
+  let entry = filterIndexes.get(filters);
+  if (entry === undefined || (!entry.owned && entry.length !== filters.length)) {
+    const byAgent = new Map<string, DeclineFilter[]>();
+    for (const filter of filters) {
+      const list = byAgent.get(filter.agentId);
+      if (list === undefined) byAgent.set(filter.agentId, [filter]);
+      else list.push(filter);
+    }
+    entry = { index: byAgent, length: filters.length, owned: false };
+    filterIndexes.set(filters, entry);
+  }
+  return entry.index;
+}
+
+/** The filters of `filters` on `agentId` (an index is built once for a long list). */
+export function filtersOnAgent(
+  filters: readonly DeclineFilter[],
+  agentId: string,
+): readonly DeclineFilter[] | undefined {
+  return filterIndexOf(filters).get(agentId);
+}
+
+function scan(
   filters: readonly DeclineFilter[],
   agentId: string,
   resources: Resources,
   now: number,
-  role?: string,
+  role: string | undefined,
 ): boolean {
   for (const filter of filters) {
     if (
@@ -150,6 +206,37 @@ export function isFiltered(
     }
   }
   return false;
+}
+
+/**
+ * Whether one of `filters` keeps `resources` of `agentId` from being offered
+ * at `now` (to `role`, when given: a filter with a role applies to that role only).
+ */
+export function isFiltered(
+  filters: readonly DeclineFilter[],
+  agentId: string,
+  resources: Resources,
+  now: number,
+  role?: string,
+): boolean {
+  if (filters.length === 0) return false;
+  if (filters.length <= FILTER_SCAN_MAX && !filterIndexes.has(filters)) {
+    return scan(filters, agentId, resources, now, role);
+  }
+  const onAgent = filterIndexOf(filters).get(agentId);
+  return onAgent !== undefined && scan(onAgent, agentId, resources, now, role);
+}
+
+/** {@link isFiltered} with the filters' index at hand ({@link filterIndexOf}). */
+export function isFilteredIn(
+  index: DeclineFilterIndex,
+  agentId: string,
+  resources: Resources,
+  now: number,
+  role?: string,
+): boolean {
+  const onAgent = index.get(agentId);
+  return onAgent !== undefined && scan(onAgent, agentId, resources, now, role);
 }
 
 /** The weight of `role` in `context` (1 when not listed or not positive). */
@@ -180,6 +267,7 @@ export function isSubrole(role: string, ancestor: string): boolean {
  * reservations: `cpus(eng):2` may be offered to `eng` and to `eng/web`).
  */
 export function offerableTo(resources: Resources, role: string): Resources {
+  if (!resources.hasReservations()) return resources;
   let out = resources.unreserved();
   for (const reservation of resources.roles()) {
     if (reservation !== "*" && isSubrole(role, reservation)) {

@@ -219,6 +219,47 @@ function equalRanges(a: readonly number[], b: readonly number[]): boolean {
 }
 
 // ---------------------------------------------------------------------------
+// Entry lists. Resource sets are small (a few names and roles), so a set keeps
+// its entries in two arrays in canonical order, and a lookup by key scans
+// them; an index is built (once, lazily) only for large lists.
+
+/** Above this many entries a list gets a key index for lookups. */
+const LINEAR_LOOKUP_MAX = 16;
+const keyIndexes = new WeakMap<readonly { readonly key: string }[], Map<string, number>>();
+
+/** The position of the entry with `key` in `list`, or -1. */
+function indexOfKey(list: readonly { readonly key: string }[], key: string): number {
+  const n = list.length;
+  if (n <= LINEAR_LOOKUP_MAX) {
+    for (let i = 0; i < n; i++) if (list[i]!.key === key) return i;
+    return -1;
+  }
+  let index = keyIndexes.get(list);
+  if (index === undefined) {
+    index = new Map();
+    for (let i = 0; i < n; i++) index.set(list[i]!.key, i);
+    keyIndexes.set(list, index);
+  }
+  return index.get(key) ?? -1;
+}
+
+function findByKey<E extends { readonly key: string }>(
+  list: readonly E[],
+  key: string,
+): E | undefined {
+  const i = indexOfKey(list, key);
+  return i === -1 ? undefined : list[i];
+}
+
+/** `list` itself when it is in the order of `compare`, else a sorted copy. */
+function inOrder<E>(list: readonly E[], compare: (a: E, b: E) => number): readonly E[] {
+  for (let i = 1; i < list.length; i++) {
+    if (compare(list[i - 1]!, list[i]!) > 0) return list.slice().sort(compare);
+  }
+  return list;
+}
+
+// ---------------------------------------------------------------------------
 // Builder: the mutable accumulator behind every constructor and operation.
 
 class Builder {
@@ -273,10 +314,26 @@ function compareRoles(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
+/** Position of a scalar name in the canonical order (the well-known ones first). */
+function scalarRank(name: string): number {
+  switch (name) {
+    case "cpus":
+      return 0;
+    case "mem":
+      return 1;
+    case "disk":
+      return 2;
+    case "gpus":
+      return 3;
+    default:
+      return SCALAR_ORDER.get(name) ?? SCALAR_ORDER.size;
+  }
+}
+
 function compareScalarEntries(a: ScalarEntry, b: ScalarEntry): number {
   if (a.name !== b.name) {
-    const oa = SCALAR_ORDER.get(a.name) ?? SCALAR_ORDER.size;
-    const ob = SCALAR_ORDER.get(b.name) ?? SCALAR_ORDER.size;
+    const oa = scalarRank(a.name);
+    const ob = scalarRank(b.name);
     if (oa !== ob) return oa - ob;
     return a.name < b.name ? -1 : 1;
   }
@@ -302,21 +359,15 @@ let makeResources: (scalars: readonly ScalarEntry[], ranges: readonly RangesEntr
  * {@link Resources.scalars} or {@link Resources.empty}.
  */
 export class Resources {
-  // Entries are kept both as arrays (allocation-free iteration) and as maps (lookup).
+  // Entries in canonical order (see toString), looked up with `findByKey`.
   readonly #scalarList: readonly ScalarEntry[];
   readonly #rangesList: readonly RangesEntry[];
-  readonly #scalarMap: ReadonlyMap<string, ScalarEntry>;
-  readonly #rangesMap: ReadonlyMap<string, RangesEntry>;
+  /** `quantities()`, once asked for. */
+  #quantities: Resources | undefined;
 
   private constructor(scalars: readonly ScalarEntry[], ranges: readonly RangesEntry[]) {
-    this.#scalarList = scalars;
-    this.#rangesList = ranges;
-    const scalarMap = new Map<string, ScalarEntry>();
-    for (const e of scalars) scalarMap.set(e.key, e);
-    const rangesMap = new Map<string, RangesEntry>();
-    for (const e of ranges) rangesMap.set(e.key, e);
-    this.#scalarMap = scalarMap;
-    this.#rangesMap = rangesMap;
+    this.#scalarList = inOrder(scalars, compareScalarEntries);
+    this.#rangesList = inOrder(ranges, compareRangesEntries);
   }
 
   static readonly #EMPTY: Resources = new Resources([], []);
@@ -436,27 +487,33 @@ export class Resources {
   add(other: Resources): Resources {
     if (other.isEmpty()) return this;
     if (this.isEmpty()) return other;
-    const scalars = new Map(this.#scalarMap);
-    for (const e of other.#scalarList) {
-      const prev = scalars.get(e.key);
-      scalars.set(e.key, prev === undefined ? e : { ...prev, milli: prev.milli + e.milli });
-    }
-    let ranges: ReadonlyMap<string, RangesEntry> = this.#rangesMap;
-    if (other.#rangesList.length > 0) {
-      const merged = new Map(this.#rangesMap);
-      for (const e of other.#rangesList) {
-        const prev = merged.get(e.key);
-        merged.set(
-          e.key,
-          prev === undefined ? e : { ...prev, ranges: unionRanges(prev.ranges, e.ranges) },
-        );
+    let scalars = this.#scalarList;
+    if (other.#scalarList.length > 0) {
+      const out = scalars.slice();
+      for (const e of other.#scalarList) {
+        const i = indexOfKey(out.length > LINEAR_LOOKUP_MAX ? scalars : out, e.key);
+        if (i === -1) out.push(e);
+        else {
+          const prev = out[i]!;
+          out[i] = { key: prev.key, name: prev.name, role: prev.role, milli: prev.milli + e.milli };
+        }
       }
-      ranges = merged;
+      scalars = out;
     }
-    return makeResources(
-      Array.from(scalars.values()),
-      ranges === this.#rangesMap ? this.#rangesList : Array.from(ranges.values()),
-    );
+    let ranges = this.#rangesList;
+    if (other.#rangesList.length > 0) {
+      const out = ranges.slice();
+      for (const e of other.#rangesList) {
+        const i = indexOfKey(out.length > LINEAR_LOOKUP_MAX ? ranges : out, e.key);
+        if (i === -1) out.push(e);
+        else {
+          const prev = out[i]!;
+          out[i] = { ...prev, ranges: unionRanges(prev.ranges, e.ranges) };
+        }
+      }
+      ranges = out;
+    }
+    return makeResources(scalars, ranges);
   }
 
   /**
@@ -479,27 +536,37 @@ export class Resources {
    */
   subtractSaturating(other: Resources): Resources {
     if (other.isEmpty() || this.isEmpty()) return this;
+    if (other === this) return Resources.#EMPTY;
+    let changed = false;
     const scalars: ScalarEntry[] = [];
     for (const e of this.#scalarList) {
-      const o = other.#scalarMap.get(e.key);
+      const o = findByKey(other.#scalarList, e.key);
       if (o === undefined) scalars.push(e);
-      else if (o.milli < e.milli) scalars.push({ ...e, milli: e.milli - o.milli });
+      else {
+        changed = true;
+        if (o.milli < e.milli) scalars.push({ ...e, milli: e.milli - o.milli });
+      }
     }
     let ranges: readonly RangesEntry[] = this.#rangesList;
     if (other.#rangesList.length > 0 && ranges.length > 0) {
       const out: RangesEntry[] = [];
       for (const e of this.#rangesList) {
-        const o = other.#rangesMap.get(e.key);
+        const o = findByKey(other.#rangesList, e.key);
         if (o === undefined) {
           out.push(e);
           continue;
         }
         const rest = subtractRanges(e.ranges, o.ranges);
+        if (rest.length === e.ranges.length && equalRanges(rest, e.ranges)) {
+          out.push(e);
+          continue;
+        }
+        changed = true;
         if (rest.length > 0) out.push({ ...e, ranges: rest });
       }
       ranges = out;
     }
-    return makeResources(scalars, ranges);
+    return changed ? makeResources(scalars, ranges) : this;
   }
 
   /**
@@ -511,13 +578,13 @@ export class Resources {
     const scalars = other.#scalarList;
     for (let i = 0; i < scalars.length; i++) {
       const e = scalars[i]!;
-      const mine = this.#scalarMap.get(e.key);
+      const mine = findByKey(this.#scalarList, e.key);
       if (mine === undefined || mine.milli < e.milli) return false;
     }
     const ranges = other.#rangesList;
     for (let i = 0; i < ranges.length; i++) {
       const e = ranges[i]!;
-      const mine = this.#rangesMap.get(e.key);
+      const mine = findByKey(this.#rangesList, e.key);
       if (mine === undefined || !containsRanges(mine.ranges, e.ranges)) return false;
     }
     return true;
@@ -538,10 +605,10 @@ export class Resources {
       return false;
     }
     for (const e of this.#scalarList) {
-      if (other.#scalarMap.get(e.key)?.milli !== e.milli) return false;
+      if (findByKey(other.#scalarList, e.key)?.milli !== e.milli) return false;
     }
     for (const e of this.#rangesList) {
-      const o = other.#rangesMap.get(e.key);
+      const o = findByKey(other.#rangesList, e.key);
       if (o === undefined || !equalRanges(e.ranges, o.ranges)) return false;
     }
     return true;
@@ -599,16 +666,19 @@ export class Resources {
    */
   quantities(): Resources {
     if (this.#rangesList.length === 0) return this;
-    return makeResources(this.#scalarList, []);
+    this.#quantities ??= makeResources(this.#scalarList, []);
+    return this.#quantities;
   }
 
   #filter(keep: (role: string) => boolean): Resources {
-    const scalars = this.#scalarList.filter((e) => keep(e.role));
-    const ranges = this.#rangesList.filter((e) => keep(e.role));
-    if (scalars.length === this.#scalarList.length && ranges.length === this.#rangesList.length) {
-      return this;
-    }
-    return makeResources(scalars, ranges);
+    let all = true;
+    for (const e of this.#scalarList) if (!keep(e.role)) all = false;
+    for (const e of this.#rangesList) if (!keep(e.role)) all = false;
+    if (all) return this;
+    return makeResources(
+      this.#scalarList.filter((e) => keep(e.role)),
+      this.#rangesList.filter((e) => keep(e.role)),
+    );
   }
 
   #moveTo(role: string): Resources {
@@ -628,6 +698,26 @@ export class Resources {
   /** The amount of scalar `name` summed over all roles, e.g. `0.3`; 0 when absent. */
   scalar(name: string): number {
     return this.#scalarMilli(name) / 1000;
+  }
+
+  /**
+   * Calls `fn` with the name, the amount in integer thousandths and the role of
+   * every scalar (once per name and role), in canonical order. For hot loops
+   * that keep numeric sums (e.g. allocation shares) without building sets.
+   */
+  forEachScalar(fn: (name: string, milli: number, role: string) => void): void {
+    const list = this.#scalarList;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      fn(e.name, e.milli, e.role);
+    }
+  }
+
+  /** Whether some resource here is reserved to a role (not `*`). */
+  hasReservations(): boolean {
+    for (const e of this.#scalarList) if (e.role !== UNRESERVED_ROLE) return true;
+    for (const e of this.#rangesList) if (e.role !== UNRESERVED_ROLE) return true;
+    return false;
   }
 
   /** The ranges of `name` over all roles, merged and sorted; `[]` when absent. */
@@ -659,12 +749,12 @@ export class Resources {
     return sum;
   }
 
-  #sortedScalars(): ScalarEntry[] {
-    return this.#scalarList.slice().sort(compareScalarEntries);
+  #sortedScalars(): readonly ScalarEntry[] {
+    return this.#scalarList;
   }
 
-  #sortedRanges(): RangesEntry[] {
-    return this.#rangesList.slice().sort(compareRangesEntries);
+  #sortedRanges(): readonly RangesEntry[] {
+    return this.#rangesList;
   }
 
   /**

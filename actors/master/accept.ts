@@ -19,6 +19,8 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { OfferEvent } from "../../protocol/lifecycles/offer.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
+import { addFilter } from "./filters.ts";
+import { interned } from "./intern.ts";
 import { executorKey } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, OfferEntry } from "./model.ts";
 import { endOffer } from "./offers.ts";
@@ -107,11 +109,11 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
   let resources: Resources;
   let executorResources: Resources | undefined;
   try {
-    resources = Resources.fromJSON(task.resources);
+    resources = interned.resources(task.resources);
     if (task.executor !== undefined) {
       const key = executorKey(framework.id, task.executor.executorId);
-      if (!agent.executors.has(key) && !scope.executors.has(key)) {
-        executorResources = Resources.fromJSON(task.executor.resources ?? {});
+      if (!agent.executors?.has(key) && !scope.executors.has(key)) {
+        executorResources = interned.resources(task.executor.resources ?? {});
       }
     }
   } catch (err) {
@@ -140,7 +142,7 @@ export function addDeclineFilter(
   const seconds = Math.min(filters?.refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
   if (!(seconds > 0) || resources.isEmpty()) return;
   const ms = Math.max(seconds * 1000, ctx.config.allocationInterval);
-  framework.filters.push({ agentId, role, resources, expiresAt: ctx.clock.now() + ms });
+  addFilter(framework, { agentId, role, resources, expiresAt: ctx.clock.now() + ms });
 }
 
 function reject(

@@ -12,6 +12,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { recoverFramework } from "./frameworks.ts";
+import { interned } from "./intern.ts";
 import { accountTask } from "./ledger.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import { rescindAgentOffers } from "./offers.ts";
@@ -54,10 +55,11 @@ function newAgent(
   const now = ctx.clock.now();
   return {
     id,
+    ordinal: ctx.pool.nextOrdinal(),
     hostname: msg.hostname,
     total,
-    attributes: msg.attributes,
-    version: msg.version,
+    attributes: interned.attributes(msg.attributes),
+    version: interned.text(msg.version),
     status: AgentState.Registering,
     registeredAt: now,
     lastSeen: now,
@@ -65,9 +67,12 @@ function newAgent(
     unreachableSince: undefined,
     offered: Resources.empty(),
     used: Resources.empty(),
-    tasks: new Set(),
-    executors: new Map(),
-    offers: new Set(),
+    tasks: undefined,
+    executors: undefined,
+    offers: undefined,
+    counted: undefined,
+    free: undefined,
+    dirty: false,
   };
 }
 
@@ -76,14 +81,15 @@ export function registerAgent(
   ctx: MasterContext,
   msg: MessageOf<"agent.register">,
 ): MessageOf<"agent.registered"> {
-  const total = Resources.fromJSON(msg.resources);
+  const total = interned.resources(msg.resources);
   const id = `${ctx.masterId}-S${ctx.sequence.agents++}`;
   const agent = newAgent(ctx, id, msg, total);
   advance(ctx, agent, AgentEvent.Registered);
   ctx.agents.set(id, agent);
+  ctx.pool.add(agent);
   ctx.metrics.inc("agents_registered");
   ctx.logger.info(
-    { agentId: id, hostname: agent.hostname, resources: `${total}` },
+    { agentId: id, hostname: agent.hostname, resources: msg.resources },
     "agent registered",
   );
   ctx.events.agentAdded(agent);
@@ -114,25 +120,27 @@ export function reregisterAgent(
       `agent ${agentId} was removed; it must register anew without its id`,
     );
   }
-  const total = Resources.fromJSON(msg.resources);
+  const total = interned.resources(msg.resources);
   let agent = ctx.agents.get(agentId);
   const known = agent !== undefined;
   if (agent === undefined) {
     agent = newAgent(ctx, agentId, msg, total);
     ctx.agents.set(agentId, agent);
+    ctx.pool.add(agent);
   } else {
     rescindAgentOffers(ctx, agent, "agent reregistered");
     const now = ctx.clock.now();
     agent.hostname = msg.hostname;
     agent.total = total;
-    agent.attributes = msg.attributes;
-    agent.version = msg.version;
+    agent.attributes = interned.attributes(msg.attributes);
+    agent.version = interned.text(msg.version);
     agent.registeredAt = now;
     agent.lastSeen = now;
     agent.contacted = false;
     agent.unreachableSince = undefined;
   }
   advance(ctx, agent, AgentEvent.Reregistered);
+  ctx.pool.sync(agent);
   mergeReportedTasks(ctx, agent, msg.tasks);
   ctx.metrics.inc("agents_reregistered");
   ctx.logger.info({ agentId, tasks: msg.tasks.length }, "agent reregistered");
@@ -158,7 +166,7 @@ function mergeReportedTasks(
     let resources: Resources;
     let executorResources: Resources;
     try {
-      resources = Resources.fromJSON(info.resources);
+      resources = interned.resources(info.resources);
       executorResources = parseOptional(info.executor?.resources);
     } catch {
       ctx.metrics.inc("reregistered_tasks_invalid");
@@ -204,7 +212,7 @@ function mergeReportedTasks(
       !isTerminalState(status.state) &&
       status.state !== TaskState.Unreachable
     ) {
-      accountTask(agent, framework, existing, executorResources);
+      accountTask(ctx, agent, framework, existing, executorResources);
     }
     if (
       applyStatus(ctx, framework, existing, status) === "applied" &&
@@ -223,7 +231,7 @@ function mergeReportedTasks(
       );
     }
   }
-  for (const task of Array.from(agent.tasks)) {
+  for (const task of Array.from(agent.tasks ?? [])) {
     const framework = ctx.frameworks.get(task.frameworkId);
     if (framework === undefined || seen.has(`${task.frameworkId}\u0000${task.taskId}`)) continue;
     if (!isLive(task)) {
@@ -262,6 +270,7 @@ export function touchAgent(ctx: MasterContext, agentId: string): AgentEntry | un
   agent.lastSeen = ctx.clock.now();
   if (!agent.contacted) {
     agent.contacted = true;
+    ctx.pool.sync(agent);
     ctx.requestAllocation();
   }
   return agent;
@@ -270,11 +279,12 @@ export function touchAgent(ctx: MasterContext, agentId: string): AgentEntry | un
 /** The agent missed too many heartbeats: its tasks become TASK_UNREACHABLE. */
 export function markUnreachable(ctx: MasterContext, agent: AgentEntry): void {
   if (!advance(ctx, agent, AgentEvent.PingTimeout)) return;
+  ctx.pool.sync(agent);
   agent.unreachableSince = ctx.clock.now();
   ctx.metrics.inc("agents_unreachable");
   ctx.logger.warn({ agentId: agent.id }, "agent unreachable");
   rescindAgentOffers(ctx, agent, "agent unreachable");
-  for (const task of Array.from(agent.tasks)) {
+  for (const task of Array.from(agent.tasks ?? [])) {
     const framework = ctx.frameworks.get(task.frameworkId);
     if (framework === undefined || !isLive(task)) continue;
     masterTransition(
@@ -297,8 +307,9 @@ export function markUnreachable(ctx: MasterContext, agent: AgentEntry): void {
 /** Removes an agent for good: its live tasks become TASK_LOST and it is told to shut down. */
 export function removeAgent(ctx: MasterContext, agent: AgentEntry, reason: string): void {
   if (!advance(ctx, agent, AgentEvent.Remove)) return;
+  ctx.pool.sync(agent);
   rescindAgentOffers(ctx, agent, "agent removed");
-  for (const task of Array.from(agent.tasks)) {
+  for (const task of Array.from(agent.tasks ?? [])) {
     const framework = ctx.frameworks.get(task.frameworkId);
     if (framework === undefined) continue;
     if (isLive(task)) {
@@ -308,6 +319,7 @@ export function removeAgent(ctx: MasterContext, agent: AgentEntry, reason: strin
     }
   }
   ctx.agents.delete(agent.id);
+  ctx.pool.delete(agent);
   ctx.removedAgents.add(agent.id);
   ctx.outbox.toAgent(agent.id, { type: "agent.shutdown", reason });
   ctx.metrics.inc("agents_removed");

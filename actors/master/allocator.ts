@@ -17,8 +17,9 @@ import type { Offer } from "../../protocol/common.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { Resources } from "../../protocol/resources.ts";
+import { pruneFilters } from "./filters.ts";
 import { allocationOf, freeOf, totalAllocationOf } from "./ledger.ts";
-import type { AgentEntry, FrameworkEntry, MasterContext } from "./model.ts";
+import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { createOffer, offerToWire } from "./offers.ts";
 import { roleStandings, roleSummaries } from "./roles.ts";
 
@@ -26,18 +27,9 @@ import { roleStandings, roleSummaries } from "./roles.ts";
 export const MAX_OFFERS_PER_EVENT = 1000;
 
 /**
- * Whether an agent's resources may be offered: it is active and has shown it
- * listens (a message after its registration reply), or one allocation
- * interval has passed since it registered.
+ * Whether a framework may receive offers: it is subscribed, and it has shown
+ * it listens (a call after subscribing) or one allocation interval has passed.
  */
-function agentEligible(ctx: MasterContext, agent: AgentEntry, now: number): boolean {
-  return (
-    agent.status === AgentState.Active &&
-    (agent.contacted || now - agent.registeredAt >= ctx.config.allocationInterval)
-  );
-}
-
-/** Whether a framework may receive offers (same rule, for its event subscription). */
 function frameworkEligible(ctx: MasterContext, framework: FrameworkEntry, now: number): boolean {
   return (
     framework.status === FrameworkState.Subscribed &&
@@ -45,34 +37,33 @@ function frameworkEligible(ctx: MasterContext, framework: FrameworkEntry, now: n
   );
 }
 
-/** The total resources of the active agents. */
+/** The total resources of the active agents (kept incrementally by the pool). */
 export function clusterTotal(ctx: MasterContext): Resources {
-  let total = Resources.empty();
-  for (const agent of ctx.agents.values()) {
-    if (agent.status === AgentState.Active) total = total.add(agent.total);
-  }
-  return total;
+  return ctx.pool.total();
 }
 
-/** Builds the policy's view of the cluster; prunes expired decline filters. */
+/**
+ * Builds the policy's view of the cluster; prunes expired decline filters.
+ * `agents` lists the agents with allocatable free resources (Mesos's
+ * `min_allocatable_resources`) that may be offered now — active, and heard
+ * from since they registered or registered one allocation interval ago — in
+ * registration order; agents with nothing to offer are left out.
+ */
 export function buildContext(ctx: MasterContext): AllocationContext {
   const now = ctx.clock.now();
   const agents: AgentSlot[] = [];
-  for (const agent of ctx.agents.values()) {
-    if (!agentEligible(ctx, agent, now)) continue;
+  for (const agent of ctx.pool.candidates(now, ctx.config.allocationInterval)) {
     agents.push({
       agentId: agent.id,
       hostname: agent.hostname,
       total: agent.total,
-      free: freeOf(agent),
+      free: agent.free ?? freeOf(agent),
       attributes: agent.attributes,
     });
   }
   const frameworks: FrameworkStanding[] = [];
   for (const framework of ctx.frameworks.values()) {
-    if (framework.filters.length > 0) {
-      framework.filters = framework.filters.filter((f) => f.expiresAt > now);
-    }
+    pruneFilters(framework, now);
     frameworks.push({
       frameworkId: framework.id,
       roles: framework.roles,
@@ -86,7 +77,7 @@ export function buildContext(ctx: MasterContext): AllocationContext {
   }
   return {
     now,
-    total: clusterTotal(ctx),
+    total: ctx.pool.total(),
     agents,
     frameworks,
     roles: roleStandings(ctx),
@@ -136,8 +127,15 @@ export class Allocator {
   run(): number {
     this.#pending = false;
     const ctx = this.#ctx;
+    const now = ctx.clock.now();
+    let active = false;
+    for (const framework of ctx.frameworks.values()) {
+      pruneFilters(framework, now);
+      if (frameworkEligible(ctx, framework, now)) active = true;
+    }
+    // nothing to decide without an agent that may be offered or a framework that may receive
+    if (!active || !ctx.pool.hasEligible(now, ctx.config.allocationInterval)) return 0;
     const context = buildContext(ctx);
-    if (context.agents.length === 0 || !context.frameworks.some((f) => f.active)) return 0;
     let decision: AllocationDecision;
     try {
       decision = ctx.policy.allocate(context);
@@ -155,6 +153,7 @@ export class Allocator {
   #apply(decision: AllocationDecision): number {
     const ctx = this.#ctx;
     const byFramework = new Map<string, Offer[]>();
+    const now = ctx.clock.now();
     for (const allocation of decision.allocations) {
       const agent = ctx.agents.get(allocation.agentId);
       const framework = ctx.frameworks.get(allocation.frameworkId);
@@ -168,7 +167,7 @@ export class Allocator {
         !(resources instanceof Resources) ||
         resources.isEmpty() ||
         !offerableTo(resources, role).equals(resources) ||
-        !freeOf(agent).contains(resources)
+        !ctx.pool.freeOf(agent).contains(resources)
       ) {
         ctx.metrics.inc("allocations_invalid");
         ctx.logger.warn(
@@ -177,13 +176,13 @@ export class Allocator {
         );
         continue;
       }
-      const offer = createOffer(ctx, agent, framework, role, resources);
+      const offer = createOffer(ctx, agent, framework, role, resources, now);
       framework.allocations += 1;
       const wire = offerToWire(offer, agent);
       const list = byFramework.get(framework.id);
       if (list === undefined) byFramework.set(framework.id, [wire]);
       else list.push(wire);
-      ctx.events.offerSent(offer);
+      ctx.events.offerSent(offer, wire.resources);
     }
     let count = 0;
     for (const [frameworkId, offers] of byFramework) {

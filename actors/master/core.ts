@@ -17,6 +17,7 @@ import { heartbeatFrameworks } from "./frameworks.ts";
 import { checkInvariants } from "./ledger.ts";
 import type { MasterContext } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
+import { AgentPool } from "./pool.ts";
 
 /** What the master core needs. */
 export interface MasterCoreDeps {
@@ -69,6 +70,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     frameworks: new Map(),
     removedFrameworks: new Set(),
     offers: new Map(),
+    pool: new AgentPool(),
     roles: new Map(),
     sequence: { agents: 0, frameworks: 0, offers: 0 },
     requestAllocation: () => allocator?.request(),

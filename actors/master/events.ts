@@ -3,9 +3,10 @@
  * `events.<kind>` for observers (CLI, dashboard, scripts). Fire and forget.
  */
 import type { Clock } from "../../infra/clock.ts";
-import type { TaskReason, TaskState } from "../../protocol/common.ts";
+import type { ResourcesJson, TaskReason, TaskState } from "../../protocol/common.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import { ClusterEventKind } from "../../protocol/subjects.ts";
+import { interned } from "./intern.ts";
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
 
@@ -25,7 +26,7 @@ export class ClusterEvents {
       timestamp: this.#clock.now(),
       agentId: agent.id,
       hostname: agent.hostname,
-      resources: agent.total.toJSON(),
+      resources: interned.json(agent.total),
       attributes: agent.attributes,
     });
   }
@@ -83,7 +84,8 @@ export class ClusterEvents {
     });
   }
 
-  offerSent(offer: OfferEntry): void {
+  /** An offer was made; `resources` is its resources' JSON when already at hand. */
+  offerSent(offer: OfferEntry, resources: ResourcesJson = interned.json(offer.resources)): void {
     this.#outbox.cluster(ClusterEventKind.OfferSent, {
       type: "cluster.offerSent",
       timestamp: this.#clock.now(),
@@ -91,7 +93,7 @@ export class ClusterEvents {
       frameworkId: offer.frameworkId,
       agentId: offer.agentId,
       role: offer.role,
-      resources: offer.resources.toJSON(),
+      resources,
     });
   }
 
@@ -125,7 +127,7 @@ export class ClusterEvents {
       previousState,
       reason,
       message,
-      resources: task.resources.toJSON(),
+      resources: interned.json(task.resources),
     });
   }
 

@@ -17,8 +17,10 @@ import {
 } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources, UNRESERVED_ROLE } from "../../protocol/resources.ts";
+import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
+import { RoleSums } from "./sums.ts";
 import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
 /** Longest delay a timer can take (setTimeout's limit, about 24.8 days). */
@@ -82,9 +84,9 @@ function newFramework(ctx: MasterContext, id: string, info: FrameworkInfo): Fram
     failoverTimeoutMs: ctx.config.frameworkFailoverTimeout,
     failoverTimer: undefined,
     suppressed: new Set(),
-    filters: [],
-    offered: new Map(),
-    used: new Map(),
+    ...noFilters(),
+    offered: new RoleSums(),
+    used: new RoleSums(),
     tasks: new Map(),
     completed: [],
     offers: new Set(),
@@ -294,10 +296,7 @@ export function revive(
   call: MessageOf<"scheduler.revive">,
 ): void {
   const roles = ownRoles(framework, call.roles);
-  framework.filters =
-    call.roles === undefined
-      ? []
-      : framework.filters.filter((f) => f.role !== undefined && !roles.includes(f.role));
+  clearFilters(framework, call.roles === undefined ? undefined : roles);
   for (const role of roles) framework.suppressed.delete(role);
   ctx.metrics.inc("revives");
   ctx.requestAllocation();

@@ -7,6 +7,7 @@
  * the records and reports any difference.
  */
 import { Resources } from "../../protocol/resources.ts";
+import { checkFilters } from "./filters.ts";
 import type {
   AgentEntry,
   ExecutorEntry,
@@ -15,6 +16,7 @@ import type {
   OfferEntry,
   TaskEntry,
 } from "./model.ts";
+import type { RoleSums } from "./sums.ts";
 
 /** The key of a custom executor on an agent. */
 export function executorKey(frameworkId: string, executorId: string): string {
@@ -29,39 +31,51 @@ function addTo(map: Map<string, Resources>, role: string, r: Resources): void {
   map.set(role, (map.get(role) ?? Resources.empty()).add(quantity));
 }
 
-function subtractFrom(map: Map<string, Resources>, role: string, r: Resources): void {
-  const current = map.get(role);
-  if (current === undefined) return;
-  const rest = current.subtractSaturating(r.quantities());
-  if (rest.isEmpty()) map.delete(role);
-  else map.set(role, rest);
-}
-
-/** What the agent holds that is neither offered nor used. */
-export function freeOf(agent: AgentEntry): Resources {
-  return agent.total.subtractSaturating(agent.offered).subtractSaturating(agent.used);
-}
+export { freeOf } from "./pool.ts";
 
 /** Counts a new outstanding offer. */
-export function addOffered(agent: AgentEntry, framework: FrameworkEntry, offer: OfferEntry): void {
+export function addOffered(
+  ctx: MasterContext,
+  agent: AgentEntry,
+  framework: FrameworkEntry,
+  offer: OfferEntry,
+): void {
   agent.offered = agent.offered.add(offer.resources);
-  addTo(framework.offered, offer.role, offer.resources);
-  agent.offers.add(offer);
+  framework.offered.add(offer.role, offer.resources);
+  if (agent.offers === undefined) agent.offers = [offer];
+  else agent.offers.push(offer);
   framework.offers.add(offer);
+  ctx.pool.touch(agent);
 }
 
 /** Uncounts an offer that ended. */
 export function removeOffered(
+  ctx: MasterContext,
   agent: AgentEntry | undefined,
   framework: FrameworkEntry | undefined,
   offer: OfferEntry,
 ): void {
-  if (agent?.offers.delete(offer)) {
+  const at = agent?.offers?.indexOf(offer) ?? -1;
+  if (agent !== undefined && at !== -1) {
+    if (agent.offers!.length === 1) agent.offers = undefined;
+    else agent.offers!.splice(at, 1);
     agent.offered = agent.offered.subtractSaturating(offer.resources);
+    ctx.pool.touch(agent);
   }
   if (framework?.offers.delete(offer)) {
-    subtractFrom(framework.offered, offer.role, offer.resources);
+    framework.offered.subtract(offer.role, offer.resources);
   }
+}
+
+/** Records a task on its agent (not accounted yet). */
+export function addAgentTask(agent: AgentEntry, task: TaskEntry): void {
+  if (agent.tasks === undefined) agent.tasks = new Set([task]);
+  else agent.tasks.add(task);
+}
+
+/** Forgets a completed task on its agent. */
+export function removeAgentTask(agent: AgentEntry | undefined, task: TaskEntry): void {
+  if (agent?.tasks?.delete(task) && agent.tasks.size === 0) agent.tasks = undefined;
 }
 
 /**
@@ -69,6 +83,7 @@ export function removeOffered(
  * the agent, the executor's) as used.
  */
 export function accountTask(
+  ctx: MasterContext,
   agent: AgentEntry,
   framework: FrameworkEntry,
   task: TaskEntry,
@@ -76,6 +91,7 @@ export function accountTask(
 ): void {
   if (task.accounted) return;
   if (task.executorKey !== undefined) {
+    agent.executors ??= new Map();
     let executor = agent.executors.get(task.executorKey);
     if (executor === undefined) {
       executor = {
@@ -87,17 +103,19 @@ export function accountTask(
       } satisfies ExecutorEntry;
       agent.executors.set(task.executorKey, executor);
       agent.used = agent.used.add(executor.resources);
-      addTo(framework.used, executor.role, executor.resources);
+      framework.used.add(executor.role, executor.resources);
     }
     executor.tasks += 1;
   }
   agent.used = agent.used.add(task.resources);
-  addTo(framework.used, task.role, task.resources);
+  framework.used.add(task.role, task.resources);
   task.accounted = true;
+  ctx.pool.touch(agent);
 }
 
 /** Uncounts a task's resources (and its executor's when it was the executor's last task). */
 export function releaseTask(
+  ctx: MasterContext,
   agent: AgentEntry | undefined,
   framework: FrameworkEntry | undefined,
   task: TaskEntry,
@@ -105,12 +123,13 @@ export function releaseTask(
   if (!task.accounted) return;
   task.accounted = false;
   let executorReleased: ExecutorEntry | undefined;
-  if (task.executorKey !== undefined && agent !== undefined) {
+  if (task.executorKey !== undefined && agent?.executors !== undefined) {
     const executor = agent.executors.get(task.executorKey);
     if (executor !== undefined) {
       executor.tasks -= 1;
       if (executor.tasks <= 0) {
         agent.executors.delete(task.executorKey);
+        if (agent.executors.size === 0) agent.executors = undefined;
         executorReleased = executor;
       }
     }
@@ -118,11 +137,12 @@ export function releaseTask(
   if (agent !== undefined) {
     agent.used = agent.used.subtractSaturating(task.resources);
     if (executorReleased) agent.used = agent.used.subtractSaturating(executorReleased.resources);
+    ctx.pool.touch(agent);
   }
   if (framework !== undefined) {
-    subtractFrom(framework.used, task.role, task.resources);
+    framework.used.subtract(task.role, task.resources);
     if (executorReleased) {
-      subtractFrom(framework.used, executorReleased.role, executorReleased.resources);
+      framework.used.subtract(executorReleased.role, executorReleased.resources);
     }
   }
 }
@@ -166,7 +186,7 @@ export function checkInvariants(ctx: MasterContext): string[] {
       (agentOffered.get(offer.agentId) ?? Resources.empty()).add(offer.resources),
     );
     addTo(perFramework(fwOffered, offer.frameworkId), offer.role, offer.resources);
-    if (!ctx.agents.get(offer.agentId)?.offers.has(offer)) {
+    if (!ctx.agents.get(offer.agentId)?.offers?.includes(offer)) {
       problems.push(`offer ${offer.offerId} is not indexed on agent ${offer.agentId}`);
     }
     if (!ctx.frameworks.get(offer.frameworkId)?.offers.has(offer)) {
@@ -176,13 +196,13 @@ export function checkInvariants(ctx: MasterContext): string[] {
   for (const agent of ctx.agents.values()) {
     const executorsSeen = new Set<string>();
     let used = Resources.empty();
-    for (const task of agent.tasks) {
+    for (const task of agent.tasks ?? []) {
       if (!task.accounted) continue;
       used = used.add(task.resources);
       addTo(perFramework(fwUsed, task.frameworkId), task.role, task.resources);
       if (task.executorKey !== undefined && !executorsSeen.has(task.executorKey)) {
         executorsSeen.add(task.executorKey);
-        const executor = agent.executors.get(task.executorKey);
+        const executor = agent.executors?.get(task.executorKey);
         if (executor === undefined) {
           problems.push(`agent ${agent.id}: executor of task ${task.taskId} is not counted`);
         } else {
@@ -205,13 +225,20 @@ export function checkInvariants(ctx: MasterContext): string[] {
       );
     }
   }
-  const sameMap = (a: Map<string, Resources>, b: Map<string, Resources> | undefined) => {
+  const sameMap = (a: RoleSums, b: Map<string, Resources> | undefined) => {
     const other = b ?? new Map<string, Resources>();
     if (a.size !== other.size) return false;
     for (const [role, r] of a) if (!other.get(role)?.equals(r)) return false;
     return true;
   };
+  for (const agent of ctx.agents.values()) {
+    if (agent.tasks?.size === 0 || agent.executors?.size === 0 || agent.offers?.length === 0) {
+      problems.push(`agent ${agent.id}: an empty collection is kept`);
+    }
+  }
+  problems.push(...ctx.pool.check(ctx.agents.values()));
   for (const framework of ctx.frameworks.values()) {
+    problems.push(...checkFilters(framework));
     if (!sameMap(framework.offered, fwOffered.get(framework.id))) {
       problems.push(`framework ${framework.id}: offered per role does not match its offers`);
     }

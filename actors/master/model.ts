@@ -16,10 +16,18 @@ import type { Resources } from "../../protocol/resources.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { Outbox } from "./outbox.ts";
+import type { AgentPool } from "./pool.ts";
+import type { RoleSums } from "./sums.ts";
 
-/** An agent as the master knows it. For every agent: total = free + offered + used. */
+/**
+ * An agent as the master knows it. For every agent: total = free + offered + used.
+ * A compact record: its collections exist only once something is in them,
+ * and its total and attributes are shared with other agents that have equal ones.
+ */
 export interface AgentEntry {
   readonly id: string;
+  /** Its position in registration order (the order allocation visits agents in). */
+  readonly ordinal: number;
   hostname: string;
   total: Resources;
   attributes: Attributes;
@@ -40,11 +48,18 @@ export interface AgentEntry {
   offered: Resources;
   /** Sum of its accounted tasks and executors. */
   used: Resources;
-  /** Its tasks that are not completed (terminal and acknowledged). */
-  readonly tasks: Set<TaskEntry>;
-  /** Custom executors with accounted tasks, by `executorKey`. */
-  readonly executors: Map<string, ExecutorEntry>;
-  readonly offers: Set<OfferEntry>;
+  /** Its tasks that are not completed (terminal and acknowledged); undefined when none. */
+  tasks: Set<TaskEntry> | undefined;
+  /** Custom executors with accounted tasks, by `executorKey`; undefined when none. */
+  executors: Map<string, ExecutorEntry> | undefined;
+  /** Its outstanding offers (a few at most: one per framework and role); undefined when none. */
+  offers: OfferEntry[] | undefined;
+  /** The total counted in the cluster total (while active), see `pool.ts`. */
+  counted: Resources | undefined;
+  /** Its free resources while it is an allocation candidate (allocatable free resources). */
+  free: Resources | undefined;
+  /** Whether `offered`, `used`, status or total changed since the pool last looked. */
+  dirty: boolean;
 }
 
 /** A custom executor on an agent: its own resources are counted once. */
@@ -73,11 +88,16 @@ export interface FrameworkEntry {
   failoverTimeoutMs: number;
   failoverTimer: Timer | undefined;
   readonly suppressed: Set<string>;
+  /** Decline filters (the allocator prunes expired ones); they change through `filters.ts`. */
   filters: DeclineFilter[];
-  /** Outstanding offers per role. */
-  readonly offered: Map<string, Resources>;
-  /** Accounted tasks and executors per role. */
-  readonly used: Map<string, Resources>;
+  /** The same filters by agent id (see `filters.ts`). */
+  filterIndex: Map<string, DeclineFilter[]>;
+  /** When the first of the filters expires (Infinity when there are none). */
+  filtersExpireAt: number;
+  /** Outstanding offers per role (quantities). */
+  readonly offered: RoleSums;
+  /** Accounted tasks and executors per role (quantities). */
+  readonly used: RoleSums;
   /** Tasks not completed yet, by task id (terminal ones until their update is acknowledged). */
   readonly tasks: Map<string, TaskEntry>;
   /** The most recent completed tasks, oldest first (bounded). */
@@ -150,6 +170,8 @@ export interface MasterContext {
   /** Ids of removed frameworks: they may not resubscribe. */
   readonly removedFrameworks: Set<string>;
   readonly offers: Map<string, OfferEntry>;
+  /** The cluster total and the agents allocation may visit, kept incrementally. */
+  readonly pool: AgentPool;
   /** Roles with settings (weight, priority, quota); a role not here has the defaults. */
   readonly roles: Map<string, RoleEntry>;
   /** Counters behind the ids this master assigns. */

@@ -7,6 +7,7 @@ import type { Offer } from "../../protocol/common.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { OfferEvent, OfferState, offerLifecycle } from "../../protocol/lifecycles/offer.machine.ts";
 import type { Resources } from "../../protocol/resources.ts";
+import { interned } from "./intern.ts";
 import { addOffered, removeOffered } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, OfferEntry } from "./model.ts";
 
@@ -17,6 +18,7 @@ export function createOffer(
   framework: FrameworkEntry,
   role: string,
   resources: Resources,
+  now = ctx.clock.now(),
 ): OfferEntry {
   const offer: OfferEntry = {
     offerId: `${ctx.masterId}-O${ctx.sequence.offers++}`,
@@ -24,11 +26,11 @@ export function createOffer(
     agentId: agent.id,
     role,
     resources,
-    createdAt: ctx.clock.now(),
+    createdAt: now,
     timer: undefined,
   };
   ctx.offers.set(offer.offerId, offer);
-  addOffered(agent, framework, offer);
+  addOffered(ctx, agent, framework, offer);
   if (ctx.config.offerTimeout > 0) {
     offer.timer = ctx.clock.after(ctx.config.offerTimeout, () => {
       if (ctx.offers.get(offer.offerId) !== offer) return;
@@ -49,7 +51,7 @@ export function offerToWire(offer: OfferEntry, agent: AgentEntry): Offer {
     agentId: offer.agentId,
     hostname: agent.hostname,
     role: offer.role,
-    resources: offer.resources.toJSON(),
+    resources: interned.json(offer.resources),
     attributes: agent.attributes,
   };
 }
@@ -64,7 +66,7 @@ export function endOffer(ctx: MasterContext, offer: OfferEntry, event: OfferEven
   ctx.offers.delete(offer.offerId);
   offer.timer?.cancel();
   offer.timer = undefined;
-  removeOffered(ctx.agents.get(offer.agentId), ctx.frameworks.get(offer.frameworkId), offer);
+  removeOffered(ctx, ctx.agents.get(offer.agentId), ctx.frameworks.get(offer.frameworkId), offer);
   return true;
 }
 
@@ -85,7 +87,8 @@ export function rescindOffer(ctx: MasterContext, offer: OfferEntry, reason: stri
 
 /** Rescinds every outstanding offer on the agent. */
 export function rescindAgentOffers(ctx: MasterContext, agent: AgentEntry, reason: string): void {
-  for (const offer of Array.from(agent.offers)) rescindOffer(ctx, offer, reason);
+  if (agent.offers === undefined) return;
+  for (const offer of agent.offers.slice()) rescindOffer(ctx, offer, reason);
 }
 
 /** Rescinds every outstanding offer of the framework. */

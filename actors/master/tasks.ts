@@ -18,7 +18,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Resources } from "../../protocol/resources.ts";
-import { accountTask, executorKey, releaseTask } from "./ledger.ts";
+import { accountTask, addAgentTask, executorKey, releaseTask, removeAgentTask } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
 
 /** What a new task record is made of. */
@@ -58,21 +58,36 @@ export function addTask(
     executorKey:
       spec.executor === undefined ? undefined : executorKey(framework.id, spec.executor.executorId),
     state: spec.state ?? TaskState.Staging,
-    status: spec.status === undefined ? undefined : compactStatus(spec.status),
+    status: undefined,
     accounted: false,
   };
+  if (spec.status !== undefined) task.status = compactStatus(task.taskId, spec.status, task.state);
   framework.tasks.set(task.taskId, task);
-  agent.tasks.add(task);
-  if (holdsResources(task.state)) accountTask(agent, framework, task, spec.executor?.resources);
+  addAgentTask(agent, task);
+  if (holdsResources(task.state)) {
+    accountTask(ctx, agent, framework, task, spec.executor?.resources);
+  }
   ctx.metrics.inc("tasks_added");
   return task;
 }
 
-/** The status as kept in a task record: without its (up to 256 KiB) `data`. */
-function compactStatus(status: TaskStatus): TaskStatus {
-  if (status.data === undefined) return status;
-  const { data: _data, ...rest } = status;
-  return rest;
+/**
+ * The status as kept in a task record: what acknowledgements (`uuid`) and
+ * reconciliation (`message`, `exitCode`, `signal`) need, with the record's own
+ * task id and the lifecycle's state string rather than the decoded copies;
+ * never the status's (up to 256 KiB) `data`.
+ */
+function compactStatus(taskId: string, status: TaskStatus, state: TaskState): TaskStatus {
+  return {
+    taskId,
+    state,
+    timestamp: status.timestamp,
+    uuid: status.uuid,
+    reason: status.reason,
+    message: status.message,
+    exitCode: status.exitCode,
+    signal: status.signal,
+  };
 }
 
 /** Live states whose resources count on their agent (not unreachable, not unknown). */
@@ -141,13 +156,15 @@ export function applyStatus(
   }
   const previous = task.state;
   task.state = next;
-  task.status = compactStatus(status);
+  task.status = compactStatus(task.taskId, status, next);
   if (status.executorId !== undefined && task.executorId === undefined) {
     task.executorId = status.executorId;
   }
   const agent = ctx.agents.get(task.agentId);
-  if (!holdsResources(next)) releaseTask(agent, framework, task);
-  else if (!task.accounted && agent !== undefined) accountTask(agent, framework, task, undefined);
+  if (!holdsResources(next)) releaseTask(ctx, agent, framework, task);
+  else if (!task.accounted && agent !== undefined) {
+    accountTask(ctx, agent, framework, task, undefined);
+  }
   if (previous !== next) {
     ctx.metrics.inc("task_transitions");
     ctx.events.taskUpdated(task, next, previous, status.reason, status.message);
@@ -159,9 +176,9 @@ export function applyStatus(
 export function completeTask(ctx: MasterContext, framework: FrameworkEntry, task: TaskEntry): void {
   if (framework.tasks.get(task.taskId) !== task) return;
   const agent = ctx.agents.get(task.agentId);
-  releaseTask(agent, framework, task);
+  releaseTask(ctx, agent, framework, task);
   framework.tasks.delete(task.taskId);
-  agent?.tasks.delete(task);
+  removeAgentTask(agent, task);
   framework.completed.push(task);
   if (framework.completed.length > DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK) {
     framework.completed.splice(
@@ -220,7 +237,8 @@ export function handleAgentUpdate(
       `agent ${agent.id} sent a status update naming agent ${update.agentId}`,
     );
   }
-  const status: TaskStatus = { ...update, agentId: agent.id };
+  const status: TaskStatus =
+    update.agentId === agent.id ? update : { ...update, agentId: agent.id };
   const task = framework.tasks.get(status.taskId);
   if (task !== undefined && task.agentId !== agent.id) {
     throw new AgoraError(

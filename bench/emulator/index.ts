@@ -27,7 +27,7 @@ import type { TaskState } from "../../protocol/common.ts";
 import { percentile, round } from "../stats.ts";
 import { serveCommands, serveHeartbeatReplies } from "./commands.ts";
 import { type EmulatedAgent, EmulatedAgentState, type EmulatorContext, taskKey } from "./model.ts";
-import { heartbeatDue, registerAgent, reregisterAgent } from "./registration.ts";
+import { heartbeatDue, heartbeatNow, registerAgent, reregisterAgent } from "./registration.ts";
 import { type AgentEmulatorOptions, connections, settingsOf } from "./settings.ts";
 import { finishDue, retryDue } from "./tasks.ts";
 import { TickWheel } from "./wheel.ts";
@@ -38,6 +38,7 @@ export {
   DEFAULT_EMULATOR_TICK_MS,
   DEFAULT_REGISTRATION_CONCURRENCY,
 } from "./settings.ts";
+export { TASK_DURATION_LABEL } from "./tasks.ts";
 
 /** Registration figures of the first registration of every agent. */
 export interface RegistrationStats {
@@ -90,6 +91,12 @@ export interface AgentEmulator {
   /** Resolves once every agent has registered; rejects if the emulator stops first. */
   readonly ready: Promise<void>;
   stats(): EmulatorStats;
+  /**
+   * Sends one heartbeat from every registered agent now (their schedule goes
+   * on); returns how many were sent. With `heartbeatMode: "request"` their
+   * replies count in `stats().heartbeatReplies`.
+   */
+  heartbeatAll(): number;
   /** A task still known (its terminal update not yet acknowledged). */
   task(frameworkId: string, taskId: string): EmulatedTaskView | undefined;
   /** Stops timers and subscriptions; closes the connections it opened. */
@@ -287,6 +294,11 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
     },
     ready,
     stats,
+    heartbeatAll() {
+      let sent = 0;
+      for (const agent of ctx.agents) if (heartbeatNow(ctx, agent)) sent++;
+      return sent;
+    },
     task(frameworkId, taskId) {
       const key = taskKey(frameworkId, taskId);
       for (const agent of ctx.agents) {

@@ -162,6 +162,20 @@ export async function reregisterAgent(
   }
 }
 
+/**
+ * Sends one heartbeat of a registered agent now, outside its schedule (the
+ * next scheduled one still goes out). Returns whether it was sent.
+ */
+export function heartbeatNow(ctx: EmulatorContext, agent: EmulatedAgent): boolean {
+  if (agent.state !== EmulatedAgentState.Registered || agent.masterSubject === undefined) {
+    return false;
+  }
+  const reply = ctx.settings.heartbeatMode === "request" ? agent.heartbeatInbox : undefined;
+  if (!publish(ctx, agent, agent.masterSubject, HEARTBEAT, reply)) return false;
+  ctx.metrics.inc("heartbeats_sent");
+  return true;
+}
+
 /** Wheel callback: sends the agent's heartbeat when it is due, and schedules the next. */
 export function heartbeatDue(ctx: EmulatorContext, agent: EmulatedAgent, now: number): void {
   if (agent.state !== EmulatedAgentState.Registered || agent.nextHeartbeatAt > now) return;

@@ -5,7 +5,8 @@
  * previous is acknowledged; an unacknowledged update is re-sent after the
  * retry interval, doubling up to a cap; when the terminal update is
  * acknowledged the task is forgotten. Executors do not fork: a task reports
- * TASK_RUNNING at once and TASK_FINISHED after `taskDurationMs`.
+ * TASK_RUNNING at once and TASK_FINISHED after `taskDurationMs` (or the
+ * task's {@link TASK_DURATION_LABEL}).
  *
  * Retries and finishes use the process-wide wheels, never a timer per task.
  */
@@ -119,13 +120,27 @@ export function runTasks(
     ctx.metrics.inc("tasks_launched");
     if (ctx.settings.reportStarting) generate(ctx, task, TaskState.Starting);
     generate(ctx, task, TaskState.Running);
-    if (ctx.settings.taskDurationMs <= 0) {
+    const durationMs = taskDurationOf(info, ctx.settings.taskDurationMs);
+    if (durationMs <= 0) {
       generate(ctx, task, TaskState.Finished);
     } else {
-      task.finishAt = now + ctx.settings.taskDurationMs;
-      ctx.finishes.schedule(task.finishAt, task);
+      task.finishAt = now + durationMs;
+      if (Number.isFinite(task.finishAt)) ctx.finishes.schedule(task.finishAt, task);
     }
   }
+}
+
+/**
+ * Label of a task that sets how long it runs on an emulated agent, in ms
+ * (overrides `taskDurationMs`; `Infinity` runs until killed).
+ */
+export const TASK_DURATION_LABEL = "bench-duration-ms";
+
+function taskDurationOf(info: TaskInfo, fallback: number): number {
+  const label = info.labels?.[TASK_DURATION_LABEL];
+  if (label === undefined) return fallback;
+  const ms = Number(label);
+  return Number.isNaN(ms) ? fallback : ms;
 }
 
 function executorIdOf(info: TaskInfo): string {

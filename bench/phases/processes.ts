@@ -1,0 +1,239 @@
+/**
+ * Phase `processes`: real processes. One real agent (`agora agent`, a child
+ * process with a temporary work dir) and a master process; the load
+ * framework launches `true` tasks through the built-in command executor (a
+ * Node process per task, which runs `/bin/sh -c true`). Against it, in the
+ * same run: raw `child_process.spawn` of `true`, one at a time and with as
+ * many at once as the agent runs tasks, and the bare cost of starting the
+ * executor's runtime (`node -e 0`, and `node --import tsx -e 0` as the
+ * command executor is started from TypeScript), which every real task pays.
+ * The spawns are measured from a fresh child process (bench/spawn-rate.ts):
+ * the bench process is big by now, and fork costs grow with the parent.
+ *
+ * The master runs with a short allocation interval (100 ms unless
+ * `--master-allocation-interval` says otherwise): with the default 1 s, the
+ * resources of a finished task wait up to a second to be offered again,
+ * which would measure the interval, not the processes.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { nuid } from "@nats-io/nats-core";
+import { closeGracefully, connect } from "../../infra/connect.ts";
+import { request } from "../../infra/request.ts";
+import { Resources } from "../../protocol/resources.ts";
+import { Subjects } from "../../protocol/subjects.ts";
+import { startLoad } from "../load/index.ts";
+import { parseShape } from "../load/shape.ts";
+import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
+import { cpuTimeWithChildrenMs } from "../proc.ts";
+import { sleep, within } from "../sampling.ts";
+import { spawnRateInChild } from "../spawn-rate.ts";
+import { ratio, round } from "../stats.ts";
+import { type BenchPhase, type Figure, skipped } from "./types.ts";
+
+/** Allocation interval of the master in this phase, unless given. */
+const PROCESSES_ALLOCATION_INTERVAL = "100ms";
+
+/** How many tasks of `shape` the agent's resources run at once. */
+function concurrencyOf(agentResources: string, shape: string): number {
+  const total = Resources.parse(agentResources).toJSON();
+  let fit = Number.POSITIVE_INFINITY;
+  for (const [name, milli] of parseShape(shape).milli) {
+    const have = total[name];
+    fit = Math.min(fit, typeof have === "number" ? Math.floor(Math.round(have * 1000) / milli) : 0);
+  }
+  return Math.max(1, Number.isFinite(fit) ? fit : 1);
+}
+
+export const processesPhase: BenchPhase = {
+  name: "processes",
+  description: "real agent + command executor processes running `true`, vs raw spawn",
+  async run(ctx) {
+    const availability = await masterAvailability();
+    if (!availability.available) return skipped(`no master to measure: ${availability.reason}`);
+    if (availability.via !== "cli") return skipped("needs the agora CLI for a real agent");
+    const o = ctx.options;
+    const concurrency = concurrencyOf(o.processAgentResources, o.processTaskShape);
+    const rawCount = o.quick ? 100 : 500;
+    const nodeCount = o.quick ? 4 : 12;
+
+    ctx.log(`processes: raw spawn of true (${rawCount}, 1 and ${concurrency} at a time)`);
+    const rawSequential = await spawnRateInChild("true", [], rawCount, 1);
+    const rawConcurrent = await spawnRateInChild("true", [], rawCount, concurrency);
+    ctx.log(`processes: node -e 0 with and without tsx (${nodeCount}, ${concurrency} at a time)`);
+    const nodeBare = await spawnRateInChild(process.execPath, ["-e", "0"], nodeCount, concurrency);
+    const nodeRuntime = await spawnRateInChild(
+      process.execPath,
+      ["--import", import.meta.resolve("tsx"), "-e", "0"],
+      nodeCount,
+      concurrency,
+    );
+
+    const subjects = new Subjects(`bench${nuid.next().toLowerCase()}`);
+    const nc = await connect({ servers: ctx.url, name: "bench-control" });
+    const workDir = await mkdtemp(path.join(os.tmpdir(), "agora-bench-agent-"));
+    let master: Awaited<ReturnType<typeof startMasterProcess>> | undefined;
+    let agent: ChildProcess | undefined;
+    let agentExited: Promise<void> = Promise.resolve();
+    try {
+      const interval = o.masterAllocationInterval ?? PROCESSES_ALLOCATION_INTERVAL;
+      master = await startMasterProcess(nc, {
+        url: ctx.url,
+        subjects,
+        via: "cli",
+        logLevel: o.masterLogLevel,
+        args: ["--allocation-interval", interval],
+      });
+      ctx.log(`processes: a real agent (${o.processAgentResources})`);
+      let agentStderr = "";
+      agent = spawn(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, "bin", "agora.js"),
+          "agent",
+          "--nats",
+          ctx.url,
+          "--prefix",
+          subjects.prefix,
+          "--work-dir",
+          workDir,
+          "--resources",
+          o.processAgentResources,
+          "--hostname",
+          "bench-real-agent",
+        ],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, AGORA_LOG_LEVEL: o.masterLogLevel },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
+      agent.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+        agentStderr = (agentStderr + chunk).slice(-4096);
+      });
+      const child = agent;
+      agentExited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      const agentPid = agent.pid;
+      await within(
+        (async () => {
+          for (;;) {
+            if (child.exitCode !== null) throw new Error(`the agent exited:\n${agentStderr}`);
+            const reply = await request(
+              nc,
+              subjects.masterOperator(),
+              { type: "operator.getState" },
+              ["operator.state"],
+              2000,
+            );
+            if (reply.state.agents.some((a) => a.active)) return;
+            await sleep(50);
+          }
+        })(),
+        30_000,
+        "registration of the real agent",
+      );
+      ctx.log(`processes: ${o.processTasks} real tasks, ${concurrency} at a time`);
+      const agentCpu0 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      const load = await startLoad({
+        servers: ctx.url,
+        subjects,
+        tasks: o.processTasks,
+        shape: o.processTaskShape,
+        command: "true",
+        transport: o.transport,
+        name: "processes",
+      });
+      let timedOut = false;
+      try {
+        await within(load.done, Math.max(60_000, o.processTasks * 2000), "the real tasks");
+      } catch (err) {
+        timedOut = true;
+        ctx.log(`processes: ${err instanceof Error ? err.message : err}; reporting what finished`);
+      }
+      const stats = load.stats();
+      await load.stop();
+      // the executors are the agent's children: their CPU counts once they are reaped
+      await sleep(500);
+      const agentCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      const done = stats.finished + stats.failed;
+      const cpuPerTask =
+        agentCpu0 === undefined || agentCpu1 === undefined || done === 0
+          ? undefined
+          : round((agentCpu1 - agentCpu0) / done, 1);
+      const against = (name: string, value: number) => ({ baseline: { name, value } });
+      const figures: Figure[] = [
+        {
+          name: `raw spawn of true, 1 at a time`,
+          value: rawSequential.perSec,
+          unit: "spawns/s",
+        },
+        {
+          name: `raw spawn of true, ${concurrency} at a time`,
+          value: rawConcurrent.perSec,
+          unit: "spawns/s",
+        },
+        {
+          name: `node -e 0, ${concurrency} at a time`,
+          value: nodeBare.perSec,
+          unit: `starts/s (${nodeBare.cpuMsPerSpawn ?? "?"} ms CPU each)`,
+        },
+        {
+          name: `node --import tsx -e 0, ${concurrency} at a time (an executor's runtime start)`,
+          value: nodeRuntime.perSec,
+          unit: `starts/s (${nodeRuntime.cpuMsPerSpawn ?? "?"} ms CPU each)`,
+        },
+        {
+          name: `real tasks/s (${done} of ${o.processTasks} \`true\`${timedOut ? ", timed out" : ""})`,
+          value: stats.tasksPerSec,
+          unit: "tasks/s",
+          ...against(`raw spawns/s, ${concurrency} at a time`, rawConcurrent.perSec),
+          ratio: ratio(stats.tasksPerSec, rawConcurrent.perSec),
+        },
+        {
+          name: "real task latency p50 (accept → RUNNING)",
+          value: stats.latency.p50Ms,
+          unit: "ms",
+        },
+        { name: "real task latency p99", value: stats.latency.p99Ms, unit: "ms" },
+        {
+          name: "CPU per real task (agent + its executors)",
+          value: cpuPerTask,
+          unit: `ms (raw spawn: ${rawConcurrent.cpuMsPerSpawn ?? "?"} ms)`,
+        },
+      ];
+      if (stats.failed > 0) {
+        figures.push({
+          name: `real tasks ended otherwise (${JSON.stringify(stats.failedByState)})`,
+          value: stats.failed,
+          unit: "tasks",
+        });
+      }
+      return {
+        status: "ok",
+        figures,
+        details: {
+          allocationInterval: interval,
+          concurrency,
+          rawSequential,
+          rawConcurrent,
+          nodeBare,
+          nodeRuntime,
+          load: stats,
+          agentCpuMsPerTask: cpuPerTask,
+        },
+      };
+    } finally {
+      if (agent !== undefined && agent.exitCode === null) {
+        agent.kill("SIGTERM");
+        const killer = setTimeout(() => agent?.kill("SIGKILL"), 5000);
+        await agentExited;
+        clearTimeout(killer);
+      }
+      await master?.stop();
+      await closeGracefully(nc);
+      await rm(workDir, { recursive: true, force: true });
+    }
+  },
+};

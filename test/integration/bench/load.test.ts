@@ -1,0 +1,177 @@
+/**
+ * The load framework against a real master (in this process) and the agent
+ * emulator over a real nats-server: every task it launches reaches
+ * TASK_FINISHED, and its accept → TASK_RUNNING latency is recorded, with
+ * either transport, with and without a rate limit.
+ */
+import { nuid } from "@nats-io/nats-core";
+import anyTest, { type TestFn } from "ava";
+import { createMaster, type Master, resolveMasterConfig } from "../../../actors/master/index.ts";
+import { type AgentEmulator, startAgentEmulator } from "../../../bench/emulator/index.ts";
+import { startLoad, type TransportKind } from "../../../bench/load/index.ts";
+import { closeGracefully, connect } from "../../../infra/connect.ts";
+import { silentLogger } from "../../../infra/logger.ts";
+import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { Subjects } from "../../../protocol/subjects.ts";
+
+interface Context {
+  server: NatsServer;
+}
+const test = anyTest as TestFn<Context>;
+
+const TASKS = 500;
+const WAIT_MS = 45_000;
+
+test.before(async (t) => {
+  t.context.server = await startNatsServer({ jetstream: false });
+});
+
+test.after.always(async (t) => {
+  await t.context.server?.stop();
+});
+
+/** A master in this process and 10 emulated agents (cpus:4 → 40 tasks of cpus:0.1 each). */
+async function cluster(url: string): Promise<{
+  subjects: Subjects;
+  master: Master;
+  emulator: AgentEmulator;
+  [Symbol.asyncDispose](): Promise<void>;
+}> {
+  const subjects = new Subjects(`loadtest${nuid.next().toLowerCase()}`);
+  const nc = await connect({ servers: url, name: "test-master" });
+  const master = createMaster({
+    nc,
+    logger: silentLogger(),
+    subjects,
+    config: resolveMasterConfig({ overrides: { allocationInterval: 50 } }),
+  });
+  await master.start();
+  const emulator = await startAgentEmulator({ servers: url, subjects, count: 10 });
+  await emulator.ready;
+  return {
+    subjects,
+    master,
+    emulator,
+    async [Symbol.asyncDispose]() {
+      await emulator.stop();
+      await master.stop();
+      await closeGracefully(nc);
+    },
+  };
+}
+
+for (const transport of ["lite", "driver"] as const satisfies readonly TransportKind[]) {
+  test.serial(`load - ${transport} frameworks run ${TASKS} tasks to TASK_FINISHED`, async (t) => {
+    await using c = await cluster(t.context.server.url);
+    const load = await startLoad({
+      servers: t.context.server.url,
+      subjects: c.subjects,
+      frameworks: 3,
+      tasks: TASKS,
+      transport,
+    });
+    try {
+      await withDeadline(load.done, WAIT_MS, "every task to finish");
+      const stats = load.stats();
+      t.is(stats.accepted, TASKS);
+      t.is(stats.finished, TASKS);
+      t.is(stats.failed, 0);
+      t.is(stats.latency.count, TASKS);
+      t.true(stats.latency.maxMs >= stats.latency.p50Ms);
+      t.true(stats.accepts > 0 && stats.accepts <= TASKS);
+      t.deepEqual(stats.errors, {});
+      // the agents forget a task once its FINISHED is acknowledged, just after the scheduler saw it
+      await waitFor(() => c.emulator.stats().tasksFinished === TASKS, "every acknowledgement");
+      t.is(c.emulator.stats().tasksActive, 0);
+    } finally {
+      await load.stop();
+    }
+    t.deepEqual(c.master.checkInvariants(), []);
+  });
+}
+
+test.serial("load - a rate limit paces the launches and every task still finishes", async (t) => {
+  await using c = await cluster(t.context.server.url);
+  const load = await startLoad({
+    servers: t.context.server.url,
+    subjects: c.subjects,
+    frameworks: 2,
+    tasks: 200,
+    rate: 1000,
+    maxTasksPerOffer: 5,
+  });
+  try {
+    await withDeadline(load.done, WAIT_MS, "every paced task to finish");
+    const stats = load.stats();
+    t.is(stats.finished, 200);
+    t.is(stats.latency.count, 200);
+    t.is(stats.rateLimit, 1000);
+    t.true(stats.tasksPerAccept <= 5);
+  } finally {
+    await load.stop();
+  }
+});
+
+test.serial("load - an in-flight window holds offers until tasks run", async (t) => {
+  await using c = await cluster(t.context.server.url);
+  const load = await startLoad({
+    servers: t.context.server.url,
+    subjects: c.subjects,
+    frameworks: 2,
+    tasks: 300,
+    maxInFlight: 10,
+    maxTasksPerOffer: 5,
+  });
+  try {
+    await withDeadline(load.done, WAIT_MS, "every windowed task to finish");
+    const stats = load.stats();
+    t.is(stats.finished, 300);
+    t.is(stats.latency.count, 300);
+    t.is(stats.maxInFlight, 10);
+    t.is(load.recorder.inFlight, 0);
+  } finally {
+    await load.stop();
+  }
+});
+
+test.serial("load - until running resolves once every long task runs", async (t) => {
+  await using c = await cluster(t.context.server.url);
+  const load = await startLoad({
+    servers: t.context.server.url,
+    subjects: c.subjects,
+    tasks: 100,
+    until: "running",
+    labels: { "bench-duration-ms": "Infinity" },
+  });
+  try {
+    await withDeadline(load.done, WAIT_MS, "every task to run");
+    const stats = load.stats();
+    t.is(stats.running, 100);
+    t.is(stats.finished, 0);
+    t.is(c.emulator.stats().tasksActive, 100);
+  } finally {
+    await load.stop();
+  }
+});
+
+/** Resolves once `check` holds, checking every 10 ms (state that messages change). */
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
