@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { encode } from "../protocol/codec.ts";
 import type { Subjects } from "../protocol/subjects.ts";
@@ -71,7 +71,29 @@ export interface MasterProcess {
   exited(): boolean;
   /** The last 8 KiB of its stderr. */
   stderr(): string;
+  /**
+   * Its memory after a full garbage collection (`heap-probe.mjs`, preloaded
+   * with `--expose-gc`): undefined when the probe does not answer in 10 s.
+   */
+  heap(): Promise<HeapFigures | undefined>;
 }
+
+/** `process.memoryUsage()` of the master after a full garbage collection. */
+export interface HeapFigures {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** What the master's JavaScript holds: heap in use plus memory outside the heap (buffers). */
+export function liveBytes(heap: HeapFigures): number {
+  return heap.heapUsed + heap.external;
+}
+
+const HEAP_PROBE = path.join(REPO_ROOT, "bench", "heap-probe.mjs");
+const HEAP_LINE = /^heap-probe (\{.*\})$/m;
 
 /** Starts the master and waits until it answers on its operator subject. */
 export async function startMasterProcess(
@@ -79,6 +101,11 @@ export async function startMasterProcess(
   options: MasterProcessOptions,
 ): Promise<MasterProcess> {
   const args = [
+    "--expose-gc",
+    // bytecode of code not run lately is dropped on GC: heap figures taken
+    // minutes apart would count that as memory freed
+    "--no-flush-bytecode",
+    `--import=${pathToFileURL(HEAP_PROBE).href}`,
     ...(options.nodeArgs ?? []),
     ...(options.via === "cli"
       ? [path.join(REPO_ROOT, "bin", "agora.js"), "master"]
@@ -91,8 +118,15 @@ export async function startMasterProcess(
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
+  let heapWaiter: ((figures: HeapFigures) => void) | undefined;
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
+    const line = HEAP_LINE.exec(chunk);
+    if (line?.[1] !== undefined && heapWaiter !== undefined) {
+      heapWaiter(JSON.parse(line[1]) as HeapFigures);
+      heapWaiter = undefined;
+      chunk = chunk.replace(HEAP_LINE, "");
+    }
     stderr = (stderr + chunk).slice(-8192);
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -127,9 +161,31 @@ export async function startMasterProcess(
   return {
     pid: child.pid,
     child,
-    command: `node ${args.map((a) => (path.isAbsolute(a) ? path.relative(REPO_ROOT, a) : a)).join(" ")}`,
+    command: `node ${args
+      .map((a) =>
+        a.startsWith("--import=file:")
+          ? `--import=./${path.relative(REPO_ROOT, fileURLToPath(a.slice("--import=".length)))}`
+          : path.isAbsolute(a)
+            ? path.relative(REPO_ROOT, a)
+            : a,
+      )
+      .join(" ")}`,
     stop,
     exited: () => gone,
     stderr: () => stderr,
+    heap: () => {
+      if (gone) return Promise.resolve(undefined);
+      return new Promise<HeapFigures | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          heapWaiter = undefined;
+          resolve(undefined);
+        }, 10_000);
+        heapWaiter = (figures) => {
+          clearTimeout(timer);
+          resolve(figures);
+        };
+        child.kill("SIGUSR2");
+      });
+    },
   };
 }

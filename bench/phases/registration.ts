@@ -9,7 +9,7 @@ import { nuid } from "@nats-io/nats-core";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import { Subjects } from "../../protocol/subjects.ts";
 import { type AgentEmulator, startAgentEmulator } from "../emulator/index.ts";
-import { masterAvailability, startMasterProcess } from "../master-process.ts";
+import { liveBytes, masterAvailability, startMasterProcess } from "../master-process.ts";
 import { cpuTimeMs, procStatusBytes, rssBytes, selfCpuTimeMs } from "../proc.ts";
 import { ratio, round } from "../stats.ts";
 import { type BenchPhase, type Figure, skipped, targetFigure } from "./types.ts";
@@ -62,6 +62,7 @@ export const registrationPhase: BenchPhase = {
       await sleep(SETTLE_MS);
       const pid = master.pid;
       const rssBefore = rssBytes(pid);
+      const heapBefore = await master.heap();
       const masterCpu0 = cpuTimeMs(pid);
       const selfCpu0 = selfCpuTimeMs();
       ctx.log(`registration: ${agents} agents`);
@@ -87,13 +88,18 @@ export const registrationPhase: BenchPhase = {
       const windowMs = performance.now() - t0;
       const masterCpuHb = diff(masterCpuHb0, cpuTimeMs(pid));
       const rssAfter = rssBytes(pid);
+      const heapAfter = await master.heap();
       const heartbeats = hb1.heartbeatReplies - hb0.heartbeatReplies;
       const heartbeatsPerSec = (heartbeats * 1000) / windowMs;
 
-      const bytesPerAgent =
+      const rssPerAgent =
         rssBefore === undefined || rssAfter === undefined
           ? undefined
           : round((rssAfter - rssBefore) / agents);
+      const bytesPerAgent =
+        heapBefore === undefined || heapAfter === undefined
+          ? undefined
+          : round((liveBytes(heapAfter) - liveBytes(heapBefore)) / agents);
       const reference = ctx.baseline?.reference;
       const baselineRt = reference?.requestInFlight?.roundTripsPerSec;
       const baselineP50 = reference?.requestInFlight?.p50Ms;
@@ -158,10 +164,15 @@ export const registrationPhase: BenchPhase = {
           unit: `MiB (from ${rssBefore === undefined ? "?" : round(rssBefore / 2 ** 20, 1)})`,
         },
         {
-          name: "master memory per agent",
+          name: "master memory per agent (live heap after GC)",
           value: bytesPerAgent,
           unit: "B/agent",
           ...targetFigure(bytesPerAgent, "<=", TARGET_BYTES_PER_AGENT),
+        },
+        {
+          name: "  VmRSS growth per agent (upper bound: garbage and heap slack included)",
+          value: rssPerAgent,
+          unit: "B/agent",
         },
       ];
       return {
@@ -173,6 +184,8 @@ export const registrationPhase: BenchPhase = {
             rssBeforeBytes: rssBefore,
             rssRegisteredBytes: rssRegistered,
             rssAfterHeartbeatsBytes: rssAfter,
+            heapBefore,
+            heapAfter,
             peakRssBytes: procStatusBytes(pid, "VmHWM"),
             cpuRegistrationMs: masterCpuReg,
             cpuHeartbeatWindowMs: masterCpuHb,
@@ -181,6 +194,7 @@ export const registrationPhase: BenchPhase = {
           heartbeatWindowMs: round(windowMs),
           heartbeats,
           bytesPerAgent,
+          rssPerAgent,
         },
       };
     } finally {

@@ -37,6 +37,7 @@ import {
 import { type LoadOptions, type LoadStats, startLoad } from "../load/index.ts";
 import { parseShape, tasksThatFit } from "../load/shape.ts";
 import {
+  liveBytes,
   type MasterProcess,
   masterAvailability,
   REPO_ROOT,
@@ -190,6 +191,7 @@ export const tasksPhase: BenchPhase = {
         Math.floor(capacity(o.taskAgents, o.taskShape) * 0.9),
       );
       const rss0 = rssBytes(pid);
+      const heap0 = await m.heap();
       const memory = await runLoad(
         ctx,
         m,
@@ -204,10 +206,15 @@ export const tasksPhase: BenchPhase = {
       );
       await sleep(SETTLE_MS);
       const rss1 = rssBytes(pid);
-      const bytesPerTask =
+      const heap1 = await m.heap();
+      const rssPerTask =
         rss0 === undefined || rss1 === undefined || memory.stats.running === 0
           ? undefined
           : round((rss1 - rss0) / memory.stats.running);
+      const bytesPerTask =
+        heap0 === undefined || heap1 === undefined || memory.stats.running === 0
+          ? undefined
+          : round((liveBytes(heap1) - liveBytes(heap0)) / memory.stats.running);
       // tearing the frameworks down killed their tasks: wait until the agents forgot them
       await pollUntil(() => emulator?.stats().tasksActive === 0, 60_000);
 
@@ -311,10 +318,15 @@ export const tasksPhase: BenchPhase = {
       runFigures("half", half, true);
       figures.push(
         {
-          name: `master memory per live task (${memory.stats.running} running)`,
+          name: `master memory per live task (${memory.stats.running} running; live heap after GC)`,
           value: bytesPerTask,
           unit: "B/task",
           ...targetFigure(bytesPerTask, "<=", TARGET_BYTES_PER_TASK),
+        },
+        {
+          name: "  VmRSS growth per live task (upper bound: garbage and heap slack included)",
+          value: rssPerTask,
+          unit: "B/task",
         },
         {
           name: "master RSS: registered → tasks held → end",
@@ -340,6 +352,8 @@ export const tasksPhase: BenchPhase = {
             rssRegisteredBytes: rss0,
             rssHeldBytes: rss1,
             rssEndBytes: rssEnd,
+            heapRegistered: heap0,
+            heapHeld: heap1,
           },
           method: {
             tasksPerSec:
@@ -349,7 +363,7 @@ export const tasksPhase: BenchPhase = {
             messagesPerTask:
               "nats-server /varz in_msgs over the run ÷ tasks done (everything published, heartbeats and cluster events included)",
             memoryPerTask:
-              "master VmRSS with N tasks held running minus VmRSS before they were launched, ÷ N (garbage not yet collected included)",
+              "master heapUsed + external after a full GC with N tasks held running minus the same before they were launched, ÷ N; VmRSS growth ÷ N as an upper bound",
           },
           memory,
           peak,
