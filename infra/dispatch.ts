@@ -3,7 +3,7 @@
  * reply with an error or count. A bad message never stops an actor.
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { decode, encode, encodeError } from "../protocol/codec.ts";
+import { decodeMessages, encode, encodeError } from "../protocol/codec.ts";
 import { AgoraError, ErrorCode, ProtocolError } from "../protocol/errors.ts";
 import type { Message, MessageOf, MessageType } from "../protocol/registry.ts";
 import type { Logger } from "./logger.ts";
@@ -39,12 +39,19 @@ export interface ServeOptions<T extends MessageType> {
    * (undecodable, invalid or of a type not accepted here), e.g. to tell its sender by another way.
    */
   onReject?: (error: AgoraError, ctx: MessageContext) => void;
+  /**
+   * Called before every reply is sent, e.g. the actor's `Batcher.flush`, so that a
+   * reply never overtakes the messages the handler published before it.
+   */
+  beforeReply?: () => void;
 }
 
 /**
  * Subscribes to `subject` and dispatches every valid message of the accepted
  * types to `handler`. Invalid messages are answered with an error reply when
  * they are requests, otherwise logged and counted (`messages_invalid`).
+ * A `batch` is unpacked and each element dispatched in order as if it had
+ * come alone; a batch sent as a request is refused.
  */
 export function serve<T extends MessageType>(
   nc: NatsConnection,
@@ -53,7 +60,18 @@ export function serve<T extends MessageType>(
   handler: Handler<T>,
 ): Subscription {
   const accepted: ReadonlySet<string> = new Set(options.types);
-  const { logger, metrics } = options;
+  const { logger, metrics, beforeReply } = options;
+  const reply = (m: Msg, data: () => Uint8Array) => {
+    if (!m.reply) return;
+    if (beforeReply) {
+      try {
+        beforeReply();
+      } catch (err) {
+        logger.error({ err, subject: m.subject }, "flush before reply failed");
+      }
+    }
+    m.respond(data());
+  };
   const fail = (m: Msg, err: unknown, counter: string) => {
     const error = AgoraError.from(err);
     metrics.inc(counter);
@@ -65,10 +83,50 @@ export function serve<T extends MessageType>(
         "message rejected",
       );
     }
-    if (m.reply) m.respond(encodeError(error));
+    reply(m, () => encodeError(error));
   };
-  const respond = (m: Msg, reply: Message | undefined) => {
-    if (m.reply) m.respond(encode(reply ?? { type: "ok" }));
+  const reject = (m: Msg, err: unknown) => {
+    fail(m, err, "messages_invalid");
+    if (!m.reply && options.onReject) {
+      try {
+        options.onReject(AgoraError.from(err), { subject: m.subject, reply: undefined });
+      } catch (hookError) {
+        logger.error({ err: hookError, subject: m.subject }, "reject hook failed");
+      }
+    }
+  };
+  const respond = (m: Msg, result: Message | undefined) => {
+    reply(m, () => encode(result ?? { type: "ok" }));
+  };
+  const dispatch = (m: Msg, msg: Message | ProtocolError, ctx: MessageContext) => {
+    if (msg instanceof ProtocolError) {
+      reject(m, msg);
+      return;
+    }
+    if (!accepted.has(msg.type)) {
+      reject(
+        m,
+        new ProtocolError(
+          ErrorCode.UnknownType,
+          `message type ${msg.type} is not accepted on this subject`,
+        ),
+      );
+      return;
+    }
+    metrics.inc("messages_received");
+    try {
+      const result = handler(msg as MessageOf<T>, ctx);
+      if (result instanceof Promise) {
+        result.then(
+          (r) => respond(m, r),
+          (e) => fail(m, e, "messages_failed"),
+        );
+      } else {
+        respond(m, result);
+      }
+    } catch (e) {
+      fail(m, e, "messages_failed");
+    }
   };
   return nc.subscribe(subject, {
     queue: options.queue,
@@ -77,41 +135,20 @@ export function serve<T extends MessageType>(
         logger.error({ err, subject }, "subscription failed");
         return;
       }
-      let msg: Message;
+      let messages: Array<Message | ProtocolError>;
       try {
-        msg = decode(m.data);
-        if (!accepted.has(msg.type)) {
-          throw new ProtocolError(
-            ErrorCode.UnknownType,
-            `message type ${msg.type} is not accepted on this subject`,
-          );
-        }
+        messages = decodeMessages(m.data, !m.reply);
       } catch (e) {
-        fail(m, e, "messages_invalid");
-        if (!m.reply && options.onReject) {
-          try {
-            options.onReject(AgoraError.from(e), { subject: m.subject, reply: undefined });
-          } catch (hookError) {
-            logger.error({ err: hookError, subject: m.subject }, "reject hook failed");
-          }
-        }
+        reject(m, e);
         return;
       }
-      metrics.inc("messages_received");
       const ctx: MessageContext = { subject: m.subject, reply: m.reply || undefined };
-      try {
-        const result = handler(msg as MessageOf<T>, ctx);
-        if (result instanceof Promise) {
-          result.then(
-            (r) => respond(m, r),
-            (e) => fail(m, e, "messages_failed"),
-          );
-        } else {
-          respond(m, result);
-        }
-      } catch (e) {
-        fail(m, e, "messages_failed");
+      if (messages.length === 1) {
+        dispatch(m, messages[0] as Message | ProtocolError, ctx);
+        return;
       }
+      metrics.inc("batches_received");
+      for (const msg of messages) dispatch(m, msg, ctx);
     },
   });
 }

@@ -11,10 +11,20 @@ import { AgoraError, ErrorCode, ProtocolError, type WireError } from "./errors.t
 import { checkerOf, type Message, type MessageOf, type MessageType } from "./registry.ts";
 import { PROTOCOL_VERSION } from "./subjects.ts";
 
+export { MAX_BATCH_MESSAGES } from "./common.ts";
+
 /** Largest accepted payload (NATS's default max_payload). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
+// skipValues (in msgpackr, not in its typings): a property whose value is undefined is left
+// out, so that optional fields are absent on the wire, not nil
+const packOptions = {
+  useRecords: false,
+  encodeUndefinedAsNil: true,
+  variableMapSize: true,
+  skipValues: [undefined],
+};
+const packr = new Packr(packOptions);
 const unpackr = new Unpackr({
   useRecords: false,
   mapsAsObjects: true,
@@ -23,42 +33,9 @@ const unpackr = new Unpackr({
   copyBuffers: true,
 });
 
-/** Drops `undefined` properties so that optional fields are absent on the wire, not nil. */
-function compact(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i];
-      const c = compact(item);
-      if (c !== item) {
-        out ??= value.slice();
-        out[i] = c;
-      }
-    }
-    return out ?? value;
-  }
-  const record = value as Record<string, unknown>;
-  let out: Record<string, unknown> | undefined;
-  for (const key in record) {
-    const item = record[key];
-    if (item === undefined) {
-      out ??= { ...record };
-      delete out[key];
-      continue;
-    }
-    const c = compact(item);
-    if (c !== item) {
-      out ??= { ...record };
-      out[key] = c;
-    }
-  }
-  return out ?? value;
-}
-
 /** Encodes a message, stamping the protocol version. */
 export function encode(msg: Message): Uint8Array {
-  return packr.pack(compact({ v: PROTOCOL_VERSION, ...msg }));
+  return packr.pack({ v: PROTOCOL_VERSION, ...msg });
 }
 
 /** Longest error text sent on the wire. */
@@ -80,10 +57,10 @@ function describeType(value: unknown): string {
 }
 
 /**
- * Decodes and validates bytes into a message.
- * @throws ProtocolError BAD_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE or INVALID_MESSAGE
+ * Size, MessagePack, map, version and type checks of a payload.
+ * @returns the unpacked record, its `v` still in place
  */
-export function decode(data: Uint8Array): Message {
+function unpackChecked(data: Uint8Array): Record<string, unknown> & { type: string } {
   if (data.byteLength > MAX_MESSAGE_BYTES) {
     throw new ProtocolError(
       ErrorCode.MessageTooLarge,
@@ -98,18 +75,13 @@ export function decode(data: Uint8Array): Message {
     throw new ProtocolError(ErrorCode.BadMessage, "payload is not valid MessagePack", { cause });
   }
   // only a plain map: arrays, bytes and msgpackr's own types (0xc1, dates, sets) are refused
-  if (
-    value === null ||
-    typeof value !== "object" ||
-    Object.getPrototypeOf(value) !== Object.prototype
-  ) {
+  if (!isPlainMap(value)) {
     throw new ProtocolError(
       ErrorCode.BadMessage,
       `message must be a map, got ${describeType(value)}`,
     );
   }
-  const record = value as Record<string, unknown>;
-  const version = record.v;
+  const version = value.v;
   if (version !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       ErrorCode.UnsupportedVersion,
@@ -118,10 +90,20 @@ export function decode(data: Uint8Array): Message {
         : `unsupported protocol version ${JSON.stringify(version)} (this receiver speaks v${PROTOCOL_VERSION})`,
     );
   }
-  const type = record.type;
-  if (typeof type !== "string") {
+  if (typeof value.type !== "string") {
     throw new ProtocolError(ErrorCode.InvalidMessage, 'message has no string field "type"');
   }
+  return value as Record<string, unknown> & { type: string };
+}
+
+function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+/** Validates a record against the schema of its type and strips `v`. */
+function validate(record: Record<string, unknown>, type: string): Message {
   const checker = checkerOf(type);
   if (checker === undefined) {
     throw new ProtocolError(
@@ -139,6 +121,86 @@ export function decode(data: Uint8Array): Message {
   }
   delete record.v;
   return record as Message;
+}
+
+/**
+ * Decodes and validates bytes into a message. A `batch` comes back as its
+ * envelope, elements not validated: receivers of published messages use
+ * {@link decodeMessages}.
+ * @throws ProtocolError BAD_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE or INVALID_MESSAGE
+ */
+export function decode(data: Uint8Array): Message {
+  const record = unpackChecked(data);
+  return validate(record, record.type);
+}
+
+/** Validates one element of a batch; `at` is its index, for the error text. */
+function validateElement(element: unknown, at: number): Message {
+  if (!isPlainMap(element)) {
+    throw new ProtocolError(
+      ErrorCode.InvalidMessage,
+      `batch element ${at} must be a map, got ${describeType(element)}`,
+    );
+  }
+  const type = element.type;
+  if (typeof type !== "string") {
+    throw new ProtocolError(
+      ErrorCode.InvalidMessage,
+      `batch element ${at} has no string field "type"`,
+    );
+  }
+  if (type === "batch") {
+    throw new ProtocolError(ErrorCode.InvalidMessage, `batch element ${at} is a batch`);
+  }
+  // an element has no version of its own; one that says another than the envelope's is refused
+  if (element.v !== undefined && element.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      ErrorCode.UnsupportedVersion,
+      `batch element ${at} has protocol version ${JSON.stringify(element.v)}`,
+    );
+  }
+  return validate(element, type);
+}
+
+/**
+ * Decodes a payload of published messages: a plain message gives itself, a
+ * `batch` its elements in order, each validated with its own schema. An
+ * invalid element is returned in its place as the {@link ProtocolError} that
+ * rejected it; the others are unaffected.
+ * @param batchAllowed false for a request: a batch is then refused (INVALID_MESSAGE)
+ * @throws ProtocolError as {@link decode} when the payload or the batch envelope is invalid
+ */
+export function decodeMessages(
+  data: Uint8Array,
+  batchAllowed = true,
+): Array<Message | ProtocolError> {
+  const record = unpackChecked(data);
+  if (record.type !== "batch") return [validate(record, record.type)];
+  if (!batchAllowed) {
+    throw new ProtocolError(ErrorCode.InvalidMessage, "a batch cannot be sent as a request");
+  }
+  const batch = validate(record, "batch") as MessageOf<"batch">;
+  const out: Array<Message | ProtocolError> = new Array(batch.messages.length);
+  for (let i = 0; i < batch.messages.length; i++) {
+    try {
+      out[i] = validateElement(batch.messages[i], i);
+    } catch (err) {
+      out[i] =
+        err instanceof ProtocolError
+          ? err
+          : new ProtocolError(ErrorCode.InvalidMessage, `batch element ${i}: ${String(err)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Encodes `{v, type: "batch", messages}`: plain MessagePack, the elements
+ * without a `v` of their own. The caller keeps to {@link MAX_BATCH_MESSAGES}
+ * elements and checks the size against {@link MAX_MESSAGE_BYTES}.
+ */
+export function encodeBatch(messages: readonly Message[]): Uint8Array {
+  return packr.pack({ v: PROTOCOL_VERSION, type: "batch", messages });
 }
 
 /**

@@ -232,6 +232,19 @@ export const ErrorMessage = message("error", {
 /** A plain positive acknowledgement of a request. */
 export const OkMessage = message("ok", {});
 
+/** Most messages in one `batch` envelope. */
+export const MAX_BATCH_MESSAGES = 1024;
+
+/**
+ * Several published (non-request) messages for one subject in one payload:
+ * `{v, type: "batch", messages: [{type, ...}, ...]}`. Each element is a normal
+ * message without its own `v`, validated by the codec with its own schema
+ * (`decodeMessages`); a batch never holds a batch and is never a request or a reply.
+ */
+export const BatchMessage = message("batch", {
+  messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH_MESSAGES }),
+});
+
 /** Declares one message type: `{type: TYPE, ...fields}`. */
 export function message<T extends string, P extends TProperties>(
   type: T,

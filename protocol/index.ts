@@ -20,7 +20,17 @@ export {
   FrameworkRef,
   RunningTask,
 } from "./agents.ts";
-export { decode, decodeAs, decodeReply, encode, encodeError, MAX_MESSAGE_BYTES } from "./codec.ts";
+export {
+  decode,
+  decodeAs,
+  decodeMessages,
+  decodeReply,
+  encode,
+  encodeBatch,
+  encodeError,
+  MAX_BATCH_MESSAGES,
+  MAX_MESSAGE_BYTES,
+} from "./codec.ts";
 export {
   Attributes,
   CommandInfo,

@@ -6,7 +6,7 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import * as agents from "./agents.ts";
 import * as cluster from "./cluster.ts";
-import { ErrorMessage, OkMessage } from "./common.ts";
+import { BatchMessage, ErrorMessage, OkMessage } from "./common.ts";
 import * as events from "./events.ts";
 import * as executors from "./executors.ts";
 import * as frameworks from "./frameworks.ts";
@@ -16,6 +16,7 @@ import * as policy from "./policy.ts";
 const SCHEMAS = {
   error: ErrorMessage,
   ok: OkMessage,
+  batch: BatchMessage,
   "agent.register": agents.AgentRegister,
   "agent.reregister": agents.AgentReregister,
   "agent.registered": agents.AgentRegistered,

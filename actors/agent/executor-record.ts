@@ -8,7 +8,12 @@ import type { Timer } from "../../infra/clock.ts";
 import type { FrameworkRef } from "../../protocol/agents.ts";
 import type { TaskInfo, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
 import type { ExecutorEnvironment } from "../executor/env.ts";
-import { executorEnvironment, type ProgramSpec, spawnDetached } from "./launcher.ts";
+import {
+  executorEnvironment,
+  type ProgramSource,
+  resolveProgram,
+  spawnDetached,
+} from "./launcher.ts";
 import { createSandbox } from "./sandbox.ts";
 
 /** A task the agent knows, from `runTask` until its terminal update is acknowledged. */
@@ -34,7 +39,7 @@ export interface ExecutorRecord {
   readonly executorId: string;
   readonly framework: FrameworkRef;
   readonly kind: "command" | "custom";
-  readonly program: ProgramSpec;
+  readonly program: ProgramSource;
   readonly extraEnv: Record<string, string>;
   phase: ExecutorPhase;
   sandbox: string | undefined;
@@ -56,7 +61,7 @@ export interface ExecutorSpec {
   framework: FrameworkRef;
   executorId: string;
   kind: "command" | "custom";
-  program: ProgramSpec;
+  program: ProgramSource;
   extraEnv: Record<string, string>;
 }
 
@@ -103,6 +108,7 @@ export async function startExecutorProcess(
   options: StartOptions,
 ): Promise<boolean> {
   const { env } = options;
+  const program = await resolveProgram(executor.program);
   const sandbox = await createSandbox(
     options.workDir,
     env.agentId,
@@ -112,7 +118,7 @@ export async function startExecutorProcess(
   executor.sandbox = sandbox;
   if (executor.phase !== "launching") return false;
   const child = spawnDetached(
-    executor.program,
+    program,
     sandbox,
     executorEnvironment({ ...env, sandbox }, executor.extraEnv),
   );

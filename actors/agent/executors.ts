@@ -33,7 +33,7 @@ import {
   startExecutorProcess,
   type TaskRecord,
 } from "./executor-record.ts";
-import { commandProgram, type ProgramSpec } from "./launcher.ts";
+import { commandProgram, type ProgramSource } from "./launcher.ts";
 import { signalTree } from "./process-tree.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
@@ -52,8 +52,8 @@ export interface ExecutorManagerOptions {
   logLevel: string;
   shutdownGracePeriodMs: number;
   registrationTimeoutMs: number;
-  /** How to start the built-in command executor. */
-  commandExecutor: ProgramSpec;
+  /** How to start the built-in command executor (resolved at each launch). */
+  commandExecutor: ProgramSource;
   /** Hands a status update to the status update manager. */
   sendStatus(frameworkId: string, status: TaskStatus): UpdateOutcome;
 }

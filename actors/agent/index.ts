@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { Batcher } from "../../infra/batch.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import {
   DEFAULT_REGISTRATION_BACKOFF_MAX_MS,
@@ -13,12 +14,12 @@ import {
 import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import { encode } from "../../protocol/codec.ts";
 import type { ResourcesJson } from "../../protocol/common.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
 import { type AgentConfig, parseAttributes } from "./config.ts";
+import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import {
   type AgentHandlerContext,
@@ -27,7 +28,7 @@ import {
   MASTER_COMMAND_TYPES,
   masterCommandHandler,
 } from "./handlers.ts";
-import { commandExecutorProgram, type ProgramSpec } from "./launcher.ts";
+import type { ProgramSource } from "./launcher.ts";
 import { Registrar } from "./registration.ts";
 import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
 import { StatusUpdateManager, type StatusUpdateStore } from "./status-updates.ts";
@@ -49,8 +50,11 @@ export interface AgentDeps {
   checkpointStore?: AgentCheckpointStore;
   /** @default in memory only */
   statusUpdateStore?: StatusUpdateStore;
-  /** How to start the built-in command executor. @default this Node running command-executor.ts */
-  commandExecutor?: ProgramSpec;
+  /**
+   * How to start the built-in command executor.
+   * @default this Node running command-executor.ts, bundled from sources ({@link commandExecutorLauncher})
+   */
+  commandExecutor?: ProgramSource;
   /** The machine's totals instead of detecting them (tests, emulation). */
   machineTotals?: MachineTotals;
   /** Deadline of one request to the master in ms. @default 5 s */
@@ -100,13 +104,18 @@ export function createAgent(deps: AgentDeps): Agent {
     return currentId;
   };
 
+  // status updates and messages to the master leave batched (infra/batch.ts)
+  const batcher = new Batcher(nc, { logger, metrics });
   const toMaster = (msg: Message): void => {
     if (currentId === undefined || nc.isClosed()) return;
+    let subject: string;
     try {
-      nc.publish(subjects.masterAgent(currentId), encode(msg));
+      subject = subjects.masterAgent(currentId);
     } catch (err) {
       logger.warn({ err, type: msg.type }, "message to master not sent");
+      return;
     }
+    batcher.publish(subject, msg);
   };
 
   const statusUpdates = new StatusUpdateManager({
@@ -135,7 +144,7 @@ export function createAgent(deps: AgentDeps): Agent {
     logLevel: level === "silent" ? "warn" : level,
     shutdownGracePeriodMs: config.executorShutdownGracePeriod,
     registrationTimeoutMs: config.executorRegistrationTimeout,
-    commandExecutor: deps.commandExecutor ?? commandExecutorProgram(),
+    commandExecutor: deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger }),
     sendStatus: (frameworkId, status) => statusUpdates.update(frameworkId, status),
   });
 
@@ -175,7 +184,7 @@ export function createAgent(deps: AgentDeps): Agent {
 
   const subscribe = async (id: string): Promise<void> => {
     await unsubscribe();
-    const options = { logger, metrics };
+    const options = { logger, metrics, beforeReply: () => batcher.flush() };
     subscriptions = [
       serve(
         nc,
@@ -238,6 +247,7 @@ export function createAgent(deps: AgentDeps): Agent {
         await registrar?.stop();
         statusUpdates.stop();
         executors.stop();
+        batcher.flush();
         await unsubscribe();
         logger.info("agent stopped");
       })();

@@ -1,7 +1,7 @@
 /**
  * Starting executor processes: the built-in command executor (a Node process
- * running `actors/executor/command-executor.ts`, through tsx when the agent
- * itself runs from TypeScript) or a framework's executor command. Executors
+ * running `actors/executor/command-executor.ts`: bundled by the agent when it
+ * runs from TypeScript, see executor-bundle.ts) or a framework's executor command. Executors
  * are detached — a process group of their own that outlives the agent
  * (DESIGN §6) — with the sandbox as cwd and `stdout`/`stderr` files in it.
  */
@@ -16,6 +16,14 @@ import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
 export interface ProgramSpec {
   file: string;
   args: string[];
+}
+
+/** A program, or a function resolving to it once it is ready (e.g. bundled). */
+export type ProgramSource = ProgramSpec | (() => Promise<ProgramSpec>);
+
+/** The program of a {@link ProgramSource}. */
+export async function resolveProgram(source: ProgramSource): Promise<ProgramSpec> {
+  return typeof source === "function" ? source() : source;
 }
 
 /** The environment of an executor process: the agent's own, plus the `AGORA_*` variables and `extra`. */
@@ -39,9 +47,10 @@ export function executorEnvironment(
 }
 
 /**
- * How to start the built-in command executor: this Node with tsx's loader
- * (resolved from here, since the sandbox is the cwd) when the agent runs from
- * TypeScript sources, else the compiled file.
+ * How to start the built-in command executor without a bundle: this Node with
+ * tsx's loader (resolved from here, since the sandbox is the cwd) when the
+ * agent runs from TypeScript sources, else the compiled file. The agent
+ * prefers a bundle from sources (executor-bundle.ts) and falls back to this.
  */
 export function commandExecutorProgram(): ProgramSpec {
   const fromTs = import.meta.url.endsWith(".ts");

@@ -10,7 +10,9 @@
  * period, then reports TASK_KILLED. After its terminal update the executor
  * waits (bounded) for the acknowledgement and exits.
  *
- * Run by the agent as `node --import <tsx> command-executor.ts`.
+ * Run by the agent as `node <work-dir>/cache/command-executor-<hash>.mjs`, a
+ * bundle of this file (actors/agent/executor-bundle.ts), from compiled
+ * JavaScript as `node command-executor.js`, else through tsx.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";

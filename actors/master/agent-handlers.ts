@@ -108,7 +108,12 @@ export function serveAgents(
   subjects: Subjects,
   ctx: MasterContext,
 ): Subscription[] {
-  const options = { logger: ctx.logger, metrics: ctx.metrics };
+  // a reply must not overtake what the handler queued in the outbox before it
+  const options = {
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    beforeReply: () => ctx.outbox.flush?.(),
+  };
   return [
     serve(nc, subjects.masterRegister(), { ...options, types: ["agent.register"] }, (msg, m) =>
       handleRegister(ctx, msg, m.reply !== undefined),

@@ -136,7 +136,12 @@ export function serveFrameworks(
   ctx: MasterContext,
   controls: OperatorControls = NO_CONTROLS,
 ): Subscription[] {
-  const options = { logger: ctx.logger, metrics: ctx.metrics };
+  // a reply must not overtake what the handler queued in the outbox before it
+  const options = {
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    beforeReply: () => ctx.outbox.flush?.(),
+  };
   return [
     serve(
       nc,

@@ -103,6 +103,7 @@ export function createMaster(deps: MasterDeps): Master {
     for (const sub of subscriptions) sub.unsubscribe();
     subscriptions = [];
     core.stop();
+    core.ctx.outbox.flush?.();
     if (!nc.isClosed()) {
       try {
         await nc.flush();

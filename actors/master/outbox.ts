@@ -1,12 +1,13 @@
 /**
  * Everything the master sends goes through an {@link Outbox}: to an agent, to
  * a framework's scheduler, or to the cluster event stream. The NATS outbox
- * encodes and publishes; unit tests record instead.
+ * publishes through a {@link Batcher} (the messages of one subject produced in
+ * one task go as one `batch`); unit tests record instead.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
+import { Batcher } from "../../infra/batch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
-import { encode } from "../../protocol/codec.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { ClusterEventKind, Subjects } from "../../protocol/subjects.ts";
 
@@ -18,6 +19,8 @@ export interface Outbox {
   toFramework(frameworkId: string, msg: Message): void;
   /** Master → observers on `events.<kind>`. */
   cluster(kind: ClusterEventKind, msg: Message): void;
+  /** Publishes now what is queued (before a reply, which must not overtake it). */
+  flush?(): void;
 }
 
 /** An outbox that publishes on NATS; a failed publish is logged and counted, never thrown. */
@@ -27,18 +30,22 @@ export function natsOutbox(
   logger: Logger,
   metrics: Metrics,
 ): Outbox {
+  const batcher = new Batcher(nc, { logger, metrics });
   const publish = (subject: () => string, msg: Message) => {
+    let to: string;
     try {
-      nc.publish(subject(), encode(msg));
-      metrics.inc("messages_sent");
+      to = subject();
     } catch (err) {
       metrics.inc("messages_send_failed");
       logger.warn({ err, type: msg.type }, "publish failed");
+      return;
     }
+    batcher.publish(to, msg);
   };
   return {
     toAgent: (agentId, msg) => publish(() => subjects.agent(agentId), msg),
     toFramework: (frameworkId, msg) => publish(() => subjects.framework(frameworkId), msg),
     cluster: (kind, msg) => publish(() => subjects.event(kind), msg),
+    flush: () => batcher.flush(),
   };
 }

@@ -19,6 +19,7 @@
  * status update retries, task finishes).
  */
 import { createInbox, nuid, type Subscription } from "@nats-io/nats-core";
+import { Batcher } from "../../infra/batch.ts";
 import { systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { silentLogger } from "../../infra/logger.ts";
@@ -154,6 +155,7 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
   };
 
   const inboxes = ncs.map(() => createInbox());
+  const batchers = ncs.map((nc) => new Batcher(nc, { logger, metrics }));
   for (let i = 0; i < settings.count; i++) {
     const c = i % ncs.length;
     const agent: EmulatedAgent = {
@@ -161,6 +163,7 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
       hostname: `${settings.hostnamePrefix}-${i}`,
       attributes: settings.attributes(i),
       nc: ncs[c]!,
+      batcher: batchers[c]!,
       heartbeatInbox: `${inboxes[c]}.${i}`,
       state: EmulatedAgentState.Unregistered,
       id: undefined,
@@ -228,6 +231,7 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
       ctx.stopped = true;
       timer.cancel();
       rejectReady(new Error("the agent emulator stopped before every agent registered"));
+      for (const batcher of batchers) batcher.flush();
       for (const sub of subscriptions) {
         try {
           sub.unsubscribe();

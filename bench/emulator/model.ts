@@ -3,6 +3,7 @@
  * tasks, the shared timer wheels, and the counters.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Batcher } from "../../infra/batch.ts";
 import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
@@ -29,6 +30,8 @@ export interface EmulatedAgent {
   readonly attributes: Attributes;
   /** The connection it talks on. */
   readonly nc: NatsConnection;
+  /** Its connection's batching publisher: status updates leave batched (infra/batch.ts). */
+  readonly batcher: Batcher;
   /** Reply subject of its heartbeats (under its connection's inbox). */
   readonly heartbeatInbox: string;
   state: EmulatedAgentState;

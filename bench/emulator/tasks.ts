@@ -12,7 +12,6 @@
  */
 import { randomUUID } from "node:crypto";
 import type { RunningTask } from "../../protocol/agents.ts";
-import { encode } from "../../protocol/codec.ts";
 import { isTerminalState, type TaskInfo, TaskSource, TaskState } from "../../protocol/common.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import {
@@ -47,8 +46,12 @@ function sendHead(ctx: EmulatorContext, task: EmulatedTask): void {
   const agent = task.agent;
   if (head === undefined || agent.state !== EmulatedAgentState.Registered) return;
   if (agent.masterSubject === undefined) return;
-  const msg = { type: "agent.update", frameworkId: task.frameworkId, status: head } as const;
-  if (publish(ctx, agent, agent.masterSubject, encode(msg))) ctx.metrics.inc("updates_sent");
+  agent.batcher.publish(agent.masterSubject, {
+    type: "agent.update",
+    frameworkId: task.frameworkId,
+    status: head,
+  });
+  ctx.metrics.inc("updates_sent");
   task.nextRetryAt = ctx.clock.now() + task.retryIntervalMs;
   task.retryIntervalMs = Math.min(task.retryIntervalMs * 2, ctx.settings.statusUpdateRetryMaxMs);
   ctx.retries.schedule(task.nextRetryAt, task);

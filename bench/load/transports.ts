@@ -18,13 +18,13 @@ import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { SchedulerDriver } from "../../actors/scheduler/driver.ts";
 import { FRAMEWORK_EVENT_TYPES } from "../../actors/scheduler/link.ts";
+import { Batcher } from "../../infra/batch.ts";
 import { systemClock, type Timer } from "../../infra/clock.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
-import { encode } from "../../protocol/codec.ts";
 import type { Filters, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
@@ -123,10 +123,12 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
   let heartbeat: Timer | undefined;
   let stopped = false;
 
+  // calls leave batched (infra/batch.ts); a request is sent only after what was queued before it
+  const batcher = new Batcher(nc, { logger: o.logger, metrics });
   const publish = (msg: Message): Promise<void> => {
     if (stopped || nc.isClosed()) return Promise.resolve();
     try {
-      nc.publish(subjects.masterFramework(frameworkId), encode(msg));
+      batcher.publish(subjects.masterFramework(frameworkId), msg);
     } catch (err) {
       metrics.inc(`call_failed_${AgoraError.from(err).code}`);
     }
@@ -149,8 +151,9 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
     decline: (offerIds, filters) => publish({ type: "scheduler.decline", offerIds, filters }),
     suppress: () => publish({ type: "scheduler.suppress" }),
     revive: () => publish({ type: "scheduler.revive" }),
-    barrier: () =>
-      counted(
+    barrier: () => {
+      batcher.flush();
+      return counted(
         metrics,
         request(
           nc,
@@ -159,9 +162,11 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
           ["ok"],
           timeout,
         ).then(() => undefined),
-      ),
+      );
+    },
     async teardown() {
       if (stopped) return;
+      batcher.flush();
       try {
         await request(
           nc,

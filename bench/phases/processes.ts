@@ -180,7 +180,7 @@ export const processesPhase: BenchPhase = {
           unit: `starts/s (${nodeBare.cpuMsPerSpawn ?? "?"} ms CPU each)`,
         },
         {
-          name: `node --import tsx -e 0, ${concurrency} at a time (an executor's runtime start)`,
+          name: `node --import tsx -e 0, ${concurrency} at a time (the executor's start through tsx, the fallback)`,
           value: nodeRuntime.perSec,
           unit: `starts/s (${nodeRuntime.cpuMsPerSpawn ?? "?"} ms CPU each)`,
         },

@@ -11,14 +11,16 @@ import path from "node:path";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type AgentConfig, resolveAgentConfig } from "../../../actors/agent/config.ts";
 import { type Agent, createAgent } from "../../../actors/agent/index.ts";
+import type { ProgramSource } from "../../../actors/agent/launcher.ts";
 import { executorDir } from "../../../actors/agent/sandbox.ts";
 import { connect } from "../../../infra/connect.ts";
 import { createRootLogger, type Logger, silentLogger } from "../../../infra/logger.ts";
 import type { FrameworkRef } from "../../../protocol/agents.ts";
-import { decode, encode } from "../../../protocol/codec.ts";
+import { encode } from "../../../protocol/codec.ts";
 import type { TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { unbatch } from "../../helpers/messages.ts";
 
 /** A logger for tests: silent unless `TEST_LOG` is set. */
 export function testLogger(): Logger {
@@ -100,12 +102,16 @@ export class TestMaster {
   }
 
   #on(m: Msg): void {
-    let msg: Message;
+    let messages: Message[];
     try {
-      msg = decode(m.data);
+      messages = unbatch(m.data);
     } catch {
       return;
     }
+    for (const msg of messages) this.#onMessage(m, msg);
+  }
+
+  #onMessage(m: Msg, msg: Message): void {
     this.received.push({ subject: m.subject, msg, reply: m.reply || undefined });
     const registered: Message = {
       type: "agent.registered",
@@ -230,6 +236,8 @@ export async function startAgentFixture(
     startMaster?: boolean;
     workDir?: string;
     onShutdown?: (reason: string | undefined) => void;
+    /** How the agent starts the command executor. @default the agent's own */
+    commandExecutor?: ProgramSource;
   } = {},
 ): Promise<AgentFixture> {
   const nc = await connect({ servers: url, name: "agent-test" });
@@ -259,6 +267,7 @@ export async function startAgentFixture(
     natsUrl: url,
     requestTimeoutMs: 1000,
     onShutdown: options.onShutdown,
+    commandExecutor: options.commandExecutor,
   });
   await agent.start();
   if (options.startMaster !== false) {

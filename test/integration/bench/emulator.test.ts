@@ -12,6 +12,7 @@ import { decode, encode } from "../../../protocol/codec.ts";
 import type { TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { unbatch } from "../../helpers/messages.ts";
 
 const WAIT_MS = 15_000;
 const FRAMEWORK = { frameworkId: "fw-1", name: "test", role: "*" };
@@ -73,8 +74,11 @@ class FakeMaster {
   }
 
   #onAgent(m: Msg): void {
+    for (const msg of unbatch(m.data)) this.#onAgentMessage(m, msg);
+  }
+
+  #onAgentMessage(m: Msg, msg: Message): void {
     const agentId = m.subject.slice(m.subject.lastIndexOf(".") + 1);
-    const msg = decode(m.data);
     this.received.push({ agentId, msg });
     switch (msg.type) {
       case "agent.heartbeat":

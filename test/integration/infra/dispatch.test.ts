@@ -1,13 +1,15 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import anyTest, { type TestFn } from "ava";
 import { pack } from "msgpackr";
+import { Batcher } from "../../../infra/batch.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { serve } from "../../../infra/dispatch.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { Metrics } from "../../../infra/metrics.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
-import { decodeReply, encode } from "../../../protocol/codec.ts";
+import { decodeReply, encode, encodeBatch } from "../../../protocol/codec.ts";
 import { AgoraError, ErrorCode, isAgoraError } from "../../../protocol/errors.ts";
+import { unbatch } from "../../helpers/messages.ts";
 
 const test = anyTest as TestFn<{ server: NatsServer; nc: NatsConnection }>;
 
@@ -83,4 +85,102 @@ test("dispatch - a bad published message is counted and dropped", async (t) => {
   t.is(handled, 3);
   t.is(metrics.get("messages_invalid"), 1);
   sub.unsubscribe();
+});
+
+test("dispatch - a batch's elements are handled in order, each as if it came alone", async (t) => {
+  const { nc } = t.context;
+  const metrics = new Metrics();
+  const seen: string[] = [];
+  const rejected: string[] = [];
+  const sub = serve(
+    nc,
+    "test.dispatch.c",
+    {
+      types: ["scheduler.kill", "scheduler.revive"],
+      logger: silentLogger(),
+      metrics,
+      onReject: (error) => rejected.push(error.code),
+    },
+    (msg) => {
+      seen.push(msg.type === "scheduler.kill" ? msg.taskId : msg.type);
+      if (msg.type === "scheduler.kill" && msg.taskId === "crash") throw new Error("bug");
+      return undefined;
+    },
+  );
+  nc.publish(
+    "test.dispatch.c",
+    pack({
+      v: 1,
+      type: "batch",
+      messages: [
+        { type: "scheduler.kill", taskId: "t1" },
+        { type: "scheduler.kill", taskId: 5 },
+        { type: "scheduler.suppress" },
+        { type: "scheduler.kill", taskId: "crash" },
+        { type: "batch", messages: [{ type: "scheduler.revive" }] },
+        { type: "scheduler.revive" },
+        { type: "scheduler.kill", taskId: "t2" },
+      ],
+    }),
+  );
+  nc.publish("test.dispatch.c", encodeBatch([{ type: "scheduler.kill", taskId: "t3" }]));
+  // a batch sent as a request is refused with an error reply, and not handled
+  const reply = await nc.request(
+    "test.dispatch.c",
+    encodeBatch([{ type: "scheduler.kill", taskId: "t4" }, { type: "scheduler.revive" }]),
+    { timeout: 2000 },
+  );
+  const err = t.throws(() => decodeReply(reply.data, ["ok"]));
+  t.true(isAgoraError(err, ErrorCode.InvalidMessage), err?.message);
+  t.deepEqual(seen, ["t1", "crash", "scheduler.revive", "t2", "t3"]);
+  t.deepEqual(rejected, [
+    ErrorCode.InvalidMessage,
+    ErrorCode.UnknownType,
+    ErrorCode.InvalidMessage,
+  ]);
+  t.is(metrics.get("messages_received"), 5);
+  t.is(metrics.get("messages_invalid"), 4);
+  t.is(metrics.get("messages_failed"), 1);
+  sub.unsubscribe();
+});
+
+test("dispatch - a reply never overtakes what the handler queued before it", async (t) => {
+  const { nc } = t.context;
+  const metrics = new Metrics();
+  const batcher = new Batcher(nc, { logger: silentLogger(), metrics });
+  const order: string[] = [];
+  const events = nc.subscribe("test.dispatch.events", {
+    callback: (_e, m) => {
+      for (const msg of unbatch(m.data)) order.push(msg.type);
+    },
+  });
+  const sub = serve(
+    nc,
+    "test.dispatch.d",
+    {
+      types: ["scheduler.revive"],
+      logger: silentLogger(),
+      metrics,
+      beforeReply: () => batcher.flush(),
+    },
+    () => {
+      batcher.publish("test.dispatch.events", { type: "event.heartbeat" });
+      batcher.publish("test.dispatch.events", { type: "event.heartbeat" });
+      return undefined;
+    },
+  );
+  const replies = nc.subscribe("test.dispatch.replies", {
+    callback: () => {
+      order.push("reply");
+    },
+  });
+  await nc.flush();
+  nc.publish("test.dispatch.d", encode({ type: "scheduler.revive" }), {
+    reply: "test.dispatch.replies",
+  });
+  await nc.flush();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.deepEqual(order, ["event.heartbeat", "event.heartbeat", "reply"]);
+  t.is(metrics.get("batches_sent"), 1);
+  for (const s of [sub, events, replies]) s.unsubscribe();
 });

@@ -14,11 +14,12 @@ import {
 } from "../../../actors/master/index.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { createRootLogger, type Logger, silentLogger } from "../../../infra/logger.ts";
-import { decode, decodeReply, encode } from "../../../protocol/codec.ts";
+import { decodeReply, encode } from "../../../protocol/codec.ts";
 import type { ResourcesJson, TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { FrameworkInfo } from "../../../protocol/frameworks.ts";
 import type { Message, MessageOf, MessageType } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { unbatch } from "../../helpers/messages.ts";
 
 /** Default deadline of a wait. */
 export const WAIT_MS = 20_000;
@@ -162,7 +163,7 @@ export class FakeAgent {
     if (this.#sub !== undefined) return;
     this.#sub = this.nc.subscribe(this.subjects.agent(agentId), {
       callback: (err, m) => {
-        if (!err) this.inbox.push(decode(m.data));
+        if (!err) for (const msg of unbatch(m.data)) this.inbox.push(msg);
       },
     });
   }
@@ -281,7 +282,7 @@ export class FakeScheduler {
     if (this.#sub !== undefined) return;
     this.#sub = this.nc.subscribe(this.subjects.framework(frameworkId), {
       callback: (err, m) => {
-        if (!err) this.inbox.push(decode(m.data));
+        if (!err) for (const msg of unbatch(m.data)) this.inbox.push(msg);
       },
     });
   }
@@ -355,7 +356,7 @@ export class EventRecorder {
     const recorder = new EventRecorder(nc);
     nc.subscribe(subjects.eventsAll(), {
       callback: (err, m) => {
-        if (!err) recorder.inbox.push(decode(m.data));
+        if (!err) for (const msg of unbatch(m.data)) recorder.inbox.push(msg);
       },
     });
     await nc.flush();

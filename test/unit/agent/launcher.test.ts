@@ -22,7 +22,7 @@ test("launcher - a shell command runs through /bin/sh -c, a program with its arg
   });
 });
 
-test("launcher - the command executor runs on this Node through tsx from the sources", (t) => {
+test("launcher - without a bundle, the command executor runs on this Node through tsx from the sources", (t) => {
   const program = commandExecutorProgram();
   t.is(program.file, process.execPath);
   t.is(program.args[0], "--import");

@@ -106,6 +106,13 @@ export const sampleOffer: Offer = {
 export const samples: { [T in MessageType]: MessageOf<T> } = {
   error: { type: "error", code: "NOT_LEADER", message: "not the leader", retryable: true },
   ok: { type: "ok" },
+  batch: {
+    type: "batch",
+    messages: [
+      { type: "agent.heartbeat" },
+      { type: "agent.update", frameworkId: "fw-1", status: sampleStatus },
+    ],
+  },
   "agent.register": {
     type: "agent.register",
     hostname: "node1.example.com",
