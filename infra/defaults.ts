@@ -5,6 +5,13 @@
 
 /** Master: batch allocation every interval (`--allocation_interval=1secs`). */
 export const DEFAULT_ALLOCATION_INTERVAL_MS = 1000;
+/**
+ * Master: offers made per event-loop turn when a batch cycle applies its
+ * decision; the rest follow on the next turns, so that accepts and status
+ * updates are served in between (Mesos runs its allocator as an actor of its
+ * own for the same reason). `allocate()` applies a decision whole.
+ */
+export const DEFAULT_ALLOCATION_CHUNK_OFFERS = 1000;
 /** Master: an agent is pinged (here: must heartbeat) this often (`--agent_ping_timeout=15secs`). */
 export const DEFAULT_AGENT_PING_TIMEOUT_MS = 15_000;
 /** Master: missed pings before an agent is unreachable (`--max_agent_ping_timeouts=5`). */

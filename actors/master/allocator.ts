@@ -4,10 +4,15 @@
  * in one I/O turn make one cycle). A cycle hands the policy the free
  * resources and the frameworks' standing, checks its decision, makes one
  * offer per allocation and publishes one `event.offers` per framework.
+ * A batch cycle applies a large decision in chunks, one per event-loop turn
+ * (`DEFAULT_ALLOCATION_CHUNK_OFFERS`), each allocation checked again when its
+ * turn comes; no other cycle starts before the last chunk.
  */
 import type { Timer } from "../../infra/clock.ts";
+import { DEFAULT_ALLOCATION_CHUNK_OFFERS } from "../../infra/defaults.ts";
 import {
   type AgentSlot,
+  type Allocation,
   type AllocationContext,
   type AllocationDecision,
   type FrameworkStanding,
@@ -94,21 +99,35 @@ export class Allocator {
   #stopped = false;
   /** The shares last published, to publish only changes. */
   #lastShares = "";
+  /** What is left to apply of a chunked cycle's decision. */
+  #applying: { allocations: readonly Allocation[]; next: number; total: Resources } | undefined;
+  /** A cycle was asked for while a chunked one was being applied. */
+  #again = false;
+  readonly #chunk: number;
 
-  /** `schedule` runs a requested cycle soon; default `setImmediate` (after the current I/O turn). */
-  constructor(ctx: MasterContext, schedule: (fn: () => void) => void = (fn) => setImmediate(fn)) {
+  /**
+   * `schedule` runs a requested cycle, or the next chunk of one, soon; default
+   * `setImmediate` (after the current I/O turn). `chunk`: offers per turn of a batch cycle.
+   */
+  constructor(
+    ctx: MasterContext,
+    schedule: (fn: () => void) => void = (fn) => setImmediate(fn),
+    chunk = DEFAULT_ALLOCATION_CHUNK_OFFERS,
+  ) {
     this.#ctx = ctx;
     this.#schedule = schedule;
+    this.#chunk = Math.max(1, chunk);
   }
 
   /** Starts the batch timer. */
   start(): void {
     this.#stopped = false;
-    this.#timer ??= this.#ctx.clock.every(this.#ctx.config.allocationInterval, () => this.run());
+    this.#timer ??= this.#ctx.clock.every(this.#ctx.config.allocationInterval, () => this.#batch());
   }
 
   stop(): void {
     this.#stopped = true;
+    this.#applying = undefined;
     this.#timer?.cancel();
     this.#timer = undefined;
   }
@@ -119,12 +138,31 @@ export class Allocator {
     this.#pending = true;
     this.#schedule(() => {
       if (!this.#pending || this.#stopped) return;
-      this.run();
+      this.#batch();
     });
   }
 
-  /** Runs one cycle now; returns the number of offers made. */
+  /** A cycle of the loop: its decision applied in chunks; deferred while one is applied. */
+  #batch(): void {
+    if (this.#applying !== undefined) {
+      this.#pending = false;
+      this.#again = true;
+      return;
+    }
+    this.#cycle(true);
+  }
+
+  /**
+   * Runs one cycle now and applies its whole decision (after what is left of
+   * a chunked one); returns the number of offers made.
+   */
   run(): number {
+    let count = 0;
+    while (this.#applying !== undefined) count += this.#applyChunk(Number.POSITIVE_INFINITY);
+    return count + this.#cycle(false);
+  }
+
+  #cycle(chunked: boolean): number {
     this.#pending = false;
     const ctx = this.#ctx;
     const now = ctx.clock.now();
@@ -145,16 +183,45 @@ export class Allocator {
       return 0;
     }
     ctx.metrics.inc("allocation_runs");
-    const count = this.#apply(decision);
-    this.#publishShares(context.total);
+    this.#applying = { allocations: decision.allocations, next: 0, total: context.total };
+    return this.#applyChunk(chunked ? this.#chunk : Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Applies the next `max` allocations of the cycle being applied; schedules
+   * the rest for the next turn, or, after the last chunk, publishes the
+   * shares and runs a cycle asked for meanwhile.
+   */
+  #applyChunk(max: number): number {
+    const applying = this.#applying;
+    if (applying === undefined) return 0;
+    const { allocations } = applying;
+    const end = Math.min(allocations.length, applying.next + max);
+    const count = this.#apply(allocations, applying.next, end);
+    applying.next = end;
+    if (end < allocations.length) {
+      if (!this.#stopped) {
+        this.#schedule(() => {
+          if (this.#applying === applying) this.#applyChunk(this.#chunk);
+        });
+      }
+      return count;
+    }
+    this.#applying = undefined;
+    this.#publishShares(applying.total);
+    if (this.#again) {
+      this.#again = false;
+      this.request();
+    }
     return count;
   }
 
-  #apply(decision: AllocationDecision): number {
+  #apply(allocations: readonly Allocation[], from: number, to: number): number {
     const ctx = this.#ctx;
     const byFramework = new Map<string, Offer[]>();
     const now = ctx.clock.now();
-    for (const allocation of decision.allocations) {
+    for (let i = from; i < to; i++) {
+      const allocation = allocations[i] as Allocation;
       const agent = ctx.agents.get(allocation.agentId);
       const framework = ctx.frameworks.get(allocation.frameworkId);
       const { resources, role } = allocation;
@@ -174,6 +241,11 @@ export class Allocator {
           { frameworkId: allocation.frameworkId, agentId: allocation.agentId, role },
           "policy allocation rejected",
         );
+        continue;
+      }
+      if (framework.suppressed.has(role)) {
+        // suppressed after the cycle decided, before this chunk's turn
+        ctx.metrics.inc("allocations_skipped");
         continue;
       }
       const offer = createOffer(ctx, agent, framework, role, resources, now);

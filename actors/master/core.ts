@@ -28,8 +28,10 @@ export interface MasterCoreDeps {
   metrics: Metrics;
   outbox: Outbox;
   policy: AllocationPolicy;
-  /** Runs a requested allocation cycle soon; default `setImmediate`. */
+  /** Runs a requested allocation cycle, or the next chunk of one, soon; default `setImmediate`. */
   schedule?: (fn: () => void) => void;
+  /** Offers per turn of a batch cycle; default `DEFAULT_ALLOCATION_CHUNK_OFFERS`. */
+  allocationChunk?: number;
 }
 
 /** The master's state machine and timers, without NATS. */
@@ -75,7 +77,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     sequence: { agents: 0, frameworks: 0, offers: 0 },
     requestAllocation: () => allocator?.request(),
   };
-  allocator = new Allocator(ctx, deps.schedule);
+  allocator = new Allocator(ctx, deps.schedule, deps.allocationChunk);
   const alloc = allocator;
   let timers: Timer[] = [];
   return {

@@ -18,6 +18,10 @@
  *   the filters pile up (Mesos keeps them per agent and framework).
  * - `busy`: every agent runs one task of a framework (accepted in a first,
  *   untimed cycle); what is left of each agent is offered every cycle.
+ * - `churn`: the frameworks hold every offer (a first, untimed cycle offers
+ *   every agent); before each timed cycle they decline, without a filter,
+ *   the offers of 1% of the agents (the oldest): the steady state of a busy
+ *   cluster, where a cycle sees only the agents that changed since the last.
  *
  * With `--profile`, one more `free` cycle per size runs under the in-process
  * V8 profiler (only the `allocate()` call) and its summary is reported.
@@ -54,7 +58,10 @@ const TARGET_FRAMEWORKS = 100;
 /** Refuse filter of the `filtered` scenario: longer than the phase. */
 const LONG_REFUSE_SECONDS = 3600;
 
-const SCENARIOS = ["free", "filtered", "busy"] as const;
+/** Share of the agents whose offers come back before each `churn` cycle. */
+const CHURN_SHARE = 0.01;
+
+const SCENARIOS = ["free", "filtered", "busy", "churn"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Timings of one scenario at one size. */
@@ -104,15 +111,19 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 class FrameworkSet {
   readonly handles: FrameworkHandle[] = [];
   readonly metrics = new Metrics();
-  mode: "decline" | "filter" | "accept" = "decline";
+  mode: "decline" | "filter" | "accept" | "hold" = "decline";
   received = 0;
+  /** Offers held in `hold` mode, oldest first. */
+  #held: Array<{ framework: FrameworkHandle; offerId: string }> = [];
   running = 0;
   #seq = 0;
   #waiter: { count: number; resolve: () => void } | undefined;
 
   offers(framework: FrameworkHandle, offers: readonly Offer[]): void {
     this.received += offers.length;
-    if (this.mode === "accept") {
+    if (this.mode === "hold") {
+      for (const offer of offers) this.#held.push({ framework, offerId: offer.offerId });
+    } else if (this.mode === "accept") {
       for (const offer of offers) {
         const taskId = `b${this.#seq++}`;
         void framework.accept(
@@ -158,6 +169,18 @@ class FrameworkSet {
       this.#waiter = undefined;
       resolve();
     }
+  }
+
+  /** Declines the `count` oldest held offers without a filter; resolves once the master has them. */
+  async release(count: number): Promise<void> {
+    const byFramework = new Map<FrameworkHandle, string[]>();
+    for (const { framework, offerId } of this.#held.splice(0, count)) {
+      const ids = byFramework.get(framework);
+      if (ids === undefined) byFramework.set(framework, [offerId]);
+      else ids.push(offerId);
+    }
+    for (const [framework, ids] of byFramework) void framework.decline(ids, { refuseSeconds: 0 });
+    await this.barrier();
   }
 
   async barrier(): Promise<void> {
@@ -217,6 +240,7 @@ async function timeCycles(
   policyMs: () => number,
   cycles: number,
   budgetMs: number,
+  before?: () => Promise<void>,
 ): Promise<{ cycleMs: number[]; policyMs: number[]; offers: number[]; note?: string }> {
   const cycleMs: number[] = [];
   const policy: number[] = [];
@@ -225,6 +249,7 @@ async function timeCycles(
   let disturbed = 0;
   const notes: string[] = [];
   for (let c = 0; c < cycles; c++) {
+    await before?.();
     const expected = set.received;
     const t0 = performance.now();
     const made = await Promise.resolve(master.allocate());
@@ -380,7 +405,17 @@ async function measureSize(settings: SizeSettings): Promise<{
             await set.quiesce();
           }
           if (scenario === "filtered") set.mode = "filter";
-          const timed = await timeCycles(master, set, last, cycles, budgetMs);
+          let before: (() => Promise<void>) | undefined;
+          if (scenario === "churn") {
+            set.mode = "hold";
+            const expected = set.received;
+            const made = await Promise.resolve(master.allocate());
+            await set.waitReceived(expected + made);
+            await set.quiesce();
+            const churn = Math.max(1, Math.round(agents * CHURN_SHARE));
+            before = () => set.release(churn);
+          }
+          const timed = await timeCycles(master, set, last, cycles, budgetMs, before);
           out.push(series(agents, frameworks, scenario, timed));
           set.mode = "decline";
           if (scenario === "free" && settings.profileDir !== undefined) {

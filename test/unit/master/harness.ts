@@ -69,7 +69,8 @@ export class Harness {
   readonly core: MasterCore;
   readonly #queue: Array<() => void> = [];
 
-  constructor(overrides: Partial<MasterConfig> = {}) {
+  /** `allocationChunk`: offers per turn of a batch cycle (the core's default when absent). */
+  constructor(overrides: Partial<MasterConfig> = {}, options: { allocationChunk?: number } = {}) {
     const config = resolveMasterConfig({ env: {}, overrides: { ...UNIT_CONFIG, ...overrides } });
     this.core = createMasterCore({
       masterId: config.masterId ?? "m",
@@ -80,6 +81,9 @@ export class Harness {
       outbox: this.outbox,
       policy: drfPolicy,
       schedule: (fn) => this.#queue.push(fn),
+      ...(options.allocationChunk === undefined
+        ? {}
+        : { allocationChunk: options.allocationChunk }),
     });
     this.core.start();
   }
@@ -91,6 +95,13 @@ export class Harness {
   /** Runs the requested allocation cycles. */
   flush(): void {
     while (this.#queue.length > 0) this.#queue.shift()!();
+  }
+
+  /** Runs what is scheduled now (one event-loop turn), not what that schedules; returns how many ran. */
+  turn(): number {
+    const now = this.#queue.splice(0);
+    for (const fn of now) fn();
+    return now.length;
   }
 
   /** Agents and frameworks the harness keeps alive while time advances. */
