@@ -105,6 +105,9 @@ export async function startMasterProcess(
     // bytecode of code not run lately is dropped on GC: heap figures taken
     // minutes apart would count that as memory freed
     "--no-flush-bytecode",
+    // a larger young generation (default 16 MB): fewer scavenges at tens of thousands of
+    // messages per second, which shortens the latency tail (README, Performance)
+    "--max-semi-space-size=32",
     `--import=${pathToFileURL(HEAP_PROBE).href}`,
     ...(options.nodeArgs ?? []),
     ...(options.via === "cli"

@@ -306,6 +306,9 @@ async function main(argv: string[]): Promise<number> {
     for (const phase of PHASES) {
       if (!selected.includes(phase.name)) continue;
       let result: Awaited<ReturnType<typeof phase.run>>;
+      // each phase starts on a collected heap: what earlier phases left (50,000 emulated
+      // agents, an in-process master) must not be collected during this one's measurement
+      (globalThis as { gc?: () => void }).gc?.();
       try {
         result = await phase.run(ctx);
       } catch (err) {

@@ -172,12 +172,21 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
   });
   if (total === 0) resolveDone();
 
-  const declineDone = (framework: FrameworkHandle, offer: Offer) => {
-    metrics.inc("offers_declined");
-    void framework.decline([offer.offerId], { refuseSeconds: DONE_REFUSE_SECONDS });
-    if (!suppressed.has(framework)) {
-      suppressed.add(framework);
-      void framework.suppress();
+  /** Declines offers of frameworks that launched everything: one call per framework. */
+  const declineDone = (offers: ReadonlyArray<{ framework: FrameworkHandle; offer: Offer }>) => {
+    const byFramework = new Map<FrameworkHandle, string[]>();
+    for (const { framework, offer } of offers) {
+      const ids = byFramework.get(framework);
+      if (ids === undefined) byFramework.set(framework, [offer.offerId]);
+      else ids.push(offer.offerId);
+    }
+    metrics.inc("offers_declined", offers.length);
+    for (const [framework, ids] of byFramework) {
+      void framework.decline(ids, { refuseSeconds: DONE_REFUSE_SECONDS });
+      if (!suppressed.has(framework)) {
+        suppressed.add(framework);
+        void framework.suppress();
+      }
     }
   };
 
@@ -210,9 +219,8 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
       const { framework, offer } = queue[queueHead]!;
       const remaining = total - nextSeq;
       if (remaining <= 0) {
-        queueHead++;
-        declineDone(framework, offer);
-        continue;
+        declineDone(queue.slice(queueHead));
+        break;
       }
       if (maxInFlight > 0 && recorder.inFlight >= maxInFlight) {
         // an update that settles a task pumps again
