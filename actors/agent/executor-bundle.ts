@@ -10,6 +10,7 @@
  * to tsx. From compiled JavaScript the compiled file is started as before.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -122,23 +123,29 @@ export function commandExecutorLauncher(
 ): () => Promise<ProgramSpec> {
   const fromSources = options.fromSources ?? import.meta.url.endsWith(".ts");
   const bundler = options.bundler ?? esbuildBundler;
-  let program: Promise<ProgramSpec> | undefined;
-  const prepare = async (): Promise<ProgramSpec> => {
-    if (!fromSources) return commandExecutorProgram();
+  let program: Promise<{ spec: ProgramSpec; bundle?: string }> | undefined;
+  const prepare = async (): Promise<{ spec: ProgramSpec; bundle?: string }> => {
+    if (!fromSources) return { spec: commandExecutorProgram() };
     try {
       const file = await writeExecutorBundle(options.workDir, await buildOnce(bundler));
       options.logger.info({ bundle: file }, "command executor bundled");
-      return { file: process.execPath, args: [file] };
+      return { spec: { file: process.execPath, args: [file] }, bundle: file };
     } catch (err) {
       options.logger.warn(
         { err },
         "command executor could not be bundled; it runs through tsx (slower starts)",
       );
-      return commandExecutorProgram();
+      return { spec: commandExecutorProgram() };
     }
   };
-  return () => {
+  return async () => {
     program ??= prepare();
-    return program;
+    let prepared = await program;
+    if (prepared.bundle !== undefined && !existsSync(prepared.bundle)) {
+      // removed from under the agent (a cleaned work dir): written again
+      program = prepare();
+      prepared = await program;
+    }
+    return prepared.spec;
   };
 }

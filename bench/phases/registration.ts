@@ -11,6 +11,7 @@ import { Subjects } from "../../protocol/subjects.ts";
 import { type AgentEmulator, startAgentEmulator } from "../emulator/index.ts";
 import { liveBytes, masterAvailability, startMasterProcess } from "../master-process.ts";
 import { cpuTimeMs, procStatusBytes, rssBytes, selfCpuTimeMs } from "../proc.ts";
+import { sleep, within } from "../sampling.ts";
 import { ratio, round } from "../stats.ts";
 import { type BenchPhase, type Figure, skipped, targetFigure } from "./types.ts";
 
@@ -20,20 +21,6 @@ const TARGET_AGENTS = 50_000;
 const TARGET_BYTES_PER_AGENT = 2048;
 /** Lets the master's startup garbage settle before memory is read. */
 const SETTLE_MS = 500;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 const diff = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : b - a;

@@ -102,3 +102,16 @@ test("executor bundle - from compiled JavaScript nothing is built", async (t) =>
   t.is(builds, 0);
   t.false(existsSync(path.join(workDir, EXECUTOR_BUNDLE_DIR)));
 });
+
+test("executor bundle - a bundle removed from under the agent is written again", async (t) => {
+  const workDir = await tempDir(t);
+  const bundler: ExecutorBundler = async () => "export {};\n";
+  const launch = commandExecutorLauncher({ workDir, logger: silentLogger(), bundler });
+  const first = await launch();
+  const file = first.args[0]!;
+  t.true(existsSync(file));
+  await rm(path.join(workDir, EXECUTOR_BUNDLE_DIR), { recursive: true, force: true });
+  const again = await launch();
+  t.is(again.args[0], file, "same content, same name");
+  t.true(existsSync(file), "written again");
+});
