@@ -4,6 +4,7 @@
  * → TIMEOUT; an `error` reply is thrown as the error it carries.
  */
 import {
+  createInbox,
   type NatsConnection,
   NoRespondersError,
   RequestError,
@@ -11,6 +12,7 @@ import {
 } from "@nats-io/nats-core";
 import { decodeReply, encode } from "../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { StateAssembler } from "../protocol/parts.ts";
 import type { Message, MessageOf, MessageType } from "../protocol/registry.ts";
 
 /**
@@ -45,5 +47,59 @@ export function requestFailure(err: unknown, subject: string): AgoraError {
   const message = err instanceof Error ? err.message : String(err);
   return new AgoraError(ErrorCode.Unavailable, `request on ${subject} failed: ${message}`, {
     cause: err,
+  });
+}
+
+/**
+ * `operator.getState` with `parts: true`: the state in one reply, or put
+ * together from its `operator.statePart` messages. `timeoutMs` runs again at
+ * each part.
+ * @throws AgoraError UNAVAILABLE, TIMEOUT, or the error the master replied with
+ */
+export function requestState(
+  nc: NatsConnection,
+  subject: string,
+  timeoutMs: number,
+): Promise<MessageOf<"operator.state">> {
+  return new Promise((resolve, reject) => {
+    const inbox = createInbox();
+    const assembler = new StateAssembler();
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (err: unknown, state?: MessageOf<"operator.state">) => {
+      clearTimeout(timer);
+      sub.unsubscribe();
+      if (state !== undefined) resolve(state);
+      else reject(err);
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => finish(new AgoraError(ErrorCode.Timeout, `no reply on ${subject} in time`)),
+        timeoutMs,
+      );
+    };
+    const sub = nc.subscribe(inbox, {
+      callback: (err, m) => {
+        if (err) return finish(requestFailure(err, subject));
+        if (m.data.byteLength === 0 && m.headers?.code === 503) {
+          return finish(new AgoraError(ErrorCode.Unavailable, `nobody listens on ${subject}`));
+        }
+        try {
+          const reply = decodeReply(m.data, ["operator.state", "operator.statePart"]);
+          if (reply.type === "operator.state") return finish(undefined, reply);
+          const state = assembler.add(reply);
+          if (state !== undefined) return finish(undefined, state);
+          arm();
+        } catch (e) {
+          finish(e);
+        }
+      },
+    });
+    arm();
+    try {
+      nc.publish(subject, encode({ type: "operator.getState", parts: true }), { reply: inbox });
+    } catch (err) {
+      finish(requestFailure(err, subject));
+    }
   });
 }

@@ -60,11 +60,14 @@ function describeType(value: unknown): string {
  * Size, MessagePack, map, version and type checks of a payload.
  * @returns the unpacked record, its `v` still in place
  */
-function unpackChecked(data: Uint8Array): Record<string, unknown> & { type: string } {
-  if (data.byteLength > MAX_MESSAGE_BYTES) {
+function unpackChecked(
+  data: Uint8Array,
+  maxBytes = MAX_MESSAGE_BYTES,
+): Record<string, unknown> & { type: string } {
+  if (data.byteLength > maxBytes) {
     throw new ProtocolError(
       ErrorCode.MessageTooLarge,
-      `message of ${data.byteLength} bytes exceeds the limit of ${MAX_MESSAGE_BYTES}`,
+      `message of ${data.byteLength} bytes exceeds the limit of ${maxBytes}`,
     );
   }
   if (data.byteLength === 0) throw new ProtocolError(ErrorCode.BadMessage, "empty message");
@@ -124,13 +127,14 @@ function validate(record: Record<string, unknown>, type: string): Message {
 }
 
 /**
- * Decodes and validates bytes into a message. A `batch` comes back as its
+ * Decodes and validates bytes into a message (`maxBytes`: above the 1 MiB of
+ * one NATS message only for a message assembled from parts, `parts.ts`). A `batch` comes back as its
  * envelope, elements not validated: receivers of published messages use
  * {@link decodeMessages}.
  * @throws ProtocolError BAD_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE or INVALID_MESSAGE
  */
-export function decode(data: Uint8Array): Message {
-  const record = unpackChecked(data);
+export function decode(data: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): Message {
+  const record = unpackChecked(data, maxBytes);
   return validate(record, record.type);
 }
 
@@ -210,8 +214,9 @@ export function encodeBatch(messages: readonly Message[]): Uint8Array {
 export function decodeAs<T extends MessageType>(
   data: Uint8Array,
   types: readonly T[],
+  maxBytes = MAX_MESSAGE_BYTES,
 ): MessageOf<T> {
-  const msg = decode(data);
+  const msg = decode(data, maxBytes);
   if (!(types as readonly string[]).includes(msg.type)) {
     throw new ProtocolError(
       ErrorCode.UnknownType,

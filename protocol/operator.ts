@@ -81,7 +81,29 @@ export const MasterState = Type.Object({
 export type MasterState = Static<typeof MasterState>;
 
 /** Ask for the master's state; the reply is `operator.state`. */
-export const OperatorGetState = message("operator.getState", {});
+/** Bytes of state in one `operator.statePart` (half of NATS's default max_payload). */
+export const STATE_PART_BYTES = 512 * 1024;
+/** Most parts of one state: 512 MiB. */
+export const MAX_STATE_PARTS = 1024;
+
+export const OperatorGetState = message("operator.getState", {
+  /**
+   * The caller takes the answer in parts: a state larger than one message
+   * (1 MiB) then comes as `operator.statePart` messages; without it such a
+   * state is answered with a MESSAGE_TOO_LARGE error.
+   */
+  parts: Type.Optional(Type.Boolean()),
+});
+
+/**
+ * One part of a large `operator.state` answer: the parts' `data`, in `index`
+ * order, are the msgpack encoding of the whole `operator.state` message.
+ */
+export const OperatorStatePart = message("operator.statePart", {
+  index: Type.Integer({ minimum: 0, maximum: MAX_STATE_PARTS - 1 }),
+  count: Type.Integer({ minimum: 2, maximum: MAX_STATE_PARTS }),
+  data: Type.Uint8Array({ minByteLength: 1, maxByteLength: STATE_PART_BYTES }),
+});
 
 /** The master's state. */
 export const OperatorState = message("operator.state", { state: MasterState });

@@ -71,6 +71,7 @@ const SCHEMAS = {
   "cluster.allocation": cluster.ClusterAllocation,
   "operator.getState": operator.OperatorGetState,
   "operator.state": operator.OperatorState,
+  "operator.statePart": operator.OperatorStatePart,
   "operator.setWeights": operator.OperatorSetWeights,
   "operator.getWeights": operator.OperatorGetWeights,
   "operator.weights": operator.OperatorWeights,

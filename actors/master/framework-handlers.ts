@@ -6,6 +6,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { serve } from "../../infra/dispatch.ts";
+import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
@@ -16,7 +17,7 @@ import { idFromSubject } from "./agent-handlers.ts";
 import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import {
-  handleOperatorCall,
+  answerOperatorCall,
   NO_CONTROLS,
   OPERATOR_CALL_TYPES,
   type OperatorControls,
@@ -179,8 +180,10 @@ export function serveFrameworks(
           m.reply !== undefined,
         ),
     ),
-    serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call) =>
-      handleOperatorCall(ctx, controls, call),
+    serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call, m) =>
+      answerOperatorCall(ctx, controls, call, (part) => {
+        if (m.reply !== undefined) nc.publish(m.reply, encode(part));
+      }),
     ),
   ];
 }

@@ -7,6 +7,7 @@
  * weight or quota update either).
  */
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { MasterContext } from "./model.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
@@ -75,4 +76,31 @@ export function handleOperatorCall(
       controls.usePolicy(call.name);
       return undefined;
   }
+}
+
+/**
+ * Handles one operator call and shapes its reply for the wire: a state too
+ * large for one message goes in parts when the caller asked for them
+ * (`sendPart` gets all but the last; the last is the reply), else it is
+ * refused with MESSAGE_TOO_LARGE.
+ */
+export function answerOperatorCall(
+  ctx: MasterContext,
+  controls: OperatorControls,
+  call: OperatorCall,
+  sendPart: (part: MessageOf<"operator.statePart">) => void,
+): Message | undefined {
+  const reply = handleOperatorCall(ctx, controls, call);
+  if (reply?.type !== "operator.state") return reply;
+  const shaped = stateReply(reply);
+  if (!Array.isArray(shaped)) return shaped;
+  if (call.type !== "operator.getState" || call.parts !== true) {
+    throw new AgoraError(
+      ErrorCode.MessageTooLarge,
+      `the state needs ${shaped.length} messages; ask with parts: true (as agora state does)`,
+    );
+  }
+  for (const part of shaped.slice(0, -1)) sendPart(part);
+  ctx.metrics.inc("state_replies_in_parts");
+  return shaped.at(-1);
 }

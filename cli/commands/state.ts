@@ -7,7 +7,7 @@
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
-import { request } from "../../infra/request.ts";
+import { requestState } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { type Command, parseCommand } from "../command.ts";
 import { cliLogger, connectCli, subjectsFor } from "../runtime.ts";
@@ -39,22 +39,18 @@ export const stateCommand: Command = {
     const logger = cliLogger("warn");
     const nc = await connectCli(values.nats, "agora-state", logger);
     try {
-      const reply = await request(
-        nc,
-        subjects.masterOperator(),
-        { type: "operator.getState" },
-        ["operator.state"],
-        values.timeout,
-      ).catch((err: unknown) => {
-        const error = AgoraError.from(err);
-        if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
-          throw new AgoraError(
-            error.code,
-            `no master answered at ${values.nats} (prefix ${values.prefix}); start one with \`agora dev\` or \`agora master\``,
-          );
-        }
-        throw error;
-      });
+      const reply = await requestState(nc, subjects.masterOperator(), values.timeout).catch(
+        (err: unknown) => {
+          const error = AgoraError.from(err);
+          if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
+            throw new AgoraError(
+              error.code,
+              `no master answered at ${values.nats} (prefix ${values.prefix}); start one with \`agora dev\` or \`agora master\``,
+            );
+          }
+          throw error;
+        },
+      );
       process.stdout.write(`${JSON.stringify(reply.state, null, 2)}\n`);
     } finally {
       await closeGracefully(nc);

@@ -360,6 +360,12 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     },
   },
   "operator.getState": { type: "operator.getState" },
+  "operator.statePart": {
+    type: "operator.statePart",
+    index: 0,
+    count: 2,
+    data: new Uint8Array([0x82, 0xa1, 0x76, 0x01]),
+  },
   "operator.state": {
     type: "operator.state",
     state: {
