@@ -4,6 +4,7 @@
  * `agora quota`, `agora policy use`): connect, ask, map "nobody answered" to a
  * one-line hint, close.
  */
+import type { NatsConnection } from "@nats-io/nats-core";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
@@ -32,31 +33,43 @@ export interface OperatorTarget {
 }
 
 /**
- * Sends `msg` to the master's operator subject and returns its reply.
+ * Connects, runs `ask` against the master's operator subject, closes.
  * @throws AgoraError UNAVAILABLE/TIMEOUT with a hint when no master answers, or the master's error
  */
-export async function operatorCall<T extends MessageType>(
+export async function askMaster<R>(
+  target: OperatorTarget,
+  clientName: string,
+  ask: (nc: NatsConnection, subject: string) => Promise<R>,
+): Promise<R> {
+  const subjects = subjectsFor(target.prefix);
+  const nc = await connectCli(target.nats, clientName, cliLogger("warn"));
+  try {
+    return await ask(nc, subjects.masterOperator()).catch((err: unknown) => {
+      const error = AgoraError.from(err);
+      if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
+        throw new AgoraError(
+          error.code,
+          `no master answered at ${target.nats} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\``,
+        );
+      }
+      throw error;
+    });
+  } finally {
+    await closeGracefully(nc);
+  }
+}
+
+/**
+ * Sends `msg` to the master's operator subject and returns its reply.
+ * @throws AgoraError as {@link askMaster}
+ */
+export function operatorCall<T extends MessageType>(
   target: OperatorTarget,
   clientName: string,
   msg: Message,
   types: readonly T[],
 ): Promise<MessageOf<T>> {
-  const subjects = subjectsFor(target.prefix);
-  const nc = await connectCli(target.nats, clientName, cliLogger("warn"));
-  try {
-    return await request(nc, subjects.masterOperator(), msg, types, target.timeout).catch(
-      (err: unknown) => {
-        const error = AgoraError.from(err);
-        if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
-          throw new AgoraError(
-            error.code,
-            `no master answered at ${target.nats} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\``,
-          );
-        }
-        throw error;
-      },
-    );
-  } finally {
-    await closeGracefully(nc);
-  }
+  return askMaster(target, clientName, (nc, subject) =>
+    request(nc, subject, msg, types, target.timeout),
+  );
 }
