@@ -1,55 +1,13 @@
 import test from "ava";
 import { allocateDrf, drfPolicy } from "../../../policies/drf.ts";
 import { policyNames, resolvePolicy } from "../../../policies/index.ts";
-import type {
-  AgentSlot,
-  AllocationContext,
-  DeclineFilter,
-  FrameworkStanding,
-} from "../../../policies/types.ts";
+import type { AllocationContext, DeclineFilter } from "../../../policies/types.ts";
 import { isFiltered } from "../../../policies/types.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Resources } from "../../../protocol/resources.ts";
+import { agent, context, framework, R, summary as summarize } from "./helpers.ts";
 
-const R = (s: string) => Resources.parse(s);
-
-function agent(agentId: string, total: string, free = total): AgentSlot {
-  return { agentId, hostname: agentId, total: R(total), free: R(free) };
-}
-
-function framework(
-  frameworkId: string,
-  options: Partial<Omit<FrameworkStanding, "allocation">> & {
-    allocation?: Record<string, string>;
-  } = {},
-): FrameworkStanding {
-  const allocation: Record<string, Resources> = {};
-  for (const [role, r] of Object.entries(options.allocation ?? {})) allocation[role] = R(r);
-  return {
-    frameworkId,
-    roles: options.roles ?? ["*"],
-    active: options.active ?? true,
-    allocation,
-    suppressedRoles: options.suppressedRoles ?? [],
-    filters: options.filters ?? [],
-    allocations: options.allocations ?? 0,
-  };
-}
-
-function context(
-  agents: AgentSlot[],
-  frameworks: FrameworkStanding[],
-  extra: Partial<AllocationContext> = {},
-): AllocationContext {
-  let total = Resources.empty();
-  for (const a of agents) total = total.add(a.total);
-  return { now: 1000, total, agents, frameworks, roles: {}, ...extra };
-}
-
-const summary = (ctx: AllocationContext) =>
-  allocateDrf(ctx).allocations.map(
-    (a) => `${a.agentId}->${a.frameworkId}(${a.role}):${a.resources}`,
-  );
+const summary = (ctx: AllocationContext) => summarize(allocateDrf(ctx));
 
 test("drf - the whole free agent goes to the framework with the lowest dominant share", (t) => {
   const ctx = context(
