@@ -169,17 +169,22 @@ test("dispatch - a reply never overtakes what the handler queued before it", asy
       return undefined;
     },
   );
+  let replied: () => void = () => {};
+  const reply = new Promise<void>((resolve) => {
+    replied = resolve;
+  });
   const replies = nc.subscribe("test.dispatch.replies", {
     callback: () => {
       order.push("reply");
+      replied();
     },
   });
   await nc.flush();
   nc.publish("test.dispatch.d", encode({ type: "scheduler.revive" }), {
     reply: "test.dispatch.replies",
   });
-  await nc.flush();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // one connection receives in the order the server got them: what came before the reply is in
+  await reply;
   t.deepEqual(order, ["event.heartbeat", "event.heartbeat", "reply"]);
   t.is(metrics.get("batches_sent"), 1);
   for (const s of [sub, events, replies]) s.unsubscribe();
