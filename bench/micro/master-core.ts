@@ -20,7 +20,7 @@
  * ```
  * node --expose-gc --import=tsx bench/micro/master-core.ts
  * node --expose-gc --import=tsx bench/micro/master-core.ts --agents 10000,50000 --frameworks 100 --tasks 100000
- * node --expose-gc --cpu-prof --cpu-prof-dir=/tmp/prof --import=tsx bench/micro/master-core.ts --agents 50000
+ * node --expose-gc --cpu-prof --cpu-prof-dir=bench/results/profiles --import=tsx bench/micro/master-core.ts --agents 50000
  * ```
  *
  * Options: `--agents LIST` (default 1000,10000,50000), `--frameworks LIST`
