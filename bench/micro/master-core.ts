@@ -331,32 +331,28 @@ function measureCycles(b: Bench, frameworks: number, cycles: number, scenarios: 
   const steady: number[] = [];
   for (let c = 0; c < cycles; c++) steady.push(b.cycle()[0]);
   out.steadyMs = round(median(steady), 3);
-  const free: number[] = [];
-  const freePolicy: number[] = [];
-  let freeOffers = 0;
-  for (let c = 0; c < (scenarios.has("free") ? cycles : 0); c++) {
-    b.declineAll(0);
-    const [ms, offers, policyMs] = b.cycle();
-    free.push(ms);
-    freePolicy.push(policyMs);
-    freeOffers = offers;
-  }
-  out.freeMs = round(median(free), 2);
-  out.freePolicyMs = round(median(freePolicy), 2);
-  out.freeOffers = freeOffers;
-  const filtered: number[] = [];
-  const filteredPolicy: number[] = [];
-  let filteredOffers = 0;
-  for (let c = 0; c < (scenarios.has("filtered") ? cycles : 0); c++) {
-    b.declineAll(3600);
-    const [ms, offers, policyMs] = b.cycle();
-    filtered.push(ms);
-    filteredPolicy.push(policyMs);
-    filteredOffers = offers;
-  }
-  out.filteredMs = round(median(filtered), 2);
-  out.filteredPolicyMs = round(median(filteredPolicy), 2);
-  out.filteredOffers = filteredOffers;
+  /** Cycles after every offer is declined with `refuseSeconds`: median ms, policy ms, offers. */
+  const declined = (scenario: string, refuseSeconds: number) => {
+    const ms: number[] = [];
+    const policyMs: number[] = [];
+    let offers = 0;
+    for (let c = 0; c < (scenarios.has(scenario) ? cycles : 0); c++) {
+      b.declineAll(refuseSeconds);
+      const [cycleMs, made, cyclePolicyMs] = b.cycle();
+      ms.push(cycleMs);
+      policyMs.push(cyclePolicyMs);
+      offers = made;
+    }
+    return { ms: round(median(ms), 2), policyMs: round(median(policyMs), 2), offers };
+  };
+  const free = declined("free", 0);
+  out.freeMs = free.ms;
+  out.freePolicyMs = free.policyMs;
+  out.freeOffers = free.offers;
+  const filtered = declined("filtered", 3600);
+  out.filteredMs = filtered.ms;
+  out.filteredPolicyMs = filtered.policyMs;
+  out.filteredOffers = filtered.offers;
   if (!scenarios.has("busy")) {
     b.teardownFrameworks();
     return out;

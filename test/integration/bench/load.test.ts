@@ -9,6 +9,7 @@ import anyTest, { type TestFn } from "ava";
 import { createMaster, type Master, resolveMasterConfig } from "../../../actors/master/index.ts";
 import { type AgentEmulator, startAgentEmulator } from "../../../bench/emulator/index.ts";
 import { startLoad, type TransportKind } from "../../../bench/load/index.ts";
+import { within } from "../../../bench/sampling.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
@@ -71,7 +72,7 @@ for (const transport of ["lite", "driver"] as const satisfies readonly Transport
       transport,
     });
     try {
-      await withDeadline(load.done, WAIT_MS, "every task to finish");
+      await within(load.done, WAIT_MS, "every task to finish");
       const stats = load.stats();
       t.is(stats.accepted, TASKS);
       t.is(stats.finished, TASKS);
@@ -101,7 +102,7 @@ test.serial("load - a rate limit paces the launches and every task still finishe
     maxTasksPerOffer: 5,
   });
   try {
-    await withDeadline(load.done, WAIT_MS, "every paced task to finish");
+    await within(load.done, WAIT_MS, "every paced task to finish");
     const stats = load.stats();
     t.is(stats.finished, 200);
     t.is(stats.latency.count, 200);
@@ -123,7 +124,7 @@ test.serial("load - an in-flight window holds offers until tasks run", async (t)
     maxTasksPerOffer: 5,
   });
   try {
-    await withDeadline(load.done, WAIT_MS, "every windowed task to finish");
+    await within(load.done, WAIT_MS, "every windowed task to finish");
     const stats = load.stats();
     t.is(stats.finished, 300);
     t.is(stats.latency.count, 300);
@@ -144,7 +145,7 @@ test.serial("load - until running resolves once every long task runs", async (t)
     labels: { "bench-duration-ms": "Infinity" },
   });
   try {
-    await withDeadline(load.done, WAIT_MS, "every task to run");
+    await within(load.done, WAIT_MS, "every task to run");
     const stats = load.stats();
     t.is(stats.running, 100);
     t.is(stats.finished, 0);
@@ -161,17 +162,4 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
