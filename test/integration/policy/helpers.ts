@@ -193,6 +193,19 @@ export function offersOf(framework: TestFramework, used: ReadonlySet<string> = n
   return out;
 }
 
+/**
+ * What the framework has received in offers that are still open, summed. The master books an
+ * offer before the framework receives it, so a test that waits on the master's state waits on
+ * this too before it uses the offers.
+ */
+export function receivedBy(framework: TestFramework): Resources {
+  let sum = Resources.empty();
+  for (const offer of offersOf(framework)) {
+    sum = sum.add(Resources.fromJSON(offer.resources).quantities());
+  }
+  return sum;
+}
+
 /** Starts `agora policy serve` and resolves once it serves. */
 export async function startPolicyActor(
   url: string,

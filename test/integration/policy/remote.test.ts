@@ -18,6 +18,7 @@ import {
   heldByFramework,
   offersOf,
   type PolicyCluster,
+  receivedBy,
   startFramework,
   startPolicyActor,
   startPolicyCluster,
@@ -62,11 +63,12 @@ async function setup(
   return { cluster, frameworks };
 }
 
-/** The framework holding every agent, once one does. */
+/** The framework holding every agent, once one does and has received the offers. */
 function whenOneHoldsAll(cluster: PolicyCluster, frameworks: TestFramework[]) {
   return eventually(() => {
     const held = heldByFramework(cluster.master.state());
-    return frameworks.find((f) => held[f.name]?.equals(all(cluster)));
+    const total = all(cluster);
+    return frameworks.find((f) => held[f.name]?.equals(total) && receivedBy(f).equals(total));
   }, "one framework holding every agent");
 }
 
@@ -171,7 +173,12 @@ test.serial("policy use - switching back and forth loses no resources and no off
     const held = heldByFramework(master.state());
     const a = held["fw-a"];
     const b = held["fw-b"];
-    return a && b && !a.isEmpty() && !b.isEmpty() && a.add(b).equals(all(cluster))
+    return a &&
+      b &&
+      !a.isEmpty() &&
+      !b.isEmpty() &&
+      a.add(b).equals(all(cluster)) &&
+      frameworks.every((f) => receivedBy(f).equals(held[f.name]!))
       ? held
       : undefined;
   }, "both frameworks holding offers");
