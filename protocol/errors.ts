@@ -36,11 +36,17 @@ export const ErrorCode = {
   InvalidConfig: "INVALID_CONFIG",
   /** An unexpected failure inside the actor. */
   Internal: "INTERNAL",
+  /**
+   * The framework is not subscribed with this master (e.g. a new leader took over):
+   * resubscribe with the same frameworkId.
+   */
+  NotSubscribed: "NOT_SUBSCRIBED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const RETRYABLE_BY_DEFAULT: ReadonlySet<string> = new Set([
   ErrorCode.NotLeader,
+  ErrorCode.NotSubscribed,
   ErrorCode.Timeout,
   ErrorCode.Unavailable,
 ]);

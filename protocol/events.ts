@@ -51,3 +51,12 @@ export const EventError = message("event.error", {
 
 /** Periodic liveness from the master. */
 export const EventHeartbeat = message("event.heartbeat", {});
+
+/**
+ * A master that has just become the leader asks every framework in its registry to
+ * resubscribe (with the same frameworkId) to it.
+ */
+export const EventResubscribe = message("event.resubscribe", {
+  /** The new leader. */
+  masterId: Id,
+});

@@ -53,6 +53,23 @@ export const ExecutorFrameworkMessage = message("executor.frameworkMessage", {
   data: Type.Uint8Array({ maxByteLength: 256 * 1024 }),
 });
 
+/**
+ * Agent → executor: a restarted agent asks a live executor to subscribe again
+ * (`executor.subscribe` with its tasks and unacknowledged updates), as Mesos's
+ * ReconnectExecutorMessage.
+ */
+export const ExecutorReconnect = message("executor.reconnect", {
+  agentId: Id,
+});
+
+/**
+ * Executor → agent, request: liveness of the agent as the executor sees it; the
+ * reply is `ok`, or NOT_FOUND from an agent that does not know the executor.
+ * An executor that gets no answer for longer than its recovery timeout
+ * (`AGORA_RECOVERY_TIMEOUT`) kills its tasks and exits.
+ */
+export const ExecutorHeartbeat = message("executor.heartbeat", {});
+
 /** Agent → executor: kill every task and exit. */
 export const ExecutorShutdown = message("executor.shutdown", {
   gracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),

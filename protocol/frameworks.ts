@@ -24,6 +24,11 @@ export const FrameworkInfo = Type.Object({
   principal: Type.Optional(Type.String({ maxLength: 256 })),
   /** Priority within its roles for the `priority` allocation policy (higher first; default 0). */
   priority: Type.Optional(Type.Number()),
+  /**
+   * Mesos's framework capabilities the framework declares, e.g. `PARTITION_AWARE`
+   * (it receives TASK_UNREACHABLE / TASK_GONE instead of TASK_LOST). Unknown names are kept and ignored.
+   */
+  capabilities: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 })),
 });
 export type FrameworkInfo = Static<typeof FrameworkInfo>;
 

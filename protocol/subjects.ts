@@ -114,7 +114,15 @@ export class Subjects {
     return `${this.base}.master.framework.*`;
   }
 
-  /** Operator → master, request: state, weights, quota, policy. */
+  /**
+   * Operator → one master, request: `operator.getState` answered by that master
+   * whether it leads or stands by (a standby answers `leader: false` and who leads).
+   */
+  masterInstance(masterId: string): string {
+    return `${this.base}.master.instance.${assertValidId(masterId, "master id")}`;
+  }
+
+  /** Operator → the leading master, request: state, weights, quota, policy. */
   masterOperator(): string {
     return `${this.base}.master.operator`;
   }

@@ -252,6 +252,7 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     message: "invalid scheduler.accept: /offerIds must not be empty",
   },
   "event.heartbeat": { type: "event.heartbeat" },
+  "event.resubscribe": { type: "event.resubscribe", masterId: "20260101-000000-abcdef" },
   "executor.subscribe": {
     type: "executor.subscribe",
     unacknowledgedUpdates: [sampleStatus],
@@ -277,6 +278,8 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     data: new Uint8Array(0),
   },
   "executor.shutdown": { type: "executor.shutdown", gracePeriodSeconds: 5 },
+  "executor.reconnect": { type: "executor.reconnect", agentId: "a-S0" },
+  "executor.heartbeat": { type: "executor.heartbeat" },
   "cluster.agentAdded": {
     type: "cluster.agentAdded",
     timestamp: SAMPLE_TIMESTAMP,
