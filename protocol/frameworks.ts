@@ -28,7 +28,9 @@ export const FrameworkInfo = Type.Object({
    * Mesos's framework capabilities the framework declares, e.g. `PARTITION_AWARE`
    * (it receives TASK_UNREACHABLE / TASK_GONE instead of TASK_LOST). Unknown names are kept and ignored.
    */
-  capabilities: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 })),
+  capabilities: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 }),
+  ),
 });
 export type FrameworkInfo = Static<typeof FrameworkInfo>;
 
