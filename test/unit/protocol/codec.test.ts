@@ -588,6 +588,7 @@ test("codec - AgoraError toWire and fromWire round trip", (t) => {
 test("codec - retryable defaults by code", (t) => {
   const retryable = new Set<string>([
     ErrorCode.NotLeader,
+    ErrorCode.NotSubscribed,
     ErrorCode.Timeout,
     ErrorCode.Unavailable,
   ]);
