@@ -11,6 +11,11 @@
  * await driver.start();
  * ```
  *
+ * After every resubscription (a new leader, master silence, a NATS reconnect)
+ * the driver reconciles: implicitly, then explicitly for every task it last
+ * saw non-terminal, so that updates missed meanwhile are made good. Calls made
+ * while it resubscribes reject with NOT_SUBSCRIBED (retryable).
+ *
  * Events are delivered one at a time in the master's order (an async handler
  * is awaited before the next event). Every call is a NATS request to
  * `master.framework.<frameworkId>`: it resolves on `ok` and rejects with the
@@ -23,14 +28,19 @@ import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import {
   DEFAULT_MASTER_SILENCE_INTERVALS,
+  DEFAULT_RECONCILE_ATTEMPTS,
+  DEFAULT_RECONCILE_RETRY_MAX_MS,
+  DEFAULT_RECONCILE_RETRY_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
   DEFAULT_SUBSCRIBE_BACKOFF_MS,
+  RECONCILE_BATCH_TASKS,
+  SCHEDULER_TRACKED_TASKS_MAX,
   UPDATE_DEDUPE_WINDOW,
 } from "../../infra/defaults.ts";
 import { type Logger, silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { Filters, TaskInfo, TaskStatus } from "../../protocol/common.ts";
+import type { Filters, TaskInfo, TaskState, TaskStatus } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from "../../protocol/subjects.ts";
@@ -43,6 +53,7 @@ import {
 } from "./events.ts";
 import { type FrameworkEventMessage, type LinkState, MasterLink } from "./link.ts";
 import type { SchedulerDriverOptions } from "./options.ts";
+import { Reconciler, TaskBook } from "./reconciler.ts";
 
 /** Where the driver is in its life. */
 export type SchedulerDriverState = LinkState;
@@ -84,6 +95,11 @@ export class SchedulerDriver {
   readonly #seenUpdates = new Set<string>();
   /** Acknowledgements in flight; teardown lets them reach the master first. */
   readonly #pendingAcks = new Set<Promise<void>>();
+  /** The latest state of every non-terminal task, for reconciliation. */
+  readonly #book = new TaskBook(SCHEDULER_TRACKED_TASKS_MAX);
+  readonly #reconciler: Reconciler;
+  /** The master of the previous subscription, to tell a failover from a resubscription. */
+  #lastMasterId: string | undefined;
 
   constructor(options: SchedulerDriverOptions) {
     this.#o = options;
@@ -97,6 +113,17 @@ export class SchedulerDriver {
     this.#logger = (options.logger ?? silentLogger()).child({
       actor: "scheduler",
       framework: options.framework.name,
+    });
+    this.#reconciler = new Reconciler({
+      clock: this.#clock,
+      logger: this.#logger,
+      metrics: this.metrics,
+      book: this.#book,
+      reconcile: (tasks) => this.reconcile(tasks),
+      retryMs: options.reconcileRetryMs ?? DEFAULT_RECONCILE_RETRY_MS,
+      retryMaxMs: DEFAULT_RECONCILE_RETRY_MAX_MS,
+      attempts: DEFAULT_RECONCILE_ATTEMPTS,
+      batch: RECONCILE_BATCH_TASKS,
     });
   }
 
@@ -114,6 +141,14 @@ export class SchedulerDriver {
   get state(): SchedulerDriverState {
     if (this.#stopped) return "stopped";
     return this.#link?.state ?? (this.#started ? "subscribing" : "idle");
+  }
+
+  /**
+   * The latest state the driver saw of a task, while it is not terminal (from
+   * updates and reconciliation answers; the driver tracks up to 100,000 tasks).
+   */
+  taskState(taskId: string): TaskState | undefined {
+    return this.#book.stateOf(taskId);
   }
 
   /** The NATS connection in use (after `start()`). */
@@ -220,20 +255,38 @@ export class SchedulerDriver {
         backoffMs: o.subscribeBackoffMs ?? DEFAULT_SUBSCRIBE_BACKOFF_MS,
         backoffMaxMs: o.subscribeBackoffMaxMs ?? DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
         silenceIntervals: o.masterSilenceIntervals ?? DEFAULT_MASTER_SILENCE_INTERVALS,
+        resubscribeJitterMs: o.resubscribeJitterMs,
+        resubscribeBackoffMs: o.resubscribeBackoffMs,
+        resubscribeBackoffMaxMs: o.resubscribeBackoffMaxMs,
         random: this.#random,
         listener: {
           onEvent: (msg) => this.#enqueue(() => this.#handle(msg)),
-          onSubscribed: (reply, resubscribed) =>
-            this.#enqueue(() =>
-              this.#deliver("subscribed", {
+          onSubscribed: (reply, resubscribed) => {
+            const previousMasterId = this.#lastMasterId;
+            this.#lastMasterId = reply.masterId;
+            this.#enqueue(async () => {
+              await this.#deliver("subscribed", {
                 frameworkId: reply.frameworkId,
                 masterId: reply.masterId,
                 heartbeatIntervalSeconds: reply.heartbeatIntervalSeconds,
                 resubscribed,
-              }),
-            ),
-          onLost: (reason) => this.#enqueue(() => this.#deliver("disconnected", { reason })),
-          onFailed: (error) => this.#enqueue(() => this.#deliver("error", { error })),
+                previousMasterId,
+              });
+              // A resubscription, or a failover of another driver's framework: make up for what was missed.
+              const failover = resubscribed || o.framework.frameworkId !== undefined;
+              if (failover && (o.reconcileOnResubscribe ?? true) && !this.#stopped) {
+                this.#reconciler.start();
+              }
+            });
+          },
+          onLost: (reason) => {
+            this.#reconciler.cancel();
+            this.#enqueue(() => this.#deliver("disconnected", { reason }));
+          },
+          onFailed: (error) => {
+            this.#reconciler.cancel();
+            this.#enqueue(() => this.#deliver("error", { error }));
+          },
         },
       });
       await this.#link.start();
@@ -252,6 +305,7 @@ export class SchedulerDriver {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#reconciler.cancel();
     this.#link?.stop();
     for (const fn of [...this.#stopListeners]) fn();
     this.#hub.close();
@@ -373,7 +427,8 @@ export class SchedulerDriver {
   async #handle(msg: FrameworkEventMessage): Promise<void> {
     switch (msg.type) {
       case "event.subscribed":
-        // The reply of the subscribe request drives the driver; this copy only proves liveness.
+      case "event.resubscribe":
+        // The link acts on these (liveness, resubscription); the subscribe reply drives the driver.
         return;
       case "event.heartbeat":
         return this.#deliver("heartbeat", {});
@@ -412,6 +467,8 @@ export class SchedulerDriver {
       }
       this.#remember(uuid);
     }
+    this.#book.observe(status);
+    this.#reconciler.observe(status);
     await this.#deliver("update", { status });
     if (this.#autoAck && uuid !== undefined) this.#ack(status);
   }
