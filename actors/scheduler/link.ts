@@ -344,7 +344,8 @@ export class MasterLink {
   #notifyLost(reason: string): void {
     this.#epoch++;
     this.#o.metrics.inc("masters_lost");
-    this.#o.logger.warn({ reason }, "master lost; resubscribing");
+    // expected with several masters; the driver's `disconnected` event is what users see
+    this.#o.logger.info({ reason }, "master lost; resubscribing");
     this.#o.listener.onLost(reason);
   }
 
