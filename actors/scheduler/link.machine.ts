@@ -186,6 +186,8 @@ export const linkMachine = setup({
         },
         backoff: {
           after: { subscribeBackoff: { target: "attempting" } },
+          // a master that just became the leader announced itself: try it now
+          on: { RESUBSCRIBE: { target: "attempting" } },
         },
       },
     },

@@ -295,6 +295,29 @@ test("driver - heartbeats, and resubscribes with the same id when the master fal
   t.true(master.callsOf("scheduler.heartbeat").length >= 1);
 });
 
+test("driver - events other than the master's heartbeats do not prove the master alive", async (t) => {
+  const subjects = freshSubjects();
+  const master = await FakeMaster.start(server.url, subjects);
+  t.teardown(() => master.stop());
+  const driver = new SchedulerDriver({
+    servers: server.url,
+    subjects,
+    framework: { name: "chatty" },
+    masterSilenceIntervals: 3,
+  });
+  t.teardown(() => driver.stop());
+  const events = recordEvents(driver);
+  await driver.start();
+  // A master that keeps talking (a stale publisher, errors) but never heartbeats is silent.
+  const chatter = setInterval(() => {
+    master.publish(driver.frameworkId, { type: "event.rescind", offerId: "stale" });
+    master.publish(driver.frameworkId, { type: "event.error", code: "INTERNAL", message: "x" });
+  }, 20);
+  t.teardown(() => clearInterval(chatter));
+  const lost = await events.waitFor(isEvent("disconnected"), { timeoutMs: 10_000 });
+  t.regex(lost.reason, /no heartbeat/);
+});
+
 test("driver - a master's heartbeats keep the subscription", async (t) => {
   const subjects = freshSubjects();
   const master = await FakeMaster.start(server.url, subjects);

@@ -6,6 +6,7 @@ import {
   linkMachine,
   phaseOf,
 } from "../../../actors/scheduler/link.machine.ts";
+import { meansNotSubscribed } from "../../../actors/scheduler/link.ts";
 import { VirtualClock } from "../../../infra/clock.ts";
 import { machineClock } from "../../../infra/machine-clock.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
@@ -227,4 +228,30 @@ test("link machine - answers of an attempt the machine left are ignored", (t) =>
   l.actor.send({ type: "SUBSCRIBED", masterId: "other", heartbeatIntervalMs: 5 });
   t.is(l.actor.getSnapshot().context.masterId, "m1");
   t.deepEqual(l.take(), []);
+});
+
+test("link machine - a leader announcing itself cuts the first subscription's backoff short", (t) => {
+  const l = link();
+  l.actor.send({ type: "START" });
+  l.fail();
+
+  t.deepEqual(l.take(), ["subscribe"]);
+  l.actor.send({ type: "RESUBSCRIBE", masterId: "m1" });
+  t.deepEqual(l.take(), ["subscribe"]);
+  l.subscribed("m1");
+  t.deepEqual(l.take(), ["subscribed"]);
+});
+
+test("link - NOT_SUBSCRIBED, and the older masters' INVALID_STATE / NOT_FOUND for the framework, mean resubscribe", (t) => {
+  t.true(meansNotSubscribed("NOT_SUBSCRIBED", "anything"));
+  t.true(
+    meansNotSubscribed(
+      "INVALID_STATE",
+      "scheduler.heartbeat: framework f1 is not subscribed; resubscribe with its frameworkId",
+    ),
+  );
+  t.true(meansNotSubscribed("NOT_FOUND", "framework f1 is not known"));
+  t.false(meansNotSubscribed("NOT_FOUND", "offer o1 is not known"));
+  t.false(meansNotSubscribed("INVALID_STATE", "agent a1 is not active"));
+  t.false(meansNotSubscribed("FORBIDDEN", "framework f1 is not subscribed"));
 });
