@@ -88,6 +88,11 @@ export const DEFAULT_RESUBSCRIBE_BACKOFF_MS = 100;
  */
 export const DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS = 500;
 /**
+ * Scheduler driver: deadline of one resubscription request (the first subscription uses the
+ * request timeout): a paused old leader that still holds its NATS subscriptions never answers.
+ */
+export const DEFAULT_RESUBSCRIBE_TIMEOUT_MS = 2000;
+/**
  * Scheduler driver: first retry of an explicit reconciliation for tasks the master did not answer
  * (or answered TASK_UNKNOWN while its agents were not back); doubles (Mesos reconciliation.md).
  */

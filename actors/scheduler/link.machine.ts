@@ -251,6 +251,8 @@ export const linkMachine = setup({
                 { type: "notifySubscribed", params: { resubscribed: true } },
               ],
             },
+            // the attempt may be stuck on a paused old leader: ask again, the new one answers
+            RESUBSCRIBE: { target: "attempting", reenter: true },
             SUBSCRIBE_FAILED: [
               { guard: "retryable", target: "backoff", actions: "countFailure" },
               { target: `#link.${LinkPhase.Failed}`, actions: ["recordRefusal", "notifyFailed"] },
@@ -277,6 +279,8 @@ export const linkMachine = setup({
                 { type: "notifySubscribed", params: { resubscribed: true } },
               ],
             },
+            // the attempt may be stuck on a paused old leader: ask again, the new one answers
+            RESUBSCRIBE: { target: "attempting", reenter: true },
             SUBSCRIBE_FAILED: [
               { guard: "retryable", target: "backoff", actions: "countFailure" },
               { target: `#link.${LinkPhase.Failed}`, actions: ["recordRefusal", "notifyFailed"] },

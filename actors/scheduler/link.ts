@@ -14,6 +14,7 @@ import {
   DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS,
   DEFAULT_RESUBSCRIBE_BACKOFF_MS,
   DEFAULT_RESUBSCRIBE_JITTER_MS,
+  DEFAULT_RESUBSCRIBE_TIMEOUT_MS,
 } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
@@ -268,6 +269,9 @@ export class MasterLink {
   async #sendSubscribe(attempt: number): Promise<void> {
     const { nc, subjects } = this.#o;
     const current = () => attempt === this.#attempt && !this.#stopped;
+    const timeoutMs = this.subscribedOnce
+      ? Math.min(this.#o.requestTimeoutMs, DEFAULT_RESUBSCRIBE_TIMEOUT_MS)
+      : this.#o.requestTimeoutMs;
     for (;;) {
       try {
         const reply = await request(
@@ -279,7 +283,7 @@ export class MasterLink {
             suppressedRoles: this.#o.suppressedRoles,
           },
           ["event.subscribed"],
-          this.#o.requestTimeoutMs,
+          timeoutMs,
         );
         if (!current()) return;
         if (reply.frameworkId !== this.#frameworkId) {

@@ -145,6 +145,9 @@ test("link machine - event.resubscribe from a new leader resubscribes; from the 
   // the leader announcing itself again cuts the backoff short
   l.actor.send({ type: "RESUBSCRIBE", masterId: "m2" });
   t.deepEqual(l.take(), ["subscribe"]);
+  // and asks again when the announcement comes while an attempt is in flight (a paused old leader)
+  l.actor.send({ type: "RESUBSCRIBE", masterId: "m2" });
+  t.deepEqual(l.take(), ["subscribe"]);
   l.subscribed("m2");
   t.is(l.phase(), LinkPhase.Subscribed);
   t.deepEqual(l.take(), ["resubscribed"]);
