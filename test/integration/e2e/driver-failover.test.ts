@@ -4,6 +4,8 @@
  * takes over the prefix (the driver follows it without user code, its task
  * intact), and a second driver takes the framework over (framework failover).
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import path from "node:path";
 import test from "ava";
 import { type Agent, createAgent, resolveAgentConfig } from "../../../actors/agent/index.ts";
@@ -19,6 +21,43 @@ import { useNatsServer } from "../../helpers/nats.ts";
 import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "./helpers.ts";
 
 const nats = useNatsServer(test);
+
+const DRIVER_URL = new URL("../../../actors/scheduler/driver.ts", import.meta.url).href;
+const OFFERS_URL = new URL("../../../actors/scheduler/offers.ts", import.meta.url).href;
+
+/**
+ * A scheduler process: launches TASK_ID on its first offer, acknowledges every update except
+ * TASK_RUNNING, prints `{frameworkId, uuid}` of that update and waits to be killed.
+ */
+const FIRST_SCHEDULER = `
+const { SchedulerDriver } = await import(${JSON.stringify(DRIVER_URL)});
+const { commandTask } = await import(${JSON.stringify(OFFERS_URL)});
+const driver = new SchedulerDriver({
+  servers: process.env.AGORA_NATS_URL,
+  framework: { name: "failover", failoverTimeoutSeconds: 60 },
+  autoAcknowledge: false,
+});
+let launched = false;
+driver.on("offers", async ({ offers }) => {
+  for (const offer of offers) {
+    if (launched) { await driver.decline([offer.offerId], { refuseSeconds: 60 }).catch(() => {}); continue; }
+    launched = true;
+    await driver.accept([offer.offerId], [commandTask({
+      taskId: process.env.TASK_ID, name: "long", agentId: offer.agentId,
+      resources: { cpus: 0.1, mem: 32 }, command: "sleep 60", killGracePeriodSeconds: 1,
+    })]);
+  }
+});
+driver.on("update", async ({ status }) => {
+  if (status.state === "TASK_RUNNING") {
+    console.log(JSON.stringify({ frameworkId: driver.frameworkId, uuid: status.uuid }));
+  } else {
+    await driver.acknowledge(status);
+  }
+});
+await driver.start();
+setInterval(() => {}, 1 << 30);
+`;
 
 /** A master of its own on the prefix, stoppable alone. */
 async function startMaster(
@@ -195,7 +234,7 @@ test("driver failover - a new master on the prefix: the driver resubscribes with
   t.is(driver.taskState(taskId), undefined);
 });
 
-test("driver failover - a second driver with the same frameworkId takes the framework over, gets the unacknowledged update and kills the task", async (t) => {
+test("driver failover - a framework killed with SIGKILL: another process takes it over with the same frameworkId, gets the unacknowledged update and kills the task", async (t) => {
   const url = nats().url;
   const subjects = new Subjects("drvfo2");
   const cluster = await startCluster({
@@ -211,29 +250,44 @@ test("driver failover - a second driver with the same frameworkId takes the fram
   });
   t.teardown(() => cluster.stop());
 
-  // The first scheduler sees its task running, never acknowledges it, and dies.
-  const one = await startFramework({
-    servers: url,
-    subjects,
-    framework: { name: "failover", failoverTimeoutSeconds: 60 },
-    autoAcknowledge: false,
-  });
-  t.teardown(() => one.driver.stop());
+  // The first scheduler, a process of its own, sees its task running, never acknowledges
+  // that update, and is killed with SIGKILL.
   const taskId = "long-2";
-  launchOnFirstOffer(one.driver, taskId);
-  // updates of a task come in order: acknowledge the ones before TASK_RUNNING
-  one.driver.on("update", async ({ status }) => {
-    if (status.state !== TaskState.Running) await one.driver.acknowledge(status);
-  });
-  const running = await one.events.waitFor(
-    isEvent("update", (e) => e.status.taskId === taskId && e.status.state === TaskState.Running),
-    { timeoutMs: WAIT_MS, what: "the task running" },
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", FIRST_SCHEDULER],
+    {
+      env: {
+        ...process.env,
+        AGORA_NATS_URL: url,
+        AGORA_SUBJECT_PREFIX: subjects.prefix,
+        TASK_ID: taskId,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
-  t.truthy(running.status.uuid);
-  const frameworkId = one.driver.frameworkId;
-  await one.driver.stop();
+  t.teardown(() => child.kill("SIGKILL"));
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  const running = await new Promise<{ frameworkId: string; uuid: string }>((resolve, reject) => {
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      out += c;
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (line !== undefined) resolve(JSON.parse(line) as { frameworkId: string; uuid: string });
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`the first scheduler exited ${code}: ${stderr}`)),
+    );
+  });
+  t.truthy(running.uuid);
+  const frameworkId = running.frameworkId;
+  child.kill("SIGKILL");
+  await once(child, "exit");
 
-  // Another driver (its own connection, as another process would have) takes over.
+  // Another process (here: this one) takes over.
   const two = await startFramework({
     servers: url,
     subjects,
@@ -243,7 +297,7 @@ test("driver failover - a second driver with the same frameworkId takes the fram
   t.is(two.driver.frameworkId, frameworkId);
   // the update the first driver never acknowledged comes again, to the new driver
   await two.events.waitFor(
-    isEvent("update", (e) => e.status.uuid === running.status.uuid),
+    isEvent("update", (e) => e.status.uuid === running.uuid),
     { timeoutMs: WAIT_MS, what: "the unacknowledged update" },
   );
   // its implicit reconciliation told it about the task too
