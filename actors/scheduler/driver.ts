@@ -51,7 +51,8 @@ import {
   type SchedulerEventMap,
   type SchedulerEventName,
 } from "./events.ts";
-import { type FrameworkEventMessage, type LinkState, MasterLink } from "./link.ts";
+import { Inbound } from "./inbound.ts";
+import { type LinkState, MasterLink } from "./link.ts";
 import type { SchedulerDriverOptions } from "./options.ts";
 import { Reconciler, TaskBook } from "./reconciler.ts";
 
@@ -78,7 +79,6 @@ export class SchedulerDriver {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #hub = new SchedulerEventHub();
-  readonly #autoAck: boolean;
   readonly #requestTimeoutMs: number;
   /** Counters: messages received/invalid, updates acknowledged, resubscriptions... */
   readonly metrics = new Metrics();
@@ -92,9 +92,7 @@ export class SchedulerDriver {
   readonly #initialFrameworkId: string;
   /** Serializes event delivery. */
   #chain: Promise<void> = Promise.resolve();
-  readonly #seenUpdates = new Set<string>();
-  /** Acknowledgements in flight; teardown lets them reach the master first. */
-  readonly #pendingAcks = new Set<Promise<void>>();
+  readonly #inbound: Inbound;
   /** The latest state of every non-terminal task, for reconciliation. */
   readonly #book = new TaskBook(SCHEDULER_TRACKED_TASKS_MAX);
   readonly #reconciler: Reconciler;
@@ -107,7 +105,6 @@ export class SchedulerDriver {
       options.subjects ?? new Subjects(process.env.AGORA_SUBJECT_PREFIX || DEFAULT_SUBJECT_PREFIX);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#autoAck = options.autoAcknowledge ?? true;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#initialFrameworkId = options.framework.frameworkId ?? randomUUID();
     this.#logger = (options.logger ?? silentLogger()).child({
@@ -124,6 +121,19 @@ export class SchedulerDriver {
       retryMaxMs: DEFAULT_RECONCILE_RETRY_MAX_MS,
       attempts: DEFAULT_RECONCILE_ATTEMPTS,
       batch: RECONCILE_BATCH_TASKS,
+    });
+    this.#inbound = new Inbound({
+      logger: this.#logger,
+      metrics: this.metrics,
+      autoAcknowledge: options.autoAcknowledge ?? true,
+      window: UPDATE_DEDUPE_WINDOW,
+      deliver: (type, payload) => this.#deliver(type, payload),
+      acknowledge: (status) => this.acknowledge(status),
+      observe: (status) => {
+        this.#book.observe(status);
+        this.#reconciler.observe(status);
+      },
+      stopped: () => this.#stopped,
     });
   }
 
@@ -260,7 +270,7 @@ export class SchedulerDriver {
         resubscribeBackoffMaxMs: o.resubscribeBackoffMaxMs,
         random: this.#random,
         listener: {
-          onEvent: (msg) => this.#enqueue(() => this.#handle(msg)),
+          onEvent: (msg) => this.#enqueue(() => this.#inbound.handle(msg)),
           onSubscribed: (reply, resubscribed) => {
             const previousMasterId = this.#lastMasterId;
             this.#lastMasterId = reply.masterId;
@@ -388,7 +398,7 @@ export class SchedulerDriver {
   /** Removes the framework (its tasks are killed, its offers rescinded), then stops the driver. */
   async teardown(reason?: string): Promise<void> {
     try {
-      await Promise.allSettled([...this.#pendingAcks]);
+      await this.#inbound.acknowledgementsSettled();
       await this.#call({ type: "scheduler.teardown", reason });
     } finally {
       await this.stop();
@@ -422,82 +432,5 @@ export class SchedulerDriver {
     if (this.#stopped) return;
     const errors = await this.#hub.deliver(type, payload);
     for (const err of errors) this.#logger.error({ err, event: type }, "event handler threw");
-  }
-
-  async #handle(msg: FrameworkEventMessage): Promise<void> {
-    switch (msg.type) {
-      case "event.subscribed":
-      case "event.resubscribe":
-        // The link acts on these (liveness, resubscription); the subscribe reply drives the driver.
-        return;
-      case "event.heartbeat":
-        return this.#deliver("heartbeat", {});
-      case "event.offers":
-        return this.#deliver("offers", { offers: msg.offers });
-      case "event.rescind":
-        return this.#deliver("rescind", { offerId: msg.offerId });
-      case "event.update":
-        return this.#update(msg.status);
-      case "event.message":
-        return this.#deliver("message", {
-          agentId: msg.agentId,
-          executorId: msg.executorId,
-          data: msg.data,
-        });
-      case "event.failure":
-        return this.#deliver("failure", {
-          agentId: msg.agentId,
-          executorId: msg.executorId,
-          status: msg.status,
-        });
-      case "event.error":
-        this.#logger.warn({ code: msg.code, reason: msg.message }, "error event from the master");
-        return this.#deliver("error", { error: new AgoraError(msg.code, msg.message) });
-    }
-  }
-
-  async #update(status: TaskStatus): Promise<void> {
-    const uuid = status.uuid;
-    if (this.#autoAck && uuid !== undefined) {
-      if (this.#seenUpdates.has(uuid)) {
-        // A retried update whose acknowledgement was lost: acknowledge again, do not deliver.
-        this.metrics.inc("updates_duplicate");
-        this.#ack(status);
-        return;
-      }
-      this.#remember(uuid);
-    }
-    this.#book.observe(status);
-    this.#reconciler.observe(status);
-    await this.#deliver("update", { status });
-    if (this.#autoAck && uuid !== undefined) this.#ack(status);
-  }
-
-  #remember(uuid: string): void {
-    this.#seenUpdates.add(uuid);
-    if (this.#seenUpdates.size > UPDATE_DEDUPE_WINDOW) {
-      const oldest = this.#seenUpdates.values().next().value;
-      if (oldest !== undefined) this.#seenUpdates.delete(oldest);
-    }
-  }
-
-  #ack(status: TaskStatus): void {
-    if (this.#stopped) return;
-    const pending: Promise<void> = this.acknowledge(status).then(
-      () => {
-        this.#pendingAcks.delete(pending);
-        this.metrics.inc("updates_acknowledged");
-      },
-      (err: unknown) => {
-        this.#pendingAcks.delete(pending);
-        const error = AgoraError.from(err);
-        this.metrics.inc("acknowledgements_failed");
-        this.#logger[this.#stopped ? "debug" : "warn"](
-          { taskId: status.taskId, uuid: status.uuid, code: error.code, reason: error.message },
-          "acknowledgement failed; the agent will resend the update",
-        );
-      },
-    );
-    this.#pendingAcks.add(pending);
   }
 }
