@@ -19,7 +19,8 @@ export interface FrameworkOptions {
   user?: string;
   /**
    * Seconds the master keeps the framework's tasks after the driver is gone,
-   * before it removes the framework. @default 0
+   * before it removes the framework. Every (re)subscription sets it: a driver
+   * that takes a framework over must give the same value again. @default 0
    */
   failoverTimeoutSeconds?: number;
   /**
