@@ -73,6 +73,38 @@ export const DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS = 10_000;
 export const DEFAULT_MASTER_SILENCE_INTERVALS = 3;
 /** Scheduler driver: update uuids remembered to drop duplicates. */
 export const UPDATE_DEDUPE_WINDOW = 10_000;
+/**
+ * Scheduler driver: a resubscription after NOT_SUBSCRIBED or `event.resubscribe` waits a random
+ * delay up to this first, so that a new leader is not hit by every framework in the same
+ * millisecond (Mesos's driver waits a random share of `registration_backoff_factor` too).
+ */
+export const DEFAULT_RESUBSCRIBE_JITTER_MS = 250;
+/** Scheduler driver: first retry of a resubscription nobody answered (no responders: an election). */
+export const DEFAULT_RESUBSCRIBE_BACKOFF_MS = 100;
+/**
+ * Scheduler driver: cap of the resubscription retry delay. Low, so that the driver follows a new
+ * leader within about a second of its election (a 1.5 s lease); the first subscription keeps the
+ * higher `DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS`.
+ */
+export const DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS = 500;
+/**
+ * Scheduler driver: deadline of one resubscription request (the first subscription uses the
+ * request timeout): a paused old leader that still holds its NATS subscriptions never answers.
+ */
+export const DEFAULT_RESUBSCRIBE_TIMEOUT_MS = 2000;
+/**
+ * Scheduler driver: first retry of an explicit reconciliation for tasks the master did not answer
+ * (or answered TASK_UNKNOWN while its agents were not back); doubles (Mesos reconciliation.md).
+ */
+export const DEFAULT_RECONCILE_RETRY_MS = 1000;
+/** Scheduler driver: cap of the explicit reconciliation retry delay. */
+export const DEFAULT_RECONCILE_RETRY_MAX_MS = 30_000;
+/** Scheduler driver: explicit reconciliation rounds after a resubscription before it gives up. */
+export const DEFAULT_RECONCILE_ATTEMPTS = 8;
+/** Scheduler driver: non-terminal tasks whose latest state it tracks (the oldest are forgotten). */
+export const SCHEDULER_TRACKED_TASKS_MAX = 100_000;
+/** Scheduler driver: tasks per explicit `scheduler.reconcile` (keeps a call far below 1 MiB). */
+export const RECONCILE_BATCH_TASKS = 5000;
 
 /** NATS URL when neither `--nats` nor `AGORA_NATS_URL` is given. */
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";

@@ -11,6 +11,11 @@
  * await driver.start();
  * ```
  *
+ * After every resubscription (a new leader, master silence, a NATS reconnect)
+ * the driver reconciles: implicitly, then explicitly for every task it last
+ * saw non-terminal, so that updates missed meanwhile are made good. Calls made
+ * while it resubscribes reject with NOT_SUBSCRIBED (retryable).
+ *
  * Events are delivered one at a time in the master's order (an async handler
  * is awaited before the next event). Every call is a NATS request to
  * `master.framework.<frameworkId>`: it resolves on `ok` and rejects with the
@@ -23,14 +28,19 @@ import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import {
   DEFAULT_MASTER_SILENCE_INTERVALS,
+  DEFAULT_RECONCILE_ATTEMPTS,
+  DEFAULT_RECONCILE_RETRY_MAX_MS,
+  DEFAULT_RECONCILE_RETRY_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
   DEFAULT_SUBSCRIBE_BACKOFF_MS,
+  RECONCILE_BATCH_TASKS,
+  SCHEDULER_TRACKED_TASKS_MAX,
   UPDATE_DEDUPE_WINDOW,
 } from "../../infra/defaults.ts";
 import { type Logger, silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { Filters, TaskInfo, TaskStatus } from "../../protocol/common.ts";
+import type { Filters, TaskInfo, TaskState, TaskStatus } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from "../../protocol/subjects.ts";
@@ -41,8 +51,10 @@ import {
   type SchedulerEventMap,
   type SchedulerEventName,
 } from "./events.ts";
-import { type FrameworkEventMessage, type LinkState, MasterLink } from "./link.ts";
+import { Inbound } from "./inbound.ts";
+import { type LinkState, MasterLink } from "./link.ts";
 import type { SchedulerDriverOptions } from "./options.ts";
+import { Reconciler, TaskBook } from "./reconciler.ts";
 
 /** Where the driver is in its life. */
 export type SchedulerDriverState = LinkState;
@@ -67,7 +79,6 @@ export class SchedulerDriver {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #hub = new SchedulerEventHub();
-  readonly #autoAck: boolean;
   readonly #requestTimeoutMs: number;
   /** Counters: messages received/invalid, updates acknowledged, resubscriptions... */
   readonly metrics = new Metrics();
@@ -81,9 +92,12 @@ export class SchedulerDriver {
   readonly #initialFrameworkId: string;
   /** Serializes event delivery. */
   #chain: Promise<void> = Promise.resolve();
-  readonly #seenUpdates = new Set<string>();
-  /** Acknowledgements in flight; teardown lets them reach the master first. */
-  readonly #pendingAcks = new Set<Promise<void>>();
+  readonly #inbound: Inbound;
+  /** The latest state of every non-terminal task, for reconciliation. */
+  readonly #book = new TaskBook(SCHEDULER_TRACKED_TASKS_MAX);
+  readonly #reconciler: Reconciler;
+  /** The master of the previous subscription, to tell a failover from a resubscription. */
+  #lastMasterId: string | undefined;
 
   constructor(options: SchedulerDriverOptions) {
     this.#o = options;
@@ -91,12 +105,35 @@ export class SchedulerDriver {
       options.subjects ?? new Subjects(process.env.AGORA_SUBJECT_PREFIX || DEFAULT_SUBJECT_PREFIX);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#autoAck = options.autoAcknowledge ?? true;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#initialFrameworkId = options.framework.frameworkId ?? randomUUID();
     this.#logger = (options.logger ?? silentLogger()).child({
       actor: "scheduler",
       framework: options.framework.name,
+    });
+    this.#reconciler = new Reconciler({
+      clock: this.#clock,
+      logger: this.#logger,
+      metrics: this.metrics,
+      book: this.#book,
+      reconcile: (tasks) => this.reconcile(tasks),
+      retryMs: options.reconcileRetryMs ?? DEFAULT_RECONCILE_RETRY_MS,
+      retryMaxMs: DEFAULT_RECONCILE_RETRY_MAX_MS,
+      attempts: DEFAULT_RECONCILE_ATTEMPTS,
+      batch: RECONCILE_BATCH_TASKS,
+    });
+    this.#inbound = new Inbound({
+      logger: this.#logger,
+      metrics: this.metrics,
+      autoAcknowledge: options.autoAcknowledge ?? true,
+      window: UPDATE_DEDUPE_WINDOW,
+      deliver: (type, payload) => this.#deliver(type, payload),
+      acknowledge: (status) => this.acknowledge(status),
+      observe: (status) => {
+        this.#book.observe(status);
+        this.#reconciler.observe(status);
+      },
+      stopped: () => this.#stopped,
     });
   }
 
@@ -114,6 +151,14 @@ export class SchedulerDriver {
   get state(): SchedulerDriverState {
     if (this.#stopped) return "stopped";
     return this.#link?.state ?? (this.#started ? "subscribing" : "idle");
+  }
+
+  /**
+   * The latest state the driver saw of a task, while it is not terminal (from
+   * updates and reconciliation answers; the driver tracks up to 100,000 tasks).
+   */
+  taskState(taskId: string): TaskState | undefined {
+    return this.#book.stateOf(taskId);
   }
 
   /** The NATS connection in use (after `start()`). */
@@ -220,20 +265,38 @@ export class SchedulerDriver {
         backoffMs: o.subscribeBackoffMs ?? DEFAULT_SUBSCRIBE_BACKOFF_MS,
         backoffMaxMs: o.subscribeBackoffMaxMs ?? DEFAULT_SUBSCRIBE_BACKOFF_MAX_MS,
         silenceIntervals: o.masterSilenceIntervals ?? DEFAULT_MASTER_SILENCE_INTERVALS,
+        resubscribeJitterMs: o.resubscribeJitterMs,
+        resubscribeBackoffMs: o.resubscribeBackoffMs,
+        resubscribeBackoffMaxMs: o.resubscribeBackoffMaxMs,
         random: this.#random,
         listener: {
-          onEvent: (msg) => this.#enqueue(() => this.#handle(msg)),
-          onSubscribed: (reply, resubscribed) =>
-            this.#enqueue(() =>
-              this.#deliver("subscribed", {
+          onEvent: (msg) => this.#enqueue(() => this.#inbound.handle(msg)),
+          onSubscribed: (reply, resubscribed) => {
+            const previousMasterId = this.#lastMasterId;
+            this.#lastMasterId = reply.masterId;
+            this.#enqueue(async () => {
+              await this.#deliver("subscribed", {
                 frameworkId: reply.frameworkId,
                 masterId: reply.masterId,
                 heartbeatIntervalSeconds: reply.heartbeatIntervalSeconds,
                 resubscribed,
-              }),
-            ),
-          onLost: (reason) => this.#enqueue(() => this.#deliver("disconnected", { reason })),
-          onFailed: (error) => this.#enqueue(() => this.#deliver("error", { error })),
+                previousMasterId,
+              });
+              // A resubscription, or a failover of another driver's framework: make up for what was missed.
+              const failover = resubscribed || o.framework.frameworkId !== undefined;
+              if (failover && (o.reconcileOnResubscribe ?? true) && !this.#stopped) {
+                this.#reconciler.start();
+              }
+            });
+          },
+          onLost: (reason) => {
+            this.#reconciler.cancel();
+            this.#enqueue(() => this.#deliver("disconnected", { reason }));
+          },
+          onFailed: (error) => {
+            this.#reconciler.cancel();
+            this.#enqueue(() => this.#deliver("error", { error }));
+          },
         },
       });
       await this.#link.start();
@@ -252,6 +315,7 @@ export class SchedulerDriver {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#reconciler.cancel();
     this.#link?.stop();
     for (const fn of [...this.#stopListeners]) fn();
     this.#hub.close();
@@ -334,7 +398,7 @@ export class SchedulerDriver {
   /** Removes the framework (its tasks are killed, its offers rescinded), then stops the driver. */
   async teardown(reason?: string): Promise<void> {
     try {
-      await Promise.allSettled([...this.#pendingAcks]);
+      await this.#inbound.acknowledgementsSettled();
       await this.#call({ type: "scheduler.teardown", reason });
     } finally {
       await this.stop();
@@ -368,79 +432,5 @@ export class SchedulerDriver {
     if (this.#stopped) return;
     const errors = await this.#hub.deliver(type, payload);
     for (const err of errors) this.#logger.error({ err, event: type }, "event handler threw");
-  }
-
-  async #handle(msg: FrameworkEventMessage): Promise<void> {
-    switch (msg.type) {
-      case "event.subscribed":
-        // The reply of the subscribe request drives the driver; this copy only proves liveness.
-        return;
-      case "event.heartbeat":
-        return this.#deliver("heartbeat", {});
-      case "event.offers":
-        return this.#deliver("offers", { offers: msg.offers });
-      case "event.rescind":
-        return this.#deliver("rescind", { offerId: msg.offerId });
-      case "event.update":
-        return this.#update(msg.status);
-      case "event.message":
-        return this.#deliver("message", {
-          agentId: msg.agentId,
-          executorId: msg.executorId,
-          data: msg.data,
-        });
-      case "event.failure":
-        return this.#deliver("failure", {
-          agentId: msg.agentId,
-          executorId: msg.executorId,
-          status: msg.status,
-        });
-      case "event.error":
-        this.#logger.warn({ code: msg.code, reason: msg.message }, "error event from the master");
-        return this.#deliver("error", { error: new AgoraError(msg.code, msg.message) });
-    }
-  }
-
-  async #update(status: TaskStatus): Promise<void> {
-    const uuid = status.uuid;
-    if (this.#autoAck && uuid !== undefined) {
-      if (this.#seenUpdates.has(uuid)) {
-        // A retried update whose acknowledgement was lost: acknowledge again, do not deliver.
-        this.metrics.inc("updates_duplicate");
-        this.#ack(status);
-        return;
-      }
-      this.#remember(uuid);
-    }
-    await this.#deliver("update", { status });
-    if (this.#autoAck && uuid !== undefined) this.#ack(status);
-  }
-
-  #remember(uuid: string): void {
-    this.#seenUpdates.add(uuid);
-    if (this.#seenUpdates.size > UPDATE_DEDUPE_WINDOW) {
-      const oldest = this.#seenUpdates.values().next().value;
-      if (oldest !== undefined) this.#seenUpdates.delete(oldest);
-    }
-  }
-
-  #ack(status: TaskStatus): void {
-    if (this.#stopped) return;
-    const pending: Promise<void> = this.acknowledge(status).then(
-      () => {
-        this.#pendingAcks.delete(pending);
-        this.metrics.inc("updates_acknowledged");
-      },
-      (err: unknown) => {
-        this.#pendingAcks.delete(pending);
-        const error = AgoraError.from(err);
-        this.metrics.inc("acknowledgements_failed");
-        this.#logger[this.#stopped ? "debug" : "warn"](
-          { taskId: status.taskId, uuid: status.uuid, code: error.code, reason: error.message },
-          "acknowledgement failed; the agent will resend the update",
-        );
-      },
-    );
-    this.#pendingAcks.add(pending);
   }
 }

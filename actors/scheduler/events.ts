@@ -16,6 +16,11 @@ export interface SchedulerEventMap {
     heartbeatIntervalSeconds: number;
     /** True when this is not the first subscription of this driver (failover, reconnect). */
     resubscribed: boolean;
+    /**
+     * The master of this driver's previous subscription, when it had one: a `masterId` other
+     * than it means that the master failed over to a new leader.
+     */
+    previousMasterId?: string;
   };
   /** New resource offers. */
   offers: { offers: Offer[] };
@@ -31,7 +36,11 @@ export interface SchedulerEventMap {
   error: { error: AgoraError };
   /** The master's periodic liveness event. */
   heartbeat: Record<string, never>;
-  /** The driver lost the master (silence or NATS reconnect) and is resubscribing. */
+  /**
+   * The driver lost the master (master silence, NOT_SUBSCRIBED, a new leader's `event.resubscribe`,
+   * a NATS reconnect) and is resubscribing with the same framework id; `subscribed` with
+   * `resubscribed: true` follows. Calls made meanwhile reject with NOT_SUBSCRIBED (retryable).
+   */
   disconnected: { reason: string };
 }
 

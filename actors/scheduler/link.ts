@@ -2,13 +2,23 @@
  * The driver's link to the master: listening on the framework's event
  * subject, subscribing (retried with randomized doubling backoff until a
  * master answers), heartbeats every `heartbeatIntervalSeconds`, and
- * resubscription with the same framework id when the master falls silent or
- * NATS reconnects. It knows nothing of what the events mean.
+ * resubscription with the same framework id when the master falls silent, says
+ * NOT_SUBSCRIBED, a new leader sends `event.resubscribe`, or NATS reconnects.
+ * Its lifecycle is {@link linkMachine}; this class provides the machine's
+ * effects over NATS. It knows nothing of what the other events mean.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import type { Clock, Timer } from "../../infra/clock.ts";
+import { type Actor, createActor } from "xstate";
+import type { Clock } from "../../infra/clock.ts";
+import {
+  DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS,
+  DEFAULT_RESUBSCRIBE_BACKOFF_MS,
+  DEFAULT_RESUBSCRIBE_JITTER_MS,
+  DEFAULT_RESUBSCRIBE_TIMEOUT_MS,
+} from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
+import { machineClock } from "../../infra/machine-clock.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
 import { encode } from "../../protocol/codec.ts";
@@ -16,6 +26,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { doubling, LinkPhase, linkMachine, phaseOf } from "./link.machine.ts";
 
 /** The event types a framework receives on its subject. */
 export const FRAMEWORK_EVENT_TYPES = [
@@ -27,22 +38,29 @@ export const FRAMEWORK_EVENT_TYPES = [
   "event.failure",
   "event.error",
   "event.heartbeat",
+  "event.resubscribe",
 ] as const;
 /** One message on the framework's event subject. */
 export type FrameworkEventMessage = MessageOf<(typeof FRAMEWORK_EVENT_TYPES)[number]>;
 
 /** Where the link (and so the driver) is in its life. */
-export type LinkState =
-  | "idle"
-  | "subscribing"
-  | "subscribed"
-  | "disconnected"
-  | "failed"
-  | "stopped";
+export type LinkState = LinkPhase;
+
+/**
+ * True when an error (a reply, or an `event.error`) says that the master does
+ * not have this framework subscribed: the driver must resubscribe.
+ */
+export function meansNotSubscribed(code: string, message: string): boolean {
+  if (code === ErrorCode.NotSubscribed) return true;
+  // TODO(issue 9): drop these two once every master answers NOT_SUBSCRIBED: a master without the
+  // change says INVALID_STATE "… is not subscribed …", or NOT_FOUND "framework … is not known".
+  if (code === ErrorCode.InvalidState) return message.includes("is not subscribed");
+  return code === ErrorCode.NotFound && /\bframework \S+ is not known\b/.test(message);
+}
 
 /** What the link tells its owner. */
 export interface LinkListener {
-  /** Every valid message on the framework's subject, in arrival order. */
+  /** Every valid message on the framework's subject, in arrival order, except what the link handles itself. */
   onEvent(msg: FrameworkEventMessage): void;
   /** A master accepted a (re)subscription. */
   onSubscribed(reply: MessageOf<"event.subscribed">, resubscribed: boolean): void;
@@ -69,6 +87,12 @@ export interface LinkOptions {
   backoffMs: number;
   backoffMaxMs: number;
   silenceIntervals: number;
+  /** @default DEFAULT_RESUBSCRIBE_JITTER_MS */
+  resubscribeJitterMs?: number;
+  /** @default DEFAULT_RESUBSCRIBE_BACKOFF_MS */
+  resubscribeBackoffMs?: number;
+  /** @default DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS */
+  resubscribeBackoffMaxMs?: number;
   random: () => number;
   listener: LinkListener;
 }
@@ -76,30 +100,73 @@ export interface LinkOptions {
 /** The subscription of one framework to the master. */
 export class MasterLink {
   readonly #o: LinkOptions;
-  #state: LinkState = "idle";
+  readonly #actor: Actor<typeof linkMachine>;
+  #stopped = false;
   #frameworkId: string;
   #idChosenHere: boolean;
   /** False after a master refused the invented id: subscribe without one. */
   #sendId = true;
-  #masterId: string | undefined;
-  #subscribedOnce = false;
   #subscription: Subscription | undefined;
-  #heartbeatTimer: Timer | undefined;
-  #watchdogTimer: Timer | undefined;
-  #lastHeard = 0;
   #statusIterator: { stop(): void } | undefined;
-  /** Wakes a backoff sleep early when the link stops. */
-  #wake: (() => void) | undefined;
-  #resubscribing: Promise<void> | undefined;
+  /** Numbers subscribe attempts: the answer of an abandoned one is dropped. */
+  #attempt = 0;
+  /** Numbers accepted subscriptions: a call's reply proves life only for its own. */
+  #epoch = 0;
+  /** The reply of the subscription the machine is told about. */
+  #reply: MessageOf<"event.subscribed"> | undefined;
+  #starting: { resolve(): void; reject(error: AgoraError): void } | undefined;
 
   constructor(options: LinkOptions) {
     this.#o = options;
     this.#frameworkId = options.frameworkId;
     this.#idChosenHere = options.idChosenHere;
+    const jittered = (ms: number) => ms * (0.5 + options.random() / 2);
+    const machine = linkMachine.provide({
+      actions: {
+        sendSubscribe: () => {
+          void this.#sendSubscribe(++this.#attempt);
+        },
+        sendHeartbeat: () => this.#publish({ type: "scheduler.heartbeat" }),
+        notifySubscribed: (_, params) => this.#notifySubscribed(params.resubscribed),
+        notifyLost: ({ context }) => this.#notifyLost(context.reason ?? "master lost"),
+        notifyFailed: ({ context }) =>
+          this.#notifyFailed(
+            context.error ?? new AgoraError(ErrorCode.Internal, "subscription refused"),
+          ),
+      },
+      delays: {
+        subscribeBackoff: ({ context }) =>
+          jittered(doubling(context.backoffMs, context.backoffMaxMs, context.attempt)),
+        resubscribeJitter: ({ context }) =>
+          Math.min(5, context.resubscribeJitterMs) +
+          options.random() * Math.max(0, context.resubscribeJitterMs - 5),
+        resubscribeBackoff: ({ context }) =>
+          jittered(
+            doubling(
+              context.resubscribeBackoffMs,
+              context.resubscribeBackoffMaxMs,
+              context.attempt,
+            ),
+          ),
+      },
+    });
+    this.#actor = createActor(machine, {
+      clock: machineClock(options.clock),
+      input: {
+        silenceIntervals: options.silenceIntervals,
+        backoffMs: options.backoffMs,
+        backoffMaxMs: options.backoffMaxMs,
+        resubscribeJitterMs: options.resubscribeJitterMs ?? DEFAULT_RESUBSCRIBE_JITTER_MS,
+        resubscribeBackoffMs: options.resubscribeBackoffMs ?? DEFAULT_RESUBSCRIBE_BACKOFF_MS,
+        resubscribeBackoffMaxMs:
+          options.resubscribeBackoffMaxMs ?? DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS,
+      },
+    });
   }
 
   get state(): LinkState {
-    return this.#state;
+    if (this.#stopped) return LinkPhase.Stopped;
+    return phaseOf(this.#actor.getSnapshot().value);
   }
 
   get frameworkId(): string {
@@ -107,34 +174,41 @@ export class MasterLink {
   }
 
   get masterId(): string | undefined {
-    return this.#masterId;
+    return this.#actor.getSnapshot().context.masterId;
   }
 
   /** True once a master accepted the framework. */
   get subscribedOnce(): boolean {
-    return this.#subscribedOnce;
+    return this.#actor.getSnapshot().context.subscribedOnce;
   }
 
   /**
    * Listens on the framework's subject, then subscribes until a master answers.
+   * Resolves when it is subscribed, or stopped first.
    * @throws AgoraError the master's refusal (non-retryable error reply)
    */
   async start(): Promise<void> {
-    if (this.#state !== "idle") {
-      throw new AgoraError(ErrorCode.InvalidState, `driver cannot start: it is ${this.#state}`);
+    if (this.state !== LinkPhase.Idle) {
+      throw new AgoraError(ErrorCode.InvalidState, `driver cannot start: it is ${this.state}`);
     }
-    this.#state = "subscribing";
+    const started = new Promise<void>((resolve, reject) => {
+      this.#starting = { resolve, reject };
+    });
     this.#listen(this.#frameworkId);
     this.#watchConnection();
-    await this.#subscribe();
+    this.#actor.start();
+    this.#actor.send({ type: "START" });
+    await started;
   }
 
   /** Stops timers, retries and the subscription to the events. Idempotent. */
   stop(): void {
-    if (this.#state === "stopped") return;
-    this.#state = "stopped";
-    this.#cancelTimers();
-    this.#wake?.();
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#actor.send({ type: "STOP" });
+    this.#actor.stop();
+    this.#starting?.resolve();
+    this.#starting = undefined;
     this.#statusIterator?.stop();
     this.#statusIterator = undefined;
     this.#subscription?.unsubscribe();
@@ -142,40 +216,63 @@ export class MasterLink {
   }
 
   /**
-   * A call to the master as a request; resolves on `ok`.
-   * @throws AgoraError INVALID_STATE before the first subscription or after stop; the master's error
+   * A call to the master as a request; resolves on `ok`. A reply proves the
+   * master alive; a NOT_SUBSCRIBED reply starts a resubscription.
+   * @throws AgoraError INVALID_STATE before the first subscription, after stop or
+   *   a refusal; NOT_SUBSCRIBED (retryable) while resubscribing; the master's error
    */
   async call(msg: Message): Promise<void> {
-    if (!this.#subscribedOnce || this.#state === "stopped") {
+    const state = this.state;
+    if (!this.subscribedOnce || state === LinkPhase.Stopped || state === LinkPhase.Failed) {
       throw new AgoraError(
         ErrorCode.InvalidState,
-        `${msg.type} needs a subscribed driver (the driver is ${this.#state})`,
+        `${msg.type} needs a subscribed driver (the driver is ${state})`,
       );
     }
-    await request(
-      this.#o.nc,
-      this.#o.subjects.masterFramework(this.#frameworkId),
-      msg,
-      ["ok"],
-      this.#o.requestTimeoutMs,
-    );
+    if (state !== LinkPhase.Subscribed) {
+      throw new AgoraError(
+        ErrorCode.NotSubscribed,
+        `${msg.type}: the driver is resubscribing to the master (${state}); retry`,
+      );
+    }
+    const epoch = this.#epoch;
+    try {
+      await request(
+        this.#o.nc,
+        this.#o.subjects.masterFramework(this.#frameworkId),
+        msg,
+        ["ok"],
+        this.#o.requestTimeoutMs,
+      );
+    } catch (err) {
+      const error = AgoraError.from(err);
+      if (!meansNotSubscribed(error.code, error.message)) throw error;
+      if (epoch === this.#epoch) this.#send({ type: "NOT_SUBSCRIBED", reason: error.message });
+      throw new AgoraError(ErrorCode.NotSubscribed, `${msg.type}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    if (epoch === this.#epoch) this.#send({ type: "MASTER_ALIVE" });
   }
 
-  // ---- subscription -------------------------------------------------------
+  // ---- the machine's effects ----------------------------------------------
 
-  /** Read through a method: TypeScript would keep a narrowed state across awaits. */
-  #isStopped(): boolean {
-    return this.#state === "stopped";
+  #send(event: Parameters<Actor<typeof linkMachine>["send"]>[0]): void {
+    if (!this.#stopped) this.#actor.send(event);
   }
 
   #frameworkInfo(): FrameworkInfo {
     return { ...this.#o.framework, frameworkId: this.#sendId ? this.#frameworkId : undefined };
   }
 
-  /** Sends `scheduler.subscribe` until a master answers; retryable failures back off. */
-  async #subscribe(): Promise<void> {
-    const { nc, subjects, backoffMs, backoffMaxMs } = this.#o;
-    for (let attempt = 0; !this.#isStopped(); attempt++) {
+  /** One subscribe attempt; the machine learns its outcome unless it moved on meanwhile. */
+  async #sendSubscribe(attempt: number): Promise<void> {
+    const { nc, subjects } = this.#o;
+    const current = () => attempt === this.#attempt && !this.#stopped;
+    const timeoutMs = this.subscribedOnce
+      ? Math.min(this.#o.requestTimeoutMs, DEFAULT_RESUBSCRIBE_TIMEOUT_MS)
+      : this.#o.requestTimeoutMs;
+    for (;;) {
       try {
         const reply = await request(
           nc,
@@ -186,120 +283,96 @@ export class MasterLink {
             suppressedRoles: this.#o.suppressedRoles,
           },
           ["event.subscribed"],
-          this.#o.requestTimeoutMs,
+          timeoutMs,
         );
-        if (this.#isStopped()) return;
+        if (!current()) return;
         if (reply.frameworkId !== this.#frameworkId) {
           // The master assigned another id: listen there, in place on the server before going on.
           this.#frameworkId = reply.frameworkId;
           this.#listen(reply.frameworkId);
           await nc.flush();
+          if (!current()) return;
         }
-        this.#subscribed(reply);
+        this.#idChosenHere = false;
+        this.#sendId = true;
+        this.#reply = reply;
+        this.#send({
+          type: "SUBSCRIBED",
+          masterId: reply.masterId,
+          heartbeatIntervalMs: reply.heartbeatIntervalSeconds * 1000,
+        });
         return;
       } catch (err) {
+        if (!current()) return;
         const error = AgoraError.from(err);
-        if (!error.retryable) {
-          if (this.#idChosenHere && !this.#subscribedOnce && error.code === ErrorCode.NotFound) {
-            // A master that does not let new frameworks pick their id: let it assign one.
-            this.#idChosenHere = false;
-            this.#sendId = false;
-            this.#o.logger.debug({ reason: error.message }, "master refused the chosen id");
-            continue;
-          }
-          throw error;
+        if (
+          !error.retryable &&
+          this.#idChosenHere &&
+          !this.subscribedOnce &&
+          error.code === ErrorCode.NotFound
+        ) {
+          // A master that does not let new frameworks pick their id: let it assign one.
+          this.#idChosenHere = false;
+          this.#sendId = false;
+          this.#o.logger.debug({ reason: error.message }, "master refused the chosen id");
+          continue;
         }
-        const backoff = Math.min(backoffMaxMs, backoffMs * 2 ** Math.min(attempt, 20));
-        const delay = backoff * (0.5 + this.#o.random() / 2);
-        this.#o.metrics.inc("subscribe_retries");
-        this.#o.logger[attempt === 0 ? "info" : "debug"](
-          { code: error.code, reason: error.message, retryInMs: Math.round(delay) },
-          "waiting for a master",
-        );
-        await this.#sleep(delay);
+        if (error.retryable) {
+          const failures = this.#actor.getSnapshot().context.attempt;
+          this.#o.metrics.inc("subscribe_retries");
+          this.#o.logger[failures === 0 ? "info" : "debug"](
+            { code: error.code, reason: error.message, attempt: failures + 1 },
+            "waiting for a master",
+          );
+        }
+        this.#send({ type: "SUBSCRIBE_FAILED", error });
+        return;
       }
     }
   }
 
-  #subscribed(reply: MessageOf<"event.subscribed">): void {
-    this.#idChosenHere = false;
-    this.#sendId = true;
-    this.#masterId = reply.masterId;
-    this.#state = "subscribed";
-    this.#lastHeard = this.#o.clock.now();
-    this.#startTimers(reply.heartbeatIntervalSeconds * 1000);
-    const resubscribed = this.#subscribedOnce;
-    this.#subscribedOnce = true;
+  #notifySubscribed(resubscribed: boolean): void {
+    const reply = this.#reply;
+    if (reply === undefined) return;
+    this.#epoch++;
     this.#o.metrics.inc(resubscribed ? "resubscriptions" : "subscriptions");
     this.#o.logger.info(
       { frameworkId: reply.frameworkId, masterId: reply.masterId, resubscribed },
       "framework subscribed",
     );
+    this.#starting?.resolve();
+    this.#starting = undefined;
     this.#o.listener.onSubscribed(reply, resubscribed);
   }
 
-  /** The master went silent or NATS reconnected: resubscribe with the same id. */
-  #lost(reason: string): void {
-    if (this.#state !== "subscribed") return;
-    this.#state = "disconnected";
-    this.#cancelTimers();
-    this.#o.logger.warn({ reason }, "master lost; resubscribing");
+  #notifyLost(reason: string): void {
+    this.#epoch++;
+    this.#o.metrics.inc("masters_lost");
+    // expected with several masters; the driver's `disconnected` event is what users see
+    this.#o.logger.info({ reason }, "master lost; resubscribing");
     this.#o.listener.onLost(reason);
-    this.#resubscribing ??= this.#subscribe()
-      .catch((err: unknown) => {
-        if (this.#isStopped()) return;
-        this.#state = "failed";
-        const error = AgoraError.from(err);
-        this.#o.logger.error({ code: error.code, reason: error.message }, "resubscription refused");
-        this.#o.listener.onFailed(error);
-      })
-      .finally(() => {
-        this.#resubscribing = undefined;
-      });
   }
 
-  #startTimers(intervalMs: number): void {
-    this.#cancelTimers();
-    const silenceMs = intervalMs * this.#o.silenceIntervals;
-    this.#heartbeatTimer = this.#o.clock.every(intervalMs, () =>
-      this.#publish({ type: "scheduler.heartbeat" }),
-    );
-    this.#watchdogTimer = this.#o.clock.every(intervalMs, () => {
-      const quiet = this.#o.clock.now() - this.#lastHeard;
-      if (quiet > silenceMs) this.#lost(`no event from the master for ${quiet} ms`);
-    });
-  }
-
-  #cancelTimers(): void {
-    this.#heartbeatTimer?.cancel();
-    this.#watchdogTimer?.cancel();
-    this.#heartbeatTimer = undefined;
-    this.#watchdogTimer = undefined;
+  #notifyFailed(error: AgoraError): void {
+    const starting = this.#starting;
+    this.#starting = undefined;
+    if (starting !== undefined) {
+      starting.reject(error);
+      return;
+    }
+    this.#o.logger.error({ code: error.code, reason: error.message }, "resubscription refused");
+    this.#o.listener.onFailed(error);
   }
 
   /** A plain publish to the master (heartbeats); failures come back as `event.error`. */
   #publish(msg: Message): void {
     const { nc } = this.#o;
-    if (nc.isClosed() || this.#state === "stopped") return;
+    if (nc.isClosed() || this.#stopped) return;
     try {
       nc.publish(this.#o.subjects.masterFramework(this.#frameworkId), encode(msg));
     } catch (err) {
       this.#o.logger.debug({ err }, "publish failed");
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = this.#o.clock.after(ms, () => {
-        this.#wake = undefined;
-        resolve();
-      });
-      this.#wake = () => {
-        timer.cancel();
-        this.#wake = undefined;
-        resolve();
-      };
-    });
   }
 
   /** After a NATS reconnect the master may have missed us (or we it): resubscribe. */
@@ -311,8 +384,8 @@ export class MasterLink {
     void (async () => {
       try {
         for await (const status of statuses) {
-          if (this.#isStopped()) break;
-          if (status.type === "reconnect") this.#lost("NATS reconnected");
+          if (this.#stopped) break;
+          if (status.type === "reconnect") this.#send({ type: "NATS_RECONNECTED" });
         }
       } catch (err) {
         this.#o.logger.debug({ err }, "status iterator ended");
@@ -327,10 +400,36 @@ export class MasterLink {
       this.#o.subjects.framework(frameworkId),
       { types: FRAMEWORK_EVENT_TYPES, logger: this.#o.logger, metrics: this.#o.metrics },
       (msg) => {
-        this.#lastHeard = this.#o.clock.now();
-        this.#o.listener.onEvent(msg);
+        this.#receive(msg);
         return undefined;
       },
     );
+  }
+
+  /** Signs of life and of loss are the link's; every other event goes to the owner. */
+  #receive(msg: FrameworkEventMessage): void {
+    switch (msg.type) {
+      case "event.heartbeat":
+        this.#send({ type: "MASTER_ALIVE" });
+        break;
+      case "event.subscribed":
+        if (msg.masterId === this.masterId) this.#send({ type: "MASTER_ALIVE" });
+        break;
+      case "event.resubscribe":
+        this.#o.metrics.inc("resubscribe_requests");
+        this.#o.logger.info({ masterId: msg.masterId }, "a new leader asks to resubscribe");
+        this.#send({ type: "RESUBSCRIBE", masterId: msg.masterId });
+        return;
+      case "event.error":
+        if (meansNotSubscribed(msg.code, msg.message)) {
+          this.#o.metrics.inc("not_subscribed_errors");
+          if (this.state === LinkPhase.Subscribed) {
+            this.#send({ type: "NOT_SUBSCRIBED", reason: msg.message });
+          }
+          return;
+        }
+        break;
+    }
+    this.#o.listener.onEvent(msg);
   }
 }

@@ -19,7 +19,8 @@ export interface FrameworkOptions {
   user?: string;
   /**
    * Seconds the master keeps the framework's tasks after the driver is gone,
-   * before it removes the framework. @default 0
+   * before it removes the framework. Every (re)subscription sets it: a driver
+   * that takes a framework over must give the same value again. @default 0
    */
   failoverTimeoutSeconds?: number;
   /**
@@ -30,6 +31,8 @@ export interface FrameworkOptions {
   frameworkId?: string;
   hostname?: string;
   principal?: string;
+  /** Mesos framework capabilities, e.g. `PARTITION_AWARE`. */
+  capabilities?: string[];
 }
 
 /** Options of a {@link SchedulerDriver}. */
@@ -64,6 +67,22 @@ export interface SchedulerDriverOptions {
   subscribeBackoffMaxMs?: number;
   /** Heartbeat intervals of master silence before resubscribing. @default 3 */
   masterSilenceIntervals?: number;
+  /**
+   * Longest random wait before resubscribing after NOT_SUBSCRIBED or `event.resubscribe`, in ms,
+   * so that many frameworks do not reach a new leader at once. @default 250
+   */
+  resubscribeJitterMs?: number;
+  /** First retry delay of a resubscription nobody answered, in ms; doubles. @default 100 */
+  resubscribeBackoffMs?: number;
+  /** Cap of the resubscription retry delay, in ms. @default 500 */
+  resubscribeBackoffMaxMs?: number;
+  /**
+   * Reconcile after every resubscription (and after a failover to a given `frameworkId`):
+   * implicitly, then explicitly for the tasks last seen non-terminal. @default true
+   */
+  reconcileOnResubscribe?: boolean;
+  /** First retry of an explicit reconciliation left unanswered, in ms; doubles up to 30 s. @default 1000 */
+  reconcileRetryMs?: number;
   /** Random numbers in [0, 1) for the backoff jitter. @default Math.random */
   random?: () => number;
 }

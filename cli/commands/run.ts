@@ -43,6 +43,8 @@ const DECLINE_AFTER_LAUNCH_SECONDS = 60;
 const HINT_AFTER_MS = 5000;
 /** After Ctrl-C, how long to wait for the killed task's terminal update beyond its grace period. */
 const KILL_WAIT_MARGIN_MS = 10_000;
+/** At the end of a run, how long the teardown waits for a driver that is resubscribing. */
+const TEARDOWN_WAIT_MS = 5000;
 
 const RUN_OPTIONS = {
   ...COMMON_OPTIONS,
@@ -255,8 +257,26 @@ class TaskRun {
     const driver = this.#driver;
     driver.on("offers", ({ offers }) => this.#onOffers(offers));
     driver.on("update", ({ status }) => this.#onUpdate(status));
-    driver.on("error", ({ error }) => printError(`master: ${error.code}: ${error.message}`));
-    driver.on("disconnected", () => printError("lost the master; resubscribing"));
+    // The same error again and again says nothing new: print it once until something changes.
+    let lastError: string | undefined;
+    driver.on("error", ({ error }) => {
+      const text = `master: ${error.code}: ${error.message}`;
+      if (text !== lastError) printError(text);
+      lastError = text;
+    });
+    driver.on("disconnected", ({ reason }) => {
+      lastError = undefined;
+      printError(`lost the master (${reason}); resubscribing`);
+    });
+    driver.on("subscribed", ({ resubscribed, masterId, previousMasterId }) => {
+      if (!resubscribed) return;
+      lastError = undefined;
+      printError(
+        masterId !== previousMasterId
+          ? `master failed over, resubscribed (master ${masterId})`
+          : `resubscribed (master ${masterId})`,
+      );
+    });
     driver.on("failure", ({ agentId }) => {
       if (agentId !== undefined && agentId === this.#agentId) printError(`agent ${agentId} lost`);
     });
@@ -271,7 +291,11 @@ class TaskRun {
       starting.catch(() => {}); // rethrown by the race below when it matters
       await Promise.race([starting, this.#done]);
       const code = await this.#done;
-      if (driver.state === "subscribed" || driver.state === "disconnected") {
+      if (driver.state === "failingOver" || driver.state === "disconnected") {
+        // Resubscribing: the teardown needs the (new) master.
+        await driver.once("subscribed", { timeoutMs: TEARDOWN_WAIT_MS }).catch(() => {});
+      }
+      if (driver.state === "subscribed") {
         await driver.teardown("agora run finished").catch((err: unknown) => {
           this.logger.warn({ err }, "teardown failed");
         });

@@ -35,6 +35,10 @@ class FakeMaster {
   readonly failures = new Map<string, AgoraError>();
   /** Extra hook run when a call arrives, before it is answered. */
   onCall: (msg: Message) => void = () => {};
+  /** The id this master answers subscriptions with. */
+  masterId = "fake-master";
+  /** When set, subscriptions are answered with this error. */
+  subscribeError: AgoraError | undefined;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -48,11 +52,15 @@ class FakeMaster {
       callback: (_err, m) => {
         const msg = decode(m.data) as MessageOf<"scheduler.subscribe">;
         master.subscribes.push(msg);
+        if (master.subscribeError !== undefined) {
+          m.respond(encodeError(master.subscribeError));
+          return;
+        }
         m.respond(
           encode({
             type: "event.subscribed",
             frameworkId: msg.framework.frameworkId ?? "assigned-by-master",
-            masterId: "fake-master",
+            masterId: master.masterId,
             heartbeatIntervalSeconds: 0.1,
           }),
         );
@@ -287,6 +295,29 @@ test("driver - heartbeats, and resubscribes with the same id when the master fal
   t.true(master.callsOf("scheduler.heartbeat").length >= 1);
 });
 
+test("driver - events other than the master's heartbeats do not prove the master alive", async (t) => {
+  const subjects = freshSubjects();
+  const master = await FakeMaster.start(server.url, subjects);
+  t.teardown(() => master.stop());
+  const driver = new SchedulerDriver({
+    servers: server.url,
+    subjects,
+    framework: { name: "chatty" },
+    masterSilenceIntervals: 3,
+  });
+  t.teardown(() => driver.stop());
+  const events = recordEvents(driver);
+  await driver.start();
+  // A master that keeps talking (a stale publisher, errors) but never heartbeats is silent.
+  const chatter = setInterval(() => {
+    master.publish(driver.frameworkId, { type: "event.rescind", offerId: "stale" });
+    master.publish(driver.frameworkId, { type: "event.error", code: "INTERNAL", message: "x" });
+  }, 20);
+  t.teardown(() => clearInterval(chatter));
+  const lost = await events.waitFor(isEvent("disconnected"), { timeoutMs: 10_000 });
+  t.regex(lost.reason, /no heartbeat/);
+});
+
 test("driver - a master's heartbeats keep the subscription", async (t) => {
   const subjects = freshSubjects();
   const master = await FakeMaster.start(server.url, subjects);
@@ -434,4 +465,156 @@ test("driver - stop() while waiting for a master rejects start() with INVALID_ST
   const after: SchedulerEvent[] = [];
   for await (const e of driver.events()) after.push(e); // ends at once: the driver is stopped
   t.deepEqual(after, []);
+});
+
+test("driver - a NOT_SUBSCRIBED reply resubscribes with the same id; calls meanwhile reject as retryable", async (t) => {
+  const subjects = freshSubjects();
+  const master = await FakeMaster.start(server.url, subjects);
+  t.teardown(() => master.stop());
+  const driver = new SchedulerDriver({
+    servers: server.url,
+    subjects,
+    framework: { name: "not-subscribed" },
+    masterSilenceIntervals: 1000,
+  });
+  t.teardown(() => driver.stop());
+  const events = recordEvents(driver);
+  await driver.start();
+  // A new leader that does not know the framework, still electing for the resubscription.
+  master.failures.set(
+    "scheduler.revive",
+    new AgoraError(ErrorCode.NotSubscribed, "not subscribed"),
+  );
+  master.subscribeError = new AgoraError(ErrorCode.NotLeader, "electing");
+  const refused = (await t.throwsAsync(driver.revive())) as AgoraError;
+  t.is(refused.code, ErrorCode.NotSubscribed);
+  t.true(refused.retryable);
+  await events.waitFor(isEvent("disconnected"), { timeoutMs: 10_000 });
+  await eventually(() => master.subscribes.length >= 2, "a resubscription attempt");
+  const meanwhile = (await t.throwsAsync(driver.suppress())) as AgoraError;
+  t.is(meanwhile.code, ErrorCode.NotSubscribed);
+  t.true(meanwhile.retryable);
+  t.is(driver.state, "failingOver");
+  master.subscribeError = undefined;
+  master.failures.clear();
+  const again = await events.waitFor(
+    isEvent("subscribed", (e) => e.resubscribed),
+    { timeoutMs: 10_000 },
+  );
+  t.is(again.frameworkId, driver.frameworkId);
+  t.true(master.subscribes.every((s) => s.framework.frameworkId === driver.frameworkId));
+  await driver.revive();
+  // the resubscription is followed by an implicit reconciliation
+  await eventually(
+    () => master.callsOf("scheduler.reconcile").some((c) => c.tasks.length === 0),
+    "an implicit reconciliation",
+  );
+  t.is(events.filter(isEvent("error")).length, 0);
+});
+
+test("driver - an event.error saying the framework is not subscribed resubscribes and is not an error event", async (t) => {
+  for (const [code, message] of [
+    [ErrorCode.NotSubscribed, "scheduler.heartbeat: framework f is not subscribed"],
+    // TODO(issue 9): drop once every master answers NOT_SUBSCRIBED
+    [ErrorCode.InvalidState, "scheduler.heartbeat: framework f is not subscribed; resubscribe"],
+  ] as const) {
+    const subjects = freshSubjects();
+    const master = await FakeMaster.start(server.url, subjects);
+    const driver = new SchedulerDriver({
+      servers: server.url,
+      subjects,
+      framework: { name: "error-event" },
+      masterSilenceIntervals: 1000,
+    });
+    const events = recordEvents(driver);
+    await driver.start();
+    master.publish(driver.frameworkId, { type: "event.error", code, message });
+    const lost = await events.waitFor(isEvent("disconnected"), { timeoutMs: 10_000 });
+    t.true(lost.reason.includes("not subscribed"), lost.reason);
+    await events.waitFor(
+      isEvent("subscribed", (e) => e.resubscribed),
+      { timeoutMs: 10_000 },
+    );
+    t.is(events.filter(isEvent("error")).length, 0, code);
+    t.is(master.subscribes.length, 2);
+    await driver.stop();
+    await master.stop();
+  }
+});
+
+test("driver - event.resubscribe follows the new leader, reconciles the tasks it knows and keeps dropping duplicates", async (t) => {
+  const subjects = freshSubjects();
+  const master = await FakeMaster.start(server.url, subjects);
+  t.teardown(() => master.stop());
+  const driver = new SchedulerDriver({
+    servers: server.url,
+    subjects,
+    framework: { name: "new-leader", failoverTimeoutSeconds: 30 },
+    masterSilenceIntervals: 1000,
+  });
+  t.teardown(() => driver.stop());
+  const events = recordEvents(driver);
+  await driver.start();
+  const fid = driver.frameworkId;
+  master.publish(fid, { type: "event.update", status: status("t1", TaskState.Running, "u1") });
+  master.publish(fid, { type: "event.update", status: status("t2", TaskState.Running, "u2") });
+  master.publish(fid, { type: "event.update", status: status("t2", TaskState.Finished, "u3") });
+  await eventually(() => master.callsOf("scheduler.acknowledge").length >= 3, "three acks");
+  t.is(driver.taskState("t1"), TaskState.Running);
+  t.is(driver.taskState("t2"), undefined);
+
+  // the current master announcing itself changes nothing
+  master.publish(fid, { type: "event.resubscribe", masterId: "fake-master" });
+  master.masterId = "fake-master-2";
+  master.publish(fid, { type: "event.resubscribe", masterId: "fake-master-2" });
+  const again = await events.waitFor(
+    isEvent("subscribed", (e) => e.resubscribed),
+    { timeoutMs: 10_000 },
+  );
+  t.is(again.masterId, "fake-master-2");
+  t.is(again.previousMasterId, "fake-master");
+  t.is(driver.masterId, "fake-master-2");
+  t.is(master.subscribes.length, 2);
+  t.is(master.subscribes[1]?.framework.failoverTimeoutSeconds, 30);
+  // implicit, then explicit for the task last seen running
+  await eventually(
+    () => master.callsOf("scheduler.reconcile").length >= 2,
+    "implicit and explicit reconciliation",
+  );
+  t.deepEqual(
+    master.callsOf("scheduler.reconcile").map((c) => c.tasks),
+    [[], [{ taskId: "t1", agentId: "agent-a" }]],
+  );
+  // the new master resends the update it has no acknowledgement of: acknowledged, not redelivered
+  master.publish(fid, { type: "event.update", status: status("t1", TaskState.Running, "u1") });
+  master.publish(fid, { type: "event.update", status: status("t1", TaskState.Finished, "u4") });
+  await eventually(() => master.callsOf("scheduler.acknowledge").length >= 5, "five acks");
+  t.is(driver.metrics.get("updates_duplicate"), 1);
+  t.deepEqual(
+    events.filter(isEvent("update")).map((e) => `${e.status.taskId}:${e.status.uuid}`),
+    ["t1:u1", "t2:u2", "t2:u3", "t1:u4"],
+  );
+  t.is(driver.taskState("t1"), undefined);
+});
+
+test("driver - a refused resubscription fails the driver with an error event", async (t) => {
+  const subjects = freshSubjects();
+  const master = await FakeMaster.start(server.url, subjects);
+  t.teardown(() => master.stop());
+  const driver = new SchedulerDriver({
+    servers: server.url,
+    subjects,
+    framework: { name: "refused-later" },
+    masterSilenceIntervals: 1000,
+  });
+  t.teardown(() => driver.stop());
+  const events = recordEvents(driver);
+  await driver.start();
+  master.subscribeError = new AgoraError(ErrorCode.InvalidState, "framework was removed");
+  master.publish(driver.frameworkId, { type: "event.resubscribe", masterId: "m2" });
+  const { error } = await events.waitFor(isEvent("error"), { timeoutMs: 10_000 });
+  t.is(error.code, ErrorCode.InvalidState);
+  t.is(driver.state, "failed");
+  const err = (await t.throwsAsync(driver.revive())) as AgoraError;
+  t.is(err.code, ErrorCode.InvalidState);
 });
