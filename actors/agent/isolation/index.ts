@@ -22,7 +22,7 @@
  *
  * | what                  | cgroup v1                                    | cgroup v2                                 |
  * |-----------------------|----------------------------------------------|-------------------------------------------|
- * | cpu share             | `cpu.shares` = cpus × 1024 (≥ 2)             | `cpu.weight` = 1 + (shares − 2) × 9999 / 262142 |
+ * | cpu share             | `cpu.shares` = cpus × 1024 (≥ 2)             | `cpu.weight` = 1 + ⌊(shares − 2) × 9999 / 262142⌋|
  * | hard cpu (CFS)        | `cpu.cfs_period_us` 100000, `cpu.cfs_quota_us` | `cpu.max` "quota 100000"               |
  * | memory limit          | `memory.limit_in_bytes` (≥ 32 MB)            | `memory.max` (≥ 32 MB)                    |
  * | memory throttle       | `memory.soft_limit_in_bytes` (= limit, or high) | `memory.high` where asked              |

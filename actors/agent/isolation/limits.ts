@@ -53,7 +53,7 @@ export function cpuShares(cpus: number): number {
  */
 export function sharesToWeight(shares: number): number {
   const clamped = Math.min(262_144, Math.max(2, shares));
-  return Math.min(10_000, Math.max(1, Math.round(1 + ((clamped - 2) * 9999) / 262_142)));
+  return Math.min(10_000, Math.max(1, 1 + Math.floor(((clamped - 2) * 9999) / 262_142)));
 }
 
 /** CFS quota in µs per {@link CPU_CFS_PERIOD_US} for a hard limit of `cpus`, at least 1 ms. */
