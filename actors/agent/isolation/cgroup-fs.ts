@@ -5,6 +5,7 @@
  * its interface files succeeds, writing `cgroup.kill` empties it, and so on).
  * Plus the tree helpers both cgroup versions share.
  */
+import { createHash } from "node:crypto";
 import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "../../../infra/clock.ts";
@@ -224,6 +225,18 @@ export async function removeTree(
   }
 }
 
+/**
+ * The container id of an executor: readable (its executor id, with characters
+ * a cgroup name cannot hold replaced) and unique (a hash of framework and
+ * executor ids), the same after a restart so that recovery can match the
+ * cgroups it finds with the executors it checkpointed.
+ */
+export function containerIdFor(frameworkId: string, executorId: string): string {
+  const readable = executorId.replace(/[^A-Za-z0-9_:@-]/g, "_").slice(0, 64);
+  const hash = createHash("sha256").update(`${frameworkId}\0${executorId}`).digest("hex");
+  return `${readable}-${hash.slice(0, 12)}`;
+}
+
 /** Container ids must make a single path segment of a cgroup. */
 export function checkContainerId(id: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,200}$/.test(id) || id === "leaf") {
@@ -243,6 +256,11 @@ export function dropUndefined<T extends object>(o: T): T {
 /** Options of a cgroup isolator. */
 export interface CgroupIsolatorOptions {
   fs?: CgroupFs;
+  /**
+   * Polls while a cgroup freezes or empties (the agent's clock). The system
+   * clock's timers do not keep a process alive on their own: the agent's NATS
+   * connection does, so containers must be destroyed before it is closed.
+   */
   clock?: Clock;
   /** How long killing a container may take (default `CGROUP_KILL_TIMEOUT_MS`). */
   killTimeoutMs?: number;
@@ -254,8 +272,10 @@ export async function removeRootLevels(fs: CgroupFs, mount: string, root: string
   for (let n = parts.length; n > 0; n--) {
     try {
       await fs.rmdir(path.join(mount, ...parts.slice(0, n)));
-    } catch {
-      return; // another agent's (or test's) cgroups are still there
+    } catch (err) {
+      // Another agent's (or test's) cgroups are still there.
+      if (code(err) === "EBUSY" || code(err) === "ENOTEMPTY") return;
+      throw err;
     }
   }
 }

@@ -76,6 +76,7 @@ export async function createIsolator(options: IsolatorOptions): Promise<Isolator
 }
 
 export type { CgroupFs, CgroupIsolatorOptions } from "./cgroup-fs.ts";
+export { containerIdFor } from "./cgroup-fs.ts";
 export { CgroupsV1Isolator, USER_HZ } from "./cgroup-v1.ts";
 export { CgroupsV2Isolator, LEAF } from "./cgroup-v2.ts";
 export type { Detection, DetectOptions } from "./detect.ts";
