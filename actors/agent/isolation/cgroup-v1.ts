@@ -204,7 +204,13 @@ export class CgroupsV1Isolator implements Isolator {
   async prepare(containerId: string, limits: ContainerLimits): Promise<Container> {
     checkContainerId(containerId);
     const container = new V1Container(this.#ctx, [containerId]);
-    await container.create(limits);
+    try {
+      await container.create(limits);
+    } catch (err) {
+      // A half-made container (e.g. a limit the kernel refused) is not left behind.
+      await container.destroy().catch(() => {});
+      throw err;
+    }
     return container;
   }
 

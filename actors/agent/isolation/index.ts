@@ -35,6 +35,13 @@
  * | join (race-free)      | `echo $$ > cgroup.procs` in every hierarchy, then exec | same, into `<container>/leaf`   |
  * | kill a tree           | `freezer.state` FROZEN, SIGKILL all, THAWED  | `cgroup.kill`; else `cgroup.freeze` + SIGKILL |
  * | remove                | rmdir leaves first, in every hierarchy       | rmdir leaves first                        |
+ *
+ * Wiring (the agent): at start `createIsolator({mode, root: <cgroups-root>/<agentId>})`
+ * and log `reason` once; per executor `prepare(containerIdFor(fw, ex), limitsFromResources(...))`
+ * then spawn `container.wrap([file, ...args])` (exit 125 = could not join: launch failed);
+ * when it exits, `oom()` → `limitation` gives TASK_FAILED's reason and message; then
+ * `destroy()`. On recovery, `recover()` and destroy the containers no checkpointed
+ * executor owns. Destroy containers before closing NATS (the clock's timers are unref'd).
  */
 import type { Clock } from "../../../infra/clock.ts";
 import type { CgroupFs } from "./cgroup-fs.ts";

@@ -252,3 +252,12 @@ test("cgroups v2 - recover lists the containers under the agent's root only", as
   t.true(existsSync(path.join(fake.mount, "agora", "agent-2")));
   t.false(existsSync(path.join(fake.mount, ROOT)));
 });
+
+test("cgroups v2 - a limit the kernel refuses fails prepare and leaves no cgroup behind", async (t) => {
+  const { isolator, cdir, cleanup } = await v2Isolator();
+  t.teardown(cleanup);
+  const err = await t.throwsAsync(isolator.prepare("bad", { maxPids: -1 }));
+  t.true(isAgoraError(err, "INTERNAL"));
+  t.regex(err?.message ?? "", /cannot write -1 to .*pids\.max/);
+  t.false(existsSync(cdir("bad")));
+});
