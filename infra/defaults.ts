@@ -132,3 +132,32 @@ export const EXECUTOR_SHUTDOWN_KILL_MARGIN_MS = 1000;
 export const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
 /** Master: a decline filter lasts at most this (Mesos caps `refuse_seconds` at 365 days). */
 export const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
+
+/** Agent isolation: `cgroups`, `none`, or `auto` (cgroups where usable, else none) (Mesos `--isolation`). */
+export const DEFAULT_ISOLATION = "auto";
+/** Agent isolation: where the cgroup hierarchies are mounted (`--cgroups_hierarchy=/sys/fs/cgroup`). */
+export const DEFAULT_CGROUPS_HIERARCHY = "/sys/fs/cgroup";
+/** Agent isolation: the agent's cgroups live under `<hierarchy>/<root>/<agentId>` (`--cgroups_root=mesos`). */
+export const DEFAULT_CGROUPS_ROOT = "agora";
+/** Agent isolation: v1 `cpu.shares` per cpu (Mesos `CPU_SHARES_PER_CPU`). */
+export const CPU_SHARES_PER_CPU = 1024;
+/** Agent isolation: the least `cpu.shares` a container gets (Mesos `MIN_CPU_SHARES`). */
+export const MIN_CPU_SHARES = 2;
+/** Agent isolation: CFS period of a hard cpu limit, in µs (Mesos `CPU_CFS_PERIOD`, 100 ms). */
+export const CPU_CFS_PERIOD_US = 100_000;
+/** Agent isolation: the least CFS quota, in µs (Mesos `MIN_CPU_CFS_QUOTA`, 1 ms). */
+export const MIN_CPU_CFS_QUOTA_US = 1000;
+/** Agent isolation: the least memory limit of a container, in bytes (Mesos `MIN_MEMORY`, 32 MB). */
+export const MIN_CONTAINER_MEMORY_BYTES = 32 * 1024 * 1024;
+/** Agent isolation: a hard CFS cpu limit is set only with `--cgroups-enable-cfs` (`--cgroups_enable_cfs=false`). */
+export const DEFAULT_CGROUPS_ENABLE_CFS = false;
+/** Agent isolation: how long killing a container may take (freeze, kill, empty) before it fails. */
+export const CGROUP_KILL_TIMEOUT_MS = 10_000;
+/** Agent isolation: poll interval while a cgroup freezes or empties. */
+export const CGROUP_POLL_INTERVAL_MS = 10;
+/** Agent disk isolation: sandbox usage is checked this often (`--container_disk_watch_interval=15secs`). */
+export const DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS = 15_000;
+/** Agent disk isolation: over-quota containers are killed only when asked (`--enforce_container_disk_quota=false`). */
+export const DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA = false;
+/** Agent disk isolation: one usage check stats at most this many files, then reports a lower bound. */
+export const DISK_USAGE_ENTRY_BUDGET = 200_000;

@@ -1,0 +1,231 @@
+/**
+ * cgroup v1: a container is one cgroup of the same path in each controller's
+ * hierarchy (`<mount>/<root>/<containerId>[/<taskId>]` for cpu, cpuacct,
+ * memory, pids, freezer; hierarchies mounted together are one directory).
+ * Processes live in the container's cgroup itself (v1 allows processes in
+ * inner cgroups); the freezer stops a tree before it is killed.
+ */
+import path from "node:path";
+import { type Clock, systemClock } from "../../../infra/clock.ts";
+import { CGROUP_KILL_TIMEOUT_MS } from "../../../infra/defaults.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import {
+  type CgroupFs,
+  type CgroupIsolatorOptions,
+  cgroupTree,
+  checkContainerId,
+  dropUndefined,
+  freezeAndKill,
+  kernelCgroupFs,
+  mkdirBelow,
+  parseKeyed,
+  readNumber,
+  removeRootLevels,
+  removeTree,
+  treeProcs,
+} from "./cgroup-fs.ts";
+import type { V1Controller } from "./detect.ts";
+import { joinCgroupsArgv } from "./launch.ts";
+import { memoryLimitation, v1LimitWrites } from "./limits.ts";
+import type { Container, ContainerLimits, ContainerStats, Isolator, OomStatus } from "./types.ts";
+
+/** `clock_t` ticks per second of `cpuacct.stat` (the kernel's USER_HZ, 100 on Linux). */
+export const USER_HZ = 100;
+/** v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages); anything above is unlimited. */
+const V1_UNLIMITED = 2 ** 62;
+
+interface V1Context {
+  fs: CgroupFs;
+  clock: Clock;
+  killTimeoutMs: number;
+  mounts: Record<V1Controller, string>;
+  root: string;
+}
+
+async function write(fs: CgroupFs, file: string, value: string): Promise<void> {
+  try {
+    await fs.write(file, value);
+  } catch (err) {
+    throw new AgoraError(ErrorCode.Internal, `cannot write ${value} to ${file}`, { cause: err });
+  }
+}
+
+class V1Container implements Container {
+  readonly id: string;
+
+  constructor(
+    private readonly ctx: V1Context,
+    readonly path: readonly string[],
+  ) {
+    this.id = path[path.length - 1] ?? "";
+  }
+
+  /** This container's cgroup in the hierarchy of `controller`. */
+  dir(controller: V1Controller): string {
+    return path.join(this.ctx.mounts[controller], this.ctx.root, ...this.path);
+  }
+
+  /** One directory per distinct hierarchy. */
+  dirs(): string[] {
+    return [...new Set(Object.keys(this.ctx.mounts).map((c) => this.dir(c as V1Controller)))];
+  }
+
+  async create(limits: ContainerLimits): Promise<void> {
+    const { fs, mounts, root } = this.ctx;
+    for (const mount of new Set(Object.values(mounts))) {
+      await mkdirBelow(fs, path.join(mount, root), path.join(mount, root, ...this.path));
+    }
+    for (const w of v1LimitWrites(limits)) {
+      await write(fs, path.join(this.dir(w.controller), w.file), w.value);
+    }
+  }
+
+  wrap(argv: readonly string[]): string[] {
+    return joinCgroupsArgv(
+      this.dirs().map((d) => path.join(d, "cgroup.procs")),
+      argv,
+    );
+  }
+
+  async child(id: string, limits: ContainerLimits = {}): Promise<Container> {
+    checkContainerId(id);
+    const child = new V1Container(this.ctx, [...this.path, id]);
+    await child.create(limits);
+    return child;
+  }
+
+  async children(): Promise<Container[]> {
+    const names = await this.ctx.fs.subdirs(this.dir("freezer"));
+    return names.map((n) => new V1Container(this.ctx, [...this.path, n]));
+  }
+
+  async pids(): Promise<number[]> {
+    const all = new Set<number>();
+    for (const dir of this.dirs())
+      for (const pid of await treeProcs(this.ctx.fs, dir)) all.add(pid);
+    return [...all];
+  }
+
+  async stats(): Promise<ContainerStats> {
+    const { fs, clock } = this.ctx;
+    const cpuacct = parseKeyed(await fs.read(path.join(this.dir("cpuacct"), "cpuacct.stat")));
+    const cpu = parseKeyed(await fs.read(path.join(this.dir("cpu"), "cpu.stat")));
+    const quota = await readNumber(fs, path.join(this.dir("cpu"), "cpu.cfs_quota_us"));
+    const period = await readNumber(fs, path.join(this.dir("cpu"), "cpu.cfs_period_us"));
+    const mem = this.dir("memory");
+    const limit = await readNumber(fs, path.join(mem, "memory.limit_in_bytes"));
+    const stats: ContainerStats = {
+      timestamp: clock.now(),
+      cpusUserTimeSecs: ticks(cpuacct.get("user")),
+      cpusSystemTimeSecs: ticks(cpuacct.get("system")),
+      cpusNrPeriods: cpu.get("nr_periods"),
+      cpusNrThrottled: cpu.get("nr_throttled"),
+      cpusThrottledTimeSecs: nanos(cpu.get("throttled_time")),
+      memTotalBytes: await readNumber(fs, path.join(mem, "memory.usage_in_bytes")),
+      memPeakBytes: await readNumber(fs, path.join(mem, "memory.max_usage_in_bytes")),
+      processes: await readNumber(fs, path.join(this.dir("pids"), "pids.current")),
+      processesPeak: await readNumber(fs, path.join(this.dir("pids"), "pids.peak")),
+      processesLimit: await readNumber(fs, path.join(this.dir("pids"), "pids.max")),
+    };
+    if (quota !== undefined && quota > 0 && period !== undefined && period > 0) {
+      stats.cpusLimit = quota / period;
+    }
+    if (limit !== undefined && limit < V1_UNLIMITED) stats.memLimitBytes = limit;
+    return dropUndefined(stats);
+  }
+
+  async oom(): Promise<OomStatus> {
+    const { fs } = this.ctx;
+    const mem = this.dir("memory");
+    // v1 counts an OOM kill in the cgroup whose limit was hit: sum the tree.
+    let oomKills = 0;
+    for (const dir of await cgroupTree(fs, mem)) {
+      oomKills +=
+        parseKeyed(await fs.read(path.join(dir, "memory.oom_control"))).get("oom_kill") ?? 0;
+    }
+    const raw = await readNumber(fs, path.join(mem, "memory.limit_in_bytes"));
+    const limitBytes = raw !== undefined && raw < V1_UNLIMITED ? raw : undefined;
+    const peak = await readNumber(fs, path.join(mem, "memory.max_usage_in_bytes"));
+    const status: OomStatus = {
+      killed: oomKills > 0,
+      oomKills,
+      limitHits: (await readNumber(fs, path.join(mem, "memory.failcnt"))) ?? 0,
+    };
+    if (limitBytes !== undefined) status.limitBytes = limitBytes;
+    if (status.killed) status.limitation = memoryLimitation(limitBytes, peak);
+    return status;
+  }
+
+  async killAll(): Promise<void> {
+    const { fs, clock, killTimeoutMs } = this.ctx;
+    const state = path.join(this.dir("freezer"), "freezer.state");
+    if ((await fs.read(state)) === undefined) return; // never created or already destroyed
+    const emptied = await freezeAndKill(clock, killTimeoutMs, {
+      freeze: () => write(fs, state, "FROZEN"),
+      isFrozen: async () => (await fs.read(state))?.trim() === "FROZEN",
+      thaw: () => write(fs, state, "THAWED"),
+      pids: () => this.pids(),
+    });
+    if (!emptied) {
+      throw new AgoraError(ErrorCode.Timeout, `container ${this.path.join("/")} did not empty`);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.killAll();
+    const { fs, clock, killTimeoutMs } = this.ctx;
+    for (const dir of this.dirs()) await removeTree(fs, clock, dir, killTimeoutMs);
+  }
+}
+
+const ticks = (n: number | undefined) => (n === undefined ? undefined : n / USER_HZ);
+const nanos = (n: number | undefined) => (n === undefined ? undefined : n / 1e9);
+
+/** The v1 isolator: containers under `<mount>/<root>` of each controller. */
+export class CgroupsV1Isolator implements Isolator {
+  readonly kind = "cgroups-v1" as const;
+  readonly #ctx: V1Context;
+
+  constructor(
+    mounts: Record<V1Controller, string>,
+    root: string,
+    readonly reason: string,
+    options: CgroupIsolatorOptions = {},
+  ) {
+    this.#ctx = {
+      fs: options.fs ?? kernelCgroupFs,
+      clock: options.clock ?? systemClock,
+      killTimeoutMs: options.killTimeoutMs ?? CGROUP_KILL_TIMEOUT_MS,
+      mounts,
+      root,
+    };
+  }
+
+  async prepare(containerId: string, limits: ContainerLimits): Promise<Container> {
+    checkContainerId(containerId);
+    const container = new V1Container(this.#ctx, [containerId]);
+    try {
+      await container.create(limits);
+    } catch (err) {
+      // A half-made container (e.g. a limit the kernel refused) is not left behind.
+      await container.destroy().catch(() => {});
+      throw err;
+    }
+    return container;
+  }
+
+  async recover(): Promise<Container[]> {
+    const { fs, mounts, root } = this.#ctx;
+    const ids = new Set<string>();
+    for (const mount of new Set(Object.values(mounts))) {
+      for (const id of await fs.subdirs(path.join(mount, root))) ids.add(id);
+    }
+    return [...ids].sort().map((id) => new V1Container(this.#ctx, [id]));
+  }
+
+  async removeRoot(): Promise<void> {
+    for (const c of await this.recover()) await c.destroy();
+    const { fs, mounts, root } = this.#ctx;
+    for (const mount of new Set(Object.values(mounts))) await removeRootLevels(fs, mount, root);
+  }
+}
