@@ -177,6 +177,37 @@ const BENCH_OPTIONS = {
     placeholder: "RESOURCES",
     help: "resources of each real task (with the agent's cpus: how many run at once)",
   },
+  failoverAgents: {
+    kind: "integer",
+    flag: "failover-agents",
+    placeholder: "N",
+    help: "emulated agents of the failover phase (default 50000; 2000 with --quick)",
+  },
+  failoverTasks: {
+    kind: "integer",
+    flag: "failover-tasks",
+    placeholder: "N",
+    help: "tasks held running through the failover (default 100000; 4000 with --quick)",
+  },
+  failoverTimeout: {
+    kind: "duration",
+    flag: "failover-timeout",
+    placeholder: "DURATION",
+    help: "how long the failover phase waits for each of its marks (default 2mins; 1min with --quick)",
+  },
+  failoverBackoffMax: {
+    kind: "duration",
+    flag: "failover-backoff-max",
+    default: 2000,
+    placeholder: "DURATION",
+    help: "cap of the emulated agents' reregistration backoff while no master answers",
+  },
+  restartTasks: {
+    kind: "integer",
+    flag: "restart-tasks",
+    placeholder: "N",
+    help: "running `sleep` tasks of the real agent killed and restarted (default 100; 20 with --quick)",
+  },
   profile: {
     kind: "boolean",
     flag: "profile",
@@ -279,6 +310,11 @@ async function main(argv: string[]): Promise<number> {
     processTasks: values.processTasks ?? (quick ? 20 : 200),
     processAgentResources: values.processResources,
     processTaskShape: values.processShape,
+    failoverAgents: values.failoverAgents ?? (quick ? 2000 : 50_000),
+    failoverTasks: values.failoverTasks ?? (quick ? 4000 : 100_000),
+    failoverTimeoutMs: values.failoverTimeout ?? (quick ? 60_000 : 120_000),
+    failoverBackoffMaxMs: values.failoverBackoffMax,
+    restartTasks: values.restartTasks ?? (quick ? 20 : 100),
     profile: values.profile,
   };
   const selected = phases.length === 0 ? PHASE_NAMES : phases;

@@ -5,6 +5,7 @@
 import { allocationPhase } from "./allocation.ts";
 import { baselinePhase } from "./baseline.ts";
 import { codecPhase } from "./codec.ts";
+import { failoverPhase } from "./failover.ts";
 import { processesPhase } from "./processes.ts";
 import { registrationPhase } from "./registration.ts";
 import { tasksPhase } from "./tasks.ts";
@@ -18,6 +19,7 @@ export const PHASES: readonly BenchPhase[] = [
   allocationPhase,
   tasksPhase,
   processesPhase,
+  failoverPhase,
 ];
 
 /** The names of every phase. */
