@@ -2,6 +2,7 @@
  * The phases of `npm run bench`, in the order they run. A new measurement is
  * a new {@link BenchPhase} added here.
  */
+import { agentRestartPhase } from "./agent-restart.ts";
 import { allocationPhase } from "./allocation.ts";
 import { baselinePhase } from "./baseline.ts";
 import { codecPhase } from "./codec.ts";
@@ -20,6 +21,7 @@ export const PHASES: readonly BenchPhase[] = [
   tasksPhase,
   processesPhase,
   failoverPhase,
+  agentRestartPhase,
 ];
 
 /** The names of every phase. */
