@@ -28,12 +28,21 @@ interface RegistryRun {
   p99Ms: number;
   durationMs: number;
   masterCpuUsPerRegistration: number | undefined;
+  natsCpuUsPerRegistration: number | undefined;
+}
+
+/** Agents of each run: the phase's, and at least this many with `--quick` (shorter runs are noise). */
+const QUICK_MIN_AGENTS = 5000;
+
+function perRegistrationUs(a: number | undefined, b: number | undefined, n: number) {
+  return a === undefined || b === undefined ? undefined : round(((b - a) * 1000) / n);
 }
 
 async function registerWith(
   ctx: BenchContext,
   via: "cli" | "createMaster",
   registry: "kv" | "memory",
+  agents: number,
 ): Promise<RegistryRun> {
   const o = ctx.options;
   const subjects = new Subjects(`bench${nuid.next().toLowerCase()}`);
@@ -50,15 +59,17 @@ async function registerWith(
     });
     await sleep(SETTLE_MS);
     const cpu0 = cpuTimeMs(master.pid);
+    const nats0 = ctx.natsPid === undefined ? undefined : cpuTimeMs(ctx.natsPid);
     emulator = await startAgentEmulator({
       servers: ctx.url,
       connections: o.connections,
       subjects,
-      count: o.agents,
+      count: agents,
       registrationConcurrency: o.registrationConcurrency,
     });
-    await within(emulator.ready, Math.max(60_000, o.agents * 5), `registration (${registry})`);
+    await within(emulator.ready, Math.max(60_000, agents * 5), `registration (${registry})`);
     const cpu1 = cpuTimeMs(master.pid);
+    const nats1 = ctx.natsPid === undefined ? undefined : cpuTimeMs(ctx.natsPid);
     const reg = emulator.stats().registration;
     return {
       registry,
@@ -66,10 +77,8 @@ async function registerWith(
       p50Ms: reg.p50Ms,
       p99Ms: reg.p99Ms,
       durationMs: reg.durationMs,
-      masterCpuUsPerRegistration:
-        cpu0 === undefined || cpu1 === undefined
-          ? undefined
-          : round(((cpu1 - cpu0) * 1000) / o.agents),
+      masterCpuUsPerRegistration: perRegistrationUs(cpu0, cpu1, agents),
+      natsCpuUsPerRegistration: perRegistrationUs(nats0, nats1, agents),
     };
   } finally {
     await emulator?.stop();
@@ -96,9 +105,12 @@ export async function registryCostFigures(
       details: { available: false },
     };
   }
-  ctx.log(`registration: ${ctx.options.agents} agents with --registry memory, then kv`);
-  const memory = await registerWith(ctx, via, "memory");
-  const kv = await registerWith(ctx, via, "kv");
+  const agents = ctx.options.quick
+    ? Math.max(ctx.options.agents, QUICK_MIN_AGENTS)
+    : ctx.options.agents;
+  ctx.log(`registration: ${agents} agents with --registry memory, then kv`);
+  const memory = await registerWith(ctx, via, "memory", agents);
+  const kv = await registerWith(ctx, via, "kv", agents);
   const baseline = (value: number | undefined) => ({
     baseline: { name: "the same with --registry memory", value },
   });
@@ -107,7 +119,11 @@ export async function registryCostFigures(
       ? undefined
       : round(kv.masterCpuUsPerRegistration - memory.masterCpuUsPerRegistration, 1);
   const figures: Figure[] = [
-    { name: "registration rate, --registry memory", value: memory.perSec, unit: "reg/s" },
+    {
+      name: `registration rate, --registry memory (${agents} agents)`,
+      value: memory.perSec,
+      unit: "reg/s",
+    },
     {
       name: "registration rate, --registry kv (stored before the reply)",
       value: kv.perSec,
@@ -130,6 +146,16 @@ export async function registryCostFigures(
       ratio: ratio(kv.masterCpuUsPerRegistration, memory.masterCpuUsPerRegistration),
     },
     { name: "  KV write cost per registration (master CPU, kv − memory)", value: cost, unit: "µs" },
+    {
+      name: "nats-server CPU per registration, --registry kv",
+      value: kv.natsCpuUsPerRegistration,
+      unit: "µs",
+      ...baseline(memory.natsCpuUsPerRegistration),
+      ratio: ratio(kv.natsCpuUsPerRegistration, memory.natsCpuUsPerRegistration),
+    },
   ];
-  return { figures, details: { available: true, memory, kv, kvCpuUsPerRegistration: cost } };
+  return {
+    figures,
+    details: { available: true, agents, memory, kv, kvCpuUsPerRegistration: cost },
+  };
 }
