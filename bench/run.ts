@@ -202,6 +202,13 @@ const BENCH_OPTIONS = {
     placeholder: "DURATION",
     help: "cap of the emulated agents' reregistration backoff while no master answers",
   },
+  failoverConcurrency: {
+    kind: "integer",
+    flag: "failover-reregistration-concurrency",
+    default: 500,
+    placeholder: "N",
+    help: "reregistration requests of the emulated agents in flight at most (and started per 20 ms tick)",
+  },
   restartTasks: {
     kind: "integer",
     flag: "restart-tasks",
@@ -314,6 +321,7 @@ async function main(argv: string[]): Promise<number> {
     failoverTasks: values.failoverTasks ?? (quick ? 4000 : 100_000),
     failoverTimeoutMs: values.failoverTimeout ?? (quick ? 60_000 : 120_000),
     failoverBackoffMaxMs: values.failoverBackoffMax,
+    failoverConcurrency: values.failoverConcurrency,
     restartTasks: values.restartTasks ?? (quick ? 20 : 100),
     profile: values.profile,
   };

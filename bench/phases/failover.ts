@@ -84,6 +84,7 @@ export const failoverPhase: BenchPhase = {
         connections: o.connections,
         registrationConcurrency: o.registrationConcurrency,
         reregistrationBackoffMaxMs: o.failoverBackoffMaxMs,
+        reregistrationConcurrency: o.failoverConcurrency,
       });
       await within(emulator.ready, Math.max(60_000, o.failoverAgents * 5), "registration");
       const firstRegistration = emulator.stats().registration;

@@ -58,6 +58,8 @@ export interface BenchOptions {
   failoverTimeoutMs: number;
   /** Cap of the emulated agents' reregistration backoff in the failover phase, ms. */
   failoverBackoffMaxMs: number;
+  /** Reregistration requests of the emulated agents in flight (and started per tick) at most. */
+  failoverConcurrency: number;
   /** Running tasks of the real agent killed and restarted in the agent-restart phase. */
   restartTasks: number;
   /** Run the master of the tasks phase under `node --cpu-prof`. */
