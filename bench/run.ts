@@ -24,7 +24,7 @@ const BENCH_OPTIONS = {
     kind: "boolean",
     flag: "quick",
     default: false,
-    help: "a short run (under a minute): 1000 agents, 1 s baseline measurements, 3 s heartbeat window, 10,000 tasks, 20 real tasks",
+    help: "a short run (about two minutes): 1000 agents, 1 s baseline measurements, 3 s heartbeat window, 10,000 tasks, 20 real tasks, a failover of 2000 agents with 4000 tasks, an agent restart with 20 tasks",
   },
   agents: {
     kind: "integer",
