@@ -56,6 +56,7 @@ export const failoverPhase: BenchPhase = {
     let load: LoadRun | undefined;
     let probe: LoadRun | undefined;
     let events: FailoverEvents | undefined;
+    let watching = false;
     const start = (masterId: string, ready: "leader" | "instance") =>
       startMasterProcess(nc, {
         url: ctx.url,
@@ -114,6 +115,21 @@ export const failoverPhase: BenchPhase = {
       const restarted = standby ? undefined : start(nextId, "leader");
       restarted?.catch(() => undefined);
       const timeout = o.failoverTimeoutMs;
+      // (d) the load frameworks subscribed again (the lite transport does on NOT_SUBSCRIBED and
+      // event.resubscribe), watched from the kill until the other marks are in
+      const lf = load;
+      let dMs: number | undefined;
+      watching = true;
+      const dWatch = pollUntil(
+        () => {
+          if (dMs === undefined && lf.resubscriptions() >= o.frameworks) {
+            dMs = performance.now() - t0;
+          }
+          return dMs !== undefined || !watching;
+        },
+        timeout,
+        10,
+      );
       const aMs = await leaderServing(nc, subjects, t0, timeout);
       if (restarted !== undefined) await restarted;
       ctx.log(`failover: a master serves after ${ms(aMs)} ms`);
@@ -131,6 +147,8 @@ export const failoverPhase: BenchPhase = {
         Math.max(0, t0 + timeout - performance.now()),
         50,
       );
+      watching = false;
+      await dWatch;
       const bMs = events.agentsBackMs;
       const back = em.registeredWith(nextId);
       ctx.log(`failover: agents back after ${ms(bMs)} ms, first offer after ${ms(offer.ms)} ms`);
@@ -186,6 +204,11 @@ export const failoverPhase: BenchPhase = {
           unit: "ms",
         },
         {
+          name: `(d) kill -9 leader → every framework resubscribed (${o.frameworks} lite frameworks)`,
+          value: ms(dMs),
+          unit: "ms",
+        },
+        {
           name: `tasks RUNNING at the new leader (of ${held} held)`,
           value: running,
           unit: "tasks",
@@ -223,6 +246,7 @@ export const failoverPhase: BenchPhase = {
           agentsBackByEmulator: back,
           firstOfferToNewFrameworkMs: ms(offer.ms),
           firstOfferSentMs: ms(events.firstOfferSentMs),
+          frameworksResubscribedMs: ms(dMs),
           newLeader: { masterId: state.masterId, leader: state.leader, active, running },
           firstRegistration,
           emulator: emulator.stats(),
@@ -230,6 +254,7 @@ export const failoverPhase: BenchPhase = {
         },
       };
     } finally {
+      watching = false;
       events?.stop();
       await probe?.stop().catch(() => undefined);
       await load?.stop().catch(() => undefined);
