@@ -26,7 +26,8 @@ const TASKS = 500;
 const WAIT_MS = 45_000;
 
 test.before(async (t) => {
-  t.context.server = await startNatsServer({ jetstream: false });
+  // JetStream on: a master keeps its registry in KV (--registry kv)
+  t.context.server = await startNatsServer();
 });
 
 test.after.always(async (t) => {
