@@ -155,7 +155,7 @@ const BENCH_OPTIONS = {
     kind: "duration",
     flag: "master-allocation-interval",
     placeholder: "DURATION",
-    help: "--allocation-interval of the master in the tasks and processes phases (default: the master's)",
+    help: "--allocation-interval of the master in the tasks, processes, failover and agent-restart phases (default: the master's; 100ms in processes and agent-restart)",
   },
   processTasks: {
     kind: "integer",
@@ -193,7 +193,7 @@ const BENCH_OPTIONS = {
     kind: "duration",
     flag: "failover-timeout",
     placeholder: "DURATION",
-    help: "how long the failover phase waits for each of its marks (default 2mins; 1min with --quick)",
+    help: "how long after the kill the failover phase waits for its marks (default 2mins; 1min with --quick)",
   },
   failoverBackoffMax: {
     kind: "duration",

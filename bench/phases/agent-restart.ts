@@ -23,7 +23,7 @@ import { serve } from "../../infra/dispatch.ts";
 import { silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
-import { TaskState } from "../../protocol/common.ts";
+import { isTerminalState, TaskState } from "../../protocol/common.ts";
 import { ClusterEventKind, Subjects } from "../../protocol/subjects.ts";
 import { commandFlags, needsFlag, RECOVER_FLAG } from "../features.ts";
 import { type LoadRun, startLoad } from "../load/index.ts";
@@ -107,6 +107,25 @@ export const agentRestartPhase: BenchPhase = {
         return undefined;
       },
     );
+    // every task that ends after the kill, with the master's reason (none should)
+    let killedAt = Number.POSITIVE_INFINITY;
+    const ended: Array<{ taskId: string; state: string; reason?: string; message?: string }> = [];
+    const taskEvents = serve(
+      nc,
+      subjects.event(ClusterEventKind.TaskUpdated),
+      { types: ["cluster.taskUpdated"], logger: silentLogger(), metrics: new Metrics() },
+      (msg) => {
+        if (performance.now() >= killedAt && isTerminalState(msg.state) && ended.length < 100) {
+          ended.push({
+            taskId: msg.taskId,
+            state: msg.state,
+            ...(msg.reason === undefined ? {} : { reason: msg.reason }),
+            ...(msg.message === undefined ? {} : { message: msg.message }),
+          });
+        }
+        return undefined;
+      },
+    );
     try {
       master = await startMasterProcess(nc, {
         url: ctx.url,
@@ -148,6 +167,7 @@ export const agentRestartPhase: BenchPhase = {
 
       ctx.log("agent-restart: SIGKILL of the agent, then the same agent again");
       const t0 = performance.now();
+      killedAt = t0;
       await agent.kill();
       const killedMs = performance.now() - t0;
       agent = startRealAgent(agentOptions);
@@ -211,11 +231,13 @@ export const agentRestartPhase: BenchPhase = {
           reattachedMs,
           lastView: last,
           failedByState: after.failedByState,
+          endedAfterKill: ended,
           agentExitedEarly: second.exited() ? second.stderr() : undefined,
         },
       };
     } finally {
       events.unsubscribe();
+      taskEvents.unsubscribe();
       await load?.stop().catch(() => undefined);
       await agent?.stop();
       await master?.stop();
