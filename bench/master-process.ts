@@ -57,6 +57,14 @@ export interface MasterProcessOptions {
   nodeArgs?: string[];
   /** @default 20 s */
   readyTimeoutMs?: number;
+  /** `--master-id` of the master (also the subject of its `master.instance.<id>`). */
+  masterId?: string;
+  /**
+   * When it counts as started: `leader` once it answers on `master.operator`
+   * (only a leader serves it), `instance` once it answers on its own
+   * `master.instance.<masterId>` (a standby does too). @default "leader"
+   */
+  ready?: "leader" | "instance";
 }
 
 /** A running master child process. */
@@ -67,6 +75,8 @@ export interface MasterProcess {
   readonly command: string;
   /** SIGTERM, then SIGKILL after 5 s. */
   stop(): Promise<void>;
+  /** Sends SIGKILL; resolves once it has exited. */
+  kill(): Promise<void>;
   /** Whether it has exited. */
   exited(): boolean;
   /** The last 8 KiB of its stderr. */
@@ -114,7 +124,16 @@ export async function startMasterProcess(
       ? [path.join(REPO_ROOT, "bin", "agora.js"), "master"]
       : ["--import=tsx", path.join(REPO_ROOT, "bench", "master-main.ts")]),
   ];
-  args.push("--nats", options.url, "--prefix", options.subjects.prefix, ...(options.args ?? []));
+  args.push("--nats", options.url, "--prefix", options.subjects.prefix);
+  if (options.masterId !== undefined) args.push("--master-id", options.masterId);
+  args.push(...(options.args ?? []));
+  const readySubject =
+    options.ready === "instance"
+      ? options.masterId === undefined
+        ? undefined
+        : options.subjects.masterInstance(options.masterId)
+      : options.subjects.masterOperator();
+  if (readySubject === undefined) throw new Error("ready: instance needs a masterId");
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, AGORA_LOG_LEVEL: options.logLevel ?? "warn" },
@@ -150,7 +169,7 @@ export async function startMasterProcess(
   for (;;) {
     if (gone) throw new Error(`the master exited before it was ready:\n${stderr.trim()}`);
     try {
-      await nc.request(options.subjects.masterOperator(), probe, { timeout: 1000 });
+      await nc.request(readySubject, probe, { timeout: 1000 });
       break;
     } catch {
       if (Date.now() > deadline) {
@@ -174,6 +193,10 @@ export async function startMasterProcess(
       )
       .join(" ")}`,
     stop,
+    kill: async () => {
+      if (!gone) child.kill("SIGKILL");
+      await exited;
+    },
     exited: () => gone,
     stderr: () => stderr,
     heap: () => {

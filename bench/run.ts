@@ -24,7 +24,7 @@ const BENCH_OPTIONS = {
     kind: "boolean",
     flag: "quick",
     default: false,
-    help: "a short run (under a minute): 1000 agents, 1 s baseline measurements, 3 s heartbeat window, 10,000 tasks, 20 real tasks",
+    help: "a short run (about two minutes): 1000 agents, 1 s baseline measurements, 3 s heartbeat window, 10,000 tasks, 20 real tasks, a failover of 2000 agents with 4000 tasks, an agent restart with 20 tasks",
   },
   agents: {
     kind: "integer",
@@ -155,7 +155,7 @@ const BENCH_OPTIONS = {
     kind: "duration",
     flag: "master-allocation-interval",
     placeholder: "DURATION",
-    help: "--allocation-interval of the master in the tasks and processes phases (default: the master's)",
+    help: "--allocation-interval of the master in the tasks, processes, failover and agent-restart phases (default: the master's; 100ms in processes and agent-restart)",
   },
   processTasks: {
     kind: "integer",
@@ -176,6 +176,44 @@ const BENCH_OPTIONS = {
     default: "cpus:0.5;mem:64",
     placeholder: "RESOURCES",
     help: "resources of each real task (with the agent's cpus: how many run at once)",
+  },
+  failoverAgents: {
+    kind: "integer",
+    flag: "failover-agents",
+    placeholder: "N",
+    help: "emulated agents of the failover phase (default 50000; 2000 with --quick)",
+  },
+  failoverTasks: {
+    kind: "integer",
+    flag: "failover-tasks",
+    placeholder: "N",
+    help: "tasks held running through the failover (default 100000; 4000 with --quick)",
+  },
+  failoverTimeout: {
+    kind: "duration",
+    flag: "failover-timeout",
+    placeholder: "DURATION",
+    help: "how long after the kill the failover phase waits for its marks (default 2mins; 1min with --quick)",
+  },
+  failoverBackoffMax: {
+    kind: "duration",
+    flag: "failover-backoff-max",
+    default: 2000,
+    placeholder: "DURATION",
+    help: "cap of the emulated agents' reregistration backoff while no master answers",
+  },
+  failoverConcurrency: {
+    kind: "integer",
+    flag: "failover-reregistration-concurrency",
+    default: 500,
+    placeholder: "N",
+    help: "reregistration requests of the emulated agents in flight at most (and started per 20 ms tick)",
+  },
+  restartTasks: {
+    kind: "integer",
+    flag: "restart-tasks",
+    placeholder: "N",
+    help: "running `sleep` tasks of the real agent killed and restarted (default 100; 20 with --quick)",
   },
   profile: {
     kind: "boolean",
@@ -279,6 +317,12 @@ async function main(argv: string[]): Promise<number> {
     processTasks: values.processTasks ?? (quick ? 20 : 200),
     processAgentResources: values.processResources,
     processTaskShape: values.processShape,
+    failoverAgents: values.failoverAgents ?? (quick ? 2000 : 50_000),
+    failoverTasks: values.failoverTasks ?? (quick ? 4000 : 100_000),
+    failoverTimeoutMs: values.failoverTimeout ?? (quick ? 60_000 : 120_000),
+    failoverBackoffMaxMs: values.failoverBackoffMax,
+    failoverConcurrency: values.failoverConcurrency,
+    restartTasks: values.restartTasks ?? (quick ? 20 : 100),
     profile: values.profile,
   };
   const selected = phases.length === 0 ? PHASE_NAMES : phases;

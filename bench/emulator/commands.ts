@@ -65,7 +65,7 @@ function handleCommand(
       return;
     case "agent.reregisterRequest":
       ctx.metrics.inc("reregister_requests");
-      ctx.reregister(agent);
+      ctx.reregister(agent, true);
       return;
   }
 }
@@ -96,7 +96,15 @@ export function serveCommands(
   );
 }
 
-/** Subscribes `nc` to the replies to heartbeats sent with reply subjects under `inbox`. */
+/**
+ * Subscribes `nc` to the replies to heartbeats sent with reply subjects under
+ * `inbox`. `agent.reregisterRequest`, NOT_FOUND and INVALID_STATE (the master
+ * does not know the agent) reregister it at once; an empty reply, which is
+ * NATS's "no responders" status (no master listens, e.g. during a failover),
+ * reregisters it with backoff. Every reply still goes through `serve()`: the
+ * empty one is rejected there (counted in `messages_invalid`) and seen here
+ * through `onReject`.
+ */
 export function serveHeartbeatReplies(
   ctx: EmulatorContext,
   nc: NatsConnection,
@@ -106,7 +114,18 @@ export function serveHeartbeatReplies(
   return serve(
     nc,
     `${inbox}.*`,
-    { types: HEARTBEAT_REPLY_TYPES, logger: ctx.logger, metrics },
+    {
+      types: HEARTBEAT_REPLY_TYPES,
+      logger: ctx.logger,
+      metrics,
+      onReject: (error, m) => {
+        if (error.code !== ErrorCode.BadMessage) return;
+        const agent = ctx.agents[Number(m.subject.slice(inbox.length + 1))];
+        if (agent === undefined) return;
+        metrics.inc("heartbeat_no_responders");
+        ctx.reregister(agent, false);
+      },
+    },
     (msg, m) => {
       const index = Number(m.subject.slice(inbox.length + 1));
       const agent = ctx.agents[index];
@@ -118,11 +137,11 @@ export function serveHeartbeatReplies(
         metrics.inc("heartbeat_replies");
       } else if (msg.type === "agent.reregisterRequest") {
         metrics.inc("heartbeat_replies");
-        ctx.reregister(agent);
+        ctx.reregister(agent, true);
       } else {
         metrics.inc("heartbeat_errors");
         if (msg.code === ErrorCode.NotFound || msg.code === ErrorCode.InvalidState) {
-          ctx.reregister(agent);
+          ctx.reregister(agent, true);
         }
       }
       return undefined;

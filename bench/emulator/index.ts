@@ -28,7 +28,8 @@ import type { TaskState } from "../../protocol/common.ts";
 import { percentile, round } from "../stats.ts";
 import { serveCommands, serveHeartbeatReplies } from "./commands.ts";
 import { type EmulatedAgent, EmulatedAgentState, type EmulatorContext, taskKey } from "./model.ts";
-import { heartbeatDue, heartbeatNow, registerAgent, reregisterAgent } from "./registration.ts";
+import { heartbeatDue, heartbeatNow, registerAgent } from "./registration.ts";
+import { Reregistrations } from "./reregistration.ts";
 import { type AgentEmulatorOptions, connections, settingsOf } from "./settings.ts";
 import { finishDue, retryDue } from "./tasks.ts";
 import { TickWheel } from "./wheel.ts";
@@ -57,7 +58,13 @@ export interface EmulatorStats {
   registered: number;
   registration: RegistrationStats;
   registrationFailures: number;
+  /** Successful reregistrations. */
   reregistrations: number;
+  reregistrationFailures: number;
+  /** Agents with an id waiting for (or running) a reregistration now. */
+  reregistering: number;
+  /** Reregistration requests in flight now. */
+  reregistrationsInFlight: number;
   heartbeatsSent: number;
   heartbeatReplies: number;
   heartbeatErrors: number;
@@ -98,6 +105,11 @@ export interface AgentEmulator {
    * replies count in `stats().heartbeatReplies`.
    */
   heartbeatAll(): number;
+  /**
+   * How many agents are registered (heartbeating) with the master `masterId`,
+   * as its last `agent.registered` reply named it, and how many tasks they run.
+   */
+  registeredWith(masterId: string): { agents: number; tasks: number };
   /** A task still known (its terminal update not yet acknowledged). */
   task(frameworkId: string, taskId: string): EmulatedTaskView | undefined;
   /** Stops timers and subscriptions; closes the connections it opened. */
@@ -131,6 +143,7 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
     heartbeats: new TickWheel(settings.tickMs, now),
     retries: new TickWheel(settings.tickMs, now),
     finishes: new TickWheel(settings.tickMs, now),
+    reregistrations: new TickWheel(settings.tickMs, now),
     registrationLatencies: [],
     activeTasks: 0,
     stopped: false,
@@ -146,13 +159,11 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
         sleepers.add(wake);
       });
     },
-    reregister(agent) {
-      if (agent.state !== EmulatedAgentState.Registered) return;
-      reregisterAgent(ctx, agent, random).catch((err: unknown) =>
-        logger.error({ err, agentId: agent.id }, "reregistration failed"),
-      );
+    reregister(agent, urgent) {
+      reregistrations.request(agent, urgent);
     },
   };
+  const reregistrations = new Reregistrations(ctx, random);
 
   const inboxes = ncs.map(() => createInbox());
   const batchers = ncs.map((nc) => new Batcher(nc, { logger, metrics }));
@@ -168,6 +179,10 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
       state: EmulatedAgentState.Unregistered,
       id: undefined,
       masterSubject: undefined,
+      masterId: undefined,
+      reregisterAt: Number.POSITIVE_INFINITY,
+      reregisterAttempt: 0,
+      reregisterInFlight: false,
       heartbeatIntervalMs: 0,
       nextHeartbeatAt: Number.POSITIVE_INFINITY,
       tasks: new Map(),
@@ -188,6 +203,7 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
     ctx.heartbeats.drain(t, (agent) => heartbeatDue(ctx, agent, t));
     ctx.retries.drain(t, (task) => retryDue(ctx, task, t));
     ctx.finishes.drain(t, (task) => finishDue(ctx, task, t));
+    reregistrations.tick(t);
   };
   const timer: Timer = clock.every(settings.tickMs, tick);
 
@@ -242,6 +258,7 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
       ctx.heartbeats.clear();
       ctx.retries.clear();
       ctx.finishes.clear();
+      reregistrations.clear();
       for (const wake of Array.from(sleepers)) wake();
       if (owned) {
         await Promise.all(ncs.map((nc) => closeGracefully(nc)));
@@ -271,6 +288,12 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
       },
       registrationFailures: get("registration_failures"),
       reregistrations: get("reregistrations"),
+      reregistrationFailures: get("reregistration_failures"),
+      reregistering: ctx.agents.reduce(
+        (n, a) => (a.state === EmulatedAgentState.Reregistering ? n + 1 : n),
+        0,
+      ),
+      reregistrationsInFlight: reregistrations.inFlight,
       heartbeatsSent: get("heartbeats_sent"),
       heartbeatReplies: replyMetrics.get("heartbeat_replies"),
       heartbeatErrors: replyMetrics.get("heartbeat_errors") + replyMetrics.get("messages_invalid"),
@@ -302,6 +325,17 @@ export async function startAgentEmulator(options: AgentEmulatorOptions): Promise
       let sent = 0;
       for (const agent of ctx.agents) if (heartbeatNow(ctx, agent)) sent++;
       return sent;
+    },
+    registeredWith(masterId) {
+      let agents = 0;
+      let tasks = 0;
+      for (const agent of ctx.agents) {
+        if (agent.state === EmulatedAgentState.Registered && agent.masterId === masterId) {
+          agents++;
+          tasks += agent.tasks.size;
+        }
+      }
+      return { agents, tasks };
     },
     task(frameworkId, taskId) {
       const key = taskKey(frameworkId, taskId);

@@ -18,6 +18,8 @@ export const EmulatedAgentState = {
   /** A register or reregister request is in flight. */
   Registering: "registering",
   Registered: "registered",
+  /** It has an id and waits for (or runs) an `agent.reregister`; its tasks keep running. */
+  Reregistering: "reregistering",
   /** The master sent `agent.shutdown`: the agent is gone (as a real one exits). */
   Shutdown: "shutdown",
 } as const;
@@ -39,6 +41,14 @@ export interface EmulatedAgent {
   id: string | undefined;
   /** `master.agent.<id>`, cached. */
   masterSubject: string | undefined;
+  /** The master that answered its last (re)registration. */
+  masterId: string | undefined;
+  /** When its next reregistration attempt is due (∞: none queued); stale wheel entries differ. */
+  reregisterAt: number;
+  /** Failed reregistration attempts in a row (the backoff's exponent). */
+  reregisterAttempt: number;
+  /** An `agent.reregister` request of it is in flight. */
+  reregisterInFlight: boolean;
   heartbeatIntervalMs: number;
   /** When the next heartbeat is due; wheel entries for other times are stale. */
   nextHeartbeatAt: number;
@@ -84,6 +94,16 @@ export interface EmulatorSettings {
   requestTimeoutMs: number;
   registrationBackoffMs: number;
   registrationBackoffMaxMs: number;
+  /** Reregistration requests in flight at most. */
+  reregistrationConcurrency: number;
+  /** Reregistration requests started per tick (one event-loop turn) at most. */
+  reregistrationBatch: number;
+  /** A reregistration starts after a uniform draw in [0, this) (Mesos: registration_backoff_factor). */
+  reregistrationDelayMs: number;
+  /** First reregistration retry; doubles, drawn in its upper half. */
+  reregistrationBackoffMs: number;
+  /** Cap of the reregistration retry. */
+  reregistrationBackoffMaxMs: number;
   statusUpdateRetryMinMs: number;
   statusUpdateRetryMaxMs: number;
   tickMs: number;
@@ -102,6 +122,8 @@ export interface EmulatorContext {
   readonly heartbeats: TickWheel<EmulatedAgent>;
   readonly retries: TickWheel<EmulatedTask>;
   readonly finishes: TickWheel<EmulatedTask>;
+  /** Agents whose reregistration attempt is due at a time. */
+  readonly reregistrations: TickWheel<EmulatedAgent>;
   /** Milliseconds of each first registration's request/reply round trip. */
   readonly registrationLatencies: number[];
   /** Tasks not yet closed, over all agents. */
@@ -109,8 +131,11 @@ export interface EmulatorContext {
   stopped: boolean;
   /** Resolves after `ms`, or at once when the emulator stops. */
   sleep(ms: number): Promise<void>;
-  /** Starts a reregistration of the agent (it keeps its tasks). */
-  reregister(agent: EmulatedAgent): void;
+  /**
+   * Queues a reregistration of the agent (it keeps its tasks). `urgent`: the
+   * master asked for it (it is there), so a pending backoff is cut short.
+   */
+  reregister(agent: EmulatedAgent, urgent: boolean): void;
 }
 
 /** Task ids are unique within a framework; a space never occurs in an id. */

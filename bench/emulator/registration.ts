@@ -1,5 +1,6 @@
 /**
- * Registration and heartbeats of the emulated agents. First registrations run
+ * Registration and heartbeats of the emulated agents (reregistration is in
+ * ./reregistration.ts). First registrations run
  * through a pool of `registrationConcurrency` requests in flight; a failed
  * attempt is retried with exponential backoff and jitter, as the real agent
  * does. Heartbeats are spread over the interval and sent from the shared
@@ -17,12 +18,12 @@ import { decodeReply, encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { type EmulatedAgent, EmulatedAgentState, type EmulatorContext } from "./model.ts";
-import { dropTasks, publish, resendPending, runningTasks } from "./tasks.ts";
+import { publish, resendPending } from "./tasks.ts";
 
 const HEARTBEAT = encode({ type: "agent.heartbeat" });
 
 /** One request/reply with the codec; NATS failures become AgoraErrors. */
-async function request(
+export async function request(
   nc: NatsConnection,
   subject: string,
   msg: Message,
@@ -51,7 +52,7 @@ function backoff(ctx: EmulatorContext, attempt: number, random: () => number): n
 }
 
 /** The agent has (a new or the same) id: it heartbeats, and its pending updates go out. */
-function registered(
+export function registered(
   ctx: EmulatorContext,
   agent: EmulatedAgent,
   reply: MessageOf<"agent.registered">,
@@ -60,7 +61,10 @@ function registered(
   if (agent.id !== undefined && agent.id !== reply.agentId) ctx.byId.delete(agent.id);
   agent.id = reply.agentId;
   agent.masterSubject = ctx.subjects.masterAgent(reply.agentId);
+  agent.masterId = reply.masterId;
   agent.state = EmulatedAgentState.Registered;
+  agent.reregisterAt = Number.POSITIVE_INFINITY;
+  agent.reregisterAttempt = 0;
   ctx.byId.set(reply.agentId, agent);
   agent.heartbeatIntervalMs =
     ctx.settings.heartbeatIntervalMs ?? reply.heartbeatIntervalSeconds * 1000;
@@ -110,56 +114,6 @@ export async function registerAgent(
     }
   }
   return false;
-}
-
-/**
- * Reregisters an agent that has an id, with its tasks. A refusal (the master
- * removed it) makes it drop its tasks and register anew.
- */
-export async function reregisterAgent(
-  ctx: EmulatorContext,
-  agent: EmulatedAgent,
-  random: () => number,
-): Promise<void> {
-  for (let attempt = 0; !ctx.stopped; attempt++) {
-    const agentId = agent.id;
-    if (agentId === undefined || agent.state === EmulatedAgentState.Shutdown) return;
-    agent.state = EmulatedAgentState.Registering;
-    const msg: Message = {
-      type: "agent.reregister",
-      agentId,
-      hostname: agent.hostname,
-      resources: ctx.settings.resources,
-      attributes: agent.attributes,
-      tasks: runningTasks(agent),
-    };
-    try {
-      const reply = await request(
-        agent.nc,
-        ctx.subjects.masterAgent(agentId),
-        msg,
-        ctx.settings.requestTimeoutMs,
-      );
-      if (ctx.stopped) return;
-      ctx.metrics.inc("reregistrations");
-      registered(ctx, agent, reply, random);
-      return;
-    } catch (err) {
-      if (ctx.stopped) return;
-      const error = AgoraError.from(err);
-      ctx.metrics.inc("reregistration_failures");
-      if (!error.retryable && error.code !== ErrorCode.Internal) {
-        ctx.logger.debug({ agentId, code: error.code }, "reregistration refused");
-        dropTasks(ctx, agent);
-        ctx.byId.delete(agentId);
-        agent.id = undefined;
-        agent.masterSubject = undefined;
-        await registerAgent(ctx, agent, random);
-        return;
-      }
-      await ctx.sleep(backoff(ctx, Math.min(attempt, 30), random));
-    }
-  }
 }
 
 /**

@@ -63,6 +63,16 @@ export interface AgentEmulatorOptions {
   statusUpdateRetryMaxMs?: number;
   /** First registration retry; doubles. @default DEFAULT_REGISTRATION_BACKOFF_MS */
   registrationBackoffMs?: number;
+  /** Reregistration requests in flight at most. @default registrationConcurrency */
+  reregistrationConcurrency?: number;
+  /** Reregistration requests started per tick at most. @default reregistrationConcurrency */
+  reregistrationBatch?: number;
+  /** A reregistration waits a uniform draw in [0, this) first. @default registrationBackoffMs */
+  reregistrationDelayMs?: number;
+  /** First reregistration retry; doubles. @default registrationBackoffMs */
+  reregistrationBackoffMs?: number;
+  /** Cap of the reregistration retry. @default DEFAULT_REGISTRATION_BACKOFF_MAX_MS (1 min) */
+  reregistrationBackoffMaxMs?: number;
   /** Granularity of the timer wheels. @default 20 ms */
   tickMs?: number;
   /** @default systemClock */
@@ -80,6 +90,15 @@ export function settingsOf(options: AgentEmulatorOptions): EmulatorSettings {
   }
   const resources = options.resources ?? DEFAULT_EMULATED_RESOURCES;
   const attributes = options.attributes ?? {};
+  const registrationConcurrency = Math.max(
+    1,
+    options.registrationConcurrency ?? DEFAULT_REGISTRATION_CONCURRENCY,
+  );
+  const registrationBackoffMs = options.registrationBackoffMs ?? DEFAULT_REGISTRATION_BACKOFF_MS;
+  const reregistrationConcurrency = Math.max(
+    1,
+    options.reregistrationConcurrency ?? registrationConcurrency,
+  );
   return {
     count: options.count,
     resources:
@@ -92,13 +111,18 @@ export function settingsOf(options: AgentEmulatorOptions): EmulatorSettings {
     heartbeatMode: options.heartbeatMode ?? "request",
     taskDurationMs: options.taskDurationMs ?? 0,
     reportStarting: options.reportStarting ?? false,
-    registrationConcurrency: Math.max(
-      1,
-      options.registrationConcurrency ?? DEFAULT_REGISTRATION_CONCURRENCY,
-    ),
+    registrationConcurrency,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    registrationBackoffMs: options.registrationBackoffMs ?? DEFAULT_REGISTRATION_BACKOFF_MS,
+    registrationBackoffMs,
     registrationBackoffMaxMs: DEFAULT_REGISTRATION_BACKOFF_MAX_MS,
+    reregistrationConcurrency,
+    reregistrationBatch: Math.max(1, options.reregistrationBatch ?? reregistrationConcurrency),
+    reregistrationDelayMs: Math.max(0, options.reregistrationDelayMs ?? registrationBackoffMs),
+    reregistrationBackoffMs: Math.max(1, options.reregistrationBackoffMs ?? registrationBackoffMs),
+    reregistrationBackoffMaxMs: Math.max(
+      1,
+      options.reregistrationBackoffMaxMs ?? DEFAULT_REGISTRATION_BACKOFF_MAX_MS,
+    ),
     statusUpdateRetryMinMs: options.statusUpdateRetryMinMs ?? DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
     statusUpdateRetryMaxMs: options.statusUpdateRetryMaxMs ?? DEFAULT_STATUS_UPDATE_RETRY_MAX_MS,
     tickMs: options.tickMs ?? DEFAULT_EMULATOR_TICK_MS,

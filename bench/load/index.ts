@@ -109,6 +109,8 @@ export interface LoadStats extends RecorderCounts {
   connection: { inMsgs: number; outMsgs: number; inBytes: number; outBytes: number };
   /** Call failures and error events, by code. */
   errors: Record<string, number>;
+  /** Lite frameworks that subscribed again (a new leader: NOT_SUBSCRIBED or event.resubscribe). */
+  resubscriptions: number;
 }
 
 /** A running load. */
@@ -118,6 +120,8 @@ export interface LoadRun {
   /** Resolves once every task is done (see `until`). */
   readonly done: Promise<void>;
   stats(): LoadStats;
+  /** `stats().resubscriptions`, without computing the rest. */
+  resubscriptions(): number;
   /** Tears the frameworks down; closes the connection the load opened. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -323,6 +327,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
       maxInFlight,
       ...c,
       offersReceived: metrics.get("offers_received"),
+      resubscriptions: metrics.get("resubscriptions"),
       offersUsed: metrics.get("offers_used"),
       offersDeclined: metrics.get("offers_declined"),
       accepts,
@@ -346,6 +351,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
     recorder,
     done,
     stats,
+    resubscriptions: () => metrics.get("resubscriptions"),
     stop,
     [Symbol.asyncDispose]: stop,
   };

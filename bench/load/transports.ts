@@ -30,6 +30,11 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 
+/** What a lite framework listens to: the driver's events, and a new leader's `event.resubscribe`. */
+const LITE_EVENT_TYPES = [...new Set([...FRAMEWORK_EVENT_TYPES, "event.resubscribe"] as const)];
+/** Cap of the lite framework's resubscription backoff. */
+const RESUBSCRIBE_BACKOFF_MAX_MS = 2000;
+
 /** The two ways a load framework talks to the master. */
 export const TRANSPORTS = ["driver", "lite"] as const;
 export type TransportKind = (typeof TRANSPORTS)[number];
@@ -185,12 +190,38 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
     },
   };
 
+  // a new leader that does not have the framework subscribed (NOT_SUBSCRIBED), or that asks
+  // every framework of its registry (`event.resubscribe`): subscribe again with the same id
+  let resubscribing = false;
+  const resubscribe = async () => {
+    if (stopped || resubscribing) return;
+    resubscribing = true;
+    try {
+      for (let attempt = 0; !stopped; attempt++) {
+        try {
+          await subscribe(true);
+          metrics.inc("resubscriptions");
+          return;
+        } catch (err) {
+          const error = AgoraError.from(err);
+          metrics.inc(`resubscribe_failed_${error.code}`);
+          if (!error.retryable) return;
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(RESUBSCRIBE_BACKOFF_MAX_MS, 100 * 2 ** attempt)),
+          );
+        }
+      }
+    } finally {
+      resubscribing = false;
+    }
+  };
+
   const listen = () => {
     subscription?.unsubscribe();
     subscription = serve(
       nc,
       subjects.framework(frameworkId),
-      { types: FRAMEWORK_EVENT_TYPES, logger: o.logger, metrics },
+      { types: LITE_EVENT_TYPES, logger: o.logger, metrics },
       (msg) => {
         switch (msg.type) {
           case "event.offers":
@@ -211,6 +242,11 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
           }
           case "event.error":
             metrics.inc(`event_error_${msg.code}`);
+            if (msg.code === ErrorCode.NotSubscribed) void resubscribe();
+            break;
+          case "event.resubscribe":
+            metrics.inc("resubscribe_requests");
+            void resubscribe();
             break;
           default:
             break;

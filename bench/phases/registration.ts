@@ -13,6 +13,7 @@ import { liveBytes, masterAvailability, startMasterProcess } from "../master-pro
 import { cpuTimeMs, procStatusBytes, rssBytes, selfCpuTimeMs } from "../proc.ts";
 import { sleep, within } from "../sampling.ts";
 import { ratio, round } from "../stats.ts";
+import { registryCostFigures } from "./registry-cost.ts";
 import { type BenchPhase, type Figure, skipped, targetFigure } from "./types.ts";
 
 /** Target of the issue: agents registered and heartbeating. */
@@ -162,18 +163,28 @@ export const registrationPhase: BenchPhase = {
           unit: "B/agent",
         },
       ];
+      // the measured master and emulator are done: the registry runs start their own
+      const command = master.command;
+      const peakRssBytes = procStatusBytes(pid, "VmHWM");
+      await emulator.stop();
+      emulator = undefined;
+      await master.stop();
+      master = undefined;
+      const registry = await registryCostFigures(ctx, availability.via);
+      figures.push(...registry.figures);
       return {
         status: "ok",
         figures,
         details: {
+          registry: registry.details,
           master: {
-            command: master.command,
+            command,
             rssBeforeBytes: rssBefore,
             rssRegisteredBytes: rssRegistered,
             rssAfterHeartbeatsBytes: rssAfter,
             heapBefore,
             heapAfter,
-            peakRssBytes: procStatusBytes(pid, "VmHWM"),
+            peakRssBytes,
             cpuRegistrationMs: masterCpuReg,
             cpuHeartbeatWindowMs: masterCpuHb,
           },

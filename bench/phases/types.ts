@@ -50,6 +50,18 @@ export interface BenchOptions {
   processAgentResources: string;
   /** Shape of the real tasks (with the agent's cpus it sets their concurrency). */
   processTaskShape: string;
+  /** Emulated agents of the failover phase. */
+  failoverAgents: number;
+  /** Tasks held running through the failover. */
+  failoverTasks: number;
+  /** How long each failover mark is waited for, ms. */
+  failoverTimeoutMs: number;
+  /** Cap of the emulated agents' reregistration backoff in the failover phase, ms. */
+  failoverBackoffMaxMs: number;
+  /** Reregistration requests of the emulated agents in flight (and started per tick) at most. */
+  failoverConcurrency: number;
+  /** Running tasks of the real agent killed and restarted in the agent-restart phase. */
+  restartTasks: number;
   /** Run the master of the tasks phase under `node --cpu-prof`. */
   profile: boolean;
 }

@@ -13,6 +13,8 @@ import { within } from "../../../bench/sampling.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { requestState } from "../../../infra/request.ts";
+import { encode } from "../../../protocol/codec.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 
 interface Context {
@@ -24,7 +26,8 @@ const TASKS = 500;
 const WAIT_MS = 45_000;
 
 test.before(async (t) => {
-  t.context.server = await startNatsServer({ jetstream: false });
+  // JetStream on: a master keeps its registry in KV (--registry kv)
+  t.context.server = await startNatsServer();
 });
 
 test.after.always(async (t) => {
@@ -163,3 +166,37 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+test.serial(
+  "load - a lite framework subscribes again with its id on event.resubscribe",
+  async (t) => {
+    await using c = await cluster(t.context.server.url);
+    const load = await startLoad({ servers: t.context.server.url, subjects: c.subjects, tasks: 0 });
+    const nc = await connect({ servers: t.context.server.url, name: "test-leader" });
+    try {
+      const framework = load.frameworks[0]!;
+      const frameworkId = framework.frameworkId;
+      nc.publish(
+        c.subjects.framework(frameworkId),
+        encode({ type: "event.resubscribe", masterId: "newleader" }),
+      );
+      await within(
+        (async () => {
+          while (load.resubscriptions() < 1) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        WAIT_MS,
+        "the resubscription",
+      );
+      t.is(framework.frameworkId, frameworkId);
+      await framework.barrier();
+      const { state } = await requestState(nc, c.subjects.masterOperator(), 10_000);
+      t.deepEqual(
+        state.frameworks.map((f) => [f.id, f.active]),
+        [[frameworkId, true]],
+      );
+    } finally {
+      await load.stop();
+      await closeGracefully(nc);
+    }
+  },
+);
