@@ -16,6 +16,7 @@ import type { MasterState } from "../../../protocol/operator.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import type { FaultCluster } from "./cluster.ts";
 import type { FrameworkReport } from "./framework.ts";
+import { processesUnder } from "./processes.ts";
 import { eventually, FAULT_WAIT_MS } from "./wait.ts";
 
 /** Task states whose resources count on their agent. */
@@ -172,6 +173,56 @@ function resourceViolations(state: MasterState): string[] {
   return out;
 }
 
+/**
+ * Findings about what really runs: on every agent whose process runs (and is
+ * not frozen), each task process under its work dir belongs to a task the
+ * leader has live on that agent (nothing runs unmanaged, nothing the leader
+ * counts as ended or offers again), and each task the leader has RUNNING
+ * there has its processes.
+ */
+export async function processViolations(
+  state: MasterState,
+  cluster: FaultCluster,
+): Promise<string[]> {
+  const out: string[] = [];
+  const tasks = new Map<string, { state: string; agentId: string }>();
+  for (const fw of state.frameworks) {
+    for (const task of fw.tasks) tasks.set(`${fw.id}/${task.executorId ?? task.id}`, task);
+  }
+  for (const agent of cluster.agents.values()) {
+    if (!agent.proc.alive || agent.proc.paused) continue;
+    const agentId = state.agents.find((a) => a.hostname === agent.name && a.active)?.id;
+    if (agentId === undefined) continue;
+    const running = new Set<string>();
+    for (const p of await processesUnder(agent.workDir)) {
+      const executorId = p.env.get("AGORA_EXECUTOR_ID");
+      const frameworkId = p.env.get("AGORA_FRAMEWORK_ID");
+      if (executorId === undefined || frameworkId === undefined) continue;
+      const key = `${frameworkId}/${executorId}`;
+      if (running.has(key)) continue; // one finding per task, not per process
+      running.add(key);
+      const task = tasks.get(key);
+      if (
+        task === undefined ||
+        isTerminalState(task.state as TaskState) ||
+        task.agentId !== agentId
+      ) {
+        out.push(
+          `process ${p.pid} of task ${key} runs on ${agent.name} (${agentId}), the leader has it ${task === undefined ? "nowhere" : `${task.state} on ${task.agentId}`}`,
+        );
+      }
+    }
+    for (const [key, task] of tasks) {
+      if (task.agentId === agentId && task.state === TaskState.Running && !running.has(key)) {
+        out.push(
+          `the leader has task ${key} RUNNING on ${agent.name} (${agentId}), nothing of it runs there`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
 /** Every finding; empty when the cluster is sound. */
 export function violations(input: CheckInput): string[] {
   const out: string[] = [];
@@ -217,6 +268,7 @@ export async function checkAfterFault(
           ended: options.ended?.[frameworkId] ?? [],
         }));
         last = violations({ state, frameworks, events: cluster.events.items });
+        last.push(...(await processViolations(state, cluster)));
         if (options.tasks !== undefined) {
           for (const fw of frameworks) {
             if (fw.report.tasks.size < options.tasks) {
