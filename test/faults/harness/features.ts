@@ -8,7 +8,6 @@ import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { ExecutionContext } from "ava";
 import { AGORA_BIN } from "./processes.ts";
 
 const execFileAsync = promisify(execFile);
@@ -27,6 +26,11 @@ export interface Features {
   executorReregistrationTimeout: boolean;
   /** The scheduler driver follows a new leader (`event.resubscribe` / NOT_SUBSCRIBED). */
   driverFollowsLeader: boolean;
+  /**
+   * The probes themselves work: both `--help` outputs list flags every version has
+   * (`--agent-ping-timeout`, `--work-dir`). False means the probes cannot be trusted.
+   */
+  probesWork: boolean;
 }
 
 /** A feature a case needs, with the probe that decides it. */
@@ -98,18 +102,13 @@ export function features(): Promise<Features> {
       agentRecover: agent.includes("--recover"),
       executorReregistrationTimeout: agent.includes("--executor-reregistration-timeout"),
       driverFollowsLeader: driver,
+      probesWork: master.includes("--agent-ping-timeout") && agent.includes("--work-dir"),
     };
   })();
   return probed;
 }
 
-/** The reasons a case cannot run here, one per missing feature (empty when it can). */
-export async function missing(...needs: Requirement[]): Promise<string[]> {
-  const f = await features();
-  return needs.filter((n) => !f[n.feature]).map((n) => n.missing);
-}
-
-/** Logs what the probes found (for the tier's output). */
-export async function logFeatures(t: ExecutionContext): Promise<void> {
-  t.log(`features: ${JSON.stringify(await features())}`);
+/** The reasons a case cannot run with `found`, one per missing feature (empty when it can). */
+export function missing(found: Features, ...needs: Requirement[]): string[] {
+  return needs.filter((n) => !found[n.feature]).map((n) => n.missing);
 }

@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from "ava";
 import { checkAfterFault } from "./check.ts";
 import { FaultCluster, type FaultClusterOptions } from "./cluster.ts";
-import { missing, type Requirement } from "./features.ts";
+import { type Features, missing, type Requirement } from "./features.ts";
 import type { RecordingFramework } from "./framework.ts";
 
 /** Per-test deadline: a case runs in seconds, the margin is for a loaded CI machine. */
@@ -61,25 +61,43 @@ export async function startScenario(
   return { cluster, framework, agentIds, leaderId: leader.masterId };
 }
 
-/**
- * Declares a fault case (serial within its file). When the checkout lacks a
- * feature the case needs, the case is declared skipped with the probe's
- * reason in its title, so that it runs by itself once the feature is there
- * (or when AGORA_FAULTS_FORCE is set, to see how it fails without it).
- */
-export async function faultCase(
+/** A case of the matrix: declared by the matrix file once the features are probed. */
+export interface FaultCase {
+  title: string;
+  needs: Requirement[];
+  body: (t: ExecutionContext) => Promise<void>;
+}
+
+/** A case of the matrix (see {@link declareCases}). */
+export function faultCase(
   title: string,
   needs: Requirement[],
   body: (t: ExecutionContext) => Promise<void>,
-): Promise<void> {
-  const gaps = await missing(...needs);
-  // AGORA_FAULTS_FORCE=1 runs a case whose feature is missing (to see how it fails).
-  if (gaps.length > 0 && process.env.AGORA_FAULTS_FORCE === undefined) {
-    test.serial.skip(`${title} (skipped: ${gaps.join("; ")})`, () => {});
-    return;
-  }
-  test.serial(title, async (t) => {
-    t.timeout(CASE_TIMEOUT_MS);
-    await body(t);
+): FaultCase {
+  return { title, needs, body };
+}
+
+/**
+ * Declares the cases, serial and in order, after a first test that checks the
+ * feature probes work. A case whose feature this checkout lacks is declared
+ * skipped with the probe's reason in its title, so that it runs by itself
+ * once the feature is there (or when AGORA_FAULTS_FORCE is set, to see how it
+ * fails without it). AVA wants every test declared synchronously: probe first.
+ */
+export function declareCases(found: Features, cases: readonly FaultCase[]): void {
+  test.serial("fault tier - the feature probes read the agora executable", (t) => {
+    t.log(JSON.stringify(found));
+    t.true(found.probesWork, "`agora master --help` and `agora agent --help` list their flags");
   });
+  for (const c of cases) {
+    const gaps = missing(found, ...c.needs);
+    if (gaps.length > 0 && process.env.AGORA_FAULTS_FORCE === undefined) {
+      test.serial.skip(`${c.title} (skipped: ${gaps.join("; ")})`, () => {});
+      continue;
+    }
+    test.serial(c.title, async (t) => {
+      t.timeout(CASE_TIMEOUT_MS);
+      await c.body(t);
+    });
+  }
 }

@@ -5,13 +5,13 @@
  * agents, same tasks, same framework), and updates flow again: a task ended
  * after the restart has its terminal update at the framework.
  */
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { pidAlive, taskProcesses } from "./harness/processes.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually } from "./harness/wait.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { pidAlive, taskProcesses } from "../harness/processes.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually } from "../harness/wait.ts";
 
-await faultCase(
+export default faultCase(
   "nats restart - every actor reconnects to a restarted nats-server with state intact",
   [],
   async (t) => {

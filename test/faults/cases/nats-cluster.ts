@@ -7,12 +7,12 @@
  * acknowledged is lost, and the tasks are intact.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
-import { checkAfterFault } from "./harness/check.ts";
-import { NEEDS } from "./harness/features.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually } from "./harness/wait.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { NEEDS } from "../harness/features.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually } from "../harness/wait.ts";
 
-await faultCase(
+export default faultCase(
   "nats cluster - killing the KV leader node of a 3-node cluster loses no acknowledged registry write",
   [NEEDS.masterHa, NEEDS.registryReplicas, NEEDS.driverFollowsLeader],
   async (t) => {

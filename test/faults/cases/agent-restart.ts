@@ -6,15 +6,15 @@
  * never lost, their resources counted once (not offered again). A task that
  * ends afterwards has its update delivered through the new agent.
  */
-import { isClusterEvent } from "../../cli/cluster-events.ts";
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { NEEDS } from "./harness/features.ts";
-import { pidAlive, taskProcesses } from "./harness/processes.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { FAULT_WAIT_MS } from "./harness/wait.ts";
+import { isClusterEvent } from "../../../cli/cluster-events.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { NEEDS } from "../harness/features.ts";
+import { pidAlive, taskProcesses } from "../harness/processes.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { FAULT_WAIT_MS } from "../harness/wait.ts";
 
-await faultCase(
+export default faultCase(
   "agent restart - a SIGKILLed agent restarted on its work dir recovers its running tasks",
   [NEEDS.agentRecovery],
   async (t) => {

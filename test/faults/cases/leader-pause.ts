@@ -6,17 +6,17 @@
  * the new leader leads. At no moment do two masters say `leader: true`, and
  * the framework's tasks are intact at the new leader.
  */
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { NEEDS } from "./harness/features.ts";
-import { splitBrain, watchLeaders } from "./harness/leaders.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually } from "./harness/wait.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { NEEDS } from "../harness/features.ts";
+import { splitBrain, watchLeaders } from "../harness/leaders.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually } from "../harness/wait.ts";
 
 /** Rounds the watch keeps asking after the old leader was fenced. */
 const ROUNDS_AFTER_FENCING = 40;
 
-await faultCase(
+export default faultCase(
   "leader pause - a SIGSTOPped leader is fenced: after SIGCONT it never answers as leader while the standby leads",
   [NEEDS.masterHa, NEEDS.driverFollowsLeader],
   async (t) => {

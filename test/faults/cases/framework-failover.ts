@@ -5,14 +5,14 @@
  * scheduler runs has its terminal update delivered (the agent retries it
  * until acknowledged) to the new process; every other task keeps running.
  */
-import { isClusterEvent } from "../../cli/cluster-events.ts";
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { pidAlive, taskProcesses } from "./harness/processes.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually, FAULT_WAIT_MS } from "./harness/wait.ts";
+import { isClusterEvent } from "../../../cli/cluster-events.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { pidAlive, taskProcesses } from "../harness/processes.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually, FAULT_WAIT_MS } from "../harness/wait.ts";
 
-await faultCase(
+export default faultCase(
   "framework failover - a SIGKILLed scheduler is replaced by a new process with the same id, tasks and updates intact",
   [],
   async (t) => {

@@ -8,16 +8,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { createInbox } from "@nats-io/nats-core";
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { type FloodTarget, flood } from "./harness/malformed.ts";
-import { pidAlive, taskProcesses } from "./harness/processes.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually } from "./harness/wait.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { type FloodTarget, flood } from "../harness/malformed.ts";
+import { pidAlive, taskProcesses } from "../harness/processes.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually } from "../harness/wait.ts";
 
 const COUNT = 10_000;
 
-await faultCase(
+export default faultCase(
   "malformed flood - 10,000 malformed messages on every subject during an agent pause leave every actor alive",
   [],
   async (t) => {

@@ -4,15 +4,15 @@
  * terminal state at the framework and the leader, its resources are
  * released, and the other tasks keep running.
  */
-import { isTerminalState, TaskState } from "../../protocol/common.ts";
-import { Resources } from "../../protocol/resources.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { NEEDS } from "./harness/features.ts";
-import { pidAlive, taskProcesses } from "./harness/processes.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually } from "./harness/wait.ts";
+import { isTerminalState, TaskState } from "../../../protocol/common.ts";
+import { Resources } from "../../../protocol/resources.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { NEEDS } from "../harness/features.ts";
+import { pidAlive, taskProcesses } from "../harness/processes.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually } from "../harness/wait.ts";
 
-await faultCase(
+export default faultCase(
   "executor kill - a SIGKILLed executor takes its task's processes with it and the task is reported once",
   [NEEDS.agentRecovery],
   async (t) => {

@@ -4,11 +4,11 @@
  * TASK_UNREACHABLE at the partition-aware framework); the continued agent
  * reregisters with its tasks, which come back TASK_RUNNING.
  */
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
 
-await faultCase(
+export default faultCase(
   "agent pause - a SIGSTOPped agent's tasks become unreachable, then running again after SIGCONT",
   [],
   async (t) => {

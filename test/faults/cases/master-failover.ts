@@ -5,14 +5,14 @@
  * task is intact: the same tasks RUNNING at the framework and at the new
  * leader, none lost. The killed master, started again, stands by.
  */
-import { TaskState } from "../../protocol/common.ts";
-import { checkAfterFault } from "./harness/check.ts";
-import { NEEDS } from "./harness/features.ts";
-import { splitBrain, watchLeaders } from "./harness/leaders.ts";
-import { faultCase, startScenario } from "./harness/scenario.ts";
-import { eventually } from "./harness/wait.ts";
+import { TaskState } from "../../../protocol/common.ts";
+import { checkAfterFault } from "../harness/check.ts";
+import { NEEDS } from "../harness/features.ts";
+import { splitBrain, watchLeaders } from "../harness/leaders.ts";
+import { faultCase, startScenario } from "../harness/scenario.ts";
+import { eventually } from "../harness/wait.ts";
 
-await faultCase(
+export default faultCase(
   "master failover - a standby leads after the leader is SIGKILLed, with every task intact",
   [NEEDS.masterHa, NEEDS.driverFollowsLeader],
   async (t) => {
