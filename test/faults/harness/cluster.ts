@@ -27,7 +27,7 @@ import type { MasterState } from "../../../protocol/operator.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { type Features, features } from "./features.ts";
 import { RecordingFramework, type RecordingFrameworkOptions } from "./framework.ts";
-import { AGORA_BIN, childEnv, killProcessesUnder, Proc } from "./processes.ts";
+import { AGORA_BIN, childEnv, guardDir, killProcessesUnder, Proc } from "./processes.ts";
 import { eventually } from "./wait.ts";
 
 /**
@@ -94,6 +94,7 @@ export class FaultCluster {
   #events: Recorder<ClusterEvent> | undefined;
   #stopEvents: (() => void) | undefined;
   #cleaned = false;
+  readonly #unguard: () => void;
 
   private constructor(
     readonly dir: string,
@@ -102,6 +103,7 @@ export class FaultCluster {
   ) {
     this.subjects = new Subjects(options.prefix);
     this.natsStoreDir = path.join(dir, "nats-store");
+    this.#unguard = guardDir(dir);
   }
 
   /**
@@ -287,6 +289,7 @@ export class FaultCluster {
       prefix: this.subjects.prefix,
       recordFile: path.join(this.dir, `framework-${options.frameworkId}.jsonl`),
       logFile: this.#log(`framework-${options.frameworkId}-${generation}`),
+      cwd: this.dir,
     });
     this.frameworks.push(framework);
     return framework;
@@ -382,6 +385,7 @@ export class FaultCluster {
     ];
     await Promise.all(procs.map((p) => p.kill()));
     await killProcessesUnder(this.dir);
+    this.#unguard();
     this.#stopEvents?.();
     if (this.#observer !== undefined) {
       await Promise.race([

@@ -114,6 +114,8 @@ export interface RecordingFrameworkOptions {
   failoverTimeoutSeconds?: number;
   tasks?: number;
   tasksPerAgent?: number;
+  /** The process's working directory (the test's dir, so that cleanup finds it). */
+  cwd?: string;
 }
 
 /** A running recording framework process. */
@@ -123,7 +125,7 @@ export class RecordingFramework {
   constructor(readonly options: RecordingFrameworkOptions) {
     const args = [
       "--import",
-      "tsx",
+      import.meta.resolve("tsx"),
       FIXTURE,
       "--nats",
       options.nats,

@@ -6,7 +6,7 @@
  * design and so must be found and killed by where they run.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
@@ -235,4 +235,37 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Dirs whose processes are killed when this process exits (a crashed or timed-out test run). */
+const guarded = new Set<string>();
+let exitHook = false;
+
+/** The synchronous /proc sweep of {@link killProcessesUnder}, for an exit hook. */
+function killUnderSync(dir: string): void {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) process.kill(Number(entry), "SIGKILL");
+    } catch {
+      // gone, or not ours
+    }
+  }
+}
+
+/**
+ * Kills every process under `dir` when this process exits, whatever the
+ * reason (the normal cleanup is asynchronous and may never run when a worker
+ * is torn down). Returns the function that stops guarding the dir.
+ */
+export function guardDir(dir: string): () => void {
+  guarded.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const d of guarded) killUnderSync(d);
+    });
+  }
+  return () => guarded.delete(dir);
 }
