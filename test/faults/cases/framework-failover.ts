@@ -3,7 +3,8 @@
  * process fails over to the same framework id. The master keeps the
  * framework's tasks for its failover timeout; a task that ends while no
  * scheduler runs has its terminal update delivered (the agent retries it
- * until acknowledged) to the new process; every other task keeps running.
+ * until acknowledged) to the new process; every other task keeps running,
+ * and the new process can kill the tasks its predecessor launched.
  */
 import { isClusterEvent } from "../../../cli/cluster-events.ts";
 import { TaskState } from "../../../protocol/common.ts";
@@ -73,6 +74,18 @@ export default faultCase(
     await checkAfterFault(t, cluster, {
       tasks: 4,
       ended: { [framework.frameworkId]: [doomed.taskId] },
+    });
+
+    // The new process controls the old tasks: it kills one of them.
+    const victim = [...report.tasks.values()].find((task) => task.taskId !== doomed.taskId)!;
+    successor.send({ cmd: "kill", taskId: victim.taskId });
+    await successor.waitFor(
+      (r) => r.tasks.get(victim.taskId)?.latest === TaskState.Killed,
+      "the killed task's TASK_KILLED at the new process",
+    );
+    await checkAfterFault(t, cluster, {
+      tasks: 4,
+      ended: { [framework.frameworkId]: [doomed.taskId, victim.taskId] },
     });
   },
 );
