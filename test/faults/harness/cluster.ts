@@ -27,7 +27,7 @@ import type { MasterState } from "../../../protocol/operator.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { type Features, features } from "./features.ts";
 import { RecordingFramework, type RecordingFrameworkOptions } from "./framework.ts";
-import { AGORA_BIN, childEnv, guardDir, killProcessesUnder, Proc } from "./processes.ts";
+import { AGORA_BIN, guardDir, killProcessesUnder, Proc } from "./processes.ts";
 import { eventually } from "./wait.ts";
 
 /**
@@ -400,5 +400,3 @@ export class FaultCluster {
     }
   }
 }
-
-export { childEnv };
