@@ -4,13 +4,21 @@
  * id); a task with an `executor` runs in that framework executor, started
  * once per (framework, executor id) and reused. An executor is spawned in a
  * fresh sandbox, must subscribe within the registration timeout, then gets
- * the tasks queued for it. When it exits, its tasks that have not ended fail.
+ * the tasks queued for it. When it exits, whatever is left of its session is
+ * killed and its tasks that have not ended fail.
+ *
+ * Every task and executor is checkpointed (state-store.ts) so that a
+ * restarted agent can adopt them again (recovery.ts).
  */
 
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { Clock } from "../../infra/clock.ts";
-import { EXECUTOR_SHUTDOWN_KILL_MARGIN_MS } from "../../infra/defaults.ts";
+import type { Clock, Timer } from "../../infra/clock.ts";
+import {
+  CHECKPOINT_ACKED_UUIDS,
+  EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
+  RECOVERED_EXECUTOR_POLL_MS,
+} from "../../infra/defaults.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { FrameworkRef, RunningTask } from "../../protocol/agents.ts";
@@ -34,7 +42,8 @@ import {
   type TaskRecord,
 } from "./executor-record.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
-import { signalTree } from "./process-tree.ts";
+import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
+import type { AgentStateStore, RecoveredExecutor, TaskCheckpoint } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
 export type { ExecutorPhase, ExecutorRecord, TaskRecord } from "./executor-record.ts";
@@ -54,8 +63,14 @@ export interface ExecutorManagerOptions {
   registrationTimeoutMs: number;
   /** How to start the built-in command executor (resolved at each launch). */
   commandExecutor: ProgramSource;
+  /** The agent's `--recovery-timeout`, given to executors. */
+  recoveryTimeoutMs: number;
   /** Hands a status update to the status update manager. */
   sendStatus(frameworkId: string, status: TaskStatus): UpdateOutcome;
+  /** The unacknowledged updates of a task (checkpointed with it). */
+  pendingUpdates(frameworkId: string, taskId: string): readonly TaskStatus[];
+  /** Where tasks and executors are checkpointed. @default nowhere */
+  state?: AgentStateStore;
 }
 
 const key = (frameworkId: string, id: string) => `${frameworkId} ${id}`;
@@ -67,6 +82,10 @@ export class ExecutorManager {
   readonly #tasks = new Map<string, TaskRecord>();
   /** Frameworks being shut down: nothing new is launched for them. */
   readonly #terminating = new Set<string>();
+  /** Frameworks checkpointed by this process. */
+  readonly #savedFrameworks = new Set<string>();
+  /** Polls recovered executors (no child handle tells when they exit). */
+  #poll: Timer | undefined;
 
   constructor(options: ExecutorManagerOptions) {
     this.#o = options;
@@ -87,15 +106,28 @@ export class ExecutorManager {
     return [...this.#executors.values()];
   }
 
-  /** Every known task, as reported on reregistration. */
+  /**
+   * Every known task, as reported on reregistration: with its latest status,
+   * or, while updates of it are unacknowledged, with the latest acknowledged
+   * one (STAGING when none is), since the unacknowledged updates are sent
+   * after the reregistration and each must reach the framework once.
+   */
   runningTasks(): RunningTask[] {
-    return [...this.#tasks.values()].map((r) => ({
-      frameworkId: r.frameworkId,
-      executorId: r.executorId,
-      role: r.role,
-      task: r.task,
-      status: r.status,
-    }));
+    return [...this.#tasks.values()].map((r) => {
+      const pending = this.#o.pendingUpdates(r.frameworkId, r.task.taskId).length > 0;
+      const staging = () => {
+        const s = this.#agentStatus(r.task.taskId, TaskState.Staging, r.executorId);
+        delete s.uuid;
+        return s;
+      };
+      return {
+        frameworkId: r.frameworkId,
+        executorId: r.executorId,
+        role: r.role,
+        task: r.task,
+        status: pending ? (r.acknowledged ?? staging()) : r.status,
+      };
+    });
   }
 
   /** Starts a task of a framework (`agent.runTask`). */
@@ -117,9 +149,13 @@ export class ExecutorManager {
       status: this.#agentStatus(task.taskId, TaskState.Staging, executorId),
       launched: false,
       killed: false,
+      acked: [],
+      acknowledged: undefined,
     };
     delete record.status.uuid;
     this.#tasks.set(key(fid, task.taskId), record);
+    this.#saveFramework(framework);
+    this.checkpointTask(fid, task.taskId);
     const kind = task.command !== undefined ? "command" : "custom";
     let executor = this.#executors.get(key(fid, record.executorId));
     const rejection = this.#rejection(task, fid, kind, executor);
@@ -185,6 +221,7 @@ export class ExecutorManager {
     }
     if (isTerminalState(record.status.state)) return;
     record.killed = true;
+    this.checkpointTask(frameworkId, taskId);
     const executor = this.#executors.get(key(frameworkId, record.executorId));
     if (executor === undefined) {
       this.#update(record, TaskState.Lost, TaskReason.ExecutorTerminated, "its executor is gone");
@@ -219,15 +256,32 @@ export class ExecutorManager {
       throw new AgoraError(ErrorCode.InvalidState, `executor ${executorId} is shutting down`);
     }
     const first = executor.phase === "launching";
+    const recovered = executor.phase === "recovering";
     executor.phase = "running";
     executor.timer?.cancel();
     executor.timer = undefined;
-    this.#o.metrics.inc(first ? "executors_subscribed" : "executors_resubscribed");
+    executor.recovered?.();
+    executor.recovered = undefined;
+    this.#o.metrics.inc(
+      first ? "executors_subscribed" : recovered ? "executors_recovered" : "executors_resubscribed",
+    );
     this.#o.logger.info(
       { frameworkId, executorId, pid: executor.pid },
       first ? "executor subscribed" : "executor resubscribed",
     );
     for (const status of msg.unacknowledgedUpdates ?? []) {
+      const record = this.#tasks.get(key(frameworkId, status.taskId));
+      if (status.uuid !== undefined && record?.acked.includes(status.uuid)) {
+        // Acknowledged while the executor was not told (the agent restarted): tell it now.
+        queueMicrotask(() =>
+          this.#send(executor, {
+            type: "executor.acknowledged",
+            taskId: status.taskId,
+            uuid: status.uuid!,
+          }),
+        );
+        continue;
+      }
       this.executorUpdate(frameworkId, executorId, status);
     }
     // The reply goes out when this handler returns; the launches follow it.
@@ -273,6 +327,16 @@ export class ExecutorManager {
     }
   }
 
+  /** An update of a task was acknowledged: remembered in its checkpoint. */
+  noteAcknowledged(frameworkId: string, status: TaskStatus): void {
+    const record = this.#tasks.get(key(frameworkId, status.taskId));
+    if (record === undefined || status.uuid === undefined) return;
+    record.acked.push(status.uuid);
+    if (record.acked.length > CHECKPOINT_ACKED_UUIDS) record.acked.shift();
+    record.acknowledged = status;
+    this.checkpointTask(frameworkId, status.taskId);
+  }
+
   /** Passes an acknowledgement of an executor's update on to it. */
   acknowledged(frameworkId: string, status: TaskStatus): void {
     if (status.source !== TaskSource.Executor || status.uuid === undefined) return;
@@ -293,7 +357,65 @@ export class ExecutorManager {
     const record = this.#tasks.get(key(frameworkId, taskId));
     if (record === undefined || !isTerminalState(record.status.state)) return;
     this.#tasks.delete(key(frameworkId, taskId));
-    this.#executors.get(key(frameworkId, record.executorId))?.taskIds.delete(taskId);
+    const executor = this.#executors.get(key(frameworkId, record.executorId));
+    executor?.taskIds.delete(taskId);
+    void this.#o.state
+      ?.removeTask(frameworkId, record.executorId, taskId)
+      .then(() => {
+        if (executor === undefined && !this.#hasTasksOf(frameworkId, record.executorId)) {
+          return this.#o.state?.removeExecutor(frameworkId, record.executorId);
+        }
+      })
+      .catch((err) => this.#o.logger.warn({ err, taskId }, "task checkpoint not removed"));
+  }
+
+  /** Checkpoints a task (coalesced; its state is taken when the write starts). */
+  checkpointTask(frameworkId: string, taskId: string): void {
+    const state = this.#o.state;
+    const record = this.#tasks.get(key(frameworkId, taskId));
+    if (state === undefined || record === undefined) return;
+    const k = key(frameworkId, taskId);
+    state
+      .saveTask(frameworkId, record.executorId, taskId, () => {
+        const r = this.#tasks.get(k);
+        return r === undefined ? undefined : this.#taskCheckpoint(r);
+      })
+      .catch((err) => {
+        this.#o.metrics.inc("checkpoint_write_failures");
+        this.#o.logger.error({ err, frameworkId, taskId }, "task checkpoint not written");
+      });
+  }
+
+  #taskCheckpoint(r: TaskRecord): TaskCheckpoint {
+    return {
+      frameworkId: r.frameworkId,
+      executorId: r.executorId,
+      role: r.role,
+      task: r.task,
+      status: r.status,
+      launched: r.launched,
+      killed: r.killed,
+      pending: [...this.#o.pendingUpdates(r.frameworkId, r.task.taskId)],
+      acked: [...r.acked],
+      acknowledged: r.acknowledged,
+    };
+  }
+
+  #hasTasksOf(frameworkId: string, executorId: string): boolean {
+    for (const r of this.#tasks.values()) {
+      if (r.frameworkId === frameworkId && r.executorId === executorId) return true;
+    }
+    return false;
+  }
+
+  #saveFramework(framework: FrameworkRef): void {
+    const state = this.#o.state;
+    if (state === undefined || this.#savedFrameworks.has(framework.frameworkId)) return;
+    this.#savedFrameworks.add(framework.frameworkId);
+    state.saveFramework(framework).catch((err) => {
+      this.#savedFrameworks.delete(framework.frameworkId);
+      this.#o.logger.error({ err, frameworkId: framework.frameworkId }, "framework checkpoint not written");
+    });
   }
 
   /** Passes a scheduler's message to an executor (`agent.frameworkMessage`). */
@@ -354,6 +476,8 @@ export class ExecutorManager {
       for (const [k, record] of this.#tasks) {
         if (record.frameworkId === frameworkId) this.#tasks.delete(k);
       }
+      this.#savedFrameworks.delete(frameworkId);
+      await this.#o.state?.removeFramework(frameworkId);
     } finally {
       this.#terminating.delete(frameworkId);
     }
@@ -368,10 +492,147 @@ export class ExecutorManager {
   forgetAll(): void {
     this.#tasks.clear();
     for (const executor of this.#executors.values()) executor.taskIds.clear();
+    this.#savedFrameworks.clear();
+    this.#o.state?.clear().catch((err) => this.#o.logger.error({ err }, "checkpoints not cleared"));
+  }
+
+  /**
+   * Adopts what a previous run of the agent checkpointed (Mesos's agent
+   * recovery). A checkpointed executor whose process is still alive (same
+   * pid, same start time) is `recovering`: with `reconnect` it is sent
+   * `executor.reconnect` and gets `reregistrationTimeoutMs` to subscribe
+   * again, else it is killed; with `cleanup` it is killed at once. An
+   * executor that is gone has whatever is left of its session killed. The
+   * tasks of killed or gone executors end as they do under a live agent
+   * (TASK_FAILED, REASON_EXECUTOR_TERMINATED, or TASK_KILLED when a kill was
+   * asked), each reported once through its checkpointed update stream.
+   * Resolves when every recovering executor has subscribed or was killed.
+   */
+  async adopt(
+    recovered: readonly RecoveredExecutor[],
+    mode: "reconnect" | "cleanup",
+    reregistrationTimeoutMs: number,
+  ): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const entry of recovered) {
+      const checkpoint = entry.executor;
+      const framework = checkpoint?.framework ?? {
+        frameworkId: entry.frameworkId,
+        name: "",
+        role: entry.tasks[0]?.role ?? "*",
+      };
+      this.#savedFrameworks.add(framework.frameworkId);
+      const kind = checkpoint?.kind ?? "custom";
+      const executor = newExecutorRecord({
+        framework,
+        executorId: entry.executorId,
+        kind,
+        program: this.#o.commandExecutor,
+        extraEnv: {},
+      });
+      executor.pid = checkpoint?.pid;
+      executor.startTime = checkpoint?.startTime;
+      executor.session = checkpoint?.session;
+      executor.sandbox = checkpoint?.sandbox;
+      executor.phase = "recovering";
+      for (const t of entry.tasks) {
+        const record: TaskRecord = {
+          task: t.task,
+          frameworkId: t.frameworkId,
+          executorId: t.executorId,
+          role: t.role,
+          status: t.status,
+          launched: t.launched,
+          killed: t.killed,
+          acked: [...t.acked],
+          acknowledged: t.acknowledged,
+        };
+        this.#tasks.set(key(t.frameworkId, t.task.taskId), record);
+        executor.taskIds.add(t.task.taskId);
+        if (!t.launched && !isTerminalState(t.status.state)) executor.queued.push(t.task.taskId);
+      }
+      this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
+      const log = this.#o.logger.child({
+        frameworkId: executor.frameworkId,
+        executorId: executor.executorId,
+        pid: executor.pid,
+      });
+      const alive = checkpoint !== undefined && isSameProcess(checkpoint.pid, checkpoint.startTime);
+      if (!alive) {
+        this.#o.metrics.inc("executors_gone_on_recovery");
+        log.info("checkpointed executor is gone");
+        this.#terminated(executor, "terminated while the agent was down");
+        continue;
+      }
+      if (mode === "cleanup") {
+        this.#o.metrics.inc("executors_cleaned_up");
+        log.info("killing checkpointed executor (--recover cleanup)");
+        executor.failure = {
+          state: TaskState.Failed,
+          reason: TaskReason.ExecutorTerminated,
+          message: "Executor killed by the restarted agent (--recover cleanup)",
+        };
+        waits.push(this.#killRecovered(executor));
+        continue;
+      }
+      this.#send(executor, { type: "executor.reconnect", agentId: this.#o.agentId() });
+      log.info("asked checkpointed executor to reconnect");
+      waits.push(
+        new Promise<void>((resolve) => {
+          const timer = this.#o.clock.after(reregistrationTimeoutMs, () => {
+            if (executor.phase !== "recovering") return resolve();
+            this.#o.metrics.inc("executor_reregistration_timeouts");
+            log.warn("executor did not resubscribe in time; killing it");
+            executor.failure = {
+              state: TaskState.Failed,
+              reason: TaskReason.ExecutorTerminated,
+              message: `Executor did not reregister within ${reregistrationTimeoutMs / 1000}s after the agent restarted`,
+            };
+            this.#killRecovered(executor).then(resolve, resolve);
+          });
+          executor.recovered = () => {
+            timer.cancel();
+            resolve();
+          };
+        }),
+      );
+    }
+    this.#watchRecovered();
+    await Promise.all(waits);
+  }
+
+  /** SIGKILLs a recovered executor and its session; resolves when it is gone. */
+  #killRecovered(executor: ExecutorRecord): Promise<void> {
+    executor.phase = "terminating";
+    this.#kill(executor);
+    this.#watchRecovered();
+    return executor.exited;
+  }
+
+  /** Polls the recovered executors: one that has exited is terminated. */
+  #watchRecovered(): void {
+    if (this.#poll !== undefined) return;
+    this.#poll = this.#o.clock.every(RECOVERED_EXECUTOR_POLL_MS, () => {
+      let watching = 0;
+      for (const executor of [...this.#executors.values()]) {
+        if (executor.child !== undefined || executor.pid === undefined) continue;
+        if (isSameProcess(executor.pid, executor.startTime)) {
+          watching++;
+          continue;
+        }
+        this.#terminated(executor, executor.failure === undefined ? "exited" : "was killed");
+      }
+      if (watching === 0) {
+        this.#poll?.cancel();
+        this.#poll = undefined;
+      }
+    });
   }
 
   /** Cancels the manager's timers; executors keep running (they outlive the agent). */
   stop(): void {
+    this.#poll?.cancel();
+    this.#poll = undefined;
     for (const executor of this.#executors.values()) {
       executor.timer?.cancel();
       executor.timer = undefined;
@@ -427,6 +688,7 @@ export class ExecutorManager {
           sandbox: "",
           logLevel: this.#o.logLevel,
           shutdownGracePeriodMs: this.#o.shutdownGracePeriodMs,
+          recoveryTimeoutMs: this.#o.recoveryTimeoutMs,
         },
         onError: (err) => {
           log.warn({ err }, "executor failed to start");
@@ -446,6 +708,7 @@ export class ExecutorManager {
       return;
     }
     log.info({ pid: executor.pid, sandbox: executor.sandbox }, "executor started");
+    this.#checkpointExecutor(executor);
     executor.timer = this.#o.clock.after(this.#o.registrationTimeoutMs, () => {
       executor.timer = undefined;
       if (executor.phase !== "launching") return;
@@ -471,10 +734,43 @@ export class ExecutorManager {
     signalTree(executor.pid, "SIGKILL");
   }
 
-  /** The executor is gone: every task of it that has not ended ends now. */
+  #checkpointExecutor(executor: ExecutorRecord): void {
+    const state = this.#o.state;
+    if (state === undefined || executor.pid === undefined || executor.session === undefined) return;
+    state
+      .saveExecutor({
+        framework: executor.framework,
+        executorId: executor.executorId,
+        kind: executor.kind,
+        pid: executor.pid,
+        startTime: executor.startTime,
+        session: executor.session,
+        sandbox: executor.sandbox ?? "",
+      })
+      .catch((err) => {
+        this.#o.metrics.inc("checkpoint_write_failures");
+        this.#o.logger.error({ err, executorId: executor.executorId }, "executor checkpoint not written");
+      });
+  }
+
+  /**
+   * The executor is gone: whatever is left in its session (its tasks and
+   * their children, orphaned by a kill -9) is killed, and every task of it
+   * that has not ended ends now.
+   */
   #terminated(executor: ExecutorRecord, how: string): void {
     if (executor.phase === "terminated") return;
     executor.phase = "terminated";
+    if (executor.session !== undefined) {
+      const killed = killSession(executor.session);
+      if (killed > 0) {
+        this.#o.metrics.inc("executor_orphans_killed", killed);
+        this.#o.logger.info(
+          { executorId: executor.executorId, session: executor.session, processes: killed },
+          "killed what the executor left running",
+        );
+      }
+    }
     executor.timer?.cancel();
     executor.timer = undefined;
     const k = key(executor.frameworkId, executor.executorId);
@@ -486,6 +782,11 @@ export class ExecutorManager {
     );
     this.#failTasks(executor, how);
     executor.markExited();
+    if (!this.#hasTasksOf(executor.frameworkId, executor.executorId)) {
+      this.#o.state
+        ?.removeExecutor(executor.frameworkId, executor.executorId)
+        .catch((err) => this.#o.logger.warn({ err }, "executor checkpoint not removed"));
+    }
   }
 
   #failTasks(executor: ExecutorRecord, how: string): void {
@@ -505,6 +806,7 @@ export class ExecutorManager {
 
   #launch(executor: ExecutorRecord, record: TaskRecord): void {
     record.launched = true;
+    this.checkpointTask(record.frameworkId, record.task.taskId);
     this.#o.metrics.inc("tasks_launched");
     this.#send(executor, { type: "executor.launch", task: record.task });
   }

@@ -189,6 +189,8 @@ export class Registrar {
       agentId: reply.agentId,
       hostname: info.hostname,
       registeredAt: this.#o.clock.now(),
+      resources: info.resources,
+      attributes: info.attributes,
     });
     metrics.inc(agentId === undefined ? "registrations" : "reregistrations");
     logger.info(
