@@ -414,7 +414,10 @@ export class ExecutorManager {
     this.#savedFrameworks.add(framework.frameworkId);
     state.saveFramework(framework).catch((err) => {
       this.#savedFrameworks.delete(framework.frameworkId);
-      this.#o.logger.error({ err, frameworkId: framework.frameworkId }, "framework checkpoint not written");
+      this.#o.logger.error(
+        { err, frameworkId: framework.frameworkId },
+        "framework checkpoint not written",
+      );
     });
   }
 
@@ -749,7 +752,10 @@ export class ExecutorManager {
       })
       .catch((err) => {
         this.#o.metrics.inc("checkpoint_write_failures");
-        this.#o.logger.error({ err, executorId: executor.executorId }, "executor checkpoint not written");
+        this.#o.logger.error(
+          { err, executorId: executor.executorId },
+          "executor checkpoint not written",
+        );
       });
   }
 

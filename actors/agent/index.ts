@@ -27,12 +27,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
-import {
-  type AgentConfig,
-  parseAttributes,
-  reconfigurationPolicy,
-  recoverMode,
-} from "./config.ts";
+import { type AgentConfig, parseAttributes, reconfigurationPolicy, recoverMode } from "./config.ts";
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import {

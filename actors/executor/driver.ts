@@ -248,7 +248,10 @@ export class ExecutorDriver {
     if (this.#heartbeatTimer !== undefined || this.#stopped) return;
     const interval =
       this.#options.heartbeatIntervalMs ??
-      Math.max(50, Math.min(DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS, this.env.recoveryTimeoutMs / 4));
+      Math.max(
+        50,
+        Math.min(DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS, this.env.recoveryTimeoutMs / 4),
+      );
     this.#heartbeatTimer = this.#clock.every(interval, () => void this.#heartbeat(interval));
   }
 
@@ -274,7 +277,9 @@ export class ExecutorDriver {
       this.metrics.inc("heartbeats_unanswered");
       const away = this.#clock.now() - this.#lastContact;
       if (away >= env.recoveryTimeoutMs) {
-        this.#lose(`no agent for ${Math.round(away / 1000)}s (recovery timeout ${env.recoveryTimeoutMs / 1000}s)`);
+        this.#lose(
+          `no agent for ${Math.round(away / 1000)}s (recovery timeout ${env.recoveryTimeoutMs / 1000}s)`,
+        );
       }
     } finally {
       this.#heartbeatInFlight = false;
@@ -284,7 +289,8 @@ export class ExecutorDriver {
   /** A resubscription failed for good: an agent that refuses the executor does not know it. */
   #refused(err: unknown): void {
     this.logger.error({ err }, "resubscribe refused");
-    if (err instanceof AgoraError && !err.retryable) this.#lose(`the agent refused the executor: ${err.message}`);
+    if (err instanceof AgoraError && !err.retryable)
+      this.#lose(`the agent refused the executor: ${err.message}`);
   }
 
   /** The agent is gone for good: shut the executor down, then end the process. */
