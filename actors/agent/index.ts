@@ -297,6 +297,18 @@ export function createAgent(deps: AgentDeps): Agent {
         backoffMaxMs: Math.max(config.registrationBackoff, DEFAULT_REGISTRATION_BACKOFF_MAX_MS),
         requestTimeoutMs,
         runningTasks: () => executors.runningTasks(),
+        recover: async (id) => {
+          if (id === undefined) {
+            // Without an id nothing can be recovered: what a forgotten id left is stale.
+            await state.clear();
+            return;
+          }
+          // Executors know the agent by its checkpointed id: listen there before they are asked back.
+          currentId = id;
+          logger.setBindings({ agentId: id });
+          await subscribe(id);
+          await recover();
+        },
         onRegistered: async (id, changed) => {
           currentId = id;
           logger.setBindings({ agentId: id });
@@ -310,16 +322,6 @@ export function createAgent(deps: AgentDeps): Agent {
           executors.forgetAll();
         },
       });
-      if (checkpoint !== undefined) {
-        // Executors know the agent by its checkpointed id: listen there before they are asked back.
-        currentId = checkpoint.agentId;
-        logger.setBindings({ agentId: checkpoint.agentId });
-        await subscribe(checkpoint.agentId);
-        await recover();
-      } else {
-        // Without an id nothing can be recovered: what a forgotten id left is stale.
-        await state.clear();
-      }
       await registrar.start();
     },
 
