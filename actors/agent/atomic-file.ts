@@ -92,11 +92,16 @@ export class AtomicFiles {
   }
 
   #run(file: string, slot: Slot): void {
-    const waiters = slot.waiters.splice(0);
+    let waiters: Slot["waiters"] = [];
     slot.again = false;
-    // Started in a microtask: changes made in the same turn share this write.
+    // Started in a microtask: changes made in the same turn share this write, and so do their
+    // waiters, taken when the content is.
     slot.running = Promise.resolve()
-      .then(() => this.#once(file, slot.produce()))
+      .then(() => {
+        waiters = slot.waiters.splice(0);
+        slot.again = false;
+        return this.#once(file, slot.produce());
+      })
       .then(
         () => {
           for (const w of waiters) w.resolve();
