@@ -43,7 +43,7 @@ import {
 } from "./executor-record.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
-import type { AgentStateStore, RecoveredExecutor, TaskCheckpoint } from "./state-store.ts";
+import type { AgentStateStore, TaskCheckpoint } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
 export type { ExecutorPhase, ExecutorRecord, TaskRecord } from "./executor-record.ts";
@@ -86,6 +86,8 @@ export class ExecutorManager {
   readonly #savedFrameworks = new Set<string>();
   /** Polls recovered executors (no child handle tells when they exit). */
   #poll: Timer | undefined;
+  /** The checkpoint is being read back: an executor not known yet may be about to be. */
+  recovering = false;
 
   constructor(options: ExecutorManagerOptions) {
     this.#o = options;
@@ -249,6 +251,9 @@ export class ExecutorManager {
     msg: MessageOf<"executor.subscribe">,
   ): MessageOf<"executor.subscribed"> {
     const executor = this.#executors.get(key(frameworkId, executorId));
+    if (executor === undefined && this.recovering) {
+      throw new AgoraError(ErrorCode.Unavailable, "the agent is recovering; subscribe again");
+    }
     if (executor === undefined) {
       throw new AgoraError(ErrorCode.NotFound, `unknown executor ${executorId}`);
     }
@@ -499,121 +504,39 @@ export class ExecutorManager {
     this.#o.state?.clear().catch((err) => this.#o.logger.error({ err }, "checkpoints not cleared"));
   }
 
-  /**
-   * Adopts what a previous run of the agent checkpointed (Mesos's agent
-   * recovery). A checkpointed executor whose process is still alive (same
-   * pid, same start time) is `recovering`: with `reconnect` it is sent
-   * `executor.reconnect` and gets `reregistrationTimeoutMs` to subscribe
-   * again, else it is killed; with `cleanup` it is killed at once. An
-   * executor that is gone has whatever is left of its session killed. The
-   * tasks of killed or gone executors end as they do under a live agent
-   * (TASK_FAILED, REASON_EXECUTOR_TERMINATED, or TASK_KILLED when a kill was
-   * asked), each reported once through its checkpointed update stream.
-   * Resolves when every recovering executor has subscribed or was killed.
-   */
-  async adopt(
-    recovered: readonly RecoveredExecutor[],
-    mode: "reconnect" | "cleanup",
-    reregistrationTimeoutMs: number,
-  ): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const entry of recovered) {
-      const checkpoint = entry.executor;
-      const framework = checkpoint?.framework ?? {
-        frameworkId: entry.frameworkId,
-        name: "",
-        role: entry.tasks[0]?.role ?? "*",
-      };
-      this.#savedFrameworks.add(framework.frameworkId);
-      const kind = checkpoint?.kind ?? "custom";
-      const executor = newExecutorRecord({
-        framework,
-        executorId: entry.executorId,
-        kind,
-        program: this.#o.commandExecutor,
-        extraEnv: {},
-      });
-      executor.pid = checkpoint?.pid;
-      executor.startTime = checkpoint?.startTime;
-      executor.session = checkpoint?.session;
-      executor.sandbox = checkpoint?.sandbox;
-      executor.phase = "recovering";
-      for (const t of entry.tasks) {
-        const record: TaskRecord = {
-          task: t.task,
-          frameworkId: t.frameworkId,
-          executorId: t.executorId,
-          role: t.role,
-          status: t.status,
-          launched: t.launched,
-          killed: t.killed,
-          acked: [...t.acked],
-          acknowledged: t.acknowledged,
-        };
-        this.#tasks.set(key(t.frameworkId, t.task.taskId), record);
-        executor.taskIds.add(t.task.taskId);
-        if (!t.launched && !isTerminalState(t.status.state)) executor.queued.push(t.task.taskId);
+  /** Takes in an executor and its tasks read back from the checkpoint (recovery.ts). */
+  restore(executor: ExecutorRecord, tasks: readonly TaskRecord[]): void {
+    this.#savedFrameworks.add(executor.frameworkId);
+    for (const record of tasks) {
+      this.#tasks.set(key(record.frameworkId, record.task.taskId), record);
+      executor.taskIds.add(record.task.taskId);
+      if (!record.launched && !isTerminalState(record.status.state)) {
+        executor.queued.push(record.task.taskId);
       }
-      this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
-      const log = this.#o.logger.child({
-        frameworkId: executor.frameworkId,
-        executorId: executor.executorId,
-        pid: executor.pid,
-      });
-      const alive = checkpoint !== undefined && isSameProcess(checkpoint.pid, checkpoint.startTime);
-      if (!alive) {
-        this.#o.metrics.inc("executors_gone_on_recovery");
-        log.info("checkpointed executor is gone");
-        this.#terminated(executor, "terminated while the agent was down");
-        continue;
-      }
-      if (mode === "cleanup") {
-        this.#o.metrics.inc("executors_cleaned_up");
-        log.info("killing checkpointed executor (--recover cleanup)");
-        executor.failure = {
-          state: TaskState.Failed,
-          reason: TaskReason.ExecutorTerminated,
-          message: "Executor killed by the restarted agent (--recover cleanup)",
-        };
-        waits.push(this.#killRecovered(executor));
-        continue;
-      }
-      this.#send(executor, { type: "executor.reconnect", agentId: this.#o.agentId() });
-      log.info("asked checkpointed executor to reconnect");
-      waits.push(
-        new Promise<void>((resolve) => {
-          const timer = this.#o.clock.after(reregistrationTimeoutMs, () => {
-            if (executor.phase !== "recovering") return resolve();
-            this.#o.metrics.inc("executor_reregistration_timeouts");
-            log.warn("executor did not resubscribe in time; killing it");
-            executor.failure = {
-              state: TaskState.Failed,
-              reason: TaskReason.ExecutorTerminated,
-              message: `Executor did not reregister within ${reregistrationTimeoutMs / 1000}s after the agent restarted`,
-            };
-            this.#killRecovered(executor).then(resolve, resolve);
-          });
-          executor.recovered = () => {
-            timer.cancel();
-            resolve();
-          };
-        }),
-      );
     }
-    this.#watchRecovered();
-    await Promise.all(waits);
+    this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
+  }
+
+  /** A recovered executor found gone, or killed: its session is killed and its tasks end. */
+  terminate(executor: ExecutorRecord, how: string): void {
+    this.#terminated(executor, how);
+  }
+
+  /** Sends a message to an executor on its subject. */
+  sendTo(executor: ExecutorRecord, msg: Message): void {
+    this.#send(executor, msg);
   }
 
   /** SIGKILLs a recovered executor and its session; resolves when it is gone. */
-  #killRecovered(executor: ExecutorRecord): Promise<void> {
+  killRecovered(executor: ExecutorRecord): Promise<void> {
     executor.phase = "terminating";
     this.#kill(executor);
-    this.#watchRecovered();
+    this.watchRecovered();
     return executor.exited;
   }
 
   /** Polls the recovered executors: one that has exited is terminated. */
-  #watchRecovered(): void {
+  watchRecovered(): void {
     if (this.#poll !== undefined) return;
     this.#poll = this.#o.clock.every(RECOVERED_EXECUTOR_POLL_MS, () => {
       let watching = 0;

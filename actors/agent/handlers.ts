@@ -146,7 +146,10 @@ export function executorMessageHandler(ctx: AgentHandlerContext): Handler<Execut
         return undefined;
       case "executor.heartbeat":
         // An executor that this agent does not know must not keep running (it terminates).
-        if (ctx.executors.executor(frameworkId, executorId) === undefined) {
+        if (
+          ctx.executors.executor(frameworkId, executorId) === undefined &&
+          !ctx.executors.recovering
+        ) {
           ctx.metrics.inc("executor_heartbeats_unknown");
           throw new AgoraError(ErrorCode.NotFound, `unknown executor ${executorId}`);
         }

@@ -39,6 +39,7 @@ import {
 } from "./handlers.ts";
 import type { ProgramSource } from "./launcher.ts";
 import { reconfigurationError } from "./reconfiguration.ts";
+import { adoptCheckpoint } from "./recovery.ts";
 import { Registrar } from "./registration.ts";
 import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
 import { AgentStateStore } from "./state-store.ts";
@@ -155,6 +156,7 @@ export function createAgent(deps: AgentDeps): Agent {
     metrics,
   });
 
+  const commandExecutor = deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger });
   const executors = new ExecutorManager({
     nc,
     subjects,
@@ -168,7 +170,7 @@ export function createAgent(deps: AgentDeps): Agent {
     shutdownGracePeriodMs: config.executorShutdownGracePeriod,
     registrationTimeoutMs: config.executorRegistrationTimeout,
     recoveryTimeoutMs: config.recoveryTimeout,
-    commandExecutor: deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger }),
+    commandExecutor,
     sendStatus: (frameworkId, status) => statusUpdates.update(frameworkId, status),
     pendingUpdates: (frameworkId, taskId) => statusUpdates.pending(frameworkId, taskId),
     state,
@@ -194,7 +196,15 @@ export function createAgent(deps: AgentDeps): Agent {
       { executors: recovered.executors.length, tasks, mode },
       "recovering checkpointed executors",
     );
-    await executors.adopt(recovered.executors, mode, config.executorReregistrationTimeout);
+    await adoptCheckpoint(executors, recovered.executors, {
+      clock,
+      logger,
+      metrics,
+      agentId: agentId(),
+      mode,
+      reregistrationTimeoutMs: config.executorReregistrationTimeout,
+      program: commandExecutor,
+    });
     for (const entry of recovered.executors) {
       for (const t of entry.tasks) {
         // A terminal task whose last update was acknowledged is done with.
@@ -306,8 +316,13 @@ export function createAgent(deps: AgentDeps): Agent {
           // Executors know the agent by its checkpointed id: listen there before they are asked back.
           currentId = id;
           logger.setBindings({ agentId: id });
-          await subscribe(id);
-          await recover();
+          executors.recovering = true;
+          try {
+            await subscribe(id);
+            await recover();
+          } finally {
+            executors.recovering = false;
+          }
         },
         onRegistered: async (id, changed) => {
           currentId = id;
