@@ -96,7 +96,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_REGISTRATION_BACKOFF",
     default: DEFAULT_REGISTRATION_BACKOFF_MS,
     placeholder: "DURATION",
-    help: "first (re)registration retry; doubles with jitter up to 1 minute",
+    help: "first (re)registration retry; doubles with jitter up to 1 minute (4 s after a lost master)",
   },
   executorRegistrationTimeout: {
     kind: "duration",
