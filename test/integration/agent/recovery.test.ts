@@ -271,3 +271,40 @@ test("agent recovery - an executor whose agent stays away past its recovery time
   await waitForNoProcesses(task.taskId);
   t.pass();
 });
+
+test("agent recovery - a live executor that does not resubscribe within the reregistration timeout is killed, its task TASK_FAILED", async (t) => {
+  const fx = await startRecoveryFixture(nats().url);
+  t.teardown(() => fx.dispose());
+  const first = fx.startAgent();
+  await fx.registered();
+  const framework = testFramework();
+  const task = commandTask(fx.master, "sleep 300");
+  fx.master.runTask(framework, [task]);
+  await fx.master.waitForState(task.taskId, TaskState.Running);
+  const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
+  await fx.kill(first);
+  // A stopped executor is alive but cannot answer executor.reconnect.
+  process.kill(executorPid, "SIGSTOP");
+  const restartedAt = fx.mark();
+  fx.startAgent(["--executor-reregistration-timeout", "1s"]);
+  const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
+  t.is(failed.reason, TaskReason.ExecutorTerminated);
+  t.regex(failed.message ?? "", /did not reregister within 1s/);
+  await waitForExit(executorPid);
+  await waitForNoProcesses(task.taskId);
+  // The agent reregistered only after the wait, reporting the task as the master knew it;
+  // the failure followed as its own update.
+  const after = fx.master.received.slice(restartedAt);
+  const reregister = after.findIndex((r) => r.msg.type === "agent.reregister");
+  const failure = after.findIndex(
+    (r) => r.msg.type === "agent.update" && r.msg.status.state === TaskState.Failed,
+  );
+  t.true(reregister !== -1 && reregister < failure);
+  const msg = after[reregister]?.msg;
+  const reported =
+    msg?.type === "agent.reregister"
+      ? msg.tasks.find((r) => r.task.taskId === task.taskId)?.status.state
+      : undefined;
+  t.truthy(reported);
+  t.not(reported, TaskState.Failed);
+});
