@@ -35,6 +35,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
   type ExecutorRecord,
   newExecutorRecord,
@@ -43,7 +44,7 @@ import {
 } from "./executor-record.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
-import type { AgentStateStore, TaskCheckpoint } from "./state-store.ts";
+import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
 export type { ExecutorPhase, ExecutorRecord, TaskRecord } from "./executor-record.ts";
@@ -82,8 +83,7 @@ export class ExecutorManager {
   readonly #tasks = new Map<string, TaskRecord>();
   /** Frameworks being shut down: nothing new is launched for them. */
   readonly #terminating = new Set<string>();
-  /** Frameworks checkpointed by this process. */
-  readonly #savedFrameworks = new Set<string>();
+  readonly #checkpoints: ExecutorCheckpoints;
   /** Polls recovered executors (no child handle tells when they exit). */
   #poll: Timer | undefined;
   /** The checkpoint is being read back: an executor not known yet may be about to be. */
@@ -91,6 +91,7 @@ export class ExecutorManager {
 
   constructor(options: ExecutorManagerOptions) {
     this.#o = options;
+    this.#checkpoints = new ExecutorCheckpoints(options.state, options.logger, options.metrics);
   }
 
   /** The task, if known. */
@@ -156,7 +157,7 @@ export class ExecutorManager {
     };
     delete record.status.uuid;
     this.#tasks.set(key(fid, task.taskId), record);
-    this.#saveFramework(framework);
+    this.#checkpoints.framework(framework);
     this.checkpointTask(fid, task.taskId);
     const kind = task.command !== undefined ? "command" : "custom";
     let executor = this.#executors.get(key(fid, record.executorId));
@@ -364,46 +365,25 @@ export class ExecutorManager {
     this.#tasks.delete(key(frameworkId, taskId));
     const executor = this.#executors.get(key(frameworkId, record.executorId));
     executor?.taskIds.delete(taskId);
-    void this.#o.state
-      ?.removeTask(frameworkId, record.executorId, taskId)
-      .then(() => {
-        if (executor === undefined && !this.#hasTasksOf(frameworkId, record.executorId)) {
-          return this.#o.state?.removeExecutor(frameworkId, record.executorId);
-        }
-      })
-      .catch((err) => this.#o.logger.warn({ err, taskId }, "task checkpoint not removed"));
+    this.#checkpoints.taskClosed(
+      frameworkId,
+      record.executorId,
+      taskId,
+      () => executor === undefined && !this.#hasTasksOf(frameworkId, record.executorId),
+    );
   }
 
   /** Checkpoints a task (coalesced; its state is taken when the write starts). */
   checkpointTask(frameworkId: string, taskId: string): void {
-    const state = this.#o.state;
     const record = this.#tasks.get(key(frameworkId, taskId));
-    if (state === undefined || record === undefined) return;
+    if (record === undefined) return;
     const k = key(frameworkId, taskId);
-    state
-      .saveTask(frameworkId, record.executorId, taskId, () => {
-        const r = this.#tasks.get(k);
-        return r === undefined ? undefined : this.#taskCheckpoint(r);
-      })
-      .catch((err) => {
-        this.#o.metrics.inc("checkpoint_write_failures");
-        this.#o.logger.error({ err, frameworkId, taskId }, "task checkpoint not written");
-      });
-  }
-
-  #taskCheckpoint(r: TaskRecord): TaskCheckpoint {
-    return {
-      frameworkId: r.frameworkId,
-      executorId: r.executorId,
-      role: r.role,
-      task: r.task,
-      status: r.status,
-      launched: r.launched,
-      killed: r.killed,
-      pending: [...this.#o.pendingUpdates(r.frameworkId, r.task.taskId)],
-      acked: [...r.acked],
-      acknowledged: r.acknowledged,
-    };
+    this.#checkpoints.task(frameworkId, record.executorId, taskId, () => {
+      const r = this.#tasks.get(k);
+      return r === undefined
+        ? undefined
+        : taskCheckpoint(r, this.#o.pendingUpdates(r.frameworkId, r.task.taskId));
+    });
   }
 
   #hasTasksOf(frameworkId: string, executorId: string): boolean {
@@ -411,19 +391,6 @@ export class ExecutorManager {
       if (r.frameworkId === frameworkId && r.executorId === executorId) return true;
     }
     return false;
-  }
-
-  #saveFramework(framework: FrameworkRef): void {
-    const state = this.#o.state;
-    if (state === undefined || this.#savedFrameworks.has(framework.frameworkId)) return;
-    this.#savedFrameworks.add(framework.frameworkId);
-    state.saveFramework(framework).catch((err) => {
-      this.#savedFrameworks.delete(framework.frameworkId);
-      this.#o.logger.error(
-        { err, frameworkId: framework.frameworkId },
-        "framework checkpoint not written",
-      );
-    });
   }
 
   /** Passes a scheduler's message to an executor (`agent.frameworkMessage`). */
@@ -484,8 +451,7 @@ export class ExecutorManager {
       for (const [k, record] of this.#tasks) {
         if (record.frameworkId === frameworkId) this.#tasks.delete(k);
       }
-      this.#savedFrameworks.delete(frameworkId);
-      await this.#o.state?.removeFramework(frameworkId);
+      await this.#checkpoints.frameworkClosed(frameworkId);
     } finally {
       this.#terminating.delete(frameworkId);
     }
@@ -500,13 +466,12 @@ export class ExecutorManager {
   forgetAll(): void {
     this.#tasks.clear();
     for (const executor of this.#executors.values()) executor.taskIds.clear();
-    this.#savedFrameworks.clear();
-    this.#o.state?.clear().catch((err) => this.#o.logger.error({ err }, "checkpoints not cleared"));
+    this.#checkpoints.clear();
   }
 
   /** Takes in an executor and its tasks read back from the checkpoint (recovery.ts). */
   restore(executor: ExecutorRecord, tasks: readonly TaskRecord[]): void {
-    this.#savedFrameworks.add(executor.frameworkId);
+    this.#checkpoints.frameworkKnown(executor.frameworkId);
     for (const record of tasks) {
       this.#tasks.set(key(record.frameworkId, record.task.taskId), record);
       executor.taskIds.add(record.task.taskId);
@@ -634,7 +599,7 @@ export class ExecutorManager {
       return;
     }
     log.info({ pid: executor.pid, sandbox: executor.sandbox }, "executor started");
-    this.#checkpointExecutor(executor);
+    this.#checkpoints.executor(executor);
     executor.timer = this.#o.clock.after(this.#o.registrationTimeoutMs, () => {
       executor.timer = undefined;
       if (executor.phase !== "launching") return;
@@ -658,28 +623,6 @@ export class ExecutorManager {
       "killing executor",
     );
     signalTree(executor.pid, "SIGKILL");
-  }
-
-  #checkpointExecutor(executor: ExecutorRecord): void {
-    const state = this.#o.state;
-    if (state === undefined || executor.pid === undefined || executor.session === undefined) return;
-    state
-      .saveExecutor({
-        framework: executor.framework,
-        executorId: executor.executorId,
-        kind: executor.kind,
-        pid: executor.pid,
-        startTime: executor.startTime,
-        session: executor.session,
-        sandbox: executor.sandbox ?? "",
-      })
-      .catch((err) => {
-        this.#o.metrics.inc("checkpoint_write_failures");
-        this.#o.logger.error(
-          { err, executorId: executor.executorId },
-          "executor checkpoint not written",
-        );
-      });
   }
 
   /**
@@ -712,9 +655,7 @@ export class ExecutorManager {
     this.#failTasks(executor, how);
     executor.markExited();
     if (!this.#hasTasksOf(executor.frameworkId, executor.executorId)) {
-      this.#o.state
-        ?.removeExecutor(executor.frameworkId, executor.executorId)
-        .catch((err) => this.#o.logger.warn({ err }, "executor checkpoint not removed"));
+      this.#checkpoints.executorClosed(executor.frameworkId, executor.executorId);
     }
   }
 
