@@ -62,6 +62,12 @@ export class AtomicFiles {
   readonly #known = new Set<string>();
   /** Counts fsyncs, for the hot-path budget. */
   fsyncs = 0;
+  readonly #onSync: ((count: number) => void) | undefined;
+
+  /** `onSync` is told of every fsync (e.g. to count them in metrics). */
+  constructor(onSync?: (count: number) => void) {
+    this.#onSync = onSync;
+  }
 
   /** Writes (or removes) `file` with what `produce` returns when the write starts. */
   write(file: string, produce: Producer): Promise<void> {
@@ -126,6 +132,7 @@ export class AtomicFiles {
     const fresh = !this.#known.has(file);
     await writeFileAtomic(file, text, fresh);
     this.fsyncs += fresh ? 2 : 1;
+    this.#onSync?.(fresh ? 2 : 1);
     this.#known.add(file);
   }
 }

@@ -103,12 +103,13 @@ export function fromJson(text: string): unknown {
 /** The agent's checkpoint of frameworks, executors and tasks. */
 export class AgentStateStore {
   readonly root: string;
-  readonly files = new AtomicFiles();
+  readonly files: AtomicFiles;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
 
   constructor(workDir: string, logger: Logger, metrics: Metrics) {
     this.root = path.join(workDir, "meta", "frameworks");
+    this.files = new AtomicFiles((n) => metrics.inc("checkpoint_fsyncs", n));
     this.#logger = logger;
     this.#metrics = metrics;
   }
