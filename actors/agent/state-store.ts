@@ -211,12 +211,20 @@ export class AgentStateStore {
     return state;
   }
 
+  /** Entries of a directory; temporary files left by a crash in the middle of a write are removed. */
   async #list(dir: string): Promise<string[]> {
+    let names: string[];
     try {
-      return (await readdir(dir)).filter((n) => !n.endsWith(".tmp"));
+      names = await readdir(dir);
     } catch {
       return [];
     }
+    const out: string[] = [];
+    for (const name of names) {
+      if (!name.endsWith(".tmp")) out.push(name);
+      else await rm(path.join(dir, name), { force: true }).catch(() => {});
+    }
+    return out;
   }
 
   async #read<T extends Parameters<typeof Value.Check>[0]>(

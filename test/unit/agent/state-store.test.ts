@@ -75,6 +75,9 @@ test("checkpoint store - a torn or invalid file is counted and skipped, the rest
   await s.saveTask(framework.frameworkId, "ex-1", "t3", () => taskCheckpoint("t3"));
   await writeFile(s.taskFile(framework.frameworkId, "ex-1", "t1"), '{"frameworkId":"fw');
   await writeFile(s.taskFile(framework.frameworkId, "ex-1", "t2"), '{"frameworkId": 3}\n');
+  // A crash in the middle of a write leaves a temporary file: removed, never read.
+  const tmp = `${s.taskFile(framework.frameworkId, "ex-1", "t4")}.123.tmp`;
+  await writeFile(tmp, "{");
   const state = await s.load();
   t.is(state.executors.length, 1);
   // The executor's own file is missing: it cannot be found again, its tasks are still read.
@@ -84,6 +87,7 @@ test("checkpoint store - a torn or invalid file is counted and skipped, the rest
     ["t3"],
   );
   t.is(metrics.snapshot().checkpoint_files_corrupt, 2);
+  t.false((await readdir(path.dirname(tmp))).some((n) => n.endsWith(".tmp")));
 });
 
 test("checkpoint store - writes of one file are coalesced and atomic; the content is taken when the write starts", async (t) => {
