@@ -47,6 +47,8 @@ test("agent recovery - agora agent SIGKILLed and restarted: the master keeps the
     path.join(work, "agent"),
     "--registration-backoff",
     "100ms",
+    "--executor-reregistration-timeout",
+    "10s",
   ];
   const first = startAgora(agentArgs);
   t.teardown(() => first.child.kill("SIGKILL"));

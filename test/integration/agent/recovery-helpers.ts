@@ -61,6 +61,10 @@ export async function startRecoveryFixture(url: string): Promise<RecoveryFixture
         "--executor-shutdown-grace-period",
         "1s",
         ...(extra.includes("--resources") ? [] : ["--resources", "cpus:4;mem:4096;disk:10000"]),
+        // Generous under a loaded machine: a reconnect must not lose this race by slowness.
+        ...(extra.includes("--executor-reregistration-timeout")
+          ? []
+          : ["--executor-reregistration-timeout", "10s"]),
         ...extra,
       ]);
       agents.push(agent);
