@@ -633,6 +633,9 @@ export class ExecutorManager {
   #terminated(executor: ExecutorRecord, how: string): void {
     if (executor.phase === "terminated") return;
     executor.phase = "terminated";
+    // A recovering executor that died: recovery need not wait for it any longer.
+    executor.recovered?.();
+    executor.recovered = undefined;
     if (executor.session !== undefined) {
       const killed = killSession(executor.session);
       if (killed > 0) {
