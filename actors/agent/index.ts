@@ -39,7 +39,7 @@ import {
 } from "./handlers.ts";
 import type { ProgramSource } from "./launcher.ts";
 import { reconfigurationError } from "./reconfiguration.ts";
-import { adoptCheckpoint } from "./recovery.ts";
+import { adoptCheckpoint, killCheckpointedExecutors } from "./recovery.ts";
 import { Registrar } from "./registration.ts";
 import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
 import { AgentStateStore } from "./state-store.ts";
@@ -309,7 +309,8 @@ export function createAgent(deps: AgentDeps): Agent {
         runningTasks: () => executors.runningTasks(),
         recover: async (id) => {
           if (id === undefined) {
-            // Without an id nothing can be recovered: what a forgotten id left is stale.
+            // Without an id nothing can be recovered: what a forgotten id left must go.
+            await killCheckpointedExecutors((await state.load()).executors, logger, metrics);
             await state.clear();
             return;
           }

@@ -16,7 +16,7 @@ import { TaskReason, TaskState } from "../../protocol/common.ts";
 import { newExecutorRecord, type TaskRecord } from "./executor-record.ts";
 import type { ExecutorManager } from "./executors.ts";
 import type { ProgramSource } from "./launcher.ts";
-import { isSameProcess } from "./process-tree.ts";
+import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import type { RecoveredExecutor } from "./state-store.ts";
 
 /** What {@link adoptCheckpoint} needs besides the manager. */
@@ -119,4 +119,31 @@ export async function adoptCheckpoint(
   }
   manager.watchRecovered();
   await Promise.all(waits);
+}
+
+/**
+ * Kills every live checkpointed executor and what is left of its session,
+ * for a start without an agent id (its `meta/agent.json` is gone or
+ * unreadable): nobody could report their tasks, so nothing may keep running
+ * unmanaged. Returns how many executors were killed.
+ */
+export async function killCheckpointedExecutors(
+  recovered: readonly RecoveredExecutor[],
+  logger: Logger,
+  metrics: Metrics,
+): Promise<number> {
+  let killed = 0;
+  for (const { executor } of recovered) {
+    if (executor === undefined) continue;
+    if (isSameProcess(executor.pid, executor.startTime)) {
+      signalTree(executor.pid, "SIGKILL");
+      killed++;
+    }
+    killSession(executor.session);
+  }
+  if (killed > 0) {
+    metrics.inc("executors_cleaned_up", killed);
+    logger.warn({ executors: killed }, "killed executors checkpointed without an agent id");
+  }
+  return killed;
 }

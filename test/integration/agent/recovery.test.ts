@@ -6,7 +6,7 @@
  * agent's recovery timeout.
  */
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import test from "ava";
 import { TaskReason, TaskState } from "../../../protocol/common.ts";
@@ -331,5 +331,28 @@ test.serial(
         : undefined;
     t.truthy(reported);
     t.not(reported, TaskState.Failed);
+  },
+);
+
+test.serial(
+  "agent recovery - without its checkpointed id the agent kills the checkpointed executors and registers anew",
+  async (t) => {
+    const fx = await startRecoveryFixture(nats().url);
+    t.teardown(() => fx.dispose());
+    const first = fx.startAgent();
+    await fx.registered();
+    const framework = testFramework();
+    const task = commandTask(fx.master, "sleep 300");
+    fx.master.runTask(framework, [task]);
+    await fx.master.waitForState(task.taskId, TaskState.Running);
+    await fx.kill(first);
+    await rm(path.join(fx.workDir, "meta", "agent.json"));
+    const restartedAt = fx.mark();
+    fx.startAgent();
+    await waitForNoProcesses(task.taskId);
+    await fx.master.waitFor("a new registration", () =>
+      fx.master.received.slice(restartedAt).some((r) => r.msg.type === "agent.register"),
+    );
+    t.false(existsSync(path.join(fx.workDir, "meta", "frameworks")));
   },
 );
