@@ -161,3 +161,25 @@ export const DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS = 15_000;
 export const DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA = false;
 /** Agent disk isolation: one usage check stats at most this many files, then reports a lower bound. */
 export const DISK_USAGE_ENTRY_BUDGET = 200_000;
+/** Agent: what to do with checkpointed executors on restart (`--recover=reconnect`; or `cleanup`). */
+export const DEFAULT_RECOVER = "reconnect";
+/** Agent: a restarted agent waits this long for live executors to resubscribe (`--executor_reregistration_timeout=2secs`)... */
+export const DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS = 2000;
+/** ...and no longer than this (`MAX_EXECUTOR_REREGISTRATION_TIMEOUT`, 15 s). */
+export const MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS = 15_000;
+/** Agent → executors: an executor without its agent for this long kills its tasks and exits (`--recovery_timeout=15mins`). */
+export const DEFAULT_RECOVERY_TIMEOUT_MS = 15 * 60_000;
+/** Agent: what a restart may change of resources and attributes (`--reconfiguration_policy=equal`; or `additive`). */
+export const DEFAULT_RECONFIGURATION_POLICY = "equal";
+/**
+ * Agent: cap of the reregistration retry delay after it lost a master that it was registered
+ * with (a failover): a fraction of the first-registration cap, so that agents come back within
+ * seconds of a new leader; jittered over its upper half, so 50,000 of them do not come at once.
+ */
+export const DEFAULT_REREGISTRATION_BACKOFF_MAX_MS = 4000;
+/** Agent: how often executors recovered after a restart (no child handle) are checked for liveness. */
+export const RECOVERED_EXECUTOR_POLL_MS = 1000;
+/** Executor library: `executor.heartbeat` to its agent this often (at most a quarter of the recovery timeout). */
+export const DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS = 5000;
+/** Agent: acknowledged update uuids kept per task in its checkpoint (for executors resending them). */
+export const CHECKPOINT_ACKED_UUIDS = 16;

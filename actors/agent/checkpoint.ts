@@ -1,12 +1,15 @@
 /**
- * What the agent keeps on disk across its restarts. For now that is its
- * identity (`<work-dir>/meta/agent.json`), so that a restarted agent
- * reregisters with the same id. Recovering live executors after a restart
- * will extend {@link AgentCheckpointStore} with executors and tasks.
+ * The agent's identity on disk (`<work-dir>/meta/agent.json`): its id, so
+ * that a restarted agent reregisters with the same id, and the resources and
+ * attributes it registered with, which `--reconfiguration-policy` compares a
+ * restart's against. Written atomically (tmp + fsync + rename + fsync of the
+ * directory). What the agent runs is checkpointed beside it (state-store.ts).
  */
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import type { Attributes, ResourcesJson } from "../../protocol/common.ts";
 import { isValidId } from "../../protocol/subjects.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 
 /** The agent's checkpointed identity. */
 export interface AgentCheckpoint {
@@ -14,6 +17,9 @@ export interface AgentCheckpoint {
   hostname: string;
   /** When the id was given, milliseconds since the epoch. */
   registeredAt: number;
+  /** The total resources registered with (absent in checkpoints of older agents). */
+  resources?: ResourcesJson;
+  attributes?: Attributes;
 }
 
 /** Where the agent checkpoints its state. */
@@ -32,7 +38,10 @@ export function agentCheckpointPath(workDir: string): string {
 }
 
 /** A checkpoint store in the work directory. */
-export function fileCheckpointStore(workDir: string): AgentCheckpointStore {
+export function fileCheckpointStore(
+  workDir: string,
+  onCorrupt?: (file: string, reason: string) => void,
+): AgentCheckpointStore {
   const file = agentCheckpointPath(workDir);
   return {
     async loadAgent() {
@@ -44,21 +53,26 @@ export function fileCheckpointStore(workDir: string): AgentCheckpointStore {
       }
       try {
         const value = JSON.parse(text) as Partial<AgentCheckpoint>;
-        if (!isValidId(value.agentId)) return undefined;
+        if (!isValidId(value.agentId)) {
+          onCorrupt?.(file, "no valid agentId");
+          return undefined;
+        }
+        const isObject = (v: unknown): v is Record<string, never> =>
+          v !== null && typeof v === "object" && !Array.isArray(v);
         return {
           agentId: value.agentId,
           hostname: typeof value.hostname === "string" ? value.hostname : "",
           registeredAt: typeof value.registeredAt === "number" ? value.registeredAt : 0,
+          ...(isObject(value.resources) ? { resources: value.resources } : {}),
+          ...(isObject(value.attributes) ? { attributes: value.attributes } : {}),
         };
-      } catch {
+      } catch (err) {
+        onCorrupt?.(file, err instanceof Error ? err.message : String(err));
         return undefined;
       }
     },
     async saveAgent(checkpoint) {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(checkpoint, null, 2)}\n`);
-      await rename(tmp, file);
+      await writeFileAtomic(file, `${JSON.stringify(checkpoint, null, 2)}\n`);
     },
     async clearAgent() {
       await rm(file, { force: true });

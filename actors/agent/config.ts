@@ -14,14 +14,24 @@ import {
 } from "../../infra/config.ts";
 import {
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
+  DEFAULT_RECONFIGURATION_POLICY,
+  DEFAULT_RECOVER,
+  DEFAULT_RECOVERY_TIMEOUT_MS,
   DEFAULT_REGISTRATION_BACKOFF_MS,
   DEFAULT_STATUS_UPDATE_RETRY_MAX_MS,
   DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
   DEFAULT_WORK_DIR,
+  MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
 } from "../../infra/defaults.ts";
 import type { Attributes } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { RECONFIGURATION_POLICIES, type ReconfigurationPolicy } from "./reconfiguration.ts";
+
+/** `--recover` values, as Mesos's. */
+export const RECOVER_MODES = ["reconnect", "cleanup"] as const;
+export type RecoverMode = (typeof RECOVER_MODES)[number];
 
 /** The option table of `agora agent`. */
 export const AGENT_OPTIONS = {
@@ -86,7 +96,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_REGISTRATION_BACKOFF",
     default: DEFAULT_REGISTRATION_BACKOFF_MS,
     placeholder: "DURATION",
-    help: "first (re)registration retry; doubles with jitter up to 1 minute",
+    help: "first (re)registration retry; doubles with jitter up to 1 minute (4 s after a lost master)",
   },
   executorRegistrationTimeout: {
     kind: "duration",
@@ -96,10 +106,52 @@ export const AGENT_OPTIONS = {
     placeholder: "DURATION",
     help: "an executor that has not subscribed within this is killed and its tasks fail",
   },
+  recover: {
+    kind: "string",
+    flag: "recover",
+    env: "AGORA_RECOVER",
+    default: DEFAULT_RECOVER,
+    placeholder: "reconnect|cleanup",
+    help: "on restart, reconnect to the checkpointed live executors, or kill them all (cleanup)",
+  },
+  executorReregistrationTimeout: {
+    kind: "duration",
+    flag: "executor-reregistration-timeout",
+    env: "AGORA_EXECUTOR_REREGISTRATION_TIMEOUT",
+    default: DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "on restart, how long live executors get to resubscribe before they are killed (max 15s)",
+  },
+  recoveryTimeout: {
+    kind: "duration",
+    flag: "recovery-timeout",
+    env: "AGORA_RECOVERY_TIMEOUT",
+    default: DEFAULT_RECOVERY_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "an executor whose agent is away for longer kills its tasks and exits",
+  },
+  reconfigurationPolicy: {
+    kind: "string",
+    flag: "reconfiguration-policy",
+    env: "AGORA_RECONFIGURATION_POLICY",
+    default: DEFAULT_RECONFIGURATION_POLICY,
+    placeholder: "equal|additive",
+    help: "what a restart may change of --resources and --attributes: nothing, or only add",
+  },
 } as const satisfies OptionSpecs;
 
 /** The agent's resolved configuration (durations in milliseconds). */
 export type AgentConfig = Resolved<typeof AGENT_OPTIONS>;
+
+/** The `--recover` mode of a resolved configuration. */
+export function recoverMode(config: AgentConfig): RecoverMode {
+  return config.recover === "cleanup" ? "cleanup" : "reconnect";
+}
+
+/** The `--reconfiguration-policy` of a resolved configuration. */
+export function reconfigurationPolicy(config: AgentConfig): ReconfigurationPolicy {
+  return config.reconfigurationPolicy === "additive" ? "additive" : "equal";
+}
 
 /**
  * Resolves the agent's configuration: defaults → environment → flags → overrides.
@@ -117,6 +169,27 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
     );
   }
   if (config.attributes !== undefined) parseAttributes(config.attributes);
+  if (!(RECOVER_MODES as readonly string[]).includes(config.recover)) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--recover must be reconnect or cleanup, got ${JSON.stringify(config.recover)}`,
+    );
+  }
+  if (!(RECONFIGURATION_POLICIES as readonly string[]).includes(config.reconfigurationPolicy)) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--reconfiguration-policy must be equal or additive, got ${JSON.stringify(config.reconfigurationPolicy)}`,
+    );
+  }
+  if (config.executorReregistrationTimeout > MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--executor-reregistration-timeout must be at most ${MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS / 1000}s`,
+    );
+  }
+  if (config.recoveryTimeout <= 0) {
+    throw new AgoraError(ErrorCode.InvalidConfig, "--recovery-timeout must be positive");
+  }
   return config;
 }
 

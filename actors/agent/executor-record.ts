@@ -14,6 +14,7 @@ import {
   resolveProgram,
   spawnDetached,
 } from "./launcher.ts";
+import { processStartTime } from "./process-tree.ts";
 import { createSandbox } from "./sandbox.ts";
 
 /** A task the agent knows, from `runTask` until its terminal update is acknowledged. */
@@ -28,10 +29,18 @@ export interface TaskRecord {
   launched: boolean;
   /** A kill was requested. */
   killed: boolean;
+  /** Uuids acknowledged lately, newest last (checkpointed; an executor may resend one). */
+  acked: string[];
+  /** The latest acknowledged status (undefined: none yet). */
+  acknowledged: TaskStatus | undefined;
 }
 
-/** Executor phases: spawned → subscribed → terminating → terminated. */
-export type ExecutorPhase = "launching" | "running" | "terminating" | "terminated";
+/**
+ * Executor phases: spawned → subscribed → terminating → terminated; after an
+ * agent restart a live checkpointed executor is `recovering` until it
+ * resubscribes (then `running`) or its reregistration timeout passes.
+ */
+export type ExecutorPhase = "launching" | "recovering" | "running" | "terminating" | "terminated";
 
 /** An executor process of a framework. */
 export interface ExecutorRecord {
@@ -44,6 +53,11 @@ export interface ExecutorRecord {
   phase: ExecutorPhase;
   sandbox: string | undefined;
   pid: number | undefined;
+  /** The process's start time (`/proc`), to tell it from a later process with the same pid. */
+  startTime: number | undefined;
+  /** The executor's session id (it leads its session, so it is its pid). */
+  session: number | undefined;
+  /** The process, when this agent process spawned it (not for recovered executors). */
   child: ChildProcess | undefined;
   /** Ids of the tasks given to this executor. */
   readonly taskIds: Set<string>;
@@ -52,6 +66,8 @@ export interface ExecutorRecord {
   /** Set when the agent made the executor end: the state and reason of its unfinished tasks. */
   failure: { state: TaskState; reason: TaskReason; message: string } | undefined;
   timer: Timer | undefined;
+  /** Called when a recovering executor subscribed again. */
+  recovered?: () => void;
   readonly exited: Promise<void>;
   markExited(): void;
 }
@@ -77,6 +93,8 @@ export function newExecutorRecord(spec: ExecutorSpec): ExecutorRecord {
     phase: "launching",
     sandbox: undefined,
     pid: undefined,
+    startTime: undefined,
+    session: undefined,
     child: undefined,
     taskIds: new Set(),
     queued: [],
@@ -124,6 +142,11 @@ export async function startExecutorProcess(
   );
   executor.child = child;
   executor.pid = child.pid;
+  if (child.pid !== undefined) {
+    // Spawned detached: the executor leads a new session whose id is its pid.
+    executor.session = child.pid;
+    executor.startTime = processStartTime(child.pid);
+  }
   child.once("error", options.onError);
   child.once("exit", (code, signal) =>
     options.onExit(

@@ -4,13 +4,21 @@
  * id); a task with an `executor` runs in that framework executor, started
  * once per (framework, executor id) and reused. An executor is spawned in a
  * fresh sandbox, must subscribe within the registration timeout, then gets
- * the tasks queued for it. When it exits, its tasks that have not ended fail.
+ * the tasks queued for it. When it exits, whatever is left of its session is
+ * killed and its tasks that have not ended fail.
+ *
+ * Every task and executor is checkpointed (state-store.ts) so that a
+ * restarted agent can adopt them again (recovery.ts).
  */
 
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { Clock } from "../../infra/clock.ts";
-import { EXECUTOR_SHUTDOWN_KILL_MARGIN_MS } from "../../infra/defaults.ts";
+import type { Clock, Timer } from "../../infra/clock.ts";
+import {
+  CHECKPOINT_ACKED_UUIDS,
+  EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
+  RECOVERED_EXECUTOR_POLL_MS,
+} from "../../infra/defaults.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { FrameworkRef, RunningTask } from "../../protocol/agents.ts";
@@ -27,6 +35,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
   type ExecutorRecord,
   newExecutorRecord,
@@ -34,7 +43,8 @@ import {
   type TaskRecord,
 } from "./executor-record.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
-import { signalTree } from "./process-tree.ts";
+import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
+import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
 export type { ExecutorPhase, ExecutorRecord, TaskRecord } from "./executor-record.ts";
@@ -54,8 +64,14 @@ export interface ExecutorManagerOptions {
   registrationTimeoutMs: number;
   /** How to start the built-in command executor (resolved at each launch). */
   commandExecutor: ProgramSource;
+  /** The agent's `--recovery-timeout`, given to executors. */
+  recoveryTimeoutMs: number;
   /** Hands a status update to the status update manager. */
   sendStatus(frameworkId: string, status: TaskStatus): UpdateOutcome;
+  /** The unacknowledged updates of a task (checkpointed with it). */
+  pendingUpdates(frameworkId: string, taskId: string): readonly TaskStatus[];
+  /** Where tasks and executors are checkpointed. @default nowhere */
+  state?: AgentStateStore;
 }
 
 const key = (frameworkId: string, id: string) => `${frameworkId} ${id}`;
@@ -67,9 +83,15 @@ export class ExecutorManager {
   readonly #tasks = new Map<string, TaskRecord>();
   /** Frameworks being shut down: nothing new is launched for them. */
   readonly #terminating = new Set<string>();
+  readonly #checkpoints: ExecutorCheckpoints;
+  /** Polls recovered executors (no child handle tells when they exit). */
+  #poll: Timer | undefined;
+  /** The checkpoint is being read back: an executor not known yet may be about to be. */
+  recovering = false;
 
   constructor(options: ExecutorManagerOptions) {
     this.#o = options;
+    this.#checkpoints = new ExecutorCheckpoints(options.state, options.logger, options.metrics);
   }
 
   /** The task, if known. */
@@ -87,15 +109,28 @@ export class ExecutorManager {
     return [...this.#executors.values()];
   }
 
-  /** Every known task, as reported on reregistration. */
+  /**
+   * Every known task, as reported on reregistration: with its latest status,
+   * or, while updates of it are unacknowledged, with the latest acknowledged
+   * one (STAGING when none is), since the unacknowledged updates are sent
+   * after the reregistration and each must reach the framework once.
+   */
   runningTasks(): RunningTask[] {
-    return [...this.#tasks.values()].map((r) => ({
-      frameworkId: r.frameworkId,
-      executorId: r.executorId,
-      role: r.role,
-      task: r.task,
-      status: r.status,
-    }));
+    return [...this.#tasks.values()].map((r) => {
+      const pending = this.#o.pendingUpdates(r.frameworkId, r.task.taskId).length > 0;
+      const staging = () => {
+        const s = this.#agentStatus(r.task.taskId, TaskState.Staging, r.executorId);
+        delete s.uuid;
+        return s;
+      };
+      return {
+        frameworkId: r.frameworkId,
+        executorId: r.executorId,
+        role: r.role,
+        task: r.task,
+        status: pending ? (r.acknowledged ?? staging()) : r.status,
+      };
+    });
   }
 
   /** Starts a task of a framework (`agent.runTask`). */
@@ -117,9 +152,13 @@ export class ExecutorManager {
       status: this.#agentStatus(task.taskId, TaskState.Staging, executorId),
       launched: false,
       killed: false,
+      acked: [],
+      acknowledged: undefined,
     };
     delete record.status.uuid;
     this.#tasks.set(key(fid, task.taskId), record);
+    this.#checkpoints.framework(framework);
+    this.checkpointTask(fid, task.taskId);
     const kind = task.command !== undefined ? "command" : "custom";
     let executor = this.#executors.get(key(fid, record.executorId));
     const rejection = this.#rejection(task, fid, kind, executor);
@@ -185,6 +224,7 @@ export class ExecutorManager {
     }
     if (isTerminalState(record.status.state)) return;
     record.killed = true;
+    this.checkpointTask(frameworkId, taskId);
     const executor = this.#executors.get(key(frameworkId, record.executorId));
     if (executor === undefined) {
       this.#update(record, TaskState.Lost, TaskReason.ExecutorTerminated, "its executor is gone");
@@ -212,6 +252,9 @@ export class ExecutorManager {
     msg: MessageOf<"executor.subscribe">,
   ): MessageOf<"executor.subscribed"> {
     const executor = this.#executors.get(key(frameworkId, executorId));
+    if (executor === undefined && this.recovering) {
+      throw new AgoraError(ErrorCode.Unavailable, "the agent is recovering; subscribe again");
+    }
     if (executor === undefined) {
       throw new AgoraError(ErrorCode.NotFound, `unknown executor ${executorId}`);
     }
@@ -219,15 +262,32 @@ export class ExecutorManager {
       throw new AgoraError(ErrorCode.InvalidState, `executor ${executorId} is shutting down`);
     }
     const first = executor.phase === "launching";
+    const recovered = executor.phase === "recovering";
     executor.phase = "running";
     executor.timer?.cancel();
     executor.timer = undefined;
-    this.#o.metrics.inc(first ? "executors_subscribed" : "executors_resubscribed");
+    executor.recovered?.();
+    executor.recovered = undefined;
+    this.#o.metrics.inc(
+      first ? "executors_subscribed" : recovered ? "executors_recovered" : "executors_resubscribed",
+    );
     this.#o.logger.info(
       { frameworkId, executorId, pid: executor.pid },
       first ? "executor subscribed" : "executor resubscribed",
     );
     for (const status of msg.unacknowledgedUpdates ?? []) {
+      const record = this.#tasks.get(key(frameworkId, status.taskId));
+      if (status.uuid !== undefined && record?.acked.includes(status.uuid)) {
+        // Acknowledged while the executor was not told (the agent restarted): tell it now.
+        queueMicrotask(() =>
+          this.#send(executor, {
+            type: "executor.acknowledged",
+            taskId: status.taskId,
+            uuid: status.uuid!,
+          }),
+        );
+        continue;
+      }
       this.executorUpdate(frameworkId, executorId, status);
     }
     // The reply goes out when this handler returns; the launches follow it.
@@ -273,6 +333,16 @@ export class ExecutorManager {
     }
   }
 
+  /** An update of a task was acknowledged: remembered in its checkpoint. */
+  noteAcknowledged(frameworkId: string, status: TaskStatus): void {
+    const record = this.#tasks.get(key(frameworkId, status.taskId));
+    if (record === undefined || status.uuid === undefined) return;
+    record.acked.push(status.uuid);
+    if (record.acked.length > CHECKPOINT_ACKED_UUIDS) record.acked.shift();
+    record.acknowledged = status;
+    this.checkpointTask(frameworkId, status.taskId);
+  }
+
   /** Passes an acknowledgement of an executor's update on to it. */
   acknowledged(frameworkId: string, status: TaskStatus): void {
     if (status.source !== TaskSource.Executor || status.uuid === undefined) return;
@@ -293,7 +363,34 @@ export class ExecutorManager {
     const record = this.#tasks.get(key(frameworkId, taskId));
     if (record === undefined || !isTerminalState(record.status.state)) return;
     this.#tasks.delete(key(frameworkId, taskId));
-    this.#executors.get(key(frameworkId, record.executorId))?.taskIds.delete(taskId);
+    const executor = this.#executors.get(key(frameworkId, record.executorId));
+    executor?.taskIds.delete(taskId);
+    this.#checkpoints.taskClosed(
+      frameworkId,
+      record.executorId,
+      taskId,
+      () => executor === undefined && !this.#hasTasksOf(frameworkId, record.executorId),
+    );
+  }
+
+  /** Checkpoints a task (coalesced; its state is taken when the write starts). */
+  checkpointTask(frameworkId: string, taskId: string): void {
+    const record = this.#tasks.get(key(frameworkId, taskId));
+    if (record === undefined) return;
+    const k = key(frameworkId, taskId);
+    this.#checkpoints.task(frameworkId, record.executorId, taskId, () => {
+      const r = this.#tasks.get(k);
+      return r === undefined
+        ? undefined
+        : taskCheckpoint(r, this.#o.pendingUpdates(r.frameworkId, r.task.taskId));
+    });
+  }
+
+  #hasTasksOf(frameworkId: string, executorId: string): boolean {
+    for (const r of this.#tasks.values()) {
+      if (r.frameworkId === frameworkId && r.executorId === executorId) return true;
+    }
+    return false;
   }
 
   /** Passes a scheduler's message to an executor (`agent.frameworkMessage`). */
@@ -354,6 +451,7 @@ export class ExecutorManager {
       for (const [k, record] of this.#tasks) {
         if (record.frameworkId === frameworkId) this.#tasks.delete(k);
       }
+      await this.#checkpoints.frameworkClosed(frameworkId);
     } finally {
       this.#terminating.delete(frameworkId);
     }
@@ -368,10 +466,64 @@ export class ExecutorManager {
   forgetAll(): void {
     this.#tasks.clear();
     for (const executor of this.#executors.values()) executor.taskIds.clear();
+    this.#checkpoints.clear();
+  }
+
+  /** Takes in an executor and its tasks read back from the checkpoint (recovery.ts). */
+  restore(executor: ExecutorRecord, tasks: readonly TaskRecord[]): void {
+    this.#checkpoints.frameworkKnown(executor.frameworkId);
+    for (const record of tasks) {
+      this.#tasks.set(key(record.frameworkId, record.task.taskId), record);
+      executor.taskIds.add(record.task.taskId);
+      if (!record.launched && !isTerminalState(record.status.state)) {
+        executor.queued.push(record.task.taskId);
+      }
+    }
+    this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
+  }
+
+  /** A recovered executor found gone, or killed: its session is killed and its tasks end. */
+  terminate(executor: ExecutorRecord, how: string): void {
+    this.#terminated(executor, how);
+  }
+
+  /** Sends a message to an executor on its subject. */
+  sendTo(executor: ExecutorRecord, msg: Message): void {
+    this.#send(executor, msg);
+  }
+
+  /** SIGKILLs a recovered executor and its session; resolves when it is gone. */
+  killRecovered(executor: ExecutorRecord): Promise<void> {
+    executor.phase = "terminating";
+    this.#kill(executor);
+    this.watchRecovered();
+    return executor.exited;
+  }
+
+  /** Polls the recovered executors: one that has exited is terminated. */
+  watchRecovered(): void {
+    if (this.#poll !== undefined) return;
+    this.#poll = this.#o.clock.every(RECOVERED_EXECUTOR_POLL_MS, () => {
+      let watching = 0;
+      for (const executor of [...this.#executors.values()]) {
+        if (executor.child !== undefined || executor.pid === undefined) continue;
+        if (isSameProcess(executor.pid, executor.startTime)) {
+          watching++;
+          continue;
+        }
+        this.#terminated(executor, executor.failure === undefined ? "exited" : "was killed");
+      }
+      if (watching === 0) {
+        this.#poll?.cancel();
+        this.#poll = undefined;
+      }
+    });
   }
 
   /** Cancels the manager's timers; executors keep running (they outlive the agent). */
   stop(): void {
+    this.#poll?.cancel();
+    this.#poll = undefined;
     for (const executor of this.#executors.values()) {
       executor.timer?.cancel();
       executor.timer = undefined;
@@ -427,6 +579,7 @@ export class ExecutorManager {
           sandbox: "",
           logLevel: this.#o.logLevel,
           shutdownGracePeriodMs: this.#o.shutdownGracePeriodMs,
+          recoveryTimeoutMs: this.#o.recoveryTimeoutMs,
         },
         onError: (err) => {
           log.warn({ err }, "executor failed to start");
@@ -446,6 +599,7 @@ export class ExecutorManager {
       return;
     }
     log.info({ pid: executor.pid, sandbox: executor.sandbox }, "executor started");
+    this.#checkpoints.executor(executor);
     executor.timer = this.#o.clock.after(this.#o.registrationTimeoutMs, () => {
       executor.timer = undefined;
       if (executor.phase !== "launching") return;
@@ -471,10 +625,27 @@ export class ExecutorManager {
     signalTree(executor.pid, "SIGKILL");
   }
 
-  /** The executor is gone: every task of it that has not ended ends now. */
+  /**
+   * The executor is gone: whatever is left in its session (its tasks and
+   * their children, orphaned by a kill -9) is killed, and every task of it
+   * that has not ended ends now.
+   */
   #terminated(executor: ExecutorRecord, how: string): void {
     if (executor.phase === "terminated") return;
     executor.phase = "terminated";
+    // A recovering executor that died: recovery need not wait for it any longer.
+    executor.recovered?.();
+    executor.recovered = undefined;
+    if (executor.session !== undefined) {
+      const killed = killSession(executor.session);
+      if (killed > 0) {
+        this.#o.metrics.inc("executor_orphans_killed", killed);
+        this.#o.logger.info(
+          { executorId: executor.executorId, session: executor.session, processes: killed },
+          "killed what the executor left running",
+        );
+      }
+    }
     executor.timer?.cancel();
     executor.timer = undefined;
     const k = key(executor.frameworkId, executor.executorId);
@@ -486,6 +657,9 @@ export class ExecutorManager {
     );
     this.#failTasks(executor, how);
     executor.markExited();
+    if (!this.#hasTasksOf(executor.frameworkId, executor.executorId)) {
+      this.#checkpoints.executorClosed(executor.frameworkId, executor.executorId);
+    }
   }
 
   #failTasks(executor: ExecutorRecord, how: string): void {
@@ -505,6 +679,7 @@ export class ExecutorManager {
 
   #launch(executor: ExecutorRecord, record: TaskRecord): void {
     record.launched = true;
+    this.checkpointTask(record.frameworkId, record.task.taskId);
     this.#o.metrics.inc("tasks_launched");
     this.#send(executor, { type: "executor.launch", task: record.task });
   }

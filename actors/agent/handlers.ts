@@ -31,6 +31,7 @@ export const EXECUTOR_MESSAGE_TYPES = [
   "executor.subscribe",
   "executor.update",
   "executor.message",
+  "executor.heartbeat",
 ] as const;
 export type ExecutorMessageType = (typeof EXECUTOR_MESSAGE_TYPES)[number];
 
@@ -98,6 +99,7 @@ function acknowledge(ctx: AgentHandlerContext, msg: MessageOf<"agent.acknowledge
     );
     return;
   }
+  ctx.executors.noteAcknowledged(msg.frameworkId, acked);
   ctx.executors.acknowledged(msg.frameworkId, acked);
 }
 
@@ -142,6 +144,16 @@ export function executorMessageHandler(ctx: AgentHandlerContext): Handler<Execut
         }
         ctx.toMaster({ type: "agent.message", frameworkId, executorId, data: msg.data });
         return undefined;
+      case "executor.heartbeat":
+        // An executor that this agent does not know must not keep running (it terminates).
+        if (
+          ctx.executors.executor(frameworkId, executorId) === undefined &&
+          !ctx.executors.recovering
+        ) {
+          ctx.metrics.inc("executor_heartbeats_unknown");
+          throw new AgoraError(ErrorCode.NotFound, `unknown executor ${executorId}`);
+        }
+        return { type: "ok" };
     }
   };
 }

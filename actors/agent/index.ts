@@ -2,6 +2,14 @@
  * The agent actor: one per node. It registers the node's resources with the
  * master and keeps heartbeating, runs the master's tasks through executors,
  * and delivers the tasks' status updates reliably (Mesos's agent).
+ *
+ * It checkpoints what it runs under its work directory (state-store.ts). A
+ * restarted agent with a checkpointed id recovers before it reregisters
+ * (Mesos `--recover=reconnect`): it reads the checkpoint, asks every live
+ * executor to reconnect and waits up to `--executor-reregistration-timeout`
+ * for them, kills the rest, then reregisters with the master with the tasks
+ * and resends the unacknowledged updates. `--recover cleanup` kills every
+ * checkpointed executor instead.
  */
 import path from "node:path";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -15,10 +23,11 @@ import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import type { ResourcesJson } from "../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
-import { type AgentConfig, parseAttributes } from "./config.ts";
+import { type AgentConfig, parseAttributes, reconfigurationPolicy, recoverMode } from "./config.ts";
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import {
@@ -29,8 +38,11 @@ import {
   masterCommandHandler,
 } from "./handlers.ts";
 import type { ProgramSource } from "./launcher.ts";
+import { reconfigurationError } from "./reconfiguration.ts";
+import { adoptCheckpoint, killCheckpointedExecutors } from "./recovery.ts";
 import { Registrar } from "./registration.ts";
 import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
+import { AgentStateStore } from "./state-store.ts";
 import { StatusUpdateManager, type StatusUpdateStore } from "./status-updates.ts";
 
 export type { AgentConfig } from "./config.ts";
@@ -48,7 +60,7 @@ export interface AgentDeps {
   natsUrl?: string;
   /** @default a file store in the work directory */
   checkpointStore?: AgentCheckpointStore;
-  /** @default in memory only */
+  /** @default the task checkpoints in the work directory */
   statusUpdateStore?: StatusUpdateStore;
   /**
    * How to start the built-in command executor.
@@ -89,10 +101,17 @@ export function createAgent(deps: AgentDeps): Agent {
   const logger = deps.logger.child({ actor: "agent", hostname: config.hostname });
   // Sandboxes are the executors' cwd: every path handed to them must be absolute.
   const workDir = path.resolve(config.workDir);
-  const store = deps.checkpointStore ?? fileCheckpointStore(workDir);
+  const store =
+    deps.checkpointStore ??
+    fileCheckpointStore(workDir, (file, reason) => {
+      metrics.inc("checkpoint_files_corrupt");
+      logger.warn({ file, reason }, "corrupt checkpoint file skipped");
+    });
+  const state = new AgentStateStore(workDir, logger, metrics);
   const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const level = process.env.AGORA_LOG_LEVEL ?? deps.logger.level;
   let subscriptions: Subscription[] = [];
+  let subscribedId: string | undefined;
   let currentId: string | undefined;
   let total: ResourcesJson | undefined;
   let registrar: Registrar | undefined;
@@ -127,11 +146,17 @@ export function createAgent(deps: AgentDeps): Agent {
       toMaster({ type: "agent.update", frameworkId, status });
     },
     onClosed: (frameworkId, taskId) => executors.forgetTask(frameworkId, taskId),
-    store: deps.statusUpdateStore,
+    store: deps.statusUpdateStore ?? {
+      // The task's checkpoint holds its pending updates: a changed stream rewrites it.
+      appended: (frameworkId, status) => executors.checkpointTask(frameworkId, status.taskId),
+      acknowledged: () => {},
+      closed: () => {},
+    },
     logger,
     metrics,
   });
 
+  const commandExecutor = deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger });
   const executors = new ExecutorManager({
     nc,
     subjects,
@@ -144,9 +169,53 @@ export function createAgent(deps: AgentDeps): Agent {
     logLevel: level === "silent" ? "warn" : level,
     shutdownGracePeriodMs: config.executorShutdownGracePeriod,
     registrationTimeoutMs: config.executorRegistrationTimeout,
-    commandExecutor: deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger }),
+    recoveryTimeoutMs: config.recoveryTimeout,
+    commandExecutor,
     sendStatus: (frameworkId, status) => statusUpdates.update(frameworkId, status),
+    pendingUpdates: (frameworkId, taskId) => statusUpdates.pending(frameworkId, taskId),
+    state,
   });
+
+  /**
+   * Reads the checkpoint of a previous run and adopts it: streams first (so
+   * that the updates generated for dead executors queue behind what was
+   * pending), then the executors; resolves once the live ones resubscribed
+   * or were killed.
+   */
+  const recover = async (): Promise<void> => {
+    const recovered = await state.load();
+    const mode = recoverMode(config);
+    let tasks = 0;
+    for (const entry of recovered.executors) {
+      for (const t of entry.tasks) {
+        tasks++;
+        statusUpdates.recover(t.frameworkId, t.task.taskId, t.pending, t.acked);
+      }
+    }
+    logger.info(
+      { executors: recovered.executors.length, tasks, mode },
+      "recovering checkpointed executors",
+    );
+    await adoptCheckpoint(executors, recovered.executors, {
+      clock,
+      logger,
+      metrics,
+      agentId: agentId(),
+      mode,
+      reregistrationTimeoutMs: config.executorReregistrationTimeout,
+      program: commandExecutor,
+    });
+    for (const entry of recovered.executors) {
+      for (const t of entry.tasks) {
+        // A terminal task whose last update was acknowledged is done with.
+        if (!statusUpdates.has(t.frameworkId, t.task.taskId)) {
+          executors.forgetTask(t.frameworkId, t.task.taskId);
+        }
+      }
+    }
+    metrics.inc("recoveries");
+    logger.info({ tasks: executors.runningTasks().length }, "recovery done");
+  };
 
   const shutdownFramework = async (frameworkId: string): Promise<void> => {
     await executors.shutdownFramework(frameworkId);
@@ -173,6 +242,7 @@ export function createAgent(deps: AgentDeps): Agent {
   const unsubscribe = async (): Promise<void> => {
     const subs = subscriptions;
     subscriptions = [];
+    subscribedId = undefined;
     for (const sub of subs) {
       try {
         sub.unsubscribe();
@@ -183,7 +253,9 @@ export function createAgent(deps: AgentDeps): Agent {
   };
 
   const subscribe = async (id: string): Promise<void> => {
+    if (subscribedId === id && subscriptions.length > 0) return;
     await unsubscribe();
+    subscribedId = id;
     const options = { logger, metrics, beforeReply: () => batcher.flush() };
     subscriptions = [
       serve(
@@ -214,6 +286,15 @@ export function createAgent(deps: AgentDeps): Agent {
       total = agentResources(config.resources, totals).toJSON();
       const attributes = parseAttributes(config.attributes);
       logger.info({ resources: total, attributes, workDir }, "agent starting");
+      const checkpoint = await store.loadAgent();
+      if (checkpoint?.resources !== undefined) {
+        const refused = reconfigurationError(
+          reconfigurationPolicy(config),
+          { resources: checkpoint.resources, attributes: checkpoint.attributes ?? {} },
+          { resources: total, attributes },
+        );
+        if (refused !== undefined) throw new AgoraError(ErrorCode.InvalidConfig, refused);
+      }
       registrar = new Registrar({
         nc,
         subjects,
@@ -226,6 +307,24 @@ export function createAgent(deps: AgentDeps): Agent {
         backoffMaxMs: Math.max(config.registrationBackoff, DEFAULT_REGISTRATION_BACKOFF_MAX_MS),
         requestTimeoutMs,
         runningTasks: () => executors.runningTasks(),
+        recover: async (id) => {
+          if (id === undefined) {
+            // Without an id nothing can be recovered: what a forgotten id left must go.
+            await killCheckpointedExecutors((await state.load()).executors, logger, metrics);
+            await state.clear();
+            return;
+          }
+          // Executors know the agent by its checkpointed id: listen there before they are asked back.
+          currentId = id;
+          logger.setBindings({ agentId: id });
+          executors.recovering = true;
+          try {
+            await subscribe(id);
+            await recover();
+          } finally {
+            executors.recovering = false;
+          }
+        },
         onRegistered: async (id, changed) => {
           currentId = id;
           logger.setBindings({ agentId: id });
@@ -249,6 +348,7 @@ export function createAgent(deps: AgentDeps): Agent {
         executors.stop();
         batcher.flush();
         await unsubscribe();
+        await state.files.idle();
         logger.info("agent stopped");
       })();
       return stopping;

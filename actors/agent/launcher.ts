@@ -43,6 +43,7 @@ export function executorEnvironment(
   env[EXECUTOR_ENV.sandbox] = values.sandbox;
   env[EXECUTOR_ENV.logLevel] = values.logLevel;
   env[EXECUTOR_ENV.shutdownGracePeriod] = `${values.shutdownGracePeriodMs}ms`;
+  env[EXECUTOR_ENV.recoveryTimeout] = `${values.recoveryTimeoutMs}ms`;
   return env;
 }
 

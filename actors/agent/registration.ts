@@ -9,10 +9,17 @@
  * Heartbeats are sent as requests so that the master's absence is noticed
  * (NATS answers "no responders"); a master that treats them as plain
  * publishes and never replies is tolerated: a heartbeat timeout is only counted.
+ *
+ * The phases are the XState machine of registration.machine.ts, run on the
+ * injected clock; this class provides its effects (requests, callbacks) and
+ * its delays (jittered backoff, the heartbeat interval).
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { Clock, Timer } from "../../infra/clock.ts";
+import { type Actor, createActor } from "xstate";
+import type { Clock } from "../../infra/clock.ts";
+import { DEFAULT_REREGISTRATION_BACKOFF_MAX_MS } from "../../infra/defaults.ts";
 import type { Logger } from "../../infra/logger.ts";
+import { machineClock } from "../../infra/machine-clock.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
 import type { RunningTask } from "../../protocol/agents.ts";
@@ -21,6 +28,7 @@ import { type AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import type { AgentCheckpointStore } from "./checkpoint.ts";
+import { type RegistrationContext, registrationMachine } from "./registration.machine.ts";
 
 /** What the agent tells the master about itself. */
 export interface AgentInfo {
@@ -43,10 +51,21 @@ export interface RegistrarOptions {
   backoffMs: number;
   /** Cap of the retry delay in ms. */
   backoffMaxMs: number;
+  /**
+   * Cap of the retry delay after a master the agent was registered with was lost (a failover),
+   * at most `backoffMaxMs`. @default 4 s
+   */
+  reregistrationBackoffMaxMs?: number;
   /** Deadline of one register/reregister/heartbeat request in ms. */
   requestTimeoutMs: number;
   /** The tasks to report on reregistration. */
   runningTasks(): RunningTask[];
+  /**
+   * Recovery before the first (re)registration, with the checkpointed id
+   * (Mesos's agent recovery: reattach executors). Its failure is logged and
+   * registration goes on.
+   */
+  recover?(agentId: string | undefined): Promise<void>;
   /** The agent is (re)registered with `agentId`; `changed` when the id is new to this process. */
   onRegistered(agentId: string, changed: boolean): Promise<void>;
   /** The master is unreachable; the agent is reregistering. */
@@ -57,24 +76,42 @@ export interface RegistrarOptions {
   random?: () => number;
 }
 
-/** Registration phases. */
-export type RegistrationState = "idle" | "registering" | "registered" | "stopped";
+/** Registration phases, as the Registrar reports them. */
+export type RegistrationState = "idle" | "recovering" | "registering" | "registered" | "stopped";
 
 /** Registers the agent and keeps it registered. */
 export class Registrar {
-  readonly #o: RegistrarOptions;
-  #state: RegistrationState = "idle";
+  readonly #o: RegistrationOptionsResolved;
+  readonly #actor: Actor<typeof registrationMachine>;
   #agentId: string | undefined;
   /** The id the callbacks were last told about. */
   #announcedId: string | undefined;
-  #attempt = 0;
-  #retryTimer: Timer | undefined;
-  #heartbeatTimer: Timer | undefined;
   #heartbeatInFlight = false;
   #inFlight: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(options: RegistrarOptions) {
-    this.#o = options;
+    this.#o = {
+      ...options,
+      reregistrationBackoffMaxMs: Math.min(
+        options.backoffMaxMs,
+        options.reregistrationBackoffMaxMs ?? DEFAULT_REREGISTRATION_BACKOFF_MAX_MS,
+      ),
+    };
+    const machine = registrationMachine.provide({
+      actions: {
+        recover: () => this.#track(this.#recover()),
+        sendRegistration: () => this.#track(this.#register()),
+        sendHeartbeat: ({ context }) => void this.#heartbeat(context.heartbeatMs),
+        disconnected: () => this.#o.onDisconnected(),
+      },
+      delays: {
+        retryDelay: ({ context }) => this.#delay(context),
+        heartbeatInterval: ({ context }) => Math.max(10, context.heartbeatMs),
+      },
+    });
+    this.#actor = createActor(machine, { clock: machineClock(options.clock) });
+    this.#actor.start();
   }
 
   /** The agent's id, once known (from the checkpoint or the master). */
@@ -83,23 +120,20 @@ export class Registrar {
   }
 
   get state(): RegistrationState {
-    return this.#state;
+    const value = this.#actor.getSnapshot().value;
+    return typeof value === "string" ? (value as RegistrationState) : "registering";
   }
 
-  /** Loads the checkpointed id and starts (re)registering; does not wait for the master. */
+  /** Loads the checkpointed id and starts recovering, then (re)registering; does not wait for the master. */
   async start(): Promise<void> {
     const checkpoint = await this.#o.store.loadAgent();
     this.#agentId = checkpoint?.agentId;
-    this.#state = "registering";
-    this.#schedule(0);
+    this.#send({ type: "START" });
   }
 
   /** Reregisters now (the master asked for it, or lost track of the agent). */
   reregister(): void {
-    if (this.#isStopped()) return;
-    this.#disconnect();
-    this.#attempt = 0;
-    this.#schedule(0);
+    this.#send({ type: "REREGISTER" });
   }
 
   /** Forgets the id: the next registration is a new agent's. */
@@ -110,33 +144,47 @@ export class Registrar {
 
   /** Stops heartbeats and retries; waits for a registration in flight. */
   async stop(): Promise<void> {
-    this.#state = "stopped";
-    this.#retryTimer?.cancel();
-    this.#heartbeatTimer?.cancel();
+    this.#send({ type: "STOP" });
+    this.#stopped = true;
+    this.#actor.stop();
     await this.#inFlight;
   }
 
-  #schedule(delayMs: number): void {
-    this.#retryTimer?.cancel();
-    this.#retryTimer = this.#o.clock.after(delayMs, () => {
-      this.#retryTimer = undefined;
-      if (this.#inFlight !== undefined) return;
-      this.#inFlight = this.#register().finally(() => {
-        this.#inFlight = undefined;
+  #send(event: Parameters<Actor<typeof registrationMachine>["send"]>[0]): void {
+    if (!this.#stopped) this.#actor.send(event);
+  }
+
+  #track(work: Promise<void>): void {
+    const done = work
+      .catch((err) => this.#o.logger.error({ err }, "registration step failed"))
+      .finally(() => {
+        if (this.#inFlight === done) this.#inFlight = undefined;
       });
-    });
+    this.#inFlight = done;
   }
 
   /** The next retry delay: `backoff · 2^attempt` capped, then a uniform draw in its upper half. */
-  #nextDelay(): number {
-    const ceiling = Math.min(this.#o.backoffMaxMs, this.#o.backoffMs * 2 ** this.#attempt);
-    this.#attempt = Math.min(this.#attempt + 1, 30);
+  #delay(context: RegistrationContext): number {
+    const cap = context.lostMaster ? this.#o.reregistrationBackoffMaxMs : this.#o.backoffMaxMs;
+    const ceiling = Math.min(cap, this.#o.backoffMs * 2 ** context.attempt);
     const random = this.#o.random ?? Math.random;
     return Math.round(ceiling / 2 + random() * (ceiling / 2));
   }
 
+  async #recover(): Promise<void> {
+    await Promise.resolve();
+    try {
+      await this.#o.recover?.(this.#agentId);
+    } catch (err) {
+      this.#o.logger.error({ err }, "recovery failed; registering without it");
+    }
+    this.#send({ type: "RECOVERED" });
+  }
+
   async #register(): Promise<void> {
-    if (this.#isStopped()) return;
+    // Actions run inside the machine's transition: the request starts after it.
+    await Promise.resolve();
+    if (this.#stopped) return;
     const { nc, subjects, info, logger, metrics } = this.#o;
     const agentId = this.#agentId;
     let reply: MessageOf<"agent.registered">;
@@ -162,26 +210,24 @@ export class Registrar {
       }
     } catch (e) {
       const err = e as AgoraError;
-      if (this.#isStopped()) return;
+      if (this.#stopped) return;
       if (agentId !== undefined && err.code !== undefined && !err.retryable && isRefusal(err)) {
         logger.warn({ agentId, code: err.code, reason: err.message }, "reregistration refused");
         metrics.inc("reregistrations_refused");
         await this.#o.onRefused(agentId, err);
         await this.forget();
-        this.#schedule(0);
+        this.#send({ type: "REFUSED" });
         return;
       }
-      const delay = this.#nextDelay();
       logger.info(
-        { code: err.code, reason: err.message, retryInMs: delay },
+        { code: err.code, reason: err.message },
         agentId === undefined ? "registration failed" : "reregistration failed",
       );
-      this.#schedule(delay);
+      this.#send({ type: "FAILED" });
       return;
     }
-    if (this.#isStopped()) return;
+    if (this.#stopped) return;
     this.#agentId = reply.agentId;
-    this.#attempt = 0;
     if (agentId !== undefined && reply.agentId !== agentId) {
       logger.warn({ was: agentId, agentId: reply.agentId }, "master gave a new agent id");
     }
@@ -189,6 +235,8 @@ export class Registrar {
       agentId: reply.agentId,
       hostname: info.hostname,
       registeredAt: this.#o.clock.now(),
+      resources: info.resources,
+      attributes: info.attributes,
     });
     metrics.inc(agentId === undefined ? "registrations" : "reregistrations");
     logger.info(
@@ -202,20 +250,12 @@ export class Registrar {
     const changed = this.#announcedId !== reply.agentId;
     this.#announcedId = reply.agentId;
     await this.#o.onRegistered(reply.agentId, changed);
-    if (this.#isStopped()) return;
-    this.#state = "registered";
-    this.#startHeartbeats(reply.heartbeatIntervalSeconds * 1000);
-  }
-
-  #startHeartbeats(intervalMs: number): void {
-    this.#heartbeatTimer?.cancel();
-    const period = Math.max(10, intervalMs);
-    this.#heartbeatTimer = this.#o.clock.every(period, () => void this.#heartbeat(period));
+    this.#send({ type: "REGISTERED", heartbeatMs: reply.heartbeatIntervalSeconds * 1000 });
   }
 
   async #heartbeat(periodMs: number): Promise<void> {
     const agentId = this.#agentId;
-    if (this.#state !== "registered" || agentId === undefined || this.#heartbeatInFlight) return;
+    if (this.state !== "registered" || agentId === undefined || this.#heartbeatInFlight) return;
     this.#heartbeatInFlight = true;
     try {
       const reply = await request(
@@ -223,24 +263,22 @@ export class Registrar {
         this.#o.subjects.masterAgent(agentId),
         { type: "agent.heartbeat" },
         ["ok", "agent.reregisterRequest"],
-        Math.min(periodMs, this.#o.requestTimeoutMs),
+        Math.min(Math.max(10, periodMs), this.#o.requestTimeoutMs),
       );
       this.#o.metrics.inc("heartbeats");
-      if (reply.type === "agent.reregisterRequest" && this.#state === "registered") {
+      if (reply.type === "agent.reregisterRequest" && this.state === "registered") {
         this.reregister();
       }
     } catch (e) {
       const err = e as AgoraError;
-      if (this.#state !== "registered") return;
+      if (this.state !== "registered") return;
       if (err.code === ErrorCode.Timeout) {
         // The master may treat heartbeats as plain publishes; silence is not absence.
         this.#o.metrics.inc("heartbeats_unanswered");
       } else if (err.code === ErrorCode.Unavailable || isRefusal(err)) {
         this.#o.metrics.inc("heartbeats_failed");
         this.#o.logger.warn({ code: err.code, reason: err.message }, "master lost; reregistering");
-        this.#disconnect();
-        this.#attempt = 0;
-        this.#schedule(this.#nextDelay());
+        this.#send({ type: "MASTER_LOST" });
       } else {
         this.#o.metrics.inc("heartbeats_failed");
       }
@@ -248,20 +286,9 @@ export class Registrar {
       this.#heartbeatInFlight = false;
     }
   }
-
-  #isStopped(): boolean {
-    return this.#state === "stopped";
-  }
-
-  #disconnect(): void {
-    this.#heartbeatTimer?.cancel();
-    this.#heartbeatTimer = undefined;
-    if (this.#state === "registered") {
-      this.#state = "registering";
-      this.#o.onDisconnected();
-    }
-  }
 }
+
+type RegistrationOptionsResolved = RegistrarOptions & { reregistrationBackoffMaxMs: number };
 
 /** Errors by which a master says it will not take the agent (back) as it is. */
 function isRefusal(err: AgoraError): boolean {

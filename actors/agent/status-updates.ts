@@ -18,7 +18,9 @@ import { isTerminalState, type TaskStatus } from "../../protocol/common.ts";
 
 /**
  * Where the streams are checkpointed, so that a restarted agent can resume
- * them. The agent keeps them in memory only for now ({@link inMemoryStatusUpdateStore}).
+ * them ({@link StatusUpdateManager.recover}). The agent checkpoints each
+ * task's pending updates in the task's file (state-store.ts); this store
+ * tells it when a stream changed.
  */
 export interface StatusUpdateStore {
   /** An update was added to the stream of its task. */
@@ -132,6 +134,35 @@ export class StatusUpdateManager {
     this.#options.metrics.inc("status_updates_received");
     if (stream.pending.length === 1) this.#sendHead(stream, true);
     return "queued";
+  }
+
+  /**
+   * Restores a checkpointed stream after an agent restart: its unacknowledged
+   * updates (sent again on {@link resume}, oldest first) and the uuids it has
+   * seen, so that an executor's resent update is known as a duplicate.
+   */
+  recover(
+    frameworkId: string,
+    taskId: string,
+    pending: readonly TaskStatus[],
+    seen: Iterable<string> = [],
+  ): void {
+    const key = streamKey(frameworkId, taskId);
+    if (this.#streams.has(key) || pending.length === 0) return;
+    const stream: Stream = {
+      key,
+      frameworkId,
+      taskId,
+      pending: [...pending],
+      seen: new Set(seen),
+      terminal: pending.some((p) => isTerminalState(p.state)),
+      timer: undefined,
+      interval: this.#options.retryMinMs,
+    };
+    for (const p of pending) if (p.uuid !== undefined) stream.seen.add(p.uuid);
+    this.#streams.set(key, stream);
+    this.#options.metrics.inc("status_updates_recovered", pending.length);
+    if (!this.#paused) this.#sendHead(stream, true);
   }
 
   /**

@@ -2,11 +2,11 @@
  * The built-in command executor, as Mesos's: a process of its own that the
  * agent starts for one task with a `command`. It runs the command
  * (`/bin/sh -c value`, or the program with its arguments when `shell` is
- * false) in the sandbox with the task's environment, in a process group of
- * its own, its output appended to the sandbox's `stdout` and `stderr`. It
+ * false) in the sandbox with the task's environment, inside the executor's
+ * own session, its output appended to the sandbox's `stdout` and `stderr`. It
  * reports TASK_STARTING, TASK_RUNNING, then TASK_FINISHED on exit status 0 or
  * TASK_FAILED ("Command exited with status N" / "Command terminated with
- * signal SIGx"). A kill sends SIGTERM to the group and SIGKILL after the grace
+ * signal SIGx"). A kill sends SIGTERM to the task's process tree and SIGKILL after the grace
  * period, then reports TASK_KILLED. After its terminal update the executor
  * waits (bounded) for the acknowledgement and exits.
  *
@@ -30,7 +30,7 @@ import {
   type TaskStatus,
 } from "../../protocol/common.ts";
 import { commandProgram } from "../agent/launcher.ts";
-import { signalGroup } from "../agent/process-tree.ts";
+import { signalTree } from "../agent/process-tree.ts";
 import { createExecutorDriver, type ExecutorDriver, type ExecutorDriverOptions } from "./driver.ts";
 
 /** Options of {@link runCommandExecutor}. */
@@ -134,7 +134,15 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
     }
   };
 
-  /** Spawns the command in its own process group, output appended to the sandbox files. */
+  /**
+   * Spawns the command, output appended to the sandbox files. The command is
+   * not detached: it stays in the executor's session (the agent spawned the
+   * executor as a session leader), so that when the executor dies, even by
+   * kill -9, its agent still finds and kills everything the task started by
+   * the session id (process-tree.ts `killSession`), without cgroups and
+   * without a pid file that a crash could leave stale. (A task that calls
+   * setsid itself escapes this; cgroups will close that gap.)
+   */
   const start = (taskId: string, command: CommandInfo): void => {
     const sandbox = driver.env.sandbox;
     const program = commandProgram(command);
@@ -144,7 +152,6 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
       const child = spawn(program.file, program.args, {
         cwd: sandbox,
         env: { ...process.env, ...(command.environment ?? {}) },
-        detached: true,
         stdio: ["ignore", out, err],
       });
       run.child = child;
@@ -186,8 +193,8 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
       return;
     }
     driver.logger.info({ taskId, pid, graceMs }, "killing command");
-    signalGroup(pid, "SIGTERM");
-    run.killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+    signalTree(pid, "SIGTERM");
+    run.killTimer = setTimeout(() => signalTree(pid, "SIGKILL"), graceMs);
   };
 
   const shutdown = (gracePeriodSeconds: number | undefined): void => {
@@ -205,7 +212,7 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
   // Whatever ends this process, the command's process group does not outlive it by accident.
   process.once("exit", () => {
     const pid = run.child?.pid;
-    if (pid !== undefined && run.terminal === undefined) signalGroup(pid, "SIGKILL");
+    if (pid !== undefined && run.terminal === undefined) signalTree(pid, "SIGKILL");
   });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => shutdown(undefined));

@@ -8,6 +8,15 @@
  * {@link ExecutorDriver.sendMessage}. Updates stay unacknowledged until the
  * agent passes the scheduler's ack on; they are re-sent on resubscription.
  *
+ * The executor outlives its agent: a restarted agent sends
+ * `executor.reconnect` and the driver subscribes again with its tasks and
+ * unacknowledged updates. Meanwhile the driver sends `executor.heartbeat`
+ * requests: when no agent answers for longer than `AGORA_RECOVERY_TIMEOUT`
+ * (Mesos `--recovery_timeout`), or an agent answers NOT_FOUND (it does not
+ * know this executor), the driver shuts the executor down (the `shutdown`
+ * callback kills the tasks) and, if it owns the process, exits after the
+ * shutdown grace period.
+ *
  * ```ts
  * const driver = createExecutorDriver({
  *   callbacks: {
@@ -21,8 +30,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
-import { DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS } from "../../infra/defaults.ts";
+import {
+  DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS,
+  EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
+} from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { createRootLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
@@ -36,7 +50,7 @@ import {
   type TaskState,
   type TaskStatus,
 } from "../../protocol/common.ts";
-import { AgoraError } from "../../protocol/errors.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { Subjects } from "../../protocol/subjects.ts";
 import { type ExecutorEnvironment, readExecutorEnvironment } from "./env.ts";
@@ -48,7 +62,9 @@ export type ExecutorEvent =
   | { type: "kill"; taskId: string; gracePeriodSeconds: number | undefined }
   | { type: "acknowledged"; taskId: string; uuid: string }
   | { type: "frameworkMessage"; data: Uint8Array }
-  | { type: "shutdown"; gracePeriodSeconds: number | undefined };
+  | { type: "shutdown"; gracePeriodSeconds: number | undefined }
+  /** The agent was away past the recovery timeout, or does not know the executor; a shutdown follows. */
+  | { type: "agentLost"; reason: string };
 
 /** Callbacks of an executor; each is optional. A returned promise is awaited for error logging only. */
 export interface ExecutorCallbacks {
@@ -64,6 +80,8 @@ export interface ExecutorCallbacks {
   frameworkMessage?(data: Uint8Array): void | Promise<void>;
   /** Kill every task and exit. */
   shutdown?(gracePeriodSeconds: number | undefined): void | Promise<void>;
+  /** The agent is lost for good (recovery timeout, or it does not know the executor); `shutdown` follows. */
+  agentLost?(reason: string): void;
 }
 
 /** A status update as an executor gives it; the driver fills in the rest. */
@@ -88,6 +106,15 @@ export interface ExecutorDriverOptions {
   logger?: Logger;
   /** Deadline of one subscribe request in ms. @default 2000 */
   subscribeTimeoutMs?: number;
+  /** @default systemClock */
+  clock?: Clock;
+  /** `executor.heartbeat` period in ms. @default min(5 s, recovery timeout / 4) */
+  heartbeatIntervalMs?: number;
+  /**
+   * Ends the process after a shutdown for a lost agent, once the grace period is over.
+   * @default process.exit(1) when the driver opened its own connection; nothing otherwise
+   */
+  exit?(code: number): void;
 }
 
 const AGENT_TO_EXECUTOR = [
@@ -96,6 +123,7 @@ const AGENT_TO_EXECUTOR = [
   "executor.acknowledged",
   "executor.frameworkMessage",
   "executor.shutdown",
+  "executor.reconnect",
 ] as const;
 
 /** The executor side of the executor ↔ agent protocol. */
@@ -116,9 +144,16 @@ export class ExecutorDriver {
   #subscription: Subscription | undefined;
   #stopped = false;
   #subscribing: Promise<void> | undefined;
+  #heartbeatTimer: Timer | undefined;
+  #heartbeatInFlight = false;
+  /** When the agent last answered, by the driver's clock. */
+  #lastContact = 0;
+  #agentLost = false;
+  readonly #clock: Clock;
 
   constructor(options: ExecutorDriverOptions = {}) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
     this.env = readExecutorEnvironment(options.env);
     this.#subjects = new Subjects(this.env.subjectPrefix);
     this.logger = (options.logger ?? createRootLogger({ level: this.env.logLevel })).child({
@@ -190,6 +225,8 @@ export class ExecutorDriver {
           this.#options.subscribeTimeoutMs ?? 2000,
         );
         this.logger.info("subscribed");
+        this.#lastContact = this.#clock.now();
+        this.#startHeartbeats();
         this.#emit({
           type: "subscribed",
           agentId: reply.agentId,
@@ -207,10 +244,80 @@ export class ExecutorDriver {
     }
   }
 
+  #startHeartbeats(): void {
+    if (this.#heartbeatTimer !== undefined || this.#stopped) return;
+    const interval =
+      this.#options.heartbeatIntervalMs ??
+      Math.max(
+        50,
+        Math.min(DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS, this.env.recoveryTimeoutMs / 4),
+      );
+    this.#heartbeatTimer = this.#clock.every(interval, () => void this.#heartbeat(interval));
+  }
+
+  async #heartbeat(intervalMs: number): Promise<void> {
+    if (this.#stopped || this.#agentLost || this.#heartbeatInFlight) return;
+    this.#heartbeatInFlight = true;
+    const { env } = this;
+    try {
+      await request(
+        this.nc,
+        this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId),
+        { type: "executor.heartbeat" },
+        ["ok"],
+        intervalMs,
+      );
+      this.#lastContact = this.#clock.now();
+    } catch (err) {
+      if (this.#stopped) return;
+      if (err instanceof AgoraError && err.code === ErrorCode.NotFound) {
+        this.#lose("the agent does not know this executor");
+        return;
+      }
+      this.metrics.inc("heartbeats_unanswered");
+      const away = this.#clock.now() - this.#lastContact;
+      if (away >= env.recoveryTimeoutMs) {
+        this.#lose(
+          `no agent for ${Math.round(away / 1000)}s (recovery timeout ${env.recoveryTimeoutMs / 1000}s)`,
+        );
+      }
+    } finally {
+      this.#heartbeatInFlight = false;
+    }
+  }
+
+  /** A resubscription failed for good: an agent that refuses the executor does not know it. */
+  #refused(err: unknown): void {
+    this.logger.error({ err }, "resubscribe refused");
+    if (err instanceof AgoraError && !err.retryable)
+      this.#lose(`the agent refused the executor: ${err.message}`);
+  }
+
+  /** The agent is gone for good: shut the executor down, then end the process. */
+  #lose(reason: string): void {
+    if (this.#agentLost) return;
+    this.#agentLost = true;
+    this.#heartbeatTimer?.cancel();
+    this.#heartbeatTimer = undefined;
+    this.metrics.inc("agent_lost");
+    this.logger.warn({ reason }, "agent lost; shutting the executor down");
+    const graceMs = this.env.shutdownGracePeriodMs;
+    this.#emit({ type: "agentLost", reason });
+    Promise.resolve(this.#emit({ type: "shutdown", gracePeriodSeconds: graceMs / 1000 })).catch(
+      (err) => this.logger.error({ err }, "shutdown callback failed"),
+    );
+    const exit =
+      this.#options.exit ??
+      (this.#options.nc === undefined ? (code: number) => process.exit(code) : undefined);
+    if (exit !== undefined) {
+      this.#clock.after(graceMs + EXECUTOR_SHUTDOWN_KILL_MARGIN_MS, () => exit(1));
+    }
+  }
+
   async #watchReconnects(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === "reconnect" && !this.#stopped) {
-        this.resubscribe().catch((err) => this.logger.error({ err }, "resubscribe failed"));
+        this.resubscribe().catch((err) => this.#refused(err));
       }
     }
   }
@@ -298,6 +405,8 @@ export class ExecutorDriver {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#heartbeatTimer?.cancel();
+    this.#heartbeatTimer = undefined;
     for (const finish of this.#onStop.splice(0)) finish();
     const nc = this.#nc;
     if (nc === undefined || nc.isClosed()) return;
@@ -338,6 +447,8 @@ export class ExecutorDriver {
         return cb.frameworkMessage?.(event.data);
       case "shutdown":
         return cb.shutdown?.(event.gracePeriodSeconds);
+      case "agentLost":
+        return cb.agentLost?.(event.reason);
     }
   }
 
@@ -369,6 +480,13 @@ export class ExecutorDriver {
         break;
       case "executor.shutdown":
         await this.#emit({ type: "shutdown", gracePeriodSeconds: msg.gracePeriodSeconds });
+        break;
+      case "executor.reconnect":
+        // A restarted agent: subscribe again with the tasks and unacknowledged updates.
+        this.metrics.inc("reconnects");
+        this.logger.info({ agentId: msg.agentId }, "agent restarted; resubscribing");
+        this.#lastContact = this.#clock.now();
+        this.resubscribe().catch((err) => this.#refused(err));
         break;
     }
     return undefined;

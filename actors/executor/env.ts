@@ -4,7 +4,10 @@
  * `AGORA_*` variables.
  */
 
-import { DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS } from "../../infra/defaults.ts";
+import {
+  DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
+  DEFAULT_RECOVERY_TIMEOUT_MS,
+} from "../../infra/defaults.ts";
 import { parseDuration } from "../../infra/durations.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { DEFAULT_SUBJECT_PREFIX, isValidId } from "../../protocol/subjects.ts";
@@ -20,6 +23,8 @@ export const EXECUTOR_ENV = {
   logLevel: "AGORA_LOG_LEVEL",
   /** The agent's executor shutdown grace period, e.g. `5000ms`. */
   shutdownGracePeriod: "AGORA_SHUTDOWN_GRACE_PERIOD",
+  /** The agent's `--recovery-timeout`, e.g. `900000ms`: how long the executor waits for a lost agent. */
+  recoveryTimeout: "AGORA_RECOVERY_TIMEOUT",
 } as const;
 
 /** What an executor learns from its environment. */
@@ -33,6 +38,8 @@ export interface ExecutorEnvironment {
   logLevel: string;
   /** Milliseconds between SIGTERM and SIGKILL when tasks are stopped. */
   shutdownGracePeriodMs: number;
+  /** Milliseconds without its agent after which the executor kills its tasks and exits. */
+  recoveryTimeoutMs: number;
 }
 
 /**
@@ -60,6 +67,7 @@ export function readExecutorEnvironment(
     return value;
   };
   const grace = env[EXECUTOR_ENV.shutdownGracePeriod];
+  const recovery = env[EXECUTOR_ENV.recoveryTimeout];
   return {
     natsUrl: required(EXECUTOR_ENV.natsUrl),
     subjectPrefix: env[EXECUTOR_ENV.subjectPrefix] || DEFAULT_SUBJECT_PREFIX,
@@ -72,5 +80,9 @@ export function readExecutorEnvironment(
       grace === undefined || grace === ""
         ? DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS
         : parseDuration(grace, EXECUTOR_ENV.shutdownGracePeriod),
+    recoveryTimeoutMs:
+      recovery === undefined || recovery === ""
+        ? DEFAULT_RECOVERY_TIMEOUT_MS
+        : parseDuration(recovery, EXECUTOR_ENV.recoveryTimeout),
   };
 }

@@ -2,6 +2,8 @@
  * `agora agent`: an agent daemon. Runs until SIGINT/SIGTERM, then stops
  * cleanly (its executors keep running, as Mesos's: a restarted agent
  * recovers them) and exits 0; exits 0 as well when the master shuts it down.
+ * A restart whose resources the reconfiguration policy refuses exits
+ * non-zero with a one-line message.
  */
 import { AGENT_OPTIONS, createAgent, resolveAgentConfig } from "../../actors/agent/index.ts";
 import { closeGracefully } from "../../infra/connect.ts";
@@ -14,7 +16,10 @@ const HELP = {
   summary:
     "Runs an agent: registers this node's resources with the master, runs tasks through\n" +
     "executors and delivers their status updates. Stops cleanly on Ctrl-C or SIGTERM;\n" +
-    "executors outlive the agent and are recovered when it restarts with the same work dir.",
+    "executors outlive the agent (up to --recovery-timeout). Restarted with the same\n" +
+    "--work-dir, even after kill -9, it reattaches its live executors, reregisters with\n" +
+    "their tasks and resends unacknowledged updates (--recover reconnect), or kills them\n" +
+    "(--recover cleanup). Changed --resources/--attributes follow --reconfiguration-policy.",
 };
 
 export const agentCommand: Command = {

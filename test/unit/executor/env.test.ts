@@ -12,6 +12,7 @@ const values = {
   sandbox: "/sandbox",
   logLevel: "info",
   shutdownGracePeriodMs: 3000,
+  recoveryTimeoutMs: 90_000,
 };
 
 test("executor env - what the agent sets, the executor reads back", (t) => {
@@ -20,6 +21,7 @@ test("executor env - what the agent sets, the executor reads back", (t) => {
   t.is(env.EXTRA, "1");
   t.is(env[EXECUTOR_ENV.agentId], "a1");
   t.is(env[EXECUTOR_ENV.shutdownGracePeriod], "3000ms");
+  t.is(env[EXECUTOR_ENV.recoveryTimeout], "90000ms");
   t.deepEqual(readExecutorEnvironment(env), values);
 });
 
@@ -39,6 +41,7 @@ test("executor env - defaults for the optional variables", (t) => {
   t.is(env.logLevel, "info");
   t.is(env.sandbox, process.cwd());
   t.is(env.shutdownGracePeriodMs, 5000);
+  t.is(env.recoveryTimeoutMs, 15 * 60_000);
 });
 
 test("executor env - missing or bad variables are INVALID_CONFIG errors", (t) => {

@@ -1,0 +1,170 @@
+/**
+ * Helpers of the agent recovery tests: `agora agent` as a real child process
+ * (killed with SIGKILL and restarted on the same work dir) against the
+ * protocol-level test master, and what its checkpoint says.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { isAlive } from "../../../actors/agent/process-tree.ts";
+import { connect } from "../../../infra/connect.ts";
+import type { Subjects } from "../../../protocol/subjects.ts";
+import { type AgoraProcess, startAgora } from "../cli/helpers.ts";
+import { processesWithEnv, TestMaster, testSubjects } from "./helpers.ts";
+
+/** One recovery scenario: a NATS connection, a test master, a work dir and agent processes. */
+export interface RecoveryFixture {
+  nc: NatsConnection;
+  subjects: Subjects;
+  master: TestMaster;
+  workDir: string;
+  /** Starts `agora agent` on the fixture's work dir. */
+  startAgent(extra?: string[]): AgoraProcess;
+  /** SIGKILLs an agent process and waits for its end. */
+  kill(agent: AgoraProcess): Promise<void>;
+  /** The checkpointed pid of an executor. */
+  executorPid(frameworkId: string, executorId: string): Promise<number>;
+  /** Index into `master.received` of the next message. */
+  mark(): number;
+  /** Waits for a heartbeat received after `from`: the agent is (re)registered and listening. */
+  registered(from?: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startRecoveryFixture(url: string): Promise<RecoveryFixture> {
+  const nc = await connect({ servers: url, name: "recovery-test" });
+  const subjects = testSubjects();
+  const master = new TestMaster(nc, subjects, { heartbeatIntervalSeconds: 0.5 });
+  await master.start();
+  const workDir = await mkdtemp(path.join(os.tmpdir(), "agora-recovery-"));
+  const agents: AgoraProcess[] = [];
+  const fixture: RecoveryFixture = {
+    nc,
+    subjects,
+    master,
+    workDir,
+    startAgent(extra = []) {
+      const agent = startAgora([
+        "agent",
+        "--nats",
+        url,
+        "--prefix",
+        subjects.prefix,
+        "--work-dir",
+        workDir,
+        "--hostname",
+        "recovery-host",
+        "--registration-backoff",
+        "100ms",
+        "--executor-shutdown-grace-period",
+        "1s",
+        ...(extra.includes("--resources") ? [] : ["--resources", "cpus:4;mem:4096;disk:10000"]),
+        // Generous under a loaded machine: a reconnect must not lose this race by slowness.
+        ...(extra.includes("--executor-reregistration-timeout")
+          ? []
+          : ["--executor-reregistration-timeout", "10s"]),
+        ...extra,
+      ]);
+      agents.push(agent);
+      return agent;
+    },
+    async kill(agent) {
+      agent.child.kill("SIGKILL");
+      await agent.result;
+    },
+    async executorPid(frameworkId, executorId) {
+      const file = path.join(
+        workDir,
+        "meta",
+        "frameworks",
+        encodeURIComponent(frameworkId),
+        "executors",
+        encodeURIComponent(executorId),
+        "executor.json",
+      );
+      await until("the executor checkpoint", async () => existsSync(file));
+      return (JSON.parse(await readFile(file, "utf8")) as { pid: number }).pid;
+    },
+    mark: () => master.received.length,
+    async registered(from = 0) {
+      await master.waitFor("a heartbeat", () =>
+        master.received.slice(from).some((r) => r.msg.type === "agent.heartbeat"),
+      );
+    },
+    async dispose() {
+      if (process.env.TEST_LOG) {
+        for (const agent of agents) process.stderr.write(`${agent.stderr.items.join("\n")}\n`);
+      }
+      for (const agent of agents) {
+        if (agent.child.exitCode === null && agent.child.signalCode === null) {
+          agent.child.kill("SIGKILL");
+          await agent.result;
+        }
+      }
+      // Nothing of the scenario may outlive it.
+      for (const pid of await processesWithEnv("AGORA_SUBJECT_PREFIX", subjects.prefix)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      await master.stop().catch(() => {});
+      await nc.drain().catch(() => {});
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+/** Live processes that run for a task (the executor and the task's own, which inherit its env). */
+export function taskProcesses(taskId: string): Promise<number[]> {
+  return processesWithEnv("AGORA_EXECUTOR_ID", taskId);
+}
+
+/** Polls an async condition until it holds (50 ms apart), or fails after `timeoutMs`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until no process of the task is alive. */
+export function waitForNoProcesses(taskId: string, timeoutMs?: number): Promise<void> {
+  return until(
+    `no process of ${taskId}`,
+    async () => (await taskProcesses(taskId)).length === 0,
+    timeoutMs,
+  );
+}
+
+/** Waits until `pid` has exited. */
+export function waitForExit(pid: number): Promise<void> {
+  return until(`pid ${pid} to exit`, async () => !isAlive(pid) || isZombie(pid));
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+/** The files under a directory, recursively (relative paths). */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(path.relative(dir, path.join(entry.parentPath, entry.name)));
+  }
+  return out;
+}

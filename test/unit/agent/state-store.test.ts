@@ -1,0 +1,143 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import test from "ava";
+import { AtomicFiles } from "../../../actors/agent/atomic-file.ts";
+import { reconfigurationError } from "../../../actors/agent/reconfiguration.ts";
+import { AgentStateStore, type TaskCheckpoint } from "../../../actors/agent/state-store.ts";
+import { silentLogger } from "../../../infra/logger.ts";
+import { Metrics } from "../../../infra/metrics.ts";
+import { TaskState } from "../../../protocol/common.ts";
+
+async function store() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "agora-store-"));
+  const metrics = new Metrics();
+  return { dir, metrics, store: new AgentStateStore(dir, silentLogger(), metrics) };
+}
+
+const framework = { frameworkId: "fw/1", name: "test", role: "*" };
+
+function taskCheckpoint(taskId: string, state: TaskState = TaskState.Running): TaskCheckpoint {
+  const status = {
+    taskId,
+    state,
+    uuid: `u-${taskId}`,
+    timestamp: 1,
+    data: new Uint8Array([1, 2, 250]),
+  };
+  return {
+    frameworkId: framework.frameworkId,
+    executorId: "ex-1",
+    role: "*",
+    task: { taskId, name: taskId, agentId: "a1", resources: { cpus: 1 }, command: { value: "x" } },
+    status,
+    launched: true,
+    killed: false,
+    pending: [status],
+    acked: ["u-0"],
+  };
+}
+
+test("checkpoint store - frameworks, executors and tasks read back as written, bytes included", async (t) => {
+  const { dir, store: s } = await store();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await s.saveFramework(framework);
+  const executor = {
+    framework,
+    executorId: "ex-1",
+    kind: "command" as const,
+    pid: 4242,
+    startTime: 17,
+    session: 4242,
+    sandbox: "/sb",
+  };
+  await s.saveExecutor(executor);
+  await s.saveTask(framework.frameworkId, "ex-1", "t1", () => taskCheckpoint("t1"));
+  const state = await s.load();
+  t.deepEqual(state.frameworks, [framework]);
+  t.is(state.executors.length, 1);
+  t.deepEqual(state.executors[0]?.executor, executor);
+  t.deepEqual(state.executors[0]?.tasks, [taskCheckpoint("t1")]);
+  // Ids are percent-encoded into path segments.
+  t.deepEqual(await readdir(path.join(dir, "meta", "frameworks")), ["fw%2F1"]);
+  await s.removeTask(framework.frameworkId, "ex-1", "t1");
+  t.deepEqual((await s.load()).executors[0]?.tasks, []);
+  await s.removeExecutor(framework.frameworkId, "ex-1");
+  t.deepEqual((await s.load()).executors, []);
+});
+
+test("checkpoint store - a torn or invalid file is counted and skipped, the rest is read", async (t) => {
+  const { dir, store: s, metrics } = await store();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await s.saveFramework(framework);
+  await s.saveTask(framework.frameworkId, "ex-1", "t1", () => taskCheckpoint("t1"));
+  await s.saveTask(framework.frameworkId, "ex-1", "t2", () => taskCheckpoint("t2"));
+  await s.saveTask(framework.frameworkId, "ex-1", "t3", () => taskCheckpoint("t3"));
+  await writeFile(s.taskFile(framework.frameworkId, "ex-1", "t1"), '{"frameworkId":"fw');
+  await writeFile(s.taskFile(framework.frameworkId, "ex-1", "t2"), '{"frameworkId": 3}\n');
+  // A crash in the middle of a write leaves a temporary file: removed, never read.
+  const tmp = `${s.taskFile(framework.frameworkId, "ex-1", "t4")}.123.tmp`;
+  await writeFile(tmp, "{");
+  const state = await s.load();
+  t.is(state.executors.length, 1);
+  // The executor's own file is missing: it cannot be found again, its tasks are still read.
+  t.is(state.executors[0]?.executor, undefined);
+  t.deepEqual(
+    state.executors[0]?.tasks.map((x) => x.task.taskId),
+    ["t3"],
+  );
+  t.is(metrics.snapshot().checkpoint_files_corrupt, 2);
+  t.false((await readdir(path.dirname(tmp))).some((n) => n.endsWith(".tmp")));
+});
+
+test("checkpoint store - writes of one file are coalesced and atomic; the content is taken when the write starts", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "agora-atomic-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const files = new AtomicFiles();
+  const file = path.join(dir, "a", "x.json");
+  let value = 0;
+  const writes = Array.from({ length: 50 }, () => {
+    value++;
+    return files.write(file, () => `${value}`);
+  });
+  await Promise.all(writes);
+  t.is(await readFile(file, "utf8"), "50");
+  // One write for the burst: the file is new (file + directory fsync).
+  t.is(files.fsyncs, 2);
+  await files.write(file, () => "51");
+  t.is(files.fsyncs, 3);
+  t.deepEqual(await readdir(path.dirname(file)), ["x.json"]);
+  await files.remove(file);
+  t.deepEqual(await readdir(path.dirname(file)), []);
+});
+
+test("reconfiguration policy - equal refuses any change, additive only additions", (t) => {
+  const was = {
+    resources: { cpus: 4, mem: 4096, ports: [[31000, 32000]] as [number, number][] },
+    attributes: { rack: "r1" },
+  };
+  t.is(reconfigurationError("equal", was, was), undefined);
+  t.regex(
+    reconfigurationError("equal", was, { ...was, resources: { ...was.resources, cpus: 8 } }) ?? "",
+    /^--reconfiguration-policy equal refuses the changed agent info \(cpus 4 → 8\)/,
+  );
+  const more = {
+    resources: { cpus: 8, mem: 4096, gpus: 1, ports: [[30000, 33000]] as [number, number][] },
+    attributes: { rack: "r1", zone: "a" },
+  };
+  t.is(reconfigurationError("additive", was, more), undefined);
+  t.regex(
+    reconfigurationError("additive", was, { ...was, resources: { ...was.resources, cpus: 2 } }) ??
+      "",
+    /cpus 4 → 2/,
+  );
+  t.regex(
+    reconfigurationError("additive", was, { ...was, attributes: { rack: "r2" } }) ?? "",
+    /attribute rack/,
+  );
+  t.regex(
+    reconfigurationError("additive", was, { resources: { cpus: 4, mem: 4096 }, attributes: {} }) ??
+      "",
+    /ports removed/,
+  );
+});
