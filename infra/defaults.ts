@@ -161,3 +161,23 @@ export const DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS = 15_000;
 export const DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA = false;
 /** Agent disk isolation: one usage check stats at most this many files, then reports a lower bound. */
 export const DISK_USAGE_ENTRY_BUDGET = 200_000;
+
+/** Health checks: seconds from the task's start to the first check (`HealthCheck.delay_seconds=15`). */
+export const DEFAULT_HEALTH_CHECK_DELAY_SECONDS = 15;
+/** Health checks: seconds from the end of one check to the next (`HealthCheck.interval_seconds=10`). */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS = 10;
+/** Health checks: seconds before a check is aborted as a failure; 0 = none (`HealthCheck.timeout_seconds=20`). */
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 20;
+/** Health checks: failures in a row before the task is killed (`HealthCheck.consecutive_failures=3`). */
+export const DEFAULT_HEALTH_CHECK_CONSECUTIVE_FAILURES = 3;
+/** Health checks: seconds from the task's start in which failures are ignored (`HealthCheck.grace_period_seconds=10`). */
+export const DEFAULT_HEALTH_CHECK_GRACE_PERIOD_SECONDS = 10;
+/** Health checks: HTTP scheme when none is given (Mesos `DEFAULT_HTTP_SCHEME`, `http`). */
+export const DEFAULT_HEALTH_CHECK_HTTP_SCHEME = "http";
+/** Health checks: HTTP path when none is given (Mesos requests the port's root). */
+export const DEFAULT_HEALTH_CHECK_HTTP_PATH = "/";
+/**
+ * Health checks: bytes of a command check's output (stdout and stderr) kept for its failure
+ * message. Mesos sends the output to the executor's stderr; agora keeps a bounded tail.
+ */
+export const HEALTH_CHECK_OUTPUT_BYTES = 1024;

@@ -1,0 +1,21 @@
+/**
+ * Task health checks for executors (Mesos's health checker): command, HTTP
+ * and TCP probes, and the {@link HealthChecker} that runs one on a clock.
+ */
+export type { HealthCheckerOptions, HealthResult } from "./checker.ts";
+export { HealthChecker } from "./checker.ts";
+export type { CommandProbeOptions } from "./command-probe.ts";
+export { commandProbe } from "./command-probe.ts";
+export type {
+  HealthMachineContext,
+  HealthMachineEvent,
+  HealthMachineInput,
+} from "./health.machine.ts";
+export { HealthPhase, healthMachine, healthPhaseOf, inGracePeriod } from "./health.machine.ts";
+export type { HttpTarget } from "./http-probe.ts";
+export { healthyStatus, httpProbe } from "./http-probe.ts";
+export type { HealthTiming, ProbeTarget, ResolvedHealthCheck } from "./options.ts";
+export { resolveHealthCheck } from "./options.ts";
+export type { Probe, ProbeOptions, ProbeResult } from "./probe.ts";
+export { createProbe } from "./probe.ts";
+export { CHECK_HOST, tcpProbe } from "./tcp-probe.ts";
