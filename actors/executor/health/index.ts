@@ -14,6 +14,8 @@ export type {
 export { HealthPhase, healthMachine, healthPhaseOf, inGracePeriod } from "./health.machine.ts";
 export type { HttpTarget } from "./http-probe.ts";
 export { healthyStatus, httpProbe } from "./http-probe.ts";
+export type { KillSettings } from "./kill-policy.ts";
+export { killGracePeriodMs } from "./kill-policy.ts";
 export type { HealthTiming, ProbeTarget, ResolvedHealthCheck } from "./options.ts";
 export { resolveHealthCheck } from "./options.ts";
 export type { Probe, ProbeOptions, ProbeResult } from "./probe.ts";

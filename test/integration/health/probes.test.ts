@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -176,4 +178,47 @@ test("tcp probe - an open listener is healthy, a closed one is not", async (t) =
   const closed = await tcpProbe(port, never());
   t.false(closed.ok);
   t.regex(closed.ok ? "" : closed.message, /connection to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/);
+});
+
+test("http probe - https is checked without verifying the task's certificate", async (t) => {
+  const dir = scratch();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const key = path.join(dir, "key.pem");
+  const cert = path.join(dir, "cert.pem");
+  const made = spawnSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=task",
+    ],
+    { stdio: "ignore" },
+  );
+  if (made.status !== 0) {
+    t.log("openssl is not usable here: the https probe is not exercised");
+    t.pass();
+    return;
+  }
+  const server = createHttpsServer(
+    { key: readFileSync(key), cert: readFileSync(cert) },
+    (req, res) => {
+      res.writeHead(req.url === "/ok" ? 204 : 503);
+      res.end();
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  t.deepEqual(await httpProbe({ scheme: "https", port, path: "/ok" }, never()), { ok: true });
+  t.like(await httpProbe({ scheme: "https", port, path: "/down" }, never()), { ok: false });
 });
