@@ -20,9 +20,10 @@ import type { Logger } from "../../../infra/logger.ts";
 import { machineClock } from "../../../infra/machine-clock.ts";
 import type { Metrics } from "../../../infra/metrics.ts";
 import type { HealthCheck } from "../../../protocol/health.ts";
+import { createProbe, type ProbeOptions } from "./create-probe.ts";
 import { type HealthPhase, healthMachine, healthPhaseOf, inGracePeriod } from "./health.machine.ts";
 import { type ResolvedHealthCheck, resolveHealthCheck } from "./options.ts";
-import { createProbe, describe, type Probe, type ProbeOptions } from "./probe.ts";
+import { describe, type Probe } from "./probe.ts";
 
 /** A change of the task's health. */
 export interface HealthResult {
@@ -66,18 +67,17 @@ export class HealthChecker {
     const machine = healthMachine.provide({
       actions: {
         runCheck: ({ context }) => this.#run(context.seq),
-        abortCheck: ({ context }) => {
-          if (context.timedOut) options.metrics?.inc("health_check_timeouts");
-          this.#controller?.abort();
+        abortCheck: () => this.#controller?.abort(),
+        noteTimeout: () => options.metrics?.inc("health_check_timeouts"),
+        notifyHealth: ({ context }) => {
+          const result = {
+            healthy: context.healthy === true,
+            consecutiveFailures: context.consecutiveFailures,
+            message: context.message ?? "",
+          };
+          options.logger?.info(result, "task health changed");
+          this.#safely("onStatus", () => options.onStatus(result));
         },
-        notifyHealth: ({ context }) =>
-          this.#safely("onStatus", () =>
-            options.onStatus({
-              healthy: context.healthy === true,
-              consecutiveFailures: context.consecutiveFailures,
-              message: context.message ?? "",
-            }),
-          ),
         requestKill: ({ context }) => {
           const message =
             `the task failed ${context.consecutiveFailures} health check(s) in a row; ` +
@@ -108,13 +108,17 @@ export class HealthChecker {
   stop(): Promise<void> {
     if (this.#stopped !== undefined) return this.#stopped;
     this.#stopped = new Promise<void>((resolve) => {
-      const sub = this.#actor.subscribe((snapshot) => {
-        if (snapshot.status !== "done") return;
-        sub.unsubscribe();
-        resolve();
+      // "done" once stopped; "error" cannot happen (every effect is guarded) but must not hang
+      const sub = this.#actor.subscribe({
+        next: (snapshot) => {
+          if (snapshot.status === "active") return;
+          sub.unsubscribe();
+          resolve();
+        },
+        error: () => resolve(),
       });
       this.#actor.send({ type: "STOP" });
-      if (this.#actor.getSnapshot().status === "done") {
+      if (this.#actor.getSnapshot().status !== "active") {
         sub.unsubscribe();
         resolve();
       }

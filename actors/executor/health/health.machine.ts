@@ -16,8 +16,8 @@
  *
  * The machine is pure: its timers are the named delays `checkDelay`,
  * `gracePeriod`, `checkTimeout` and `checkInterval`; its effects the named
- * actions `runCheck`, `abortCheck`, `notifyHealth`, `requestKill` and
- * `noteIgnored`, which the {@link HealthChecker} provides.
+ * actions `runCheck`, `abortCheck`, `notifyHealth`, `requestKill`,
+ * `noteIgnored` and `noteTimeout`, which the {@link HealthChecker} provides.
  */
 import { assign, enqueueActions, raise, setup, stateIn } from "xstate";
 import type { HealthTiming } from "./options.ts";
@@ -115,6 +115,7 @@ export const healthMachine = setup({
     notifyHealth: () => {},
     requestKill: () => {},
     noteIgnored: () => {},
+    noteTimeout: () => {},
     // context
     beginCheck: assign({
       seq: ({ context }) => context.seq + 1,
@@ -192,7 +193,10 @@ export const healthMachine = setup({
             [HealthPhase.Checking]: {
               entry: ["beginCheck", "runCheck"],
               after: {
-                checkTimeout: { guard: "hasTimeout", actions: ["markTimedOut", "abortCheck"] },
+                checkTimeout: {
+                  guard: "hasTimeout",
+                  actions: ["markTimedOut", "noteTimeout", "abortCheck"],
+                },
               },
               on: {
                 CHECK_DONE: [

@@ -8,8 +8,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { describe, type ProbeResult } from "./probe.ts";
-import { CHECK_HOST } from "./tcp-probe.ts";
+import { CHECK_HOST, describe, type ProbeResult } from "./probe.ts";
 
 /** What an HTTP probe requests. */
 export interface HttpTarget {

@@ -6,6 +6,8 @@ export type { HealthCheckerOptions, HealthResult } from "./checker.ts";
 export { HealthChecker } from "./checker.ts";
 export type { CommandProbeOptions } from "./command-probe.ts";
 export { commandProbe } from "./command-probe.ts";
+export type { ProbeOptions } from "./create-probe.ts";
+export { createProbe } from "./create-probe.ts";
 export type {
   HealthMachineContext,
   HealthMachineEvent,
@@ -18,6 +20,6 @@ export type { KillSettings } from "./kill-policy.ts";
 export { killGracePeriodMs } from "./kill-policy.ts";
 export type { HealthTiming, ProbeTarget, ResolvedHealthCheck } from "./options.ts";
 export { resolveHealthCheck } from "./options.ts";
-export type { Probe, ProbeOptions, ProbeResult } from "./probe.ts";
-export { createProbe } from "./probe.ts";
-export { CHECK_HOST, tcpProbe } from "./tcp-probe.ts";
+export type { Probe, ProbeResult } from "./probe.ts";
+export { CHECK_HOST } from "./probe.ts";
+export { tcpProbe } from "./tcp-probe.ts";

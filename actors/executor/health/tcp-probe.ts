@@ -3,10 +3,7 @@
  * established (Mesos's `mesos-tcp-connect`); the connection is closed at once.
  */
 import { connect } from "node:net";
-import { describe, type ProbeResult } from "./probe.ts";
-
-/** The address Mesos checks: the task's loopback. */
-export const CHECK_HOST = "127.0.0.1";
+import { CHECK_HOST, describe, type ProbeResult } from "./probe.ts";
 
 /** Connects to `127.0.0.1:port`; settles on connect, error or abort. */
 export function tcpProbe(port: number, signal: AbortSignal): Promise<ProbeResult> {

@@ -40,14 +40,22 @@ function harness(check: Partial<HealthCheck> = {}) {
     });
   const statuses: HealthResult[] = [];
   const kills: string[] = [];
+  /** Both callbacks, in the order they were called. */
+  const log: string[] = [];
   const metrics = new Metrics();
   const checker = new HealthChecker({
     check: { type: "TCP", tcp: { port: 1 }, ...check },
     clock,
     probe,
     metrics,
-    onStatus: (result) => statuses.push(result),
-    onUnhealthy: (message) => kills.push(message),
+    onStatus: (result) => {
+      statuses.push(result);
+      log.push(`status ${result.healthy}`);
+    },
+    onUnhealthy: (message) => {
+      kills.push(message);
+      log.push("kill");
+    },
   });
   /** Settles the latest call and lets the result through. */
   const answer = async (ok: boolean, message = "refused") => {
@@ -70,6 +78,7 @@ function harness(check: Partial<HealthCheck> = {}) {
     calls,
     statuses,
     kills,
+    log,
     metrics,
     checker,
     answer,
@@ -241,8 +250,7 @@ test("health checker - one failure suffices when consecutiveFailures is 1", asyn
   h.checker.start();
   h.clock.advance(0);
   await h.answer(false);
-  t.is(h.statuses.length, 1);
-  t.is(h.kills.length, 1);
+  t.deepEqual(h.log, ["status false", "kill"]);
 });
 
 test("health checker - a check past its timeout is aborted and counts as a failure", async (t) => {
@@ -264,6 +272,7 @@ test("health checker - a check past its timeout is aborted and counts as a failu
   ]);
   t.is(h.metrics.get("health_check_timeouts"), 1);
   t.is(h.metrics.get("health_check_failures"), 1);
+  t.is(h.metrics.get("health_checks"), 1);
   // the next one starts an interval after the abort
   h.clock.advance(9_999);
   t.is(h.calls.length, 1);
@@ -387,4 +396,32 @@ test("health checker - a throwing callback or probe does not stop the checking",
   t.is(calls, 2);
   t.is(checker.phase, HealthPhase.Killing);
   await checker.stop();
+});
+
+test("health checker - stop during a timed-out check that has not ended yet", async (t) => {
+  const clock = new VirtualClock();
+  let settle: ((result: ProbeResult) => void) | undefined;
+  const metrics = new Metrics();
+  const checker = new HealthChecker({
+    check: { type: "TCP", tcp: { port: 1 }, ...QUICK, timeoutSeconds: 1 },
+    clock,
+    metrics,
+    // ends only when told, whatever the abort says
+    probe: () =>
+      new Promise<ProbeResult>((resolve) => {
+        settle = resolve;
+      }),
+    onStatus: () => t.fail("no result may be reported once stopping"),
+    onUnhealthy: () => t.fail("no kill may be asked once stopping"),
+  });
+  checker.start();
+  clock.advance(0);
+  clock.advance(1_000);
+  t.is(metrics.get("health_check_timeouts"), 1);
+  const stopped = checker.stop();
+  t.is(checker.phase, HealthPhase.Stopping);
+  settle?.({ ok: false, message: "late" });
+  await stopped;
+  t.is(checker.phase, HealthPhase.Stopped);
+  t.is(metrics.get("health_check_timeouts"), 1);
 });
