@@ -9,8 +9,8 @@ import { HealthPhase } from "../../../actors/executor/health/health.machine.ts";
 import { systemClock } from "../../../infra/clock.ts";
 import type { HealthCheck } from "../../../protocol/health.ts";
 
-/** Quick timing: check at once, then every 20 ms; no grace. */
-const QUICK = { delaySeconds: 0, intervalSeconds: 0.02, timeoutSeconds: 2, gracePeriodSeconds: 0 };
+/** Quick timing: check at once, then every 20 ms; no grace; a timeout only a stuck check reaches. */
+const QUICK = { delaySeconds: 0, intervalSeconds: 0.02, timeoutSeconds: 10, gracePeriodSeconds: 0 };
 
 /** A checker on the real clock whose results can be awaited. */
 function watch(check: HealthCheck, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
@@ -169,21 +169,22 @@ test("health checking - a command sleeping past the timeout is killed and counts
       type: "COMMAND",
       command: { value: "echo $$ >> pids; exec sleep 30" },
       ...QUICK,
-      timeoutSeconds: 0.2,
+      timeoutSeconds: 1,
       consecutiveFailures: 1,
     },
     { cwd: dir },
   );
   t.teardown(() => w.checker.stop());
   w.checker.start();
-  const pid = Number(await waitForLine(path.join(dir, "pids")));
-  t.true(alive(pid));
   await w.kill;
   t.like(w.results, [{ healthy: false, consecutiveFailures: 1 }]);
   t.regex(
     w.results[0]?.message ?? "",
-    /^COMMAND health check timed out after 0\.2s \(the command was killed\)$/,
+    /^COMMAND health check timed out after 1s \(the command was killed\)$/,
   );
+  // the command had a second to write its pid before it was killed
+  const pid = Number(await waitForLine(path.join(dir, "pids")));
+  t.true(pid > 0);
   t.false(alive(pid), "the timed-out check was reaped before its failure counted");
   t.is(w.checker.phase, HealthPhase.Killing);
 });
