@@ -183,3 +183,23 @@ export const RECOVERED_EXECUTOR_POLL_MS = 1000;
 export const DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS = 5000;
 /** Agent: acknowledged update uuids kept per task in its checkpoint (for executors resending them). */
 export const CHECKPOINT_ACKED_UUIDS = 16;
+
+/** Health checks: seconds from the task's start to the first check (`HealthCheck.delay_seconds=15`). */
+export const DEFAULT_HEALTH_CHECK_DELAY_SECONDS = 15;
+/** Health checks: seconds from the end of one check to the next (`HealthCheck.interval_seconds=10`). */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS = 10;
+/** Health checks: seconds before a check is aborted as a failure; 0 = none (`HealthCheck.timeout_seconds=20`). */
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 20;
+/** Health checks: failures in a row before the task is killed (`HealthCheck.consecutive_failures=3`). */
+export const DEFAULT_HEALTH_CHECK_CONSECUTIVE_FAILURES = 3;
+/** Health checks: seconds from the task's start in which failures are ignored (`HealthCheck.grace_period_seconds=10`). */
+export const DEFAULT_HEALTH_CHECK_GRACE_PERIOD_SECONDS = 10;
+/** Health checks: HTTP scheme when none is given (Mesos `DEFAULT_HTTP_SCHEME`, `http`). */
+export const DEFAULT_HEALTH_CHECK_HTTP_SCHEME = "http";
+/** Health checks: HTTP path when none is given (Mesos requests the port's root). */
+export const DEFAULT_HEALTH_CHECK_HTTP_PATH = "/";
+/**
+ * Health checks: bytes of a command check's output (stdout and stderr) kept for its failure
+ * message. Mesos sends the output to the executor's stderr; agora keeps a bounded tail.
+ */
+export const HEALTH_CHECK_OUTPUT_BYTES = 1024;
