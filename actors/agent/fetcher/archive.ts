@@ -81,7 +81,7 @@ export async function extractArchive(
   signal?: AbortSignal,
 ): Promise<void> {
   if (kind === "zip") {
-    await extractZip(file, new Extractor(destDir, limits), limits.maxEntries);
+    await extractZip(file, new Extractor(destDir, limits, signal), limits.maxEntries);
     return;
   }
   if (kind === "gz") {
@@ -97,7 +97,7 @@ export async function extractArchive(
     });
     return;
   }
-  const into = new Extractor(destDir, limits);
+  const into = new Extractor(destDir, limits, signal);
   if (kind === "tar") {
     await extractTar(createReadStream(file), into);
     return;

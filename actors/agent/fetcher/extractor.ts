@@ -33,12 +33,14 @@ export class Extractor {
   readonly #dirs = new Set<string>();
   readonly #files = new Set<string>();
   readonly #links: { name: string; target: string }[] = [];
+  readonly #signal: AbortSignal | undefined;
   #entries = 0;
   #bytes = 0;
 
-  constructor(root: string, limits: ExtractLimits) {
+  constructor(root: string, limits: ExtractLimits, signal?: AbortSignal) {
     this.#root = root;
     this.#limits = limits;
+    this.#signal = signal;
   }
 
   /** Entries seen so far. */
@@ -53,6 +55,7 @@ export class Extractor {
 
   /** Checks an entry's name; undefined for the archive's root ("./"). */
   #name(raw: string): string | undefined {
+    if (this.#signal?.aborted === true) throw new SandboxPathError("aborted");
     this.#entries += 1;
     if (this.#entries > this.#limits.maxEntries) {
       throw new SandboxPathError(`more than ${this.#limits.maxEntries} entries`);
