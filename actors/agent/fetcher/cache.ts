@@ -47,6 +47,26 @@ interface Entry {
   ready: Promise<FillResult>;
 }
 
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(new Error("aborted"));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error("aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Files this cache names: `<serial>-<name>` and the temporaries beside them. */
 const OWN_FILE = /^(c\d+-|\.c\d+-)/;
 
@@ -149,9 +169,10 @@ export class FetcherCache {
   /**
    * A lease on the cache file of `key`, downloading it with `fill` when no
    * entry exists; concurrent calls for one key wait for the same fill and
-   * share its failure. "bypass" when the file cannot be cached.
+   * share its failure (unless `signal`, the filling fetch's, aborted it).
+   * "bypass" when the file cannot be cached.
    */
-  async acquire(key: string, name: string, fill: Fill): Promise<Acquired> {
+  async acquire(key: string, name: string, fill: Fill, signal?: AbortSignal): Promise<Acquired> {
     if (this.totalBytes <= 0) return { kind: "bypass", reason: "the fetcher cache is disabled" };
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
@@ -159,7 +180,7 @@ export class FetcherCache {
       this.#touch(existing);
       let result: FillResult;
       try {
-        result = await existing.ready;
+        result = await untilAborted(existing.ready, signal);
       } catch (err) {
         existing.refs -= 1;
         throw err;
@@ -209,7 +230,9 @@ export class FetcherCache {
       this.#drop(entry);
       entry.refs -= 1;
       await rm(entry.file, { force: true });
-      failed(err);
+      // A fill aborted by its own fetch is no failure of the URI: its waiters fetch it themselves.
+      if (signal?.aborted === true) settle({ kind: "bypass", reason: "the download was aborted" });
+      else failed(err);
       throw err;
     }
   }

@@ -152,22 +152,27 @@ async function fetchOne(uri: CommandUri, root: string, r: Resolved): Promise<Fet
   let cacheUse: FetchedUri["cache"] = "off";
   const cache = r.options.cache;
   if (uri.cache === true && cache !== undefined) {
-    const got = await cache.acquire(
-      FetcherCache.key(uri.value, r.options.user),
-      name,
-      async (file, reserve) => {
-        const src = await openSource(parsed, r.source);
-        if (src.size === undefined || src.size > r.maxDownloadBytes) {
-          pending = src;
-          return { kind: "bypass", reason: "its size is not known before the download" };
-        }
-        if (!(await reserve(src.size))) {
-          pending = src;
-          return { kind: "bypass", reason: "the cache cannot make room for it" };
-        }
-        return { kind: "cached", bytes: await download(src, file, r, src.size) };
-      },
-    );
+    const got = await cache
+      .acquire(
+        FetcherCache.key(uri.value, r.options.user),
+        name,
+        async (file, reserve) => {
+          const src = await openSource(parsed, r.source);
+          if (src.size === undefined || src.size > r.maxDownloadBytes) {
+            pending = src;
+            return { kind: "bypass", reason: "its size is not known before the download" };
+          }
+          if (!(await reserve(src.size))) {
+            pending = src;
+            return { kind: "bypass", reason: "the cache cannot make room for it" };
+          }
+          return { kind: "cached", bytes: await download(src, file, r, src.size) };
+        },
+        signal,
+      )
+      .catch((err: unknown) => {
+        throw wrap(`fetch ${parsed.display}`, err, signal);
+      });
     if (got.kind === "lease") {
       const { lease } = got;
       cacheUse = lease.downloaded ? "downloaded" : "hit";

@@ -18,6 +18,7 @@ test.before(async (t) => {
     "/b.bin": Buffer.alloc(4 * KB, 0xb),
     "/c.bin": Buffer.alloc(4 * KB, 0xc),
     "/big.bin": Buffer.alloc(4 * KB, 0xd),
+    "/per-user.bin": Buffer.alloc(KB, 0xe),
     "/shared.bin": Buffer.alloc(4 * KB, 0x5),
     "/tool.sh": '#!/bin/sh\necho "cached tool"\n',
     "/app.tar.gz": tarballs.gz,
@@ -131,4 +132,14 @@ test("fetcher cache - a URI whose size is not known up front, or too big, bypass
   );
   t.is(big[0]?.cache, "bypass");
   t.is(big[0]?.bytes, 4 * KB);
+});
+
+test("fetcher cache - entries are per user: one URI for two users is downloaded twice", async (t) => {
+  const { server } = t.context;
+  const f = await fetcher(t, 64 * KB);
+  const uri = { value: `${server.base}/per-user.bin`, cache: true };
+  await f.fetch([uri], await sandbox(t), { user: "alice" });
+  await f.fetch([uri], await sandbox(t), { user: "bob" });
+  await f.fetch([uri], await sandbox(t), { user: "alice" });
+  t.is(server.hits("/per-user.bin"), 2);
 });

@@ -119,3 +119,30 @@ test("fetcher cache - size 0 disables it; open() empties only the cache's own fi
   await FetcherCache.open({ dir, sizeBytes: 100 });
   t.deepEqual(await readdir(dir), ["not-ours"]);
 });
+
+test("fetcher cache - a download aborted by its own fetch is not a failure for the waiters", async (t) => {
+  const cache = await FetcherCache.open({ dir: await cacheDir(t), sizeBytes: 100 });
+  const abort = new AbortController();
+  let fail!: (err: Error) => void;
+  const aborting: Fill = () => new Promise((_, reject) => (fail = reject));
+  const first = cache.acquire("k", "x", aborting, abort.signal);
+  const waiter = cache.acquire("k", "x", aborting);
+  abort.abort();
+  fail(new Error("aborted"));
+  await t.throwsAsync(first, { message: "aborted" });
+  t.like(await waiter, { kind: "bypass", reason: "the download was aborted" });
+  const own = new AbortController();
+  let hold!: () => void;
+  const slow: Fill = async (file, reserve) => {
+    await new Promise<void>((r) => (hold = r));
+    await reserve(1);
+    await writeFile(file, "1");
+    return { kind: "cached", bytes: 1 };
+  };
+  const filling = cache.acquire("s", "s", slow);
+  const waiting = cache.acquire("s", "s", slow, own.signal);
+  own.abort();
+  await t.throwsAsync(waiting, { message: "aborted" }, "an aborted waiter stops waiting");
+  hold();
+  t.is((await filling).kind, "lease");
+});
