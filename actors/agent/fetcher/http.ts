@@ -162,7 +162,10 @@ export function openHttp(start: URL, options: HttpOptions): Promise<HttpBody> {
             done();
           },
         });
-        body.on("close", () => watch.stop());
+        body.on("close", () => {
+          watch.stop();
+          if (!res.complete) res.destroy(); // the reader gave up: free the connection
+        });
         res.on("error", (err) =>
           body?.destroy(
             fetchFailed(`GET ${shown}: ${reason(err)}`, { retryable: true, cause: err }),

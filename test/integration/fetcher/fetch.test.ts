@@ -209,3 +209,11 @@ test("fetch - an aborted fetch fails and leaves no file", async (t) => {
   t.regex(err?.message ?? "", /aborted/);
   t.deepEqual(await readdir(box), []);
 });
+
+test("fetch - a download larger than the bound fails and leaves nothing", async (t) => {
+  const box = await sandbox(t);
+  const uri = `${t.context.server.base}/files/app.tar.gz`;
+  const err = await t.throwsAsync(fetch([{ value: uri }], box, { maxDownloadBytes: 100 }));
+  t.is(err?.message, `GET ${uri}: the download is larger than 100 bytes`);
+  t.deepEqual(await readdir(box), []);
+});
