@@ -95,5 +95,5 @@ export {
 } from "./config.ts";
 export { fetchFailed, isFetchFailed } from "./errors.ts";
 export type { ExtractLimits } from "./extractor.ts";
-export { type FetchedUri, type FetchOptions, fetch } from "./fetch.ts";
+export { type FetchedUri, type FetchOptions, fetch, fetch as fetchUris } from "./fetch.ts";
 export { outputName, type ParsedUri, parseUri, redactUri } from "./uri.ts";
