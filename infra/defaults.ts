@@ -203,3 +203,21 @@ export const DEFAULT_HEALTH_CHECK_HTTP_PATH = "/";
  * message. Mesos sends the output to the executor's stderr; agora keeps a bounded tail.
  */
 export const HEALTH_CHECK_OUTPUT_BYTES = 1024;
+
+/** Agent fetcher: capacity of the fetcher cache in bytes; 0 disables it (`--fetcher_cache_size=2GB`). */
+export const DEFAULT_FETCHER_CACHE_SIZE_BYTES = 2 * 1024 ** 3;
+/**
+ * Agent fetcher: the cache lives under this directory of the system's temp dir, one subdirectory
+ * per agent (`--fetcher_cache_dir=<tmp>/mesos/fetch`); the agent empties its own on start.
+ */
+export const DEFAULT_FETCHER_CACHE_DIR = "agora/fetch";
+/** Agent fetcher: a download that receives nothing for this long is aborted (`--fetcher_stall_timeout=1mins`). */
+export const DEFAULT_FETCHER_STALL_TIMEOUT_MS = 60_000;
+/** Agent fetcher: HTTP redirects followed per URI (Mesos follows curl's; agora bounds them). */
+export const FETCHER_MAX_REDIRECTS = 10;
+/** Agent fetcher: bytes one download may write (agora's bound; Mesos has none). */
+export const FETCHER_MAX_DOWNLOAD_BYTES = 16 * 1024 ** 3;
+/** Agent fetcher: bytes one archive may extract to, a bound against archive bombs (agora's). */
+export const FETCHER_MAX_EXTRACTED_BYTES = 16 * 1024 ** 3;
+/** Agent fetcher: entries one archive may hold (agora's). */
+export const FETCHER_MAX_ARCHIVE_ENTRIES = 100_000;

@@ -41,6 +41,11 @@ export const ErrorCode = {
    * resubscribe with the same frameworkId.
    */
   NotSubscribed: "NOT_SUBSCRIBED",
+  /**
+   * The agent's fetcher could not fetch a URI of a task into its sandbox (the message says
+   * which URI and why); the task ends TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED.
+   */
+  FetchFailed: "FETCH_FAILED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

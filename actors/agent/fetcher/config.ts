@@ -1,0 +1,66 @@
+/**
+ * The fetcher's agent flags, resolved: `--fetcher-cache-size` (Mesos `Bytes`:
+ * `2GB`, `512MB`, `0B`), `--fetcher-cache-dir` (one subdirectory per agent),
+ * `--fetcher-stall-timeout` (a duration).
+ */
+import os from "node:os";
+import path from "node:path";
+import {
+  DEFAULT_FETCHER_CACHE_DIR,
+  DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+  DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+} from "../../../infra/defaults.ts";
+import { parseDuration } from "../../../infra/durations.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+
+const UNITS: Record<string, number> = {
+  B: 1,
+  KB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+};
+
+/** Parses a byte size as Mesos's `Bytes` (binary units; a bare number is bytes). */
+export function parseBytes(value: string | number, what = "size"): number {
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.floor(value);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$/i.exec(String(value));
+  if (m === null) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `${what}: '${value}' is not a size (like 2GB, 512MB, 0B)`,
+    );
+  }
+  return Math.floor(Number(m[1]) * UNITS[(m[2] ?? "B").toUpperCase()]!);
+}
+
+/** Resolved fetcher settings of an agent. */
+export interface FetcherSettings {
+  /** The agent's own cache directory: `<fetcher-cache-dir>/<agentId>`. */
+  cacheDir: string;
+  cacheSizeBytes: number;
+  stallTimeoutMs: number;
+}
+
+/** Flags as given (strings from the command line or the environment). */
+export interface FetcherFlags {
+  fetcherCacheDir?: string;
+  fetcherCacheSize?: string | number;
+  fetcherStallTimeout?: string | number;
+}
+
+/** Resolves the flags for the agent `agentId`. */
+export function resolveFetcherSettings(flags: FetcherFlags, agentId: string): FetcherSettings {
+  const parent = flags.fetcherCacheDir ?? path.join(os.tmpdir(), DEFAULT_FETCHER_CACHE_DIR);
+  return {
+    cacheDir: path.join(path.resolve(parent), encodeURIComponent(agentId)),
+    cacheSizeBytes:
+      flags.fetcherCacheSize === undefined
+        ? DEFAULT_FETCHER_CACHE_SIZE_BYTES
+        : parseBytes(flags.fetcherCacheSize, "--fetcher-cache-size"),
+    stallTimeoutMs:
+      flags.fetcherStallTimeout === undefined
+        ? DEFAULT_FETCHER_STALL_TIMEOUT_MS
+        : parseDuration(flags.fetcherStallTimeout, "--fetcher-stall-timeout"),
+  };
+}
