@@ -13,7 +13,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
-import { idFromSubject } from "./agent-handlers.ts";
+import { idFromSubject, unanswered } from "./agent-handlers.ts";
 import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import {
@@ -44,7 +44,7 @@ export function handleSubscribe(
   ctx: MasterContext,
   msg: MessageOf<"scheduler.subscribe">,
   isRequest: boolean,
-): Message {
+): Message | Promise<Message> {
   if (!isRequest) {
     throw new AgoraError(ErrorCode.InvalidMessage, "scheduler.subscribe must be sent as a request");
   }
@@ -96,6 +96,27 @@ function dispatch(ctx: MasterContext, framework: FrameworkEntry, call: Framework
   }
 }
 
+/**
+ * The error for a call from a framework that is not subscribed here: a
+ * removed one keeps a non-retryable INVALID_STATE; any other (disconnected,
+ * recovered after a failover, unknown to a new leader) gets NOT_SUBSCRIBED,
+ * on which its driver resubscribes with the same id.
+ */
+function notSubscribed(ctx: MasterContext, frameworkId: string): AgoraError {
+  if (ctx.removedFrameworks.has(frameworkId)) {
+    return new AgoraError(
+      ErrorCode.InvalidState,
+      `framework ${frameworkId} was removed; subscribe without a frameworkId`,
+      { retryable: false },
+    );
+  }
+  ctx.metrics.inc("framework_calls_not_subscribed");
+  return new AgoraError(
+    ErrorCode.NotSubscribed,
+    `framework ${frameworkId} is not subscribed with this master; resubscribe with its frameworkId`,
+  );
+}
+
 /** A call on `master.framework.<frameworkId>`. */
 export function handleFrameworkCall(
   ctx: MasterContext,
@@ -104,23 +125,15 @@ export function handleFrameworkCall(
   isRequest: boolean,
 ): undefined {
   const framework = ctx.frameworks.get(frameworkId);
-  if (framework === undefined) {
-    throw new AgoraError(ErrorCode.NotFound, `framework ${frameworkId} is not known`);
-  }
   try {
-    if (framework.status !== FrameworkState.Subscribed) {
-      throw new AgoraError(
-        ErrorCode.InvalidState,
-        `framework ${frameworkId} is not subscribed; resubscribe with its frameworkId`,
-      );
-    }
+    if (framework?.status !== FrameworkState.Subscribed) throw notSubscribed(ctx, frameworkId);
     touchFramework(ctx, framework);
     dispatch(ctx, framework, call);
     return undefined;
   } catch (err) {
     if (!isRequest) {
       const error = AgoraError.from(err);
-      ctx.outbox.toFramework(framework.id, {
+      ctx.outbox.toFramework(frameworkId, {
         type: "event.error",
         code: error.code,
         message: `${call.type}: ${error.message}`.slice(0, 4096),
@@ -148,7 +161,7 @@ export function serveFrameworks(
       nc,
       subjects.masterSubscribe(),
       { ...options, types: ["scheduler.subscribe"] },
-      (msg, m) => handleSubscribe(ctx, msg, m.reply !== undefined),
+      (msg, m) => (ctx.isLeading() ? handleSubscribe(ctx, msg, m.reply !== undefined) : unanswered(ctx)),
     ),
     serve(
       nc,
@@ -158,6 +171,7 @@ export function serveFrameworks(
         types: FRAMEWORK_CALL_TYPES,
         // a published call that does not even decode is still reported to its framework
         onReject: (error, m) => {
+          if (!ctx.isLeading()) return;
           let frameworkId: string;
           try {
             frameworkId = idFromSubject(subjects, m.subject, "framework");
@@ -173,17 +187,21 @@ export function serveFrameworks(
         },
       },
       (msg, m) =>
-        handleFrameworkCall(
-          ctx,
-          idFromSubject(subjects, m.subject, "framework"),
-          msg,
-          m.reply !== undefined,
-        ),
+        ctx.isLeading()
+          ? handleFrameworkCall(
+              ctx,
+              idFromSubject(subjects, m.subject, "framework"),
+              msg,
+              m.reply !== undefined,
+            )
+          : unanswered(ctx),
     ),
     serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call, m) =>
-      answerOperatorCall(ctx, controls, call, (part) => {
-        if (m.reply !== undefined) nc.publish(m.reply, encode(part));
-      }),
+      ctx.isLeading()
+        ? answerOperatorCall(ctx, controls, call, (part) => {
+            if (m.reply !== undefined) nc.publish(m.reply, encode(part));
+          })
+        : unanswered(ctx),
     ),
   ];
 }

@@ -17,11 +17,14 @@ import {
 } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources, UNRESERVED_ROLE } from "../../protocol/resources.ts";
+import { type FrameworkRecord, StoreKeys } from "../../protocol/store.ts";
 import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
 import { RoleSums } from "./sums.ts";
-import { completeTask, isLive, masterTransition } from "./tasks.ts";
+import { frameworkRecord, persistRemovedFramework } from "./persist.ts";
+import { afterWrite, storeRecord } from "./registry.ts";
+import { completeTask, isLive, masterTransition, resendUnacknowledged } from "./tasks.ts";
 
 /** Longest delay a timer can take (setTimeout's limit, about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -108,12 +111,75 @@ export function recoverFramework(ctx: MasterContext, id: string, role: string): 
   return framework;
 }
 
-/** `scheduler.subscribe`: a new framework, or the resubscription of a known one. */
+/** Whether the framework handles TASK_UNREACHABLE / TASK_GONE (Mesos `PARTITION_AWARE`). */
+export function isPartitionAware(framework: FrameworkEntry): boolean {
+  return framework.info.capabilities?.includes("PARTITION_AWARE") ?? false;
+}
+
+/**
+ * A framework of the registry, restored by a new leader: disconnected until
+ * its scheduler resubscribes, its failover timer running for at least
+ * `graceMs` (the agent reregister timeout: a failover of the master is not
+ * the framework's failure).
+ */
+export function restoreFramework(
+  ctx: MasterContext,
+  record: FrameworkRecord,
+  graceMs: number,
+): FrameworkEntry {
+  const framework = newFramework(ctx, record.id, record.info);
+  ctx.frameworks.set(framework.id, framework);
+  framework.failoverTimeoutMs = Math.max(record.failoverTimeoutMs, graceMs);
+  disconnectFramework(ctx, framework, "master failover");
+  framework.failoverTimeoutMs = record.failoverTimeoutMs;
+  return framework;
+}
+
+/**
+ * `scheduler.subscribe`: a new framework, or the resubscription of a known
+ * one; answered once its registry entry is stored (a failed write:
+ * UNAVAILABLE, nothing changed).
+ */
 export function subscribe(
   ctx: MasterContext,
   call: MessageOf<"scheduler.subscribe">,
-): MessageOf<"event.subscribed"> {
+): MessageOf<"event.subscribed"> | Promise<MessageOf<"event.subscribed">> {
   const info = call.framework;
+  rolesOf(info);
+  if (info.frameworkId !== undefined && ctx.removedFrameworks.has(info.frameworkId)) {
+    throw new AgoraError(
+      ErrorCode.InvalidState,
+      `framework ${info.frameworkId} was removed; subscribe without a frameworkId`,
+    );
+  }
+  for (const role of call.suppressedRoles ?? []) {
+    if (!rolesOf(info).includes(role)) {
+      throw new AgoraError(
+        ErrorCode.InvalidMessage,
+        `suppressed role ${JSON.stringify(role)} is not one of the framework's roles`,
+      );
+    }
+  }
+  const id =
+    info.frameworkId ?? `${ctx.masterId}-${String(ctx.sequence.frameworks++).padStart(4, "0")}`;
+  const failoverTimeoutMs =
+    info.failoverTimeoutSeconds !== undefined
+      ? info.failoverTimeoutSeconds * 1000
+      : ctx.config.frameworkFailoverTimeout;
+  const record = frameworkRecord(id, info, failoverTimeoutMs);
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.framework(id), record), () => {
+    if (ctx.removedFrameworks.has(id)) {
+      throw new AgoraError(ErrorCode.InvalidState, `framework ${id} was removed meanwhile`);
+    }
+    return applySubscribe(ctx, call, { ...info, frameworkId: id });
+  });
+}
+
+function applySubscribe(
+  ctx: MasterContext,
+  call: MessageOf<"scheduler.subscribe">,
+  info: FrameworkInfo & { frameworkId: string },
+): MessageOf<"event.subscribed"> {
   const roles = rolesOf(info);
   const suppressed = call.suppressedRoles ?? [];
   for (const role of suppressed) {
@@ -126,13 +192,7 @@ export function subscribe(
   }
   const now = ctx.clock.now();
   let framework: FrameworkEntry;
-  if (info.frameworkId !== undefined) {
-    if (ctx.removedFrameworks.has(info.frameworkId)) {
-      throw new AgoraError(
-        ErrorCode.InvalidState,
-        `framework ${info.frameworkId} was removed; subscribe without a frameworkId`,
-      );
-    }
+  {
     const existing = ctx.frameworks.get(info.frameworkId);
     if (existing !== undefined) {
       framework = existing;
@@ -160,11 +220,6 @@ export function subscribe(
       ctx.frameworks.set(framework.id, framework);
       ctx.metrics.inc("frameworks_subscribed");
     }
-  } else {
-    const id = `${ctx.masterId}-${String(ctx.sequence.frameworks++).padStart(4, "0")}`;
-    framework = newFramework(ctx, id, info);
-    ctx.frameworks.set(id, framework);
-    ctx.metrics.inc("frameworks_subscribed");
   }
   framework.failoverTimeoutMs =
     info.failoverTimeoutSeconds !== undefined
@@ -183,6 +238,7 @@ export function subscribe(
     heartbeatIntervalSeconds: ctx.config.frameworkHeartbeatInterval / 1000,
   };
   ctx.outbox.toFramework(framework.id, reply);
+  resendUnacknowledged(ctx, framework);
   ctx.requestAllocation();
   return reply;
 }
@@ -263,6 +319,7 @@ export function removeFramework(
   if (!advance(ctx, framework, event)) framework.status = FrameworkState.Removed;
   ctx.frameworks.delete(framework.id);
   ctx.removedFrameworks.add(framework.id);
+  persistRemovedFramework(ctx, framework);
   ctx.metrics.inc("frameworks_removed");
   ctx.logger.info({ frameworkId: framework.id, reason }, "framework removed");
   ctx.events.frameworkRemoved(framework.id, reason);

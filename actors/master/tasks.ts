@@ -60,6 +60,7 @@ export function addTask(
     state: spec.state ?? TaskState.Staging,
     status: undefined,
     accounted: false,
+    acknowledged: spec.status?.uuid === undefined,
   };
   if (spec.status !== undefined) task.status = compactStatus(task.taskId, spec.status, task.state);
   framework.tasks.set(task.taskId, task);
@@ -157,6 +158,7 @@ export function applyStatus(
   const previous = task.state;
   task.state = next;
   task.status = compactStatus(task.taskId, status, next);
+  task.acknowledged = status.uuid === undefined;
   if (status.executorId !== undefined && task.executorId === undefined) {
     task.executorId = status.executorId;
   }
@@ -289,9 +291,26 @@ export function acknowledge(
   } else {
     ctx.metrics.inc("acknowledgements_dropped");
   }
-  if (task !== undefined && isTerminalState(task.state) && task.status?.uuid === call.uuid) {
-    completeTask(ctx, framework, task);
+  if (task !== undefined && task.status?.uuid === call.uuid) {
+    task.acknowledged = true;
+    if (isTerminalState(task.state)) completeTask(ctx, framework, task);
   }
+}
+
+/**
+ * A framework (re)subscribed: every status update it has not acknowledged
+ * (the latest of each task, with its uuid) is sent again at once.
+ */
+export function resendUnacknowledged(ctx: MasterContext, framework: FrameworkEntry): number {
+  let count = 0;
+  for (const task of framework.tasks.values()) {
+    const status = task.status;
+    if (task.acknowledged || status?.uuid === undefined) continue;
+    sendUpdate(ctx, framework, { ...status, agentId: task.agentId, executorId: task.executorId });
+    count++;
+  }
+  if (count > 0) ctx.metrics.inc("status_updates_resent", count);
+  return count;
 }
 
 /** `scheduler.kill`: forwarded to the task's agent; an unknown task is answered TASK_LOST. */
@@ -342,9 +361,13 @@ function reconcileStatus(task: TaskEntry, now: number): TaskStatus {
 }
 
 /**
- * `scheduler.reconcile`: the latest state of each task named (explicit), or
- * of every task of the framework (implicit, empty list). Unknown tasks are
- * TASK_UNKNOWN, or TASK_UNREACHABLE when the named agent is unreachable.
+ * `scheduler.reconcile` (Mesos reconciliation.md): explicit — the latest
+ * state of each task named; a task the master does not know is answered by
+ * what it knows of the agent named: recovered after a failover and not back
+ * yet → no answer (the framework asks again), unreachable →
+ * TASK_UNREACHABLE, removed → TASK_GONE, otherwise TASK_UNKNOWN (without an
+ * agent id and while a recovery waits for agents: no answer either).
+ * Implicit (empty list) — the latest state of every known non-terminal task.
  */
 export function reconcile(
   ctx: MasterContext,
@@ -353,8 +376,9 @@ export function reconcile(
 ): void {
   const now = ctx.clock.now();
   if (call.tasks.length === 0) {
-    for (const task of framework.tasks.values())
-      sendUpdate(ctx, framework, reconcileStatus(task, now));
+    for (const task of framework.tasks.values()) {
+      if (isLive(task)) sendUpdate(ctx, framework, reconcileStatus(task, now));
+    }
     return;
   }
   for (const ref of call.tasks) {
@@ -363,13 +387,29 @@ export function reconcile(
       sendUpdate(ctx, framework, reconcileStatus(task, now));
       continue;
     }
-    const agent = ref.agentId === undefined ? undefined : ctx.agents.get(ref.agentId);
-    const state =
-      agent?.status === AgentState.Unreachable ? TaskState.Unreachable : TaskState.Unknown;
+    const state = unknownTaskState(ctx, ref.agentId);
+    if (state === undefined) {
+      ctx.metrics.inc("reconciliations_deferred");
+      continue;
+    }
     sendUpdate(
       ctx,
       framework,
       masterStatus(ref, state, TaskReason.Reconciliation, "task is not known to the master", now),
     );
   }
+}
+
+/** The answer for a task the master does not know; undefined = no answer yet. */
+function unknownTaskState(ctx: MasterContext, agentId: string | undefined): TaskState | undefined {
+  if (agentId === undefined) {
+    return ctx.recovery !== undefined && ctx.recovery.reregistered < ctx.recovery.expected
+      ? undefined
+      : TaskState.Unknown;
+  }
+  if (ctx.removedAgents.has(agentId)) return TaskState.Gone;
+  const agent = ctx.agents.get(agentId);
+  if (agent?.status === AgentState.Recovered) return undefined;
+  if (agent?.status === AgentState.Unreachable) return TaskState.Unreachable;
+  return TaskState.Unknown;
 }
