@@ -154,7 +154,13 @@ export function reregisterAgent(
     stored.attributes === interned.attributes(msg.attributes);
   if (unchanged) return readmitAgent(ctx, agentId, msg, total);
   const record = agentRecord(
-    { id: agentId, hostname: msg.hostname, total, attributes: msg.attributes, unreachableSince: undefined },
+    {
+      id: agentId,
+      hostname: msg.hostname,
+      total,
+      attributes: msg.attributes,
+      unreachableSince: undefined,
+    },
     AgentRegistryState.Admitted,
     ctx.clock.now(),
   );
@@ -332,7 +338,12 @@ export function restoreAgent(ctx: MasterContext, record: AgentRecord): AgentEntr
   const agent = newAgent(
     ctx,
     record.id,
-    { type: "agent.register", hostname: record.hostname, resources: record.resources, attributes: record.attributes },
+    {
+      type: "agent.register",
+      hostname: record.hostname,
+      resources: record.resources,
+      attributes: record.attributes,
+    },
     interned.resources(record.resources),
   );
   advance(ctx, agent, AgentEvent.Recover);
@@ -353,7 +364,10 @@ export function agentBack(ctx: MasterContext): void {
   const recovery = ctx.recovery;
   if (recovery === undefined) return;
   recovery.reregistered++;
-  if (recovery.paused && recovery.reregistered >= recovery.expected * ctx.config.recoveryAgentFraction) {
+  if (
+    recovery.paused &&
+    recovery.reregistered >= recovery.expected * ctx.config.recoveryAgentFraction
+  ) {
     resumeAllocation(ctx, "enough agents reregistered");
   }
   if (recovery.reregistered >= recovery.expected) {

@@ -11,8 +11,8 @@ import {
 } from "../../infra/config.ts";
 import {
   DEFAULT_AGENT_PING_TIMEOUT_MS,
-  DEFAULT_AGENT_REREGISTER_TIMEOUT_MS,
   DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
+  DEFAULT_AGENT_REREGISTER_TIMEOUT_MS,
   DEFAULT_ALLOCATION_INTERVAL_MS,
   DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS,
   DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS,
@@ -230,7 +230,8 @@ export function validateMasterConfig(config: MasterConfig): void {
     if (!Number.isInteger(value) || (value as number) < 1) fail(flag, "an integer >= 1", value);
   }
   const fraction = config.recoveryAgentFraction;
-  if (!(fraction >= 0 && fraction <= 1)) fail("recovery-agent-fraction", "a number in [0, 1]", fraction);
+  if (!(fraction >= 0 && fraction <= 1))
+    fail("recovery-agent-fraction", "a number in [0, 1]", fraction);
   if (config.registry !== "kv" && config.registry !== "memory") {
     fail("registry", "kv or memory", config.registry);
   }

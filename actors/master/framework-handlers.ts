@@ -161,7 +161,8 @@ export function serveFrameworks(
       nc,
       subjects.masterSubscribe(),
       { ...options, types: ["scheduler.subscribe"] },
-      (msg, m) => (ctx.isLeading() ? handleSubscribe(ctx, msg, m.reply !== undefined) : unanswered(ctx)),
+      (msg, m) =>
+        ctx.isLeading() ? handleSubscribe(ctx, msg, m.reply !== undefined) : unanswered(ctx),
     ),
     serve(
       nc,

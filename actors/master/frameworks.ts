@@ -21,9 +21,9 @@ import { type FrameworkRecord, StoreKeys } from "../../protocol/store.ts";
 import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
-import { RoleSums } from "./sums.ts";
 import { frameworkRecord, persistRemovedFramework } from "./persist.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
+import { RoleSums } from "./sums.ts";
 import { completeTask, isLive, masterTransition, resendUnacknowledged } from "./tasks.ts";
 
 /** Longest delay a timer can take (setTimeout's limit, about 24.8 days). */

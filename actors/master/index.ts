@@ -15,9 +15,9 @@ import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { PolicySwitch } from "../../policies/remote/switch.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
-import type { MasterState } from "../../protocol/operator.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { MasterState } from "../../protocol/operator.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { serveAgents } from "./agent-handlers.ts";
 import { type MasterConfig, validateMasterConfig } from "./config.ts";
@@ -101,7 +101,7 @@ export function createMaster(deps: MasterDeps): Master {
   let leaderSubs: Subscription[] = [];
   let instanceSub: Subscription | undefined;
   let started = false;
-  let leadingWaiters: Array<() => void> = [];
+  const leadingWaiters: Array<() => void> = [];
   const isLeading = () => core !== undefined && (leadership?.isLeading() ?? true);
   const policy = new PolicySwitch(
     {
@@ -115,8 +115,7 @@ export function createMaster(deps: MasterDeps): Master {
     deps.policy ?? config.policy,
   );
   const controls = { usePolicy: (name: string) => policy.use(name) };
-  const view = (): LeadershipView =>
-    leadership?.view() ?? { leader: true, leaderId: masterId };
+  const view = (): LeadershipView => leadership?.view() ?? { leader: true, leaderId: masterId };
 
   /** Leads: a fresh core, the registry recovered, then the master subjects served. */
   const lead = async (term: number) => {

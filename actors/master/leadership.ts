@@ -16,11 +16,7 @@ import type { Logger } from "../../infra/logger.ts";
 import { machineClock } from "../../infra/machine-clock.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { LeaderRecord, MasterRecord } from "../../protocol/store.ts";
-import {
-  type LeadershipState,
-  leadershipMachine,
-  leadershipState,
-} from "./leadership.machine.ts";
+import { type LeadershipState, leadershipMachine, leadershipState } from "./leadership.machine.ts";
 import type { LeadershipView } from "./model.ts";
 import type { LeaseStore } from "./registry-kv.ts";
 

@@ -97,7 +97,8 @@ export function handleOperatorCall(
     case "operator.setQuota":
       return storeThenApply(
         ctx,
-        (target) => setRoleQuota(target, call.role, { guarantee: call.guarantee, limit: call.limit }),
+        (target) =>
+          setRoleQuota(target, call.role, { guarantee: call.guarantee, limit: call.limit }),
         (after) => [StoreKeys.quota, { quotas: roleQuotas(after) }],
         () => {
           ctx.logger.info(

@@ -66,7 +66,11 @@ function failed(ctx: MasterContext, key: string, err: unknown): void {
 }
 
 /** Stores the agent's registry state without waiting. */
-export function persistAgent(ctx: MasterContext, agent: AgentEntry, state: AgentRegistryState): void {
+export function persistAgent(
+  ctx: MasterContext,
+  agent: AgentEntry,
+  state: AgentRegistryState,
+): void {
   persist(ctx, StoreKeys.agent(agent.id), agentRecord(agent, state, ctx.clock.now()));
 }
 

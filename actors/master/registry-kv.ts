@@ -65,6 +65,8 @@ export async function openKvRegistry(
   const kv = await new Kvm(options.nc).create(registryBucket(options.prefix), {
     replicas: options.replicas,
     history: 1,
+    // reads through the stream leader: a replica never answers the lease with an old revision
+    allow_direct: false,
   });
   return { registry: kvRegistry(kv), lease: kvLease(kv, options) };
 }
