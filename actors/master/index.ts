@@ -221,6 +221,14 @@ export function createMaster(deps: MasterDeps): Master {
           replicas: config.registryReplicas,
           logger,
           metrics,
+        }).catch((err: unknown) => {
+          started = false;
+          instanceSub?.unsubscribe();
+          throw new AgoraError(
+            ErrorCode.Unavailable,
+            `the registry bucket cannot be opened (${(err as Error).message}); the master needs JetStream (nats-server -js), or run one master alone with --registry memory`,
+            { cause: err },
+          );
         });
         registry = opened.registry;
         const leading = new Promise<void>((resolve) => leadingWaiters.push(resolve));
