@@ -71,7 +71,12 @@ test("registry - subscribe, weights, quota and policy are stored before the repl
   t.deepEqual(decodeRecord(registry.values.get(StoreKeys.quota)!, StoreChecks.quota), {
     quotas: { web: { guarantee: { cpus: 1 } } },
   });
-  const controls = { used: "", usePolicy: (name: string) => void (controls.used = name) };
+  const controls = {
+    used: "",
+    usePolicy(name: string) {
+      controls.used = name;
+    },
+  };
   handleOperatorCall(h.ctx, controls, { type: "operator.usePolicy", name: "priority" });
   t.is(controls.used, "priority");
   t.deepEqual(decodeRecord(registry.values.get(StoreKeys.policy)!, StoreChecks.policy), {
