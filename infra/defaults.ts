@@ -124,3 +124,5 @@ export const DEFAULT_RECOVERY_AGENT_FRACTION = 0.8;
 export const DEFAULT_REGISTRY_REPLICAS = 1;
 /** Master: where the registry lives: `kv` (JetStream KV, replicated) or `memory` (`--registry=in_memory`). */
 export const DEFAULT_REGISTRY = "kv";
+/** Master: how long `start()` keeps trying to open the registry bucket (JetStream electing a stream leader). */
+export const REGISTRY_OPEN_TIMEOUT_MS = 30_000;

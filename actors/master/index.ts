@@ -10,6 +10,7 @@
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type Clock, systemClock } from "../../infra/clock.ts";
+import { REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
@@ -215,13 +216,18 @@ export function createMaster(deps: MasterDeps): Master {
         registry = new MemoryRegistry();
         await lead(0);
       } else {
-        const opened = await openKvRegistry({
-          nc,
-          prefix: subjects.prefix,
-          replicas: config.registryReplicas,
+        const opened = await openWithRetry(
+          () =>
+            openKvRegistry({
+              nc,
+              prefix: subjects.prefix,
+              replicas: config.registryReplicas,
+              logger,
+              metrics,
+            }),
+          clock,
           logger,
-          metrics,
-        }).catch((err: unknown) => {
+        ).catch((err: unknown) => {
           started = false;
           instanceSub?.unsubscribe();
           throw new AgoraError(
@@ -268,6 +274,24 @@ export function createMaster(deps: MasterDeps): Master {
     checkInvariants: () => core?.checkInvariants() ?? [],
     usePolicy: controls.usePolicy,
   };
+}
+
+/**
+ * Opens the registry, retrying while JetStream is not ready (a stream leader
+ * being elected) for up to {@link REGISTRY_OPEN_TIMEOUT_MS}; a server without
+ * JetStream fails at once.
+ */
+async function openWithRetry<T>(open: () => Promise<T>, clock: Clock, logger: Logger): Promise<T> {
+  const deadline = clock.now() + REGISTRY_OPEN_TIMEOUT_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await open();
+    } catch (err) {
+      if (/not enabled/i.test((err as Error).message) || clock.now() + delay > deadline) throw err;
+      logger.warn({ reason: (err as Error).message, retryInMs: delay }, "registry not ready");
+      await new Promise<void>((resolve) => clock.after(delay, resolve));
+    }
+  }
 }
 
 /** Resolves once the leadership saw another master's lease (or after two leases). */

@@ -43,7 +43,12 @@ export async function startHaMaster(
     overrides: { ...HA_MASTER, ...overrides, masterId, prefix: subjects.prefix },
   });
   const master = createMaster({ nc, logger: testLogger(), subjects, config });
-  await master.start();
+  try {
+    await master.start();
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
   let stopped = false;
   return {
     master,
