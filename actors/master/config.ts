@@ -92,7 +92,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_AGENT_REMOVAL_TIMEOUT",
     default: DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
     placeholder: "DURATION",
-    help: "an unreachable agent is removed after this (its tasks become TASK_LOST); 0 = never",
+    help: "an unreachable agent is removed after this (its tasks become TASK_GONE, TASK_LOST for frameworks that are not PARTITION_AWARE); 0 = never",
   },
   offerTimeout: {
     kind: "duration",
