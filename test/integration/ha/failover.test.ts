@@ -4,8 +4,11 @@
  * registry (agent, framework, weights) survives and the agent and framework
  * come back to the new leader with their task.
  */
+import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
+import type { MasterState } from "../../../protocol/operator.ts";
+import type { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
@@ -18,6 +21,23 @@ import {
 import { type HaMaster, instanceState, leaderOf, operator, startHaMaster } from "./helpers.ts";
 
 const nats = useNatsServer(test);
+
+/** Asks a master until its state lists exactly these masters (each ask waits for its answer). */
+async function waitForMasters(
+  nc: NatsConnection,
+  subjects: Subjects,
+  masterId: string,
+  ids: string[],
+): Promise<NonNullable<MasterState["masters"]>> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const masters = (await instanceState(nc, subjects, masterId)).masters ?? [];
+    const sorted = [...masters].sort((x, y) => x.id.localeCompare(y.id));
+    if (sorted.map((m) => m.id).join() === ids.join()) return sorted;
+    if (Date.now() > deadline) throw new Error(`masters are ${JSON.stringify(masters)}`);
+    await nc.flush();
+  }
+}
 
 test("ha - two masters on one prefix: exactly one leads, the other stands by", async (t) => {
   const subjects = freshSubjects();
@@ -38,6 +58,15 @@ test("ha - two masters on one prefix: exactly one leads, the other stands by", a
   t.like(standbyView, { masterId: "mb", leader: false, leaderId: "ma" });
   const leaderView = await instanceState(nc, subjects, "ma");
   t.like(leaderView, { masterId: "ma", leader: true, leaderId: "ma" });
+  // both masters keep presence keys: the leader lists them (it reads them once a lease)
+    const listed = await waitForMasters(nc, subjects, "ma", ["ma", "mb"]);
+  t.deepEqual(
+    listed.map((m) => [m.id, m.leader]),
+    [
+      ["ma", true],
+      ["mb", false],
+    ],
+  );
   const viaOperator = await operator(nc, subjects, { type: "operator.getState" }, [
     "operator.state",
   ]);
