@@ -62,45 +62,67 @@ export interface KvRegistryOptions {
 export async function openKvRegistry(
   options: KvRegistryOptions,
 ): Promise<{ registry: Registry; lease: LeaseStore }> {
-  const kv = await new Kvm(options.nc).create(registryBucket(options.prefix), {
-    replicas: options.replicas,
-    history: 1,
-    // reads through the stream leader: a replica never answers the lease with an old revision
-    allow_direct: false,
-  });
-  return { registry: kvRegistry(kv), lease: kvLease(kv, options) };
+  const kvm = new Kvm(options.nc);
+  const create = () =>
+    kvm.create(registryBucket(options.prefix), {
+      replicas: options.replicas,
+      history: 1,
+      // reads through the stream leader: a replica never answers the lease with an old revision
+      allow_direct: false,
+    });
+  let kv = await create();
+  let reopening: Promise<KV> | undefined;
+  // a nats-server restarted without its store lost the bucket: create it again and retry once
+  const withBucket = async <T>(op: (bucket: KV) => Promise<T>): Promise<T> => {
+    try {
+      return await op(kv);
+    } catch (err) {
+      if (!/stream not found|no responders/i.test(String((err as Error)?.message))) throw err;
+      options.metrics.inc("registry_bucket_recreated");
+      options.logger.warn("registry bucket missing: creating it again");
+      reopening ??= create().finally(() => {
+        reopening = undefined;
+      });
+      kv = await reopening;
+      return op(kv);
+    }
+  };
+  return { registry: kvRegistry(withBucket), lease: kvLease(withBucket, options) };
 }
+
+type WithBucket = <T>(op: (bucket: KV) => Promise<T>) => Promise<T>;
 
 function isRegistryKey(key: string): boolean {
   return key !== StoreKeys.leader && !key.startsWith("masters.");
 }
 
-function kvRegistry(kv: KV): Registry {
+function kvRegistry(withBucket: WithBucket): Registry {
   return {
     kind: "kv",
-    put: (key, value) => kv.put(key, value).then(() => undefined),
-    async entries() {
-      const out = new Map<string, Uint8Array>();
-      // one watch over every key is far faster than a get per key
-      const watch = await kv.watch({ key: ">" });
-      for await (const entry of watch) {
-        if (isRegistryKey(entry.key)) {
-          if (entry.operation === "PUT") out.set(entry.key, entry.value);
-          else out.delete(entry.key);
+    put: (key, value) => withBucket((kv) => kv.put(key, value)).then(() => undefined),
+    entries: () =>
+      withBucket(async (kv) => {
+        const out = new Map<string, Uint8Array>();
+        // one watch over every key is far faster than a get per key
+        const watch = await kv.watch({ key: ">" });
+        for await (const entry of watch) {
+          if (isRegistryKey(entry.key)) {
+            if (entry.operation === "PUT") out.set(entry.key, entry.value);
+            else out.delete(entry.key);
+          }
+          if (entry.isUpdate || entry.delta === 0) break;
         }
-        if (entry.isUpdate || entry.delta === 0) break;
-      }
-      watch.stop();
-      return Array.from(out);
-    },
+        watch.stop();
+        return Array.from(out);
+      }),
   };
 }
 
-function kvLease(kv: KV, options: KvRegistryOptions): LeaseStore {
+function kvLease(withBucket: WithBucket, options: KvRegistryOptions): LeaseStore {
   const { logger, metrics } = options;
   return {
     async read() {
-      const entry = await kv.get(StoreKeys.leader);
+      const entry = await withBucket((kv) => kv.get(StoreKeys.leader));
       // none, or released (a delete marker): free to take with create()
       if (entry === null || entry.operation !== "PUT") return undefined;
       let record: LeaderRecord | undefined;
@@ -114,31 +136,37 @@ function kvLease(kv: KV, options: KvRegistryOptions): LeaseStore {
     },
     async acquire(record, revision) {
       const value = encodeRecord(record);
-      if (revision === undefined) return kv.create(StoreKeys.leader, value);
-      return kv.update(StoreKeys.leader, value, revision);
+      return withBucket((kv) =>
+        revision === undefined
+          ? kv.create(StoreKeys.leader, value)
+          : kv.update(StoreKeys.leader, value, revision),
+      );
     },
-    renew: (record, revision) => kv.update(StoreKeys.leader, encodeRecord(record), revision),
-    release: (revision) => kv.delete(StoreKeys.leader, { previousSeq: revision }),
+    renew: (record, revision) =>
+      withBucket((kv) => kv.update(StoreKeys.leader, encodeRecord(record), revision)),
+    release: (revision) =>
+      withBucket((kv) => kv.delete(StoreKeys.leader, { previousSeq: revision })),
     async present(record) {
-      await kv.put(StoreKeys.master(record.masterId), encodeRecord(record));
+      await withBucket((kv) => kv.put(StoreKeys.master(record.masterId), encodeRecord(record)));
     },
-    absent: (masterId) => kv.delete(StoreKeys.master(masterId)),
-    async masters() {
-      const out: MasterRecord[] = [];
-      const watch = await kv.watch({ key: StoreKeys.mastersAll });
-      // never empty when asked: this master's own presence key is written first
-      for await (const entry of watch) {
-        if (entry.operation === "PUT") {
-          try {
-            out.push(decodeRecord(entry.value, StoreChecks.master));
-          } catch {
-            metrics.inc("registry_entries_invalid");
+    absent: (masterId) => withBucket((kv) => kv.delete(StoreKeys.master(masterId))),
+    masters: () =>
+      withBucket(async (kv) => {
+        const out: MasterRecord[] = [];
+        const watch = await kv.watch({ key: StoreKeys.mastersAll });
+        // never empty when asked: this master's own presence key is written first
+        for await (const entry of watch) {
+          if (entry.operation === "PUT") {
+            try {
+              out.push(decodeRecord(entry.value, StoreChecks.master));
+            } catch {
+              metrics.inc("registry_entries_invalid");
+            }
           }
+          if (entry.isUpdate || entry.delta === 0) break;
         }
-        if (entry.isUpdate || entry.delta === 0) break;
-      }
-      watch.stop();
-      return out;
-    },
+        watch.stop();
+        return out;
+      }),
   };
 }

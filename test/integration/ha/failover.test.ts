@@ -59,7 +59,7 @@ test("ha - two masters on one prefix: exactly one leads, the other stands by", a
   const leaderView = await instanceState(nc, subjects, "ma");
   t.like(leaderView, { masterId: "ma", leader: true, leaderId: "ma" });
   // both masters keep presence keys: the leader lists them (it reads them once a lease)
-    const listed = await waitForMasters(nc, subjects, "ma", ["ma", "mb"]);
+  const listed = await waitForMasters(nc, subjects, "ma", ["ma", "mb"]);
   t.deepEqual(
     listed.map((m) => [m.id, m.leader]),
     [
