@@ -29,7 +29,7 @@ import type { LeadershipView } from "./model.ts";
 import { answerOperatorCall } from "./operator.ts";
 import { natsOutbox, type Outbox } from "./outbox.ts";
 import { recoverFromRegistry } from "./recovery.ts";
-import { loadSnapshot, MemoryRegistry, type Registry } from "./registry.ts";
+import { loadSnapshot, MemoryRegistry, type Registry, type RegistrySnapshot } from "./registry.ts";
 import { openKvRegistry } from "./registry-kv.ts";
 import { masterState, standbyState } from "./state.ts";
 
@@ -135,10 +135,9 @@ export function createMaster(deps: MasterDeps): Master {
       sequence,
     });
     core = fresh;
+    let snapshot: RegistrySnapshot;
     try {
-      const snapshot = await loadSnapshot(registry, logger, metrics);
-      if (core !== fresh || !isLeading()) return;
-      recoverFromRegistry(fresh.ctx, snapshot, controls);
+      snapshot = await loadSnapshot(registry, logger, metrics);
     } catch (err) {
       logger.error({ err, term }, "registry recovery failed");
       metrics.inc("recovery_failures");
@@ -148,10 +147,13 @@ export function createMaster(deps: MasterDeps): Master {
       }
       return;
     }
+    if (core !== fresh || !isLeading()) return;
+    // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
     leaderSubs = [
       ...serveAgents(nc, subjects, fresh.ctx),
       ...serveFrameworks(nc, subjects, fresh.ctx, controls),
     ];
+    recoverFromRegistry(fresh.ctx, snapshot, controls);
     fresh.start();
     fresh.ctx.outbox.flush?.();
     logger.info({ term, policy: policy.name }, "serving as leader");
