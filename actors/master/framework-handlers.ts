@@ -22,7 +22,8 @@ import {
   OPERATOR_CALL_TYPES,
   type OperatorControls,
 } from "./operator.ts";
-import { acknowledge, killTask, reconcile } from "./tasks.ts";
+import { reconcile } from "./reconcile.ts";
+import { acknowledge, killTask } from "./tasks.ts";
 
 /** Call types accepted on `master.framework.<frameworkId>`. */
 export const FRAMEWORK_CALL_TYPES = [

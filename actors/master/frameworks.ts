@@ -22,9 +22,10 @@ import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
 import { frameworkRecord, persistRemovedFramework } from "./persist.ts";
+import { resendUnacknowledged } from "./reconcile.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import { RoleSums } from "./sums.ts";
-import { completeTask, isLive, masterTransition, resendUnacknowledged } from "./tasks.ts";
+import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
 /** Longest delay a timer can take (setTimeout's limit, about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
