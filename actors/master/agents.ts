@@ -1,3 +1,11 @@
+/**
+ * The agent registry: registration (a new id `<masterId>-S<n>`, stored in
+ * the registry before the reply), reregistration (same id, its tasks merged
+ * in `reregistration.ts`), agents restored by a new leader (`recovered` until
+ * they reregister), liveness from heartbeats, unreachable agents (tasks
+ * TASK_UNREACHABLE, offers rescinded, resources out of the pool) and removal
+ * (tasks TASK_GONE or TASK_LOST, the agent told to shut down).
+ */
 import { TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentEvent, AgentState, agentLifecycle } from "../../protocol/lifecycles/agent.machine.ts";

@@ -1,8 +1,8 @@
 /**
  * The task registry: compact task records, state transitions through the
  * transition table derived from the task machine, status updates from agents
- * forwarded to schedulers, acknowledgements back to agents, kill and
- * reconciliation.
+ * forwarded to schedulers, acknowledgements back to agents, and kill
+ * (reconciliation is in `reconcile.ts`).
  */
 import { DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK } from "../../infra/defaults.ts";
 import {
