@@ -146,7 +146,7 @@ export function subscribe(
   call: MessageOf<"scheduler.subscribe">,
 ): MessageOf<"event.subscribed"> | Promise<MessageOf<"event.subscribed">> {
   const info = call.framework;
-  rolesOf(info);
+  const roles = rolesOf(info);
   if (info.frameworkId !== undefined && ctx.removedFrameworks.has(info.frameworkId)) {
     throw new AgoraError(
       ErrorCode.InvalidState,
@@ -154,7 +154,7 @@ export function subscribe(
     );
   }
   for (const role of call.suppressedRoles ?? []) {
-    if (!rolesOf(info).includes(role)) {
+    if (!roles.includes(role)) {
       throw new AgoraError(
         ErrorCode.InvalidMessage,
         `suppressed role ${JSON.stringify(role)} is not one of the framework's roles`,
@@ -183,44 +183,31 @@ function applySubscribe(
 ): MessageOf<"event.subscribed"> {
   const roles = rolesOf(info);
   const suppressed = call.suppressedRoles ?? [];
-  for (const role of suppressed) {
-    if (!roles.includes(role)) {
-      throw new AgoraError(
-        ErrorCode.InvalidMessage,
-        `suppressed role ${JSON.stringify(role)} is not one of the framework's roles`,
-      );
-    }
-  }
   const now = ctx.clock.now();
   let framework: FrameworkEntry;
-  {
-    const existing = ctx.frameworks.get(info.frameworkId);
-    if (existing !== undefined) {
-      framework = existing;
-      if (!advance(ctx, framework, FrameworkEvent.Subscribe)) {
-        throw new AgoraError(
-          ErrorCode.InvalidState,
-          `framework ${framework.id} cannot resubscribe`,
-        );
-      }
-      framework.failoverTimer?.cancel();
-      framework.failoverTimer = undefined;
-      rescindFrameworkOffers(ctx, framework, "framework resubscribed");
-      framework.info = info;
-      framework.name = info.name;
-      framework.roles = roles;
-      framework.priority = info.priority;
-      framework.recovered = false;
-      framework.contacted = false;
-      framework.subscribedAt = now;
-      framework.lastSeen = now;
-      framework.suppressed.clear();
-      ctx.metrics.inc("frameworks_resubscribed");
-    } else {
-      framework = newFramework(ctx, info.frameworkId, info);
-      ctx.frameworks.set(framework.id, framework);
-      ctx.metrics.inc("frameworks_subscribed");
+  const existing = ctx.frameworks.get(info.frameworkId);
+  if (existing !== undefined) {
+    framework = existing;
+    if (!advance(ctx, framework, FrameworkEvent.Subscribe)) {
+      throw new AgoraError(ErrorCode.InvalidState, `framework ${framework.id} cannot resubscribe`);
     }
+    framework.failoverTimer?.cancel();
+    framework.failoverTimer = undefined;
+    rescindFrameworkOffers(ctx, framework, "framework resubscribed");
+    framework.info = info;
+    framework.name = info.name;
+    framework.roles = roles;
+    framework.priority = info.priority;
+    framework.recovered = false;
+    framework.contacted = false;
+    framework.subscribedAt = now;
+    framework.lastSeen = now;
+    framework.suppressed.clear();
+    ctx.metrics.inc("frameworks_resubscribed");
+  } else {
+    framework = newFramework(ctx, info.frameworkId, info);
+    ctx.frameworks.set(framework.id, framework);
+    ctx.metrics.inc("frameworks_subscribed");
   }
   framework.failoverTimeoutMs =
     info.failoverTimeoutSeconds !== undefined

@@ -116,7 +116,12 @@ export function createMaster(deps: MasterDeps): Master {
     deps.policy ?? config.policy,
   );
   const controls = { usePolicy: (name: string) => policy.use(name) };
-  const view = (): LeadershipView => leadership?.view() ?? { leader: true, leaderId: masterId };
+  // leads and serves: the registry is recovered and the master subjects are subscribed
+  const serving = () => leaderSubs.length > 0 && isLeading();
+  const view = (): LeadershipView => ({
+    ...(leadership?.view() ?? { leaderId: masterId }),
+    leader: serving(),
+  });
 
   /** Leads: a fresh core, the registry recovered, then the master subjects served. */
   const lead = async (term: number) => {
@@ -175,7 +180,7 @@ export function createMaster(deps: MasterDeps): Master {
       { types: ["operator.getState"], logger, metrics },
       (call, m) => {
         const current = core;
-        if (current === undefined || !isLeading()) {
+        if (current === undefined || !serving()) {
           return {
             type: "operator.state",
             state: standbyState(masterId, startTime, policy.name, view()),
@@ -263,13 +268,11 @@ export function createMaster(deps: MasterDeps): Master {
     },
     stop,
     [Symbol.asyncDispose]: stop,
-    isLeading,
+    isLeading: serving,
     whenLeading: () =>
-      isLeading() && leaderSubs.length > 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => leadingWaiters.push(resolve)),
+      serving() ? Promise.resolve() : new Promise<void>((resolve) => leadingWaiters.push(resolve)),
     state: () =>
-      core === undefined
+      core === undefined || !serving()
         ? standbyState(masterId, startTime, policy.name, view())
         : masterState(core.ctx),
     allocate: () => core?.allocator.run() ?? 0,
