@@ -6,7 +6,7 @@
  * TASK_UNREACHABLE, offers rescinded, resources out of the pool) and removal
  * (tasks TASK_GONE or TASK_LOST, the agent told to shut down).
  */
-import { TaskReason, TaskState } from "../../protocol/common.ts";
+import { type Attributes, TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentEvent, AgentState, agentLifecycle } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
@@ -143,8 +143,8 @@ export function reregisterAgent(
     stored !== undefined &&
     stored.status !== AgentState.Unreachable &&
     stored.hostname === msg.hostname &&
-    stored.total === total &&
-    stored.attributes === interned.attributes(msg.attributes);
+    (stored.total === total || stored.total.equals(total)) &&
+    sameAttributes(stored.attributes, msg.attributes);
   if (unchanged) return readmitAgent(ctx, agentId, msg, total);
   const record = agentRecord(
     {
@@ -163,6 +163,12 @@ export function reregisterAgent(
     }
     return readmitAgent(ctx, agentId, msg, total);
   });
+}
+
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function readmitAgent(

@@ -276,3 +276,41 @@ test("partitions - a removed agent: TASK_GONE for partition-aware frameworks, TA
     t.is(h.sentTo("agent", a1, "agent.shutdown", back).length, 1);
   }
 });
+
+test("recovery - a recovered agent that reregisters with what the registry holds is not written again", (t) => {
+  const { registry, a1 } = firstLeader();
+  const h = nextLeader(registry);
+  const puts: string[] = [];
+  const put = registry.put.bind(registry);
+  registry.put = (key, value) => {
+    puts.push(key);
+    return put(key, value);
+  };
+  h.agent(
+    a1,
+    {
+      type: "agent.reregister",
+      agentId: a1,
+      hostname: "h1",
+      resources: { mem: 4096, cpus: 4 },
+      attributes: {},
+      tasks: [],
+    },
+    true,
+  );
+  t.deepEqual(puts, [], "same hostname, resources and attributes: nothing to store");
+  t.is(h.ctx.agents.get(a1)?.status, "active");
+  h.agent(
+    a1,
+    {
+      type: "agent.reregister",
+      agentId: a1,
+      hostname: "h1",
+      resources: { cpus: 8, mem: 4096 },
+      attributes: {},
+      tasks: [],
+    },
+    true,
+  );
+  t.deepEqual(puts, [StoreKeys.agent(a1)], "changed resources are stored before the reply");
+});
