@@ -55,7 +55,7 @@ export const StoreKeys = {
 export const LeaderRecord = Type.Object({
   masterId: Id,
   hostname: Text,
-  /** Increases by one with every new leader (not with renewals). */
+  /** One more than the term of the lease it replaced (1 when there was none); renewals keep it. */
   term: Type.Integer({ minimum: 0 }),
   /** The lease: a standby takes over after seeing the same revision for this long. */
   leaseMs: Type.Integer({ minimum: 1 }),
