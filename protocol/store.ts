@@ -64,7 +64,7 @@ export const LeaderRecord = Type.Object({
 });
 export type LeaderRecord = Static<typeof LeaderRecord>;
 
-/** `masters.<id>`: a running master, leader or standby, renewed every lease / 5. */
+/** `masters.<id>`: a running master, leader or standby, written about once a lease. */
 export const MasterRecord = Type.Object({
   masterId: Id,
   hostname: Text,

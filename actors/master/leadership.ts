@@ -68,8 +68,12 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
   let mastersReadAt = Number.NEGATIVE_INFINITY;
   let resigned: Promise<void> = Promise.resolve();
 
+  let presentAt = Number.NEGATIVE_INFINITY;
+  // the presence key is written (and the others read) about once a lease, not at every poll
   const presence = () => {
     const now = clock.now();
+    if (now - presentAt < leaseMs / 2) return;
+    presentAt = now;
     void lease
       .present({ masterId, hostname: deps.hostname, renewedAt: now, leaseMs })
       .then(async () => {
