@@ -11,6 +11,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { StoreKeys } from "../../protocol/store.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
 import { idFromSubject, unanswered } from "./agent-handlers.ts";
@@ -22,7 +23,9 @@ import {
   OPERATOR_CALL_TYPES,
   type OperatorControls,
 } from "./operator.ts";
+import { frameworkRecord } from "./persist.ts";
 import { reconcile } from "./reconcile.ts";
+import { afterWrite, storeRecord } from "./registry.ts";
 import { acknowledge, killTask } from "./tasks.ts";
 
 /** Call types accepted on `master.framework.<frameworkId>`. */
@@ -52,7 +55,11 @@ export function handleSubscribe(
   return subscribe(ctx, msg);
 }
 
-function dispatch(ctx: MasterContext, framework: FrameworkEntry, call: FrameworkCall): void {
+function dispatch(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  call: FrameworkCall,
+): undefined | Promise<undefined> {
   switch (call.type) {
     case "scheduler.accept":
       accept(ctx, framework, call);
@@ -92,8 +99,7 @@ function dispatch(ctx: MasterContext, framework: FrameworkEntry, call: Framework
     case "scheduler.heartbeat":
       return;
     case "scheduler.teardown":
-      removeFramework(ctx, framework, call.reason ?? "framework teardown");
-      return;
+      return teardown(ctx, framework, call.reason ?? "framework teardown");
   }
 }
 
@@ -124,24 +130,49 @@ export function handleFrameworkCall(
   frameworkId: string,
   call: FrameworkCall,
   isRequest: boolean,
-): undefined {
+): undefined | Promise<undefined> {
+  const report = (err: unknown) => {
+    if (isRequest) return;
+    const error = AgoraError.from(err);
+    ctx.outbox.toFramework(frameworkId, {
+      type: "event.error",
+      code: error.code,
+      message: `${call.type}: ${error.message}`.slice(0, 4096),
+    });
+  };
   const framework = ctx.frameworks.get(frameworkId);
   try {
     if (framework?.status !== FrameworkState.Subscribed) throw notSubscribed(ctx, frameworkId);
     touchFramework(ctx, framework);
-    dispatch(ctx, framework, call);
-    return undefined;
+    return dispatch(ctx, framework, call)?.catch((err: unknown) => {
+      report(err);
+      throw err;
+    });
   } catch (err) {
-    if (!isRequest) {
-      const error = AgoraError.from(err);
-      ctx.outbox.toFramework(frameworkId, {
-        type: "event.error",
-        code: error.code,
-        message: `${call.type}: ${error.message}`.slice(0, 4096),
-      });
-    }
+    report(err);
     throw err;
   }
+}
+
+/**
+ * `scheduler.teardown`: answered once the registry holds the framework as
+ * removed (so it stays removed after a failover), then removed.
+ */
+function teardown(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  reason: string,
+): undefined | Promise<undefined> {
+  const record = frameworkRecord(
+    framework.id,
+    framework.info,
+    framework.failoverTimeoutMs,
+    ctx.clock.now(),
+  );
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.framework(framework.id), record), () => {
+    removeFramework(ctx, framework, reason, false);
+    return undefined;
+  });
 }
 
 /** Subscribes the master to its scheduler and operator subjects. */

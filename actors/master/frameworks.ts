@@ -266,13 +266,15 @@ export function disconnectFramework(
 }
 
 /**
- * Removes a framework: offers rescinded, live tasks TASK_KILLED
+ * Removes a framework (stored as removed unless `persist` is false: the
+ * caller stored it already): offers rescinded, live tasks TASK_KILLED
  * (REASON_FRAMEWORK_REMOVED), its agents told `agent.shutdownFramework`.
  */
 export function removeFramework(
   ctx: MasterContext,
   framework: FrameworkEntry,
   reason: string,
+  persist = true,
 ): void {
   if (ctx.frameworks.get(framework.id) !== framework) return;
   const event =
@@ -307,7 +309,7 @@ export function removeFramework(
   if (!advance(ctx, framework, event)) framework.status = FrameworkState.Removed;
   ctx.frameworks.delete(framework.id);
   ctx.removedFrameworks.add(framework.id);
-  persistRemovedFramework(ctx, framework);
+  if (persist) persistRemovedFramework(ctx, framework);
   ctx.metrics.inc("frameworks_removed");
   ctx.logger.info({ frameworkId: framework.id, reason }, "framework removed");
   ctx.events.frameworkRemoved(framework.id, reason);

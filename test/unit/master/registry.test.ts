@@ -151,3 +151,17 @@ test("registry - a bad stored value is logged, counted and skipped", (t) => {
   t.is(snapshot.invalid, 3);
   t.is(metrics.get("registry_entries_invalid"), 3);
 });
+
+test("registry - a teardown whose write fails is refused and the framework stays", (t) => {
+  const registry = new MemoryRegistry();
+  const h = new Harness({}, { registry });
+  const fid = h.addFramework();
+  registry.failing = true;
+  const err = t.throws(() => h.call(fid, { type: "scheduler.teardown" }), {
+    instanceOf: AgoraError,
+  });
+  t.is(err?.code, ErrorCode.Unavailable);
+  t.is(h.ctx.frameworks.get(fid)?.status, "subscribed");
+  t.throws(() => h.call(fid, { type: "scheduler.teardown" }, false));
+  t.like(h.sentTo("framework", fid, "event.error").at(-1), { code: ErrorCode.Unavailable });
+});
