@@ -127,6 +127,7 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
           (revision) => {
             if (leadershipState(actor.getSnapshot().value) !== "electing") return;
             held = { revision, term };
+            seen = undefined;
             lastOkSentAt = sentAt;
             actor.send({ type: "ACQUIRED" });
           },
