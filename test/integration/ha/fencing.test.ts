@@ -26,7 +26,7 @@ test("ha fencing - a paused leader that resumes answers nothing and stands by; t
     "--master-id",
     id,
     "--leader-lease",
-    "600ms",
+    "1s",
   ];
   const processes: AgoraProcess[] = [];
   const nc = await connect({ servers: nats().url, name: "test-operator" });

@@ -13,10 +13,10 @@ import type { Message, MessageOf, MessageType } from "../../../protocol/registry
 import type { Subjects } from "../../../protocol/subjects.ts";
 import { TEST_MASTER, testLogger, WAIT_MS } from "../master/helpers.ts";
 
-/** A short lease so failovers take a second or two. */
+/** A short lease (1 s, still safe on a loaded 2-core machine) so failovers take a second or two. */
 export const HA_MASTER: Partial<MasterConfig> = {
   ...TEST_MASTER,
-  leaderLease: 600,
+  leaderLease: 1000,
   agentReregisterTimeout: 10_000,
 };
 
