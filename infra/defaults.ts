@@ -221,3 +221,28 @@ export const FETCHER_MAX_DOWNLOAD_BYTES = 16 * 1024 ** 3;
 export const FETCHER_MAX_EXTRACTED_BYTES = 16 * 1024 ** 3;
 /** Agent fetcher: entries one archive may hold (agora's). */
 export const FETCHER_MAX_ARCHIVE_ENTRIES = 100_000;
+/**
+ * Master: the leader lease (no Mesos flag: Mesos leans on ZooKeeper's session timeout,
+ * `--zk_session_timeout=10secs`). The leader renews every lease / {@link LEADER_RENEWALS_PER_LEASE}
+ * and stops serving after lease × {@link LEADER_FENCE_FRACTION} without a successful renewal; a
+ * standby takes over after seeing the same lease revision for a whole lease.
+ */
+export const DEFAULT_LEADER_LEASE_MS = 1500;
+/** Master: renewals per lease. */
+export const LEADER_RENEWALS_PER_LEASE = 5;
+/** Master: share of the lease after the last successful renewal at which a leader fences itself. */
+export const LEADER_FENCE_FRACTION = 0.8;
+/** Master: how long a new leader waits for the registry's agents to reregister (`--agent_reregister_timeout=10mins`). */
+export const DEFAULT_AGENT_REREGISTER_TIMEOUT_MS = 10 * 60_000;
+/**
+ * Master: allocation resumes after a failover once this share of the registry's agents reregistered,
+ * or after the agent reregister timeout (Mesos's hierarchical allocator: `AGENT_RECOVERY_FACTOR`
+ * 0.8, `ALLOCATION_HOLD_OFF_RECOVERY_TIMEOUT`).
+ */
+export const DEFAULT_RECOVERY_AGENT_FRACTION = 0.8;
+/** Master: replicas of the registry bucket (`--registry_quorum` analogue; 1 for one NATS server). */
+export const DEFAULT_REGISTRY_REPLICAS = 1;
+/** Master: where the registry lives: `kv` (JetStream KV, replicated) or `memory` (`--registry=in_memory`). */
+export const DEFAULT_REGISTRY = "kv";
+/** Master: how long `start()` keeps trying to open the registry bucket (JetStream electing a stream leader). */
+export const REGISTRY_OPEN_TIMEOUT_MS = 30_000;

@@ -49,7 +49,26 @@ export const StateFramework = Type.Object({
 
 export const MasterState = Type.Object({
   masterId: Id,
+  /** Whether the answering master leads (a standby answers on `master.instance.<id>` only). */
   leader: Type.Boolean(),
+  /** Who leads, as the answering master knows it (absent when it knows of no leader). */
+  leaderId: Type.Optional(Id),
+  /** Masters present in the registry (leader and standbys), when there is leader election. */
+  masters: Type.Optional(
+    Type.Array(Type.Object({ id: Id, hostname: Text, leader: Type.Boolean() })),
+  ),
+  /**
+   * Set while a new leader recovers from the registry: allocation is `paused`
+   * until `reregistered` reaches the configured share of `expected` agents
+   * (or the agent reregister timeout).
+   */
+  recovery: Type.Optional(
+    Type.Object({
+      paused: Type.Boolean(),
+      expected: Type.Integer({ minimum: 0 }),
+      reregistered: Type.Integer({ minimum: 0 }),
+    }),
+  ),
   /** Milliseconds since the epoch when the master started. */
   startTime: Type.Number(),
   policy: Type.String(),

@@ -23,12 +23,22 @@ export const AGENT_MESSAGE_TYPES = [
 ] as const;
 export type AgentMessage = MessageOf<(typeof AGENT_MESSAGE_TYPES)[number]>;
 
+/**
+ * What a master that lost its lease does with a message that reached it
+ * before it unsubscribed: nothing, not even an error reply (the sender's
+ * request times out and it retries, reaching the leader).
+ */
+export function unanswered(ctx: MasterContext): Promise<undefined> {
+  ctx.metrics.inc("messages_dropped_not_leading");
+  return new Promise<undefined>(() => {});
+}
+
 /** `agent.register`; it must be a request (an agent needs the id in the reply). */
 export function handleRegister(
   ctx: MasterContext,
   msg: MessageOf<"agent.register">,
   isRequest: boolean,
-): Message {
+): Message | Promise<Message> {
   if (!isRequest) {
     throw new AgoraError(ErrorCode.InvalidMessage, "agent.register must be sent as a request");
   }
@@ -46,13 +56,31 @@ function activeAgent(ctx: MasterContext, agentId: string): AgentEntry {
   return agent;
 }
 
-/** A message on `master.agent.<agentId>`. */
+/**
+ * A message on `master.agent.<agentId>`, for network-free callers (unit
+ * tests, the simulator) whose registry stores at once.
+ * @throws AgoraError INTERNAL when the registry write would have to be awaited
+ */
 export function handleAgentMessage(
   ctx: MasterContext,
   agentId: string,
   msg: AgentMessage,
   isRequest: boolean,
 ): Message | undefined {
+  const reply = routeAgentMessage(ctx, agentId, msg, isRequest);
+  if (reply instanceof Promise) {
+    throw new AgoraError(ErrorCode.Internal, "handleAgentMessage needs a synchronous registry");
+  }
+  return reply;
+}
+
+/** A message on `master.agent.<agentId>`; the reply waits for registry writes. */
+export function routeAgentMessage(
+  ctx: MasterContext,
+  agentId: string,
+  msg: AgentMessage,
+  isRequest: boolean,
+): Message | undefined | Promise<Message> {
   switch (msg.type) {
     case "agent.reregister":
       if (!isRequest) {
@@ -116,15 +144,17 @@ export function serveAgents(
   };
   return [
     serve(nc, subjects.masterRegister(), { ...options, types: ["agent.register"] }, (msg, m) =>
-      handleRegister(ctx, msg, m.reply !== undefined),
+      ctx.isLeading() ? handleRegister(ctx, msg, m.reply !== undefined) : unanswered(ctx),
     ),
     serve(nc, subjects.masterAgentAll(), { ...options, types: AGENT_MESSAGE_TYPES }, (msg, m) =>
-      handleAgentMessage(
-        ctx,
-        idFromSubject(subjects, m.subject, "agent"),
-        msg,
-        m.reply !== undefined,
-      ),
+      ctx.isLeading()
+        ? routeAgentMessage(
+            ctx,
+            idFromSubject(subjects, m.subject, "agent"),
+            msg,
+            m.reply !== undefined,
+          )
+        : unanswered(ctx),
     ),
   ];
 }

@@ -1,30 +1,26 @@
 /**
- * The agent registry: registration (a new id `<masterId>-S<n>`),
- * reregistration (same id, its tasks re-added), liveness from heartbeats,
- * unreachable agents (tasks TASK_UNREACHABLE, offers rescinded, resources out
- * of the pool) and removal (tasks TASK_LOST, the agent told to shut down).
+ * The agent registry: registration (a new id `<masterId>-S<n>`, stored in
+ * the registry before the reply), reregistration (same id, its tasks merged
+ * in `reregistration.ts`), agents restored by a new leader (`recovered` until
+ * they reregister), liveness from heartbeats, unreachable agents (tasks
+ * TASK_UNREACHABLE, offers rescinded, resources out of the pool) and removal
+ * (tasks TASK_GONE or TASK_LOST, the agent told to shut down).
  */
-import type { RunningTask } from "../../protocol/agents.ts";
-import { isTerminalState, TaskReason, TaskState } from "../../protocol/common.ts";
+import { type Attributes, TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentEvent, AgentState, agentLifecycle } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
-import { recoverFramework } from "./frameworks.ts";
+import { type AgentRecord, AgentRegistryState, StoreKeys } from "../../protocol/store.ts";
+import { isPartitionAware } from "./frameworks.ts";
 import { interned } from "./intern.ts";
-import { accountTask } from "./ledger.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import { rescindAgentOffers } from "./offers.ts";
-import {
-  addTask,
-  applyStatus,
-  completeTask,
-  isLive,
-  masterStatus,
-  masterTransition,
-  sendUpdate,
-} from "./tasks.ts";
+import { agentRecord, persistAgent } from "./persist.ts";
+import { afterWrite, storeRecord } from "./registry.ts";
+import { mergeReportedTasks, reportGoneTasks } from "./reregistration.ts";
+import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
 /** Moves an agent along its lifecycle; false (and nothing changes) when the event is illegal. */
 function advance(ctx: MasterContext, agent: AgentEntry, event: AgentEvent): boolean {
@@ -76,13 +72,32 @@ function newAgent(
   };
 }
 
-/** `agent.register`: admits a new agent under a fresh id. */
+/**
+ * `agent.register`: admits a new agent under a fresh id, once its registry
+ * entry is stored (a failed write: UNAVAILABLE, nothing admitted).
+ */
 export function registerAgent(
   ctx: MasterContext,
   msg: MessageOf<"agent.register">,
-): MessageOf<"agent.registered"> {
+): MessageOf<"agent.registered"> | Promise<MessageOf<"agent.registered">> {
   const total = interned.resources(msg.resources);
   const id = `${ctx.masterId}-S${ctx.sequence.agents++}`;
+  const record = agentRecord(
+    { id, hostname: msg.hostname, total, attributes: msg.attributes, unreachableSince: undefined },
+    AgentRegistryState.Admitted,
+    ctx.clock.now(),
+  );
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.agent(id), record), () =>
+    admitAgent(ctx, id, msg, total),
+  );
+}
+
+function admitAgent(
+  ctx: MasterContext,
+  id: string,
+  msg: MessageOf<"agent.register">,
+  total: Resources,
+): MessageOf<"agent.registered"> {
   const agent = newAgent(ctx, id, msg, total);
   advance(ctx, agent, AgentEvent.Registered);
   ctx.agents.set(id, agent);
@@ -106,7 +121,7 @@ export function reregisterAgent(
   ctx: MasterContext,
   agentId: string,
   msg: MessageOf<"agent.reregister">,
-): MessageOf<"agent.registered"> {
+): MessageOf<"agent.registered"> | Promise<MessageOf<"agent.registered">> {
   if (msg.agentId !== agentId) {
     throw new AgoraError(
       ErrorCode.Forbidden,
@@ -115,14 +130,56 @@ export function reregisterAgent(
   }
   if (ctx.removedAgents.has(agentId)) {
     ctx.outbox.toAgent(agentId, { type: "agent.shutdown", reason: "agent was removed" });
+    reportGoneTasks(ctx, agentId, msg.tasks);
     throw new AgoraError(
       ErrorCode.InvalidState,
       `agent ${agentId} was removed; it must register anew without its id`,
     );
   }
   const total = interned.resources(msg.resources);
+  const stored = ctx.agents.get(agentId);
+  // the registry already holds it as admitted with the same info: nothing to write
+  const unchanged =
+    stored !== undefined &&
+    stored.status !== AgentState.Unreachable &&
+    stored.hostname === msg.hostname &&
+    (stored.total === total || stored.total.equals(total)) &&
+    sameAttributes(stored.attributes, msg.attributes);
+  if (unchanged) return readmitAgent(ctx, agentId, msg, total);
+  const record = agentRecord(
+    {
+      id: agentId,
+      hostname: msg.hostname,
+      total,
+      attributes: msg.attributes,
+      unreachableSince: undefined,
+    },
+    AgentRegistryState.Admitted,
+    ctx.clock.now(),
+  );
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.agent(agentId), record), () => {
+    if (ctx.removedAgents.has(agentId)) {
+      throw new AgoraError(ErrorCode.InvalidState, `agent ${agentId} was removed meanwhile`);
+    }
+    return readmitAgent(ctx, agentId, msg, total);
+  });
+}
+
+function sameAttributes(a: Attributes, b: Attributes): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+function readmitAgent(
+  ctx: MasterContext,
+  agentId: string,
+  msg: MessageOf<"agent.reregister">,
+  total: Resources,
+): MessageOf<"agent.registered"> {
   let agent = ctx.agents.get(agentId);
   const known = agent !== undefined;
+  const recovered = agent?.status === AgentState.Recovered;
   if (agent === undefined) {
     agent = newAgent(ctx, agentId, msg, total);
     ctx.agents.set(agentId, agent);
@@ -142,6 +199,7 @@ export function reregisterAgent(
   advance(ctx, agent, AgentEvent.Reregistered);
   ctx.pool.sync(agent);
   mergeReportedTasks(ctx, agent, msg.tasks);
+  if (recovered) agentBack(ctx);
   ctx.metrics.inc("agents_reregistered");
   ctx.logger.info({ agentId, tasks: msg.tasks.length }, "agent reregistered");
   if (known) ctx.events.agentReregistered(agent);
@@ -149,105 +207,64 @@ export function reregisterAgent(
   return registeredReply(ctx, agentId);
 }
 
-function parseOptional(json: Parameters<typeof Resources.fromJSON>[0] | undefined): Resources {
-  return json === undefined ? Resources.empty() : Resources.fromJSON(json);
+/**
+ * An agent of the registry, restored by a new leader: `recovered` (not
+ * offered, not counted) until it reregisters, or unreachable as stored.
+ */
+export function restoreAgent(ctx: MasterContext, record: AgentRecord): AgentEntry {
+  const agent = newAgent(
+    ctx,
+    record.id,
+    {
+      type: "agent.register",
+      hostname: record.hostname,
+      resources: record.resources,
+      attributes: record.attributes,
+    },
+    interned.resources(record.resources),
+  );
+  advance(ctx, agent, AgentEvent.Recover);
+  if (record.state === AgentRegistryState.Unreachable) {
+    advance(ctx, agent, AgentEvent.ReregisterTimeout);
+    agent.unreachableSince = record.unreachableSince ?? ctx.clock.now();
+  }
+  ctx.agents.set(agent.id, agent);
+  ctx.pool.add(agent);
+  return agent;
 }
 
-function mergeReportedTasks(
-  ctx: MasterContext,
-  agent: AgentEntry,
-  reported: readonly RunningTask[],
-): void {
-  const seen = new Set<string>();
-  const shutdownSent = new Set<string>();
-  const now = ctx.clock.now();
-  for (const running of reported) {
-    const { task: info, frameworkId } = running;
-    let resources: Resources;
-    let executorResources: Resources;
-    try {
-      resources = interned.resources(info.resources);
-      executorResources = parseOptional(info.executor?.resources);
-    } catch {
-      ctx.metrics.inc("reregistered_tasks_invalid");
-      continue;
-    }
-    if (ctx.removedFrameworks.has(frameworkId)) {
-      if (!shutdownSent.has(frameworkId)) {
-        shutdownSent.add(frameworkId);
-        ctx.outbox.toAgent(agent.id, { type: "agent.shutdownFramework", frameworkId });
-      }
-      continue;
-    }
-    const framework =
-      ctx.frameworks.get(frameworkId) ?? recoverFramework(ctx, frameworkId, running.role);
-    const status = { ...running.status, agentId: agent.id };
-    const existing = framework.tasks.get(info.taskId);
-    if (existing !== undefined && existing.agentId !== agent.id) {
-      ctx.metrics.inc("reregistered_tasks_conflicting");
-      continue;
-    }
-    seen.add(`${frameworkId}\u0000${info.taskId}`);
-    if (existing === undefined) {
-      const task = addTask(ctx, agent, framework, {
-        taskId: info.taskId,
-        name: info.name,
-        role: running.role,
-        resources,
-        executor:
-          info.executor === undefined
-            ? undefined
-            : { executorId: info.executor.executorId, resources: executorResources },
-        executorId: running.executorId,
-        state: status.state,
-        status,
-      });
-      ctx.events.taskUpdated(task, task.state, undefined, status.reason, status.message);
-      continue;
-    }
-    const previous = existing.state;
-    if (
-      !existing.accounted &&
-      isLive(existing) &&
-      !isTerminalState(status.state) &&
-      status.state !== TaskState.Unreachable
-    ) {
-      accountTask(ctx, agent, framework, existing, executorResources);
-    }
-    if (
-      applyStatus(ctx, framework, existing, status) === "applied" &&
-      previous !== existing.state
-    ) {
-      sendUpdate(
-        ctx,
-        framework,
-        masterStatus(
-          existing,
-          existing.state,
-          TaskReason.Reconciliation,
-          "agent reregistered",
-          now,
-        ),
-      );
-    }
+/**
+ * A recovered agent reregistered: allocation resumes once the configured
+ * share of the registry's agents is back.
+ */
+export function agentBack(ctx: MasterContext): void {
+  const recovery = ctx.recovery;
+  if (recovery === undefined) return;
+  recovery.reregistered++;
+  if (
+    recovery.paused &&
+    recovery.reregistered >= recovery.expected * ctx.config.recoveryAgentFraction
+  ) {
+    resumeAllocation(ctx, "enough agents reregistered");
   }
-  for (const task of Array.from(agent.tasks ?? [])) {
-    const framework = ctx.frameworks.get(task.frameworkId);
-    if (framework === undefined || seen.has(`${task.frameworkId}\u0000${task.taskId}`)) continue;
-    if (!isLive(task)) {
-      completeTask(ctx, framework, task);
-      continue;
-    }
-    const never = task.state === TaskState.Staging;
-    masterTransition(
-      ctx,
-      framework,
-      task,
-      never ? TaskState.Dropped : TaskState.Lost,
-      TaskReason.Reconciliation,
-      "the agent reregistered without this task",
-    );
+  if (recovery.reregistered >= recovery.expected) {
+    recovery.timer?.cancel();
+    ctx.recovery = undefined;
+    ctx.logger.info({ agents: recovery.expected }, "every registry agent reregistered");
   }
+}
+
+/** Ends the allocation pause of a recovery. */
+export function resumeAllocation(ctx: MasterContext, reason: string): void {
+  const recovery = ctx.recovery;
+  if (recovery === undefined || !recovery.paused) return;
+  recovery.paused = false;
+  ctx.metrics.inc("recovery_allocation_resumed");
+  ctx.logger.info(
+    { reason, reregistered: recovery.reregistered, expected: recovery.expected },
+    "allocation resumed after failover",
+  );
+  ctx.requestAllocation();
 }
 
 /**
@@ -276,11 +293,20 @@ export function touchAgent(ctx: MasterContext, agentId: string): AgentEntry | un
   return agent;
 }
 
-/** The agent missed too many heartbeats: its tasks become TASK_UNREACHABLE. */
-export function markUnreachable(ctx: MasterContext, agent: AgentEntry): void {
-  if (!advance(ctx, agent, AgentEvent.PingTimeout)) return;
+/**
+ * The agent missed too many heartbeats (or, recovered after a failover, did
+ * not reregister in time): its tasks become TASK_UNREACHABLE; the registry
+ * keeps it as unreachable.
+ */
+export function markUnreachable(
+  ctx: MasterContext,
+  agent: AgentEntry,
+  event: AgentEvent = AgentEvent.PingTimeout,
+): void {
+  if (!advance(ctx, agent, event)) return;
   ctx.pool.sync(agent);
   agent.unreachableSince = ctx.clock.now();
+  persistAgent(ctx, agent, AgentRegistryState.Unreachable);
   ctx.metrics.inc("agents_unreachable");
   ctx.logger.warn({ agentId: agent.id }, "agent unreachable");
   rescindAgentOffers(ctx, agent, "agent unreachable");
@@ -304,16 +330,22 @@ export function markUnreachable(ctx: MasterContext, agent: AgentEntry): void {
   ctx.events.agentUnreachable(agent.id);
 }
 
-/** Removes an agent for good: its live tasks become TASK_LOST and it is told to shut down. */
+/**
+ * Removes an agent for good (the registry keeps it as gone): its live tasks
+ * become TASK_GONE for PARTITION_AWARE frameworks, TASK_LOST for the others,
+ * and it is told to shut down.
+ */
 export function removeAgent(ctx: MasterContext, agent: AgentEntry, reason: string): void {
   if (!advance(ctx, agent, AgentEvent.Remove)) return;
   ctx.pool.sync(agent);
+  persistAgent(ctx, agent, AgentRegistryState.Gone);
   rescindAgentOffers(ctx, agent, "agent removed");
   for (const task of Array.from(agent.tasks ?? [])) {
     const framework = ctx.frameworks.get(task.frameworkId);
     if (framework === undefined) continue;
     if (isLive(task)) {
-      masterTransition(ctx, framework, task, TaskState.Lost, TaskReason.AgentRemoved, reason);
+      const state = isPartitionAware(framework) ? TaskState.Gone : TaskState.Lost;
+      masterTransition(ctx, framework, task, state, TaskReason.AgentRemoved, reason);
     } else {
       completeTask(ctx, framework, task);
     }

@@ -165,6 +165,8 @@ export class Allocator {
   #cycle(chunked: boolean): number {
     this.#pending = false;
     const ctx = this.#ctx;
+    // after a failover, nothing is offered until enough agents are back with their tasks
+    if (ctx.recovery?.paused || !ctx.isLeading()) return 0;
     const now = ctx.clock.now();
     let active = false;
     for (const framework of ctx.frameworks.values()) {

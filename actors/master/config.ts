@@ -12,14 +12,19 @@ import {
 import {
   DEFAULT_AGENT_PING_TIMEOUT_MS,
   DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
+  DEFAULT_AGENT_REREGISTER_TIMEOUT_MS,
   DEFAULT_ALLOCATION_INTERVAL_MS,
   DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS,
   DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_LEADER_LEASE_MS,
   DEFAULT_MAX_AGENT_PING_TIMEOUTS,
   DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS,
   DEFAULT_OFFER_TIMEOUT_MS,
   DEFAULT_POLICY,
   DEFAULT_POLICY_TIMEOUT_MS,
+  DEFAULT_RECOVERY_AGENT_FRACTION,
+  DEFAULT_REGISTRY,
+  DEFAULT_REGISTRY_REPLICAS,
 } from "../../infra/defaults.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { isValidId } from "../../protocol/subjects.ts";
@@ -87,7 +92,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_AGENT_REMOVAL_TIMEOUT",
     default: DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
     placeholder: "DURATION",
-    help: "an unreachable agent is removed after this (its tasks become TASK_LOST); 0 = never",
+    help: "an unreachable agent is removed after this (its tasks become TASK_GONE, TASK_LOST for frameworks that are not PARTITION_AWARE); 0 = never",
   },
   offerTimeout: {
     kind: "duration",
@@ -120,6 +125,46 @@ export const MASTER_OPTIONS = {
     default: DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS,
     placeholder: "DURATION",
     help: "failover timeout of frameworks that do not set failoverTimeoutSeconds",
+  },
+  leaderLease: {
+    kind: "duration",
+    flag: "leader-lease",
+    env: "AGORA_LEADER_LEASE",
+    default: DEFAULT_LEADER_LEASE_MS,
+    placeholder: "DURATION",
+    help: "leader lease in the registry: renewed every lease/5; a leader that went lease×0.8 without renewing stops serving; a standby takes over after a whole lease without renewal",
+  },
+  agentReregisterTimeout: {
+    kind: "duration",
+    flag: "agent-reregister-timeout",
+    env: "AGORA_AGENT_REREGISTER_TIMEOUT",
+    default: DEFAULT_AGENT_REREGISTER_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "after a failover, registry agents that have not reregistered within this become unreachable",
+  },
+  recoveryAgentFraction: {
+    kind: "number",
+    flag: "recovery-agent-fraction",
+    env: "AGORA_RECOVERY_AGENT_FRACTION",
+    default: DEFAULT_RECOVERY_AGENT_FRACTION,
+    placeholder: "F",
+    help: "after a failover, allocation resumes once this share of the registry's agents reregistered (or after the agent reregister timeout)",
+  },
+  registry: {
+    kind: "string",
+    flag: "registry",
+    env: "AGORA_REGISTRY",
+    default: DEFAULT_REGISTRY,
+    placeholder: "kv|memory",
+    help: "where the registry and the leader lease live: kv (JetStream KV, any number of masters) or memory (one master, nothing survives it)",
+  },
+  registryReplicas: {
+    kind: "integer",
+    flag: "registry-replicas",
+    env: "AGORA_REGISTRY_REPLICAS",
+    default: DEFAULT_REGISTRY_REPLICAS,
+    placeholder: "N",
+    help: "replicas of the registry's KV bucket (3 on a 3-node NATS cluster)",
   },
 } as const satisfies OptionSpecs;
 
@@ -155,6 +200,8 @@ export function validateMasterConfig(config: MasterConfig): void {
     ["agentPingTimeout", "agent-ping-timeout"],
     ["frameworkHeartbeatInterval", "framework-heartbeat-interval"],
     ["policyTimeout", "policy-timeout"],
+    ["leaderLease", "leader-lease"],
+    ["agentReregisterTimeout", "agent-reregister-timeout"],
   ];
   for (const [key, flag] of positive) {
     const value = config[key];
@@ -176,10 +223,17 @@ export function validateMasterConfig(config: MasterConfig): void {
   const counts: Array<[keyof MasterConfig, string]> = [
     ["maxAgentPingTimeouts", "max-agent-ping-timeouts"],
     ["maxFrameworkHeartbeatTimeouts", "max-framework-heartbeat-timeouts"],
+    ["registryReplicas", "registry-replicas"],
   ];
   for (const [key, flag] of counts) {
     const value = config[key];
     if (!Number.isInteger(value) || (value as number) < 1) fail(flag, "an integer >= 1", value);
+  }
+  const fraction = config.recoveryAgentFraction;
+  if (!(fraction >= 0 && fraction <= 1))
+    fail("recovery-agent-fraction", "a number in [0, 1]", fraction);
+  if (config.registry !== "kv" && config.registry !== "memory") {
+    fail("registry", "kv or memory", config.registry);
   }
   if (!isValidId(config.policy)) {
     fail("policy", "a policy name without '.', '*', '>' or whitespace", config.policy);

@@ -15,9 +15,10 @@ import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
 import { checkInvariants } from "./ledger.ts";
-import type { MasterContext } from "./model.ts";
+import type { LeadershipView, MasterContext } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
 import { AgentPool } from "./pool.ts";
+import { MemoryRegistry, type Registry } from "./registry.ts";
 
 /** What the master core needs. */
 export interface MasterCoreDeps {
@@ -32,6 +33,14 @@ export interface MasterCoreDeps {
   schedule?: (fn: () => void) => void;
   /** Offers per turn of a batch cycle; default `DEFAULT_ALLOCATION_CHUNK_OFFERS`. */
   allocationChunk?: number;
+  /** Where the registry is written; default a fresh {@link MemoryRegistry}. */
+  registry?: Registry;
+  /** Whether the master holds a valid lease now; default always. */
+  isLeading?: () => boolean;
+  /** Who leads; default this master. */
+  leadership?: () => LeadershipView;
+  /** Id counters shared with earlier cores of the same process, so ids never repeat. */
+  sequence?: { agents: number; frameworks: number; offers: number };
 }
 
 /** The master's state machine and timers, without NATS. */
@@ -74,7 +83,11 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     offers: new Map(),
     pool: new AgentPool(),
     roles: new Map(),
-    sequence: { agents: 0, frameworks: 0, offers: 0 },
+    sequence: deps.sequence ?? { agents: 0, frameworks: 0, offers: 0 },
+    registry: deps.registry ?? new MemoryRegistry(),
+    isLeading: deps.isLeading ?? (() => true),
+    leadership: deps.leadership ?? (() => ({ leader: true, leaderId: deps.masterId })),
+    recovery: undefined,
     requestAllocation: () => allocator?.request(),
   };
   allocator = new Allocator(ctx, deps.schedule, deps.allocationChunk);
@@ -87,12 +100,18 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
       if (timers.length > 0) return;
       alloc.start();
       timers = [
-        deps.clock.every(deps.config.agentPingTimeout, () => sweepAgents(ctx)),
-        deps.clock.every(deps.config.frameworkHeartbeatInterval, () => heartbeatFrameworks(ctx)),
+        deps.clock.every(deps.config.agentPingTimeout, () => {
+          if (ctx.isLeading()) sweepAgents(ctx);
+        }),
+        deps.clock.every(deps.config.frameworkHeartbeatInterval, () => {
+          if (ctx.isLeading()) heartbeatFrameworks(ctx);
+        }),
       ];
     },
     stop() {
       alloc.stop();
+      ctx.recovery?.timer?.cancel();
+      ctx.recovery = undefined;
       for (const timer of timers) timer.cancel();
       timers = [];
       for (const offer of ctx.offers.values()) offer.timer?.cancel();

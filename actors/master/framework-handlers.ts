@@ -11,9 +11,10 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { StoreKeys } from "../../protocol/store.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
-import { idFromSubject } from "./agent-handlers.ts";
+import { idFromSubject, unanswered } from "./agent-handlers.ts";
 import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import {
@@ -22,7 +23,10 @@ import {
   OPERATOR_CALL_TYPES,
   type OperatorControls,
 } from "./operator.ts";
-import { acknowledge, killTask, reconcile } from "./tasks.ts";
+import { frameworkRecord } from "./persist.ts";
+import { reconcile } from "./reconcile.ts";
+import { afterWrite, storeRecord } from "./registry.ts";
+import { acknowledge, killTask } from "./tasks.ts";
 
 /** Call types accepted on `master.framework.<frameworkId>`. */
 export const FRAMEWORK_CALL_TYPES = [
@@ -44,14 +48,18 @@ export function handleSubscribe(
   ctx: MasterContext,
   msg: MessageOf<"scheduler.subscribe">,
   isRequest: boolean,
-): Message {
+): Message | Promise<Message> {
   if (!isRequest) {
     throw new AgoraError(ErrorCode.InvalidMessage, "scheduler.subscribe must be sent as a request");
   }
   return subscribe(ctx, msg);
 }
 
-function dispatch(ctx: MasterContext, framework: FrameworkEntry, call: FrameworkCall): void {
+function dispatch(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  call: FrameworkCall,
+): undefined | Promise<undefined> {
   switch (call.type) {
     case "scheduler.accept":
       accept(ctx, framework, call);
@@ -91,9 +99,29 @@ function dispatch(ctx: MasterContext, framework: FrameworkEntry, call: Framework
     case "scheduler.heartbeat":
       return;
     case "scheduler.teardown":
-      removeFramework(ctx, framework, call.reason ?? "framework teardown");
-      return;
+      return teardown(ctx, framework, call.reason ?? "framework teardown");
   }
+}
+
+/**
+ * The error for a call from a framework that is not subscribed here: a
+ * removed one keeps a non-retryable INVALID_STATE; any other (disconnected,
+ * recovered after a failover, unknown to a new leader) gets NOT_SUBSCRIBED,
+ * on which its driver resubscribes with the same id.
+ */
+function notSubscribed(ctx: MasterContext, frameworkId: string): AgoraError {
+  if (ctx.removedFrameworks.has(frameworkId)) {
+    return new AgoraError(
+      ErrorCode.InvalidState,
+      `framework ${frameworkId} was removed; subscribe without a frameworkId`,
+      { retryable: false },
+    );
+  }
+  ctx.metrics.inc("framework_calls_not_subscribed");
+  return new AgoraError(
+    ErrorCode.NotSubscribed,
+    `framework ${frameworkId} is not subscribed with this master; resubscribe with its frameworkId`,
+  );
 }
 
 /** A call on `master.framework.<frameworkId>`. */
@@ -102,32 +130,49 @@ export function handleFrameworkCall(
   frameworkId: string,
   call: FrameworkCall,
   isRequest: boolean,
-): undefined {
+): undefined | Promise<undefined> {
+  const report = (err: unknown) => {
+    if (isRequest) return;
+    const error = AgoraError.from(err);
+    ctx.outbox.toFramework(frameworkId, {
+      type: "event.error",
+      code: error.code,
+      message: `${call.type}: ${error.message}`.slice(0, 4096),
+    });
+  };
   const framework = ctx.frameworks.get(frameworkId);
-  if (framework === undefined) {
-    throw new AgoraError(ErrorCode.NotFound, `framework ${frameworkId} is not known`);
-  }
   try {
-    if (framework.status !== FrameworkState.Subscribed) {
-      throw new AgoraError(
-        ErrorCode.InvalidState,
-        `framework ${frameworkId} is not subscribed; resubscribe with its frameworkId`,
-      );
-    }
+    if (framework?.status !== FrameworkState.Subscribed) throw notSubscribed(ctx, frameworkId);
     touchFramework(ctx, framework);
-    dispatch(ctx, framework, call);
-    return undefined;
+    return dispatch(ctx, framework, call)?.catch((err: unknown) => {
+      report(err);
+      throw err;
+    });
   } catch (err) {
-    if (!isRequest) {
-      const error = AgoraError.from(err);
-      ctx.outbox.toFramework(framework.id, {
-        type: "event.error",
-        code: error.code,
-        message: `${call.type}: ${error.message}`.slice(0, 4096),
-      });
-    }
+    report(err);
     throw err;
   }
+}
+
+/**
+ * `scheduler.teardown`: answered once the registry holds the framework as
+ * removed (so it stays removed after a failover), then removed.
+ */
+function teardown(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  reason: string,
+): undefined | Promise<undefined> {
+  const record = frameworkRecord(
+    framework.id,
+    framework.info,
+    framework.failoverTimeoutMs,
+    ctx.clock.now(),
+  );
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.framework(framework.id), record), () => {
+    removeFramework(ctx, framework, reason, false);
+    return undefined;
+  });
 }
 
 /** Subscribes the master to its scheduler and operator subjects. */
@@ -148,7 +193,8 @@ export function serveFrameworks(
       nc,
       subjects.masterSubscribe(),
       { ...options, types: ["scheduler.subscribe"] },
-      (msg, m) => handleSubscribe(ctx, msg, m.reply !== undefined),
+      (msg, m) =>
+        ctx.isLeading() ? handleSubscribe(ctx, msg, m.reply !== undefined) : unanswered(ctx),
     ),
     serve(
       nc,
@@ -158,6 +204,7 @@ export function serveFrameworks(
         types: FRAMEWORK_CALL_TYPES,
         // a published call that does not even decode is still reported to its framework
         onReject: (error, m) => {
+          if (!ctx.isLeading()) return;
           let frameworkId: string;
           try {
             frameworkId = idFromSubject(subjects, m.subject, "framework");
@@ -173,17 +220,21 @@ export function serveFrameworks(
         },
       },
       (msg, m) =>
-        handleFrameworkCall(
-          ctx,
-          idFromSubject(subjects, m.subject, "framework"),
-          msg,
-          m.reply !== undefined,
-        ),
+        ctx.isLeading()
+          ? handleFrameworkCall(
+              ctx,
+              idFromSubject(subjects, m.subject, "framework"),
+              msg,
+              m.reply !== undefined,
+            )
+          : unanswered(ctx),
     ),
     serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call, m) =>
-      answerOperatorCall(ctx, controls, call, (part) => {
-        if (m.reply !== undefined) nc.publish(m.reply, encode(part));
-      }),
+      ctx.isLeading()
+        ? answerOperatorCall(ctx, controls, call, (part) => {
+            if (m.reply !== undefined) nc.publish(m.reply, encode(part));
+          })
+        : unanswered(ctx),
     ),
   ];
 }

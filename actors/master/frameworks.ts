@@ -17,9 +17,13 @@ import {
 } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources, UNRESERVED_ROLE } from "../../protocol/resources.ts";
+import { type FrameworkRecord, StoreKeys } from "../../protocol/store.ts";
 import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
+import { frameworkRecord, persistRemovedFramework } from "./persist.ts";
+import { resendUnacknowledged } from "./reconcile.ts";
+import { afterWrite, storeRecord } from "./registry.ts";
 import { RoleSums } from "./sums.ts";
 import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
@@ -108,15 +112,48 @@ export function recoverFramework(ctx: MasterContext, id: string, role: string): 
   return framework;
 }
 
-/** `scheduler.subscribe`: a new framework, or the resubscription of a known one. */
+/** Whether the framework handles TASK_UNREACHABLE / TASK_GONE (Mesos `PARTITION_AWARE`). */
+export function isPartitionAware(framework: FrameworkEntry): boolean {
+  return framework.info.capabilities?.includes("PARTITION_AWARE") ?? false;
+}
+
+/**
+ * A framework of the registry, restored by a new leader: disconnected until
+ * its scheduler resubscribes, its failover timer running for at least
+ * `graceMs` (the agent reregister timeout: a failover of the master is not
+ * the framework's failure).
+ */
+export function restoreFramework(
+  ctx: MasterContext,
+  record: FrameworkRecord,
+  graceMs: number,
+): FrameworkEntry {
+  const framework = newFramework(ctx, record.id, record.info);
+  ctx.frameworks.set(framework.id, framework);
+  framework.failoverTimeoutMs = Math.max(record.failoverTimeoutMs, graceMs);
+  disconnectFramework(ctx, framework, "master failover");
+  framework.failoverTimeoutMs = record.failoverTimeoutMs;
+  return framework;
+}
+
+/**
+ * `scheduler.subscribe`: a new framework, or the resubscription of a known
+ * one; answered once its registry entry is stored (a failed write:
+ * UNAVAILABLE, nothing changed).
+ */
 export function subscribe(
   ctx: MasterContext,
   call: MessageOf<"scheduler.subscribe">,
-): MessageOf<"event.subscribed"> {
+): MessageOf<"event.subscribed"> | Promise<MessageOf<"event.subscribed">> {
   const info = call.framework;
   const roles = rolesOf(info);
-  const suppressed = call.suppressedRoles ?? [];
-  for (const role of suppressed) {
+  if (info.frameworkId !== undefined && ctx.removedFrameworks.has(info.frameworkId)) {
+    throw new AgoraError(
+      ErrorCode.InvalidState,
+      `framework ${info.frameworkId} was removed; subscribe without a frameworkId`,
+    );
+  }
+  for (const role of call.suppressedRoles ?? []) {
     if (!roles.includes(role)) {
       throw new AgoraError(
         ErrorCode.InvalidMessage,
@@ -124,46 +161,52 @@ export function subscribe(
       );
     }
   }
+  const id =
+    info.frameworkId ?? `${ctx.masterId}-${String(ctx.sequence.frameworks++).padStart(4, "0")}`;
+  const failoverTimeoutMs =
+    info.failoverTimeoutSeconds !== undefined
+      ? info.failoverTimeoutSeconds * 1000
+      : ctx.config.frameworkFailoverTimeout;
+  const record = frameworkRecord(id, info, failoverTimeoutMs);
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.framework(id), record), () => {
+    if (ctx.removedFrameworks.has(id)) {
+      throw new AgoraError(ErrorCode.InvalidState, `framework ${id} was removed meanwhile`);
+    }
+    return applySubscribe(ctx, call, { ...info, frameworkId: id });
+  });
+}
+
+function applySubscribe(
+  ctx: MasterContext,
+  call: MessageOf<"scheduler.subscribe">,
+  info: FrameworkInfo & { frameworkId: string },
+): MessageOf<"event.subscribed"> {
+  const roles = rolesOf(info);
+  const suppressed = call.suppressedRoles ?? [];
   const now = ctx.clock.now();
   let framework: FrameworkEntry;
-  if (info.frameworkId !== undefined) {
-    if (ctx.removedFrameworks.has(info.frameworkId)) {
-      throw new AgoraError(
-        ErrorCode.InvalidState,
-        `framework ${info.frameworkId} was removed; subscribe without a frameworkId`,
-      );
+  const existing = ctx.frameworks.get(info.frameworkId);
+  if (existing !== undefined) {
+    framework = existing;
+    if (!advance(ctx, framework, FrameworkEvent.Subscribe)) {
+      throw new AgoraError(ErrorCode.InvalidState, `framework ${framework.id} cannot resubscribe`);
     }
-    const existing = ctx.frameworks.get(info.frameworkId);
-    if (existing !== undefined) {
-      framework = existing;
-      if (!advance(ctx, framework, FrameworkEvent.Subscribe)) {
-        throw new AgoraError(
-          ErrorCode.InvalidState,
-          `framework ${framework.id} cannot resubscribe`,
-        );
-      }
-      framework.failoverTimer?.cancel();
-      framework.failoverTimer = undefined;
-      rescindFrameworkOffers(ctx, framework, "framework resubscribed");
-      framework.info = info;
-      framework.name = info.name;
-      framework.roles = roles;
-      framework.priority = info.priority;
-      framework.recovered = false;
-      framework.contacted = false;
-      framework.subscribedAt = now;
-      framework.lastSeen = now;
-      framework.suppressed.clear();
-      ctx.metrics.inc("frameworks_resubscribed");
-    } else {
-      framework = newFramework(ctx, info.frameworkId, info);
-      ctx.frameworks.set(framework.id, framework);
-      ctx.metrics.inc("frameworks_subscribed");
-    }
+    framework.failoverTimer?.cancel();
+    framework.failoverTimer = undefined;
+    rescindFrameworkOffers(ctx, framework, "framework resubscribed");
+    framework.info = info;
+    framework.name = info.name;
+    framework.roles = roles;
+    framework.priority = info.priority;
+    framework.recovered = false;
+    framework.contacted = false;
+    framework.subscribedAt = now;
+    framework.lastSeen = now;
+    framework.suppressed.clear();
+    ctx.metrics.inc("frameworks_resubscribed");
   } else {
-    const id = `${ctx.masterId}-${String(ctx.sequence.frameworks++).padStart(4, "0")}`;
-    framework = newFramework(ctx, id, info);
-    ctx.frameworks.set(id, framework);
+    framework = newFramework(ctx, info.frameworkId, info);
+    ctx.frameworks.set(framework.id, framework);
     ctx.metrics.inc("frameworks_subscribed");
   }
   framework.failoverTimeoutMs =
@@ -183,6 +226,7 @@ export function subscribe(
     heartbeatIntervalSeconds: ctx.config.frameworkHeartbeatInterval / 1000,
   };
   ctx.outbox.toFramework(framework.id, reply);
+  resendUnacknowledged(ctx, framework);
   ctx.requestAllocation();
   return reply;
 }
@@ -222,13 +266,15 @@ export function disconnectFramework(
 }
 
 /**
- * Removes a framework: offers rescinded, live tasks TASK_KILLED
+ * Removes a framework (stored as removed unless `persist` is false: the
+ * caller stored it already): offers rescinded, live tasks TASK_KILLED
  * (REASON_FRAMEWORK_REMOVED), its agents told `agent.shutdownFramework`.
  */
 export function removeFramework(
   ctx: MasterContext,
   framework: FrameworkEntry,
   reason: string,
+  persist = true,
 ): void {
   if (ctx.frameworks.get(framework.id) !== framework) return;
   const event =
@@ -263,6 +309,7 @@ export function removeFramework(
   if (!advance(ctx, framework, event)) framework.status = FrameworkState.Removed;
   ctx.frameworks.delete(framework.id);
   ctx.removedFrameworks.add(framework.id);
+  if (persist) persistRemovedFramework(ctx, framework);
   ctx.metrics.inc("frameworks_removed");
   ctx.logger.info({ frameworkId: framework.id, reason }, "framework removed");
   ctx.events.frameworkRemoved(framework.id, reason);

@@ -4,24 +4,34 @@
  *
  * ```ts
  * const master = createMaster({ nc, logger, subjects, config: resolveMasterConfig() });
- * await master.start();
+ * await master.start(); // leads, or stands by when another master leads the prefix
  * ```
  */
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type Clock, systemClock } from "../../infra/clock.ts";
+import { REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { serve } from "../../infra/dispatch.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { PolicySwitch } from "../../policies/remote/switch.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
+import { encode } from "../../protocol/codec.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { serveAgents } from "./agent-handlers.ts";
 import { type MasterConfig, validateMasterConfig } from "./config.ts";
-import { createMasterCore, generateMasterId } from "./core.ts";
+import { createMasterCore, generateMasterId, type MasterCore } from "./core.ts";
 import { serveFrameworks } from "./framework-handlers.ts";
-import { natsOutbox } from "./outbox.ts";
-import { masterState } from "./state.ts";
+import { createLeadership, type Leadership } from "./leadership.ts";
+import type { LeadershipView } from "./model.ts";
+import { answerOperatorCall } from "./operator.ts";
+import { natsOutbox, type Outbox } from "./outbox.ts";
+import { recoverFromRegistry } from "./recovery.ts";
+import { loadSnapshot, MemoryRegistry, type Registry, type RegistrySnapshot } from "./registry.ts";
+import { openKvRegistry } from "./registry-kv.ts";
+import { masterState, standbyState } from "./state.ts";
 
 /** What the master needs. */
 export interface MasterDeps {
@@ -42,12 +52,19 @@ export interface Master {
   readonly masterId: string;
   /** Counters: messages, offers, tasks, transitions, rejections... */
   readonly metrics: Metrics;
-  /** Subscribes to the master subjects and starts the timers. */
+  /**
+   * Opens the registry and takes part in the election; resolves once it leads
+   * and serves, or once it has seen another master lead (then it stands by).
+   */
   start(): Promise<void>;
   /** Unsubscribes, stops the timers and flushes what was published. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-  /** The state JSON of DESIGN §7 (what `operator.getState` answers). */
+  /** Whether it leads now (holds a valid lease and serves the master subjects). */
+  isLeading(): boolean;
+  /** Resolves once it leads and serves (at once when it does). */
+  whenLeading(): Promise<void>;
+  /** The state JSON of DESIGN §7 (what `operator.getState` answers); a standby's has no records. */
   state(): MasterState;
   /** Runs one allocation cycle now; returns the number of offers made. */
   allocate(): number;
@@ -63,7 +80,10 @@ export interface Master {
 
 /**
  * Creates the master actor. `config.policy` names a built-in policy (run in
- * the master) or a policy actor (`agora policy serve --name NAME`).
+ * the master) or a policy actor (`agora policy serve --name NAME`). With
+ * `config.registry` `kv` the master elects a leader with the others on its
+ * prefix and serves the master subjects only while it leads; with `memory`
+ * it leads at once and alone.
  * @throws AgoraError INVALID_CONFIG for bad options
  */
 export function createMaster(deps: MasterDeps): Master {
@@ -71,39 +91,117 @@ export function createMaster(deps: MasterDeps): Master {
   validateMasterConfig(config);
   const clock = deps.clock ?? systemClock;
   const masterId = config.masterId ?? generateMasterId(clock.now());
+  const host = config.hostname ?? hostname();
   const logger = actorLogger(deps.logger, "master", { masterId });
   const metrics = new Metrics();
-  let requestAllocation = () => {};
+  const startTime = clock.now();
+  const sequence = { agents: 0, frameworks: 0, offers: 0 };
+  let core: MasterCore | undefined;
+  let leadership: Leadership | undefined;
+  let registry: Registry | undefined;
+  let leaderSubs: Subscription[] = [];
+  let instanceSub: Subscription | undefined;
+  let started = false;
+  const leadingWaiters: Array<() => void> = [];
+  const isLeading = () => core !== undefined && (leadership?.isLeading() ?? true);
   const policy = new PolicySwitch(
     {
       nc,
       subjects,
       timeoutMs: config.policyTimeout,
-      requestAllocation: () => requestAllocation(),
+      requestAllocation: () => core?.ctx.requestAllocation(),
       logger,
       metrics,
     },
     deps.policy ?? config.policy,
   );
-  const core = createMasterCore({
-    masterId,
-    config,
-    clock,
-    logger,
-    metrics,
-    outbox: natsOutbox(nc, subjects, logger, metrics),
-    policy,
-  });
-  requestAllocation = () => core.ctx.requestAllocation();
   const controls = { usePolicy: (name: string) => policy.use(name) };
-  let subscriptions: Subscription[] = [];
+  // leads and serves: the registry is recovered and the master subjects are subscribed
+  const serving = () => leaderSubs.length > 0 && isLeading();
+  const view = (): LeadershipView => ({
+    ...(leadership?.view() ?? { leaderId: masterId }),
+    leader: serving(),
+  });
+
+  /** Leads: a fresh core, the registry recovered, then the master subjects served. */
+  const lead = async (term: number) => {
+    if (registry === undefined) return;
+    const fresh = createMasterCore({
+      masterId,
+      config,
+      clock,
+      logger,
+      metrics,
+      outbox: gatedOutbox(natsOutbox(nc, subjects, logger, metrics), isLeading, metrics),
+      policy,
+      registry: gatedRegistry(registry, isLeading),
+      isLeading,
+      leadership: view,
+      sequence,
+    });
+    core = fresh;
+    let snapshot: RegistrySnapshot;
+    try {
+      snapshot = await loadSnapshot(registry, logger, metrics);
+    } catch (err) {
+      logger.error({ err, term }, "registry recovery failed");
+      metrics.inc("recovery_failures");
+      if (core === fresh) {
+        follow();
+        leadership?.abdicate();
+      }
+      return;
+    }
+    if (core !== fresh || !isLeading()) return;
+    // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
+    leaderSubs = [
+      ...serveAgents(nc, subjects, fresh.ctx),
+      ...serveFrameworks(nc, subjects, fresh.ctx, controls),
+    ];
+    recoverFromRegistry(fresh.ctx, snapshot, controls);
+    fresh.start();
+    fresh.ctx.outbox.flush?.();
+    logger.info({ term, policy: policy.name }, "serving as leader");
+    for (const resolve of leadingWaiters.splice(0)) resolve();
+  };
+
+  /** Stops serving at once: unsubscribes and drops the in-memory state. */
+  const follow = () => {
+    for (const sub of leaderSubs) sub.unsubscribe();
+    leaderSubs = [];
+    core?.stop();
+    core = undefined;
+  };
+
+  const serveInstance = () =>
+    serve(
+      nc,
+      subjects.masterInstance(masterId),
+      { types: ["operator.getState"], logger, metrics },
+      (call, m) => {
+        const current = core;
+        if (current === undefined || !serving()) {
+          return {
+            type: "operator.state",
+            state: standbyState(masterId, startTime, policy.name, view()),
+          };
+        }
+        return answerOperatorCall(current.ctx, controls, call, (part) => {
+          if (m.reply !== undefined) nc.publish(m.reply, encode(part));
+        });
+      },
+    );
 
   const stop = async () => {
-    if (subscriptions.length === 0) return;
-    for (const sub of subscriptions) sub.unsubscribe();
-    subscriptions = [];
-    core.stop();
-    core.ctx.outbox.flush?.();
+    if (!started) return;
+    started = false;
+    instanceSub?.unsubscribe();
+    instanceSub = undefined;
+    const outbox = core?.ctx.outbox;
+    if (leadership !== undefined) await leadership.stop();
+    else follow();
+    follow();
+    outbox?.flush?.();
     if (!nc.isClosed()) {
       try {
         await nc.flush();
@@ -118,24 +216,133 @@ export function createMaster(deps: MasterDeps): Master {
     masterId,
     metrics,
     async start() {
-      if (subscriptions.length > 0) return;
-      subscriptions = [
-        ...serveAgents(nc, subjects, core.ctx),
-        ...serveFrameworks(nc, subjects, core.ctx, controls),
-      ];
+      if (started) return;
+      started = true;
+      instanceSub = serveInstance();
+      if (config.registry === "memory") {
+        registry = new MemoryRegistry();
+        await lead(0);
+      } else {
+        const opened = await openWithRetry(
+          () =>
+            openKvRegistry({
+              nc,
+              prefix: subjects.prefix,
+              replicas: config.registryReplicas,
+              logger,
+              metrics,
+            }),
+          clock,
+          logger,
+        ).catch((err: unknown) => {
+          started = false;
+          instanceSub?.unsubscribe();
+          throw new AgoraError(
+            ErrorCode.Unavailable,
+            `the registry bucket cannot be opened (${(err as Error).message}); the master needs JetStream (nats-server -js), or run one master alone with --registry memory`,
+            { cause: err },
+          );
+        });
+        registry = opened.registry;
+        const leading = new Promise<void>((resolve) => leadingWaiters.push(resolve));
+        leadership = createLeadership({
+          masterId,
+          hostname: host,
+          leaseMs: config.leaderLease,
+          lease: opened.lease,
+          clock,
+          logger,
+          metrics,
+          onLead: (term) => void lead(term),
+          onFollow: follow,
+        });
+        leadership.start();
+        // the first master of a prefix leads at once; a standby returns once it has seen a leader
+        await Promise.race([leading, sawLeader(leadership, clock, config.leaderLease)]);
+      }
       await nc.flush();
-      core.start();
       logger.info(
-        { hostname: config.hostname ?? hostname(), policy: policy.name, prefix: subjects.prefix },
+        { hostname: host, policy: policy.name, prefix: subjects.prefix, registry: config.registry },
         "master started",
       );
     },
     stop,
     [Symbol.asyncDispose]: stop,
-    state: () => masterState(core.ctx),
-    allocate: () => core.allocator.run(),
-    checkInvariants: () => core.checkInvariants(),
+    isLeading: serving,
+    whenLeading: () =>
+      serving() ? Promise.resolve() : new Promise<void>((resolve) => leadingWaiters.push(resolve)),
+    state: () =>
+      core === undefined || !serving()
+        ? standbyState(masterId, startTime, policy.name, view())
+        : masterState(core.ctx),
+    allocate: () => core?.allocator.run() ?? 0,
+    checkInvariants: () => core?.checkInvariants() ?? [],
     usePolicy: controls.usePolicy,
+  };
+}
+
+/**
+ * Opens the registry, retrying while JetStream is not ready (a stream leader
+ * being elected) for up to {@link REGISTRY_OPEN_TIMEOUT_MS}; a server without
+ * JetStream fails at once.
+ */
+async function openWithRetry<T>(open: () => Promise<T>, clock: Clock, logger: Logger): Promise<T> {
+  const deadline = clock.now() + REGISTRY_OPEN_TIMEOUT_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await open();
+    } catch (err) {
+      if (/not enabled/i.test((err as Error).message) || clock.now() + delay > deadline) throw err;
+      logger.warn({ reason: (err as Error).message, retryInMs: delay }, "registry not ready");
+      await new Promise<void>((resolve) => clock.after(delay, resolve));
+    }
+  }
+}
+
+/** Resolves once the leadership saw another master's lease (or after two leases). */
+function sawLeader(leadership: Leadership, clock: Clock, leaseMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = clock.now() + 2 * leaseMs;
+    const timer = clock.every(Math.max(10, leaseMs / 10), () => {
+      const leaderId = leadership.view().leaderId;
+      if ((leaderId !== undefined && !leadership.isLeading()) || clock.now() >= deadline) {
+        timer.cancel();
+        resolve();
+      }
+    });
+  });
+}
+
+/** An outbox that sends nothing while the master does not hold a valid lease. */
+function gatedOutbox(outbox: Outbox, isLeading: () => boolean, metrics: Metrics): Outbox {
+  const gate =
+    <A extends unknown[]>(send: (...args: A) => void) =>
+    (...args: A) => {
+      if (isLeading()) send(...args);
+      else metrics.inc("messages_dropped_not_leading");
+    };
+  return {
+    toAgent: gate(outbox.toAgent),
+    toFramework: gate(outbox.toFramework),
+    cluster: gate(outbox.cluster),
+    flush: () => outbox.flush?.(),
+  };
+}
+
+/**
+ * A registry that refuses writes while the master does not hold a valid
+ * lease, and never confirms a write that completed after it lost it (the
+ * caller then never answers).
+ */
+function gatedRegistry(registry: Registry, isLeading: () => boolean): Registry {
+  return {
+    kind: registry.kind,
+    put(key, value) {
+      if (!isLeading()) throw new AgoraError(ErrorCode.Unavailable, "this master does not lead");
+      const pending = registry.put(key, value);
+      return pending?.then(() => (isLeading() ? undefined : new Promise<void>(() => {})));
+    },
+    entries: () => registry.entries(),
   };
 }
 

@@ -17,6 +17,7 @@ import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
+import type { Registry } from "./registry.ts";
 import type { RoleSums } from "./sums.ts";
 
 /**
@@ -127,6 +128,8 @@ export interface TaskEntry {
   status: TaskStatus | undefined;
   /** Whether its resources are counted in its agent's and framework's `used`. */
   accounted: boolean;
+  /** Whether the scheduler acknowledged `status.uuid` (false while an update with a uuid awaits it). */
+  acknowledged: boolean;
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */
@@ -152,6 +155,26 @@ export interface RoleEntry {
   limit: Resources | undefined;
 }
 
+/** Who leads, as this master knows it (the state's `leader`, `leaderId`, `masters`). */
+export interface LeadershipView {
+  leader: boolean;
+  leaderId?: string | undefined;
+  masters?: Array<{ id: string; hostname: string; leader: boolean }> | undefined;
+}
+
+/** A new leader's recovery: allocation waits until enough of the registry's agents are back. */
+export interface RecoveryState {
+  /** Agents the registry admitted (the ones asked to reregister). */
+  readonly expected: number;
+  /** How many of them reregistered so far. */
+  reregistered: number;
+  /** Whether allocation is still paused. */
+  paused: boolean;
+  readonly startedAt: number;
+  /** Fires at the agent reregister timeout. */
+  timer: Timer | undefined;
+}
+
 /** What every part of the master works on. */
 export interface MasterContext {
   readonly masterId: string;
@@ -174,8 +197,19 @@ export interface MasterContext {
   readonly pool: AgentPool;
   /** Roles with settings (weight, priority, quota); a role not here has the defaults. */
   readonly roles: Map<string, RoleEntry>;
-  /** Counters behind the ids this master assigns. */
+  /** Counters behind the ids this master assigns (kept across the cores of one process). */
   readonly sequence: { agents: number; frameworks: number; offers: number };
+  /** Where what must survive the master is written before it is acknowledged. */
+  readonly registry: Registry;
+  /**
+   * Whether this master may act now (it holds a valid lease). Every handler,
+   * timer and the outbox check it; always true without leader election.
+   */
+  isLeading(): boolean;
+  /** Who leads, for the state. */
+  leadership(): LeadershipView;
+  /** Set while a new leader recovers; undefined otherwise. */
+  recovery: RecoveryState | undefined;
   /** Asks for an allocation cycle soon (coalesced). */
   requestAllocation(): void;
 }

@@ -9,7 +9,10 @@
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { StoreKeys } from "../../protocol/store.ts";
+import { assertValidId } from "../../protocol/subjects.ts";
 import type { MasterContext } from "./model.ts";
+import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
 import { masterState } from "./state.ts";
 
@@ -41,40 +44,86 @@ export const NO_CONTROLS: OperatorControls = {
   },
 };
 
+/**
+ * Runs a role change on a copy of the roles (it validates and throws as the
+ * real one would) and returns that copy, so the record to store is known
+ * before anything is applied.
+ */
+function dryRun(ctx: MasterContext, change: (copy: MasterContext) => void): MasterContext {
+  const roles = new Map(Array.from(ctx.roles, ([role, entry]) => [role, { ...entry }]));
+  const copy: MasterContext = { ...ctx, roles, requestAllocation: () => {} };
+  change(copy);
+  return copy;
+}
+
+/** Validates a role change, stores its outcome, then applies it; `undefined` reply (`ok`). */
+function storeThenApply(
+  ctx: MasterContext,
+  change: (target: MasterContext) => void,
+  record: (after: MasterContext) => [string, object],
+  applied: () => void,
+): undefined | Promise<undefined> {
+  const [key, value] = record(dryRun(ctx, change));
+  return afterWrite(storeRecord(ctx.registry, key, value), () => {
+    change(ctx);
+    applied();
+    return undefined;
+  });
+}
+
 /** Handles one operator call; returns its reply (`undefined` means `ok`). */
 export function handleOperatorCall(
   ctx: MasterContext,
   controls: OperatorControls,
   call: OperatorCall,
-): Message | undefined {
+): Message | undefined | Promise<Message | undefined> {
   switch (call.type) {
     case "operator.getState":
       return { type: "operator.state", state: masterState(ctx) };
     case "operator.getWeights":
       return { type: "operator.weights", weights: roleWeights(ctx) };
     case "operator.setWeights":
-      setRoleWeights(ctx, call.weights);
-      ctx.logger.info({ weights: call.weights }, "role weights updated");
-      ctx.metrics.inc("operator_weight_updates");
-      return undefined;
+      return storeThenApply(
+        ctx,
+        (target) => setRoleWeights(target, call.weights),
+        (after) => [StoreKeys.weights, { weights: roleWeights(after) }],
+        () => {
+          ctx.logger.info({ weights: call.weights }, "role weights updated");
+          ctx.metrics.inc("operator_weight_updates");
+        },
+      );
     case "operator.getQuota":
       return { type: "operator.quota", quotas: roleQuotas(ctx) };
     case "operator.setQuota":
-      setRoleQuota(ctx, call.role, { guarantee: call.guarantee, limit: call.limit });
-      ctx.logger.info(
-        { role: call.role, guarantee: call.guarantee, limit: call.limit },
-        "role quota updated",
+      return storeThenApply(
+        ctx,
+        (target) =>
+          setRoleQuota(target, call.role, { guarantee: call.guarantee, limit: call.limit }),
+        (after) => [StoreKeys.quota, { quotas: roleQuotas(after) }],
+        () => {
+          ctx.logger.info(
+            { role: call.role, guarantee: call.guarantee, limit: call.limit },
+            "role quota updated",
+          );
+          ctx.metrics.inc("operator_quota_updates");
+        },
       );
-      ctx.metrics.inc("operator_quota_updates");
-      return undefined;
     case "operator.removeQuota":
-      removeRoleQuota(ctx, call.role);
-      ctx.logger.info({ role: call.role }, "role quota removed");
-      ctx.metrics.inc("operator_quota_updates");
-      return undefined;
+      return storeThenApply(
+        ctx,
+        (target) => removeRoleQuota(target, call.role),
+        (after) => [StoreKeys.quota, { quotas: roleQuotas(after) }],
+        () => {
+          ctx.logger.info({ role: call.role }, "role quota removed");
+          ctx.metrics.inc("operator_quota_updates");
+        },
+      );
     case "operator.usePolicy":
-      controls.usePolicy(call.name);
-      return undefined;
+      assertValidId(call.name, "policy name");
+      return afterWrite(storeRecord(ctx.registry, StoreKeys.policy, { name: call.name }), () => {
+        controls.usePolicy(call.name);
+        return undefined;
+      });
   }
 }
 
@@ -89,9 +138,9 @@ export function answerOperatorCall(
   controls: OperatorControls,
   call: OperatorCall,
   sendPart: (part: MessageOf<"operator.statePart">) => void,
-): Message | undefined {
+): Message | undefined | Promise<Message | undefined> {
   const reply = handleOperatorCall(ctx, controls, call);
-  if (reply?.type !== "operator.state") return reply;
+  if (reply instanceof Promise || reply?.type !== "operator.state") return reply;
   const shaped = stateReply(reply);
   if (!Array.isArray(shaped)) return shaped;
   if (call.type !== "operator.getState" || call.parts !== true) {

@@ -9,7 +9,7 @@ import type { MasterState } from "../../protocol/operator.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
-import type { FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
+import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
 import { roleSummaries } from "./roles.ts";
 
 type StateTask = MasterState["frameworks"][number]["tasks"][number];
@@ -49,9 +49,22 @@ function frameworkJson(framework: FrameworkEntry, total: Resources) {
 export function masterState(ctx: MasterContext): MasterState {
   const total = clusterTotal(ctx);
   const roles = roleSummaries(ctx, total);
+  const leadership = ctx.leadership();
+  const recovery = ctx.recovery;
   return {
     masterId: ctx.masterId,
-    leader: true,
+    leader: leadership.leader && ctx.isLeading(),
+    ...(leadership.leaderId === undefined ? {} : { leaderId: leadership.leaderId }),
+    ...(leadership.masters === undefined ? {} : { masters: leadership.masters }),
+    ...(recovery === undefined
+      ? {}
+      : {
+          recovery: {
+            paused: recovery.paused,
+            expected: recovery.expected,
+            reregistered: recovery.reregistered,
+          },
+        }),
     startTime: ctx.startTime,
     policy: ctx.policy.name,
     total: total.toJSON(),
@@ -67,5 +80,26 @@ export function masterState(ctx: MasterContext): MasterState {
     })),
     frameworks: Array.from(ctx.frameworks.values(), (f) => frameworkJson(f, total)),
     roles,
+  };
+}
+
+/** What a standby answers on its instance subject: who leads, no records. */
+export function standbyState(
+  masterId: string,
+  startTime: number,
+  policy: string,
+  leadership: LeadershipView,
+): MasterState {
+  return {
+    masterId,
+    leader: false,
+    ...(leadership.leaderId === undefined ? {} : { leaderId: leadership.leaderId }),
+    ...(leadership.masters === undefined ? {} : { masters: leadership.masters }),
+    startTime,
+    policy,
+    total: {},
+    agents: [],
+    frameworks: [],
+    roles: {},
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The task registry: compact task records, state transitions through the
  * transition table derived from the task machine, status updates from agents
- * forwarded to schedulers, acknowledgements back to agents, kill and
- * reconciliation.
+ * forwarded to schedulers, acknowledgements back to agents, and kill
+ * (reconciliation is in `reconcile.ts`).
  */
 import { DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK } from "../../infra/defaults.ts";
 import {
@@ -60,6 +60,7 @@ export function addTask(
     state: spec.state ?? TaskState.Staging,
     status: undefined,
     accounted: false,
+    acknowledged: spec.status?.uuid === undefined,
   };
   if (spec.status !== undefined) task.status = compactStatus(task.taskId, spec.status, task.state);
   framework.tasks.set(task.taskId, task);
@@ -157,6 +158,7 @@ export function applyStatus(
   const previous = task.state;
   task.state = next;
   task.status = compactStatus(task.taskId, status, next);
+  task.acknowledged = status.uuid === undefined;
   if (status.executorId !== undefined && task.executorId === undefined) {
     task.executorId = status.executorId;
   }
@@ -208,7 +210,7 @@ export function masterTransition(
   if (isTerminalState(task.state)) completeTask(ctx, framework, task);
 }
 
-function findCompleted(framework: FrameworkEntry, taskId: string): TaskEntry | undefined {
+export function findCompleted(framework: FrameworkEntry, taskId: string): TaskEntry | undefined {
   for (let i = framework.completed.length - 1; i >= 0; i--) {
     const task = framework.completed[i]!;
     if (task.taskId === taskId) return task;
@@ -289,8 +291,9 @@ export function acknowledge(
   } else {
     ctx.metrics.inc("acknowledgements_dropped");
   }
-  if (task !== undefined && isTerminalState(task.state) && task.status?.uuid === call.uuid) {
-    completeTask(ctx, framework, task);
+  if (task !== undefined && task.status?.uuid === call.uuid) {
+    task.acknowledged = true;
+    if (isTerminalState(task.state)) completeTask(ctx, framework, task);
   }
 }
 
@@ -333,43 +336,10 @@ export function killTask(
   ctx.metrics.inc("kills_forwarded");
 }
 
-function reconcileStatus(task: TaskEntry, now: number): TaskStatus {
+export function reconcileStatus(task: TaskEntry, now: number): TaskStatus {
   return {
     ...masterStatus(task, task.state, TaskReason.Reconciliation, task.status?.message, now),
     exitCode: task.status?.exitCode,
     signal: task.status?.signal,
   };
-}
-
-/**
- * `scheduler.reconcile`: the latest state of each task named (explicit), or
- * of every task of the framework (implicit, empty list). Unknown tasks are
- * TASK_UNKNOWN, or TASK_UNREACHABLE when the named agent is unreachable.
- */
-export function reconcile(
-  ctx: MasterContext,
-  framework: FrameworkEntry,
-  call: MessageOf<"scheduler.reconcile">,
-): void {
-  const now = ctx.clock.now();
-  if (call.tasks.length === 0) {
-    for (const task of framework.tasks.values())
-      sendUpdate(ctx, framework, reconcileStatus(task, now));
-    return;
-  }
-  for (const ref of call.tasks) {
-    const task = framework.tasks.get(ref.taskId) ?? findCompleted(framework, ref.taskId);
-    if (task !== undefined) {
-      sendUpdate(ctx, framework, reconcileStatus(task, now));
-      continue;
-    }
-    const agent = ref.agentId === undefined ? undefined : ctx.agents.get(ref.agentId);
-    const state =
-      agent?.status === AgentState.Unreachable ? TaskState.Unreachable : TaskState.Unknown;
-    sendUpdate(
-      ctx,
-      framework,
-      masterStatus(ref, state, TaskReason.Reconciliation, "task is not known to the master", now),
-    );
-  }
 }

@@ -4,6 +4,8 @@ import { deriveLifecycle } from "./lifecycle.ts";
 
 export const AgentState = {
   Registering: "registering",
+  /** Known from the registry after a master failover; not reregistered yet (not offered). */
+  Recovered: "recovered",
   Active: "active",
   Unreachable: "unreachable",
   Removed: "removed",
@@ -12,7 +14,11 @@ export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
 export const AgentEvent = {
   Registered: "REGISTERED",
+  /** A new leader read the agent from the registry. */
+  Recover: "RECOVER",
   Reregistered: "REREGISTERED",
+  /** A recovered agent did not reregister within the agent reregister timeout. */
+  ReregisterTimeout: "REREGISTER_TIMEOUT",
   PingTimeout: "PING_TIMEOUT",
   Remove: "REMOVE",
 } as const;
@@ -27,6 +33,14 @@ export const agentMachine = setup({ types: {} as { events: { type: AgentEvent } 
       on: {
         [AgentEvent.Registered]: { target: AgentState.Active },
         [AgentEvent.Reregistered]: { target: AgentState.Active },
+        [AgentEvent.Recover]: { target: AgentState.Recovered },
+        [AgentEvent.Remove]: { target: AgentState.Removed },
+      },
+    },
+    [AgentState.Recovered]: {
+      on: {
+        [AgentEvent.Reregistered]: { target: AgentState.Active },
+        [AgentEvent.ReregisterTimeout]: { target: AgentState.Unreachable },
         [AgentEvent.Remove]: { target: AgentState.Removed },
       },
     },

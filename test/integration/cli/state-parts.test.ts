@@ -16,7 +16,7 @@ import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import { runAgora } from "./helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 const AGENTS = 12_000;
 
 test("agora state - a state over one message comes in parts and prints whole", async (t) => {

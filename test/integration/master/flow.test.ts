@@ -15,7 +15,7 @@ import {
   startMaster,
 } from "./helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 
 test("master - agent registration assigns an id and reregistration keeps it", async (t) => {
   const subjects = freshSubjects();

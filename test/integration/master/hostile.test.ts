@@ -21,7 +21,7 @@ import {
   WAIT_MS,
 } from "./helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 
 const PROTOCOL_CODES = new Set([
   "BAD_MESSAGE",
@@ -240,7 +240,7 @@ test("hostile - valid messages of the wrong kind or state get typed errors", asy
       "a call for an unknown framework",
       subjects.masterFramework("ghost"),
       { type: "scheduler.revive" },
-      "NOT_FOUND",
+      "NOT_SUBSCRIBED",
     ],
     [
       "a revive of a role the framework does not have",

@@ -20,7 +20,7 @@ import {
   WAIT_MS,
 } from "./helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 
 /** Polls a condition that messages change (every 10 ms). */
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -252,7 +252,8 @@ test("offers - teardown kills the framework's tasks on its agents", async (t) =>
   const err = await t.throwsAsync(scheduler.request({ type: "scheduler.heartbeat" }), {
     instanceOf: AgoraError,
   });
-  t.is(err?.code, "NOT_FOUND");
+  t.is(err?.code, "INVALID_STATE", "a removed framework may not come back");
+  t.false(err?.retryable);
 });
 
 test("offers - the state JSON and the cluster events", async (t) => {

@@ -8,7 +8,7 @@ import { useNatsServer } from "../../helpers/nats.ts";
 import { runAgora } from "../cli/helpers.ts";
 import { startMaster } from "../master/helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 
 /** A URL where nothing listens. */
 const NOWHERE = "nats://127.0.0.1:1";

@@ -25,7 +25,7 @@ import {
   type TestFramework,
 } from "./helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 let prefixSeq = 0;
 const freshSubjects = () => new Subjects(`pol${process.pid}x${prefixSeq++}`);
 

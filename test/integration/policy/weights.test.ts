@@ -16,7 +16,7 @@ import {
   type TestFramework,
 } from "./helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
+const nats = useNatsServer(test);
 
 test("weights - frameworks in roles weighted 1 and 2 on identical agents get 1:2", async (t) => {
   const url = nats().url;

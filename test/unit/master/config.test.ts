@@ -24,6 +24,61 @@ test("config - Mesos defaults, in milliseconds", (t) => {
   t.is(config.masterId, undefined);
 });
 
+test("config - high availability flags and their defaults", (t) => {
+  t.like(resolveMasterConfig({ env: {} }), {
+    leaderLease: 1500,
+    agentReregisterTimeout: 600_000,
+    recoveryAgentFraction: 0.8,
+    registry: "kv",
+    registryReplicas: 1,
+  });
+  t.like(
+    resolveMasterConfig({
+      env: {},
+      argv: [
+        "--leader-lease",
+        "2s",
+        "--agent-reregister-timeout",
+        "30s",
+        "--recovery-agent-fraction",
+        "1",
+        "--registry",
+        "memory",
+        "--registry-replicas",
+        "3",
+      ],
+    }),
+    {
+      leaderLease: 2000,
+      agentReregisterTimeout: 30_000,
+      recoveryAgentFraction: 1,
+      registry: "memory",
+      registryReplicas: 3,
+    },
+  );
+  for (const [flag, value] of [
+    ["--recovery-agent-fraction", "1.5"],
+    ["--registry", "zookeeper"],
+    ["--registry-replicas", "0"],
+    ["--leader-lease", "0ms"],
+  ] as const) {
+    const err = t.throws(() => resolveMasterConfig({ env: {}, argv: [flag, value] }), {
+      instanceOf: AgoraError,
+    });
+    t.is(err?.code, ErrorCode.InvalidConfig);
+    t.true(err?.message.includes(flag), err?.message);
+  }
+  const help = formatHelp("agora master", "", MASTER_OPTIONS);
+  for (const flag of [
+    "--leader-lease",
+    "--agent-reregister-timeout",
+    "--recovery-agent-fraction",
+    "--registry-replicas",
+  ]) {
+    t.true(help.includes(flag), flag);
+  }
+});
+
 test("config - environment, then flags", (t) => {
   const config = resolveMasterConfig({
     env: { AGORA_ALLOCATION_INTERVAL: "250ms", AGORA_MASTER_ID: "env-id", AGORA_POLICY: "drf" },

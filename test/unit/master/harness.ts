@@ -18,6 +18,7 @@ import {
 } from "../../../actors/master/framework-handlers.ts";
 import type { MasterContext } from "../../../actors/master/model.ts";
 import type { Outbox } from "../../../actors/master/outbox.ts";
+import type { Registry } from "../../../actors/master/registry.ts";
 import { masterState } from "../../../actors/master/state.ts";
 import { VirtualClock } from "../../../infra/clock.ts";
 import { silentLogger } from "../../../infra/logger.ts";
@@ -70,7 +71,10 @@ export class Harness {
   readonly #queue: Array<() => void> = [];
 
   /** `allocationChunk`: offers per turn of a batch cycle (the core's default when absent). */
-  constructor(overrides: Partial<MasterConfig> = {}, options: { allocationChunk?: number } = {}) {
+  constructor(
+    overrides: Partial<MasterConfig> = {},
+    options: { allocationChunk?: number; registry?: Registry } = {},
+  ) {
     const config = resolveMasterConfig({ env: {}, overrides: { ...UNIT_CONFIG, ...overrides } });
     this.core = createMasterCore({
       masterId: config.masterId ?? "m",
@@ -81,6 +85,7 @@ export class Harness {
       outbox: this.outbox,
       policy: drfPolicy,
       schedule: (fn) => this.#queue.push(fn),
+      registry: options.registry,
       ...(options.allocationChunk === undefined
         ? {}
         : { allocationChunk: options.allocationChunk }),

@@ -202,8 +202,8 @@ test("frameworks - resubscribing within the failover timeout keeps the tasks", (
   const err = t.throws(() => h.call(fid, { type: "scheduler.revive" }, false), {
     instanceOf: AgoraError,
   });
-  t.is(err?.code, ErrorCode.InvalidState);
-  t.like(h.sentTo("framework", fid, "event.error").at(-1), { code: ErrorCode.InvalidState });
+  t.is(err?.code, ErrorCode.NotSubscribed, "a disconnected framework is told to resubscribe");
+  t.like(h.sentTo("framework", fid, "event.error").at(-1), { code: ErrorCode.NotSubscribed });
   h.advance(30_000);
   t.is(h.addFramework({ frameworkId: fid }), fid);
   t.is(h.ctx.frameworks.get(fid)?.status, "subscribed");
@@ -231,6 +231,7 @@ test("frameworks - teardown kills the tasks and frees the resources", (t) => {
   const err = t.throws(() => h.call(fid, { type: "scheduler.heartbeat" }), {
     instanceOf: AgoraError,
   });
-  t.is(err?.code, ErrorCode.NotFound);
+  t.is(err?.code, ErrorCode.InvalidState, "a removed framework may not resubscribe");
+  t.false(err?.retryable);
   t.deepEqual(h.invariants(), []);
 });

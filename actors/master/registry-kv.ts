@@ -1,0 +1,172 @@
+/**
+ * The registry and the leader lease in JetStream KV (`@nats-io/kv`), one
+ * bucket per subject prefix (`protocol/store.ts`). Registry puts are
+ * pipelined (each resolves on its own stream acknowledgement); the lease is
+ * taken and renewed by compare-and-swap on its revision (`create`/`update`),
+ * as the server (2.9) has no per-key TTL.
+ */
+import type { KV } from "@nats-io/kv";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../../infra/logger.ts";
+import type { Metrics } from "../../infra/metrics.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  type LeaderRecord,
+  type MasterRecord,
+  registryBucket,
+  StoreChecks,
+  StoreKeys,
+} from "../../protocol/store.ts";
+import type { Registry } from "./registry.ts";
+
+/** The lease as read: its record (undefined when it does not decode) and revision. */
+export interface LeaseEntry {
+  record: LeaderRecord | undefined;
+  revision: number;
+}
+
+/** The lease and presence operations the leadership needs. */
+export interface LeaseStore {
+  /** The lease, or undefined when there is none (never taken, or released). */
+  read(): Promise<LeaseEntry | undefined>;
+  /**
+   * Takes the lease: creates it when `revision` is undefined (none seen),
+   * else replaces the revision seen. Rejects when another master wrote first.
+   * @returns the new revision
+   */
+  acquire(record: LeaderRecord, revision: number | undefined): Promise<number>;
+  /** Renews a lease held at `revision`; rejects when someone else wrote it. */
+  renew(record: LeaderRecord, revision: number): Promise<number>;
+  /** Gives the lease up (a clean stop), only if still at `revision`. */
+  release(revision: number): Promise<void>;
+  /** Writes this master's presence key. */
+  present(record: MasterRecord): Promise<void>;
+  /** Removes this master's presence key. */
+  absent(masterId: string): Promise<void>;
+  /** Every master's presence record. */
+  masters(): Promise<MasterRecord[]>;
+}
+
+/** Options of {@link openKvRegistry}. */
+export interface KvRegistryOptions {
+  nc: NatsConnection;
+  prefix: string;
+  replicas: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Opens (creating when needed) the prefix's bucket. */
+export async function openKvRegistry(
+  options: KvRegistryOptions,
+): Promise<{ registry: Registry; lease: LeaseStore }> {
+  const kvm = new Kvm(options.nc);
+  const create = () =>
+    kvm.create(registryBucket(options.prefix), {
+      replicas: options.replicas,
+      history: 1,
+      // reads through the stream leader: a replica never answers the lease with an old revision
+      allow_direct: false,
+    });
+  let kv = await create();
+  let reopening: Promise<KV> | undefined;
+  // a nats-server restarted without its store lost the bucket: create it again and retry once
+  const withBucket = async <T>(op: (bucket: KV) => Promise<T>): Promise<T> => {
+    try {
+      return await op(kv);
+    } catch (err) {
+      if (!/stream not found|no responders/i.test(String((err as Error)?.message))) throw err;
+      options.metrics.inc("registry_bucket_recreated");
+      options.logger.warn("registry bucket missing: creating it again");
+      reopening ??= create().finally(() => {
+        reopening = undefined;
+      });
+      kv = await reopening;
+      return op(kv);
+    }
+  };
+  return { registry: kvRegistry(withBucket), lease: kvLease(withBucket, options) };
+}
+
+type WithBucket = <T>(op: (bucket: KV) => Promise<T>) => Promise<T>;
+
+function isRegistryKey(key: string): boolean {
+  return key !== StoreKeys.leader && !key.startsWith("masters.");
+}
+
+function kvRegistry(withBucket: WithBucket): Registry {
+  return {
+    kind: "kv",
+    put: (key, value) => withBucket((kv) => kv.put(key, value)).then(() => undefined),
+    entries: () =>
+      withBucket(async (kv) => {
+        const out = new Map<string, Uint8Array>();
+        // one watch over every key is far faster than a get per key
+        const watch = await kv.watch({ key: ">" });
+        for await (const entry of watch) {
+          if (isRegistryKey(entry.key)) {
+            if (entry.operation === "PUT") out.set(entry.key, entry.value);
+            else out.delete(entry.key);
+          }
+          if (entry.isUpdate || entry.delta === 0) break;
+        }
+        watch.stop();
+        return Array.from(out);
+      }),
+  };
+}
+
+function kvLease(withBucket: WithBucket, options: KvRegistryOptions): LeaseStore {
+  const { logger, metrics } = options;
+  return {
+    async read() {
+      const entry = await withBucket((kv) => kv.get(StoreKeys.leader));
+      // none, or released (a delete marker): free to take with create()
+      if (entry === null || entry.operation !== "PUT") return undefined;
+      let record: LeaderRecord | undefined;
+      try {
+        record = decodeRecord(entry.value, StoreChecks.leader);
+      } catch (err) {
+        metrics.inc("registry_entries_invalid");
+        logger.warn({ reason: (err as Error).message }, "leader lease does not decode");
+      }
+      return { record, revision: entry.revision };
+    },
+    async acquire(record, revision) {
+      const value = encodeRecord(record);
+      return withBucket((kv) =>
+        revision === undefined
+          ? kv.create(StoreKeys.leader, value)
+          : kv.update(StoreKeys.leader, value, revision),
+      );
+    },
+    renew: (record, revision) =>
+      withBucket((kv) => kv.update(StoreKeys.leader, encodeRecord(record), revision)),
+    release: (revision) =>
+      withBucket((kv) => kv.delete(StoreKeys.leader, { previousSeq: revision })),
+    async present(record) {
+      await withBucket((kv) => kv.put(StoreKeys.master(record.masterId), encodeRecord(record)));
+    },
+    absent: (masterId) => withBucket((kv) => kv.delete(StoreKeys.master(masterId))),
+    masters: () =>
+      withBucket(async (kv) => {
+        const out: MasterRecord[] = [];
+        const watch = await kv.watch({ key: StoreKeys.mastersAll });
+        // never empty when asked: this master's own presence key is written first
+        for await (const entry of watch) {
+          if (entry.operation === "PUT") {
+            try {
+              out.push(decodeRecord(entry.value, StoreChecks.master));
+            } catch {
+              metrics.inc("registry_entries_invalid");
+            }
+          }
+          if (entry.isUpdate || entry.delta === 0) break;
+        }
+        watch.stop();
+        return out;
+      }),
+  };
+}
