@@ -57,7 +57,11 @@ export default faultCase(
             l.status.taskId === doomed.taskId &&
             l.status.state === TaskState.Failed &&
             l.status.uuid !== undefined,
-        ) && r,
+        ) &&
+        // the master resends unacknowledged updates as it accepts the subscription: the
+        // update may be recorded before the driver's `subscribed` event
+        r.subscriptions.some((s) => s.pid === successor.proc.pid) &&
+        r,
       "the ended task's terminal update at the new scheduler process",
     );
     t.true(

@@ -47,8 +47,8 @@ export default faultCase(
     cluster.master("m1").proc.resume();
     const fenced = await eventually(async () => {
       const s = await cluster.instanceState("m1");
-      return !s.leader && s;
-    }, "the continued m1 answering as a standby");
+      return !s.leader && s.leaderId !== undefined && s;
+    }, "the continued m1 answering as a standby that knows who leads");
     t.is((fenced as { leaderId?: string }).leaderId, "m2", "m1 knows m2 leads");
     const from = watch.rounds;
     await eventually(

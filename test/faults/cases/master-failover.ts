@@ -63,8 +63,8 @@ export default faultCase(
     cluster.startMaster("m1");
     const back = await eventually(async () => {
       const s = await cluster.instanceState("m1");
-      return !s.leader && s;
-    }, "the restarted m1 standing by");
+      return !s.leader && s.leaderId !== undefined && s;
+    }, "the restarted m1 standing by, knowing who leads");
     t.is((back as { leaderId?: string }).leaderId, "m2");
     watch.stop();
     t.deepEqual(splitBrain(watch.answers), [], "never two leaders");
