@@ -299,13 +299,13 @@ export class ExecutorManager {
         }
       }
     });
-    const frameworkCapabilities = executor.framework.capabilities;
+    const capabilities = executor.framework.capabilities;
     return {
       type: "executor.subscribed",
       agentId: this.#o.agentId(),
       frameworkId,
       executorId,
-      frameworkCapabilities,
+      ...(capabilities === undefined ? {} : { frameworkCapabilities: capabilities }),
     };
   }
 

@@ -129,6 +129,12 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
   return { resources, executorResources };
 }
 
+/** The framework's capabilities for its executors, as a FrameworkRef carries them. */
+function capabilitiesOf(framework: FrameworkEntry): { capabilities?: string[] } {
+  const capabilities = framework.info.capabilities;
+  return capabilities === undefined || capabilities.length === 0 ? {} : { capabilities };
+}
+
 /**
  * Adds a decline filter for resources of an agent offered to `role` (none when
  * refuseSeconds is 0). As Mesos, a filter lasts at least one allocation
@@ -249,7 +255,7 @@ export function accept(
         frameworkId: framework.id,
         name: framework.name,
         role,
-        capabilities: framework.info.capabilities,
+        ...capabilitiesOf(framework),
       },
       tasks: launched,
     });

@@ -29,7 +29,7 @@ function taskJson(task: TaskEntry): StateTask {
     resources: task.resources.toJSON(),
     role: task.role,
     executorId: task.executorId,
-    healthy: task.status?.healthy,
+    ...(task.status?.healthy === undefined ? {} : { healthy: task.status.healthy }),
   };
 }
 
