@@ -204,7 +204,7 @@ test.serial(
     const end = await terminal(fw, info.taskId);
     t.is(end.state, TaskState.Killed, end.message);
     t.false(end.healthy);
-    t.regex(end.message ?? "", /health check/);
+    t.regex(end.message ?? "", /failed 2 health check\(s\) in a row/);
     const states = updates(fw, info.taskId).map((s) => s.state);
     t.false(states.includes(TaskState.Killing), "no TASK_KILLING without the capability");
   },
