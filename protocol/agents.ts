@@ -21,6 +21,10 @@ export const FrameworkRef = Type.Object({
   name: Text,
   /** The role the launched resources are allocated to. */
   role: Role,
+  /** The framework's `FrameworkInfo.capabilities` (e.g. `TASK_KILLING_STATE`), for its executors. */
+  capabilities: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 }),
+  ),
 });
 export type FrameworkRef = Static<typeof FrameworkRef>;
 

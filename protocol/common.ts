@@ -10,20 +10,11 @@ import {
   type TProperties,
   Type,
 } from "@sinclair/typebox";
+import { CommandInfo, Id, MAX_ID, Text } from "./base.ts";
+import { HealthCheck, KillPolicy } from "./health.ts";
 
-/** Longest string accepted in a free-text field (messages, names). */
-export const MAX_TEXT = 64 * 1024;
-/** Longest identifier (a subject token). */
-export const MAX_ID = 256;
+export { CommandInfo, Environment, Id, MAX_ID, MAX_TEXT, Text } from "./base.ts";
 
-/** An identifier that is also a valid subject token. */
-export const Id = Type.String({
-  minLength: 1,
-  maxLength: MAX_ID,
-  pattern: "^[^\\s.*>\\u0000-\\u001f\\u007f]+$",
-});
-/** Free text. */
-export const Text = Type.String({ maxLength: MAX_TEXT });
 /** A role name, `*` for unreserved; nested roles as `eng/web`. */
 export const Role = Type.String({
   minLength: 1,
@@ -63,22 +54,6 @@ export const Attributes = Type.Record(
 );
 export type Attributes = Static<typeof Attributes>;
 
-/** Environment variables of a command. */
-export const Environment = Type.Record(Type.String({ maxLength: MAX_ID }), Text);
-
-/** A command to run, as Mesos's `CommandInfo`. */
-export const CommandInfo = Type.Object({
-  /** The command line (run by `/bin/sh -c` when `shell` is true) or the program. */
-  value: Type.String({ minLength: 1, maxLength: MAX_TEXT }),
-  /** Run through `/bin/sh -c` (default true). When false, `value` is the program. */
-  shell: Type.Optional(Type.Boolean()),
-  /** Arguments when `shell` is false. */
-  arguments: Type.Optional(Type.Array(Text, { maxItems: 1024 })),
-  /** Extra environment variables. */
-  environment: Type.Optional(Environment),
-});
-export type CommandInfo = Static<typeof CommandInfo>;
-
 /** A framework's executor, as Mesos's `ExecutorInfo`. */
 export const ExecutorInfo = Type.Object({
   executorId: Id,
@@ -105,6 +80,10 @@ export const TaskInfo = Type.Object({
   labels: Type.Optional(Type.Record(Type.String({ maxLength: MAX_ID }), Text)),
   /** Seconds between SIGTERM and SIGKILL when the task is killed. */
   killGracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  /** How the task's executor checks the task's health (Mesos `TaskInfo.health_check`). */
+  healthCheck: Type.Optional(HealthCheck),
+  /** How the task is killed; its grace period wins over `killGracePeriodSeconds` (Mesos `kill_policy`). */
+  killPolicy: Type.Optional(KillPolicy),
 });
 export type TaskInfo = Static<typeof TaskInfo>;
 
@@ -168,6 +147,7 @@ export const TaskReason = {
   InvalidOffers: "REASON_INVALID_OFFERS",
   Reconciliation: "REASON_RECONCILIATION",
   ResourcesUnknown: "REASON_RESOURCES_UNKNOWN",
+  TaskHealthCheckStatusUpdated: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
   TaskInvalid: "REASON_TASK_INVALID",
   TaskKilledDuringLaunch: "REASON_TASK_KILLED_DURING_LAUNCH",
   TaskUnknown: "REASON_TASK_UNKNOWN",
@@ -199,6 +179,11 @@ export const TaskStatus = Type.Object({
   /** Signal that ended the task's process, e.g. `SIGKILL`. */
   signal: Type.Optional(Type.String({ maxLength: 32 })),
   data: Type.Optional(Type.Uint8Array({ maxByteLength: 256 * 1024 })),
+  /**
+   * The task's health as its health check last found it: set on TASK_RUNNING
+   * updates that report a health change and on a TASK_KILLED the check caused.
+   */
+  healthy: Type.Optional(Type.Boolean()),
 });
 export type TaskStatus = Static<typeof TaskStatus>;
 

@@ -29,6 +29,13 @@ export const ExecutorSubscribed = message("executor.subscribed", {
   agentId: Id,
   frameworkId: Id,
   executorId: Id,
+  /**
+   * The framework's capabilities (Mesos's `Subscribed.framework_info`), e.g.
+   * `TASK_KILLING_STATE`: the executor then reports TASK_KILLING before TASK_KILLED.
+   */
+  frameworkCapabilities: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 }),
+  ),
 });
 
 /** Agent → executor: launch a task. */

@@ -34,6 +34,15 @@ export const FrameworkInfo = Type.Object({
 });
 export type FrameworkInfo = Static<typeof FrameworkInfo>;
 
+/** Mesos `FrameworkInfo.Capability` names agora acts on. */
+export const FrameworkCapability = {
+  /** TASK_UNREACHABLE / TASK_GONE instead of TASK_LOST. */
+  PartitionAware: "PARTITION_AWARE",
+  /** TASK_KILLING is reported while a task is being killed, before TASK_KILLED. */
+  TaskKillingState: "TASK_KILLING_STATE",
+} as const;
+export type FrameworkCapability = (typeof FrameworkCapability)[keyof typeof FrameworkCapability];
+
 /** The launch operation of an accept. */
 export const LaunchOperation = Type.Object({
   type: Type.Literal("launch"),

@@ -11,7 +11,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { CommandInfo, MAX_ID } from "./common.ts";
+import { CommandInfo, MAX_ID } from "./base.ts";
 import { ErrorCode, ProtocolError } from "./errors.ts";
 
 /** Mesos `HealthCheck.Type` (without `UNKNOWN`). */
@@ -152,6 +152,21 @@ export function validateHealthCheck(check: HealthCheck): void {
         throw invalid("a TCP health check needs 'tcp.port' (the port the task listens on)");
       }
       break;
+  }
+}
+
+/**
+ * Why a task's health check cannot run ({@link validateHealthCheck}'s message),
+ * or undefined when it can or there is none: the master refuses such a task
+ * TASK_ERROR / REASON_TASK_INVALID with this message.
+ */
+export function healthCheckProblem(check: HealthCheck | undefined): string | undefined {
+  if (check === undefined) return undefined;
+  try {
+    validateHealthCheck(check);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
 }
 

@@ -53,7 +53,17 @@ export {
   isAgoraError,
   ProtocolError,
 } from "./errors.ts";
-export { FrameworkInfo, LaunchOperation } from "./frameworks.ts";
+export { FrameworkCapability, FrameworkInfo, LaunchOperation } from "./frameworks.ts";
+export {
+  HealthCheck,
+  HealthCheckType,
+  HttpCheckInfo,
+  healthCheckProblem,
+  KillPolicy,
+  parseHealthCheck,
+  TcpCheckInfo,
+  validateHealthCheck,
+} from "./health.ts";
 export {
   AgentEvent,
   AgentState,

@@ -21,6 +21,8 @@ export const StateTask = Type.Object({
   resources: ResourcesJson,
   role: Type.Optional(Role),
   executorId: Type.Optional(Id),
+  /** The task's health from its latest status, when its health check reported one. */
+  healthy: Type.Optional(Type.Boolean()),
 });
 
 export const StateAgent = Type.Object({

@@ -299,7 +299,14 @@ export class ExecutorManager {
         }
       }
     });
-    return { type: "executor.subscribed", agentId: this.#o.agentId(), frameworkId, executorId };
+    const capabilities = executor.framework.capabilities;
+    return {
+      type: "executor.subscribed",
+      agentId: this.#o.agentId(),
+      frameworkId,
+      executorId,
+      ...(capabilities === undefined ? {} : { frameworkCapabilities: capabilities }),
+    };
   }
 
   /** A status update from an executor (`executor.update`). */

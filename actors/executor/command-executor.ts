@@ -7,8 +7,17 @@
  * reports TASK_STARTING, TASK_RUNNING, then TASK_FINISHED on exit status 0 or
  * TASK_FAILED ("Command exited with status N" / "Command terminated with
  * signal SIGx"). A kill sends SIGTERM to the task's process tree and SIGKILL after the grace
- * period, then reports TASK_KILLED. After its terminal update the executor
- * waits (bounded) for the acknowledgement and exits.
+ * period (the kill's own, else the task's kill policy, else the agent's), then
+ * reports TASK_KILLED; a framework with the capability TASK_KILLING_STATE gets
+ * TASK_KILLING first. After its terminal update the executor waits (bounded)
+ * for the acknowledgement and exits.
+ *
+ * A task with a `healthCheck` is checked from TASK_RUNNING on (in its sandbox,
+ * with its environment): each change of its health is a TASK_RUNNING update
+ * with `healthy` and reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, and after
+ * `consecutiveFailures` failed checks the task is killed and ends TASK_KILLED
+ * with `healthy: false`, as Mesos's command executor. The checker is stopped
+ * before any terminal update.
  *
  * Run by the agent as `node <work-dir>/cache/command-executor-<hash>.mjs`, a
  * bundle of this file (actors/agent/executor-bundle.ts), from compiled
@@ -18,6 +27,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { systemClock, type Timer } from "../../infra/clock.ts";
 import {
   DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS,
   TERMINAL_OUTPUT_TAIL_BYTES,
@@ -29,9 +39,13 @@ import {
   TaskState,
   type TaskStatus,
 } from "../../protocol/common.ts";
+import { FrameworkCapability } from "../../protocol/frameworks.ts";
+import { healthCheckProblem } from "../../protocol/health.ts";
 import { commandProgram } from "../agent/launcher.ts";
 import { signalTree } from "../agent/process-tree.ts";
-import { createExecutorDriver, type ExecutorDriver, type ExecutorDriverOptions } from "./driver.ts";
+import { createExecutorDriver, type ExecutorDriverOptions, type ExecutorUpdate } from "./driver.ts";
+import { HealthChecker, type HealthResult } from "./health/checker.ts";
+import { killGracePeriodMs } from "./health/kill-policy.ts";
 
 /** Options of {@link runCommandExecutor}. */
 export interface CommandExecutorOptions extends ExecutorDriverOptions {
@@ -47,14 +61,22 @@ class CommandRun {
   child: ChildProcess | undefined;
   spawned = false;
   killing = false;
-  killTimer: NodeJS.Timeout | undefined;
+  killTimer: Timer | undefined;
+  /** Set once the terminal update is decided (it goes out once the checker has stopped). */
+  ending = false;
   terminal: TaskStatus | undefined;
+  checker: HealthChecker | undefined;
+  /** The task's health as last reported (undefined until its check judged it). */
+  healthy: boolean | undefined;
+  /** Why the health check had the task killed, once it did. */
+  unhealthy: string | undefined;
 }
 
 /** Runs the command executor in this process until its task has ended. */
 export async function runCommandExecutor(options: CommandExecutorOptions = {}): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const ackWaitMs = options.ackWaitMs ?? DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS;
+  const clock = options.clock ?? systemClock;
   const run = new CommandRun();
   let exiting = false;
   let shuttingDown = false;
@@ -69,17 +91,47 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
     exit(code);
   };
 
-  const report = (status: Parameters<ExecutorDriver["sendUpdate"]>[0]): TaskStatus => {
-    const sent = driver.sendUpdate(status);
+  /** Sends an update; once the task's health is known, every update carries it (as Mesos's). */
+  const report = (status: ExecutorUpdate): TaskStatus => {
+    const healthy = status.healthy ?? run.healthy;
+    const sent = driver.sendUpdate(healthy === undefined ? status : { ...status, healthy });
     driver.logger.info({ taskId: status.taskId, state: status.state }, "task status");
     return sent;
   };
 
-  const ended = (status: Parameters<ExecutorDriver["sendUpdate"]>[0]): void => {
-    if (run.terminal !== undefined) return;
-    clearTimeout(run.killTimer);
-    run.terminal = report(status);
-    void finish(0, !shuttingDown);
+  /** The terminal update, after the health checker has stopped. */
+  const ended = (status: ExecutorUpdate): void => {
+    if (run.ending) return;
+    run.ending = true;
+    run.killTimer?.cancel();
+    const checker = run.checker;
+    const send = () => {
+      run.terminal = report(status);
+      void finish(0, !shuttingDown);
+    };
+    if (checker === undefined) send();
+    else void checker.stop().then(send);
+  };
+
+  const onHealth = (taskId: string, result: HealthResult): void => {
+    run.healthy = result.healthy;
+    // once the task is being killed it is no longer RUNNING: its health rides on the next update
+    if (run.killing || run.ending) return;
+    report({
+      taskId,
+      state: TaskState.Running,
+      healthy: result.healthy,
+      reason: TaskReason.TaskHealthCheckStatusUpdated,
+      ...(result.message === "" ? {} : { message: result.message }),
+    });
+  };
+
+  const onUnhealthy = (taskId: string, message: string): void => {
+    if (run.killing || run.ending) return;
+    run.unhealthy = message;
+    run.healthy = false;
+    driver.logger.warn({ taskId }, "killing the task: health check failed");
+    kill(taskId, undefined);
   };
 
   const onExit = (taskId: string, code: number | null, signal: NodeJS.Signals | null) => {
@@ -95,7 +147,9 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
       // the tail of the task's stdout travels with its terminal update (`agora run` prints it)
       data: tail(path.join(driver.env.sandbox, "stdout"), TERMINAL_OUTPUT_TAIL_BYTES),
     };
-    if (run.killing) ended({ ...outcome, state: TaskState.Killed });
+    if (run.unhealthy !== undefined) {
+      ended({ ...outcome, state: TaskState.Killed, healthy: false, message: run.unhealthy });
+    } else if (run.killing) ended({ ...outcome, state: TaskState.Killed });
     else if (code === 0) ended({ ...outcome, state: TaskState.Finished });
     else ended({ ...outcome, state: TaskState.Failed });
   };
@@ -118,6 +172,16 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
         state: TaskState.Error,
         reason: TaskReason.TaskInvalid,
         message: "the task has no command",
+      });
+      return;
+    }
+    const problem = healthCheckProblem(task.healthCheck);
+    if (problem !== undefined) {
+      ended({
+        taskId: task.taskId,
+        state: TaskState.Error,
+        reason: TaskReason.TaskInvalid,
+        message: problem,
       });
       return;
     }
@@ -149,9 +213,10 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
     const out = openSync(path.join(sandbox, "stdout"), "a");
     const err = openSync(path.join(sandbox, "stderr"), "a");
     try {
+      const env = { ...process.env, ...(command.environment ?? {}) };
       const child = spawn(program.file, program.args, {
         cwd: sandbox,
-        env: { ...process.env, ...(command.environment ?? {}) },
+        env,
         stdio: ["ignore", out, err],
       });
       run.child = child;
@@ -159,6 +224,7 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
         run.spawned = true;
         driver.logger.info({ taskId, pid: child.pid }, "command started");
         report({ taskId, state: TaskState.Running });
+        startHealthChecks(taskId, env);
       });
       child.once("error", (e) => {
         if (run.spawned) return;
@@ -176,15 +242,31 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
     }
   };
 
+  /** Checks the running task's health, when it has a check (validated at launch). */
+  const startHealthChecks = (taskId: string, env: NodeJS.ProcessEnv): void => {
+    const check = run.task?.healthCheck;
+    if (check === undefined || run.killing || run.ending) return;
+    try {
+      run.checker = new HealthChecker({
+        check,
+        clock,
+        command: { cwd: driver.env.sandbox, env },
+        logger: driver.logger.child({ taskId }),
+        metrics: driver.metrics,
+        onStatus: (result) => onHealth(taskId, result),
+        onUnhealthy: (message) => onUnhealthy(taskId, message),
+      });
+      run.checker.start();
+    } catch (err) {
+      // validated at launch: a check that still cannot run is logged, and the task runs unchecked
+      driver.logger.error({ err, taskId }, "health checker could not start");
+    }
+  };
+
   const kill = (taskId: string, gracePeriodSeconds: number | undefined): void => {
     const task = run.task;
-    if (task === undefined || task.taskId !== taskId || run.terminal !== undefined) return;
-    const graceMs =
-      gracePeriodSeconds !== undefined
-        ? gracePeriodSeconds * 1000
-        : task.killGracePeriodSeconds !== undefined
-          ? task.killGracePeriodSeconds * 1000
-          : driver.env.shutdownGracePeriodMs;
+    if (task === undefined || task.taskId !== taskId || run.ending) return;
+    const graceMs = killGracePeriodMs(task, gracePeriodSeconds, driver.env.shutdownGracePeriodMs);
     const pid = run.child?.pid;
     if (run.killing) return;
     run.killing = true;
@@ -192,9 +274,18 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
       ended({ taskId, state: TaskState.Killed, message: "Killed before the command started" });
       return;
     }
+    // no checks while the task is being killed (as Mesos); the terminal update waits for the stop
+    void run.checker?.stop();
+    if (driver.frameworkCapabilities.includes(FrameworkCapability.TaskKillingState)) {
+      report({
+        taskId,
+        state: TaskState.Killing,
+        ...(run.unhealthy === undefined ? {} : { message: run.unhealthy }),
+      });
+    }
     driver.logger.info({ taskId, pid, graceMs }, "killing command");
     signalTree(pid, "SIGTERM");
-    run.killTimer = setTimeout(() => signalTree(pid, "SIGKILL"), graceMs);
+    run.killTimer = clock.after(graceMs, () => signalTree(pid, "SIGKILL"));
   };
 
   const shutdown = (gracePeriodSeconds: number | undefined): void => {
@@ -204,6 +295,7 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
       void finish(0, false);
       return;
     }
+    if (run.ending) return;
     kill(task.taskId, gracePeriodSeconds ?? driver.env.shutdownGracePeriodMs / 1000);
   };
 

@@ -93,6 +93,8 @@ export interface ExecutorUpdate {
   exitCode?: number;
   signal?: string;
   data?: Uint8Array;
+  /** The task's health, once its health check has judged it. */
+  healthy?: boolean;
 }
 
 /** Options of {@link createExecutorDriver}. */
@@ -149,6 +151,7 @@ export class ExecutorDriver {
   /** When the agent last answered, by the driver's clock. */
   #lastContact = 0;
   #agentLost = false;
+  #frameworkCapabilities: readonly string[] = [];
   readonly #clock: Clock;
 
   constructor(options: ExecutorDriverOptions = {}) {
@@ -162,6 +165,14 @@ export class ExecutorDriver {
       frameworkId: this.env.frameworkId,
       executorId: this.env.executorId,
     });
+  }
+
+  /**
+   * The framework's capabilities as the agent last gave them on subscription
+   * (Mesos's `Subscribed.framework_info.capabilities`), e.g. `TASK_KILLING_STATE`.
+   */
+  get frameworkCapabilities(): readonly string[] {
+    return this.#frameworkCapabilities;
   }
 
   /** The NATS connection, once started. */
@@ -225,6 +236,7 @@ export class ExecutorDriver {
           this.#options.subscribeTimeoutMs ?? 2000,
         );
         this.logger.info("subscribed");
+        this.#frameworkCapabilities = reply.frameworkCapabilities ?? [];
         this.#lastContact = this.#clock.now();
         this.#startHeartbeats();
         this.#emit({

@@ -7,15 +7,16 @@
  *   valid offers return to the pool, and the call fails (NOT_FOUND or FORBIDDEN).
  * - Each task is then validated in order against what is left of the offers:
  *   a task id not used by a live task of the framework, the offers' agent,
- *   exactly one of `command` and `executor`, valid resources contained in the
- *   remainder. An invalid task is TASK_ERROR (REASON_TASK_INVALID); the
- *   others are sent to the agent in one `agent.runTask`.
+ *   exactly one of `command` and `executor`, a usable health check, valid
+ *   resources contained in the remainder. An invalid task is TASK_ERROR
+ *   (REASON_TASK_INVALID); the others are sent to the agent in one `agent.runTask`.
  * - What no task uses returns to the pool under a decline filter
  *   (`filters.refuseSeconds`, default 5 s), like a decline.
  */
 import { DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS } from "../../infra/defaults.ts";
 import { type Filters, type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { healthCheckProblem } from "../../protocol/health.ts";
 import { OfferEvent } from "../../protocol/lifecycles/offer.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
@@ -106,6 +107,8 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
   if ((task.command === undefined) === (task.executor === undefined)) {
     return "a task needs exactly one of command and executor";
   }
+  const unusable = healthCheckProblem(task.healthCheck);
+  if (unusable !== undefined) return unusable;
   let resources: Resources;
   let executorResources: Resources | undefined;
   try {
@@ -124,6 +127,12 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
     return `task resources ${needed} are not contained in the remaining offered resources ${scope.available}`;
   }
   return { resources, executorResources };
+}
+
+/** The framework's capabilities for its executors, as a FrameworkRef carries them. */
+function capabilitiesOf(framework: FrameworkEntry): { capabilities?: string[] } {
+  const capabilities = framework.info.capabilities;
+  return capabilities === undefined || capabilities.length === 0 ? {} : { capabilities };
 }
 
 /**
@@ -242,7 +251,12 @@ export function accept(
   if (launched.length > 0) {
     ctx.outbox.toAgent(agent.id, {
       type: "agent.runTask",
-      framework: { frameworkId: framework.id, name: framework.name, role },
+      framework: {
+        frameworkId: framework.id,
+        name: framework.name,
+        role,
+        ...capabilitiesOf(framework),
+      },
       tasks: launched,
     });
     ctx.metrics.inc("tasks_launched", launched.length);

@@ -29,6 +29,7 @@ function taskJson(task: TaskEntry): StateTask {
     resources: task.resources.toJSON(),
     role: task.role,
     executorId: task.executorId,
+    ...(task.status?.healthy === undefined ? {} : { healthy: task.status.healthy }),
   };
 }
 

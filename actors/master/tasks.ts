@@ -88,6 +88,7 @@ function compactStatus(taskId: string, status: TaskStatus, state: TaskState): Ta
     message: status.message,
     exitCode: status.exitCode,
     signal: status.signal,
+    healthy: status.healthy,
   };
 }
 

@@ -15,6 +15,15 @@
  * and the command executor puts the tail of the task's stdout there in the
  * terminal update (see the agent's command executor).
  *
+ * Health: `--health-cmd CMD` gives the task a COMMAND health check (Mesos's
+ * `HealthCheck`, run by the command executor in the sandbox), tuned by
+ * `--health-delay` (delaySeconds), `--health-interval` (intervalSeconds),
+ * `--health-timeout` (timeoutSeconds), `--health-retries`
+ * (consecutiveFailures) and `--health-start-period` (gracePeriodSeconds);
+ * each change of the task's health is printed (`agora: task <id> healthy`,
+ * `agora: task <id> unhealthy: <message>`), and after the retries the task
+ * is killed.
+ *
  * One argument after `--` is a shell command line (`agora run -- 'echo a | wc'`);
  * several are quoted for the shell word by word (`agora run -- sh -c "exit 3"`).
  */
@@ -26,8 +35,15 @@ import { commandTask, fitOffer, offerResources } from "../../actors/scheduler/of
 import { COMMON_OPTIONS, type OptionSpecs, type Resolved } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import type { Logger } from "../../infra/logger.ts";
-import { isTerminalState, type Offer, TaskState, type TaskStatus } from "../../protocol/common.ts";
+import {
+  isTerminalState,
+  type Offer,
+  TaskReason,
+  TaskState,
+  type TaskStatus,
+} from "../../protocol/common.ts";
 import { AgoraError } from "../../protocol/errors.ts";
+import { type HealthCheck, HealthCheckType, parseHealthCheck } from "../../protocol/health.ts";
 import { Resources } from "../../protocol/resources.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
@@ -87,6 +103,42 @@ const RUN_OPTIONS = {
     placeholder: "DURATION",
     help: "time between SIGTERM and SIGKILL when the task is killed (default: the agent's)",
   },
+  healthCmd: {
+    kind: "string",
+    flag: "health-cmd",
+    placeholder: "CMD",
+    help: "shell command checking the task's health in its sandbox (exit 0 = healthy)",
+  },
+  healthDelay: {
+    kind: "duration",
+    flag: "health-delay",
+    placeholder: "DURATION",
+    help: "time from the task's start to the first health check (Mesos delay, default 15s)",
+  },
+  healthInterval: {
+    kind: "duration",
+    flag: "health-interval",
+    placeholder: "DURATION",
+    help: "time between health checks (default 10s)",
+  },
+  healthTimeout: {
+    kind: "duration",
+    flag: "health-timeout",
+    placeholder: "DURATION",
+    help: "time a health check may take before it counts as failed (default 20s)",
+  },
+  healthRetries: {
+    kind: "integer",
+    flag: "health-retries",
+    placeholder: "N",
+    help: "failed health checks in a row after which the task is killed (default 3)",
+  },
+  healthStartPeriod: {
+    kind: "duration",
+    flag: "health-start-period",
+    placeholder: "DURATION",
+    help: "time from the task's start during which failed health checks are ignored (Mesos grace period, default 10s)",
+  },
 } as const satisfies OptionSpecs;
 
 const HELP = {
@@ -143,6 +195,40 @@ export interface RunSpec {
   environment: Record<string, string> | undefined;
   killAfterMs: number | undefined;
   killGracePeriodSeconds: number | undefined;
+  healthCheck: HealthCheck | undefined;
+}
+
+/** The health check of `--health-cmd` and its tuning flags (undefined without `--health-cmd`). */
+function healthCheckFrom(values: Resolved<typeof RUN_OPTIONS>): HealthCheck | undefined {
+  const tuning = [
+    ["--health-delay", values.healthDelay],
+    ["--health-interval", values.healthInterval],
+    ["--health-timeout", values.healthTimeout],
+    ["--health-retries", values.healthRetries],
+    ["--health-start-period", values.healthStartPeriod],
+  ] as const;
+  if (values.healthCmd === undefined) {
+    const given = tuning.find(([, value]) => value !== undefined);
+    if (given !== undefined) throw usageError(`${given[0]} needs --health-cmd`);
+    return undefined;
+  }
+  if (values.healthCmd.trim() === "") throw usageError("--health-cmd must not be empty");
+  const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+  const check = {
+    type: HealthCheckType.Command,
+    command: { value: values.healthCmd, shell: true },
+    delaySeconds: seconds(values.healthDelay),
+    intervalSeconds: seconds(values.healthInterval),
+    timeoutSeconds: seconds(values.healthTimeout),
+    consecutiveFailures: values.healthRetries,
+    gracePeriodSeconds: seconds(values.healthStartPeriod),
+  };
+  const defined = Object.fromEntries(Object.entries(check).filter(([, v]) => v !== undefined));
+  try {
+    return parseHealthCheck(defined);
+  } catch (err) {
+    throw usageError(`--health-*: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**
@@ -185,6 +271,7 @@ export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: s
     killAfterMs: values.killAfter,
     killGracePeriodSeconds:
       values.killGracePeriod === undefined ? undefined : values.killGracePeriod / 1000,
+    healthCheck: healthCheckFrom(values),
   };
 }
 
@@ -362,6 +449,7 @@ class TaskRun {
       environment: this.spec.environment,
       killGracePeriodSeconds: this.spec.killGracePeriodSeconds,
     });
+    if (this.spec.healthCheck !== undefined) task.healthCheck = this.spec.healthCheck;
     try {
       await this.#driver.accept([offer.offerId], [task]);
       printError(`task ${this.#taskId} submitted to agent ${offer.hostname} (${offer.agentId})`);
@@ -389,6 +477,13 @@ class TaskRun {
           ? ` (${status.reason})`
           : "";
       printError(`task ${this.#taskId} ${status.state}${detail}`);
+    }
+    if (status.reason === TaskReason.TaskHealthCheckStatusUpdated && status.healthy !== undefined) {
+      printError(
+        status.healthy
+          ? `task ${this.#taskId} healthy`
+          : `task ${this.#taskId} unhealthy${status.message ? `: ${status.message}` : ""}`,
+      );
     }
     if (status.data !== undefined && status.data.byteLength > 0) process.stdout.write(status.data);
     if (

@@ -96,3 +96,51 @@ test("agora run - Ctrl-C kills the task, tears the framework down and exits 130"
     "the framework was torn down",
   );
 });
+
+test("agora run - --health-cmd prints the task's health as it changes", async (t) => {
+  const run = startAgora([
+    "run",
+    ...t.context.args,
+    "--name",
+    "health-ok",
+    "--health-cmd",
+    "true",
+    "--health-delay",
+    "0ms",
+    "--health-interval",
+    "100ms",
+    "--",
+    "sleep",
+    "300",
+  ]);
+  t.teardown(() => run.child.kill("SIGKILL"));
+  await run.stderr.waitFor((line) => /^agora: task health-ok-\S+ healthy$/.test(line), {
+    timeoutMs: 30_000,
+  });
+  run.child.kill("SIGINT");
+  const r = await run.result;
+  t.is(r.code, 130, r.stderr);
+});
+
+test("agora run - a failing --health-cmd is printed unhealthy and the task is killed", async (t) => {
+  const r = await runAgora([
+    "run",
+    ...t.context.args,
+    "--health-cmd",
+    "echo not ready; exit 1",
+    "--health-delay",
+    "0ms",
+    "--health-interval",
+    "100ms",
+    "--health-start-period",
+    "0ms",
+    "--health-retries",
+    "2",
+    "--",
+    "sleep",
+    "300",
+  ]);
+  t.regex(r.stderr, /^agora: task \S+ unhealthy: .*not ready/m);
+  t.regex(r.stderr, /^agora: task \S+ TASK_KILLED: the task failed 2 health check\(s\) in a row/m);
+  t.is(r.code, 143, r.stderr);
+});

@@ -36,6 +36,12 @@ const base = {
   env: undefined,
   killAfter: undefined,
   killGracePeriod: undefined,
+  healthCmd: undefined,
+  healthDelay: undefined,
+  healthInterval: undefined,
+  healthTimeout: undefined,
+  healthRetries: undefined,
+  healthStartPeriod: undefined,
 };
 
 test("run - runSpecFrom checks the command line", (t) => {
@@ -55,4 +61,41 @@ test("run - runSpecFrom checks the command line", (t) => {
   t.regex(usage({ role: "bad role" }), /--role/);
   t.regex(usage({ env: ["1A=x"] as unknown as undefined }), /--env/);
   t.regex(usage({ name: " " }), /--name/);
+});
+
+test("run - --health-cmd and its tuning flags map to a COMMAND health check", (t) => {
+  t.is(runSpecFrom(base, ["true"]).healthCheck, undefined);
+  const spec = runSpecFrom(
+    {
+      ...base,
+      healthCmd: "curl -f localhost:8080",
+      healthDelay: 0,
+      healthInterval: 500,
+      healthTimeout: 2000,
+      healthRetries: 2,
+      healthStartPeriod: 1500,
+    },
+    ["true"],
+  );
+  t.deepEqual(spec.healthCheck, {
+    type: "COMMAND",
+    command: { value: "curl -f localhost:8080", shell: true },
+    delaySeconds: 0,
+    intervalSeconds: 0.5,
+    timeoutSeconds: 2,
+    consecutiveFailures: 2,
+    gracePeriodSeconds: 1.5,
+  });
+  t.deepEqual(runSpecFrom({ ...base, healthCmd: "true" }, ["true"]).healthCheck, {
+    type: "COMMAND",
+    command: { value: "true", shell: true },
+  });
+  const usage = (values: Record<string, unknown>) => {
+    const err = t.throws(() => runSpecFrom({ ...base, ...values }, ["true"]));
+    t.is((err as AgoraError).code, ErrorCode.InvalidConfig);
+    return err!.message;
+  };
+  t.regex(usage({ healthInterval: 500 }), /--health-interval needs --health-cmd/);
+  t.regex(usage({ healthCmd: " " }), /--health-cmd/);
+  t.regex(usage({ healthCmd: "true", healthRetries: 0 }), /--health-\*.*consecutiveFailures/);
 });

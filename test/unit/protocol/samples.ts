@@ -59,6 +59,16 @@ export const sampleTask: TaskInfo = {
   data: new Uint8Array([0, 1, 2, 254, 255]),
   labels: { team: "infra", "app.kubernetes/name": "web" },
   killGracePeriodSeconds: 2.5,
+  healthCheck: {
+    type: "HTTP",
+    http: { port: 31000, path: "/health", scheme: "http", statuses: [200] },
+    delaySeconds: 1,
+    intervalSeconds: 0.5,
+    timeoutSeconds: 2,
+    consecutiveFailures: 3,
+    gracePeriodSeconds: 10,
+  },
+  killPolicy: { gracePeriodSeconds: 1.5 },
 };
 
 /** A task with only the required fields. */
@@ -83,6 +93,7 @@ export const sampleStatus: TaskStatus = {
   exitCode: 3,
   signal: "SIGKILL",
   data: new Uint8Array([42, 43]),
+  healthy: false,
 };
 
 /** A status with only the required fields. */
@@ -153,7 +164,12 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   },
   "agent.runTask": {
     type: "agent.runTask",
-    framework: { frameworkId: "fw-1", name: "my framework", role: "web" },
+    framework: {
+      frameworkId: "fw-1",
+      name: "my framework",
+      role: "web",
+      capabilities: ["TASK_KILLING_STATE"],
+    },
     tasks: [sampleTask, minimalTask],
   },
   "agent.killTask": {
@@ -265,6 +281,7 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     agentId: "agent-1",
     frameworkId: "fw-1",
     executorId: "exec-1",
+    frameworkCapabilities: ["TASK_KILLING_STATE", "PARTITION_AWARE"],
   },
   "executor.launch": { type: "executor.launch", task: sampleTask },
   "executor.kill": { type: "executor.kill", taskId: "task-1", gracePeriodSeconds: 1 },

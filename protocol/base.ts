@@ -1,0 +1,37 @@
+/**
+ * The ground shapes the other schemas build on: identifiers, free text and
+ * commands. This file imports no other protocol file, so that common.ts and
+ * health.ts (a COMMAND health check holds a CommandInfo) can both use it;
+ * common.ts re-exports everything here.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+
+/** Longest string accepted in a free-text field (messages, names). */
+export const MAX_TEXT = 64 * 1024;
+/** Longest identifier (a subject token). */
+export const MAX_ID = 256;
+
+/** An identifier that is also a valid subject token. */
+export const Id = Type.String({
+  minLength: 1,
+  maxLength: MAX_ID,
+  pattern: "^[^\\s.*>\\u0000-\\u001f\\u007f]+$",
+});
+/** Free text. */
+export const Text = Type.String({ maxLength: MAX_TEXT });
+
+/** Environment variables of a command. */
+export const Environment = Type.Record(Type.String({ maxLength: MAX_ID }), Text);
+
+/** A command to run, as Mesos's `CommandInfo`. */
+export const CommandInfo = Type.Object({
+  /** The command line (run by `/bin/sh -c` when `shell` is true) or the program. */
+  value: Type.String({ minLength: 1, maxLength: MAX_TEXT }),
+  /** Run through `/bin/sh -c` (default true). When false, `value` is the program. */
+  shell: Type.Optional(Type.Boolean()),
+  /** Arguments when `shell` is false. */
+  arguments: Type.Optional(Type.Array(Text, { maxItems: 1024 })),
+  /** Extra environment variables. */
+  environment: Type.Optional(Environment),
+});
+export type CommandInfo = Static<typeof CommandInfo>;
