@@ -1,10 +1,11 @@
 /**
  * The ground shapes the other schemas build on: identifiers, free text and
- * commands. This file imports no other protocol file, so that common.ts and
- * health.ts (a COMMAND health check holds a CommandInfo) can both use it;
- * common.ts re-exports everything here.
+ * commands. This file imports no other protocol file but uris.ts (which
+ * imports none), so that common.ts and health.ts (a COMMAND health check
+ * holds a CommandInfo) can both use it; common.ts re-exports everything here.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { CommandUris } from "./uris.ts";
 
 /** Longest string accepted in a free-text field (messages, names). */
 export const MAX_TEXT = 64 * 1024;
@@ -33,5 +34,7 @@ export const CommandInfo = Type.Object({
   arguments: Type.Optional(Type.Array(Text, { maxItems: 1024 })),
   /** Extra environment variables. */
   environment: Type.Optional(Environment),
+  /** Files fetched into the sandbox before the command starts, in order (protocol/uris.ts). */
+  uris: Type.Optional(CommandUris),
 });
 export type CommandInfo = Static<typeof CommandInfo>;

@@ -96,3 +96,10 @@ export {
   PROTOCOL_VERSION,
   Subjects,
 } from "./subjects.ts";
+export {
+  CommandUri,
+  CommandUris,
+  MAX_COMMAND_URIS,
+  MAX_OUTPUT_FILE_LENGTH,
+  MAX_URI_LENGTH,
+} from "./uris.ts";

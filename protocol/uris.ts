@@ -1,7 +1,7 @@
 /**
  * URIs a task's command fetches into its sandbox before it starts, as Mesos's
- * `CommandInfo.URI` (mesos.proto; docs/fetcher.md). Not yet part of
- * {@link CommandInfo}: the agent's fetcher (actors/agent/fetcher) consumes it.
+ * `CommandInfo.URI` (mesos.proto; docs/fetcher.md): `CommandInfo.uris`
+ * (common.ts), fetched by the agent's fetcher (actors/agent/fetcher).
  */
 import { type Static, Type } from "@sinclair/typebox";
 
