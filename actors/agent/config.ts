@@ -1,10 +1,12 @@
 /**
  * The agent's options, as Mesos's agent flags (`--resources`, `--attributes`,
  * `--work_dir`, `--hostname`, `--executor_shutdown_grace_period`,
- * `--executor_registration_timeout`, `--registration_backoff_factor`) plus the
- * status update retry bounds. Each is also an `AGORA_*` environment variable.
+ * `--executor_registration_timeout`, `--registration_backoff_factor`,
+ * `--fetcher_cache_dir|size`, `--fetcher_stall_timeout`) plus the status update
+ * retry bounds. Each is also an `AGORA_*` environment variable.
  */
 import os from "node:os";
+import path from "node:path";
 import {
   COMMON_OPTIONS,
   type OptionSpecs,
@@ -16,6 +18,9 @@ import {
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
+  DEFAULT_FETCHER_CACHE_DIR,
+  DEFAULT_FETCHER_CACHE_SIZE_BYTES,
+  DEFAULT_FETCHER_STALL_TIMEOUT_MS,
   DEFAULT_RECONFIGURATION_POLICY,
   DEFAULT_RECOVER,
   DEFAULT_RECOVERY_TIMEOUT_MS,
@@ -27,6 +32,7 @@ import {
 } from "../../infra/defaults.ts";
 import type { Attributes } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { parseBytes } from "./fetcher/config.ts";
 import { RECONFIGURATION_POLICIES, type ReconfigurationPolicy } from "./reconfiguration.ts";
 
 /** `--recover` values, as Mesos's. */
@@ -138,6 +144,30 @@ export const AGENT_OPTIONS = {
     placeholder: "equal|additive",
     help: "what a restart may change of --resources and --attributes: nothing, or only add",
   },
+  fetcherCacheDir: {
+    kind: "string",
+    flag: "fetcher-cache-dir",
+    env: "AGORA_FETCHER_CACHE_DIR",
+    default: path.join(os.tmpdir(), DEFAULT_FETCHER_CACHE_DIR),
+    placeholder: "DIR",
+    help: "parent of the agent's fetcher cache DIR/<agentId>, emptied before its first fetch",
+  },
+  fetcherCacheSize: {
+    kind: "string",
+    flag: "fetcher-cache-size",
+    env: "AGORA_FETCHER_CACHE_SIZE",
+    default: `${DEFAULT_FETCHER_CACHE_SIZE_BYTES / 1024 ** 3}GB`,
+    placeholder: "BYTES",
+    help: "capacity of the fetcher cache (least recently used entries are evicted; 0B disables it)",
+  },
+  fetcherStallTimeout: {
+    kind: "duration",
+    flag: "fetcher-stall-timeout",
+    env: "AGORA_FETCHER_STALL_TIMEOUT",
+    default: DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "a download of a task's URI that receives nothing for this long is aborted",
+  },
 } as const satisfies OptionSpecs;
 
 /** The agent's resolved configuration (durations in milliseconds). */
@@ -189,6 +219,10 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
   }
   if (config.recoveryTimeout <= 0) {
     throw new AgoraError(ErrorCode.InvalidConfig, "--recovery-timeout must be positive");
+  }
+  parseBytes(config.fetcherCacheSize, "--fetcher-cache-size");
+  if (config.fetcherStallTimeout <= 0) {
+    throw new AgoraError(ErrorCode.InvalidConfig, "--fetcher-stall-timeout must be positive");
   }
   return config;
 }

@@ -114,6 +114,8 @@ export interface StartOptions {
   onError(err: Error): void;
   /** The process ended: "exited with status N" or "terminated with signal S". */
   onExit(how: string): void;
+  /** Fetches the executor's URIs into the new sandbox before the spawn (fetch-step.ts). */
+  fetch?(sandbox: string): Promise<void>;
 }
 
 /**
@@ -134,6 +136,8 @@ export async function startExecutorProcess(
     env.executorId,
   );
   executor.sandbox = sandbox;
+  if (executor.phase !== "launching") return false;
+  await options.fetch?.(sandbox);
   if (executor.phase !== "launching") return false;
   const child = spawnDetached(
     program,

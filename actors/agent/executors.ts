@@ -42,6 +42,7 @@ import {
   startExecutorProcess,
   type TaskRecord,
 } from "./executor-record.ts";
+import type { FetchStep } from "./fetch-step.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import type { AgentStateStore } from "./state-store.ts";
@@ -72,6 +73,8 @@ export interface ExecutorManagerOptions {
   pendingUpdates(frameworkId: string, taskId: string): readonly TaskStatus[];
   /** Where tasks and executors are checkpointed. @default nowhere */
   state?: AgentStateStore;
+  /** Fetches an executor's URIs between its sandbox and its spawn. */
+  fetchStep: FetchStep;
 }
 
 const key = (frameworkId: string, id: string) => `${frameworkId} ${id}`;
@@ -442,6 +445,8 @@ export class ExecutorManager {
       );
     } else if (executor.pid !== undefined) {
       this.#kill(executor);
+    } else if (this.#o.fetchStep.abort(executor)) {
+      // Fetching its URIs: the launch sees the phase once the fetch stopped and ends the executor.
     } else if (executor.child === undefined && executor.sandbox !== undefined) {
       this.#terminated(executor, "was never started");
     }
@@ -594,6 +599,14 @@ export class ExecutorManager {
           this.#terminated(executor, "failed to start");
         },
         onExit: (how) => this.#terminated(executor, how),
+        fetch: (sandbox) =>
+          this.#o.fetchStep.fetchForExecutor(
+            executor,
+            // The task it is started for, queued by now (runTask adds it right after the create).
+            this.#tasks.get(key(frameworkId, [...executor.taskIds][0] ?? ""))?.task,
+            sandbox,
+            this.#o.agentId(),
+          ),
       });
       if (!started) {
         this.#terminated(executor, "was shut down before it started");

@@ -30,6 +30,7 @@ import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts"
 import { type AgentConfig, parseAttributes, reconfigurationPolicy, recoverMode } from "./config.ts";
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
+import { FetchStep } from "./fetch-step.ts";
 import {
   type AgentHandlerContext,
   EXECUTOR_MESSAGE_TYPES,
@@ -157,6 +158,7 @@ export function createAgent(deps: AgentDeps): Agent {
   });
 
   const commandExecutor = deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger });
+  const fetchStep = new FetchStep({ flags: config, clock, logger, metrics });
   const executors = new ExecutorManager({
     nc,
     subjects,
@@ -174,6 +176,7 @@ export function createAgent(deps: AgentDeps): Agent {
     sendStatus: (frameworkId, status) => statusUpdates.update(frameworkId, status),
     pendingUpdates: (frameworkId, taskId) => statusUpdates.pending(frameworkId, taskId),
     state,
+    fetchStep,
   });
 
   /**
@@ -345,6 +348,7 @@ export function createAgent(deps: AgentDeps): Agent {
       stopping ??= (async () => {
         await registrar?.stop();
         statusUpdates.stop();
+        fetchStep.stop();
         executors.stop();
         batcher.flush();
         await unsubscribe();

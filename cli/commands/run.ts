@@ -24,6 +24,9 @@
  * `agora: task <id> unhealthy: <message>`), and after the retries the task
  * is killed.
  *
+ * `--uri URI` (repeatable; run-uris.ts) has the agent fetch files into the
+ * sandbox before the command runs: `agora run --uri http://h/x.tar.gz -- ./x.sh`.
+ *
  * One argument after `--` is a shell command line (`agora run -- 'echo a | wc'`);
  * several are quoted for the shell word by word (`agora run -- sh -c "exit 3"`).
  */
@@ -46,8 +49,10 @@ import { AgoraError } from "../../protocol/errors.ts";
 import { type HealthCheck, HealthCheckType, parseHealthCheck } from "../../protocol/health.ts";
 import { Resources } from "../../protocol/resources.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import type { CommandUri } from "../../protocol/uris.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { cliLogger, connectCli, onStopSignal, subjectsFor } from "../runtime.ts";
+import { RUN_URI_OPTIONS, runUris } from "./run-uris.ts";
 
 /** Resources of a task when `--resources` is not given (mesos-execute's default). */
 const DEFAULT_RUN_RESOURCES = "cpus:1;mem:128";
@@ -139,6 +144,7 @@ const RUN_OPTIONS = {
     placeholder: "DURATION",
     help: "time from the task's start during which failed health checks are ignored (Mesos grace period, default 10s)",
   },
+  ...RUN_URI_OPTIONS,
 } as const satisfies OptionSpecs;
 
 const HELP = {
@@ -196,6 +202,8 @@ export interface RunSpec {
   killAfterMs: number | undefined;
   killGracePeriodSeconds: number | undefined;
   healthCheck: HealthCheck | undefined;
+  /** Fetched into the sandbox before the command runs (`--uri`, `--uri-executable`). */
+  uris: CommandUri[] | undefined;
 }
 
 /** The health check of `--health-cmd` and its tuning flags (undefined without `--health-cmd`). */
@@ -272,6 +280,7 @@ export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: s
     killGracePeriodSeconds:
       values.killGracePeriod === undefined ? undefined : values.killGracePeriod / 1000,
     healthCheck: healthCheckFrom(values),
+    uris: runUris(values),
   };
 }
 
@@ -450,6 +459,9 @@ class TaskRun {
       killGracePeriodSeconds: this.spec.killGracePeriodSeconds,
     });
     if (this.spec.healthCheck !== undefined) task.healthCheck = this.spec.healthCheck;
+    if (this.spec.uris !== undefined && task.command !== undefined) {
+      task.command.uris = this.spec.uris;
+    }
     try {
       await this.#driver.accept([offer.offerId], [task]);
       printError(`task ${this.#taskId} submitted to agent ${offer.hostname} (${offer.agentId})`);

@@ -42,6 +42,9 @@ const base = {
   healthTimeout: undefined,
   healthRetries: undefined,
   healthStartPeriod: undefined,
+  uri: undefined,
+  uriExecutable: undefined,
+  uriCache: false,
 };
 
 test("run - runSpecFrom checks the command line", (t) => {
