@@ -17,8 +17,9 @@
  *   shared concurrent downloads, reference-counted entries).
  * - `config.ts`: the agent flags `--fetcher-cache-dir|size`, `--fetcher-stall-timeout`.
  *
- * Wiring (the agent): at start `Fetcher.create({settings, clock, logger, metrics})`
- * (empties the agent's cache directory). At launch, after the sandbox is
+ * Wiring (the agent, actors/agent/fetch-step.ts): `Fetcher.create({settings,
+ * clock, logger, metrics})` once per agent id, at its first fetch (empties the
+ * agent's cache directory). At launch, after the sandbox is
  * created and before the executor is spawned (or, for a running default
  * executor, before the task is handed to it): `await fetcher.fetch(task.command.uris,
  * sandbox, {user, signal})`. On FETCH_FAILED: TASK_FAILED, reason
