@@ -54,6 +54,15 @@ export const sampleTask: TaskInfo = {
     value: "sleep 1000",
     shell: true,
     environment: { GREETING: "hello world" },
+    uris: [
+      {
+        value: "https://repo.example.com/pkgs/app.tar.gz?sig=x",
+        extract: true,
+        cache: true,
+        outputFile: "pkg/app.tar.gz",
+      },
+      { value: "/opt/tools/helper", executable: true, extract: false },
+    ],
   },
   executor: sampleExecutor,
   data: new Uint8Array([0, 1, 2, 254, 255]),
