@@ -417,6 +417,16 @@ export class MasterLink {
         break;
       case "event.resubscribe":
         this.#o.metrics.inc("resubscribe_requests");
+        if (msg.masterId === this.masterId && this.state === LinkPhase.Subscribed) {
+          // The master we are subscribed to asks again: it lost its lead and took it back
+          // (a fresh term that does not know us), or this is a late copy of the request we
+          // already followed. A heartbeat as a request tells which: NOT_SUBSCRIBED resubscribes.
+          this.#o.logger.info({ masterId: msg.masterId }, "the master asks to resubscribe again");
+          this.call({ type: "scheduler.heartbeat" }).catch((err: unknown) => {
+            this.#o.logger.debug({ err }, "heartbeat probe after event.resubscribe failed");
+          });
+          return;
+        }
         this.#o.logger.info({ masterId: msg.masterId }, "a new leader asks to resubscribe");
         this.#send({ type: "RESUBSCRIBE", masterId: msg.masterId });
         return;
