@@ -152,10 +152,10 @@ test("files.read - an unknown task is NOT_FOUND", async (t) => {
   t.is((error as AgoraError).code, ErrorCode.NotFound);
 });
 
-test("files.read - past the end is empty with the size; offset -1 reads the end", async (t) => {
+test("files.read - past the end is empty with the size; offset -1 reads the end; a removed sandbox is NOT_FOUND", async (t) => {
   const r = await runAgora(["run", ...t.context.args, "--", "echo hello"]);
   t.is(r.code, 0, r.stderr);
-  const { frameworkId, taskId } = sandboxOf(r.stderr);
+  const { sandbox, frameworkId, taskId } = sandboxOf(r.stderr);
   // The task is done with and its framework torn down: its sandbox is still read.
   const past = await readFile(t.context.nc, t.context.agentId, {
     frameworkId,
@@ -177,4 +177,15 @@ test("files.read - past the end is empty with the size; offset -1 reads the end"
   });
   t.is(Buffer.from(end.data).toString(), "lo\n");
   t.is(end.offset, 3);
+  await rm(sandbox, { recursive: true, force: true });
+  const gone = await t.throwsAsync(
+    readFile(t.context.nc, t.context.agentId, {
+      frameworkId,
+      taskId,
+      file: "stdout",
+      offset: 0,
+      length: 100,
+    }),
+  );
+  t.is((gone as AgoraError).code, ErrorCode.NotFound, "a sandbox already gone is NOT_FOUND");
 });
