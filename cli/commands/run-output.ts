@@ -100,6 +100,8 @@ export class OutputFollower {
           `could not read the sandbox from agent ${this.#o.agentId} (${reason}); the last ${fallback.byteLength} bytes of stdout follow`,
         );
         await this.#sinks.stdout.write(fallback);
+      } else if (this.#lastError?.code === ErrorCode.NotFound && !this.#sandboxShown) {
+        printError(`agent ${this.#o.agentId} has no sandbox of task ${this.#o.taskId}: no output`);
       } else {
         printError(
           `could not read the sandbox from agent ${this.#o.agentId} (${reason}); the task's output was not printed`,
