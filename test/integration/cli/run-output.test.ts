@@ -19,7 +19,7 @@ import { Subjects } from "../../../protocol/subjects.ts";
 import { startCluster } from "../e2e/helpers.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const WAIT_MS = 30_000;
+const WAIT_MS = 90_000;
 const subjects = new Subjects("cliout");
 
 const test = anyTest as TestFn<{
@@ -91,11 +91,21 @@ test("agora run - streams the task's stdout while it runs and says where the san
   const script = `i=0; while [ ! -e '${go}' ] && [ $i -lt 400 ]; do i=$((i+1)); echo "line $i"; sleep 0.3; done; echo last`;
   const run = startAgora(["run", ...t.context.args, "--name", "streamer", "--", script]);
   t.teardown(() => run.child.kill("SIGKILL"));
-  await run.stdout.waitFor((line) => line === "line 1", { timeoutMs: WAIT_MS });
+  await run.stdout
+    .waitFor((line) => line === "line 1", { timeoutMs: WAIT_MS })
+    .catch((err) => {
+      t.log(run.stderr.items.join("\n"));
+      throw err;
+    });
   const state = (await requestState(t.context.nc, subjects.masterOperator(), WAIT_MS)).state;
   const tasks = state.frameworks.filter((f) => f.name === "streamer").flatMap((f) => f.tasks);
   t.is(tasks.length, 1);
-  t.is(tasks[0]?.state, "TASK_RUNNING", "the first line came before the task ended");
+  // The master may not have the executor's TASK_RUNNING yet: what counts is that the task has not ended.
+  const state0 = tasks[0]?.state;
+  t.true(
+    state0 === "TASK_STARTING" || state0 === "TASK_RUNNING",
+    `the first line came before the task ended (${state0})`,
+  );
   await writeFile(go, "");
   const r = await run.result;
   t.is(r.code, 0, r.stderr);
