@@ -53,6 +53,7 @@ export {
   isAgoraError,
   ProtocolError,
 } from "./errors.ts";
+export { FILES_READ_MAX_LENGTH, FilesData, FilesRead, SandboxFile } from "./files.ts";
 export { FrameworkCapability, FrameworkInfo, LaunchOperation } from "./frameworks.ts";
 export {
   HealthCheck,

@@ -9,6 +9,7 @@ import * as cluster from "./cluster.ts";
 import { BatchMessage, ErrorMessage, OkMessage } from "./common.ts";
 import * as events from "./events.ts";
 import * as executors from "./executors.ts";
+import * as files from "./files.ts";
 import * as frameworks from "./frameworks.ts";
 import * as operator from "./operator.ts";
 import * as policy from "./policy.ts";
@@ -61,6 +62,8 @@ const SCHEMAS = {
   "executor.shutdown": executors.ExecutorShutdown,
   "executor.reconnect": executors.ExecutorReconnect,
   "executor.heartbeat": executors.ExecutorHeartbeat,
+  "files.read": files.FilesRead,
+  "files.data": files.FilesData,
   "cluster.agentAdded": cluster.ClusterAgentAdded,
   "cluster.agentReregistered": cluster.ClusterAgentReregistered,
   "cluster.agentUnreachable": cluster.ClusterAgentUnreachable,

@@ -147,6 +147,14 @@ export class Subjects {
     return `${this.agent(agentId)}.executor.*.*`;
   }
 
+  /**
+   * Anyone → agent, request: `files.read` of a task's sandbox `stdout`/`stderr`
+   * (Mesos's `/files/read`). Not matched by `agentAll()` nor `agentExecutorAll()`.
+   */
+  agentFiles(agentId: string): string {
+    return `${this.agent(agentId)}.files`;
+  }
+
   /** Master → scheduler: the framework's event stream. */
   framework(frameworkId: string): string {
     return `${this.base}.framework.${assertValidId(frameworkId, "framework id")}`;

@@ -31,6 +31,7 @@ import { type AgentConfig, parseAttributes, reconfigurationPolicy, recoverMode }
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import { FetchStep } from "./fetch-step.ts";
+import { FILES_MESSAGE_TYPES, filesReadHandler } from "./files.ts";
 import {
   type AgentHandlerContext,
   EXECUTOR_MESSAGE_TYPES,
@@ -242,6 +243,8 @@ export function createAgent(deps: AgentDeps): Agent {
     },
   };
 
+  const readFiles = filesReadHandler({ executors, workDir, agentId });
+
   const unsubscribe = async (): Promise<void> => {
     const subs = subscriptions;
     subscriptions = [];
@@ -273,6 +276,7 @@ export function createAgent(deps: AgentDeps): Agent {
         { ...options, types: EXECUTOR_MESSAGE_TYPES },
         executorMessageHandler(handlerContext),
       ),
+      serve(nc, subjects.agentFiles(id), { ...options, types: FILES_MESSAGE_TYPES }, readFiles),
     ];
     await nc.flush();
   };

@@ -10,10 +10,12 @@
  * exits 130; a second Ctrl-C exits at once.
  *
  * Output: the task's stdout and stderr go to the files `stdout` and `stderr`
- * of its sandbox on the agent. `agora run` adds nothing to the protocol to
- * fetch them: it writes the `data` of its task's status updates to stdout,
- * and the command executor puts the tail of the task's stdout there in the
- * terminal update (see the agent's command executor).
+ * of its sandbox on the agent. Once the agent has the task, `agora run` says
+ * where the sandbox is and follows both files with `files.read`
+ * (run-output.ts), writing them whole to its own stdout and stderr as they
+ * come; after the terminal update it reads them to their end. Only when the
+ * agent cannot be reached does it print the terminal update's output tail
+ * instead, saying so.
  *
  * Health: `--health-cmd CMD` gives the task a COMMAND health check (Mesos's
  * `HealthCheck`, run by the command executor in the sandbox), tuned by
@@ -52,6 +54,7 @@ import type { Subjects } from "../../protocol/subjects.ts";
 import type { CommandUri } from "../../protocol/uris.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { cliLogger, connectCli, onStopSignal, subjectsFor } from "../runtime.ts";
+import { OutputFollower } from "./run-output.ts";
 import { RUN_URI_OPTIONS, runUris } from "./run-uris.ts";
 
 /** Resources of a task when `--resources` is not given (mesos-execute's default). */
@@ -316,6 +319,10 @@ class TaskRun {
   readonly #driver: SchedulerDriver;
   readonly #taskId: string;
   #agentId: string | undefined;
+  #hostname: string | undefined;
+  #output: OutputFollower | undefined;
+  /** The terminal update came: the output is being read to its end. */
+  #ending = false;
   #launching = false;
   #lastState: string | undefined;
   #interrupts = 0;
@@ -327,8 +334,8 @@ class TaskRun {
   readonly #done: Promise<number>;
 
   constructor(
-    nc: NatsConnection,
-    subjects: Subjects,
+    readonly nc: NatsConnection,
+    readonly subjects: Subjects,
     readonly logger: Logger,
     readonly spec: RunSpec,
     readonly natsUrl: string,
@@ -449,6 +456,7 @@ class TaskRun {
   async #launch(offer: Offer, use: Resources): Promise<void> {
     this.#launching = true;
     this.#agentId = offer.agentId;
+    this.#hostname = offer.hostname;
     const task = commandTask({
       taskId: this.#taskId,
       name: this.spec.name,
@@ -497,7 +505,9 @@ class TaskRun {
           : `task ${this.#taskId} unhealthy${status.message ? `: ${status.message}` : ""}`,
       );
     }
-    if (status.data !== undefined && status.data.byteLength > 0) process.stdout.write(status.data);
+    if (status.state === TaskState.Starting || status.state === TaskState.Running) {
+      this.#followOutput();
+    }
     if (
       status.state === TaskState.Running &&
       this.spec.killAfterMs !== undefined &&
@@ -508,12 +518,40 @@ class TaskRun {
         this.#kill();
       }, this.spec.killAfterMs);
     }
-    if (isTerminalState(status.state)) {
+    if (isTerminalState(status.state) && !this.#ending) {
+      this.#ending = true;
       const interrupted = this.#interrupts > 0 && status.state === TaskState.Killed;
       const code = interrupted ? ExitCode.Interrupted : taskExitCode(status);
+      // Only an executor's end says the task ran on the agent and left a sandbox.
+      const ran =
+        status.state === TaskState.Finished ||
+        status.state === TaskState.Failed ||
+        status.state === TaskState.Killed;
+      if (ran) this.#followOutput();
       // After this handler the driver acknowledges the update: let it go out before the teardown.
-      setImmediate(() => this.#finish(code));
+      const output = this.#output?.finish(status.data) ?? Promise.resolve(true);
+      output.then(
+        () => setImmediate(() => this.#finish(code)),
+        (err: unknown) => {
+          printError(`reading the task's output failed: ${AgoraError.from(err).message}`);
+          setImmediate(() => this.#finish(code));
+        },
+      );
     }
+  }
+
+  /** Starts following the sandbox's stdout and stderr (once the agent has the task). */
+  #followOutput(): void {
+    if (this.#output !== undefined || this.#agentId === undefined) return;
+    this.#output = new OutputFollower({
+      nc: this.nc,
+      subjects: this.subjects,
+      frameworkId: this.#driver.frameworkId,
+      taskId: this.#taskId,
+      agentId: this.#agentId,
+      hostname: this.#hostname,
+    });
+    this.#output.start();
   }
 
   #kill(): void {

@@ -35,7 +35,7 @@ test("agora run - echo hello prints hello and exits 0", async (t) => {
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /^agora: task \S+ TASK_RUNNING/m);
   t.regex(r.stderr, /^agora: task \S+ TASK_FINISHED/m);
-  t.regex(r.stdout, /^hello$/m, "the task's output is printed (terminal status data)");
+  t.regex(r.stdout, /^hello$/m, "the task's output is printed (read from its sandbox)");
 });
 
 test("agora run - false exits 1", async (t) => {

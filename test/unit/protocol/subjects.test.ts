@@ -64,6 +64,7 @@ function expectations(s: Subjects, base: string): Array<[string, string, string]
       `${base}.agent.agent-1.executor.fw-1.exec-1`,
     ],
     ["agentExecutorAll", s.agentExecutorAll("agent-1"), `${base}.agent.agent-1.executor.*.*`],
+    ["agentFiles", s.agentFiles("agent-1"), `${base}.agent.agent-1.files`],
     ["framework", s.framework("fw-1"), `${base}.framework.fw-1`],
     ["executor", s.executor("agent-1", "fw-1", "exec-1"), `${base}.executor.agent-1.fw-1.exec-1`],
     ["event", s.event(ClusterEventKind.TaskUpdated), `${base}.events.task.updated`],
@@ -140,6 +141,10 @@ test("subjects - wildcards match the subjects they stand for", (t) => {
   t.true(matches(s.agentExecutorAll("a1"), s.agentExecutor("a1", "f1", "e1")));
   t.false(matches(s.agentExecutorAll("a1"), s.agentExecutor("a2", "f1", "e1")));
   t.false(matches(s.agentExecutorAll("a1"), s.agent("a1")));
+  // The files subject reaches no other agent subscription (nor an emulator's agent.*).
+  t.false(matches(s.agentExecutorAll("a1"), s.agentFiles("a1")));
+  t.false(matches(s.agentAll(), s.agentFiles("a1")));
+  t.false(matches(s.agent("a1"), s.agentFiles("a1")));
   t.true(matches(s.eventsAll(), s.event(ClusterEventKind.Allocation)));
   t.false(matches(new Subjects().eventsAll(), s.event(ClusterEventKind.Allocation)));
 });

@@ -1,0 +1,150 @@
+/**
+ * `files.read` on `<p>.agent.<agentId>.files`: the agent serves the `stdout`
+ * and `stderr` of its sandboxes, as Mesos's `/files/read` (`offset`, `length`
+ * → `{data, offset}`; offset -1 reads the last `length` bytes). The caller
+ * names a task or an executor, never a path, so nothing outside a sandbox is
+ * readable. A task the agent has forgotten (its terminal update was
+ * acknowledged) is still found while its sandbox is on disk: through the
+ * sandbox path remembered when it was last read, or, for a command task or a
+ * given executor id, through the executor's `runs/latest`.
+ */
+import { open, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Handler } from "../../infra/dispatch.ts";
+import { isTerminalState } from "../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { MessageOf } from "../../protocol/registry.ts";
+import type { ExecutorManager } from "./executors.ts";
+import { executorDir } from "./sandbox.ts";
+
+/** The message types accepted on the files subject. */
+export const FILES_MESSAGE_TYPES = ["files.read"] as const;
+
+/** How many sandboxes of forgotten tasks are remembered (oldest dropped first). */
+const REMEMBERED_SANDBOXES = 1024;
+
+/** What the files handler needs from the agent. */
+export interface FilesContext {
+  executors: ExecutorManager;
+  workDir: string;
+  agentId(): string;
+}
+
+interface Located {
+  sandbox: string;
+  /** The task is terminal or gone: its files will not grow. */
+  done: boolean;
+}
+
+/** The handler of `files.read`. */
+export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
+  const remembered = new Map<string, string>();
+  const remember = (k: string, sandbox: string) => {
+    remembered.delete(k);
+    remembered.set(k, sandbox);
+    if (remembered.size > REMEMBERED_SANDBOXES) {
+      const oldest = remembered.keys().next().value;
+      if (oldest !== undefined) remembered.delete(oldest);
+    }
+  };
+
+  const latestRun = async (frameworkId: string, executorId: string) => {
+    const dir = path.join(
+      executorDir(ctx.workDir, ctx.agentId(), frameworkId, executorId),
+      "runs",
+      "latest",
+    );
+    try {
+      return await realpath(dir);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const locate = async (msg: MessageOf<"files.read">): Promise<Located | undefined> => {
+    const { frameworkId, taskId } = msg;
+    const k = `${frameworkId} ${taskId ?? ""} ${msg.executorId ?? ""}`;
+    const record = taskId === undefined ? undefined : ctx.executors.task(frameworkId, taskId);
+    if (record !== undefined && (msg.executorId ?? record.executorId) === record.executorId) {
+      const executor = ctx.executors.executor(frameworkId, record.executorId);
+      const sandbox = executor?.sandbox ?? (await latestRun(frameworkId, record.executorId));
+      if (sandbox === undefined) return undefined;
+      remember(k, sandbox);
+      return { sandbox, done: isTerminalState(record.status.state) };
+    }
+    if (taskId !== undefined && record === undefined && remembered.has(k)) {
+      return { sandbox: remembered.get(k) as string, done: true };
+    }
+    const executorId = msg.executorId ?? taskId;
+    if (executorId === undefined) return undefined;
+    const executor = ctx.executors.executor(frameworkId, executorId);
+    if (taskId !== undefined && executor !== undefined && !executor.taskIds.has(taskId)) {
+      return undefined;
+    }
+    if (executor?.sandbox !== undefined) {
+      return { sandbox: executor.sandbox, done: executor.phase === "terminated" };
+    }
+    // Only a command task's executor bears the task's id; a custom executor must be named.
+    const sandbox = await latestRun(frameworkId, executorId);
+    return sandbox === undefined ? undefined : { sandbox, done: true };
+  };
+
+  return async (msg) => {
+    if (msg.taskId === undefined && msg.executorId === undefined) {
+      throw new AgoraError(ErrorCode.InvalidMessage, "files.read needs a taskId or an executorId");
+    }
+    const what = msg.taskId !== undefined ? `task ${msg.taskId}` : `executor ${msg.executorId}`;
+    const located = await locate(msg);
+    if (located === undefined) {
+      throw new AgoraError(
+        ErrorCode.NotFound,
+        `no sandbox of ${what} of framework ${msg.frameworkId} on this agent`,
+      );
+    }
+    const file = path.join(located.sandbox, msg.file);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(file, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // The sandbox exists but the executor has not started writing yet.
+      try {
+        await stat(located.sandbox);
+      } catch {
+        throw new AgoraError(ErrorCode.NotFound, `the sandbox of ${what} is gone`);
+      }
+      return {
+        type: "files.data",
+        data: new Uint8Array(0),
+        offset: Math.max(0, msg.offset),
+        size: 0,
+        eof: true,
+        done: located.done,
+        sandbox: located.sandbox,
+      };
+    }
+    try {
+      const size = (await handle.stat()).size;
+      const offset = msg.offset === -1 ? Math.max(0, size - msg.length) : msg.offset;
+      const length = Math.max(0, Math.min(msg.length, size - offset));
+      const data = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await handle.read(data, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return {
+        type: "files.data",
+        data: got === length ? data : data.subarray(0, got),
+        offset,
+        size,
+        eof: offset + got >= size,
+        done: located.done,
+        sandbox: located.sandbox,
+      };
+    } finally {
+      await handle.close();
+    }
+  };
+}
