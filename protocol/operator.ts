@@ -3,6 +3,7 @@
  * DESIGN.md §7 (a stable contract).
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { ResourceStatistics } from "./agents.ts";
 import {
   Attributes,
   Id,
@@ -21,6 +22,8 @@ export const StateTask = Type.Object({
   resources: ResourcesJson,
   role: Type.Optional(Role),
   executorId: Type.Optional(Id),
+  /** The latest resource statistics of the task's container (`agent.usage`), when reported. */
+  statistics: Type.Optional(ResourceStatistics),
 });
 
 export const StateAgent = Type.Object({

@@ -11,6 +11,7 @@ import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
 import { roleSummaries } from "./roles.ts";
+import { usageOf } from "./usage.ts";
 
 type StateTask = MasterState["frameworks"][number]["tasks"][number];
 
@@ -29,6 +30,7 @@ function taskJson(task: TaskEntry): StateTask {
     resources: task.resources.toJSON(),
     role: task.role,
     executorId: task.executorId,
+    ...usageOf(task),
   };
 }
 
