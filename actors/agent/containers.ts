@@ -68,15 +68,20 @@ const scalar = (r: ResourcesJson | undefined, name: string): number => {
 /**
  * The resources of an executor's container: the command executor's are its
  * task's plus Mesos's allowance for the executor (`DEFAULT_EXECUTOR_CPUS`,
- * `DEFAULT_EXECUTOR_MEM`); a custom executor's are its own plus its task's.
+ * `DEFAULT_EXECUTOR_MEM`); a custom executor's are its own (that allowance
+ * where it declares none) plus its tasks' (grown at each launch).
  */
 export function containerResources(
   task: TaskInfo,
   kind: "command" | "custom",
 ): { resources: ExecutorContainer["resources"]; overheadMem: number } {
   const own = kind === "command" ? undefined : task.executor?.resources;
-  const overheadCpus = kind === "command" ? COMMAND_EXECUTOR_CPUS : scalar(own, "cpus");
-  const overheadMem = kind === "command" ? COMMAND_EXECUTOR_MEM_MB : scalar(own, "mem");
+  // A custom executor that declares no cpus or mem of its own gets the command executor's
+  // allowance (Mesos warns about such executors and gives them its minimums).
+  const ownCpus = scalar(own, "cpus");
+  const ownMem = scalar(own, "mem");
+  const overheadCpus = ownCpus > 0 ? ownCpus : COMMAND_EXECUTOR_CPUS;
+  const overheadMem = ownMem > 0 ? ownMem : COMMAND_EXECUTOR_MEM_MB;
   const resources: ExecutorContainer["resources"] = {};
   const cpus = scalar(task.resources, "cpus");
   const mem = scalar(task.resources, "mem");

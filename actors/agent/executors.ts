@@ -179,10 +179,38 @@ export class ExecutorManager {
     }
     if (executor === undefined) {
       executor = this.#createExecutor(framework, task, kind);
+    } else {
+      this.#growContainer(executor, task);
     }
     executor.taskIds.add(task.taskId);
     if (executor.phase === "running") this.#launch(executor, record);
     else executor.queued.push(task.taskId);
+  }
+
+  /**
+   * A further task of a running custom executor: its container's limits grow
+   * by the task's resources (as Mesos updates a container per launch; they do
+   * not shrink when a task ends).
+   */
+  #growContainer(executor: ExecutorRecord, task: TaskInfo): void {
+    const c = executor.container;
+    const containers = this.#o.containers;
+    if (c === undefined || containers === undefined) return;
+    const add = (name: "cpus" | "mem" | "disk") => {
+      const v = task.resources[name];
+      if (typeof v === "number" && v > 0 && c.resources[name] !== undefined) {
+        c.resources[name] = (c.resources[name] ?? 0) + v;
+      }
+    };
+    add("cpus");
+    add("mem");
+    add("disk");
+    containers
+      .prepare(executor.frameworkId, executor.executorId, c.resources, c.overheadMem)
+      .then(() => this.#checkpoints.executor(executor))
+      .catch((err: unknown) =>
+        this.#o.logger.warn({ err, containerId: c.id }, "container limits not updated"),
+      );
   }
 
   /** Why a task cannot run here, or undefined when it can. */
