@@ -25,8 +25,8 @@ import {
 import { commandTask, testFramework } from "./helpers.ts";
 import { type RecoveryFixture, startRecoveryFixture } from "./recovery-helpers.ts";
 
-const nats = useNatsServer(test, { jetstream: false });
 const detection = await detectForTests(testRoot());
+const nats = useNatsServer(test, { jetstream: false });
 const cgtest = cgroupTest(test, detection);
 
 test.after.always(async () => {
