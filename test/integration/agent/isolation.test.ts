@@ -69,6 +69,8 @@ test.before(async (t) => {
           cgroupsEnableCfs: true,
           cgroupsMaxPids: MAX_PIDS,
           usageInterval: 200,
+          enforceContainerDiskQuota: true,
+          containerDiskWatchInterval: 200,
         },
       },
     ],
@@ -242,3 +244,21 @@ cgtest("agent isolation - a fork bomb is held by --cgroups-max-pids", async (t) 
   t.regex(output, /fork|resource temporarily unavailable/i, output);
   await containerGone(t, taskId);
 });
+
+cgtest(
+  "agent isolation - a sandbox over its disk with --enforce-container-disk-quota fails the task as a disk limitation",
+  async (t) => {
+    const fw = await frameworkWithOffer(t);
+    const taskId = await launch(fw, "head -c 8388608 /dev/urandom > big && sleep 60", {
+      cpus: 0.5,
+      mem: 64,
+      disk: 2,
+    });
+    const end = await terminal(fw, taskId);
+    t.is(end.state, TaskState.Failed);
+    t.is(end.reason, TaskReason.ContainerLimitationDisk);
+    t.regex(end.message ?? "", /disk limit of 2 MB/);
+    await containerGone(t, taskId);
+    t.is(terminalCount(fw, taskId), 1);
+  },
+);
