@@ -26,6 +26,7 @@ import {
   type ContainerStats,
   containerIdFor,
   createIsolator,
+  detectIsolation,
   type IsolationKind,
   type IsolationMode,
   type Isolator,
@@ -152,6 +153,20 @@ export class AgentContainers {
     this.#agentId = agentId;
     this.#reason = isolator.reason;
     logger.info({ isolation: isolator.kind, reason: isolator.reason }, "agent isolation");
+  }
+
+  /**
+   * With `--isolation=cgroups`, fails at start (INVALID_CONFIG with the
+   * reason) where no cgroups are usable, before the agent registers.
+   */
+  async check(): Promise<void> {
+    const { config } = this.#o;
+    if (config.mode !== "cgroups") return;
+    await detectIsolation({
+      mode: "cgroups",
+      hierarchy: config.hierarchy ?? DEFAULT_CGROUPS_HIERARCHY,
+      root: config.root,
+    });
   }
 
   /** Whether containers are made (cgroups in use). */

@@ -337,6 +337,7 @@ export function createAgent(deps: AgentDeps): Agent {
       total = agentResources(config.resources, totals).toJSON();
       const attributes = parseAttributes(config.attributes);
       logger.info({ resources: total, attributes, workDir }, "agent starting");
+      await containers.check();
       const checkpoint = await store.loadAgent();
       if (checkpoint?.resources !== undefined) {
         const refused = reconfigurationError(
