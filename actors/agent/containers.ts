@@ -51,6 +51,8 @@ export interface ContainerConfig {
 /** What the agent keeps of an executor's container. */
 export interface ExecutorContainer {
   readonly id: string;
+  /** The agent's cgroup root the container lives under. */
+  readonly root?: string;
   readonly container: Container;
   /** The container's resources: what its limits were written from. */
   resources: { cpus?: number; mem?: number; disk?: number };
@@ -190,7 +192,13 @@ export class AgentContainers {
     });
     const container = await isolator.prepare(id, limits);
     this.#o.metrics.inc("containers_prepared");
-    return { id, container, resources, overheadMem };
+    return {
+      id,
+      root: `${this.#o.config.root}/${this.#agentId}`,
+      container,
+      resources,
+      overheadMem,
+    };
   }
 
   /**
@@ -199,7 +207,7 @@ export class AgentContainers {
    * destroyed (an orphan: no checkpointed executor owns it).
    */
   async recover(
-    owned: ReadonlyMap<string, { resources: ExecutorContainer["resources"]; overheadMem: number }>,
+    owned: ReadonlyMap<string, Omit<ExecutorContainer, "id" | "container">>,
   ): Promise<Map<string, ExecutorContainer>> {
     const out = new Map<string, ExecutorContainer>();
     const isolator = this.#isolator;
@@ -286,6 +294,31 @@ export class AgentContainers {
   /** The container's resource statistics. */
   stats(c: ExecutorContainer): Promise<ContainerStats> {
     return c.container.stats();
+  }
+
+  /**
+   * The cgroup roots of an agent id that is lost (its `meta/agent.json` is
+   * gone): nothing can own their containers any more, so each is destroyed
+   * with everything in it.
+   */
+  async removeLostRoots(roots: Iterable<string>): Promise<void> {
+    const { config, clock, logger, metrics } = this.#o;
+    if (config.mode === "none") return;
+    for (const root of new Set(roots)) {
+      try {
+        const isolator = await createIsolator({
+          mode: config.mode,
+          hierarchy: config.hierarchy ?? DEFAULT_CGROUPS_HIERARCHY,
+          root,
+          clock,
+        });
+        await isolator.removeRoot();
+        metrics.inc("containers_lost_roots_removed");
+        logger.warn({ root }, "removed the cgroups of a lost agent id");
+      } catch (err) {
+        logger.warn({ err, root }, "cgroups of a lost agent id not removed");
+      }
+    }
   }
 
   /** Destroys every container and the agent's cgroup root. */

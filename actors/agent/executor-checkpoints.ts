@@ -95,6 +95,7 @@ export class ExecutorCheckpoints {
           : {
               container: {
                 id: executor.container.id,
+                ...(executor.container.root === undefined ? {} : { root: executor.container.root }),
                 resources: executor.container.resources,
                 overheadMem: executor.container.overheadMem,
               },

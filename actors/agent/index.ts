@@ -362,7 +362,11 @@ export function createAgent(deps: AgentDeps): Agent {
         recover: async (id) => {
           if (id === undefined) {
             // Without an id nothing can be recovered: what a forgotten id left must go.
-            await killCheckpointedExecutors((await state.load()).executors, logger, metrics);
+            const lost = (await state.load()).executors;
+            await killCheckpointedExecutors(lost, logger, metrics);
+            await containers.removeLostRoots(
+              lost.flatMap((e) => (e.executor?.container?.root ? [e.executor.container.root] : [])),
+            );
             await state.clear();
             return;
           }

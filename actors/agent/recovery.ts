@@ -53,7 +53,13 @@ export async function adoptCheckpoint(
   const owned = new Map<string, Omit<ExecutorContainer, "id" | "container">>();
   for (const { executor } of recovered) {
     const c = executor?.container;
-    if (c !== undefined) owned.set(c.id, { resources: c.resources, overheadMem: c.overheadMem });
+    if (c !== undefined) {
+      owned.set(c.id, {
+        ...(c.root === undefined ? {} : { root: c.root }),
+        resources: c.resources,
+        overheadMem: c.overheadMem,
+      });
+    }
   }
   const containers = (await o.containers?.recover(owned)) ?? new Map<string, ExecutorContainer>();
   for (const entry of recovered) {

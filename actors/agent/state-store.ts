@@ -45,6 +45,8 @@ export const ExecutorCheckpoint = Type.Object({
   container: Type.Optional(
     Type.Object({
       id: Type.String({ minLength: 1, maxLength: 256 }),
+      /** The agent's cgroup root it lives under (`<--cgroups-root>/<agentId>`). */
+      root: Type.Optional(Type.String({ maxLength: 1024 })),
       resources: Type.Object({
         cpus: Type.Optional(Type.Number()),
         mem: Type.Optional(Type.Number()),

@@ -8,7 +8,7 @@
  * cgroups are writable.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import test from "ava";
 import { isolatorFor } from "../../../actors/agent/isolation/index.ts";
@@ -127,6 +127,33 @@ cgtest(
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
     t.regex(failed.message ?? "", /cleanup/);
     await waitFor("the container to be destroyed", () => dirs.every((d) => !existsSync(d)));
+    second.child.kill("SIGTERM");
+    t.is((await second.result).code, 0);
+  },
+);
+
+cgtest(
+  "agent isolation recovery - a start without its checkpointed id destroys the containers of the lost id",
+  async (t) => {
+    const fx = await startRecoveryFixture(nats().url);
+    t.teardown(() => fx.dispose());
+    const first = fx.startAgent(ISOLATED);
+    await fx.registered();
+    const framework = testFramework();
+    const task = commandTask(fx.master, WAIT_FOR_GO);
+    fx.master.runTask(framework, [task]);
+    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const dirs = containers(fx, `${task.taskId}-`);
+    t.true(dirs.length > 0);
+    await fx.kill(first);
+    await rm(path.join(fx.workDir, "meta", "agent.json"));
+
+    const restartedAt = fx.mark();
+    const second = fx.startAgent(ISOLATED);
+    await fx.registered(restartedAt);
+    await waitFor("the lost id's container to be destroyed", () =>
+      dirs.every((d) => !existsSync(d)),
+    );
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
   },
