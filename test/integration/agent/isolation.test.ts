@@ -38,6 +38,7 @@ import {
   testRoot,
   waitFor,
 } from "../isolation/helpers.ts";
+import { processesWithEnv } from "./helpers.ts";
 
 interface Context {
   server: NatsServer;
@@ -260,5 +261,18 @@ cgtest(
     t.regex(end.message ?? "", /disk limit of 2 MB/);
     await containerGone(t, taskId);
     t.is(terminalCount(fw, taskId), 1);
+  },
+);
+
+cgtest(
+  "agent isolation - a process that escaped its task's session with setsid ends with the container",
+  async (t) => {
+    const fw = await frameworkWithOffer(t);
+    const taskId = await launch(fw, "setsid sleep 300 & sleep 0.2; exit 0", { cpus: 0.1, mem: 64 });
+    const end = await terminal(fw, taskId);
+    t.is(end.state, TaskState.Finished);
+    await containerGone(t, taskId);
+    // The escaped sleep inherited the executor's environment: nothing of the task is left.
+    t.deepEqual(await processesWithEnv("AGORA_EXECUTOR_ID", taskId), []);
   },
 );
