@@ -35,6 +35,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/state.ts")).stateCommand,
   },
   {
+    name: "top",
+    summary: "print the tasks' cpu, memory and processes (once or --watch)",
+    load: async () => (await import("./commands/top.ts")).topCommand,
+  },
+  {
     name: "simulate",
     summary: "replay a scenario through the allocator on a virtual clock (JSON lines)",
     load: async () => (await import("./commands/simulate.ts")).simulateCommand,

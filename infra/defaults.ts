@@ -159,6 +159,12 @@ export const CGROUP_POLL_INTERVAL_MS = 10;
 export const DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS = 15_000;
 /** Agent disk isolation: over-quota containers are killed only when asked (`--enforce_container_disk_quota=false`). */
 export const DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA = false;
+/** Agent: executors' resource statistics go to the master this often (`agent.usage`; Mesos polls `/monitor/statistics`). */
+export const DEFAULT_USAGE_INTERVAL_MS = 10_000;
+/** Agent isolation: cpus added to a command task's container for its executor (Mesos `DEFAULT_EXECUTOR_CPUS`). */
+export const COMMAND_EXECUTOR_CPUS = 0.1;
+/** Agent isolation: mem (MB) added to a command task's container for its executor (Mesos `DEFAULT_EXECUTOR_MEM`, 32 MB). */
+export const COMMAND_EXECUTOR_MEM_MB = 32;
 /** Agent disk isolation: one usage check stats at most this many files, then reports a lower bound. */
 export const DISK_USAGE_ENTRY_BUDGET = 200_000;
 /** Agent: what to do with checkpointed executors on restart (`--recover=reconnect`; or `cleanup`). */

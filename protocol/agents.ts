@@ -122,3 +122,48 @@ export const AgentShutdown = message("agent.shutdown", {
 
 /** Master → agent: the master does not know this agent; register again. */
 export const AgentReregisterRequest = message("agent.reregisterRequest", {});
+
+/**
+ * Resource statistics of an executor's container (cgroups), with Mesos's
+ * `ResourceStatistics` names; a field is absent where the host does not
+ * expose it (none at all without isolation).
+ */
+export const ResourceStatistics = Type.Object({
+  /** Milliseconds since the epoch when the statistics were read. */
+  timestamp: Type.Number(),
+  cpusUserTimeSecs: Type.Optional(Type.Number({ minimum: 0 })),
+  cpusSystemTimeSecs: Type.Optional(Type.Number({ minimum: 0 })),
+  /** The hard cpu limit (CFS quota ÷ period), when one is set. */
+  cpusLimit: Type.Optional(Type.Number({ minimum: 0 })),
+  cpusNrPeriods: Type.Optional(Type.Number({ minimum: 0 })),
+  cpusNrThrottled: Type.Optional(Type.Number({ minimum: 0 })),
+  cpusThrottledTimeSecs: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Memory in use now, bytes. */
+  memTotalBytes: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Highest memory use seen, bytes. */
+  memPeakBytes: Type.Optional(Type.Number({ minimum: 0 })),
+  memLimitBytes: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Processes and threads in the container now. */
+  processes: Type.Optional(Type.Number({ minimum: 0 })),
+  processesPeak: Type.Optional(Type.Number({ minimum: 0 })),
+  processesLimit: Type.Optional(Type.Number({ minimum: 0 })),
+});
+export type ResourceStatistics = Static<typeof ResourceStatistics>;
+
+/** The statistics of one executor's container and the tasks it runs. */
+export const ExecutorUsage = Type.Object({
+  frameworkId: Id,
+  executorId: Id,
+  /** The executor's tasks that have not ended (the statistics are the container's, shared). */
+  taskIds: Type.Array(Id, { maxItems: 10_000 }),
+  statistics: ResourceStatistics,
+});
+export type ExecutorUsage = Static<typeof ExecutorUsage>;
+
+/** Most executors in one `agent.usage` (an agent with more sends several). */
+export const MAX_USAGE_EXECUTORS = 1000;
+
+/** Agent → master: resource statistics of the agent's containers, every `--usage-interval`. */
+export const AgentUsage = message("agent.usage", {
+  executors: Type.Array(ExecutorUsage, { maxItems: MAX_USAGE_EXECUTORS }),
+});

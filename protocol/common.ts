@@ -135,6 +135,8 @@ export type TaskSource = (typeof TaskSource)[keyof typeof TaskSource];
 export const TaskReason = {
   CommandExecutorFailed: "REASON_COMMAND_EXECUTOR_FAILED",
   ContainerLaunchFailed: "REASON_CONTAINER_LAUNCH_FAILED",
+  ContainerLimitation: "REASON_CONTAINER_LIMITATION",
+  ContainerLimitationDisk: "REASON_CONTAINER_LIMITATION_DISK",
   ContainerLimitationMemory: "REASON_CONTAINER_LIMITATION_MEMORY",
   ExecutorRegistrationTimeout: "REASON_EXECUTOR_REGISTRATION_TIMEOUT",
   ExecutorTerminated: "REASON_EXECUTOR_TERMINATED",

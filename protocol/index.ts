@@ -17,7 +17,11 @@ export {
   AgentShutdown,
   AgentShutdownFramework,
   AgentUpdate,
+  AgentUsage,
+  ExecutorUsage,
   FrameworkRef,
+  MAX_USAGE_EXECUTORS,
+  ResourceStatistics,
   RunningTask,
 } from "./agents.ts";
 export {

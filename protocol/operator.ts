@@ -3,6 +3,7 @@
  * DESIGN.md §7 (a stable contract).
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { ResourceStatistics } from "./agents.ts";
 import {
   Attributes,
   Id,
@@ -23,6 +24,8 @@ export const StateTask = Type.Object({
   executorId: Type.Optional(Id),
   /** The task's health from its latest status, when its health check reported one. */
   healthy: Type.Optional(Type.Boolean()),
+  /** The latest resource statistics of the task's container (`agent.usage`), when reported. */
+  statistics: Type.Optional(ResourceStatistics),
 });
 
 export const StateAgent = Type.Object({

@@ -31,6 +31,7 @@ const SCHEMAS = {
   "agent.shutdownFramework": agents.AgentShutdownFramework,
   "agent.shutdown": agents.AgentShutdown,
   "agent.reregisterRequest": agents.AgentReregisterRequest,
+  "agent.usage": agents.AgentUsage,
   "scheduler.subscribe": frameworks.SchedulerSubscribe,
   "scheduler.accept": frameworks.SchedulerAccept,
   "scheduler.decline": frameworks.SchedulerDecline,

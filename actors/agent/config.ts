@@ -15,29 +15,44 @@ import {
   resolveOptions,
 } from "../../infra/config.ts";
 import {
+  DEFAULT_CGROUPS_ENABLE_CFS,
+  DEFAULT_CGROUPS_HIERARCHY,
+  DEFAULT_CGROUPS_ROOT,
+  DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS,
+  DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA,
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
   DEFAULT_FETCHER_CACHE_DIR,
   DEFAULT_FETCHER_CACHE_SIZE_BYTES,
   DEFAULT_FETCHER_STALL_TIMEOUT_MS,
+  DEFAULT_ISOLATION,
   DEFAULT_RECONFIGURATION_POLICY,
   DEFAULT_RECOVER,
   DEFAULT_RECOVERY_TIMEOUT_MS,
   DEFAULT_REGISTRATION_BACKOFF_MS,
   DEFAULT_STATUS_UPDATE_RETRY_MAX_MS,
   DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
+  DEFAULT_USAGE_INTERVAL_MS,
   DEFAULT_WORK_DIR,
   MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
 } from "../../infra/defaults.ts";
 import type { Attributes } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { parseBytes } from "./fetcher/config.ts";
+import type { IsolationMode } from "./isolation/types.ts";
 import { RECONFIGURATION_POLICIES, type ReconfigurationPolicy } from "./reconfiguration.ts";
 
 /** `--recover` values, as Mesos's. */
 export const RECOVER_MODES = ["reconnect", "cleanup"] as const;
 export type RecoverMode = (typeof RECOVER_MODES)[number];
+
+/** `--isolation` values, as Mesos's (`auto`: cgroups where usable, else none). */
+export const ISOLATION_MODES = [
+  "cgroups",
+  "none",
+  "auto",
+] as const satisfies readonly IsolationMode[];
 
 /** The option table of `agora agent`. */
 export const AGENT_OPTIONS = {
@@ -168,6 +183,67 @@ export const AGENT_OPTIONS = {
     placeholder: "DURATION",
     help: "a download of a task's URI that receives nothing for this long is aborted",
   },
+  isolation: {
+    kind: "string",
+    flag: "isolation",
+    env: "AGORA_ISOLATION",
+    default: DEFAULT_ISOLATION,
+    placeholder: "cgroups|none|auto",
+    help: "container isolation: cgroups (v2, else v1; fails where neither is usable), none, or auto",
+  },
+  cgroupsHierarchy: {
+    kind: "string",
+    flag: "cgroups-hierarchy",
+    env: "AGORA_CGROUPS_HIERARCHY",
+    default: DEFAULT_CGROUPS_HIERARCHY,
+    placeholder: "DIR",
+    help: "where the cgroup hierarchies are mounted",
+  },
+  cgroupsRoot: {
+    kind: "string",
+    flag: "cgroups-root",
+    env: "AGORA_CGROUPS_ROOT",
+    default: DEFAULT_CGROUPS_ROOT,
+    placeholder: "PATH",
+    help: "relative cgroup under which the agent's containers live (as <root>/<agent id>/<container>)",
+  },
+  cgroupsEnableCfs: {
+    kind: "boolean",
+    flag: "cgroups-enable-cfs",
+    env: "AGORA_CGROUPS_ENABLE_CFS",
+    default: DEFAULT_CGROUPS_ENABLE_CFS,
+    help: "hard CFS cpu limit equal to a container's cpus (else cpu shares only)",
+  },
+  cgroupsMaxPids: {
+    kind: "integer",
+    flag: "cgroups-max-pids",
+    env: "AGORA_CGROUPS_MAX_PIDS",
+    placeholder: "N",
+    help: "most processes and threads per container (pids.max); unlimited when not given",
+  },
+  enforceContainerDiskQuota: {
+    kind: "boolean",
+    flag: "enforce-container-disk-quota",
+    env: "AGORA_ENFORCE_CONTAINER_DISK_QUOTA",
+    default: DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA,
+    help: "kill a container whose sandbox uses more than its disk (TASK_FAILED, disk limitation)",
+  },
+  containerDiskWatchInterval: {
+    kind: "duration",
+    flag: "container-disk-watch-interval",
+    env: "AGORA_CONTAINER_DISK_WATCH_INTERVAL",
+    default: DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS,
+    placeholder: "DURATION",
+    help: "how often a sandbox's disk usage is checked against its disk resource",
+  },
+  usageInterval: {
+    kind: "duration",
+    flag: "usage-interval",
+    env: "AGORA_USAGE_INTERVAL",
+    default: DEFAULT_USAGE_INTERVAL_MS,
+    placeholder: "DURATION",
+    help: "how often the executors' resource statistics are sent to the master (agent.usage)",
+  },
 } as const satisfies OptionSpecs;
 
 /** The agent's resolved configuration (durations in milliseconds). */
@@ -176,6 +252,13 @@ export type AgentConfig = Resolved<typeof AGENT_OPTIONS>;
 /** The `--recover` mode of a resolved configuration. */
 export function recoverMode(config: AgentConfig): RecoverMode {
   return config.recover === "cleanup" ? "cleanup" : "reconnect";
+}
+
+/** The `--isolation` mode of a resolved configuration. */
+export function isolationMode(config: AgentConfig): IsolationMode {
+  return (ISOLATION_MODES as readonly string[]).includes(config.isolation)
+    ? (config.isolation as IsolationMode)
+    : "auto";
 }
 
 /** The `--reconfiguration-policy` of a resolved configuration. */
@@ -215,6 +298,28 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
     throw new AgoraError(
       ErrorCode.InvalidConfig,
       `--executor-reregistration-timeout must be at most ${MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS / 1000}s`,
+    );
+  }
+  if (!(ISOLATION_MODES as readonly string[]).includes(config.isolation)) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--isolation must be cgroups, none or auto, got ${JSON.stringify(config.isolation)}`,
+    );
+  }
+  const root = config.cgroupsRoot;
+  if (root === "" || root.startsWith("/") || root.split("/").includes("..")) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--cgroups-root must be a relative path, got ${JSON.stringify(root)}`,
+    );
+  }
+  if (config.cgroupsMaxPids !== undefined && config.cgroupsMaxPids < 1) {
+    throw new AgoraError(ErrorCode.InvalidConfig, "--cgroups-max-pids must be at least 1");
+  }
+  if (config.containerDiskWatchInterval <= 0 || config.usageInterval <= 0) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      "--container-disk-watch-interval and --usage-interval must be positive",
     );
   }
   if (config.recoveryTimeout <= 0) {

@@ -77,7 +77,7 @@ export class ExecutorCheckpoints {
       .catch((err) => this.#failed("task", err, { frameworkId, taskId }));
   }
 
-  /** Checkpoints a spawned executor: its pid, start time and session. */
+  /** Checkpoints a spawned executor: its pid, start time, session and container. */
   executor(executor: ExecutorRecord): void {
     const state = this.#state;
     if (state === undefined || executor.pid === undefined || executor.session === undefined) return;
@@ -90,6 +90,16 @@ export class ExecutorCheckpoints {
         startTime: executor.startTime,
         session: executor.session,
         sandbox: executor.sandbox ?? "",
+        ...(executor.container === undefined
+          ? {}
+          : {
+              container: {
+                id: executor.container.id,
+                ...(executor.container.root === undefined ? {} : { root: executor.container.root }),
+                resources: executor.container.resources,
+                overheadMem: executor.container.overheadMem,
+              },
+            }),
       })
       .catch((err) => this.#failed("executor", err, { executorId: executor.executorId }));
   }

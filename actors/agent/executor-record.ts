@@ -8,6 +8,7 @@ import type { Timer } from "../../infra/clock.ts";
 import type { FrameworkRef } from "../../protocol/agents.ts";
 import type { TaskInfo, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
 import type { ExecutorEnvironment } from "../executor/env.ts";
+import type { ExecutorContainer } from "./containers.ts";
 import {
   executorEnvironment,
   type ProgramSource,
@@ -66,6 +67,10 @@ export interface ExecutorRecord {
   /** Set when the agent made the executor end: the state and reason of its unfinished tasks. */
   failure: { state: TaskState; reason: TaskReason; message: string } | undefined;
   timer: Timer | undefined;
+  /** The executor's container, when the agent isolates (cgroups). */
+  container?: ExecutorContainer;
+  /** Terminal updates of the executor waiting for the container's limitation check, in order. */
+  updates?: Promise<void>;
   /** Called when a recovering executor subscribed again. */
   recovered?: () => void;
   readonly exited: Promise<void>;
@@ -113,9 +118,11 @@ export interface StartOptions {
   /** The process could not be spawned. */
   onError(err: Error): void;
   /** The process ended: "exited with status N" or "terminated with signal S". */
-  onExit(how: string): void;
+  onExit(how: string, code: number | null): void;
   /** Fetches the executor's URIs into the new sandbox before the spawn (fetch-step.ts). */
   fetch?(sandbox: string): Promise<void>;
+  /** Turns the program's argv into the one to spawn (the container's `wrap`). */
+  wrap?(argv: readonly string[]): string[];
 }
 
 /**
@@ -139,8 +146,9 @@ export async function startExecutorProcess(
   if (executor.phase !== "launching") return false;
   await options.fetch?.(sandbox);
   if (executor.phase !== "launching") return false;
+  const argv = options.wrap?.([program.file, ...program.args]);
   const child = spawnDetached(
-    program,
+    argv === undefined ? program : { file: argv[0]!, args: argv.slice(1) },
     sandbox,
     executorEnvironment({ ...env, sandbox }, executor.extraEnv),
   );
@@ -155,6 +163,7 @@ export async function startExecutorProcess(
   child.once("exit", (code, signal) =>
     options.onExit(
       signal !== null ? `terminated with signal ${signal}` : `exited with status ${code}`,
+      code,
     ),
   );
   return true;

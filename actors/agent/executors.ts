@@ -35,6 +35,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { type AgentContainers, containerResources } from "./containers.ts";
 import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
   type ExecutorRecord,
@@ -43,6 +44,7 @@ import {
   type TaskRecord,
 } from "./executor-record.ts";
 import type { FetchStep } from "./fetch-step.ts";
+import { JOIN_CGROUP_FAILED_EXIT } from "./isolation/index.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import type { AgentStateStore } from "./state-store.ts";
@@ -75,6 +77,8 @@ export interface ExecutorManagerOptions {
   state?: AgentStateStore;
   /** Fetches an executor's URIs between its sandbox and its spawn. */
   fetchStep: FetchStep;
+  /** The executors' containers. @default none: executors run unisolated */
+  containers?: AgentContainers;
 }
 
 const key = (frameworkId: string, id: string) => `${frameworkId} ${id}`;
@@ -100,6 +104,12 @@ export class ExecutorManager {
   /** The task, if known. */
   task(frameworkId: string, taskId: string): TaskRecord | undefined {
     return this.#tasks.get(key(frameworkId, taskId));
+  }
+
+  /** Whether the task is known and has not ended. */
+  isLive(frameworkId: string, taskId: string): boolean {
+    const record = this.#tasks.get(key(frameworkId, taskId));
+    return record !== undefined && !isTerminalState(record.status.state);
   }
 
   /** The executor, if it has not terminated. */
@@ -172,10 +182,38 @@ export class ExecutorManager {
     }
     if (executor === undefined) {
       executor = this.#createExecutor(framework, task, kind);
+    } else {
+      this.#growContainer(executor, task);
     }
     executor.taskIds.add(task.taskId);
     if (executor.phase === "running") this.#launch(executor, record);
     else executor.queued.push(task.taskId);
+  }
+
+  /**
+   * A further task of a running custom executor: its container's limits grow
+   * by the task's resources (as Mesos updates a container per launch; they do
+   * not shrink when a task ends).
+   */
+  #growContainer(executor: ExecutorRecord, task: TaskInfo): void {
+    const c = executor.container;
+    const containers = this.#o.containers;
+    if (c === undefined || containers === undefined) return;
+    const add = (name: "cpus" | "mem" | "disk") => {
+      const v = task.resources[name];
+      if (typeof v === "number" && v > 0 && c.resources[name] !== undefined) {
+        c.resources[name] = (c.resources[name] ?? 0) + v;
+      }
+    };
+    add("cpus");
+    add("mem");
+    add("disk");
+    containers
+      .prepare(executor.frameworkId, executor.executorId, c.resources, c.overheadMem)
+      .then(() => this.#checkpoints.executor(executor))
+      .catch((err: unknown) =>
+        this.#o.logger.warn({ err, containerId: c.id }, "container limits not updated"),
+      );
   }
 
   /** Why a task cannot run here, or undefined when it can. */
@@ -337,8 +375,38 @@ export class ExecutorManager {
       executorId,
       source: TaskSource.Executor,
     };
-    if (this.#o.sendStatus(frameworkId, normalized) === "queued") {
-      record.status = normalized;
+    const executor = this.#executors.get(key(frameworkId, executorId));
+    const container = executor?.container;
+    const containers = this.#o.containers;
+    if (executor === undefined || container === undefined || containers === undefined) {
+      this.#apply(record, normalized, log);
+      return;
+    }
+    // A task the kernel or the agent ended for a limit fails for that reason, not for
+    // the SIGKILL the executor saw: the container's counters are read before it is sent.
+    executor.updates = (executor.updates ?? Promise.resolve()).then(async () => {
+      let final = normalized;
+      if (status.state === TaskState.Failed) {
+        const limitation = await containers.limitation(container).catch((err: unknown) => {
+          log.warn({ err }, "container limitation not read");
+          return undefined;
+        });
+        if (limitation !== undefined) {
+          this.#o.metrics.inc("tasks_limited");
+          final = { ...normalized, reason: limitation.reason, message: limitation.message };
+        }
+      }
+      if (taskLifecycle.next(record.status.state, final.state) === undefined) {
+        this.#o.metrics.inc("executor_updates_illegal");
+        return;
+      }
+      this.#apply(record, final, log);
+    });
+  }
+
+  #apply(record: TaskRecord, status: TaskStatus, log: Logger): void {
+    if (this.#o.sendStatus(record.frameworkId, status) === "queued") {
+      record.status = status;
       log.debug({ state: status.state, uuid: status.uuid }, "task status");
     }
   }
@@ -532,6 +600,34 @@ export class ExecutorManager {
     });
   }
 
+  /**
+   * Checks the executor's sandbox against its container's disk; over it with
+   * `--enforce-container-disk-quota`, everything in the container is killed
+   * and its tasks fail with `REASON_CONTAINER_LIMITATION_DISK`.
+   */
+  watchDisk(executor: ExecutorRecord): void {
+    const container = executor.container;
+    const sandbox = executor.sandbox;
+    if (container === undefined || sandbox === undefined || this.#o.containers === undefined) {
+      return;
+    }
+    const containers = this.#o.containers;
+    containers.watchDisk(container, sandbox, (limitation) => {
+      this.#o.logger.warn(
+        { frameworkId: executor.frameworkId, executorId: executor.executorId },
+        limitation.message,
+      );
+      executor.failure ??= {
+        state: TaskState.Failed,
+        reason: limitation.reason,
+        message: limitation.message,
+      };
+      containers.kill(container).catch((err: unknown) => {
+        this.#o.logger.warn({ err, containerId: container.id }, "container not killed");
+      });
+    });
+  }
+
   /** Cancels the manager's timers; executors keep running (they outlive the agent). */
   stop(): void {
     this.#poll?.cancel();
@@ -539,6 +635,8 @@ export class ExecutorManager {
     for (const executor of this.#executors.values()) {
       executor.timer?.cancel();
       executor.timer = undefined;
+      executor.container?.diskWatch?.cancel();
+      if (executor.container !== undefined) executor.container.diskWatch = undefined;
     }
   }
 
@@ -565,11 +663,11 @@ export class ExecutorManager {
     });
     this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
     this.#o.metrics.inc("executors_launched");
-    void this.#spawn(executor);
+    void this.#spawn(executor, task);
     return executor;
   }
 
-  async #spawn(executor: ExecutorRecord): Promise<void> {
+  async #spawn(executor: ExecutorRecord, task: TaskInfo): Promise<void> {
     const { frameworkId, executorId } = executor;
     const log = this.#o.logger.child({ frameworkId, executorId });
     const launchFailed = (message: string) => {
@@ -580,7 +678,19 @@ export class ExecutorManager {
       };
     };
     try {
+      const containers = this.#o.containers;
+      if (containers?.isolating()) {
+        const { resources, overheadMem } = containerResources(task, executor.kind);
+        executor.container = await containers.prepare(
+          frameworkId,
+          executorId,
+          resources,
+          overheadMem,
+        );
+      }
+      const container = executor.container;
       const started = await startExecutorProcess(executor, {
+        ...(container === undefined ? {} : { wrap: (argv) => container.container.wrap(argv) }),
         workDir: this.#o.workDir,
         env: {
           natsUrl: this.#o.natsUrl,
@@ -598,7 +708,16 @@ export class ExecutorManager {
           launchFailed(err.message);
           this.#terminated(executor, "failed to start");
         },
-        onExit: (how) => this.#terminated(executor, how),
+        onExit: (how, code) => {
+          if (
+            code === JOIN_CGROUP_FAILED_EXIT &&
+            executor.container !== undefined &&
+            executor.phase === "launching"
+          ) {
+            launchFailed("it could not join its container's cgroups");
+          }
+          this.#terminated(executor, how);
+        },
         fetch: (sandbox) =>
           this.#o.fetchStep.fetchForExecutor(
             executor,
@@ -618,8 +737,14 @@ export class ExecutorManager {
       this.#terminated(executor, "could not be started");
       return;
     }
-    log.info({ pid: executor.pid, sandbox: executor.sandbox }, "executor started");
+    log.info(
+      { pid: executor.pid, sandbox: executor.sandbox, containerId: executor.container?.id },
+      "executor started",
+    );
     this.#checkpoints.executor(executor);
+    if (executor.container !== undefined && executor.sandbox !== undefined) {
+      this.watchDisk(executor);
+    }
     executor.timer = this.#o.clock.after(this.#o.registrationTimeoutMs, () => {
       executor.timer = undefined;
       if (executor.phase !== "launching") return;
@@ -656,6 +781,50 @@ export class ExecutorManager {
     // A recovering executor that died: recovery need not wait for it any longer.
     executor.recovered?.();
     executor.recovered = undefined;
+    executor.timer?.cancel();
+    executor.timer = undefined;
+    const k = key(executor.frameworkId, executor.executorId);
+    if (this.#executors.get(k) === executor) this.#executors.delete(k);
+    const container = executor.container;
+    const containers = this.#o.containers;
+    if (container === undefined || containers === undefined) {
+      this.#ended(executor, how);
+      executor.markExited();
+      return;
+    }
+    const log = this.#o.logger.child({
+      frameworkId: executor.frameworkId,
+      executorId: executor.executorId,
+      containerId: container.id,
+    });
+    void (async () => {
+      // Updates the executor sent before it ended are applied first.
+      await executor.updates;
+      try {
+        const limitation = await containers.limitation(container);
+        if (limitation !== undefined && executor.failure === undefined) {
+          this.#o.metrics.inc("executors_limited");
+          executor.failure = {
+            state: TaskState.Failed,
+            reason: limitation.reason,
+            message: limitation.message,
+          };
+        }
+        // Whatever the executor left (a task that escaped its session with setsid too).
+        await containers.kill(container);
+      } catch (err) {
+        log.warn({ err }, "container not emptied");
+      }
+      this.#ended(executor, how);
+      await containers
+        .destroy(container)
+        .catch((err: unknown) => log.warn({ err }, "container not destroyed"));
+      executor.markExited();
+    })();
+  }
+
+  /** The executor's end, once its container is empty (or without one). */
+  #ended(executor: ExecutorRecord, how: string): void {
     if (executor.session !== undefined) {
       const killed = killSession(executor.session);
       if (killed > 0) {
@@ -666,17 +835,12 @@ export class ExecutorManager {
         );
       }
     }
-    executor.timer?.cancel();
-    executor.timer = undefined;
-    const k = key(executor.frameworkId, executor.executorId);
-    if (this.#executors.get(k) === executor) this.#executors.delete(k);
     this.#o.metrics.inc("executors_terminated");
     this.#o.logger.info(
       { frameworkId: executor.frameworkId, executorId: executor.executorId, pid: executor.pid },
       `executor ${how}`,
     );
     this.#failTasks(executor, how);
-    executor.markExited();
     if (!this.#hasTasksOf(executor.frameworkId, executor.executorId)) {
       this.#checkpoints.executorClosed(executor.frameworkId, executor.executorId);
     }

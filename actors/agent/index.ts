@@ -10,6 +10,11 @@
  * for them, kills the rest, then reregisters with the master with the tasks
  * and resends the unacknowledged updates. `--recover cleanup` kills every
  * checkpointed executor instead.
+ *
+ * Each executor runs in a container of its own (containers.ts): cgroups
+ * where the host has them (`--isolation`, said once in the log when the
+ * agent knows its id, since its cgroups live under `<cgroups-root>/<id>`),
+ * whose statistics go to the master as `agent.usage` (usage.ts).
  */
 import path from "node:path";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -27,7 +32,14 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
-import { type AgentConfig, parseAttributes, reconfigurationPolicy, recoverMode } from "./config.ts";
+import {
+  type AgentConfig,
+  isolationMode,
+  parseAttributes,
+  reconfigurationPolicy,
+  recoverMode,
+} from "./config.ts";
+import { AgentContainers } from "./containers.ts";
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import { FetchStep } from "./fetch-step.ts";
@@ -46,6 +58,7 @@ import { Registrar } from "./registration.ts";
 import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
 import { AgentStateStore } from "./state-store.ts";
 import { StatusUpdateManager, type StatusUpdateStore } from "./status-updates.ts";
+import { startUsageReports } from "./usage.ts";
 
 export type { AgentConfig } from "./config.ts";
 export { AGENT_OPTIONS, parseAttributes, resolveAgentConfig } from "./config.ts";
@@ -92,6 +105,8 @@ export interface Agent {
   resources(): ResourcesJson | undefined;
   /** Shuts every executor down (killing its tasks), forgets the agent id and stops. */
   shutdown(reason?: string): Promise<void>;
+  /** The isolation in use and why (once the agent knows its id). */
+  isolation(): { kind: string; reason: string } | undefined;
   metrics: Metrics;
 }
 
@@ -158,6 +173,22 @@ export function createAgent(deps: AgentDeps): Agent {
     metrics,
   });
 
+  const containers = new AgentContainers({
+    config: {
+      mode: isolationMode(config),
+      hierarchy: config.cgroupsHierarchy,
+      root: config.cgroupsRoot,
+      enableCfs: config.cgroupsEnableCfs,
+      ...(config.cgroupsMaxPids === undefined ? {} : { maxPids: config.cgroupsMaxPids }),
+      enforceDiskQuota: config.enforceContainerDiskQuota,
+      diskWatchIntervalMs: config.containerDiskWatchInterval,
+    },
+    clock,
+    logger,
+    metrics,
+  });
+  let usageTimer: { cancel(): void } | undefined;
+
   const commandExecutor = deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger });
   const fetchStep = new FetchStep({ flags: config, clock, logger, metrics });
   const executors = new ExecutorManager({
@@ -178,7 +209,22 @@ export function createAgent(deps: AgentDeps): Agent {
     pendingUpdates: (frameworkId, taskId) => statusUpdates.pending(frameworkId, taskId),
     state,
     fetchStep,
+    containers,
   });
+
+  /** Isolation for the agent's id (its cgroup root), and the usage reports. */
+  const isolate = async (id: string): Promise<void> => {
+    await containers.init(id);
+    usageTimer ??= startUsageReports({
+      clock,
+      intervalMs: config.usageInterval,
+      executors,
+      containers,
+      logger,
+      metrics,
+      send: toMaster,
+    });
+  };
 
   /**
    * Reads the checkpoint of a previous run and adopts it: streams first (so
@@ -208,6 +254,7 @@ export function createAgent(deps: AgentDeps): Agent {
       mode,
       reregistrationTimeoutMs: config.executorReregistrationTimeout,
       program: commandExecutor,
+      containers,
     });
     for (const entry of recovered.executors) {
       for (const t of entry.tasks) {
@@ -286,6 +333,10 @@ export function createAgent(deps: AgentDeps): Agent {
     agentId: () => currentId,
     registered: () => registrar?.state === "registered",
     resources: () => total,
+    isolation: () =>
+      containers.kind === undefined
+        ? undefined
+        : { kind: containers.kind, reason: containers.reason ?? "" },
 
     async start() {
       if (registrar !== undefined) return;
@@ -293,6 +344,7 @@ export function createAgent(deps: AgentDeps): Agent {
       total = agentResources(config.resources, totals).toJSON();
       const attributes = parseAttributes(config.attributes);
       logger.info({ resources: total, attributes, workDir }, "agent starting");
+      await containers.check();
       const checkpoint = await store.loadAgent();
       if (checkpoint?.resources !== undefined) {
         const refused = reconfigurationError(
@@ -317,7 +369,11 @@ export function createAgent(deps: AgentDeps): Agent {
         recover: async (id) => {
           if (id === undefined) {
             // Without an id nothing can be recovered: what a forgotten id left must go.
-            await killCheckpointedExecutors((await state.load()).executors, logger, metrics);
+            const lost = (await state.load()).executors;
+            await killCheckpointedExecutors(lost, logger, metrics);
+            await containers.removeLostRoots(
+              lost.flatMap((e) => (e.executor?.container?.root ? [e.executor.container.root] : [])),
+            );
             await state.clear();
             return;
           }
@@ -326,6 +382,7 @@ export function createAgent(deps: AgentDeps): Agent {
           logger.setBindings({ agentId: id });
           executors.recovering = true;
           try {
+            await isolate(id);
             await subscribe(id);
             await recover();
           } finally {
@@ -335,6 +392,7 @@ export function createAgent(deps: AgentDeps): Agent {
         onRegistered: async (id, changed) => {
           currentId = id;
           logger.setBindings({ agentId: id });
+          await isolate(id);
           if (changed) await subscribe(id);
           statusUpdates.resume();
         },
@@ -351,6 +409,7 @@ export function createAgent(deps: AgentDeps): Agent {
     stop() {
       stopping ??= (async () => {
         await registrar?.stop();
+        usageTimer?.cancel();
         statusUpdates.stop();
         fetchStep.stop();
         executors.stop();
@@ -368,6 +427,10 @@ export function createAgent(deps: AgentDeps): Agent {
         await registrar?.stop();
         statusUpdates.stop();
         await executors.shutdownAll();
+        // The id is forgotten: so is its cgroup root.
+        await containers
+          .removeRoot()
+          .catch((err: unknown) => logger.warn({ err }, "cgroup root not removed"));
         await registrar?.forget();
         await agent.stop();
         deps.onShutdown?.(reason);

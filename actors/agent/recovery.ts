@@ -8,11 +8,18 @@
  * killed. The tasks of killed or gone executors end as under a live agent
  * (TASK_FAILED with REASON_EXECUTOR_TERMINATED, or TASK_KILLED when a kill
  * was asked), each reported once through its checkpointed update stream.
+ *
+ * Containers (cgroups) are found again by the id checkpointed with their
+ * executor: a live executor gets its container back, a gone or killed one
+ * has it emptied and destroyed, and a container that no checkpointed
+ * executor owns (an orphan, e.g. of an executor spawned just before a crash)
+ * is destroyed at once.
  */
 import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
+import type { AgentContainers, ExecutorContainer } from "./containers.ts";
 import { newExecutorRecord, type TaskRecord } from "./executor-record.ts";
 import type { ExecutorManager } from "./executors.ts";
 import type { ProgramSource } from "./launcher.ts";
@@ -29,6 +36,8 @@ export interface AdoptOptions {
   reregistrationTimeoutMs: number;
   /** The program recorded for recovered executors (never started again). */
   program: ProgramSource;
+  /** The agent's containers (cgroups). @default none */
+  containers?: AgentContainers;
 }
 
 /**
@@ -41,6 +50,18 @@ export async function adoptCheckpoint(
   o: AdoptOptions,
 ): Promise<void> {
   const waits: Promise<void>[] = [];
+  const owned = new Map<string, Omit<ExecutorContainer, "id" | "container">>();
+  for (const { executor } of recovered) {
+    const c = executor?.container;
+    if (c !== undefined) {
+      owned.set(c.id, {
+        ...(c.root === undefined ? {} : { root: c.root }),
+        resources: c.resources,
+        overheadMem: c.overheadMem,
+      });
+    }
+  }
+  const containers = (await o.containers?.recover(owned)) ?? new Map<string, ExecutorContainer>();
   for (const entry of recovered) {
     const checkpoint = entry.executor;
     const framework = checkpoint?.framework ?? {
@@ -60,6 +81,9 @@ export async function adoptCheckpoint(
     executor.session = checkpoint?.session;
     executor.sandbox = checkpoint?.sandbox;
     executor.phase = "recovering";
+    const container =
+      checkpoint?.container === undefined ? undefined : containers.get(checkpoint.container.id);
+    if (container !== undefined) executor.container = container;
     const tasks: TaskRecord[] = entry.tasks.map((t) => ({
       task: t.task,
       frameworkId: t.frameworkId,
@@ -95,6 +119,7 @@ export async function adoptCheckpoint(
       waits.push(manager.killRecovered(executor));
       continue;
     }
+    manager.watchDisk(executor);
     manager.sendTo(executor, { type: "executor.reconnect", agentId: o.agentId });
     log.info("asked checkpointed executor to reconnect");
     waits.push(

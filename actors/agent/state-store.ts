@@ -5,7 +5,8 @@
  * ```
  * meta/agent.json                                        agent id, hostname, resources, attributes
  * meta/frameworks/<fid>/framework.json                   the framework (id, name, role)
- * meta/frameworks/<fid>/executors/<eid>/executor.json    pid, start time, session, sandbox, kind
+ * meta/frameworks/<fid>/executors/<eid>/executor.json    pid, start time, session, sandbox, kind,
+ *                                                        container (id, resources)
  * meta/frameworks/<fid>/executors/<eid>/tasks/<tid>.json TaskInfo, role, latest status,
  *                                                        unacknowledged updates, acknowledged uuids
  * ```
@@ -36,6 +37,24 @@ export const ExecutorCheckpoint = Type.Object({
   /** The executor's session id (it leads its session): what it started is found by it. */
   session: Type.Integer({ minimum: 1 }),
   sandbox: Type.String(),
+  /**
+   * The executor's container (cgroups), so that a restarted agent finds it
+   * again: its id (under `<cgroups-root>/<agentId>`), the resources its limits
+   * were written from (MB) and the executor's own allowance of mem in them.
+   */
+  container: Type.Optional(
+    Type.Object({
+      id: Type.String({ minLength: 1, maxLength: 256 }),
+      /** The agent's cgroup root it lives under (`<--cgroups-root>/<agentId>`). */
+      root: Type.Optional(Type.String({ maxLength: 1024 })),
+      resources: Type.Object({
+        cpus: Type.Optional(Type.Number()),
+        mem: Type.Optional(Type.Number()),
+        disk: Type.Optional(Type.Number()),
+      }),
+      overheadMem: Type.Number(),
+    }),
+  ),
 });
 export type ExecutorCheckpoint = Static<typeof ExecutorCheckpoint>;
 

@@ -13,6 +13,7 @@ import { isValidId, type Subjects } from "../../protocol/subjects.ts";
 import { registerAgent, reregisterAgent, touchAgent } from "./agents.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import { handleAgentUpdate } from "./tasks.ts";
+import { recordUsage } from "./usage.ts";
 
 /** Message types accepted on `master.agent.<agentId>`. */
 export const AGENT_MESSAGE_TYPES = [
@@ -20,6 +21,7 @@ export const AGENT_MESSAGE_TYPES = [
   "agent.heartbeat",
   "agent.update",
   "agent.message",
+  "agent.usage",
 ] as const;
 export type AgentMessage = MessageOf<(typeof AGENT_MESSAGE_TYPES)[number]>;
 
@@ -95,6 +97,9 @@ export function routeAgentMessage(
       return undefined;
     case "agent.update":
       handleAgentUpdate(ctx, activeAgent(ctx, agentId), msg.frameworkId, msg.status);
+      return undefined;
+    case "agent.usage":
+      recordUsage(ctx, activeAgent(ctx, agentId).id, msg.executors);
       return undefined;
     case "agent.message": {
       const agent = activeAgent(ctx, agentId);

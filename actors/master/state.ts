@@ -11,6 +11,7 @@ import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
 import { roleSummaries } from "./roles.ts";
+import { usageOf } from "./usage.ts";
 
 type StateTask = MasterState["frameworks"][number]["tasks"][number];
 
@@ -30,6 +31,7 @@ function taskJson(task: TaskEntry): StateTask {
     role: task.role,
     executorId: task.executorId,
     ...(task.status?.healthy === undefined ? {} : { healthy: task.status.healthy }),
+    ...usageOf(task),
   };
 }
 

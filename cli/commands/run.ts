@@ -6,7 +6,9 @@
  * states on stderr (`agora: task <id> TASK_RUNNING`), then tears the framework
  * down and exits with the task's exit code: TASK_FINISHED → 0, TASK_FAILED →
  * the exit code (or 128 + signal, or 1), TASK_KILLED → 128 + signal (or 1),
- * any other terminal state → 1. Ctrl-C kills the task, waits for its end and
+ * any other terminal state → 1; a task OOM-killed at its container's memory
+ * limit (`REASON_CONTAINER_LIMITATION_MEMORY`) → 137 (128 + SIGKILL, as a
+ * shell reports it), its state line naming the limit. Ctrl-C kills the task, waits for its end and
  * exits 130; a second Ctrl-C exits at once.
  *
  * Output: the task's stdout and stderr go to the files `stdout` and `stderr`
@@ -173,8 +175,12 @@ export function shellCommand(args: readonly string[]): string {
   return args.length === 1 ? args[0]! : args.map(shellQuote).join(" ");
 }
 
+/** Exit code of a task OOM-killed at its memory limit: 128 + SIGKILL. */
+export const OOM_EXIT_CODE = 137;
+
 /** The exit code of `agora run` for a terminal status of its task. */
 export function taskExitCode(status: TaskStatus): number {
+  if (status.reason === TaskReason.ContainerLimitationMemory) return OOM_EXIT_CODE;
   const bySignal = (): number | undefined => {
     if (status.signal === undefined) return undefined;
     const number = os.constants.signals[status.signal as NodeJS.Signals];

@@ -160,11 +160,20 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** The files under a directory, recursively (relative paths). */
+/**
+ * The files under a directory, recursively (relative paths). The agent may
+ * remove a directory while it is walked: the walk is then taken again.
+ */
 export async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(path.relative(dir, path.join(entry.parentPath, entry.name)));
+  for (;;) {
+    try {
+      const out: string[] = [];
+      for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+        if (entry.isFile()) out.push(path.relative(dir, path.join(entry.parentPath, entry.name)));
+      }
+      return out;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync(dir)) throw err;
+    }
   }
-  return out;
 }

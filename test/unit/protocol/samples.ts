@@ -202,6 +202,25 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   "agent.shutdownFramework": { type: "agent.shutdownFramework", frameworkId: "fw-1" },
   "agent.shutdown": { type: "agent.shutdown", reason: "removed by operator" },
   "agent.reregisterRequest": { type: "agent.reregisterRequest" },
+  "agent.usage": {
+    type: "agent.usage",
+    executors: [
+      {
+        frameworkId: "fw-1",
+        executorId: "task-1",
+        taskIds: ["task-1"],
+        statistics: {
+          timestamp: 1_700_000_000_000,
+          cpusUserTimeSecs: 1.5,
+          cpusSystemTimeSecs: 0.25,
+          cpusThrottledTimeSecs: 0.1,
+          memTotalBytes: 10_485_760,
+          memPeakBytes: 20_971_520,
+          processes: 2,
+        },
+      },
+    ],
+  },
   "scheduler.subscribe": {
     type: "scheduler.subscribe",
     framework: {
