@@ -1,8 +1,8 @@
 /**
  * The task registry: compact task records, state transitions through the
  * transition table derived from the task machine, status updates from agents
- * forwarded to schedulers, acknowledgements back to agents, and kill
- * (reconciliation is in `reconcile.ts`).
+ * forwarded to schedulers and acknowledgements back to agents (kill is in
+ * `kill.ts`, reconciliation in `reconcile.ts`).
  */
 import { DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK } from "../../infra/defaults.ts";
 import {
@@ -295,45 +295,6 @@ export function acknowledge(
     task.acknowledged = true;
     if (isTerminalState(task.state)) completeTask(ctx, framework, task);
   }
-}
-
-/** `scheduler.kill`: forwarded to the task's agent; an unknown task is answered TASK_LOST. */
-export function killTask(
-  ctx: MasterContext,
-  framework: FrameworkEntry,
-  call: MessageOf<"scheduler.kill">,
-): void {
-  const task = framework.tasks.get(call.taskId);
-  if (task === undefined) {
-    const done = findCompleted(framework, call.taskId);
-    const now = ctx.clock.now();
-    sendUpdate(
-      ctx,
-      framework,
-      done !== undefined
-        ? reconcileStatus(done, now)
-        : masterStatus(
-            { taskId: call.taskId, agentId: call.agentId },
-            TaskState.Lost,
-            TaskReason.Reconciliation,
-            "cannot kill an unknown task",
-            now,
-          ),
-    );
-    return;
-  }
-  if (!isLive(task)) return;
-  const agent = ctx.agents.get(task.agentId);
-  if (agent?.status !== AgentState.Active) {
-    ctx.metrics.inc("kills_dropped");
-    return;
-  }
-  ctx.outbox.toAgent(agent.id, {
-    type: "agent.killTask",
-    frameworkId: framework.id,
-    taskId: task.taskId,
-  });
-  ctx.metrics.inc("kills_forwarded");
 }
 
 export function reconcileStatus(task: TaskEntry, now: number): TaskStatus {
