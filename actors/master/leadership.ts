@@ -6,8 +6,10 @@
  * The fencing rule: {@link Leadership.isLeading} is true only while the
  * machine is leading and less than lease × 0.8 has passed since the last
  * successful renewal was *sent*; a standby takes over only after seeing the
- * same revision for a whole lease, so a paused leader has stopped before a
- * new one starts, whatever runs first when it resumes.
+ * same revision for a whole lease (its own, or the longer one the leader's
+ * record announces, so masters started with different `--leader-lease`
+ * never overlap), so a paused leader has stopped before a new one starts,
+ * whatever runs first when it resumes.
  */
 import { createActor } from "xstate";
 import type { Clock } from "../../infra/clock.ts";
@@ -186,7 +188,8 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
     delays: {
       pollInterval: leaseMs / LEADER_RENEWALS_PER_LEASE,
       renewInterval: leaseMs / LEADER_RENEWALS_PER_LEASE,
-      leaseTimeout: leaseMs,
+      // the leader fences itself after its own lease × 0.8: wait its lease when it is the longer
+      leaseTimeout: () => Math.max(leaseMs, seen?.record?.leaseMs ?? 0),
       // measured from when the last successful renewal was sent, not from its answer
       fenceTimeout: () => Math.max(0, lastOkSentAt + fenceMs - clock.now()),
     },

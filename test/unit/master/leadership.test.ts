@@ -146,12 +146,12 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
-async function leader(clock: VirtualClock, lease: FakeLease, id = "m1") {
+async function leader(clock: VirtualClock, lease: FakeLease, id = "m1", leaseMs = LEASE) {
   const events: string[] = [];
   const leadership = createLeadership({
     masterId: id,
     hostname: "h",
-    leaseMs: LEASE,
+    leaseMs,
     lease,
     clock,
     logger: silentLogger(),
@@ -237,6 +237,35 @@ test("leadership - a standby takes the lease over after a whole lease without re
   for (const answer of lease.held.splice(0)) answer();
   await settle();
   t.false(a.leadership.isLeading());
+  await a.leadership.stop();
+  await b.leadership.stop();
+});
+
+test("leadership - a standby with a shorter lease waits the whole lease the leader announces", async (t) => {
+  const clock = new VirtualClock(0);
+  const lease = new FakeLease();
+  const a = await leader(clock, lease, "a", 5 * LEASE);
+  await settle();
+  const b = await leader(clock, lease, "b", LEASE);
+  await settle();
+  t.is(b.leadership.view().leaderId, "a");
+  // a is paused: its renewals hang; it fences itself after 0.8 × its 5 s lease
+  lease.hold = true;
+  for (let i = 0; i < 60; i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+    t.false(
+      a.leadership.isLeading() && b.leadership.state() !== "standby",
+      "b never elects while a may lead",
+    );
+  }
+  t.false(a.leadership.isLeading());
+  lease.hold = false;
+  for (let i = 0; i < 20 && !b.leadership.isLeading(); i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+  }
+  t.true(b.leadership.isLeading(), "b takes over once a's own lease is over");
   await a.leadership.stop();
   await b.leadership.stop();
 });
