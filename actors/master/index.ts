@@ -231,6 +231,7 @@ export function createMaster(deps: MasterDeps): Master {
               replicas: config.registryReplicas,
               logger,
               metrics,
+              isLeading,
             }),
           clock,
           logger,

@@ -20,7 +20,7 @@ import type { Metrics } from "../../infra/metrics.ts";
 import type { LeaderRecord, MasterRecord } from "../../protocol/store.ts";
 import { type LeadershipState, leadershipMachine, leadershipState } from "./leadership.machine.ts";
 import type { LeadershipView } from "./model.ts";
-import type { LeaseStore } from "./registry-kv.ts";
+import { isWrongRevision, type LeaseStore } from "./registry-kv.ts";
 
 /** What the leadership drives. */
 export interface LeadershipDeps {
@@ -50,10 +50,6 @@ export interface Leadership {
   abdicate(): void;
   /** The current term while leading. */
   readonly term: number;
-}
-
-function isWrongRevision(err: unknown): boolean {
-  return /wrong last sequence/i.test(String((err as Error)?.message ?? err));
 }
 
 /** Creates the leadership of one master. */
