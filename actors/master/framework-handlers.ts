@@ -188,6 +188,8 @@ export function serveFrameworks(
     logger: ctx.logger,
     metrics: ctx.metrics,
     beforeReply: () => ctx.outbox.flush?.(),
+    // a master that lost its lease answers nothing, not even an error
+    active: () => ctx.isLeading(),
   };
   return [
     serve(

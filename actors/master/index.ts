@@ -132,7 +132,7 @@ export function createMaster(deps: MasterDeps): Master {
       clock,
       logger,
       metrics,
-      outbox: gatedOutbox(natsOutbox(nc, subjects, logger, metrics), isLeading, metrics),
+      outbox: gatedOutbox(natsOutbox(nc, subjects, logger, metrics, isLeading), isLeading, metrics),
       policy,
       registry: gatedRegistry(registry, isLeading),
       isLeading,
