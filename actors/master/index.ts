@@ -158,7 +158,16 @@ export function createMaster(deps: MasterDeps): Master {
       ...serveAgents(nc, subjects, fresh.ctx),
       ...serveFrameworks(nc, subjects, fresh.ctx, controls),
     ];
-    recoverFromRegistry(fresh.ctx, snapshot, controls);
+    try {
+      recoverFromRegistry(fresh.ctx, snapshot, controls);
+    } catch (err) {
+      // a bad stored value is skipped record by record; this is the net under a bug
+      logger.error({ err, term }, "registry recovery failed");
+      metrics.inc("recovery_failures");
+      follow();
+      leadership?.abdicate();
+      return;
+    }
     fresh.start();
     fresh.ctx.outbox.flush?.();
     logger.info({ term, policy: policy.name }, "serving as leader");

@@ -46,8 +46,13 @@ export function recoverFromRegistry(
       continue;
     }
     if (ctx.agents.has(record.id)) continue;
-    const agent = restoreAgent(ctx, record);
-    if (agent.status === AgentState.Recovered) reregisterRequests.push(agent.id);
+    try {
+      const agent = restoreAgent(ctx, record);
+      if (agent.status === AgentState.Recovered) reregisterRequests.push(agent.id);
+    } catch (err) {
+      // valid in shape, not in meaning (e.g. a port range ending before it starts)
+      skipped(ctx, `agents.${record.id}`, err);
+    }
   }
   const resubscribeRequests: string[] = [];
   for (const record of snapshot.frameworks) {
@@ -60,8 +65,12 @@ export function recoverFromRegistry(
       continue;
     }
     if (ctx.frameworks.has(record.id)) continue;
-    restoreFramework(ctx, record, ctx.config.agentReregisterTimeout);
-    resubscribeRequests.push(record.id);
+    try {
+      restoreFramework(ctx, record, ctx.config.agentReregisterTimeout);
+      resubscribeRequests.push(record.id);
+    } catch (err) {
+      skipped(ctx, `frameworks.${record.id}`, err);
+    }
   }
   restoreSettings(ctx, snapshot, controls);
   const expected = reregisterRequests.length;
@@ -96,6 +105,12 @@ export function recoverFromRegistry(
     "registry recovered",
   );
   return expected;
+}
+
+/** A stored record that cannot be restored: logged, counted and skipped, never a crash. */
+function skipped(ctx: MasterContext, key: string, err: unknown): void {
+  ctx.metrics.inc("registry_entries_invalid");
+  ctx.logger.warn({ key, reason: (err as Error).message }, "registry entry skipped");
 }
 
 function restoreSettings(

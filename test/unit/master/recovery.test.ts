@@ -11,7 +11,7 @@ import { MemoryRegistry, parseSnapshot } from "../../../actors/master/registry.t
 import { silentLogger } from "../../../infra/logger.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../../protocol/frameworks.ts";
-import { decodeRecord, StoreChecks, StoreKeys } from "../../../protocol/store.ts";
+import { decodeRecord, encodeRecord, StoreChecks, StoreKeys } from "../../../protocol/store.ts";
 import { acceptCall, Harness, task } from "./harness.ts";
 
 /** A first leader with one framework running t1 on one of two agents, weights set. */
@@ -313,4 +313,23 @@ test("recovery - a recovered agent that reregisters with what the registry holds
     true,
   );
   t.deepEqual(puts, [StoreKeys.agent(a1)], "changed resources are stored before the reply");
+});
+
+test("recovery - a stored record valid in shape but not in meaning is skipped and counted, never a crash", (t) => {
+  const { registry, fid } = firstLeader();
+  registry.values.set(
+    StoreKeys.agent("bad"),
+    encodeRecord({
+      id: "bad",
+      hostname: "h",
+      resources: { cpus: 1, ports: [[5, 1]] },
+      attributes: {},
+      state: "admitted",
+    }),
+  );
+  const h = nextLeader(registry);
+  t.is(h.metrics.get("registry_entries_invalid"), 1);
+  t.false(h.ctx.agents.has("bad"));
+  t.is(h.ctx.agents.size, 2, "the good agents are restored");
+  t.true(h.ctx.frameworks.has(fid));
 });
