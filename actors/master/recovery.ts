@@ -13,6 +13,7 @@ import { markUnreachable, restoreAgent, resumeAllocation } from "./agents.ts";
 import { restoreFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
 import type { RegistrySnapshot } from "./registry.ts";
+import { rememberRemoved } from "./removed.ts";
 import { setRoleQuota, setRoleWeights } from "./roles.ts";
 
 /** What recovery may change besides the records. */
@@ -42,7 +43,7 @@ export function recoverFromRegistry(
       ownSequence(ctx.masterId, record.id, "-S") + 1,
     );
     if (record.state === AgentRegistryState.Gone) {
-      ctx.removedAgents.add(record.id);
+      rememberRemoved(ctx.removedAgents, record.id);
       continue;
     }
     if (ctx.agents.has(record.id)) continue;
@@ -61,7 +62,7 @@ export function recoverFromRegistry(
       ownSequence(ctx.masterId, record.id, "-") + 1,
     );
     if (record.removed) {
-      ctx.removedFrameworks.add(record.id);
+      rememberRemoved(ctx.removedFrameworks, record.id);
       continue;
     }
     if (ctx.frameworks.has(record.id)) continue;
