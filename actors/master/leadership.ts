@@ -22,6 +22,9 @@ import { type LeadershipState, leadershipMachine, leadershipState } from "./lead
 import type { LeadershipView } from "./model.ts";
 import { isWrongRevision, type LeaseStore } from "./registry-kv.ts";
 
+/** A presence key not renewed for this many of its leases is deleted by the leader. */
+const PRESENCE_FORGET_LEASES = 20;
+
 /** What the leadership drives. */
 export interface LeadershipDeps {
   masterId: string;
@@ -78,6 +81,14 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
         if (now - mastersReadAt < leaseMs) return;
         mastersReadAt = now;
         masters = await lease.masters();
+        // a master that died without a clean stop leaves its key: the leader forgets it
+        if (!leading) return;
+        for (const m of masters) {
+          if (m.masterId !== masterId && now - m.renewedAt > PRESENCE_FORGET_LEASES * m.leaseMs) {
+            metrics.inc("master_presence_forgotten");
+            await lease.absent(m.masterId);
+          }
+        }
       })
       .catch((err: unknown) => logger.debug({ err }, "presence write failed"));
   };

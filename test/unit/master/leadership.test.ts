@@ -135,10 +135,15 @@ class FakeLease implements LeaseStore {
   async release(): Promise<void> {
     this.entry = undefined;
   }
-  async present(_record: MasterRecord): Promise<void> {}
-  async absent(): Promise<void> {}
+  presences = new Map<string, MasterRecord>();
+  async present(record: MasterRecord): Promise<void> {
+    this.presences.set(record.masterId, record);
+  }
+  async absent(masterId: string): Promise<void> {
+    this.presences.delete(masterId);
+  }
   async masters(): Promise<MasterRecord[]> {
-    return [];
+    return Array.from(this.presences.values());
   }
 }
 
@@ -268,4 +273,19 @@ test("leadership - a standby with a shorter lease waits the whole lease the lead
   t.true(b.leadership.isLeading(), "b takes over once a's own lease is over");
   await a.leadership.stop();
   await b.leadership.stop();
+});
+
+test("leadership - the leader forgets the presence key of a master that died long ago", async (t) => {
+  const clock = new VirtualClock(100_000);
+  const lease = new FakeLease();
+  lease.presences.set("dead", { masterId: "dead", hostname: "h", renewedAt: 0, leaseMs: LEASE });
+  const a = await leader(clock, lease, "a");
+  for (let i = 0; i < 20 && lease.presences.has("dead"); i++) {
+    clock.advance(LEASE / 5);
+    await settle();
+  }
+  t.true(a.leadership.isLeading());
+  t.false(lease.presences.has("dead"));
+  t.true(lease.presences.has("a"));
+  await a.leadership.stop();
 });
