@@ -18,6 +18,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Resources } from "../../protocol/resources.ts";
+import { isPartitionAware } from "./frameworks.ts";
 import { accountTask, addAgentTask, executorKey, releaseTask, removeAgentTask } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
 
@@ -116,7 +117,14 @@ export function masterStatus(
   };
 }
 
-/** Sends a status update to the framework's scheduler when it is subscribed. */
+/**
+ * Sends a status update to the framework's scheduler when it is subscribed.
+ * As Mesos does, a framework that is not PARTITION_AWARE is told TASK_LOST
+ * where partition-aware ones are told TASK_UNREACHABLE (the master keeps the
+ * task unreachable: it may come back TASK_RUNNING when its agent returns).
+ * (Mesos also shows them TASK_LOST for TASK_DROPPED, TASK_GONE and
+ * TASK_UNKNOWN; not done here yet.)
+ */
 export function sendUpdate(
   ctx: MasterContext,
   framework: FrameworkEntry,
@@ -126,7 +134,11 @@ export function sendUpdate(
     ctx.metrics.inc("status_updates_not_forwarded");
     return;
   }
-  ctx.outbox.toFramework(framework.id, { type: "event.update", status });
+  const shown =
+    status.state === TaskState.Unreachable && !isPartitionAware(framework)
+      ? { ...status, state: TaskState.Lost }
+      : status;
+  ctx.outbox.toFramework(framework.id, { type: "event.update", status: shown });
   ctx.metrics.inc("status_updates_forwarded");
 }
 
