@@ -118,9 +118,13 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
             }
             const changed = seen?.revision !== entry.revision;
             seen = { revision: entry.revision, record: entry.record };
-            // our own lease (a restart with the same id): nobody else holds it
-            if (entry.record?.masterId === masterId) actor.send({ type: "LEASE_FREE" });
-            else if (changed) actor.send({ type: "LEASE_CHANGED" });
+            // our own lease (a restart with the same id), once its holder's lease is over by
+            // its own timestamp (same id, same host's clock): the earlier process may only
+            // be paused, or a second process was started with the same id
+            const own = entry.record?.masterId === masterId ? entry.record : undefined;
+            if (own !== undefined && clock.now() - own.renewedAt >= own.leaseMs) {
+              actor.send({ type: "LEASE_FREE" });
+            } else if (changed) actor.send({ type: "LEASE_CHANGED" });
           },
           (err: unknown) => {
             polling = false;

@@ -289,3 +289,29 @@ test("leadership - the leader forgets the presence key of a master that died lon
   t.true(lease.presences.has("a"));
   await a.leadership.stop();
 });
+
+test("leadership - a lease under its own id is taken only once its holder's lease is over (a paused twin never overlaps)", async (t) => {
+  const clock = new VirtualClock(0);
+  const lease = new FakeLease();
+  const first = await leader(clock, lease, "m1");
+  t.true(first.leadership.isLeading());
+  // a second process with the same id starts while the first is paused
+  lease.hold = true;
+  const second = await leader(clock, lease, "m1");
+  for (let i = 0; i < 30; i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+    t.false(
+      first.leadership.isLeading() && second.leadership.isLeading(),
+      "never two leaders, even with one id",
+    );
+  }
+  lease.hold = false;
+  for (let i = 0; i < 20 && !second.leadership.isLeading(); i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+  }
+  t.true(second.leadership.isLeading());
+  await first.leadership.stop();
+  await second.leadership.stop();
+});
