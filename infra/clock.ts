@@ -18,12 +18,21 @@ export interface Clock {
   every(ms: number, fn: () => void): Timer;
 }
 
-/** The real clock. Timers do not keep the process alive. */
+/** The longest delay one Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The real clock. Timers do not keep the process alive; a timeout may be of any length. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   after(ms, fn) {
-    const handle = setTimeout(fn, ms);
-    handle.unref();
+    // Node fires a timeout longer than 2^31 - 1 ms at once: a long one is armed in steps
+    let handle: ReturnType<typeof setTimeout>;
+    const arm = (left: number) => {
+      const step = Math.min(left, MAX_TIMEOUT_MS);
+      handle = setTimeout(() => (left > step ? arm(left - step) : fn()), step);
+      handle.unref();
+    };
+    arm(Math.max(0, ms));
     return { cancel: () => clearTimeout(handle) };
   },
   every(ms, fn) {

@@ -130,6 +130,10 @@ export const DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS = 5000;
 export const EXECUTOR_SHUTDOWN_KILL_MARGIN_MS = 1000;
 /** Master: completed tasks remembered per framework (`--max_completed_tasks_per_framework=1000`). */
 export const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+/** Master: removed agent (and framework) ids remembered, oldest forgotten first (`--registry_max_agent_count=102400`). */
+export const MAX_REMEMBERED_REMOVED = 102_400;
+/** Master: kills remembered per agent (or per recovery) for tasks it does not know yet (agora's bound). */
+export const MAX_PENDING_KILLS = 10_000;
 /** Master: a decline filter lasts at most this (Mesos caps `refuse_seconds` at 365 days). */
 export const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
 

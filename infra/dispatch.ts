@@ -44,6 +44,14 @@ export interface ServeOptions<T extends MessageType> {
    * reply never overtakes the messages the handler published before it.
    */
   beforeReply?: () => void;
+  /**
+   * Whether the actor may answer now (e.g. a master that holds its lease).
+   * When false at the moment a reply would go out — an ordinary reply, an
+   * error reply, or a late reply of an asynchronous handler — nothing is sent
+   * (counted `replies_dropped_inactive`): the sender times out and retries.
+   * @default always
+   */
+  active?: () => boolean;
 }
 
 /**
@@ -63,6 +71,10 @@ export function serve<T extends MessageType>(
   const { logger, metrics, beforeReply } = options;
   const reply = (m: Msg, data: () => Uint8Array) => {
     if (!m.reply) return;
+    if (options.active !== undefined && !options.active()) {
+      metrics.inc("replies_dropped_inactive");
+      return;
+    }
     if (beforeReply) {
       try {
         beforeReply();

@@ -84,6 +84,8 @@ export const SchedulerSuppress = message("scheduler.suppress", {
 export const SchedulerKill = message("scheduler.kill", {
   taskId: Id,
   agentId: Type.Optional(Id),
+  /** Overrides the task's kill grace period, in seconds (Mesos `Call.Kill.kill_policy`). */
+  gracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
 });
 
 /** Acknowledge a status update (by its uuid). */

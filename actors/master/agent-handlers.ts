@@ -146,6 +146,8 @@ export function serveAgents(
     logger: ctx.logger,
     metrics: ctx.metrics,
     beforeReply: () => ctx.outbox.flush?.(),
+    // a master that lost its lease answers nothing, not even an error
+    active: () => ctx.isLeading(),
   };
   return [
     serve(nc, subjects.masterRegister(), { ...options, types: ["agent.register"] }, (msg, m) =>

@@ -19,6 +19,7 @@ import type { AgentEntry, MasterContext } from "./model.ts";
 import { rescindAgentOffers } from "./offers.ts";
 import { agentRecord, persistAgent } from "./persist.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
+import { rememberRemoved } from "./removed.ts";
 import { mergeReportedTasks, reportGoneTasks } from "./reregistration.ts";
 import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
@@ -352,7 +353,7 @@ export function removeAgent(ctx: MasterContext, agent: AgentEntry, reason: strin
   }
   ctx.agents.delete(agent.id);
   ctx.pool.delete(agent);
-  ctx.removedAgents.add(agent.id);
+  rememberRemoved(ctx.removedAgents, agent.id);
   ctx.outbox.toAgent(agent.id, { type: "agent.shutdown", reason });
   ctx.metrics.inc("agents_removed");
   ctx.logger.warn({ agentId: agent.id, reason }, "agent removed");

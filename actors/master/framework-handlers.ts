@@ -16,6 +16,7 @@ import type { Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
 import { idFromSubject, unanswered } from "./agent-handlers.ts";
 import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
+import { killTask } from "./kill.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import {
   answerOperatorCall,
@@ -26,7 +27,7 @@ import {
 import { frameworkRecord } from "./persist.ts";
 import { reconcile } from "./reconcile.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
-import { acknowledge, killTask } from "./tasks.ts";
+import { acknowledge } from "./tasks.ts";
 
 /** Call types accepted on `master.framework.<frameworkId>`. */
 export const FRAMEWORK_CALL_TYPES = [
@@ -187,6 +188,8 @@ export function serveFrameworks(
     logger: ctx.logger,
     metrics: ctx.metrics,
     beforeReply: () => ctx.outbox.flush?.(),
+    // a master that lost its lease answers nothing, not even an error
+    active: () => ctx.isLeading(),
   };
   return [
     serve(

@@ -24,6 +24,7 @@ import { rescindFrameworkOffers } from "./offers.ts";
 import { frameworkRecord, persistRemovedFramework } from "./persist.ts";
 import { resendUnacknowledged } from "./reconcile.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
+import { rememberRemoved } from "./removed.ts";
 import { RoleSums } from "./sums.ts";
 import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
@@ -308,7 +309,7 @@ export function removeFramework(
   }
   if (!advance(ctx, framework, event)) framework.status = FrameworkState.Removed;
   ctx.frameworks.delete(framework.id);
-  ctx.removedFrameworks.add(framework.id);
+  rememberRemoved(ctx.removedFrameworks, framework.id);
   if (persist) persistRemovedFramework(ctx, framework);
   ctx.metrics.inc("frameworks_removed");
   ctx.logger.info({ frameworkId: framework.id, reason }, "framework removed");

@@ -132,7 +132,7 @@ export function createMaster(deps: MasterDeps): Master {
       clock,
       logger,
       metrics,
-      outbox: gatedOutbox(natsOutbox(nc, subjects, logger, metrics), isLeading, metrics),
+      outbox: gatedOutbox(natsOutbox(nc, subjects, logger, metrics, isLeading), isLeading, metrics),
       policy,
       registry: gatedRegistry(registry, isLeading),
       isLeading,
@@ -158,7 +158,16 @@ export function createMaster(deps: MasterDeps): Master {
       ...serveAgents(nc, subjects, fresh.ctx),
       ...serveFrameworks(nc, subjects, fresh.ctx, controls),
     ];
-    recoverFromRegistry(fresh.ctx, snapshot, controls);
+    try {
+      recoverFromRegistry(fresh.ctx, snapshot, controls);
+    } catch (err) {
+      // a bad stored value is skipped record by record; this is the net under a bug
+      logger.error({ err, term }, "registry recovery failed");
+      metrics.inc("recovery_failures");
+      follow();
+      leadership?.abdicate();
+      return;
+    }
     fresh.start();
     fresh.ctx.outbox.flush?.();
     logger.info({ term, policy: policy.name }, "serving as leader");
@@ -231,6 +240,7 @@ export function createMaster(deps: MasterDeps): Master {
               replicas: config.registryReplicas,
               logger,
               metrics,
+              isLeading,
             }),
           clock,
           logger,

@@ -6,8 +6,10 @@
  * The fencing rule: {@link Leadership.isLeading} is true only while the
  * machine is leading and less than lease × 0.8 has passed since the last
  * successful renewal was *sent*; a standby takes over only after seeing the
- * same revision for a whole lease, so a paused leader has stopped before a
- * new one starts, whatever runs first when it resumes.
+ * same revision for a whole lease (its own, or the longer one the leader's
+ * record announces, so masters started with different `--leader-lease`
+ * never overlap), so a paused leader has stopped before a new one starts,
+ * whatever runs first when it resumes.
  */
 import { createActor } from "xstate";
 import type { Clock } from "../../infra/clock.ts";
@@ -18,7 +20,10 @@ import type { Metrics } from "../../infra/metrics.ts";
 import type { LeaderRecord, MasterRecord } from "../../protocol/store.ts";
 import { type LeadershipState, leadershipMachine, leadershipState } from "./leadership.machine.ts";
 import type { LeadershipView } from "./model.ts";
-import type { LeaseStore } from "./registry-kv.ts";
+import { isWrongRevision, type LeaseStore } from "./registry-kv.ts";
+
+/** A presence key not renewed for this many of its leases is deleted by the leader. */
+const PRESENCE_FORGET_LEASES = 20;
 
 /** What the leadership drives. */
 export interface LeadershipDeps {
@@ -50,10 +55,6 @@ export interface Leadership {
   readonly term: number;
 }
 
-function isWrongRevision(err: unknown): boolean {
-  return /wrong last sequence/i.test(String((err as Error)?.message ?? err));
-}
-
 /** Creates the leadership of one master. */
 export function createLeadership(deps: LeadershipDeps): Leadership {
   const { lease, clock, logger, metrics, masterId, leaseMs } = deps;
@@ -80,6 +81,14 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
         if (now - mastersReadAt < leaseMs) return;
         mastersReadAt = now;
         masters = await lease.masters();
+        // a master that died without a clean stop leaves its key: the leader forgets it
+        if (!leading) return;
+        for (const m of masters) {
+          if (m.masterId !== masterId && now - m.renewedAt > PRESENCE_FORGET_LEASES * m.leaseMs) {
+            metrics.inc("master_presence_forgotten");
+            await lease.absent(m.masterId);
+          }
+        }
       })
       .catch((err: unknown) => logger.debug({ err }, "presence write failed"));
   };
@@ -109,9 +118,13 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
             }
             const changed = seen?.revision !== entry.revision;
             seen = { revision: entry.revision, record: entry.record };
-            // our own lease (a restart with the same id): nobody else holds it
-            if (entry.record?.masterId === masterId) actor.send({ type: "LEASE_FREE" });
-            else if (changed) actor.send({ type: "LEASE_CHANGED" });
+            // our own lease (a restart with the same id), once its holder's lease is over by
+            // its own timestamp (same id, same host's clock): the earlier process may only
+            // be paused, or a second process was started with the same id
+            const own = entry.record?.masterId === masterId ? entry.record : undefined;
+            if (own !== undefined && clock.now() - own.renewedAt >= own.leaseMs) {
+              actor.send({ type: "LEASE_FREE" });
+            } else if (changed) actor.send({ type: "LEASE_CHANGED" });
           },
           (err: unknown) => {
             polling = false;
@@ -186,7 +199,8 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
     delays: {
       pollInterval: leaseMs / LEADER_RENEWALS_PER_LEASE,
       renewInterval: leaseMs / LEADER_RENEWALS_PER_LEASE,
-      leaseTimeout: leaseMs,
+      // the leader fences itself after its own lease × 0.8: wait its lease when it is the longer
+      leaseTimeout: () => Math.max(leaseMs, seen?.record?.leaseMs ?? 0),
       // measured from when the last successful renewal was sent, not from its answer
       fenceTimeout: () => Math.max(0, lastOkSentAt + fenceMs - clock.now()),
     },

@@ -45,6 +45,12 @@ export interface AgentEntry {
    */
   contacted: boolean;
   unreachableSince: number | undefined;
+  /**
+   * Kills for tasks it has not reported yet (named with this agent while it
+   * was recovered or unreachable), by `frameworkId\u0000taskId`; delivered
+   * when it reregisters with them live, then forgotten. Undefined when none.
+   */
+  kills?: Map<string, KillRequest> | undefined;
   /** Sum of its outstanding offers. */
   offered: Resources;
   /** Sum of its accounted tasks and executors. */
@@ -130,6 +136,18 @@ export interface TaskEntry {
   accounted: boolean;
   /** Whether the scheduler acknowledged `status.uuid` (false while an update with a uuid awaits it). */
   acknowledged: boolean;
+  /**
+   * The scheduler asked to kill it (Mesos `killedTasks`): sent again when its
+   * agent reregisters and reports it live, so a kill the agent missed
+   * (unreachable, partitioned) is not lost.
+   */
+  kill?: KillRequest | undefined;
+}
+
+/** A kill the scheduler asked for. */
+export interface KillRequest {
+  /** Overrides the task's kill grace period, in seconds. */
+  readonly gracePeriodSeconds: number | undefined;
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */
@@ -173,6 +191,12 @@ export interface RecoveryState {
   readonly startedAt: number;
   /** Fires at the agent reregister timeout. */
   timer: Timer | undefined;
+  /**
+   * Kills for tasks not known yet that named no agent, by
+   * `frameworkId\u0000taskId`: delivered by whichever agent reregisters with
+   * them live; forgotten when the recovery ends.
+   */
+  kills?: Map<string, KillRequest> | undefined;
 }
 
 /** What every part of the master works on. */

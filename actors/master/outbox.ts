@@ -4,8 +4,7 @@
  * publishes through a {@link Batcher} (the messages of one subject produced in
  * one task go as one `batch`); unit tests record instead.
  */
-import type { NatsConnection } from "@nats-io/nats-core";
-import { Batcher } from "../../infra/batch.ts";
+import { Batcher, type Publisher } from "../../infra/batch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { Message } from "../../protocol/registry.ts";
@@ -23,14 +22,29 @@ export interface Outbox {
   flush?(): void;
 }
 
-/** An outbox that publishes on NATS; a failed publish is logged and counted, never thrown. */
+/**
+ * An outbox that publishes on NATS; a failed publish is logged and counted,
+ * never thrown. With `mayPublish`, what is queued goes out only if it still
+ * holds when the batch is published (a master that lost its lease between
+ * queueing and publishing sends nothing; counted `messages_dropped_not_leading`).
+ */
 export function natsOutbox(
-  nc: NatsConnection,
+  nc: Publisher,
   subjects: Subjects,
   logger: Logger,
   metrics: Metrics,
+  mayPublish?: () => boolean,
 ): Outbox {
-  const batcher = new Batcher(nc, { logger, metrics });
+  const publisher: Publisher =
+    mayPublish === undefined
+      ? nc
+      : {
+          publish: (subject, payload, options) => {
+            if (mayPublish()) nc.publish(subject, payload, options);
+            else metrics.inc("messages_dropped_not_leading");
+          },
+        };
+  const batcher = new Batcher(publisher, { logger, metrics });
   const publish = (subject: () => string, msg: Message) => {
     let to: string;
     try {

@@ -13,6 +13,7 @@ import { markUnreachable, restoreAgent, resumeAllocation } from "./agents.ts";
 import { restoreFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
 import type { RegistrySnapshot } from "./registry.ts";
+import { rememberRemoved } from "./removed.ts";
 import { setRoleQuota, setRoleWeights } from "./roles.ts";
 
 /** What recovery may change besides the records. */
@@ -42,12 +43,17 @@ export function recoverFromRegistry(
       ownSequence(ctx.masterId, record.id, "-S") + 1,
     );
     if (record.state === AgentRegistryState.Gone) {
-      ctx.removedAgents.add(record.id);
+      rememberRemoved(ctx.removedAgents, record.id);
       continue;
     }
     if (ctx.agents.has(record.id)) continue;
-    const agent = restoreAgent(ctx, record);
-    if (agent.status === AgentState.Recovered) reregisterRequests.push(agent.id);
+    try {
+      const agent = restoreAgent(ctx, record);
+      if (agent.status === AgentState.Recovered) reregisterRequests.push(agent.id);
+    } catch (err) {
+      // valid in shape, not in meaning (e.g. a port range ending before it starts)
+      skipped(ctx, `agents.${record.id}`, err);
+    }
   }
   const resubscribeRequests: string[] = [];
   for (const record of snapshot.frameworks) {
@@ -56,12 +62,16 @@ export function recoverFromRegistry(
       ownSequence(ctx.masterId, record.id, "-") + 1,
     );
     if (record.removed) {
-      ctx.removedFrameworks.add(record.id);
+      rememberRemoved(ctx.removedFrameworks, record.id);
       continue;
     }
     if (ctx.frameworks.has(record.id)) continue;
-    restoreFramework(ctx, record, ctx.config.agentReregisterTimeout);
-    resubscribeRequests.push(record.id);
+    try {
+      restoreFramework(ctx, record, ctx.config.agentReregisterTimeout);
+      resubscribeRequests.push(record.id);
+    } catch (err) {
+      skipped(ctx, `frameworks.${record.id}`, err);
+    }
   }
   restoreSettings(ctx, snapshot, controls);
   const expected = reregisterRequests.length;
@@ -96,6 +106,12 @@ export function recoverFromRegistry(
     "registry recovered",
   );
   return expected;
+}
+
+/** A stored record that cannot be restored: logged, counted and skipped, never a crash. */
+function skipped(ctx: MasterContext, key: string, err: unknown): void {
+  ctx.metrics.inc("registry_entries_invalid");
+  ctx.logger.warn({ key, reason: (err as Error).message }, "registry entry skipped");
 }
 
 function restoreSettings(

@@ -1,9 +1,13 @@
 /**
  * The registry and the leader lease in JetStream KV (`@nats-io/kv`), one
  * bucket per subject prefix (`protocol/store.ts`). Registry puts are
- * pipelined (each resolves on its own stream acknowledgement); the lease is
- * taken and renewed by compare-and-swap on its revision (`create`/`update`),
- * as the server (2.9) has no per-key TTL.
+ * pipelined across keys (each resolves on its own stream acknowledgement)
+ * and each is a compare-and-swap on the revision this master last read or
+ * wrote for its key, one at a time per key: a write from a master that lost
+ * the lead (paused between its lease check and the write) can never replace
+ * what the new leader wrote. The lease is taken and renewed by
+ * compare-and-swap on its revision (`create`/`update`), as the server (2.9)
+ * has no per-key TTL.
  */
 import type { KV } from "@nats-io/kv";
 import { Kvm } from "@nats-io/kv";
@@ -56,6 +60,17 @@ export interface KvRegistryOptions {
   replicas: number;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Whether this master leads now: a registry write that finds its key
+   * written by another master is then retried over that write (the other was
+   * a master that lost the lead); otherwise it fails. @default never
+   */
+  isLeading?: () => boolean;
+}
+
+/** Whether a KV write failed its compare-and-swap (another writer came first). */
+export function isWrongRevision(err: unknown): boolean {
+  return /wrong last sequence/i.test(String((err as Error)?.message ?? err));
 }
 
 /** Opens (creating when needed) the prefix's bucket. */
@@ -87,7 +102,7 @@ export async function openKvRegistry(
       return op(kv);
     }
   };
-  return { registry: kvRegistry(withBucket), lease: kvLease(withBucket, options) };
+  return { registry: kvRegistry(withBucket, options), lease: kvLease(withBucket, options) };
 }
 
 type WithBucket = <T>(op: (bucket: KV) => Promise<T>) => Promise<T>;
@@ -96,19 +111,69 @@ function isRegistryKey(key: string): boolean {
   return key !== StoreKeys.leader && !key.startsWith("masters.");
 }
 
-function kvRegistry(withBucket: WithBucket): Registry {
+function kvRegistry(withBucket: WithBucket, options: KvRegistryOptions): Registry {
+  const { logger, metrics } = options;
+  const isLeading = options.isLeading ?? (() => false);
+  /** The revision of each registry key as this master last read or wrote it. */
+  const revisions = new Map<string, number>();
+  /** Per key, the write in flight: writes of one key go one after another. */
+  const inFlight = new Map<string, Promise<void>>();
+
+  const swap = (kv: KV, key: string, value: Uint8Array, revision: number | undefined) =>
+    revision === undefined ? kv.create(key, value) : kv.update(key, value, revision);
+
+  const write = async (key: string, value: Uint8Array): Promise<void> => {
+    let revision: number;
+    try {
+      revision = await withBucket((kv) => swap(kv, key, value, revisions.get(key)));
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err;
+      metrics.inc("registry_write_conflicts");
+      if (!isLeading()) {
+        logger.warn({ key }, "registry entry changed by another master; write dropped");
+        throw err;
+      }
+      // this master leads: what changed it was a master that had lost the lead
+      logger.warn({ key }, "registry entry changed by another master; written over");
+      const current = await withBucket((kv) => kv.get(key));
+      revision = await withBucket((kv) => swap(kv, key, value, current?.revision || undefined));
+    }
+    revisions.set(key, revision);
+  };
+
   return {
     kind: "kv",
-    put: (key, value) => withBucket((kv) => kv.put(key, value)).then(() => undefined),
+    put(key, value) {
+      const previous = inFlight.get(key);
+      const pending =
+        previous === undefined
+          ? write(key, value)
+          : previous.then(
+              () => write(key, value),
+              () => write(key, value),
+            );
+      inFlight.set(key, pending);
+      const forget = () => {
+        if (inFlight.get(key) === pending) inFlight.delete(key);
+      };
+      pending.then(forget, forget);
+      return pending;
+    },
     entries: () =>
       withBucket(async (kv) => {
         const out = new Map<string, Uint8Array>();
+        revisions.clear();
         // one watch over every key is far faster than a get per key
         const watch = await kv.watch({ key: ">" });
         for await (const entry of watch) {
           if (isRegistryKey(entry.key)) {
-            if (entry.operation === "PUT") out.set(entry.key, entry.value);
-            else out.delete(entry.key);
+            if (entry.operation === "PUT") {
+              out.set(entry.key, entry.value);
+              revisions.set(entry.key, entry.revision);
+            } else {
+              out.delete(entry.key);
+              revisions.delete(entry.key);
+            }
           }
           if (entry.isUpdate || entry.delta === 0) break;
         }

@@ -1,13 +1,15 @@
 /**
  * The tasks an agent reports when it reregisters: merged into the master's
  * records (reported tasks (re)added, live tasks it no longer has dropped or
- * lost), or, from a removed agent, reported TASK_GONE / TASK_LOST.
+ * lost; a kill requested meanwhile is sent for each reported live task),
+ * or, from a removed agent, reported TASK_GONE / TASK_LOST.
  */
 import type { RunningTask } from "../../protocol/agents.ts";
 import { isTerminalState, TaskReason, TaskState } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { isPartitionAware, recoverFramework } from "./frameworks.ts";
 import { interned } from "./intern.ts";
+import { deliverPendingKill } from "./kill.ts";
 import { accountTask } from "./ledger.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import {
@@ -99,6 +101,7 @@ export function mergeReportedTasks(
         status,
       });
       ctx.events.taskUpdated(task, task.state, undefined, status.reason, status.message);
+      deliverPendingKill(ctx, agent, task);
       continue;
     }
     const previous = existing.state;
@@ -126,7 +129,9 @@ export function mergeReportedTasks(
         ),
       );
     }
+    deliverPendingKill(ctx, agent, existing);
   }
+  agent.kills = undefined;
   for (const task of Array.from(agent.tasks ?? [])) {
     const framework = ctx.frameworks.get(task.frameworkId);
     if (framework === undefined || seen.has(`${task.frameworkId}\u0000${task.taskId}`)) continue;

@@ -1,8 +1,8 @@
 /**
  * The task registry: compact task records, state transitions through the
  * transition table derived from the task machine, status updates from agents
- * forwarded to schedulers, acknowledgements back to agents, and kill
- * (reconciliation is in `reconcile.ts`).
+ * forwarded to schedulers and acknowledgements back to agents (kill is in
+ * `kill.ts`, reconciliation in `reconcile.ts`).
  */
 import { DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK } from "../../infra/defaults.ts";
 import {
@@ -18,6 +18,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Resources } from "../../protocol/resources.ts";
+import { isPartitionAware } from "./frameworks.ts";
 import { accountTask, addAgentTask, executorKey, releaseTask, removeAgentTask } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
 
@@ -117,7 +118,14 @@ export function masterStatus(
   };
 }
 
-/** Sends a status update to the framework's scheduler when it is subscribed. */
+/**
+ * Sends a status update to the framework's scheduler when it is subscribed.
+ * As Mesos does, a framework that is not PARTITION_AWARE is told TASK_LOST
+ * where partition-aware ones are told TASK_UNREACHABLE (the master keeps the
+ * task unreachable: it may come back TASK_RUNNING when its agent returns).
+ * (Mesos also shows them TASK_LOST for TASK_DROPPED, TASK_GONE and
+ * TASK_UNKNOWN; not done here yet.)
+ */
 export function sendUpdate(
   ctx: MasterContext,
   framework: FrameworkEntry,
@@ -127,7 +135,11 @@ export function sendUpdate(
     ctx.metrics.inc("status_updates_not_forwarded");
     return;
   }
-  ctx.outbox.toFramework(framework.id, { type: "event.update", status });
+  const shown =
+    status.state === TaskState.Unreachable && !isPartitionAware(framework)
+      ? { ...status, state: TaskState.Lost }
+      : status;
+  ctx.outbox.toFramework(framework.id, { type: "event.update", status: shown });
   ctx.metrics.inc("status_updates_forwarded");
 }
 
@@ -296,45 +308,6 @@ export function acknowledge(
     task.acknowledged = true;
     if (isTerminalState(task.state)) completeTask(ctx, framework, task);
   }
-}
-
-/** `scheduler.kill`: forwarded to the task's agent; an unknown task is answered TASK_LOST. */
-export function killTask(
-  ctx: MasterContext,
-  framework: FrameworkEntry,
-  call: MessageOf<"scheduler.kill">,
-): void {
-  const task = framework.tasks.get(call.taskId);
-  if (task === undefined) {
-    const done = findCompleted(framework, call.taskId);
-    const now = ctx.clock.now();
-    sendUpdate(
-      ctx,
-      framework,
-      done !== undefined
-        ? reconcileStatus(done, now)
-        : masterStatus(
-            { taskId: call.taskId, agentId: call.agentId },
-            TaskState.Lost,
-            TaskReason.Reconciliation,
-            "cannot kill an unknown task",
-            now,
-          ),
-    );
-    return;
-  }
-  if (!isLive(task)) return;
-  const agent = ctx.agents.get(task.agentId);
-  if (agent?.status !== AgentState.Active) {
-    ctx.metrics.inc("kills_dropped");
-    return;
-  }
-  ctx.outbox.toAgent(agent.id, {
-    type: "agent.killTask",
-    frameworkId: framework.id,
-    taskId: task.taskId,
-  });
-  ctx.metrics.inc("kills_forwarded");
 }
 
 export function reconcileStatus(task: TaskEntry, now: number): TaskStatus {

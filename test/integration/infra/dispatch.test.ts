@@ -189,3 +189,50 @@ test("dispatch - a reply never overtakes what the handler queued before it", asy
   t.is(metrics.get("batches_sent"), 1);
   for (const s of [sub, events, replies]) s.unsubscribe();
 });
+
+test("dispatch - while the actor is not active nothing is answered, not even an error", async (t) => {
+  const { nc } = t.context;
+  const metrics = new Metrics();
+  let asked = 0;
+  const sub = serve(
+    nc,
+    "test.dispatch.e",
+    {
+      types: ["scheduler.kill"],
+      logger: silentLogger(),
+      metrics,
+      // inactive for the first reply only (a master that lost its lease, then leads again)
+      active: () => asked++ > 0,
+    },
+    (msg) => {
+      if (msg.taskId === "second") throw new AgoraError(ErrorCode.NotFound, "second");
+      return undefined;
+    },
+  );
+  const answers: string[] = [];
+  let answered: () => void = () => {};
+  const first = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
+  const replies = nc.subscribe("test.dispatch.inactive", {
+    callback: (_e, m) => {
+      try {
+        answers.push(decodeReply(m.data, ["ok"]).type);
+      } catch (err) {
+        answers.push(isAgoraError(err) ? err.message : String(err));
+      }
+      answered();
+    },
+  });
+  await nc.flush();
+  for (const taskId of ["first", "second"]) {
+    nc.publish("test.dispatch.e", encode({ type: "scheduler.kill", taskId }), {
+      reply: "test.dispatch.inactive",
+    });
+  }
+  // handled in order: had the first been answered, its reply would have come first
+  await first;
+  t.deepEqual(answers, ["second"]);
+  t.is(metrics.get("replies_dropped_inactive"), 1);
+  for (const s of [sub, replies]) s.unsubscribe();
+});

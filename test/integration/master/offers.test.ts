@@ -198,7 +198,8 @@ test("offers - reconciliation answers the latest state, TASK_UNKNOWN for unknown
   t.true(implicit.type === "event.update" && implicit.status.taskId === "r1");
 });
 
-test("offers - an agent that stops heartbeating: TASK_UNREACHABLE at the scheduler, its offers rescinded", async (t) => {
+// the scheduler is not PARTITION_AWARE: as Mesos does, it is told TASK_LOST, not TASK_UNREACHABLE
+test("offers - an agent that stops heartbeating: TASK_LOST at a scheduler not partition-aware, its offers rescinded", async (t) => {
   const { scheduler, agent, agentId, frameworkId, offer, events, m } = await cluster(t);
   await scheduler.request({
     type: "scheduler.accept",
@@ -220,7 +221,7 @@ test("offers - an agent that stops heartbeating: TASK_UNREACHABLE at the schedul
     .flatMap((e) => e.offers)
     .at(-1)!;
   agent.stopHeartbeats();
-  const status = await scheduler.update("u1", "TASK_UNREACHABLE");
+  const status = await scheduler.update("u1", "TASK_LOST");
   t.is(status.reason, "REASON_AGENT_DISCONNECTED");
   t.is(status.source, "SOURCE_MASTER");
   await scheduler.inbox.waitFor(

@@ -1,5 +1,5 @@
 import test from "ava";
-import { VirtualClock } from "../../../infra/clock.ts";
+import { systemClock, VirtualClock } from "../../../infra/clock.ts";
 
 test("clock - a virtual clock fires timers in time order and repeats intervals", (t) => {
   const clock = new VirtualClock(1000);
@@ -23,4 +23,17 @@ test("clock - a cancelled timer never fires and a timer set while firing runs in
   clock.after(20, () => clock.after(5, () => fired.push(clock.now())));
   clock.advance(100);
   t.deepEqual(fired, [25]);
+});
+
+test("clock - a system timeout longer than Node's longest timer does not fire early", async (t) => {
+  let fired = false;
+  // a month: framework failover timeouts this long are common
+  const long = systemClock.after(31 * 24 * 3600 * 1000, () => {
+    fired = true;
+  });
+  const alive = setInterval(() => {}, 1000); // system timers are unref'd
+  await new Promise<void>((resolve) => systemClock.after(20, resolve));
+  clearInterval(alive);
+  t.false(fired);
+  long.cancel();
 });

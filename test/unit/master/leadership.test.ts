@@ -135,10 +135,15 @@ class FakeLease implements LeaseStore {
   async release(): Promise<void> {
     this.entry = undefined;
   }
-  async present(_record: MasterRecord): Promise<void> {}
-  async absent(): Promise<void> {}
+  presences = new Map<string, MasterRecord>();
+  async present(record: MasterRecord): Promise<void> {
+    this.presences.set(record.masterId, record);
+  }
+  async absent(masterId: string): Promise<void> {
+    this.presences.delete(masterId);
+  }
   async masters(): Promise<MasterRecord[]> {
-    return [];
+    return Array.from(this.presences.values());
   }
 }
 
@@ -146,12 +151,12 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
-async function leader(clock: VirtualClock, lease: FakeLease, id = "m1") {
+async function leader(clock: VirtualClock, lease: FakeLease, id = "m1", leaseMs = LEASE) {
   const events: string[] = [];
   const leadership = createLeadership({
     masterId: id,
     hostname: "h",
-    leaseMs: LEASE,
+    leaseMs,
     lease,
     clock,
     logger: silentLogger(),
@@ -239,4 +244,74 @@ test("leadership - a standby takes the lease over after a whole lease without re
   t.false(a.leadership.isLeading());
   await a.leadership.stop();
   await b.leadership.stop();
+});
+
+test("leadership - a standby with a shorter lease waits the whole lease the leader announces", async (t) => {
+  const clock = new VirtualClock(0);
+  const lease = new FakeLease();
+  const a = await leader(clock, lease, "a", 5 * LEASE);
+  await settle();
+  const b = await leader(clock, lease, "b", LEASE);
+  await settle();
+  t.is(b.leadership.view().leaderId, "a");
+  // a is paused: its renewals hang; it fences itself after 0.8 × its 5 s lease
+  lease.hold = true;
+  for (let i = 0; i < 60; i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+    t.false(
+      a.leadership.isLeading() && b.leadership.state() !== "standby",
+      "b never elects while a may lead",
+    );
+  }
+  t.false(a.leadership.isLeading());
+  lease.hold = false;
+  for (let i = 0; i < 20 && !b.leadership.isLeading(); i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+  }
+  t.true(b.leadership.isLeading(), "b takes over once a's own lease is over");
+  await a.leadership.stop();
+  await b.leadership.stop();
+});
+
+test("leadership - the leader forgets the presence key of a master that died long ago", async (t) => {
+  const clock = new VirtualClock(100_000);
+  const lease = new FakeLease();
+  lease.presences.set("dead", { masterId: "dead", hostname: "h", renewedAt: 0, leaseMs: LEASE });
+  const a = await leader(clock, lease, "a");
+  for (let i = 0; i < 20 && lease.presences.has("dead"); i++) {
+    clock.advance(LEASE / 5);
+    await settle();
+  }
+  t.true(a.leadership.isLeading());
+  t.false(lease.presences.has("dead"));
+  t.true(lease.presences.has("a"));
+  await a.leadership.stop();
+});
+
+test("leadership - a lease under its own id is taken only once its holder's lease is over (a paused twin never overlaps)", async (t) => {
+  const clock = new VirtualClock(0);
+  const lease = new FakeLease();
+  const first = await leader(clock, lease, "m1");
+  t.true(first.leadership.isLeading());
+  // a second process with the same id starts while the first is paused
+  lease.hold = true;
+  const second = await leader(clock, lease, "m1");
+  for (let i = 0; i < 30; i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+    t.false(
+      first.leadership.isLeading() && second.leadership.isLeading(),
+      "never two leaders, even with one id",
+    );
+  }
+  lease.hold = false;
+  for (let i = 0; i < 20 && !second.leadership.isLeading(); i++) {
+    clock.advance(LEASE / 10);
+    await settle();
+  }
+  t.true(second.leadership.isLeading());
+  await first.leadership.stop();
+  await second.leadership.stop();
 });

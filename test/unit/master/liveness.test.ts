@@ -14,7 +14,10 @@ function running() {
   return { h, fid, aid };
 }
 
-test("agents - a silent agent becomes unreachable: TASK_UNREACHABLE, offers rescinded, out of the pool", (t) => {
+// The framework is not PARTITION_AWARE: as Mesos does, it is told TASK_LOST where a
+// partition-aware one is told TASK_UNREACHABLE (see recovery.test.ts "partitions"); the
+// master still keeps the task unreachable.
+test("agents - a silent agent becomes unreachable: TASK_LOST at a framework not partition-aware, offers rescinded, out of the pool", (t) => {
   const { h, fid, aid } = running();
   const offer = h.ctx.frameworks.get(fid)!.offers.values().next().value!;
   h.alive.agents.delete(aid);
@@ -25,9 +28,10 @@ test("agents - a silent agent becomes unreachable: TASK_UNREACHABLE, offers resc
   const agent = h.state().agents[0]!;
   t.is(agent.status, "unreachable");
   t.false(agent.active);
+  t.is(h.ctx.frameworks.get(fid)!.tasks.get("t1")?.state, "TASK_UNREACHABLE");
   t.like(h.updatesTo(fid, mark)[0], {
     taskId: "t1",
-    state: "TASK_UNREACHABLE",
+    state: "TASK_LOST",
     reason: "REASON_AGENT_DISCONNECTED",
     source: "SOURCE_MASTER",
     agentId: aid,
@@ -41,7 +45,7 @@ test("agents - a silent agent becomes unreachable: TASK_UNREACHABLE, offers resc
   t.deepEqual(h.state().total, {});
   t.deepEqual(h.state().frameworks[0]?.used, {});
   t.true(h.outbox.sent.some((s) => s.msg.type === "cluster.agentUnreachable"));
-  // reconciliation answers TASK_UNREACHABLE
+  // reconciliation answers TASK_LOST (TASK_UNREACHABLE to a partition-aware framework)
   const mark2 = h.mark();
   h.call(fid, {
     type: "scheduler.reconcile",
@@ -49,7 +53,7 @@ test("agents - a silent agent becomes unreachable: TASK_UNREACHABLE, offers resc
   });
   t.deepEqual(
     h.updatesTo(fid, mark2).map((s) => s.state),
-    ["TASK_UNREACHABLE", "TASK_UNREACHABLE"],
+    ["TASK_LOST", "TASK_LOST"],
   );
   t.deepEqual(h.invariants(), []);
 });

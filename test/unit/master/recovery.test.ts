@@ -11,7 +11,7 @@ import { MemoryRegistry, parseSnapshot } from "../../../actors/master/registry.t
 import { silentLogger } from "../../../infra/logger.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../../protocol/frameworks.ts";
-import { decodeRecord, StoreChecks, StoreKeys } from "../../../protocol/store.ts";
+import { decodeRecord, encodeRecord, StoreChecks, StoreKeys } from "../../../protocol/store.ts";
 import { acceptCall, Harness, task } from "./harness.ts";
 
 /** A first leader with one framework running t1 on one of two agents, weights set. */
@@ -140,7 +140,12 @@ test("recovery - ids assigned after a restart with the same master id never repe
 test("reconciliation - explicit: recovered agent no answer, unreachable TASK_UNREACHABLE, gone TASK_GONE, unknown TASK_UNKNOWN", (t) => {
   const { registry, fid, a1, a2 } = firstLeader({ capabilities: ["PARTITION_AWARE"] });
   const h = nextLeader(registry, { agentRemovalTimeout: 0 });
-  h.addFramework({ frameworkId: fid, failoverTimeoutSeconds: 100 });
+  // resubscribed partition-aware (its info replaces the stored one): told TASK_UNREACHABLE
+  h.addFramework({
+    frameworkId: fid,
+    failoverTimeoutSeconds: 100,
+    capabilities: ["PARTITION_AWARE"],
+  });
   let mark = h.mark();
   h.call(fid, {
     type: "scheduler.reconcile",
@@ -257,10 +262,11 @@ test("partitions - an unreachable agent reregisters with its tasks: TASK_UNREACH
   t.deepEqual(h.invariants(), []);
 });
 
-test("partitions - a removed agent: TASK_GONE for partition-aware frameworks, TASK_LOST for others; told to shut down when it returns", (t) => {
-  for (const [capabilities, expected] of [
-    [["PARTITION_AWARE"], "TASK_GONE"],
-    [[], "TASK_LOST"],
+test("partitions - a removed agent: TASK_UNREACHABLE then TASK_GONE for partition-aware frameworks, TASK_LOST for others; told to shut down when it returns", (t) => {
+  // a framework not PARTITION_AWARE is told TASK_LOST where others get TASK_UNREACHABLE (Mesos)
+  for (const [capabilities, unreachable, expected] of [
+    [["PARTITION_AWARE"], "TASK_UNREACHABLE", "TASK_GONE"],
+    [[], "TASK_LOST", "TASK_LOST"],
   ] as const) {
     const { h, fid, a1 } = firstLeader({ capabilities: [...capabilities] });
     h.alive.agents.delete(a1);
@@ -269,7 +275,7 @@ test("partitions - a removed agent: TASK_GONE for partition-aware frameworks, TA
     t.true(h.ctx.removedAgents.has(a1));
     t.deepEqual(
       h.updatesTo(fid, mark).map((u) => u.state),
-      ["TASK_UNREACHABLE", expected],
+      [unreachable, expected],
     );
     const back = h.mark();
     t.throws(() => reregister(h, a1, fid), { instanceOf: AgoraError });
@@ -313,4 +319,23 @@ test("recovery - a recovered agent that reregisters with what the registry holds
     true,
   );
   t.deepEqual(puts, [StoreKeys.agent(a1)], "changed resources are stored before the reply");
+});
+
+test("recovery - a stored record valid in shape but not in meaning is skipped and counted, never a crash", (t) => {
+  const { registry, fid } = firstLeader();
+  registry.values.set(
+    StoreKeys.agent("bad"),
+    encodeRecord({
+      id: "bad",
+      hostname: "h",
+      resources: { cpus: 1, ports: [[5, 1]] },
+      attributes: {},
+      state: "admitted",
+    }),
+  );
+  const h = nextLeader(registry);
+  t.is(h.metrics.get("registry_entries_invalid"), 1);
+  t.false(h.ctx.agents.has("bad"));
+  t.is(h.ctx.agents.size, 2, "the good agents are restored");
+  t.true(h.ctx.frameworks.has(fid));
 });
