@@ -256,3 +256,5 @@ export const DEFAULT_REGISTRY_REPLICAS = 1;
 export const DEFAULT_REGISTRY = "kv";
 /** Master: how long `start()` keeps trying to open the registry bucket (JetStream electing a stream leader). */
 export const REGISTRY_OPEN_TIMEOUT_MS = 30_000;
+/** Master: a newly elected standby waits at most this for its registry mirror to catch up with the stream, then reads the registry whole. */
+export const REGISTRY_MIRROR_CATCH_UP_MS = 2000;

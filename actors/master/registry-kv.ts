@@ -12,6 +12,8 @@
 import type { KV } from "@nats-io/kv";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { type Clock, systemClock } from "../../infra/clock.ts";
+import { REGISTRY_MIRROR_CATCH_UP_MS } from "../../infra/defaults.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import {
@@ -24,6 +26,7 @@ import {
   StoreKeys,
 } from "../../protocol/store.ts";
 import type { Registry } from "./registry.ts";
+import { openRegistryMirror, type RegistryMirror } from "./registry-mirror.ts";
 
 /** The lease as read: its record (undefined when it does not decode) and revision. */
 export interface LeaseEntry {
@@ -66,6 +69,8 @@ export interface KvRegistryOptions {
    * a master that lost the lead); otherwise it fails. @default never
    */
   isLeading?: () => boolean;
+  /** @default systemClock */
+  clock?: Clock;
 }
 
 /** Whether a KV write failed its compare-and-swap (another writer came first). */
@@ -87,6 +92,18 @@ export async function openKvRegistry(
     });
   let kv = await create();
   let reopening: Promise<KV> | undefined;
+  // a standby keeps the registry warm (registry-mirror.ts); without it a takeover reads it all
+  let mirror: RegistryMirror | undefined;
+  try {
+    mirror = await openRegistryMirror(
+      kv,
+      isRegistryKey,
+      options.logger,
+      options.clock ?? systemClock,
+    );
+  } catch (err) {
+    options.logger.warn({ err }, "registry mirror not opened; a takeover reads the registry whole");
+  }
   // a nats-server restarted without its store lost the bucket: create it again and retry once
   const withBucket = async <T>(op: (bucket: KV) => Promise<T>): Promise<T> => {
     try {
@@ -95,6 +112,8 @@ export async function openKvRegistry(
       if (!/stream not found|no responders/i.test(String((err as Error)?.message))) throw err;
       options.metrics.inc("registry_bucket_recreated");
       options.logger.warn("registry bucket missing: creating it again");
+      mirror?.stop();
+      mirror = undefined;
       reopening ??= create().finally(() => {
         reopening = undefined;
       });
@@ -102,7 +121,10 @@ export async function openKvRegistry(
       return op(kv);
     }
   };
-  return { registry: kvRegistry(withBucket, options), lease: kvLease(withBucket, options) };
+  return {
+    registry: kvRegistry(withBucket, options, () => mirror),
+    lease: kvLease(withBucket, options),
+  };
 }
 
 type WithBucket = <T>(op: (bucket: KV) => Promise<T>) => Promise<T>;
@@ -111,7 +133,11 @@ function isRegistryKey(key: string): boolean {
   return key !== StoreKeys.leader && !key.startsWith("masters.");
 }
 
-function kvRegistry(withBucket: WithBucket, options: KvRegistryOptions): Registry {
+function kvRegistry(
+  withBucket: WithBucket,
+  options: KvRegistryOptions,
+  mirrorOf: () => RegistryMirror | undefined,
+): Registry {
   const { logger, metrics } = options;
   const isLeading = options.isLeading ?? (() => false);
   /** The revision of each registry key as this master last read or wrote it. */
@@ -161,6 +187,19 @@ function kvRegistry(withBucket: WithBucket, options: KvRegistryOptions): Registr
     },
     entries: () =>
       withBucket(async (kv) => {
+        const mirror = mirrorOf();
+        if (mirror !== undefined) {
+          const last = (await kv.status()).streamInfo.state.last_seq;
+          const copy = await mirror.snapshot(last, REGISTRY_MIRROR_CATCH_UP_MS);
+          if (copy !== undefined) {
+            revisions.clear();
+            for (const [key, revision] of copy.revisions) revisions.set(key, revision);
+            metrics.inc("registry_mirror_reads");
+            return copy.entries;
+          }
+          metrics.inc("registry_mirror_misses");
+          logger.warn("registry mirror behind the stream; reading the registry whole");
+        }
         const out = new Map<string, Uint8Array>();
         revisions.clear();
         // one watch over every key is far faster than a get per key
