@@ -47,9 +47,11 @@ export default faultCase(
     cluster.master("m1").proc.resume();
     const fenced = await eventually(async () => {
       const s = await cluster.instanceState("m1");
-      return !s.leader && s.leaderId !== undefined && s;
-    }, "the continued m1 answering as a standby that knows who leads");
-    t.is((fenced as { leaderId?: string }).leaderId, "m2", "m1 knows m2 leads");
+      if (s.leader || s.leaderId === undefined) return false;
+      const leader = await cluster.leaderState();
+      return s.leaderId === leader.masterId && s;
+    }, "the continued m1 answering as a standby that names the leader");
+    t.not(fenced.leaderId, "m1", "m1 knows another master leads");
     const from = watch.rounds;
     await eventually(
       () =>

@@ -61,11 +61,16 @@ export default faultCase(
 
     // The killed master comes back as a standby.
     cluster.startMaster("m1");
+    // It stands by and names the master that answers as leader. That is m2 unless a loaded
+    // machine made m2 miss its renewals and the lead moved (legitimately: the split-brain watch
+    // below still requires that never two masters lead).
     const back = await eventually(async () => {
       const s = await cluster.instanceState("m1");
-      return !s.leader && s.leaderId !== undefined && s;
-    }, "the restarted m1 standing by, knowing who leads");
-    t.is((back as { leaderId?: string }).leaderId, "m2");
+      if (s.leader || s.leaderId === undefined) return false;
+      const leader = await cluster.leaderState();
+      return s.leaderId === leader.masterId && s;
+    }, "the restarted m1 standing by, naming the leader");
+    if (back.leaderId !== "m2") t.log(`the lead moved from m2 to ${back.leaderId}`);
     watch.stop();
     t.deepEqual(splitBrain(watch.answers), [], "never two leaders");
     await checkAfterFault(t, cluster, { tasks: 4 });
