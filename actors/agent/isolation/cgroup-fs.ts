@@ -8,8 +8,8 @@
 import { createHash } from "node:crypto";
 import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Clock } from "../../../infra/clock.ts";
-import { CGROUP_POLL_INTERVAL_MS } from "../../../infra/defaults.ts";
+import { type Clock, systemClock } from "../../../infra/clock.ts";
+import { CGROUP_KILL_TIMEOUT_MS, CGROUP_POLL_INTERVAL_MS } from "../../../infra/defaults.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 /** File operations on a cgroup file system. */
@@ -264,6 +264,42 @@ export interface CgroupIsolatorOptions {
   clock?: Clock;
   /** How long killing a container may take (default `CGROUP_KILL_TIMEOUT_MS`). */
   killTimeoutMs?: number;
+}
+
+/** The resolved options both isolators work with. */
+export function isolatorContext(options: CgroupIsolatorOptions): {
+  fs: CgroupFs;
+  clock: Clock;
+  killTimeoutMs: number;
+} {
+  return {
+    fs: options.fs ?? kernelCgroupFs,
+    clock: options.clock ?? systemClock,
+    killTimeoutMs: options.killTimeoutMs ?? CGROUP_KILL_TIMEOUT_MS,
+  };
+}
+
+/** Writes one interface file; a refusal names the file and the value. */
+export async function writeCgroupFile(fs: CgroupFs, file: string, value: string): Promise<void> {
+  try {
+    await fs.write(file, value);
+  } catch (err) {
+    throw new AgoraError(ErrorCode.Internal, `cannot write ${value} to ${file}`, { cause: err });
+  }
+}
+
+/** Creates a container's cgroups; a half-made one (e.g. a limit the kernel refused) is removed. */
+export async function createOrRemove<C extends { destroy(): Promise<void> }>(
+  container: C,
+  create: (container: C) => Promise<void>,
+): Promise<C> {
+  try {
+    await create(container);
+  } catch (err) {
+    await container.destroy().catch(() => {});
+    throw err;
+  }
+  return container;
 }
 
 /** Removes `<mount>/<root>` and each parent level up to the mount that is left empty. */

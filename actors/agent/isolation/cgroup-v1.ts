@@ -6,23 +6,24 @@
  * inner cgroups); the freezer stops a tree before it is killed.
  */
 import path from "node:path";
-import { type Clock, systemClock } from "../../../infra/clock.ts";
-import { CGROUP_KILL_TIMEOUT_MS } from "../../../infra/defaults.ts";
+import type { Clock } from "../../../infra/clock.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import {
   type CgroupFs,
   type CgroupIsolatorOptions,
   cgroupTree,
   checkContainerId,
+  createOrRemove,
   dropUndefined,
   freezeAndKill,
-  kernelCgroupFs,
+  isolatorContext,
   mkdirBelow,
   parseKeyed,
   readNumber,
   removeRootLevels,
   removeTree,
   treeProcs,
+  writeCgroupFile,
 } from "./cgroup-fs.ts";
 import type { V1Controller } from "./detect.ts";
 import { joinCgroupsArgv } from "./launch.ts";
@@ -42,13 +43,7 @@ interface V1Context {
   root: string;
 }
 
-async function write(fs: CgroupFs, file: string, value: string): Promise<void> {
-  try {
-    await fs.write(file, value);
-  } catch (err) {
-    throw new AgoraError(ErrorCode.Internal, `cannot write ${value} to ${file}`, { cause: err });
-  }
-}
+const write = writeCgroupFile;
 
 class V1Container implements Container {
   readonly id: string;
@@ -192,26 +187,12 @@ export class CgroupsV1Isolator implements Isolator {
     readonly reason: string,
     options: CgroupIsolatorOptions = {},
   ) {
-    this.#ctx = {
-      fs: options.fs ?? kernelCgroupFs,
-      clock: options.clock ?? systemClock,
-      killTimeoutMs: options.killTimeoutMs ?? CGROUP_KILL_TIMEOUT_MS,
-      mounts,
-      root,
-    };
+    this.#ctx = { ...isolatorContext(options), mounts, root };
   }
 
   async prepare(containerId: string, limits: ContainerLimits): Promise<Container> {
     checkContainerId(containerId);
-    const container = new V1Container(this.#ctx, [containerId]);
-    try {
-      await container.create(limits);
-    } catch (err) {
-      // A half-made container (e.g. a limit the kernel refused) is not left behind.
-      await container.destroy().catch(() => {});
-      throw err;
-    }
-    return container;
+    return createOrRemove(new V1Container(this.#ctx, [containerId]), (c) => c.create(limits));
   }
 
   async recover(): Promise<Container[]> {

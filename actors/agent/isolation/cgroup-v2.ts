@@ -8,22 +8,23 @@
  * 5.14+); before that, `cgroup.freeze` stops it and every pid is SIGKILLed.
  */
 import path from "node:path";
-import { type Clock, systemClock } from "../../../infra/clock.ts";
-import { CGROUP_KILL_TIMEOUT_MS } from "../../../infra/defaults.ts";
+import type { Clock } from "../../../infra/clock.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import {
   type CgroupFs,
   type CgroupIsolatorOptions,
   checkContainerId,
+  createOrRemove,
   dropUndefined,
   freezeAndKill,
-  kernelCgroupFs,
+  isolatorContext,
   parseKeyed,
   readNumber,
   removeRootLevels,
   removeTree,
   treeProcs,
   waitUntil,
+  writeCgroupFile,
 } from "./cgroup-fs.ts";
 import { enableV2Controllers } from "./detect.ts";
 import { joinCgroupsArgv } from "./launch.ts";
@@ -41,13 +42,7 @@ interface V2Context {
   root: string;
 }
 
-async function write(fs: CgroupFs, file: string, value: string): Promise<void> {
-  try {
-    await fs.write(file, value);
-  } catch (err) {
-    throw new AgoraError(ErrorCode.Internal, `cannot write ${value} to ${file}`, { cause: err });
-  }
-}
+const write = writeCgroupFile;
 
 class V2Container implements Container {
   readonly id: string;
@@ -178,26 +173,12 @@ export class CgroupsV2Isolator implements Isolator {
     readonly reason: string,
     options: CgroupIsolatorOptions = {},
   ) {
-    this.#ctx = {
-      fs: options.fs ?? kernelCgroupFs,
-      clock: options.clock ?? systemClock,
-      killTimeoutMs: options.killTimeoutMs ?? CGROUP_KILL_TIMEOUT_MS,
-      mount,
-      root,
-    };
+    this.#ctx = { ...isolatorContext(options), mount, root };
   }
 
   async prepare(containerId: string, limits: ContainerLimits): Promise<Container> {
     checkContainerId(containerId);
-    const container = new V2Container(this.#ctx, [containerId]);
-    try {
-      await container.create(limits);
-    } catch (err) {
-      // A half-made container (e.g. a limit the kernel refused) is not left behind.
-      await container.destroy().catch(() => {});
-      throw err;
-    }
-    return container;
+    return createOrRemove(new V2Container(this.#ctx, [containerId]), (c) => c.create(limits));
   }
 
   async recover(): Promise<Container[]> {
