@@ -38,6 +38,10 @@ export interface OptionSpec<K extends OptionKind = OptionKind> {
   help: string;
   /** The placeholder shown in help, e.g. `URL`. */
   placeholder?: string;
+  /** Smallest value of a number, integer or duration (ms) option. */
+  min?: number;
+  /** Largest value of a number, integer or duration (ms) option. */
+  max?: number;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -61,6 +65,24 @@ export interface ResolveInput<S extends OptionSpecs> {
   allowPositionals?: boolean;
 }
 
+function inRange(spec: OptionSpec, value: number, what: string, raw: unknown): number {
+  const shown = spec.kind === "duration" ? String(raw) : String(value);
+  const unit = spec.kind === "duration" ? "ms" : "";
+  if (spec.min !== undefined && value < spec.min) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `${what} must be at least ${spec.min}${unit}, got ${shown}`,
+    );
+  }
+  if (spec.max !== undefined && value > spec.max) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `${what} must be at most ${spec.max}${unit}, got ${shown}`,
+    );
+  }
+  return value;
+}
+
 function convert(spec: OptionSpec, raw: string | boolean | string[], source: string): unknown {
   const what = `${source} ${spec.env && source.startsWith("$") ? spec.env : `--${spec.flag}`}`;
   switch (spec.kind) {
@@ -70,7 +92,13 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
       if (/^(0|false|no|off)$/i.test(String(raw))) return false;
       throw new AgoraError(ErrorCode.InvalidConfig, `${what}: expected true or false, got ${raw}`);
     case "duration":
-      return parseDuration(String(raw), what.trim());
+      if (/^\s*-/.test(String(raw))) {
+        throw new AgoraError(
+          ErrorCode.InvalidConfig,
+          `${what.trim()} must not be negative, got ${String(raw)}`,
+        );
+      }
+      return inRange(spec, parseDuration(String(raw), what.trim()), what.trim(), raw);
     case "number":
     case "integer": {
       const n = Number(raw);
@@ -84,7 +112,7 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
           `${what.trim()}: expected ${spec.kind === "integer" ? "an integer" : "a number"}, got ${JSON.stringify(raw)}`,
         );
       }
-      return n;
+      return inRange(spec, n, what.trim(), raw);
     }
     case "strings":
       return Array.isArray(raw)
@@ -94,6 +122,59 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
             .filter((s) => s !== "");
     default:
       return String(raw);
+  }
+}
+
+type ParseOptions = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+/**
+ * `--count -3` as `--count=-3`: node's parser takes a value that starts with
+ * `-` for an option ("argument is ambiguous"); a negative number or duration
+ * after a flag that takes a value is that flag's value (and then checked).
+ */
+function joinNegativeValues(argv: readonly string[], options: ParseOptions): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    if (
+      name !== undefined &&
+      options[name]?.type === "string" &&
+      next !== undefined &&
+      /^-[0-9.]/.test(next)
+    ) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** node's parse errors, rewritten as one short line. */
+function parseErrorMessage(cause: unknown): string {
+  const message = cause instanceof Error ? (cause.message.split("\n")[0] ?? "") : String(cause);
+  const code = cause instanceof Error && "code" in cause ? String(cause.code) : "";
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${option ?? message} (see --help)`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /ambiguous|argument missing/.test(message) && option !== undefined
+        ? `${option.split(" ")[0]} needs a value`
+        : message.replace(/\.$/, "");
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
+      const arg = /'([^']*)'/.exec(message)?.[1];
+      return `unexpected argument ${JSON.stringify(arg ?? "")} (see --help)`;
+    }
+    default:
+      return message || "invalid arguments";
   }
 }
 
@@ -123,14 +204,13 @@ export function resolveOptions<S extends OptionSpecs>(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...(input.argv ?? [])],
+      args: joinNegativeValues(input.argv ?? [], options),
       options,
       strict: true,
       allowPositionals: input.allowPositionals ?? false,
     });
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
-    throw new AgoraError(ErrorCode.InvalidConfig, message ?? "invalid arguments", { cause });
+    throw new AgoraError(ErrorCode.InvalidConfig, parseErrorMessage(cause), { cause });
   }
   for (const [key, spec] of Object.entries(specs)) {
     const raw = parsed.values[spec.flag];

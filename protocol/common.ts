@@ -15,12 +15,23 @@ import { HealthCheck, KillPolicy } from "./health.ts";
 
 export { CommandInfo, Environment, Id, MAX_ID, MAX_TEXT, Text } from "./base.ts";
 
-/** A role name, `*` for unreserved; nested roles as `eng/web`. */
-export const Role = Type.String({
-  minLength: 1,
-  maxLength: MAX_ID,
-  pattern: "^\\*$|^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$",
-});
+/**
+ * A role name as Mesos allows it: `*` for unreserved, else components of
+ * letters, digits, `_`, `.` and `-` joined by `/` (nested roles, `eng/web`),
+ * where no component is `.` or `..` or starts with `-`. protocol/resources.ts
+ * says which rule a bad role in a resource string breaks.
+ */
+const ROLE_COMPONENT = "(?!\\.\\.?(?:/|$))(?!-)[A-Za-z0-9_.-]+";
+export const ROLE_PATTERN = `^\\*$|^${ROLE_COMPONENT}(?:/${ROLE_COMPONENT})*$`;
+const ROLE_RE = new RegExp(ROLE_PATTERN);
+
+/** A role name, `*` for unreserved; nested roles as `eng/web` ({@link ROLE_PATTERN}). */
+export const Role = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: ROLE_PATTERN });
+
+/** Whether `role` is a valid role name ({@link ROLE_PATTERN}, at most 256 characters). */
+export function isValidRole(role: unknown): role is string {
+  return typeof role === "string" && role.length <= MAX_ID && ROLE_RE.test(role);
+}
 
 /** A resource name, optionally with its reservation: `cpus`, `cpus(web)`. */
 const ResourceKey = Type.String({

@@ -5,9 +5,8 @@
  * allocatable to the role; the limit caps what the role is allocated. Without
  * a ROLE (or with a ROLE and no change) prints the quotas that are set as JSON.
  */
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { OptionSpecs } from "../../infra/config.ts";
-import { Role } from "../../protocol/common.ts";
+import { isValidRole } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { type Command, parseCommand, usageError } from "../command.ts";
 import { OPERATOR_OPTIONS, operatorCall } from "./operator-call.ts";
@@ -41,8 +40,6 @@ const HELP = {
     "Without a change, prints the quotas that are set as JSON (of ROLE, or of every role).",
 };
 
-const roleCheck = TypeCompiler.Compile(Role);
-
 /**
  * Parses a `--guarantee`/`--limit` value (the master checks the rest: unreserved
  * scalars, the guarantee within the limit).
@@ -70,7 +67,7 @@ export const quotaCommand: Command = {
       throw usageError(`expected one ROLE, got ${positionals.length}: ${positionals.join(" ")}`);
     }
     const role = positionals[0];
-    if (role !== undefined && !roleCheck.Check(role)) {
+    if (role !== undefined && !isValidRole(role)) {
       throw usageError(`invalid role ${JSON.stringify(role)}`);
     }
     const guarantee =

@@ -44,6 +44,7 @@ import { closeGracefully } from "../../infra/connect.ts";
 import type { Logger } from "../../infra/logger.ts";
 import {
   isTerminalState,
+  isValidRole,
   type Offer,
   TaskReason,
   TaskState,
@@ -160,7 +161,6 @@ const HELP = {
 };
 
 /** Same pattern as the protocol's role schema. */
-const ROLE_RE = /^\*$|^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SHELL_SAFE_RE = /^[A-Za-z0-9_\-+=.,/:@%^]+$/;
 
@@ -254,7 +254,10 @@ function healthCheckFrom(values: Resolved<typeof RUN_OPTIONS>): HealthCheck | un
  */
 export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: string[]): RunSpec {
   if (positionals.length === 0) {
-    throw usageError("run: no command given (usage: agora run [options] -- COMMAND...)");
+    throw usageError("no command given (usage: agora run [options] -- COMMAND...)");
+  }
+  if (positionals.every((arg) => arg.trim() === "")) {
+    throw usageError("the command is empty (usage: agora run [options] -- COMMAND...)");
   }
   if (values.name.trim() === "" || values.name.length > 256) {
     throw usageError("--name must be 1 to 256 characters");
@@ -266,7 +269,7 @@ export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: s
     throw usageError(`--resources: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (need.isEmpty()) throw usageError("--resources must name at least one resource");
-  if (!ROLE_RE.test(values.role) || values.role.length > 256) {
+  if (!isValidRole(values.role)) {
     throw usageError(`--role: invalid role ${JSON.stringify(values.role)}`);
   }
   let environment: Record<string, string> | undefined;

@@ -4,8 +4,7 @@
  * the weights that are set as JSON (`operator.getWeights`). A role's fair
  * share is proportional to its weight; a role not set has weight 1.
  */
-import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { Role } from "../../protocol/common.ts";
+import { isValidRole } from "../../protocol/common.ts";
 import { type Command, parseCommand, usageError } from "../command.ts";
 import { OPERATOR_OPTIONS, operatorCall } from "./operator-call.ts";
 
@@ -16,8 +15,6 @@ const HELP = {
     "A role's fair share is proportional to its weight; roles not set have weight 1.\n" +
     "Without arguments, prints the weights that are set as JSON.",
 };
-
-const roleCheck = TypeCompiler.Compile(Role);
 
 /**
  * Parses `ROLE=WEIGHT` arguments.
@@ -31,7 +28,7 @@ export function parseWeights(args: readonly string[]): Record<string, number> {
     const role = arg.slice(0, at);
     const text = arg.slice(at + 1);
     const weight = Number(text);
-    if (!roleCheck.Check(role)) throw usageError(`invalid role ${JSON.stringify(role)}`);
+    if (!isValidRole(role)) throw usageError(`invalid role ${JSON.stringify(role)}`);
     if (text.trim() === "" || !Number.isFinite(weight) || weight <= 0) {
       throw usageError(`weight of ${role} must be a number > 0, got ${JSON.stringify(text)}`);
     }

@@ -50,6 +50,25 @@ test("config - bad values and unknown flags are INVALID_CONFIG with a one-line m
   t.true(err?.message.includes("AGORA_COUNT"));
 });
 
+test("config - negative values reach the range check, parse errors say what is wrong", (t) => {
+  const ranged = {
+    ...SPECS,
+    count: { ...SPECS.count, min: 1, max: 10 },
+  } as const satisfies OptionSpecs;
+  const message = (argv: string[], specs: OptionSpecs = ranged) =>
+    t.throws(() => resolveOptions(specs, { argv, env: {}, allowPositionals: false }))?.message;
+  t.is(message(["--count", "-3"]), "--count must be at least 1, got -3");
+  t.is(message(["--count", "11"]), "--count must be at most 10, got 11");
+  t.is(message(["--interval", "-5s"]), "--interval must not be negative, got -5s");
+  t.is(message(["--count"]), "--count needs a value");
+  t.is(message(["--bogus"]), "unknown option --bogus (see --help)");
+  t.is(message(["extra"]), 'unexpected argument "extra" (see --help)');
+  t.is(resolveOptions(ranged, { argv: ["--count=4"], env: {} }).values.count, 4);
+  // after `--` nothing is joined or checked: it is the command
+  const r = resolveOptions(ranged, { argv: ["--", "--count", "-3"], allowPositionals: true });
+  t.deepEqual(r.positionals, ["--count", "-3"]);
+});
+
 test("config - positionals only when allowed, and --help is reported", (t) => {
   t.throws(() => resolveOptions(SPECS, { argv: ["extra"], env: {} }));
   const r = resolveOptions(SPECS, { argv: ["--help", "--", "echo", "hi"], allowPositionals: true });
