@@ -101,6 +101,13 @@ export const PolicyAllocation = Type.Object({
 });
 export type PolicyAllocationJson = Static<typeof PolicyAllocation>;
 
+/**
+ * Master → policy actor, request: is a policy actor serving this name? The
+ * reply is `ok`. The master asks before `operator.usePolicy` switches to a
+ * policy that is not built in.
+ */
+export const PolicyPing = message("policy.ping", {});
+
 /** Master → policy actor, request: decide one allocation cycle. The reply is `policy.decision`. */
 export const PolicyAllocate = message("policy.allocate", { context: PolicyContext });
 

@@ -14,7 +14,9 @@ import { REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import { PolicySwitch } from "../../policies/remote/switch.ts";
+import { request } from "../../infra/request.ts";
+import { policyNames } from "../../policies/index.ts";
+import { isBuiltInPolicy, PolicySwitch } from "../../policies/remote/switch.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -115,7 +117,22 @@ export function createMaster(deps: MasterDeps): Master {
     },
     deps.policy ?? config.policy,
   );
-  const controls = { usePolicy: (name: string) => policy.use(name) };
+  const controls = {
+    usePolicy: (name: string) => policy.use(name),
+    checkPolicy: async (name: string) => {
+      if (isBuiltInPolicy(name)) return;
+      const subject = subjects.policy(name);
+      try {
+        await request(nc, subject, { type: "policy.ping" }, ["ok"], config.policyTimeout);
+      } catch (cause) {
+        throw new AgoraError(
+          ErrorCode.NotFound,
+          `no policy ${name}: it is not built in (${policyNames().join(", ")}) and no policy actor answers on ${subject} (start one with agora policy serve --name ${name})`,
+          { cause },
+        );
+      }
+    },
+  };
   // leads and serves: the registry is recovered and the master subjects are subscribed
   const serving = () => leaderSubs.length > 0 && isLeading();
   const view = (): LeadershipView => ({

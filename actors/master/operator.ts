@@ -35,6 +35,12 @@ export interface OperatorControls {
    * @throws AgoraError INVALID_ID for a name that cannot be a subject token
    */
   usePolicy(name: string): void;
+  /**
+   * Checks that the policy can be used before it is stored and switched to:
+   * a built-in name, or a policy actor that answers.
+   * @throws AgoraError NOT_FOUND when no policy actor serves the name
+   */
+  checkPolicy?(name: string): Promise<void>;
 }
 
 /** Controls of a master without a policy switch: `operator.usePolicy` is refused. */
@@ -109,6 +115,9 @@ export function handleOperatorCall(
         },
       );
     case "operator.removeQuota":
+      if (roleQuotas(ctx)[call.role] === undefined) {
+        throw new AgoraError(ErrorCode.NotFound, `role ${call.role} has no quota`);
+      }
       return storeThenApply(
         ctx,
         (target) => removeRoleQuota(target, call.role),
@@ -118,12 +127,17 @@ export function handleOperatorCall(
           ctx.metrics.inc("operator_quota_updates");
         },
       );
-    case "operator.usePolicy":
+    case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
-      return afterWrite(storeRecord(ctx.registry, StoreKeys.policy, { name: call.name }), () => {
-        controls.usePolicy(call.name);
-        return undefined;
-      });
+      const switchTo = () =>
+        afterWrite(storeRecord(ctx.registry, StoreKeys.policy, { name: call.name }), () => {
+          controls.usePolicy(call.name);
+          return undefined;
+        });
+      return controls.checkPolicy === undefined
+        ? switchTo()
+        : controls.checkPolicy(call.name).then(switchTo);
+    }
   }
 }
 

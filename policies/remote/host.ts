@@ -92,8 +92,14 @@ export function createPolicyHost(deps: PolicyHostDeps): PolicyHost {
       subscription = serve(
         nc,
         subject,
-        { types: ["policy.allocate"], logger, metrics, queue: deps.queue ?? `policy.${name}` },
+        {
+          types: ["policy.ping", "policy.allocate"],
+          logger,
+          metrics,
+          queue: deps.queue ?? `policy.${name}`,
+        },
         async (msg) => {
+          if (msg.type === "policy.ping") return undefined;
           try {
             const reply = await decide(policy, msg);
             metrics.inc("decisions");

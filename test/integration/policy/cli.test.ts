@@ -3,6 +3,10 @@
  * help, one-line errors with exit codes, and their effect on a live master.
  */
 import test from "ava";
+import { connect } from "../../../infra/connect.ts";
+import { silentLogger } from "../../../infra/logger.ts";
+import { drfPolicy } from "../../../policies/index.ts";
+import { createPolicyHost } from "../../../policies/remote/host.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import { runAgora } from "../cli/helpers.ts";
@@ -129,10 +133,33 @@ test("policy cli - quota, weights and policy use change a running master", async
   const removed = await agora("quota", "web", "--remove");
   t.is(removed.code, 0, removed.stderr);
   t.deepEqual(JSON.parse((await agora("quota")).stdout), {});
+  const notSet = await agora("quota", "nosuchrole", "--remove");
+  t.is(notSet.code, 1, notSet.stderr);
+  t.regex(oneErrorLine(notSet.stderr), /role nosuchrole has no quota/);
 
   t.is((await agora("weights", "web=3", "batch=0.5")).code, 0);
   t.deepEqual(JSON.parse((await agora("weights")).stdout), { web: 3, batch: 0.5 });
 
+  // a name that is neither built in nor served by a policy actor is refused, and nothing changes
+  const unknown = await agora("policy", "use", "nosuchpolicy");
+  t.is(unknown.code, 1, unknown.stderr);
+  t.regex(
+    oneErrorLine(unknown.stderr),
+    /no policy nosuchpolicy: it is not built in \(drf, priority\) and no policy actor answers/,
+  );
+  t.is(m.master.state().policy, "drf");
+
+  const nc = await connect({ servers: url, name: "cli-test-policy" });
+  t.teardown(() => nc.close());
+  const host = createPolicyHost({
+    nc,
+    logger: silentLogger(),
+    subjects,
+    name: "elsewhere",
+    policy: drfPolicy,
+  });
+  await host.start();
+  t.teardown(() => host.stop());
   const use = await agora("policy", "use", "elsewhere");
   t.is(use.code, 0, use.stderr);
   t.is(m.master.state().policy, "elsewhere");
