@@ -39,6 +39,8 @@ export interface LocalClusterOptions {
    * taken. 0 or absent: a random port.
    */
   natsPort?: number;
+  /** `natsPort` was asked for explicitly: a port that is taken is an error, not a fallback. */
+  natsPortStrict?: boolean;
   subjects: Subjects;
   agents: LocalAgentSpec[];
   /** Master options besides `nats` and `prefix`. */
@@ -66,12 +68,19 @@ export interface LocalCluster {
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const READY_POLL_MS = 50;
 
-async function startServer(port: number | undefined): Promise<NatsServer> {
+async function startServer(port: number | undefined, strict: boolean): Promise<NatsServer> {
   if (port !== undefined && port > 0) {
     try {
       return await startNatsServer({ port });
-    } catch {
-      // taken (or refused): fall back to a random port
+    } catch (cause) {
+      if (strict) {
+        throw new AgoraError(
+          ErrorCode.InvalidConfig,
+          `--nats-port ${port}: the embedded nats-server cannot listen there (taken?); choose another port or 0 for a random one`,
+          { cause },
+        );
+      }
+      // the default port is taken: fall back to a random port
     }
   }
   return startNatsServer();
@@ -109,7 +118,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   try {
     let url = options.natsUrl;
     if (url === undefined) {
-      server = await startServer(options.natsPort);
+      server = await startServer(options.natsPort, options.natsPortStrict === true);
       const s = server;
       cleanup.push(() => s.stop());
       url = server.url;

@@ -45,9 +45,10 @@ const DEV_OPTIONS = {
   natsPort: {
     kind: "integer",
     flag: "nats-port",
-    default: DEV_NATS_PORT,
     placeholder: "PORT",
-    help: "port of the embedded nats-server, a random one when taken; 0 = random",
+    min: 0,
+    max: 65535,
+    help: `port of the embedded nats-server; 0 = random (default ${DEV_NATS_PORT}, or a random one when ${DEV_NATS_PORT} is taken; a port given here that is taken is an error)`,
   },
   workDir: {
     kind: "string",
@@ -74,9 +75,6 @@ export const devCommand: Command = {
     const { values } = parsed;
     if (values.agents < 0 || values.agents > MAX_DEV_AGENTS) {
       throw usageError(`--agents must be between 0 and ${MAX_DEV_AGENTS}`);
-    }
-    if (values.natsPort < 0 || values.natsPort > 65535) {
-      throw usageError("--nats-port must be between 0 and 65535");
     }
     if (values.agentResources !== undefined) {
       try {
@@ -105,7 +103,8 @@ export const devCommand: Command = {
     try {
       const cluster = await startLocalCluster({
         natsUrl: values.nats,
-        natsPort: values.natsPort,
+        natsPort: values.natsPort ?? DEV_NATS_PORT,
+        natsPortStrict: values.natsPort !== undefined,
         name: "agora dev",
         subjects,
         logger,

@@ -72,3 +72,23 @@ test("agora dev - comes up, serves agora state and run, and Ctrl-C leaves nothin
   await eventually(() => pids.every((pid) => !alive(pid)), `${pids.join(",")} gone`, 10_000);
   t.pass();
 });
+
+test("agora dev - an explicit --nats-port that is taken is an error, not another port", async (t) => {
+  const { createServer } = await import("node:net");
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const work = await tempDir("agora-dev-port-");
+  t.teardown(() => work.remove());
+  const r = await runAgora(["dev", "--nats-port", String(port), "--agents", "0"], {
+    cwd: work.dir,
+    timeoutMs: 30_000,
+  });
+  t.is(r.code, 2, r.stderr);
+  t.regex(
+    r.stderr.trim(),
+    new RegExp(`^agora: dev: --nats-port ${port}: the embedded nats-server cannot listen there`),
+  );
+  t.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+});
