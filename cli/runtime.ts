@@ -12,8 +12,12 @@ import { usageError } from "./command.ts";
  * The root logger of a command: `AGORA_LOG_LEVEL` when set, else `level`.
  * Interactive commands default to `warn` so that their own output stays readable.
  */
-export function cliLogger(level: string): Logger {
-  return createRootLogger({ level: process.env.AGORA_LOG_LEVEL || level });
+export function cliLogger(level: string, kind: "command" | "daemon" = "command"): Logger {
+  return createRootLogger({
+    level: process.env.AGORA_LOG_LEVEL || level,
+    // a command's few log lines are for the person who ran it; a daemon's may be collected
+    format: kind === "command" || process.stderr.isTTY === true ? "text" : "json",
+  });
 }
 
 /**

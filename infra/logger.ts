@@ -1,10 +1,11 @@
 /**
  * Logging: one pino root per process, a child logger per actor bound to its
- * ids. Pretty on a TTY, JSON lines otherwise; always on stderr so that stdout
- * stays for command output. Level from `AGORA_LOG_LEVEL` (default `info`).
+ * ids. Text lines on a TTY (and for the short CLI commands), JSON lines
+ * otherwise (daemons whose logs are collected); always on stderr so that
+ * stdout stays for command output. Level from `AGORA_LOG_LEVEL` (default `info`).
  */
 import { pino } from "pino";
-import pretty from "pino-pretty";
+import { lineStream } from "./log-format.ts";
 
 export type Logger = pino.Logger;
 
@@ -15,19 +16,19 @@ export const DEFAULT_LOG_LEVEL = "info";
 export interface RootLoggerOptions {
   /** @default process.env.AGORA_LOG_LEVEL ?? "info" */
   level?: string;
-  /** Pretty-print; @default true when stderr is a TTY */
-  pretty?: boolean;
+  /**
+   * `text` lines (coloured on a TTY) or `json` lines.
+   * @default text when stderr is a TTY, else json
+   */
+  format?: "text" | "json";
 }
 
 /** Creates the process's root logger. */
 export function createRootLogger(options: RootLoggerOptions = {}): Logger {
   const level = options.level ?? process.env.AGORA_LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
-  const usePretty = options.pretty ?? process.stderr.isTTY === true;
-  if (usePretty) {
-    return pino(
-      { level },
-      pretty({ destination: 2, sync: true, colorize: true, ignore: "pid,hostname" }),
-    );
+  const tty = process.stderr.isTTY === true;
+  if ((options.format ?? (tty ? "text" : "json")) === "text") {
+    return pino({ level, base: undefined }, lineStream(process.stderr, tty));
   }
   return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: false }));
 }

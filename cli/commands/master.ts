@@ -22,7 +22,7 @@ export const masterCommand: Command = {
     if (parsed === undefined) return 0;
     const config = resolveMasterConfig({ argv });
     const subjects = subjectsFor(config.prefix);
-    const logger = cliLogger("info");
+    const logger = cliLogger("info", "daemon");
     const stopSignal = waitForStopSignal();
     const nc = await connectCli(config.nats, "master", logger).catch((err: unknown) => {
       stopSignal.cancel();

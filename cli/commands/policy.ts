@@ -80,7 +80,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   }
   const subjects = subjectsFor(values.prefix);
   const policy = await loadPolicyModule(values.module, { name: values.name });
-  const logger = cliLogger("info");
+  const logger = cliLogger("info", "daemon");
   const stopSignal = waitForStopSignal();
   const nc = await connectCli(values.nats, `policy-${values.name}`, logger).catch(
     (err: unknown) => {
