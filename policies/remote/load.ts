@@ -32,6 +32,33 @@ function describe(value: unknown): string {
 }
 
 /**
+ * Imports a module file. A TypeScript file outside any `"type": "module"`
+ * package (e.g. `/srv/policies/mine.ts`) is compiled by tsx as CommonJS, which
+ * node's `import()` refuses ("Cannot require() ES Module … in a cycle"); such
+ * a file is loaded again through tsx's own loader, and its CommonJS default
+ * export unwrapped.
+ */
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (cause) {
+    if (!/\.[cm]?ts$/.test(file)) throw cause;
+    const { tsImport } = await import("tsx/esm/api");
+    const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<
+      string,
+      unknown
+    >;
+    const inner = mod.default;
+    return typeof inner === "object" &&
+      inner !== null &&
+      "default" in inner &&
+      !("allocate" in inner)
+      ? (inner as Record<string, unknown>)
+      : mod;
+  }
+}
+
+/**
  * Imports `modulePath` (relative to `cwd`) and returns the policy it provides.
  * @throws AgoraError INVALID_CONFIG naming the module when it cannot be loaded or provides no policy
  */
@@ -42,7 +69,7 @@ export async function loadPolicyModule(
   const file = path.resolve(options.cwd ?? process.cwd(), modulePath);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importModule(file);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
     throw new AgoraError(

@@ -9,7 +9,7 @@ import { drfPolicy } from "../../../policies/index.ts";
 import { createPolicyHost } from "../../../policies/remote/host.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import { runAgora } from "../cli/helpers.ts";
+import { runAgora, startAgora } from "../cli/helpers.ts";
 import { startMaster } from "../master/helpers.ts";
 
 const nats = useNatsServer(test);
@@ -165,4 +165,44 @@ test("policy cli - quota, weights and policy use change a running master", async
   t.is(m.master.state().policy, "elsewhere");
   t.is((await agora("policy", "use", "drf")).code, 0);
   t.is(m.master.state().policy, "drf");
+});
+
+test("policy cli - policy serve loads a TypeScript module from a directory outside the repo", async (t) => {
+  const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const dir = await mkdtemp(path.join(tmpdir(), "agora-policy-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "mypol.ts");
+  await writeFile(
+    file,
+    [
+      'import type { AllocationPolicy } from "agora/policies";',
+      'const policy: AllocationPolicy = { name: "mine", allocate: () => ({ allocations: [] }) };',
+      "export default policy;",
+    ].join("\n"),
+  );
+  const serve = startAgora(
+    [
+      "policy",
+      "serve",
+      "--name",
+      "mine",
+      "--module",
+      file,
+      "--nats",
+      nats().url,
+      "--prefix",
+      `outside${process.pid}`,
+    ],
+    { env: { AGORA_LOG_LEVEL: "info" } },
+  );
+  t.teardown(() => serve.child.kill("SIGKILL"));
+  const started = await serve.stderr.waitFor(
+    (line) => line.includes("policy actor started") || line.startsWith("agora: "),
+    { timeoutMs: 30_000, what: "the policy actor's start" },
+  );
+  t.regex(started, /policy actor started/);
+  serve.child.kill("SIGINT");
+  t.is((await serve.result).code, 0);
 });
