@@ -5,7 +5,7 @@
  * orders of roles and frameworks, and the decision being built.
  */
 import { Resources } from "../protocol/resources.ts";
-import type { Candidate, CycleView, Ordering } from "./engine.ts";
+import type { Candidate, CycleView, Ordering } from "./ordering.ts";
 import { shrinkTo, shrinkToLimit, unreservedScalars } from "./quantities.ts";
 import { selfAndAncestors } from "./role-tree.ts";
 import { CandidateState, Scale, Tally } from "./tally.ts";

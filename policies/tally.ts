@@ -6,7 +6,7 @@
  * only when an ordering asks for it.
  */
 import { Resources } from "../protocol/resources.ts";
-import type { Candidate } from "./engine.ts";
+import type { Candidate } from "./ordering.ts";
 import {
   type DeclineFilterIndex,
   type FrameworkStanding,

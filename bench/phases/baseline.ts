@@ -3,22 +3,9 @@
  * of representative agora messages, on the bench's own nats-server.
  */
 import { encode } from "../../protocol/codec.ts";
-import { measureNatsBaseline, type NatsBaselineResult } from "../nats-baseline.ts";
+import { measureNatsBaseline } from "../nats-baseline.ts";
 import { representativePayloads } from "../payloads.ts";
-import type { BenchPhase, Figure } from "./types.ts";
-
-/** The baseline of one payload. */
-export interface PayloadBaseline extends NatsBaselineResult {
-  name: string;
-  description: string;
-}
-
-/** What later phases compare with. */
-export interface BaselineSummary {
-  payloads: PayloadBaseline[];
-  /** The smallest payload's results: the reference for per-message figures. */
-  reference: PayloadBaseline;
-}
+import type { BenchPhase, Figure, PayloadBaseline } from "./types.ts";
 
 /** Size of an `agent.register` of a 4-cpu agent, reported beside the baseline payloads. */
 export function registerMessageBytes(): number {

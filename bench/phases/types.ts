@@ -3,7 +3,7 @@
  * nats-server and the baseline, and returns figures for the table and
  * details for the JSON. New measurements are new phases (see ./index.ts).
  */
-import type { BaselineSummary } from "./baseline.ts";
+import type { NatsBaselineResult } from "../nats-baseline.ts";
 
 /** The resolved options of `npm run bench`. */
 export interface BenchOptions {
@@ -137,4 +137,17 @@ export interface BenchPhase {
 /** A phase result that explains why nothing was measured. */
 export function skipped(reason: string, details: Record<string, unknown> = {}): PhaseResult {
   return { status: "skipped", reason, figures: [], details };
+}
+
+/** The baseline of one payload. */
+export interface PayloadBaseline extends NatsBaselineResult {
+  name: string;
+  description: string;
+}
+
+/** What later phases compare with. */
+export interface BaselineSummary {
+  payloads: PayloadBaseline[];
+  /** The smallest payload's results: the reference for per-message figures. */
+  reference: PayloadBaseline;
 }
