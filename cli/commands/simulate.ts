@@ -8,8 +8,8 @@
 import { readFile } from "node:fs/promises";
 import type { OptionSpecs } from "../../infra/config.ts";
 import { policyNames } from "../../policies/index.ts";
-import { parseScenario } from "../../policies/simulate/scenario.ts";
-import { simulate } from "../../policies/simulate/simulator.ts";
+import { parseScenario } from "../../simulate/scenario.ts";
+import { simulate } from "../../simulate/simulator.ts";
 import { AgoraError } from "../../protocol/errors.ts";
 import { type Command, parseCommand, usageError } from "../command.ts";
 

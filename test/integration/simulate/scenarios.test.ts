@@ -9,8 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import test from "ava";
-import { parseScenario } from "../../../policies/simulate/scenario.ts";
-import { type SimLine, simulate } from "../../../policies/simulate/simulator.ts";
+import { parseScenario } from "../../../simulate/scenario.ts";
+import { type SimLine, simulate } from "../../../simulate/simulator.ts";
 import type { ResourcesJson } from "../../../protocol/common.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -9,12 +9,12 @@
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { DEFAULT_ALLOCATION_INTERVAL_MS, DEFAULT_POLICY } from "../../infra/defaults.ts";
-import { parseDuration } from "../../infra/durations.ts";
-import { Attributes, Id, ResourcesJson, Role } from "../../protocol/common.ts";
-import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import { Resources } from "../../protocol/resources.ts";
-import { isQuantities } from "../quantities.ts";
+import { DEFAULT_ALLOCATION_INTERVAL_MS, DEFAULT_POLICY } from "../infra/defaults.ts";
+import { parseDuration } from "../infra/durations.ts";
+import { isQuantities } from "../policies/quantities.ts";
+import { Attributes, Id, ResourcesJson, Role } from "../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { Resources } from "../protocol/resources.ts";
 
 const strict = { additionalProperties: false } as const;
 

@@ -14,29 +14,29 @@
  * frameworks answer offers at once.
  */
 
-import { addDeclineFilter } from "../../actors/master/accept.ts";
-import { removeAgent } from "../../actors/master/agents.ts";
-import { clusterTotal } from "../../actors/master/allocator.ts";
-import { resolveMasterConfig } from "../../actors/master/config.ts";
-import { createMasterCore } from "../../actors/master/core.ts";
-import { totalAllocationOf } from "../../actors/master/ledger.ts";
-import type { Outbox } from "../../actors/master/outbox.ts";
 import {
+  addDeclineFilter,
+  clusterTotal,
+  createMasterCore,
+  isLive,
+  type Outbox,
+  removeAgent,
+  resolveMasterConfig,
   roleSummaries,
   setRolePriority,
   setRoleQuota,
   setRoleWeight,
-} from "../../actors/master/roles.ts";
-import { isLive } from "../../actors/master/tasks.ts";
-import { type Clock, VirtualClock } from "../../infra/clock.ts";
-import { silentLogger } from "../../infra/logger.ts";
-import { Metrics } from "../../infra/metrics.ts";
-import { type ResourcesJson, TaskState } from "../../protocol/common.ts";
-import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { Message } from "../../protocol/registry.ts";
-import { Resources } from "../../protocol/resources.ts";
-import { resolvePolicy } from "../index.ts";
-import type { AllocationPolicy } from "../types.ts";
+  totalAllocationOf,
+} from "../actors/master/embedded.ts";
+import { type Clock, VirtualClock } from "../infra/clock.ts";
+import { silentLogger } from "../infra/logger.ts";
+import { Metrics } from "../infra/metrics.ts";
+import { resolvePolicy } from "../policies/index.ts";
+import type { AllocationPolicy } from "../policies/types.ts";
+import { type ResourcesJson, TaskState } from "../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import type { Message } from "../protocol/registry.ts";
+import { Resources } from "../protocol/resources.ts";
 import type { RolePlan, Scenario, StepPlan } from "./scenario.ts";
 import {
   endsTask,

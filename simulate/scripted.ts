@@ -5,23 +5,24 @@
  * simulation exercises the master's real allocation, offer, accept and task
  * code; they only stand in for the processes on the other side.
  */
-import { type AgentMessage, handleAgentMessage } from "../../actors/master/agent-handlers.ts";
 import {
+  type AgentMessage,
   type FrameworkCall,
+  handleAgentMessage,
   handleFrameworkCall,
   handleSubscribe,
-} from "../../actors/master/framework-handlers.ts";
-import type { MasterContext } from "../../actors/master/model.ts";
-import type { Clock, Timer } from "../../infra/clock.ts";
+  type MasterContext,
+} from "../actors/master/embedded.ts";
+import type { Clock, Timer } from "../infra/clock.ts";
 import {
   isTerminalState,
   type Offer,
   type ResourcesJson,
   type TaskInfo,
   TaskState,
-} from "../../protocol/common.ts";
-import type { Message } from "../../protocol/registry.ts";
-import { Resources, UNRESERVED_ROLE } from "../../protocol/resources.ts";
+} from "../protocol/common.ts";
+import type { Message } from "../protocol/registry.ts";
+import { Resources, UNRESERVED_ROLE } from "../protocol/resources.ts";
 import type { AgentPlan, Behaviour, FrameworkPlan } from "./scenario.ts";
 
 /** One line of the simulation's output (besides the summary). */
