@@ -152,9 +152,9 @@ export class CandidateState implements Candidate {
 
   /** Whether its decline filters keep `resources` of the agent from being offered to `role`. */
   filtered(agentId: string, resources: Resources, now: number, role: string): boolean {
-    const { filters } = this.standing;
+    const { filters, filterIndex } = this.standing;
     if (filters.length === 0) return false;
-    this.#filterIndex ??= filterIndexOf(filters);
+    this.#filterIndex ??= filterIndex ?? filterIndexOf(filters);
     return isFilteredIn(this.#filterIndex, agentId, resources, now, role);
   }
 

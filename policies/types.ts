@@ -13,7 +13,8 @@
  * Changed for scale (fields and their types unchanged):
  * - `AllocationContext.agents` lists only the agents with allocatable free
  *   resources (the master no longer lists agents that have nothing to offer).
- * - `isFiltered` looks filters up by agent (`attachFilterIndex`, `filtersOnAgent`).
+ * - `FrameworkStanding.filterIndex?`: the filters by agent, which `isFilteredFor`
+ *   and `filtersOnAgent` use (the master keeps the index; `isFiltered` scans a list).
  */
 /**
  * The allocation policy interface: a pure function from the cluster's standing
@@ -68,6 +69,11 @@ export interface FrameworkStanding {
   readonly suppressedRoles: readonly string[];
   /** Active decline filters. */
   readonly filters: readonly DeclineFilter[];
+  /**
+   * The same filters by agent, when the master keeps such an index (it does):
+   * {@link isFilteredFor} looks filters up in it instead of scanning the list.
+   */
+  readonly filterIndex?: DeclineFilterIndex;
   /** Allocations made to the framework so far (tie-breaker between equal shares). */
   readonly allocations?: number;
   /** Priority of the framework within its roles (the `priority` policy); default 0, higher first. */
@@ -147,45 +153,26 @@ export interface DeclineFilterIndex {
 
 /** Up to this many filters are scanned; longer lists are looked up through an index. */
 const FILTER_SCAN_MAX = 16;
-const filterIndexes = new WeakMap<
-  readonly DeclineFilter[],
-  { index: DeclineFilterIndex; length: number; owned: boolean }
->();
 
-/**
- * Declares that `index` holds the filters of the list `filters` by agent, and
- * that its owner keeps it up to date when the list changes (the master does,
- * for its frameworks' lists). {@link isFiltered} then looks filters up in it.
- */
-export function attachFilterIndex(
-  filters: readonly DeclineFilter[],
-  index: DeclineFilterIndex,
-): void {
-  filterIndexes.set(filters, { index, length: -1, owned: true });
-}
-
-/** The index by agent of `filters`: the attached one, else one built once per list. */
+/** An index by agent of `filters`, built anew (callers keep it for the cycle). */
 export function filterIndexOf(filters: readonly DeclineFilter[]): DeclineFilterIndex {
-  let entry = filterIndexes.get(filters);
-  if (entry === undefined || (!entry.owned && entry.length !== filters.length)) {
-    const byAgent = new Map<string, DeclineFilter[]>();
-    for (const filter of filters) {
-      const list = byAgent.get(filter.agentId);
-      if (list === undefined) byAgent.set(filter.agentId, [filter]);
-      else list.push(filter);
-    }
-    entry = { index: byAgent, length: filters.length, owned: false };
-    filterIndexes.set(filters, entry);
+  const byAgent = new Map<string, DeclineFilter[]>();
+  for (const filter of filters) {
+    const list = byAgent.get(filter.agentId);
+    if (list === undefined) byAgent.set(filter.agentId, [filter]);
+    else list.push(filter);
   }
-  return entry.index;
+  return byAgent;
 }
 
-/** The filters of `filters` on `agentId` (an index is built once for a long list). */
+/** The filters of a framework on `agentId`: through its index when the context has one. */
 export function filtersOnAgent(
-  filters: readonly DeclineFilter[],
+  framework: Pick<FrameworkStanding, "filters" | "filterIndex">,
   agentId: string,
 ): readonly DeclineFilter[] | undefined {
-  return filterIndexOf(filters).get(agentId);
+  if (framework.filterIndex !== undefined) return framework.filterIndex.get(agentId);
+  const on = framework.filters.filter((f) => f.agentId === agentId);
+  return on.length > 0 ? on : undefined;
 }
 
 function scan(
@@ -219,12 +206,26 @@ export function isFiltered(
   now: number,
   role?: string,
 ): boolean {
+  return filters.length > 0 && scan(filters, agentId, resources, now, role);
+}
+
+/**
+ * {@link isFiltered} for a framework of the context: through its
+ * `filterIndex` when the context has one, else by scanning its list.
+ */
+export function isFilteredFor(
+  framework: Pick<FrameworkStanding, "filters" | "filterIndex">,
+  agentId: string,
+  resources: Resources,
+  now: number,
+  role?: string,
+): boolean {
+  const { filters, filterIndex } = framework;
   if (filters.length === 0) return false;
-  if (filters.length <= FILTER_SCAN_MAX && !filterIndexes.has(filters)) {
+  if (filterIndex === undefined || filters.length <= FILTER_SCAN_MAX) {
     return scan(filters, agentId, resources, now, role);
   }
-  const onAgent = filterIndexOf(filters).get(agentId);
-  return onAgent !== undefined && scan(onAgent, agentId, resources, now, role);
+  return isFilteredIn(filterIndex, agentId, resources, now, role);
 }
 
 /** {@link isFiltered} with the filters' index at hand ({@link filterIndexOf}). */

@@ -76,6 +76,7 @@ export function buildContext(ctx: MasterContext): AllocationContext {
       allocation: allocationOf(framework),
       suppressedRoles: Array.from(framework.suppressed),
       filters: framework.filters,
+      filterIndex: framework.filterIndex,
       allocations: framework.allocations,
       ...(framework.priority === undefined ? {} : { priority: framework.priority }),
     });

@@ -1,11 +1,11 @@
 /**
  * A framework's decline filters (Mesos's `RefusedOfferFilter`s): the list
- * the allocation context shows, an index by agent that the policies' filter
- * check uses (`attachFilterIndex`), and the earliest expiry, so that pruning
+ * the allocation context shows, an index by agent that the context hands to
+ * the policies with it (`FrameworkStanding.filterIndex`), and the earliest expiry, so that pruning
  * the expired ones costs nothing until one is due. Every change of
  * `framework.filters` goes through this file.
  */
-import { attachFilterIndex, type DeclineFilter } from "../../policies/types.ts";
+import type { DeclineFilter } from "../../policies/types.ts";
 import type { FrameworkEntry } from "./model.ts";
 
 /** Replaces the framework's filters with `filters` and indexes them. */
@@ -21,14 +21,12 @@ function replace(framework: FrameworkEntry, filters: DeclineFilter[]): void {
   framework.filters = filters;
   framework.filterIndex = index;
   framework.filtersExpireAt = expireAt;
-  attachFilterIndex(filters, index);
 }
 
 /** Empty filter fields for a new framework record. */
 export function noFilters(): Pick<FrameworkEntry, "filters" | "filterIndex" | "filtersExpireAt"> {
   const filters: DeclineFilter[] = [];
   const filterIndex = new Map<string, DeclineFilter[]>();
-  attachFilterIndex(filters, filterIndex);
   return { filters, filterIndex, filtersExpireAt: Number.POSITIVE_INFINITY };
 }
 

@@ -22,7 +22,7 @@ import {
   type AllocationContext,
   type AllocationDecision,
   type AllocationPolicy,
-  isFiltered,
+  isFilteredFor,
   offerableTo,
 } from "../../policies/types.ts";
 import { Resources } from "../../protocol/resources.ts";
@@ -65,7 +65,7 @@ export function allocateBinpack(context: AllocationContext): AllocationDecision 
         // Everything of the agent this role may use: unreserved plus reserved to it.
         const offerable = offerableTo(free, role);
         if (!Resources.isAllocatable(offerable)) continue;
-        if (isFiltered(framework.filters, agent.agentId, offerable, context.now, role)) continue;
+        if (isFilteredFor(framework, agent.agentId, offerable, context.now, role)) continue;
         allocations.push({
           frameworkId: framework.frameworkId,
           role,

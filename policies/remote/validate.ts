@@ -18,7 +18,7 @@ import {
   type Allocation,
   type AllocationContext,
   type FrameworkStanding,
-  isFiltered,
+  isFilteredFor,
   offerableTo,
 } from "../types.ts";
 
@@ -54,7 +54,7 @@ function problemOf(
   if (!offerableTo(resources, role).equals(resources)) {
     return `gives resources reserved to another role than ${role}`;
   }
-  if (isFiltered(framework.filters, agent.agentId, resources, now, role)) {
+  if (isFilteredFor(framework, agent.agentId, resources, now, role)) {
     return `gives ${resources} of agent ${agent.agentId}, which framework ${framework.frameworkId} declined`;
   }
   if (!left.contains(resources)) {

@@ -18,7 +18,7 @@ import {
   PolicyContext,
 } from "../../protocol/policy.ts";
 import { Resources } from "../../protocol/resources.ts";
-import type { AllocationContext, AllocationDecision } from "../types.ts";
+import { type AllocationContext, type AllocationDecision, filterIndexOf } from "../types.ts";
 
 /** The wire form of a value: every `Resources` in it replaced by its JSON form. */
 export type Wire<T> = T extends Resources
@@ -26,8 +26,11 @@ export type Wire<T> = T extends Resources
   : T extends readonly (infer U)[]
     ? Wire<U>[]
     : T extends object
-      ? { -readonly [K in keyof T]: Wire<T[K]> }
+      ? { -readonly [K in keyof T as K extends LocalOnly ? never : K]: Wire<T[K]> }
       : T;
+
+/** Fields of the context that stay in the process: a framework's filter index. */
+type LocalOnly = "filterIndex";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object") return false;
@@ -45,7 +48,7 @@ export function toWire<T>(value: T): Wire<T> {
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      if (item !== undefined) out[key] = toWire(item);
+      if (item !== undefined && key !== "filterIndex") out[key] = toWire(item);
     }
     return out as Wire<T>;
   }
@@ -103,7 +106,11 @@ export function contextToWire(context: AllocationContext): PolicyContext {
  * @throws AgoraError INVALID_RESOURCES for a malformed resource set
  */
 export function contextFromWire(wire: PolicyContext): AllocationContext {
-  return fromWire(PolicyContext, wire) as AllocationContext;
+  const context = fromWire(PolicyContext, wire) as AllocationContext;
+  return {
+    ...context,
+    frameworks: context.frameworks.map((f) => ({ ...f, filterIndex: filterIndexOf(f.filters) })),
+  };
 }
 
 /**

@@ -1,10 +1,11 @@
 import test from "ava";
 import fc from "fast-check";
 import {
-  attachFilterIndex,
   type DeclineFilter,
+  filterIndexOf,
   filtersOnAgent,
   isFiltered,
+  isFilteredFor,
 } from "../../../policies/types.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { isFiltered as scanFilters } from "./reference/helpers.ts";
@@ -38,35 +39,31 @@ test("filters - the indexed check answers as a scan of every filter, short and l
       (filters, queries) => {
         for (const q of queries) {
           const r = Resources.fromJSON({ cpus: q.cpus });
-          t.is(
-            isFiltered(filters, `a${q.agent}`, r, q.now, q.role),
-            scanFilters(filters, `a${q.agent}`, r, q.now, q.role),
-          );
+          const expected = scanFilters(filters, `a${q.agent}`, r, q.now, q.role);
+          t.is(isFiltered(filters, `a${q.agent}`, r, q.now, q.role), expected);
+          const framework = { filters, filterIndex: filterIndexOf(filters) };
+          t.is(isFilteredFor(framework, `a${q.agent}`, r, q.now, q.role), expected);
+          t.is(isFilteredFor({ filters }, `a${q.agent}`, r, q.now, q.role), expected);
         }
       },
     ),
   );
 });
 
-test("filters - a list that grows is indexed again; an attached index is used as its owner keeps it", (t) => {
+test("filters - the framework's index from the context is what is looked up", (t) => {
   const r = Resources.fromJSON({ cpus: 1 });
-  const filters: DeclineFilter[] = Array.from({ length: 20 }, (_, i) => ({
-    agentId: `a${i}`,
-    resources: r,
-    expiresAt: 100,
-  }));
-  t.false(isFiltered(filters, "a99", r, 0));
-  filters.push({ agentId: "a99", resources: r, expiresAt: 100 });
-  t.true(isFiltered(filters, "a99", r, 0), "pushed filter seen");
-  const owned: DeclineFilter[] = [];
+  const filters: DeclineFilter[] = [];
   const index = new Map<string, DeclineFilter[]>();
-  attachFilterIndex(owned, index);
   for (let i = 0; i < 20; i++) {
     const filter = { agentId: `a${i}`, resources: r, expiresAt: 100 };
-    owned.push(filter);
+    filters.push(filter);
     index.set(filter.agentId, [filter]);
   }
-  t.true(isFiltered(owned, "a3", r, 0));
-  t.is(filtersOnAgent(owned, "a3")?.length, 1);
-  t.false(isFiltered(owned, "a3", r, 100), "expired");
+  const framework = { filters, filterIndex: index };
+  t.true(isFilteredFor(framework, "a3", r, 0));
+  t.is(filtersOnAgent(framework, "a3")?.length, 1);
+  t.is(filtersOnAgent({ filters }, "a3")?.length, 1);
+  t.false(isFilteredFor(framework, "a3", r, 100), "expired");
+  index.delete("a3");
+  t.false(isFilteredFor(framework, "a3", r, 0), "the index, not the list, is consulted");
 });
