@@ -8,9 +8,9 @@
 import { readFile } from "node:fs/promises";
 import type { OptionSpecs } from "../../infra/config.ts";
 import { policyNames } from "../../policies/index.ts";
+import { AgoraError } from "../../protocol/errors.ts";
 import { parseScenario } from "../../simulate/scenario.ts";
 import { simulate } from "../../simulate/simulator.ts";
-import { AgoraError } from "../../protocol/errors.ts";
 import { type Command, parseCommand, usageError } from "../command.ts";
 
 const SIMULATE_OPTIONS = {

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import test from "ava";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { parseScenario, resolveScenario } from "../../../simulate/scenario.ts";
 import { type SimLine, simulate } from "../../../simulate/simulator.ts";
-import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 

@@ -9,9 +9,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import test from "ava";
+import type { ResourcesJson } from "../../../protocol/common.ts";
 import { parseScenario } from "../../../simulate/scenario.ts";
 import { type SimLine, simulate } from "../../../simulate/simulator.ts";
-import type { ResourcesJson } from "../../../protocol/common.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const fixture = (name: string) => path.join(root, "test/fixtures/scenarios", `${name}.json`);
