@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { DEFAULT_SUBJECT_PREFIX } from "../protocol/subjects.ts";
 import { DEFAULT_NATS_URL } from "./defaults.ts";
-import { parseDuration } from "./durations.ts";
+import { parseByteSize, parseDuration } from "./durations.ts";
 
 /** The value type of each kind of option. */
 export interface OptionKinds {
@@ -17,6 +17,8 @@ export interface OptionKinds {
   duration: number;
   number: number;
   integer: number;
+  /** Given as `1073741824`, `512MB`, `1GiB`; resolved to bytes. */
+  bytes: number;
   boolean: boolean;
   /** A repeatable flag. */
   strings: string[];
@@ -71,6 +73,8 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
       throw new AgoraError(ErrorCode.InvalidConfig, `${what}: expected true or false, got ${raw}`);
     case "duration":
       return parseDuration(String(raw), what.trim());
+    case "bytes":
+      return parseByteSize(String(raw), what.trim());
     case "number":
     case "integer": {
       const n = Number(raw);

@@ -10,8 +10,9 @@
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type Clock, systemClock } from "../../infra/clock.ts";
-import { REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { EVENTS_STREAM_SETUP_TIMEOUT_MS, REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
+import { ensureEventStream } from "../../infra/event-stream.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { PolicySwitch } from "../../policies/remote/switch.ts";
@@ -140,6 +141,8 @@ export function createMaster(deps: MasterDeps): Master {
       sequence,
     });
     core = fresh;
+    // set up alongside the recovery: the first events of the term are already kept
+    const history = setUpHistory(term);
     let snapshot: RegistrySnapshot;
     try {
       snapshot = await loadSnapshot(registry, logger, metrics);
@@ -152,6 +155,7 @@ export function createMaster(deps: MasterDeps): Master {
       }
       return;
     }
+    await history;
     if (core !== fresh || !isLeading()) return;
     // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
     leaderSubs = [
@@ -172,6 +176,31 @@ export function createMaster(deps: MasterDeps): Master {
     fresh.ctx.outbox.flush?.();
     logger.info({ term, policy: policy.name }, "serving as leader");
     for (const resolve of leadingWaiters.splice(0)) resolve();
+  };
+
+  /**
+   * The leader creates the event history stream or brings its limits up to date
+   * (a standby never touches it); without JetStream the master serves on, live events only.
+   */
+  const setUpHistory = async (term: number) => {
+    if (!config.eventsStream) return;
+    try {
+      const setup = await ensureEventStream(
+        nc,
+        subjects,
+        {
+          kinds: config.eventsKinds,
+          maxAgeMs: config.eventsMaxAge,
+          maxBytes: config.eventsMaxBytes,
+          replicas: config.eventsReplicas,
+        },
+        EVENTS_STREAM_SETUP_TIMEOUT_MS,
+      );
+      logger.info({ term, setup }, "event history stream ready");
+    } catch (err) {
+      metrics.inc("events_stream_failures");
+      logger.warn({ term, reason: (err as Error).message }, "event history unavailable");
+    }
   };
 
   /** Stops serving at once: unsubscribes and drops the in-memory state. */
