@@ -124,10 +124,32 @@ export function resolveOptions<S extends OptionSpecs>(
     if (spec.kind === "strings") option.multiple = true;
     options[spec.flag] = option;
   }
+  // `--flag=false` / `--flag=true` of a boolean option (parseArgs takes only `--flag`)
+  const booleans = new Map<string, [string, OptionSpec]>();
+  for (const [key, spec] of Object.entries(specs)) {
+    if (spec.kind === "boolean") booleans.set(spec.flag, [key, spec]);
+  }
+  const explicit: Array<[string, unknown]> = [];
+  const argv: string[] = [];
+  const given = input.argv ?? [];
+  for (let i = 0; i < given.length; i++) {
+    const arg = given[i] as string;
+    if (arg === "--") {
+      argv.push(...given.slice(i));
+      break;
+    }
+    const match = /^--([^=]+)=(.*)$/.exec(arg);
+    const boolean = match === null ? undefined : booleans.get(match[1] as string);
+    if (match !== null && boolean !== undefined) {
+      explicit.push([boolean[0], convert(boolean[1], match[2] as string, "")]);
+    } else {
+      argv.push(arg);
+    }
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...(input.argv ?? [])],
+      args: argv,
       options,
       strict: true,
       allowPositionals: input.allowPositionals ?? false,
@@ -140,6 +162,7 @@ export function resolveOptions<S extends OptionSpecs>(
     const raw = parsed.values[spec.flag];
     if (raw !== undefined) values[key] = convert(spec, raw as string | boolean | string[], "");
   }
+  for (const [key, value] of explicit) values[key] = value;
   for (const [key, value] of Object.entries(input.overrides ?? {})) {
     if (value !== undefined) values[key] = value;
   }

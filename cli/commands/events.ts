@@ -86,7 +86,7 @@ function kindFilter(subjects: Subjects, kinds: readonly string[]) {
 
 export const eventsCommand: Command = {
   name: "events",
-  summary: "print the cluster's events as JSON lines (--since: replay the history first)",
+  summary: "print the cluster's events as JSON lines",
   async run(argv) {
     const parsed = parseCommand(EVENTS_OPTIONS, argv, HELP);
     if (parsed === undefined) return 0;
