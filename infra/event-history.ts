@@ -164,10 +164,43 @@ export async function followClusterEvents(
       }
     },
   });
+  void watchStatus(messages, stream, logger, () => last);
   return {
     lastSeq: () => last,
     async stop() {
       await messages.close();
     },
   };
+}
+
+/** Logs what the consumer goes through (recreated after a gap or a NATS restart, heartbeats missed...). */
+async function watchStatus(
+  messages: ConsumerMessages,
+  stream: string,
+  logger: Logger,
+  lastSeq: () => number,
+): Promise<void> {
+  try {
+    for await (const status of messages.status()) {
+      switch (status.type) {
+        case "ordered_consumer_recreated":
+          logger.info({ stream, lastSeq: lastSeq() }, "history consumer recreated");
+          break;
+        case "heartbeats_missed":
+        case "consumer_deleted":
+        case "consumer_not_found":
+        case "stream_not_found":
+        case "no_responders":
+          logger.warn(
+            { stream, status: status.type, lastSeq: lastSeq() },
+            "history consumer interrupted",
+          );
+          break;
+        default:
+          logger.debug({ stream, status: status.type }, "history consumer status");
+      }
+    }
+  } catch (err) {
+    logger.debug({ err, stream }, "history consumer status ended");
+  }
 }

@@ -155,7 +155,15 @@ export function createMaster(deps: MasterDeps): Master {
       }
       return;
     }
-    await history;
+    // bounded: a slow JetStream delays serving by at most the setup timeout
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([
+      history,
+      new Promise<void>((resolve) => {
+        timer = clock.after(EVENTS_STREAM_SETUP_TIMEOUT_MS, resolve);
+      }),
+    ]);
+    timer?.cancel();
     if (core !== fresh || !isLeading()) return;
     // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
     leaderSubs = [

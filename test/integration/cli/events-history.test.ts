@@ -11,6 +11,7 @@ import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { DEFAULT_EVENTS_KINDS } from "../../../infra/defaults.ts";
 import { followClusterEvents, type HistoryEvent } from "../../../infra/event-history.ts";
+import { ensureEventStream } from "../../../infra/event-stream.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { Metrics } from "../../../infra/metrics.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
@@ -224,3 +225,20 @@ test.serial("agora events - --since and --from-seq together are refused", async 
   t.not(r.code, 0);
   t.regex(r.stderr, /not both/);
 });
+
+test.serial(
+  "event history - setting up the stream is idempotent and brings changed limits up to date",
+  async (t) => {
+    const other = new Subjects("clihistory-setup");
+    const options = { kinds: ["all"], maxAgeMs: 60_000, maxBytes: 1024 * 1024, replicas: 1 };
+    t.is(await ensureEventStream(t.context.nc, other, options, 5000), "created");
+    t.is(await ensureEventStream(t.context.nc, other, options, 5000), "unchanged");
+    const changed = { ...options, kinds: ["task.>"], maxBytes: 2 * 1024 * 1024 };
+    t.is(await ensureEventStream(t.context.nc, other, changed, 5000), "updated");
+    const info = await (await jetstreamManager(t.context.nc)).streams.info(
+      eventStreamName(other.prefix),
+    );
+    t.is(info.config.max_bytes, 2 * 1024 * 1024);
+    t.deepEqual(info.config.subjects, [`${other.base}.events.task.>`]);
+  },
+);
