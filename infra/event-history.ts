@@ -29,8 +29,8 @@ import type { MessageOf } from "../protocol/registry.ts";
 import { eventStreamName } from "../protocol/store.ts";
 import type { Subjects } from "../protocol/subjects.ts";
 import { EVENTS_CONSUMER_IDLE_HEARTBEAT_MS } from "./defaults.ts";
-import type { Logger } from "./logger.ts";
-import type { Metrics } from "./metrics.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { Metrics } from "./metrics.ts";
 
 /** One cluster event as the history holds it. */
 export type HistoryClusterEvent = MessageOf<(typeof CLUSTER_EVENT_TYPES)[number]>;
@@ -65,9 +65,10 @@ export interface FollowClusterEventsOptions {
   subject?: string;
   /** Called for every valid event, in stream order. */
   onEvent: (event: HistoryEvent) => void;
-  /** Logs invalid messages (counted `messages_invalid`). */
-  logger: Logger;
-  metrics: Metrics;
+  /** Logs invalid messages and the consumer's interruptions. @default silent */
+  logger?: Logger;
+  /** Counts `messages_received`, `messages_invalid`, `messages_failed`. @default a fresh one */
+  metrics?: Metrics;
   /** JetStream API timeout. @default 5000 */
   timeoutMs?: number;
 }
@@ -103,7 +104,9 @@ function startAt(options: FollowClusterEventsOptions): Partial<OrderedConsumerOp
 export async function followClusterEvents(
   options: FollowClusterEventsOptions,
 ): Promise<EventFollower> {
-  const { nc, subjects, logger, metrics } = options;
+  const { nc, subjects } = options;
+  const logger = options.logger ?? silentLogger();
+  const metrics = options.metrics ?? new Metrics();
   const stream = eventStreamName(subjects.prefix);
   const timeout = options.timeoutMs ?? 5000;
   try {
