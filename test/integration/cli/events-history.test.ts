@@ -6,6 +6,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { millis, type NatsConnection } from "@nats-io/nats-core";
 import anyTest, { type TestFn } from "ava";
+import { createMaster, resolveMasterConfig } from "../../../actors/master/index.ts";
 import { Recorder } from "../../../actors/scheduler/recorder.ts";
 import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
@@ -240,5 +241,26 @@ test.serial(
     );
     t.is(info.config.max_bytes, 2 * 1024 * 1024);
     t.deepEqual(info.config.subjects, [`${other.base}.events.task.>`]);
+  },
+);
+
+test.serial(
+  "event history - a standby master leaves the stream as the leader set it up",
+  async (t) => {
+    const standby = createMaster({
+      nc: t.context.nc,
+      logger: silentLogger(),
+      subjects,
+      config: resolveMasterConfig({
+        env: {},
+        overrides: { eventsMaxBytes: 2 * MAX_BYTES, eventsKinds: ["all"], leaderLease: 1500 },
+      }),
+    });
+    t.teardown(() => standby.stop());
+    await standby.start();
+    t.false(standby.isLeading());
+    const info = await (await jetstreamManager(t.context.nc)).streams.info(STREAM);
+    t.is(info.config.max_bytes, MAX_BYTES);
+    t.is(info.config.subjects.length, DEFAULT_EVENTS_KINDS.length);
   },
 );
