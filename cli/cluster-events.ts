@@ -7,23 +7,12 @@ import { Recorder } from "../actors/scheduler/recorder.ts";
 import { serve } from "../infra/dispatch.ts";
 import type { Logger } from "../infra/logger.ts";
 import { Metrics } from "../infra/metrics.ts";
+import { CLUSTER_EVENT_TYPES } from "../protocol/cluster.ts";
 import type { MessageOf } from "../protocol/registry.ts";
 import type { Subjects } from "../protocol/subjects.ts";
 
 /** Every cluster event type. */
-export const CLUSTER_EVENT_TYPES = [
-  "cluster.agentAdded",
-  "cluster.agentReregistered",
-  "cluster.agentUnreachable",
-  "cluster.agentRemoved",
-  "cluster.frameworkAdded",
-  "cluster.frameworkDisconnected",
-  "cluster.frameworkRemoved",
-  "cluster.offerSent",
-  "cluster.offerRescinded",
-  "cluster.taskUpdated",
-  "cluster.allocation",
-] as const;
+export { CLUSTER_EVENT_TYPES };
 
 /** One cluster event. */
 export type ClusterEvent = MessageOf<(typeof CLUSTER_EVENT_TYPES)[number]>;

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { DEFAULT_SUBJECT_PREFIX } from "../protocol/subjects.ts";
 import { DEFAULT_NATS_URL } from "./defaults.ts";
-import { parseDuration } from "./durations.ts";
+import { parseByteSize, parseDuration } from "./durations.ts";
 
 /** The value type of each kind of option. */
 export interface OptionKinds {
@@ -17,6 +17,8 @@ export interface OptionKinds {
   duration: number;
   number: number;
   integer: number;
+  /** Given as `1073741824`, `512MB`, `1GiB`; resolved to bytes. */
+  bytes: number;
   boolean: boolean;
   /** A repeatable flag. */
   strings: string[];
@@ -99,6 +101,8 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
         );
       }
       return inRange(spec, parseDuration(String(raw), what.trim()), what.trim(), raw);
+    case "bytes":
+      return parseByteSize(String(raw), what.trim());
     case "number":
     case "integer": {
       const n = Number(raw);
@@ -201,10 +205,32 @@ export function resolveOptions<S extends OptionSpecs>(
     if (spec.kind === "strings") option.multiple = true;
     options[spec.flag] = option;
   }
+  // `--flag=false` / `--flag=true` of a boolean option (parseArgs takes only `--flag`)
+  const booleans = new Map<string, [string, OptionSpec]>();
+  for (const [key, spec] of Object.entries(specs)) {
+    if (spec.kind === "boolean") booleans.set(spec.flag, [key, spec]);
+  }
+  const explicit: Array<[string, unknown]> = [];
+  const argv: string[] = [];
+  const given = input.argv ?? [];
+  for (let i = 0; i < given.length; i++) {
+    const arg = given[i] as string;
+    if (arg === "--") {
+      argv.push(...given.slice(i));
+      break;
+    }
+    const match = /^--([^=]+)=(.*)$/.exec(arg);
+    const boolean = match === null ? undefined : booleans.get(match[1] as string);
+    if (match !== null && boolean !== undefined) {
+      explicit.push([boolean[0], convert(boolean[1], match[2] as string, "")]);
+    } else {
+      argv.push(arg);
+    }
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: joinNegativeValues(input.argv ?? [], options),
+      args: joinNegativeValues(argv, options),
       options,
       strict: true,
       allowPositionals: input.allowPositionals ?? false,
@@ -216,6 +242,7 @@ export function resolveOptions<S extends OptionSpecs>(
     const raw = parsed.values[spec.flag];
     if (raw !== undefined) values[key] = convert(spec, raw as string | boolean | string[], "");
   }
+  for (const [key, value] of explicit) values[key] = value;
   for (const [key, value] of Object.entries(input.overrides ?? {})) {
     if (value !== undefined) values[key] = value;
   }

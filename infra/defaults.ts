@@ -258,3 +258,31 @@ export const DEFAULT_REGISTRY = "kv";
 export const REGISTRY_OPEN_TIMEOUT_MS = 30_000;
 /** Master: a newly elected standby waits at most this for its registry mirror to catch up with the stream, then reads the registry whole. */
 export const REGISTRY_MIRROR_CATCH_UP_MS = 2000;
+
+/**
+ * Master: cluster events are also kept in a JetStream stream, the cluster's event history
+ * (`agora events --since`). Mesos keeps no event history; the limits are agora's own.
+ */
+export const DEFAULT_EVENTS_STREAM = true;
+/** Master: events older than this leave the history stream (`max_age`). */
+export const DEFAULT_EVENTS_MAX_AGE_MS = 24 * 3_600_000;
+/** Master: the history stream keeps at most this many bytes, the oldest go first (`max_bytes`). */
+export const DEFAULT_EVENTS_MAX_BYTES = 1024 * 1024 * 1024;
+/** Master: replicas of the history stream (3 on a 3-node NATS cluster). */
+export const DEFAULT_EVENTS_REPLICAS = 1;
+/**
+ * Master: the kinds of cluster events the history stream keeps by default: all but
+ * `offer.sent`, by far the most frequent (one per offer: 50,000 per allocation cycle at
+ * scale) and transient (an offer's fate is in the task and rescind events). `all` keeps every kind.
+ */
+export const DEFAULT_EVENTS_KINDS: readonly string[] = [
+  "agent.>",
+  "framework.>",
+  "task.>",
+  "offer.rescinded",
+  "allocation",
+];
+/** Master: how long the leader waits for JetStream to create or update the history stream before it serves without it. */
+export const EVENTS_STREAM_SETUP_TIMEOUT_MS = 5000;
+/** `agora events`: idle heartbeat of the history consumer; a consumer silent for two is recreated from the last sequence seen. */
+export const EVENTS_CONSUMER_IDLE_HEARTBEAT_MS = 5000;

@@ -50,3 +50,40 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/**
+ * Parses a size to bytes: `1073741824`, `512MB`, `1GiB`, `1g` (a bare number is bytes;
+ * `KB`/`MB`/`GB` are powers of 1000, `KiB`/`MiB`/`GiB` and `k`/`m`/`g` powers of 1024).
+ * @throws AgoraError INVALID_CONFIG naming the value
+ */
+export function parseByteSize(value: string | number, what = "size"): number {
+  if (typeof value === "number") {
+    if (Number.isInteger(value) && value >= 0) return value;
+  } else {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+    if (match) {
+      const factor = SIZE_UNITS[(match[2] ?? "").toLowerCase() || "b"];
+      if (factor !== undefined) return Math.round(Number(match[1]) * factor);
+    }
+  }
+  throw new AgoraError(
+    ErrorCode.InvalidConfig,
+    `invalid ${what} ${JSON.stringify(value)}: expected a number of bytes with an optional unit such as 512MB, 1GiB`,
+  );
+}

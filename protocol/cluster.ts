@@ -98,3 +98,18 @@ export const ClusterAllocation = message("cluster.allocation", {
     Type.Object({ dominantShare: Type.Number(), role: Type.Optional(Type.String()) }),
   ),
 });
+
+/** Every cluster event type, as published on `events.<kind>` and kept in the history stream. */
+export const CLUSTER_EVENT_TYPES = [
+  "cluster.agentAdded",
+  "cluster.agentReregistered",
+  "cluster.agentUnreachable",
+  "cluster.agentRemoved",
+  "cluster.frameworkAdded",
+  "cluster.frameworkDisconnected",
+  "cluster.frameworkRemoved",
+  "cluster.offerSent",
+  "cluster.offerRescinded",
+  "cluster.taskUpdated",
+  "cluster.allocation",
+] as const;

@@ -18,6 +18,14 @@ export function registryBucket(prefix: string): string {
   return `${prefix.replaceAll(".", "_")}_registry`;
 }
 
+/**
+ * The JetStream stream of a subject prefix's cluster event history (captures
+ * `<prefix>.v1.events.>`, or the configured kinds): `agora` → `agora_events`.
+ */
+export function eventStreamName(prefix: string): string {
+  return `${prefix.replaceAll(".", "_")}_events`;
+}
+
 const PLAIN_KEY_TOKEN = /^[-_a-zA-Z0-9]+$/;
 
 /**

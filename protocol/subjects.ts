@@ -175,6 +175,20 @@ export class Subjects {
     return `${this.base}.events.>`;
   }
 
+  /**
+   * Cluster events matching a kind pattern: a kind (`task.updated`), or a pattern with NATS
+   * wildcards (`agent.>`, `offer.*`), as the history stream's subjects are configured.
+   * @throws AgoraError INVALID_ID for an empty token or a character not allowed in a subject
+   */
+  eventsMatching(pattern: string): string {
+    const tokens = pattern.split(".");
+    tokens.forEach((token, i) => {
+      if (token === "*" || (token === ">" && i === tokens.length - 1)) return;
+      assertValidId(token, "event kind");
+    });
+    return `${this.base}.events.${pattern}`;
+  }
+
   /** Master → policy actor, request: one allocation decision. */
   policy(name: string): string {
     return `${this.base}.policy.${assertValidId(name, "policy name")}`;

@@ -14,6 +14,11 @@ import {
   DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
   DEFAULT_AGENT_REREGISTER_TIMEOUT_MS,
   DEFAULT_ALLOCATION_INTERVAL_MS,
+  DEFAULT_EVENTS_KINDS,
+  DEFAULT_EVENTS_MAX_AGE_MS,
+  DEFAULT_EVENTS_MAX_BYTES,
+  DEFAULT_EVENTS_REPLICAS,
+  DEFAULT_EVENTS_STREAM,
   DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS,
   DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS,
   DEFAULT_LEADER_LEASE_MS,
@@ -166,6 +171,45 @@ export const MASTER_OPTIONS = {
     placeholder: "N",
     help: "replicas of the registry's KV bucket (3 on a 3-node NATS cluster)",
   },
+  eventsStream: {
+    kind: "boolean",
+    flag: "events-stream",
+    env: "AGORA_EVENTS_STREAM",
+    default: DEFAULT_EVENTS_STREAM,
+    help: "keep the cluster events in the JetStream stream <prefix>_events, the history `agora events --since` replays (--events-stream=false: live only)",
+  },
+  eventsMaxAge: {
+    kind: "duration",
+    flag: "events-max-age",
+    env: "AGORA_EVENTS_MAX_AGE",
+    default: DEFAULT_EVENTS_MAX_AGE_MS,
+    placeholder: "DURATION",
+    help: "events older than this leave the history stream (0: kept until --events-max-bytes)",
+  },
+  eventsMaxBytes: {
+    kind: "bytes",
+    flag: "events-max-bytes",
+    env: "AGORA_EVENTS_MAX_BYTES",
+    default: DEFAULT_EVENTS_MAX_BYTES,
+    placeholder: "SIZE",
+    help: "most bytes the history stream keeps (512MB, 1GiB...); the oldest events go first",
+  },
+  eventsReplicas: {
+    kind: "integer",
+    flag: "events-replicas",
+    env: "AGORA_EVENTS_REPLICAS",
+    default: DEFAULT_EVENTS_REPLICAS,
+    placeholder: "N",
+    help: "replicas of the history stream (3 on a 3-node NATS cluster)",
+  },
+  eventsKinds: {
+    kind: "strings",
+    flag: "events-kinds",
+    env: "AGORA_EVENTS_KINDS",
+    default: [...DEFAULT_EVENTS_KINDS],
+    placeholder: "KIND",
+    help: "event kinds the history keeps, comma-separated or repeated (task.updated, agent.>, ...; all: every kind, offer.sent included)",
+  },
 } as const satisfies OptionSpecs;
 
 /** The master's resolved options (durations in milliseconds). */
@@ -213,6 +257,7 @@ export function validateMasterConfig(config: MasterConfig): void {
     ["agentRemovalTimeout", "agent-removal-timeout"],
     ["offerTimeout", "offer-timeout"],
     ["frameworkFailoverTimeout", "framework-failover-timeout"],
+    ["eventsMaxAge", "events-max-age"],
   ];
   for (const [key, flag] of nonNegative) {
     const value = config[key];
@@ -224,6 +269,7 @@ export function validateMasterConfig(config: MasterConfig): void {
     ["maxAgentPingTimeouts", "max-agent-ping-timeouts"],
     ["maxFrameworkHeartbeatTimeouts", "max-framework-heartbeat-timeouts"],
     ["registryReplicas", "registry-replicas"],
+    ["eventsReplicas", "events-replicas"],
   ];
   for (const [key, flag] of counts) {
     const value = config[key];
@@ -232,6 +278,15 @@ export function validateMasterConfig(config: MasterConfig): void {
   const fraction = config.recoveryAgentFraction;
   if (!(fraction >= 0 && fraction <= 1))
     fail("recovery-agent-fraction", "a number in [0, 1]", fraction);
+  if (!(config.eventsMaxBytes > 0) || !Number.isInteger(config.eventsMaxBytes)) {
+    fail("events-max-bytes", "a positive size", config.eventsMaxBytes);
+  }
+  if (config.eventsKinds.length === 0) fail("events-kinds", "at least one kind, or all", []);
+  for (const kind of config.eventsKinds) {
+    if (kind !== "all" && !isEventKindPattern(kind)) {
+      fail("events-kinds", "event kinds such as task.updated, agent.> or all", kind);
+    }
+  }
   if (config.registry !== "kv" && config.registry !== "memory") {
     fail("registry", "kv or memory", config.registry);
   }
@@ -241,4 +296,12 @@ export function validateMasterConfig(config: MasterConfig): void {
   if (config.masterId !== undefined && !isValidId(config.masterId)) {
     fail("master-id", "an identifier without '.', '*', '>' or whitespace", config.masterId);
   }
+}
+
+/** A kind pattern of `--events-kinds`: dot-separated tokens, `*` for one, `>` last for the rest. */
+function isEventKindPattern(pattern: string): boolean {
+  const tokens = pattern.split(".");
+  return tokens.every(
+    (token, i) => token === "*" || (token === ">" && i === tokens.length - 1) || isValidId(token),
+  );
 }

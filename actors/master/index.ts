@@ -10,8 +10,9 @@
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type Clock, systemClock } from "../../infra/clock.ts";
-import { REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { EVENTS_STREAM_SETUP_TIMEOUT_MS, REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
+import { ensureEventStream } from "../../infra/event-stream.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
@@ -157,6 +158,8 @@ export function createMaster(deps: MasterDeps): Master {
       sequence,
     });
     core = fresh;
+    // set up alongside the recovery: the first events of the term are already kept
+    const history = setUpHistory(term);
     let snapshot: RegistrySnapshot;
     try {
       snapshot = await loadSnapshot(registry, logger, metrics);
@@ -169,6 +172,15 @@ export function createMaster(deps: MasterDeps): Master {
       }
       return;
     }
+    // bounded: a slow JetStream delays serving by at most the setup timeout
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([
+      history,
+      new Promise<void>((resolve) => {
+        timer = clock.after(EVENTS_STREAM_SETUP_TIMEOUT_MS, resolve);
+      }),
+    ]);
+    timer?.cancel();
     if (core !== fresh || !isLeading()) return;
     // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
     leaderSubs = [
@@ -189,6 +201,31 @@ export function createMaster(deps: MasterDeps): Master {
     fresh.ctx.outbox.flush?.();
     logger.info({ term, policy: policy.name }, "serving as leader");
     for (const resolve of leadingWaiters.splice(0)) resolve();
+  };
+
+  /**
+   * The leader creates the event history stream or brings its limits up to date
+   * (a standby never touches it); without JetStream the master serves on, live events only.
+   */
+  const setUpHistory = async (term: number) => {
+    if (!config.eventsStream) return;
+    try {
+      const setup = await ensureEventStream(
+        nc,
+        subjects,
+        {
+          kinds: config.eventsKinds,
+          maxAgeMs: config.eventsMaxAge,
+          maxBytes: config.eventsMaxBytes,
+          replicas: config.eventsReplicas,
+        },
+        EVENTS_STREAM_SETUP_TIMEOUT_MS,
+      );
+      logger.info({ term, setup }, "event history stream ready");
+    } catch (err) {
+      metrics.inc("events_stream_failures");
+      logger.warn({ term, reason: (err as Error).message }, "event history unavailable");
+    }
   };
 
   /** Stops serving at once: unsubscribes and drops the in-memory state. */

@@ -96,3 +96,20 @@ test("durations - Mesos-style units, bare numbers are seconds", (t) => {
   t.is(formatDuration(250), "250ms");
   t.is(formatDuration(120_000), "2m");
 });
+
+test("config - a boolean flag takes =true / =false, not after --", (t) => {
+  const off = resolveOptions(
+    { ...SPECS, on: { kind: "boolean", flag: "on", default: true, help: "on" } },
+    { env: {}, argv: ["--on=false", "--verbose=yes"], allowPositionals: true },
+  );
+  t.false(off.values.on);
+  t.true(off.values.verbose);
+  const rest = resolveOptions(SPECS, {
+    env: {},
+    argv: ["--", "--verbose=true"],
+    allowPositionals: true,
+  });
+  t.false(rest.values.verbose);
+  t.deepEqual(rest.positionals, ["--verbose=true"]);
+  t.throws(() => resolveOptions(SPECS, { env: {}, argv: ["--verbose=maybe"] }));
+});
