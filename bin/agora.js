@@ -1,7 +1,47 @@
 #!/usr/bin/env node
-// Entry point of the `agora` command: loads the TypeScript CLI through tsx so
-// that a fresh clone runs without a build step.
-import { register } from "tsx/esm/api";
+// Entry point of the `agora` command. Runs the compiled CLI (dist/, built by
+// `npm run build`, which `npm ci` / `npm install` run through `prepare`) when
+// it is at least as new as every TypeScript source; otherwise (a fresh clone
+// before the build, or sources edited since) the sources through tsx, so a
+// change is never hidden behind an old build. AGORA_FROM_SOURCES=1 forces the
+// sources.
+import { readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-await import("../cli/main.ts");
+const root = fileURLToPath(new URL("..", import.meta.url));
+const SOURCE_DIRS = ["protocol", "infra", "policies", "simulate", "actors", "cli"];
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(file));
+    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+function builtIsFresh() {
+  if (process.env.AGORA_FROM_SOURCES === "1") return false;
+  let built;
+  try {
+    built = statSync(`${root}dist/.built`).mtimeMs;
+  } catch {
+    return false;
+  }
+  return SOURCE_DIRS.every((dir) => {
+    try {
+      return newestSource(`${root}${dir}`) <= built;
+    } catch {
+      return true;
+    }
+  });
+}
+
+if (builtIsFresh()) {
+  await import("../dist/cli/main.js");
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../cli/main.ts");
+}

@@ -41,12 +41,16 @@ export type {
   AllocationDecision,
   AllocationPolicy,
   DeclineFilter,
+  DeclineFilterIndex,
   FrameworkStanding,
   RoleQuotaStanding,
   RoleStanding,
 } from "./types.ts";
 export {
+  filterIndexOf,
+  filtersOnAgent,
   isFiltered,
+  isFilteredFor,
   isSubrole,
   offerableTo,
   rolePriority,
