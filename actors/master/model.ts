@@ -12,6 +12,7 @@ import type { Attributes, TaskState, TaskStatus } from "../../protocol/common.ts
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
@@ -158,6 +159,9 @@ export interface OfferEntry {
   readonly role: string;
   readonly resources: Resources;
   readonly createdAt: number;
+  /** Where it is in the offer lifecycle (protocol/lifecycles/offer.machine.ts). */
+  state: OfferState;
+  /** The timer of its state's named delay (the offer timeout), if one runs. */
   timer: Timer | undefined;
 }
 

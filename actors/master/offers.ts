@@ -5,7 +5,12 @@
  */
 import type { Offer } from "../../protocol/common.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
-import { OfferEvent, OfferState, offerLifecycle } from "../../protocol/lifecycles/offer.machine.ts";
+import {
+  OfferDelay,
+  OfferEvent,
+  OfferState,
+  offerLifecycle,
+} from "../../protocol/lifecycles/offer.machine.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import { interned } from "./intern.ts";
 import { addOffered, removeOffered } from "./ledger.ts";
@@ -27,20 +32,36 @@ export function createOffer(
     role,
     resources,
     createdAt: now,
+    state: OfferState.Outstanding,
     timer: undefined,
   };
   ctx.offers.set(offer.offerId, offer);
   addOffered(ctx, agent, framework, offer);
-  if (ctx.config.offerTimeout > 0) {
-    offer.timer = ctx.clock.after(ctx.config.offerTimeout, () => {
-      if (ctx.offers.get(offer.offerId) !== offer) return;
-      endOffer(ctx, offer, OfferEvent.Expire);
+  for (const timeout of OUTSTANDING_TIMEOUTS) {
+    const ms = delayValue(ctx, timeout.delay);
+    if (ms <= 0) continue;
+    offer.timer = ctx.clock.after(ms, () => {
+      offer.timer = undefined;
+      if (!endOffer(ctx, offer, OfferEvent.Expire)) return;
       ctx.metrics.inc("offers_expired");
       notifyRescind(ctx, offer, "offer timeout");
     });
   }
   ctx.metrics.inc("offers_created");
   return offer;
+}
+
+/** The named delays of an outstanding offer, from the offer machine. */
+const OUTSTANDING_TIMEOUTS = offerLifecycle.timeouts(OfferState.Outstanding);
+
+/** The configured value of one of the offer machine's named delays, in ms (0: none). */
+function delayValue(ctx: MasterContext, delay: string): number {
+  switch (delay) {
+    case OfferDelay.OfferTimeout:
+      return ctx.config.offerTimeout;
+    default:
+      return 0;
+  }
 }
 
 /** The wire form of an offer. */
@@ -57,12 +78,15 @@ export function offerToWire(offer: OfferEntry, agent: AgentEntry): Offer {
 }
 
 /**
- * Ends an outstanding offer (`event` is how): removes it from the book and
- * uncounts its resources. Returns false when the offer was not outstanding.
+ * Ends an outstanding offer (`event` is how, a transition of the offer
+ * machine): removes it from the book and uncounts its resources. Returns
+ * false when the machine has no such transition from the offer's state (it
+ * ended already).
  */
 export function endOffer(ctx: MasterContext, offer: OfferEntry, event: OfferEvent): boolean {
-  if (ctx.offers.get(offer.offerId) !== offer) return false;
-  if (offerLifecycle.next(OfferState.Outstanding, event) === undefined) return false;
+  const next = offerLifecycle.next(offer.state, event);
+  if (next === undefined) return false;
+  offer.state = next;
   ctx.offers.delete(offer.offerId);
   offer.timer?.cancel();
   offer.timer = undefined;

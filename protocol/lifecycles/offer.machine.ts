@@ -19,12 +19,22 @@ export const OfferEvent = {
 } as const;
 export type OfferEvent = (typeof OfferEvent)[keyof typeof OfferEvent];
 
-/** The offer lifecycle machine. */
-export const offerMachine = setup({ types: {} as { events: { type: OfferEvent } } }).createMachine({
+/**
+ * Named delays of the offer machine; the master gives each its value
+ * (`offerTimeout` = `--offer-timeout`, Mesos's `offer_timeout`; none when 0).
+ */
+export const OfferDelay = { OfferTimeout: "offerTimeout" } as const;
+
+/** The offer lifecycle machine. An outstanding offer expires after the named delay `offerTimeout`. */
+export const offerMachine = setup({
+  types: {} as { events: { type: OfferEvent } },
+  delays: { [OfferDelay.OfferTimeout]: 0 },
+}).createMachine({
   id: "offer",
   initial: OfferState.Outstanding,
   states: {
     [OfferState.Outstanding]: {
+      after: { [OfferDelay.OfferTimeout]: { target: OfferState.Expired } },
       on: {
         [OfferEvent.Accept]: { target: OfferState.Accepted },
         [OfferEvent.Decline]: { target: OfferState.Declined },

@@ -6,20 +6,12 @@
  * states again, so UNREACHABLE may go back to a live state.
  */
 import { setup } from "xstate";
-import { TaskState } from "../common.ts";
+import { TaskState, TERMINAL_TASK_STATES } from "../common.ts";
 import { deriveLifecycle } from "./lifecycle.ts";
 
 const S = TaskState;
-const TERMINAL = [
-  S.Finished,
-  S.Failed,
-  S.Killed,
-  S.Error,
-  S.Lost,
-  S.Dropped,
-  S.Gone,
-  S.GoneByOperator,
-] as const;
+/** The terminal states, written once (protocol/common.ts); each is a final state here. */
+const TERMINAL = Array.from(TERMINAL_TASK_STATES);
 
 type Target = { target: TaskState };
 const to = (states: readonly TaskState[]): Record<string, Target> =>
@@ -47,14 +39,7 @@ export const taskMachine = setup({
     [S.Unknown]: {
       on: to([S.Unknown, S.Staging, S.Starting, S.Running, S.Killing, S.Unreachable, ...TERMINAL]),
     },
-    [S.Finished]: final,
-    [S.Failed]: final,
-    [S.Killed]: final,
-    [S.Error]: final,
-    [S.Lost]: final,
-    [S.Dropped]: final,
-    [S.Gone]: final,
-    [S.GoneByOperator]: final,
+    ...Object.fromEntries(TERMINAL.map((state) => [state, final])),
   },
 });
 

@@ -1,7 +1,9 @@
 import test from "ava";
 import { handleRegister } from "../../../actors/master/agent-handlers.ts";
 import { handleSubscribe } from "../../../actors/master/framework-handlers.ts";
+import { endOffer } from "../../../actors/master/offers.ts";
 import { AgoraError } from "../../../protocol/errors.ts";
+import { OfferEvent, OfferState } from "../../../protocol/lifecycles/offer.machine.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { Harness } from "./harness.ts";
 
@@ -110,6 +112,29 @@ test("offers - the offer timeout rescinds an offer and its resources are offered
   h.advance(1000); // the next batch
   t.true(h.offersTo(fid, mark).length >= 1);
   t.not(h.offersTo(fid, mark)[0]?.offerId, offer.offerId);
+  t.deepEqual(h.invariants(), []);
+});
+
+test("offers - an offer follows the offer machine: once ended, no event ends it again", (t) => {
+  const h = new Harness({ offerTimeout: 2000 });
+  const fid = h.addFramework();
+  h.addAgent({ cpus: 1, mem: 128 });
+  h.flush();
+  const wire = h.offersTo(fid)[0]!;
+  const offer = h.ctx.offers.get(wire.offerId)!;
+  t.is(offer.state, OfferState.Outstanding);
+  t.true(endOffer(h.ctx, offer, OfferEvent.Decline));
+  t.is(offer.state, OfferState.Declined);
+  for (const event of Object.values(OfferEvent)) t.false(endOffer(h.ctx, offer, event), event);
+  t.is(offer.timer, undefined, "the offer timeout is cancelled with the offer");
+  const mark = h.mark();
+  h.advance(2000);
+  t.deepEqual(
+    h.sentTo("framework", fid, "event.rescind", mark),
+    [],
+    "a declined offer never expires",
+  );
+  t.is(h.metrics.get("offers_expired"), 0);
   t.deepEqual(h.invariants(), []);
 });
 

@@ -3,7 +3,7 @@ import { transition } from "xstate";
 import { TaskState, TERMINAL_TASK_STATES } from "../../../protocol/common.ts";
 import { agentLifecycle } from "../../../protocol/lifecycles/agent.machine.ts";
 import { frameworkLifecycle } from "../../../protocol/lifecycles/framework.machine.ts";
-import { offerLifecycle } from "../../../protocol/lifecycles/offer.machine.ts";
+import { OfferDelay, offerLifecycle } from "../../../protocol/lifecycles/offer.machine.ts";
 import { taskLifecycle } from "../../../protocol/lifecycles/task.machine.ts";
 
 const ALL = Object.values(TaskState);
@@ -60,6 +60,23 @@ test("lifecycles - an offer is usable once", (t) => {
       t.is(offerLifecycle.next(used, event), undefined);
     }
   }
+});
+
+test("lifecycles - the offer timeout is the machine's named delay: outstanding expires after it", (t) => {
+  t.deepEqual(offerLifecycle.timeouts("outstanding"), [
+    { delay: OfferDelay.OfferTimeout, target: "expired" },
+  ]);
+  t.is(offerLifecycle.next("outstanding", "EXPIRE"), "expired", "the timer sends EXPIRE");
+  for (const ended of ["accepted", "declined", "rescinded", "expired"] as const) {
+    t.deepEqual(offerLifecycle.timeouts(ended), []);
+  }
+});
+
+test("lifecycles - the task machine's final states are exactly the terminal states", (t) => {
+  t.deepEqual(
+    ALL.filter((s) => taskLifecycle.isFinal(s)),
+    ALL.filter((s) => TERMINAL_TASK_STATES.has(s)),
+  );
 });
 
 test("lifecycles - agents and frameworks follow DESIGN §4", (t) => {
