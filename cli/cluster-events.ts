@@ -21,6 +21,7 @@ export const CLUSTER_EVENT_TYPES = [
   "cluster.frameworkRemoved",
   "cluster.offerSent",
   "cluster.offerRescinded",
+  "cluster.offerEnded",
   "cluster.taskUpdated",
   "cluster.allocation",
 ] as const;

@@ -76,6 +76,19 @@ export const ClusterOfferRescinded = message("cluster.offerRescinded", {
   reason: Text,
 });
 
+/**
+ * An outstanding offer ended otherwise than by a rescind: its framework
+ * accepted or declined it, or it expired (offer timeout). With
+ * `cluster.offerRescinded` every `cluster.offerSent` has an end.
+ */
+export const ClusterOfferEnded = message("cluster.offerEnded", {
+  ...at,
+  offerId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  how: Type.Union([Type.Literal("accepted"), Type.Literal("declined"), Type.Literal("expired")]),
+});
+
 export const ClusterTaskUpdated = message("cluster.taskUpdated", {
   ...at,
   frameworkId: Id,

@@ -67,8 +67,17 @@ export function endOffer(ctx: MasterContext, offer: OfferEntry, event: OfferEven
   offer.timer?.cancel();
   offer.timer = undefined;
   removeOffered(ctx, ctx.agents.get(offer.agentId), ctx.frameworks.get(offer.frameworkId), offer);
+  const how = OFFER_END[event];
+  if (how !== undefined) ctx.events.offerEnded(offer, how);
   return true;
 }
+
+/** How an offer ended, as `cluster.offerEnded` says it (a rescind has its own event). */
+const OFFER_END: Partial<Record<OfferEvent, "accepted" | "declined" | "expired">> = {
+  [OfferEvent.Accept]: "accepted",
+  [OfferEvent.Decline]: "declined",
+  [OfferEvent.Expire]: "expired",
+};
 
 function notifyRescind(ctx: MasterContext, offer: OfferEntry, reason: string): void {
   const framework = ctx.frameworks.get(offer.frameworkId);
