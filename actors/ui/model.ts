@@ -5,9 +5,14 @@
  * the changes the actor streams), so both see the same thing. No Node or DOM
  * imports: esbuild bundles it for the browser.
  */
-import type { ClusterEvent } from "../../cli/cluster-events.ts";
 import type { Attributes, ResourcesJson, TaskState } from "../../protocol/common.ts";
 import type { MasterState } from "../../protocol/operator.ts";
+import type { MessageOf, MessageType } from "../../protocol/registry.ts";
+
+/** Every cluster event type (`cluster.*`). */
+export type ClusterEventType = Extract<MessageType, `cluster.${string}`>;
+/** One cluster event. */
+export type ClusterEvent = MessageOf<ClusterEventType>;
 
 /** Scalar resources by name (`cpus`, `mem`, `disk`, ...), reservations folded in. */
 export type Scalars = Record<string, number>;
@@ -91,6 +96,12 @@ export interface Sample {
 
 /** A change the UI applies: a cluster event, or a sample the actor took. */
 export type UiChange = ClusterEvent | { type: "ui.sample"; sample: Sample };
+
+/** One batch of changes as a browser receives it from the actor's stream. */
+export interface ChangeBatch {
+  seq: number;
+  changes: UiChange[];
+}
 
 /** What the masters are. */
 export interface MasterView {
@@ -291,7 +302,13 @@ export class UiModel {
 
   #applyEvent(e: ClusterEvent): boolean {
     switch (e.type) {
-      case "cluster.agentAdded":
+      case "cluster.agentAdded": {
+        const known = this.agents.get(e.agentId);
+        if (known !== undefined) {
+          // already in the state the model was loaded from
+          known.status = "active";
+          return true;
+        }
         this.agents.set(e.agentId, {
           id: e.agentId,
           hostname: e.hostname,
@@ -305,6 +322,7 @@ export class UiModel {
           since: e.timestamp,
         });
         return true;
+      }
       case "cluster.agentReregistered":
       case "cluster.agentUnreachable": {
         const agent = this.agents.get(e.agentId);
@@ -356,6 +374,7 @@ export class UiModel {
         }
         return true;
       case "cluster.offerSent": {
+        if (this.offers.has(e.offerId)) return true;
         const offer: OfferView = {
           offerId: e.offerId,
           frameworkId: e.frameworkId,
