@@ -463,7 +463,7 @@ export class UiModel {
         }
       }
     }
-    if (!active && wasActive !== active) {
+    if (!active && (before === undefined || wasActive)) {
       this.#completed.push(key);
       this.#trimCompleted();
     }
