@@ -78,15 +78,15 @@ export const ClusterOfferRescinded = message("cluster.offerRescinded", {
 
 /**
  * An outstanding offer ended otherwise than by a rescind: its framework
- * accepted or declined it, or it expired (offer timeout). With
- * `cluster.offerRescinded` every `cluster.offerSent` has an end.
+ * accepted or declined it (an offer timeout is a rescind). With
+ * `cluster.offerRescinded` every `cluster.offerSent` has one end.
  */
 export const ClusterOfferEnded = message("cluster.offerEnded", {
   ...at,
   offerId: Id,
   frameworkId: Id,
   agentId: Id,
-  how: Type.Union([Type.Literal("accepted"), Type.Literal("declined"), Type.Literal("expired")]),
+  how: Type.Union([Type.Literal("accepted"), Type.Literal("declined")]),
 });
 
 export const ClusterTaskUpdated = message("cluster.taskUpdated", {

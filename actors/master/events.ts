@@ -108,8 +108,8 @@ export class ClusterEvents {
     });
   }
 
-  /** An offer was accepted, declined or expired. */
-  offerEnded(offer: OfferEntry, how: "accepted" | "declined" | "expired"): void {
+  /** An offer was accepted or declined. */
+  offerEnded(offer: OfferEntry, how: "accepted" | "declined"): void {
     this.#outbox.cluster(ClusterEventKind.OfferEnded, {
       type: "cluster.offerEnded",
       timestamp: this.#clock.now(),

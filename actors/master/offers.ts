@@ -72,11 +72,13 @@ export function endOffer(ctx: MasterContext, offer: OfferEntry, event: OfferEven
   return true;
 }
 
-/** How an offer ended, as `cluster.offerEnded` says it (a rescind has its own event). */
-const OFFER_END: Partial<Record<OfferEvent, "accepted" | "declined" | "expired">> = {
+/**
+ * How an offer ended, as `cluster.offerEnded` says it; a rescind and an
+ * expiry (told to the framework as a rescind) publish `cluster.offerRescinded`.
+ */
+const OFFER_END: Partial<Record<OfferEvent, "accepted" | "declined">> = {
   [OfferEvent.Accept]: "accepted",
   [OfferEvent.Decline]: "declined",
-  [OfferEvent.Expire]: "expired",
 };
 
 function notifyRescind(ctx: MasterContext, offer: OfferEntry, reason: string): void {
