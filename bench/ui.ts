@@ -7,7 +7,9 @@
  * the data), the tasks page with every task, and then the cluster-event rate
  * the page keeps up with: task events published at rising rates, each held
  * for a window, the page's applied-change count and frame count read at the
- * end of each window. Needs Chromium (`AGORA_CHROMIUM`, default
+ * end of each window. Meanwhile `cluster.allocation` events move the roles'
+ * shares (so the fairness view has something to draw). `--screenshots DIR`
+ * saves every page at the end. Needs Chromium (`AGORA_CHROMIUM`, default
  * /usr/bin/chromium).
  */
 import { parseArgs } from "node:util";
@@ -29,6 +31,8 @@ const { values } = parseArgs({
     tasks: { type: "string", default: "100000" },
     rates: { type: "string", default: "1000,5000,10000,20000,40000" },
     window: { type: "string", default: "5000" },
+    /** Saves a screenshot of each page here at the end (the README's come from this). */
+    screenshots: { type: "string" },
   },
 });
 const AGENTS = Number(values.agents);
@@ -45,7 +49,7 @@ function syntheticState(): MasterState {
       hostname: `host-${i}`,
       resources: { cpus: 8, mem: 32768, disk: 100000, ports: [[31000, 32000]] },
       used: { cpus: 2, mem: 512 },
-      offered: {},
+      offered: i < 200 ? { cpus: 6, mem: 32256 } : {},
       attributes: { rack: `r${i % 40}` },
       active: true,
       status: "active",
@@ -76,7 +80,11 @@ function syntheticState(): MasterState {
   }
   const roles: MasterState["roles"] = {};
   for (let f = 0; f < FRAMEWORKS; f++) {
-    roles[`role-${f}`] = { weight: 1, allocated: { cpus: TASKS / FRAMEWORKS }, dominantShare: 0.05 };
+    roles[`role-${f}`] = {
+      weight: 1,
+      allocated: { cpus: TASKS / FRAMEWORKS },
+      dominantShare: 0.05,
+    };
   }
   return {
     masterId: "bench-master",
@@ -87,7 +95,14 @@ function syntheticState(): MasterState {
     total: { cpus: AGENTS * 8, mem: AGENTS * 32768 },
     agents,
     frameworks,
-    offers: [],
+    offers: Array.from({ length: Math.min(200, AGENTS) }, (_, i) => ({
+      offerId: `offer-${i}`,
+      frameworkId: `fw-${i % FRAMEWORKS}`,
+      agentId: `agent-${i}`,
+      role: `role-${i % FRAMEWORKS}`,
+      resources: { cpus: 6, mem: 32256 },
+      createdAt: Date.now() - i * 1000,
+    })),
     roles,
   };
 }
@@ -122,7 +137,7 @@ const browser = await chromium.launch({
   executablePath: process.env.AGORA_CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
 });
-const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const page = await browser.newPage({ viewport: { width: 1200, height: 640 } });
 type Stats = {
   firstPaintMs?: number;
   snapshotMs?: number;
@@ -173,10 +188,16 @@ for (const rate of RATES) {
           resources: { cpus: 1, mem: 256 },
         });
       }
+      const phase = (performance.now() - t0) / 4000;
+      const roles: Record<string, { dominantShare: number }> = {};
+      for (let f = 0; f < 4; f++) {
+        roles[`role-${f}`] = { dominantShare: 0.15 + 0.1 * Math.sin(phase + (f * Math.PI) / 2) };
+      }
+      batch.push({ type: "cluster.allocation", timestamp: Date.now(), roles, frameworks: {} });
       for (let i = 0; i < batch.length; i += 500) {
         nc.publish(subject, encodeBatch(batch.slice(i, i + 500)));
       }
-      sent += due;
+      sent += batch.length;
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -197,6 +218,15 @@ for (const rate of RATES) {
   );
 }
 process.stdout.write(`${rows.join("\n")}\n`);
+if (values.screenshots !== undefined) {
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(values.screenshots, { recursive: true });
+  for (const name of ["overview", "agents", "frameworks", "tasks", "roles", "offers", "events"]) {
+    await page.click(`a[href='#/${name}']`);
+    await page.locator(`[data-testid=page-${name}]`).waitFor();
+    await page.screenshot({ path: `${values.screenshots}/${name}.png` });
+  }
+}
 await browser.close();
 await ui.stop();
 await closeGracefully(uiNc);

@@ -1,6 +1,7 @@
 /** A uPlot line chart of the model's time series, updated in place with setData. */
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
+import { num } from "./format.ts";
 import { html } from "./html.ts";
 
 export interface Series {
@@ -40,9 +41,11 @@ export function Chart(props: {
       ],
       axes: [
         {},
-        props.percent
-          ? { values: (_u: uPlot, ticks: number[]) => ticks.map((v) => `${Math.round(v * 100)}%`) }
-          : {},
+        {
+          size: 64,
+          values: (_u: uPlot, ticks: number[]) =>
+            ticks.map((v) => (props.percent ? `${Math.round(v * 100)}%` : num(v))),
+        },
       ],
       scales: props.percent ? { y: { range: [0, 1] } } : {},
     };
