@@ -35,3 +35,9 @@ export function ago(t: number, now: number): string {
 }
 
 export const shortState = (state: string): string => state.replace(/^TASK_/, "");
+
+/** `rack=r1 zone=a`. */
+export function attributes(a: Record<string, string | number>): string {
+  const parts = Object.entries(a).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? "-" : parts.join(" ");
+}

@@ -11,7 +11,7 @@ import type {
 } from "../model.ts";
 import { isTerminal } from "../model.ts";
 import { Chart, color } from "./chart.ts";
-import { ago, num, pct, resources, shortState } from "./format.ts";
+import { ago, attributes, num, pct, resources, shortState } from "./format.ts";
 import { html } from "./html.ts";
 import { type Column, VirtualTable } from "./table.ts";
 
@@ -129,18 +129,18 @@ export function Overview({ model }: PageProps) {
 
 const agentColumns = (now: number): Column<AgentView>[] => [
   { title: "agent", width: "14em", cell: (a) => agentLink(a.id) },
-  { title: "hostname", width: "10em", cell: (a) => a.hostname },
+  { title: "hostname", width: "8em", cell: (a) => a.hostname },
   {
     title: "status",
     width: "7em",
     cell: (a) => html`<span class=${`st-${a.status}`}>${a.status}</span>`,
   },
-  { title: "total", width: "1fr", cell: (a) => resources(a.total) },
+  { title: "total", width: "1.4fr", cell: (a) => resources(a.total) },
   { title: "used", width: "1fr", cell: (a) => resources(a.used) },
   { title: "offered", width: "1fr", cell: (a) => resources(a.offered) },
-  { title: "tasks", width: "4em", cell: (a) => a.tasks },
-  { title: "attributes", width: "1fr", cell: (a) => resources(a.attributes as Scalars) || "-" },
-  { title: "since", width: "4em", cell: (a) => ago(a.since, now) },
+  { title: "tasks", width: "5em", cell: (a) => a.tasks },
+  { title: "attributes", width: "1fr", cell: (a) => attributes(a.attributes) },
+  { title: "since", width: "5em", cell: (a) => ago(a.since, now) },
 ];
 
 function filterRows<T>(rows: Iterable<T>, q: string, text: (row: T) => string): T[] {
@@ -188,7 +188,7 @@ function AgentDetail({ model, route, now }: PageProps) {
       <tr><th>resources</th><td>${resources(a.resources)}</td></tr>
       <tr><th>used</th><td>${resources(a.used)}</td></tr>
       <tr><th>offered</th><td>${resources(a.offered)}</td></tr>
-      <tr><th>attributes</th><td>${JSON.stringify(a.attributes)}</td></tr>
+      <tr><th>attributes</th><td>${attributes(a.attributes)}</td></tr>
     </table>
     <h3>Tasks</h3>
     <${VirtualTable} rows=${tasks} columns=${taskColumns(model, now)} rowKey=${(t: TaskView) => t.key} height=${300} />`;
