@@ -105,7 +105,7 @@ test("ui actor - streams numbered batches of cluster events after hello", async 
   t.teardown(() => stream.stop());
   await eventually(() => stream.frames.length > 0, "hello");
   t.is(stream.frames[0]?.event, "hello");
-  const start = (stream.frames[0]?.data as { seq: number }).seq;
+  const start = (stream.frames[0]!.data as { seq: number }).seq;
   // an agent leaves: the master says so on the event stream
   const nc = await connect({ servers: nats().url, name: "fake", logger: silentLogger() });
   t.teardown(() => closeGracefully(nc));
