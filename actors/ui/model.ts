@@ -454,14 +454,6 @@ export class UiModel {
         fw.tasks += sign;
         add(fw.used, scalars, sign);
       }
-      if (role !== undefined) {
-        const view = this.roles[role];
-        if (view !== undefined) {
-          const allocated = scalarsOf(view.allocated);
-          add(allocated, scalars, sign);
-          view.allocated = { ...view.allocated, ...allocated };
-        }
-      }
     }
     if (!active && (before === undefined || wasActive)) {
       this.#completed.push(key);
@@ -477,6 +469,26 @@ export class UiModel {
       const task = this.tasks.get(key);
       if (task !== undefined && isTerminal(task.state)) this.tasks.delete(key);
     }
+  }
+
+  /**
+   * What each role holds (its tasks that are not terminal and its outstanding
+   * offers, with its sub-roles'), as the master counts a role's allocation.
+   */
+  roleAllocations(): Record<string, Scalars> {
+    const out: Record<string, Scalars> = {};
+    const charge = (role: string | undefined, r: ResourcesJson) => {
+      if (role === undefined) return;
+      const scalars = scalarsOf(r);
+      const parts = role.split("/");
+      for (let i = 1; i <= parts.length; i++) {
+        const path = parts.slice(0, i).join("/");
+        add((out[path] ??= {}), scalars, 1);
+      }
+    };
+    for (const t of this.tasks.values()) if (!isTerminal(t.state)) charge(t.role, t.resources);
+    for (const o of this.offers.values()) charge(o.role, o.resources);
+    return out;
   }
 
   /** Cluster totals: resources of active agents, used and offered. */

@@ -270,6 +270,7 @@ export function Tasks({ model, route, now }: PageProps) {
 
 export function Roles({ model }: PageProps) {
   const roles = Object.entries(model.roles).sort(([a], [b]) => a.localeCompare(b));
+  const allocations = model.roleAllocations();
   const samples = model.samples;
   const names = roles.map(([r]) => r);
   return html`<table class="plain wide" data-testid="roles-table">
@@ -280,7 +281,7 @@ export function Roles({ model }: PageProps) {
           <td>${r.weight}</td>
           <td>${resources(r.quota?.guarantee)}</td>
           <td>${resources(r.quota?.limit)}</td>
-          <td>${resources(r.allocated)}</td>
+          <td>${resources(allocations[role] ?? {})}</td>
           <td><span class="bar"><span style=${{ width: pct(r.dominantShare) }}></span></span>
             <span data-role-share=${role}>${pct(r.dominantShare)}</span></td>
         </tr>`,

@@ -96,6 +96,7 @@ test("ui model - a state gives agents, frameworks, tasks, offers and totals", (t
     offered: { cpus: 3, mem: 3968 },
   });
   t.is(m.master.leaderId, "m1");
+  t.deepEqual(m.roleAllocations(), { web: { cpus: 4, mem: 4096 } }, "its task and its offer");
 });
 
 test("ui model - a task's life moves the counts of its agent and framework", (t) => {
@@ -133,7 +134,7 @@ test("ui model - a task's life moves the counts of its agent and framework", (t)
   t.deepEqual(m.agents.get("a2")?.used, { cpus: 2, mem: 512 });
   t.is(m.frameworks.get("f1")?.tasks, 2);
   t.is(m.tasks.get("f1/t2")?.since, T + 3);
-  t.deepEqual(m.roles.web?.allocated, { cpus: 6, mem: 4608 });
+  t.deepEqual(m.roleAllocations().web, { cpus: 3, mem: 640 }, "its tasks; the offer was taken");
   t.true(
     m.apply({
       type: "cluster.taskUpdated",
