@@ -6,7 +6,8 @@
  * (`/ui/api/snapshot`) and the changes as server-sent events
  * (`/ui/api/events`, one batch per flush interval). It takes a new snapshot
  * only when it sees a gap: a NATS reconnect, or an event the model cannot
- * place (a master failover). It runs outside the master so that the
+ * place, or a new holder of the registry's leader lease (a master
+ * failover). It runs outside the master so that the
  * allocating master's event loop never serializes JSON for browsers.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -25,6 +26,7 @@ import { requestState } from "../../infra/request.ts";
 import { MESSAGE_TYPES } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { buildUiBundle, type UiBundle } from "./bundle.ts";
+import { type LeaderWatch, watchLeader } from "./leader-watch.ts";
 import { type ClusterEvent, type ClusterEventType, type UiChange, UiModel } from "./model.ts";
 import { SseClients } from "./sse.ts";
 
@@ -77,6 +79,7 @@ export function createUi(deps: UiDeps): UiActor {
 
   let http: HttpServer | undefined;
   let sub: Subscription | undefined;
+  let leaderWatch: LeaderWatch | undefined;
   const timers: Timer[] = [];
   let pending: UiChange[] = [];
   /** Events that came while a snapshot was on its way; applied on top of it. */
@@ -189,6 +192,11 @@ export function createUi(deps: UiDeps): UiActor {
         return undefined;
       });
       await nc.flush();
+      leaderWatch = await watchLeader(nc, subjects.prefix, logger, metrics, (leader) => {
+        metrics.inc("ui_leader_changes");
+        logger.info(leader, "a new leader: taking a new snapshot");
+        scheduleSnapshot();
+      });
       await snapshot();
       timers.push(clock.every(flushMs, flush));
       timers.push(
@@ -210,6 +218,7 @@ export function createUi(deps: UiDeps): UiActor {
       snapshotTimer?.cancel();
       for (const t of timers) t.cancel();
       sub?.unsubscribe();
+      leaderWatch?.stop();
       clients.closeAll();
       await http?.close();
     },
