@@ -19,7 +19,7 @@ import {
   DEFAULT_UI_SAMPLE_MS,
 } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
-import { type HttpServer, startHttpServer } from "../../infra/http.ts";
+import { type HttpHandler, type HttpServer, startHttpServer } from "../../infra/http.ts";
 import type { Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { requestState } from "../../infra/request.ts";
@@ -150,21 +150,18 @@ export function createUi(deps: UiDeps): UiActor {
     }
   };
 
-  const routes = (bundle: UiBundle) => ({
+  const routes = (bundle: UiBundle): Record<string, HttpHandler> => ({
     "/": () => ({ status: 302, headers: { location: "/ui/" }, body: "" }),
     "/ui/api/snapshot": () => {
       flush();
       return { body: model.snapshot() };
     },
-    "/ui/api/events": (
-      req: Parameters<SseClients["open"]>[0],
-      res: Parameters<SseClients["open"]>[1],
-    ) => {
+    "/ui/api/events": (req, res) => {
       flush();
       clients.open(req, res, model.seq);
       return undefined;
     },
-    "/ui/*": (_req: unknown, _res: unknown, url: URL) => {
+    "/ui/*": (_req, _res, url) => {
       const name = url.pathname.slice("/ui/".length) || "index.html";
       // every page of the single-page app is index.html
       const file =
