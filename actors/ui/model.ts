@@ -483,7 +483,9 @@ export class UiModel {
       const parts = role.split("/");
       for (let i = 1; i <= parts.length; i++) {
         const path = parts.slice(0, i).join("/");
-        add((out[path] ??= {}), scalars, 1);
+        const into = out[path] ?? {};
+        out[path] = into;
+        add(into, scalars, 1);
       }
     };
     for (const t of this.tasks.values()) if (!isTerminal(t.state)) charge(t.role, t.resources);
