@@ -74,6 +74,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "set, remove or show role quotas on the running master",
     load: async () => (await import("./commands/quota.ts")).quotaCommand,
   },
+  {
+    name: "ui",
+    summary: "serve the live web UI",
+    load: async () => (await import("./commands/ui.ts")).uiCommand,
+  },
 ];
 
 /** The text of `agora --help`. */

@@ -12,7 +12,8 @@ import {
   resolveAgentConfig,
 } from "../actors/agent/index.ts";
 import { createMaster, type MasterConfig, resolveMasterConfig } from "../actors/master/index.ts";
-import type { Clock } from "../infra/clock.ts";
+import { createUi, type UiActor } from "../actors/ui/index.ts";
+import { type Clock, systemClock } from "../infra/clock.ts";
 import { closeGracefully, connect } from "../infra/connect.ts";
 import type { Logger } from "../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../infra/nats-server.ts";
@@ -49,6 +50,11 @@ export interface LocalClusterOptions {
   clock?: Clock;
   /** Who runs the cluster, for logs (e.g. `agora dev`). @default "local cluster" */
   name?: string;
+  /**
+   * Also serve the web UI (`agora ui`) on this port (a random one when it is
+   * taken; 0 = random). Absent: no UI.
+   */
+  uiPort?: number;
   /** How long to wait for every agent to register. @default 20 s */
   readyTimeoutMs?: number;
 }
@@ -60,6 +66,8 @@ export interface LocalCluster {
   /** The embedded server, when one was started. */
   readonly server: NatsServer | undefined;
   readonly agents: ReadonlyArray<{ spec: LocalAgentSpec; agent: Agent }>;
+  /** The web UI's address (`http://host:port/ui/`), when `uiPort` was given. */
+  readonly uiUrl: string | undefined;
   /** Stops agents (and their executors), the master and the embedded server. Idempotent. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -96,6 +104,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const connections: NatsConnection[] = [];
   const agents: Array<{ spec: LocalAgentSpec; agent: Agent }> = [];
   let server: NatsServer | undefined;
+  let ui: UiActor | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
@@ -145,6 +154,30 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await master.start();
     cleanup.push(() => master.stop());
 
+    if (options.uiPort !== undefined) {
+      const uiNc = await open("ui");
+      const startUi = async (port: number) => {
+        const actor = createUi({
+          nc: uiNc,
+          subjects,
+          logger,
+          clock: options.clock ?? systemClock,
+          port,
+        });
+        try {
+          await actor.start();
+        } catch (err) {
+          await actor.stop();
+          throw err;
+        }
+        return actor;
+      };
+      // the port taken: a random one
+      ui = await startUi(options.uiPort).catch(() => startUi(0));
+      const started = ui;
+      cleanup.push(() => started.stop());
+    }
+
     for (const spec of options.agents) {
       const config = resolveAgentConfig({
         argv: [],
@@ -191,6 +224,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     url: server?.url ?? options.natsUrl!,
     server,
     agents,
+    uiUrl: ui?.url,
     stop,
     [Symbol.asyncDispose]: stop,
   };

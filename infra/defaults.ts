@@ -286,3 +286,15 @@ export const DEFAULT_EVENTS_KINDS: readonly string[] = [
 export const EVENTS_STREAM_SETUP_TIMEOUT_MS = 5000;
 /** `agora events`: idle heartbeat of the history consumer; a consumer silent for two is recreated from the last sequence seen. */
 export const EVENTS_CONSUMER_IDLE_HEARTBEAT_MS = 5000;
+/** Web UI (`agora ui`): HTTP port (Mesos serves its UI on the master's 5050; agora's UI is its own actor). */
+export const DEFAULT_UI_HTTP_PORT = 5055;
+/** Web UI: address the HTTP server binds. */
+export const DEFAULT_UI_HTTP_HOST = "127.0.0.1";
+/** Web UI: cluster events are sent to browsers in one batch per this interval (coalesced). */
+export const DEFAULT_UI_FLUSH_MS = 100;
+/** Web UI: one point of the resources and shares time series per this interval. */
+export const DEFAULT_UI_SAMPLE_MS = 2000;
+/** Web UI: a new state snapshot is taken this long after the last sign of a gap (one per failover storm). */
+export const DEFAULT_UI_RESNAPSHOT_DELAY_MS = 1000;
+/** Web UI: a browser whose unsent stream grows past this many bytes is dropped (it reconnects and re-snapshots). */
+export const UI_MAX_CLIENT_BACKLOG_BYTES = 16 * 1024 * 1024;

@@ -76,6 +76,19 @@ export const ClusterOfferRescinded = message("cluster.offerRescinded", {
   reason: Text,
 });
 
+/**
+ * An outstanding offer ended otherwise than by a rescind: its framework
+ * accepted or declined it (an offer timeout is a rescind). With
+ * `cluster.offerRescinded` every `cluster.offerSent` has one end.
+ */
+export const ClusterOfferEnded = message("cluster.offerEnded", {
+  ...at,
+  offerId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  how: Type.Union([Type.Literal("accepted"), Type.Literal("declined")]),
+});
+
 export const ClusterTaskUpdated = message("cluster.taskUpdated", {
   ...at,
   frameworkId: Id,
@@ -110,6 +123,7 @@ export const CLUSTER_EVENT_TYPES = [
   "cluster.frameworkRemoved",
   "cluster.offerSent",
   "cluster.offerRescinded",
+  "cluster.offerEnded",
   "cluster.taskUpdated",
   "cluster.allocation",
 ] as const;

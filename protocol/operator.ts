@@ -52,6 +52,17 @@ export const StateFramework = Type.Object({
   tasks: Type.Array(StateTask),
 });
 
+/** An outstanding offer (Mesos `/master/state` `offers`). */
+export const StateOffer = Type.Object({
+  offerId: Id,
+  frameworkId: Id,
+  agentId: Id,
+  role: Role,
+  resources: ResourcesJson,
+  /** Milliseconds since the epoch when it was made. */
+  createdAt: Type.Number(),
+});
+
 export const MasterState = Type.Object({
   masterId: Id,
   /** Whether the answering master leads (a standby answers on `master.instance.<id>` only). */
@@ -80,6 +91,8 @@ export const MasterState = Type.Object({
   total: ResourcesJson,
   agents: Type.Array(StateAgent),
   frameworks: Type.Array(StateFramework),
+  /** The outstanding offers (absent from a standby's answer). */
+  offers: Type.Optional(Type.Array(StateOffer)),
   /**
    * Every role with a framework, an allocation or a setting, and its ancestors:
    * `allocated` and `dominantShare` include the role's sub-roles.

@@ -74,6 +74,7 @@ const SCHEMAS = {
   "cluster.frameworkRemoved": cluster.ClusterFrameworkRemoved,
   "cluster.offerSent": cluster.ClusterOfferSent,
   "cluster.offerRescinded": cluster.ClusterOfferRescinded,
+  "cluster.offerEnded": cluster.ClusterOfferEnded,
   "cluster.taskUpdated": cluster.ClusterTaskUpdated,
   "cluster.allocation": cluster.ClusterAllocation,
   "operator.getState": operator.OperatorGetState,

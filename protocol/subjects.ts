@@ -69,6 +69,7 @@ export const ClusterEventKind = {
   FrameworkDisconnected: "framework.disconnected",
   OfferSent: "offer.sent",
   OfferRescinded: "offer.rescinded",
+  OfferEnded: "offer.ended",
   TaskUpdated: "task.updated",
   Allocation: "allocation",
 } as const;

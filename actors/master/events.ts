@@ -108,6 +108,18 @@ export class ClusterEvents {
     });
   }
 
+  /** An offer was accepted or declined. */
+  offerEnded(offer: OfferEntry, how: "accepted" | "declined"): void {
+    this.#outbox.cluster(ClusterEventKind.OfferEnded, {
+      type: "cluster.offerEnded",
+      timestamp: this.#clock.now(),
+      offerId: offer.offerId,
+      frameworkId: offer.frameworkId,
+      agentId: offer.agentId,
+      how,
+    });
+  }
+
   /** A task changed state (or was rejected with TASK_ERROR / TASK_DROPPED before it existed). */
   taskUpdated(
     task: Pick<TaskEntry, "taskId" | "frameworkId" | "agentId" | "name"> & { resources: Resources },

@@ -91,8 +91,19 @@ export function endOffer(ctx: MasterContext, offer: OfferEntry, event: OfferEven
   offer.timer?.cancel();
   offer.timer = undefined;
   removeOffered(ctx, ctx.agents.get(offer.agentId), ctx.frameworks.get(offer.frameworkId), offer);
+  const how = OFFER_END[event];
+  if (how !== undefined) ctx.events.offerEnded(offer, how);
   return true;
 }
+
+/**
+ * How an offer ended, as `cluster.offerEnded` says it; a rescind and an
+ * expiry (told to the framework as a rescind) publish `cluster.offerRescinded`.
+ */
+const OFFER_END: Partial<Record<OfferEvent, "accepted" | "declined">> = {
+  [OfferEvent.Accept]: "accepted",
+  [OfferEvent.Decline]: "declined",
+};
 
 function notifyRescind(ctx: MasterContext, offer: OfferEntry, reason: string): void {
   const framework = ctx.frameworks.get(offer.frameworkId);

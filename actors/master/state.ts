@@ -82,6 +82,14 @@ export function masterState(ctx: MasterContext): MasterState {
       status: agent.status,
     })),
     frameworks: Array.from(ctx.frameworks.values(), (f) => frameworkJson(f, total)),
+    offers: Array.from(ctx.offers.values(), (o) => ({
+      offerId: o.offerId,
+      frameworkId: o.frameworkId,
+      agentId: o.agentId,
+      role: o.role,
+      resources: o.resources.toJSON(),
+      createdAt: o.createdAt,
+    })),
     roles,
   };
 }

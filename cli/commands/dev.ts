@@ -8,7 +8,7 @@
 import path from "node:path";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { DEFAULT_NATS_URL } from "../../infra/connect.ts";
-import { DEFAULT_DEV_AGENTS } from "../../infra/defaults.ts";
+import { DEFAULT_DEV_AGENTS, DEFAULT_UI_HTTP_PORT } from "../../infra/defaults.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { startLocalCluster } from "../local-cluster.ts";
@@ -49,6 +49,13 @@ const DEV_OPTIONS = {
     min: 0,
     max: 65535,
     help: `port of the embedded nats-server; 0 = random (default ${DEV_NATS_PORT}, or a random one when ${DEV_NATS_PORT} is taken; a port given here that is taken is an error)`,
+  },
+  uiPort: {
+    kind: "integer",
+    flag: "ui-port",
+    default: DEFAULT_UI_HTTP_PORT,
+    placeholder: "PORT",
+    help: "port of the web UI (agora ui), a random one when taken; 0 = random",
   },
   workDir: {
     kind: "string",
@@ -107,6 +114,7 @@ export const devCommand: Command = {
         natsPortStrict: values.natsPort !== undefined,
         name: "agora dev",
         subjects,
+        uiPort: values.uiPort,
         logger,
         agents: Array.from({ length: values.agents }, (_, i) => ({
           hostname: `agent-${i + 1}`,
@@ -115,7 +123,7 @@ export const devCommand: Command = {
         })),
       });
       try {
-        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents);
+        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents, cluster.uiUrl);
         await stopped;
         process.stderr.write("agora dev: stopping agents, master and nats-server\n");
       } finally {
@@ -136,6 +144,7 @@ function printBanner(
     spec: { hostname: string };
     agent: { resources(): Record<string, unknown> | undefined };
   }>,
+  uiUrl?: string,
 ): void {
   const lines = [`agora dev: ready — NATS at ${url}, a master and ${agents.length} agent(s)`];
   for (const { spec, agent } of agents) {
@@ -144,6 +153,7 @@ function printBanner(
       `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}`,
     );
   }
+  if (uiUrl !== undefined) lines.push(`  web UI: ${uiUrl}`);
   const env: string[] = [];
   if (url !== DEFAULT_NATS_URL) env.push(`export AGORA_NATS_URL=${url}`);
   if (prefix !== COMMON_OPTIONS.prefix.default) env.push(`export AGORA_SUBJECT_PREFIX=${prefix}`);

@@ -50,6 +50,17 @@ test("agora dev - comes up, serves agora state and run, and Ctrl-C leaves nothin
   const url = /nats:\/\/[\d.]+:\d+/.exec(ready)?.[0];
   t.truthy(url, ready);
   t.true(dev.stdout.items.some((l) => l.includes(`export AGORA_NATS_URL=${url}`)));
+  const uiLine = await dev.stdout.waitFor((line) => line.includes("web UI:"), {
+    timeoutMs: 5_000,
+    what: "the web UI's address",
+  });
+  const uiUrl = /http:\/\/[\d.]+:\d+\/ui\//.exec(uiLine)?.[0];
+  t.truthy(uiUrl, uiLine);
+  // the UI learns of the agent from the event stream
+  await eventually(async () => {
+    const snapshot = (await (await fetch(`${uiUrl}api/snapshot`)).json()) as { agents: unknown[] };
+    return snapshot.agents.length === 1;
+  }, "the UI to see the agent");
 
   const state = await runAgora(["state", "--nats", url!]);
   t.is(state.code, 0, state.stderr);

@@ -23,6 +23,8 @@ export async function startCluster(options: {
   subjects: Subjects;
   agents: Array<Omit<LocalAgentSpec, "workDir"> & { workDir?: string }>;
   master?: Partial<MasterConfig>;
+  /** Also serve the web UI on this port (0 = random). */
+  uiPort?: number;
 }): Promise<LocalCluster & { workDir: string }> {
   const work = await tempDir("agora-e2e-");
   const cluster = await startLocalCluster({
@@ -34,6 +36,7 @@ export async function startCluster(options: {
       workDir: a.workDir ?? path.join(work.dir, a.hostname),
     })),
     master: { allocationInterval: 100, ...options.master },
+    uiPort: options.uiPort,
   });
   const stop = async () => {
     await cluster.stop();

@@ -60,6 +60,11 @@ test("offers - revive clears filters and offers again at once", (t) => {
     offerIds: [offer.offerId],
     filters: { refuseSeconds: 3600 },
   });
+  t.like(
+    h.outbox.sent.find((s) => s.msg.type === "cluster.offerEnded")?.msg,
+    { offerId: offer.offerId, frameworkId: fid, how: "declined" },
+    "observers see the offer end",
+  );
   const mark = h.mark();
   h.core.allocator.run();
   t.deepEqual(h.offersTo(fid, mark), []);
@@ -108,6 +113,10 @@ test("offers - the offer timeout rescinds an offer and its resources are offered
     [offer.offerId],
   );
   t.true(h.outbox.sent.some((s) => s.msg.type === "cluster.offerRescinded"));
+  t.false(
+    h.outbox.sent.some((s) => s.msg.type === "cluster.offerEnded"),
+    "an expired offer ends once, as a rescind",
+  );
   t.is(h.metrics.get("offers_expired"), 1);
   h.advance(1000); // the next batch
   t.true(h.offersTo(fid, mark).length >= 1);

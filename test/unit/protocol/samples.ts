@@ -403,6 +403,14 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     agentId: "agent-1",
     reason: "agent removed",
   },
+  "cluster.offerEnded": {
+    type: "cluster.offerEnded",
+    timestamp: SAMPLE_TIMESTAMP,
+    offerId: "offer-1",
+    frameworkId: "fw-1",
+    agentId: "agent-1",
+    how: "accepted",
+  },
   "cluster.taskUpdated": {
     type: "cluster.taskUpdated",
     timestamp: SAMPLE_TIMESTAMP,

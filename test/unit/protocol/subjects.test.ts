@@ -112,6 +112,7 @@ test("subjects - one event subject per cluster event kind", (t) => {
     "framework.disconnected": "agora.v1.events.framework.disconnected",
     "offer.sent": "agora.v1.events.offer.sent",
     "offer.rescinded": "agora.v1.events.offer.rescinded",
+    "offer.ended": "agora.v1.events.offer.ended",
     "task.updated": "agora.v1.events.task.updated",
     allocation: "agora.v1.events.allocation",
   };
