@@ -49,6 +49,8 @@ export interface LocalClusterOptions {
   name?: string;
   /** How long to wait for every agent to register. @default 20 s */
   readyTimeoutMs?: number;
+  /** Serve the master's and agents' HTTP endpoints (`/metrics`, `/health`, `/state`) on free ports. */
+  http?: boolean;
 }
 
 /** A running local cluster. */
@@ -58,6 +60,8 @@ export interface LocalCluster {
   /** The embedded server, when one was started. */
   readonly server: NatsServer | undefined;
   readonly agents: ReadonlyArray<{ spec: LocalAgentSpec; agent: Agent }>;
+  /** The master's HTTP endpoints, with `http`. */
+  readonly masterHttpUrl: string | undefined;
   /** Stops agents (and their executors), the master and the embedded server. Idempotent. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -87,6 +91,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const connections: NatsConnection[] = [];
   const agents: Array<{ spec: LocalAgentSpec; agent: Agent }> = [];
   let server: NatsServer | undefined;
+  let masterHttpUrl: string | undefined;
+  const http = options.http === true ? { httpPort: 0 } : {};
   let stopping: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
@@ -124,7 +130,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const masterConfig = resolveMasterConfig({
       argv: [],
-      overrides: { ...options.master, nats: natsUrl, prefix: subjects.prefix },
+      overrides: { ...http, ...options.master, nats: natsUrl, prefix: subjects.prefix },
     });
     const master = createMaster({
       nc: await open("master"),
@@ -133,14 +139,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       config: masterConfig,
       clock: options.clock,
     });
-    await master.start();
     cleanup.push(() => master.stop());
+    await master.start();
+    masterHttpUrl = master.httpUrl;
 
     for (const spec of options.agents) {
       const config = resolveAgentConfig({
         argv: [],
         env: {},
         overrides: {
+          ...http,
           ...spec.overrides,
           nats: natsUrl,
           prefix: subjects.prefix,
@@ -182,6 +190,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     url: server?.url ?? options.natsUrl!,
     server,
     agents,
+    masterHttpUrl,
     stop,
     [Symbol.asyncDispose]: stop,
   };

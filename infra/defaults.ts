@@ -258,3 +258,14 @@ export const DEFAULT_REGISTRY = "kv";
 export const REGISTRY_OPEN_TIMEOUT_MS = 30_000;
 /** Master: a newly elected standby waits at most this for its registry mirror to catch up with the stream, then reads the registry whole. */
 export const REGISTRY_MIRROR_CATCH_UP_MS = 2000;
+/**
+ * Every actor's HTTP server (`/metrics`, `/health`, `/state`): the address it binds
+ * (Mesos `--ip`, default all interfaces; agora's binds loopback unless told otherwise).
+ * There is no default port (Mesos: master 5050, agent 5051): without `--http-port` an actor
+ * serves no HTTP, so several agents, masters and policy actors run side by side on one host.
+ */
+export const DEFAULT_HTTP_HOST = "127.0.0.1";
+/** Buckets of `agora_allocator_allocation_run_seconds` (Mesos `allocator/mesos/allocation_run_ms`). */
+export const ALLOCATION_RUN_BUCKETS_S = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];

@@ -107,6 +107,7 @@ export const devCommand: Command = {
         natsUrl: values.nats,
         natsPort: values.natsPort,
         name: "agora dev",
+        http: true,
         subjects,
         logger,
         agents: Array.from({ length: values.agents }, (_, i) => ({
@@ -116,7 +117,9 @@ export const devCommand: Command = {
         })),
       });
       try {
-        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents);
+        if (!interrupted) {
+          printBanner(cluster.url, values.prefix, cluster.agents, cluster.masterHttpUrl);
+        }
         await stopped;
         process.stderr.write("agora dev: stopping agents, master and nats-server\n");
       } finally {
@@ -135,14 +138,21 @@ function printBanner(
   prefix: string,
   agents: ReadonlyArray<{
     spec: { hostname: string };
-    agent: { resources(): Record<string, unknown> | undefined };
+    agent: { resources(): Record<string, unknown> | undefined; readonly httpUrl?: string };
   }>,
+  masterHttpUrl?: string,
 ): void {
   const lines = [`agora dev: ready — NATS at ${url}, a master and ${agents.length} agent(s)`];
+  if (masterHttpUrl !== undefined) {
+    lines.push(
+      `  master: ${masterHttpUrl}/state  ${masterHttpUrl}/metrics  ${masterHttpUrl}/health`,
+    );
+  }
   for (const { spec, agent } of agents) {
     const res = agent.resources();
+    const http = agent.httpUrl === undefined ? "" : `  (${agent.httpUrl}/state, /metrics)`;
     lines.push(
-      `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}`,
+      `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}${http}`,
     );
   }
   const env: string[] = [];
