@@ -6,14 +6,8 @@
  * scrapes it ({@link Metrics.exposition}): counters are copied into it at
  * scrape time, never on the path that counts.
  */
-import {
-  Counter,
-  collectDefaultMetrics,
-  Gauge,
-  Histogram,
-  type Metric,
-  Registry,
-} from "prom-client";
+import { performance } from "node:perf_hooks";
+import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
 
 /** A counter's value, to add to directly on a hot path. */
 export interface Cell {
@@ -147,11 +141,17 @@ export class Metrics {
     });
   }
 
-  /** Adds the process metrics (CPU, memory, event loop lag, GC) under this actor's prefix, once. */
+  /**
+   * Adds the process metrics under this actor's prefix, once: cpu, memory,
+   * heap, start time, event loop utilization — read when scraped. Not
+   * prom-client's `collectDefaultMetrics`: its GC observer and event loop
+   * delay monitor run all the time, and under the bench's load they stalled
+   * the master (see README, Metrics).
+   */
   collectProcessMetrics(): void {
     if (this.#processMetrics) return;
     this.#processMetrics = true;
-    collectDefaultMetrics({ register: this.registry, prefix: this.#prefix });
+    registerProcessMetrics(this, this.#prefix);
   }
 
   /** The Prometheus name a counter is exported under. */
@@ -216,4 +216,68 @@ export class Metrics {
       );
     }
   }
+}
+
+/** Process gauges computed at scrape time (names as prom-client's default metrics). */
+function registerProcessMetrics(metrics: Metrics, p: string): void {
+  const registry = metrics.registry;
+  const seconds = (micros: number) => micros / 1e6;
+  for (const [name, help, read] of [
+    [
+      "process_cpu_user_seconds_total",
+      "User CPU time of the process",
+      () => seconds(process.cpuUsage().user),
+    ],
+    [
+      "process_cpu_system_seconds_total",
+      "System CPU time of the process",
+      () => seconds(process.cpuUsage().system),
+    ],
+  ] as const) {
+    new Counter({
+      name: `${p}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+  const startTime = Math.round(Date.now() / 1000 - process.uptime());
+  metrics.gauge(`${p}process_start_time_seconds`, "Start of the process (Unix time)", [], (g) =>
+    g.set(startTime),
+  );
+  metrics.gauge(`${p}process_resident_memory_bytes`, "Resident memory of the process", [], (g) =>
+    g.set(process.memoryUsage.rss()),
+  );
+  metrics.gauge(`${p}nodejs_heap_size_used_bytes`, "V8 heap in use", [], (g) =>
+    g.set(process.memoryUsage().heapUsed),
+  );
+  metrics.gauge(`${p}nodejs_heap_size_total_bytes`, "V8 heap size", [], (g) =>
+    g.set(process.memoryUsage().heapTotal),
+  );
+  metrics.gauge(
+    `${p}nodejs_external_memory_bytes`,
+    "Memory outside the V8 heap (buffers)",
+    [],
+    (g) => g.set(process.memoryUsage().external),
+  );
+  let last = performance.eventLoopUtilization();
+  metrics.gauge(
+    `${p}nodejs_eventloop_utilization`,
+    "Share of time the event loop was busy since the previous scrape (0-1)",
+    [],
+    (g) => {
+      const now = performance.eventLoopUtilization();
+      g.set(performance.eventLoopUtilization(now, last).utilization);
+      last = now;
+    },
+  );
+  metrics.gauge(
+    `${p}nodejs_active_resources`,
+    "Handles and requests keeping the event loop alive",
+    [],
+    (g) => g.set(process.getActiveResourcesInfo().length),
+  );
 }

@@ -368,6 +368,8 @@ export function createAgent(deps: AgentDeps): Agent {
         state: () => agentState(view),
       });
     } catch (err) {
+      watch.stop();
+      connection = undefined;
       throw new AgoraError(
         ErrorCode.InvalidConfig,
         `--http-port ${port}: cannot listen on ${config.httpHost} (${(err as Error).message})`,

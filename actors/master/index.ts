@@ -283,6 +283,8 @@ export function createMaster(deps: MasterDeps): Master {
           await startHttp(config.httpPort);
         } catch (err) {
           started = false;
+          connection?.stop();
+          connection = undefined;
           throw new AgoraError(
             ErrorCode.InvalidConfig,
             `--http-port ${config.httpPort}: cannot listen on ${config.httpHost} (${(err as Error).message})`,
