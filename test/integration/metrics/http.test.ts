@@ -196,6 +196,9 @@ test.serial(
       { timeoutMs: WAIT_MS },
     );
     await sampleEventually(masterUrl, "agora_master_tasks", { state: "killed" }, (v) => v === 1);
+    const after = await scrape(masterUrl);
+    t.is(sample(after, "agora_master_task_states_reached_total", { state: "running" }), 1);
+    t.is(sample(after, "agora_master_task_states_reached_total", { state: "killed" }), 1);
     await sampleEventually(
       masterUrl,
       "agora_master_tasks",
