@@ -94,9 +94,10 @@ export function registerMasterGauges(metrics: Metrics, source: MasterGaugeSource
       const used = new Map<string, number>();
       const offered = new Map<string, number>();
       addScalars(total, clusterTotal(ctx));
-      for (const agent of ctx.agents.values()) {
-        addScalars(used, agent.used);
-        addScalars(offered, agent.offered);
+      // the frameworks' running sums: a few per framework, not one set per agent
+      for (const framework of ctx.frameworks.values()) {
+        for (const r of framework.used.values()) addScalars(used, r);
+        for (const r of framework.offered.values()) addScalars(offered, r);
       }
       for (const [kind, sums] of [
         ["total", total],
