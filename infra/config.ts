@@ -192,7 +192,7 @@ export const HTTP_OPTIONS = {
     flag: "http-port",
     env: "AGORA_HTTP_PORT",
     placeholder: "PORT",
-    help: "serve /metrics (Prometheus), /health and /state over HTTP on this port; 0 picks a free one (the URL is logged); absent: no HTTP server",
+    help: "serve /metrics (Prometheus), /health and, where the actor has one, /state over HTTP on this port; 0 picks a free one (the URL is logged); absent: no HTTP server",
   },
   httpHost: {
     kind: "string",
