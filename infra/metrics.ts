@@ -145,8 +145,8 @@ export class Metrics {
    * Adds the process metrics under this actor's prefix, once: cpu, memory,
    * heap, start time, event loop utilization — read when scraped. Not
    * prom-client's `collectDefaultMetrics`: its GC observer and event loop
-   * delay monitor run all the time, and under the bench's load they stalled
-   * the master (see README, Metrics).
+   * delay monitor run all the time (under the bench's load they went with stalls of
+   * the master, see README, Metrics).
    */
   collectProcessMetrics(): void {
     if (this.#processMetrics) return;
