@@ -57,6 +57,8 @@ export interface LocalClusterOptions {
   uiPort?: number;
   /** How long to wait for every agent to register. @default 20 s */
   readyTimeoutMs?: number;
+  /** Serve the master's and agents' HTTP endpoints (`/metrics`, `/health`, `/state`) on free ports. */
+  http?: boolean;
 }
 
 /** A running local cluster. */
@@ -68,6 +70,8 @@ export interface LocalCluster {
   readonly agents: ReadonlyArray<{ spec: LocalAgentSpec; agent: Agent }>;
   /** The web UI's address (`http://host:port/ui/`), when `uiPort` was given. */
   readonly uiUrl: string | undefined;
+  /** The master's HTTP endpoints, with `http`. */
+  readonly masterHttpUrl: string | undefined;
   /** Stops agents (and their executors), the master and the embedded server. Idempotent. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -105,6 +109,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const agents: Array<{ spec: LocalAgentSpec; agent: Agent }> = [];
   let server: NatsServer | undefined;
   let ui: UiActor | undefined;
+  let masterHttpUrl: string | undefined;
+  const http = options.http === true ? { httpPort: 0 } : {};
   let stopping: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
@@ -142,7 +148,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const masterConfig = resolveMasterConfig({
       argv: [],
-      overrides: { ...options.master, nats: natsUrl, prefix: subjects.prefix },
+      overrides: { ...http, ...options.master, nats: natsUrl, prefix: subjects.prefix },
     });
     const master = createMaster({
       nc: await open("master"),
@@ -151,8 +157,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       config: masterConfig,
       clock: options.clock,
     });
-    await master.start();
     cleanup.push(() => master.stop());
+    await master.start();
+    masterHttpUrl = master.httpUrl;
 
     if (options.uiPort !== undefined) {
       const uiNc = await open("ui");
@@ -183,6 +190,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         argv: [],
         env: {},
         overrides: {
+          ...http,
           ...spec.overrides,
           nats: natsUrl,
           prefix: subjects.prefix,
@@ -225,6 +233,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     server,
     agents,
     uiUrl: ui?.url,
+    masterHttpUrl,
     stop,
     [Symbol.asyncDispose]: stop,
   };

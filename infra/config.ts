@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { DEFAULT_SUBJECT_PREFIX } from "../protocol/subjects.ts";
-import { DEFAULT_NATS_URL } from "./defaults.ts";
+import { DEFAULT_HTTP_HOST, DEFAULT_NATS_URL } from "./defaults.ts";
 import { parseByteSize, parseDuration } from "./durations.ts";
 
 /** The value type of each kind of option. */
@@ -291,3 +291,35 @@ export const COMMON_OPTIONS = {
     help: "subject prefix of the cluster",
   },
 } as const satisfies OptionSpecs;
+
+/** Options of every long-running actor that serves `/metrics` and `/health` over HTTP. */
+export const HTTP_OPTIONS = {
+  httpPort: {
+    kind: "integer",
+    flag: "http-port",
+    env: "AGORA_HTTP_PORT",
+    placeholder: "PORT",
+    help: "serve /metrics (Prometheus), /health and, where the actor has one, /state over HTTP on this port; 0 picks a free one (the URL is logged); absent: no HTTP server",
+  },
+  httpHost: {
+    kind: "string",
+    flag: "http-host",
+    env: "AGORA_HTTP_HOST",
+    default: DEFAULT_HTTP_HOST,
+    placeholder: "ADDRESS",
+    help: "address the HTTP server binds (0.0.0.0 for every interface)",
+  },
+} as const satisfies OptionSpecs;
+
+/**
+ * Checks `--http-port`.
+ * @throws AgoraError INVALID_CONFIG
+ */
+export function validateHttpPort(port: number | undefined): void {
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new AgoraError(
+      ErrorCode.InvalidConfig,
+      `--http-port: expected a port in [0, 65535], got ${JSON.stringify(port)}`,
+    );
+  }
+}

@@ -298,3 +298,14 @@ export const DEFAULT_UI_SAMPLE_MS = 2000;
 export const DEFAULT_UI_RESNAPSHOT_DELAY_MS = 1000;
 /** Web UI: a browser whose unsent stream grows past this many bytes is dropped (it reconnects and re-snapshots). */
 export const UI_MAX_CLIENT_BACKLOG_BYTES = 16 * 1024 * 1024;
+/**
+ * Every actor's HTTP server (`/metrics`, `/health`, `/state`): the address it binds
+ * (Mesos `--ip`, default all interfaces; agora's binds loopback unless told otherwise).
+ * There is no default port (Mesos: master 5050, agent 5051): without `--http-port` an actor
+ * serves no HTTP, so several agents, masters and policy actors run side by side on one host.
+ */
+export const DEFAULT_HTTP_HOST = "127.0.0.1";
+/** Buckets of `agora_allocator_allocation_run_seconds` (Mesos `allocator/mesos/allocation_run_ms`). */
+export const ALLOCATION_RUN_BUCKETS_S = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];

@@ -9,10 +9,12 @@ import os from "node:os";
 import path from "node:path";
 import {
   COMMON_OPTIONS,
+  HTTP_OPTIONS,
   type OptionSpecs,
   type Resolved,
   type ResolveInput,
   resolveOptions,
+  validateHttpPort,
 } from "../../infra/config.ts";
 import {
   DEFAULT_CGROUPS_ENABLE_CFS,
@@ -57,6 +59,7 @@ export const ISOLATION_MODES = [
 /** The option table of `agora agent`. */
 export const AGENT_OPTIONS = {
   ...COMMON_OPTIONS,
+  ...HTTP_OPTIONS,
   resources: {
     kind: "string",
     flag: "resources",
@@ -282,6 +285,7 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
     );
   }
   if (config.attributes !== undefined) parseAttributes(config.attributes);
+  validateHttpPort(config.httpPort);
   if (!(RECOVER_MODES as readonly string[]).includes(config.recover)) {
     throw new AgoraError(
       ErrorCode.InvalidConfig,

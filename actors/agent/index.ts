@@ -18,6 +18,7 @@
  */
 import path from "node:path";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
 import { Batcher } from "../../infra/batch.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import {
@@ -25,6 +26,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
+import type { HttpServer } from "../../infra/http.ts";
 import type { Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import type { ResourcesJson } from "../../protocol/common.ts";
@@ -52,6 +54,7 @@ import {
   masterCommandHandler,
 } from "./handlers.ts";
 import type { ProgramSource } from "./launcher.ts";
+import { type AgentView, agentState, registerAgentGauges } from "./observe.ts";
 import { reconfigurationError } from "./reconfiguration.ts";
 import { adoptCheckpoint, killCheckpointedExecutors } from "./recovery.ts";
 import { Registrar } from "./registration.ts";
@@ -108,13 +111,15 @@ export interface Agent {
   /** The isolation in use and why (once the agent knows its id). */
   isolation(): { kind: string; reason: string } | undefined;
   metrics: Metrics;
+  /** The URL of its HTTP endpoints (`/metrics`, `/health`, `/state`) once started with `httpPort`. */
+  readonly httpUrl: string | undefined;
 }
 
 /** Creates the agent actor. */
 export function createAgent(deps: AgentDeps): Agent {
   const { nc, subjects, config } = deps;
   const clock = deps.clock ?? systemClock;
-  const metrics = new Metrics();
+  const metrics = new Metrics({ prefix: "agora_agent_" });
   const logger = deps.logger.child({ actor: "agent", hostname: config.hostname });
   // Sandboxes are the executors' cwd: every path handed to them must be absolute.
   const workDir = path.resolve(config.workDir);
@@ -134,6 +139,8 @@ export function createAgent(deps: AgentDeps): Agent {
   let registrar: Registrar | undefined;
   let stopping: Promise<void> | undefined;
   let shuttingDown: Promise<void> | undefined;
+  let http: HttpServer | undefined;
+  let connection: ReturnType<typeof watchConnection> | undefined;
 
   const agentId = (): string => {
     if (currentId === undefined) throw new Error("the agent has no id yet");
@@ -328,8 +335,54 @@ export function createAgent(deps: AgentDeps): Agent {
     await nc.flush();
   };
 
+  /** Serves `/metrics`, `/health` and `/state` on `--http-port`. */
+  const startHttp = async (port: number, attributes: Record<string, string | number>) => {
+    const view: AgentView = {
+      agentId: () => currentId,
+      hostname: config.hostname,
+      registered: () => registrar?.state === "registered",
+      resources: () => total,
+      attributes,
+      executors,
+      containers,
+      pendingUpdates: (frameworkId, taskId) => statusUpdates.pending(frameworkId, taskId).length,
+      logger,
+    };
+    registerAgentGauges(metrics, view);
+    connection = watchConnection(nc);
+    const watch = connection;
+    try {
+      http = await startActorHttp({
+        port,
+        host: config.httpHost,
+        metrics,
+        logger,
+        health: () => ({
+          ok: watch.connected() && stopping === undefined,
+          body: {
+            agentId: currentId ?? null,
+            registered: view.registered(),
+            connected: watch.connected(),
+          },
+        }),
+        state: () => agentState(view),
+      });
+    } catch (err) {
+      watch.stop();
+      connection = undefined;
+      throw new AgoraError(
+        ErrorCode.InvalidConfig,
+        `--http-port ${port}: cannot listen on ${config.httpHost} (${(err as Error).message})`,
+        { cause: err },
+      );
+    }
+  };
+
   const agent: Agent = {
     metrics,
+    get httpUrl() {
+      return http?.url;
+    },
     agentId: () => currentId,
     registered: () => registrar?.state === "registered",
     resources: () => total,
@@ -354,6 +407,7 @@ export function createAgent(deps: AgentDeps): Agent {
         );
         if (refused !== undefined) throw new AgoraError(ErrorCode.InvalidConfig, refused);
       }
+      if (config.httpPort !== undefined) await startHttp(config.httpPort, attributes);
       registrar = new Registrar({
         nc,
         subjects,
@@ -408,6 +462,9 @@ export function createAgent(deps: AgentDeps): Agent {
 
     stop() {
       stopping ??= (async () => {
+        await http?.close();
+        http = undefined;
+        connection?.stop();
         await registrar?.stop();
         usageTimer?.cancel();
         statusUpdates.stop();

@@ -8,8 +8,10 @@
  * (`DEFAULT_ALLOCATION_CHUNK_OFFERS`), each allocation checked again when its
  * turn comes; no other cycle starts before the last chunk.
  */
+
+import { performance } from "node:perf_hooks";
 import type { Timer } from "../../infra/clock.ts";
-import { DEFAULT_ALLOCATION_CHUNK_OFFERS } from "../../infra/defaults.ts";
+import { ALLOCATION_RUN_BUCKETS_S, DEFAULT_ALLOCATION_CHUNK_OFFERS } from "../../infra/defaults.ts";
 import {
   type AgentSlot,
   type Allocation,
@@ -105,6 +107,8 @@ export class Allocator {
   /** A cycle was asked for while a chunked one was being applied. */
   #again = false;
   readonly #chunk: number;
+  /** Wall time of each cycle's decision (Mesos `allocator/mesos/allocation_run_ms`). */
+  readonly #runSeconds: { observe(seconds: number): void };
 
   /**
    * `schedule` runs a requested cycle, or the next chunk of one, soon; default
@@ -118,6 +122,11 @@ export class Allocator {
     this.#ctx = ctx;
     this.#schedule = schedule;
     this.#chunk = Math.max(1, chunk);
+    this.#runSeconds = ctx.metrics.histogram(
+      "agora_allocator_allocation_run_seconds",
+      "Wall time of an allocation cycle: building the policy's view and its decision",
+      ALLOCATION_RUN_BUCKETS_S,
+    );
   }
 
   /** Starts the batch timer. */
@@ -176,6 +185,7 @@ export class Allocator {
     }
     // nothing to decide without an agent that may be offered or a framework that may receive
     if (!active || !ctx.pool.hasEligible(now, ctx.config.allocationInterval)) return 0;
+    const started = performance.now();
     const context = buildContext(ctx);
     let decision: AllocationDecision;
     try {
@@ -185,6 +195,7 @@ export class Allocator {
       ctx.logger.error({ err, policy: ctx.policy.name }, "allocation policy failed");
       return 0;
     }
+    this.#runSeconds.observe((performance.now() - started) / 1000);
     ctx.metrics.inc("allocation_runs");
     this.#applying = { allocations: decision.allocations, next: 0, total: context.total };
     return this.#applyChunk(chunked ? this.#chunk : Number.POSITIVE_INFINITY);

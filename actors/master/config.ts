@@ -5,9 +5,11 @@
  */
 import {
   COMMON_OPTIONS,
+  HTTP_OPTIONS,
   type OptionSpecs,
   type Resolved,
   resolveOptions,
+  validateHttpPort,
 } from "../../infra/config.ts";
 import {
   DEFAULT_AGENT_PING_TIMEOUT_MS,
@@ -37,6 +39,7 @@ import { isValidId } from "../../protocol/subjects.ts";
 /** The master's option table. */
 export const MASTER_OPTIONS = {
   ...COMMON_OPTIONS,
+  ...HTTP_OPTIONS,
   masterId: {
     kind: "string",
     flag: "master-id",
@@ -275,6 +278,7 @@ export function validateMasterConfig(config: MasterConfig): void {
     const value = config[key];
     if (!Number.isInteger(value) || (value as number) < 1) fail(flag, "an integer >= 1", value);
   }
+  validateHttpPort(config.httpPort);
   const fraction = config.recoveryAgentFraction;
   if (!(fraction >= 0 && fraction <= 1))
     fail("recovery-agent-fraction", "a number in [0, 1]", fraction);

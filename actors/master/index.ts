@@ -9,10 +9,12 @@
  */
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import { EVENTS_STREAM_SETUP_TIMEOUT_MS, REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { ensureEventStream } from "../../infra/event-stream.ts";
+import type { HttpServer } from "../../infra/http.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
@@ -31,6 +33,7 @@ import { createLeadership, type Leadership } from "./leadership.ts";
 import type { LeadershipView } from "./model.ts";
 import { answerOperatorCall } from "./operator.ts";
 import { natsOutbox, type Outbox } from "./outbox.ts";
+import { registerMasterGauges } from "./prometheus.ts";
 import { recoverFromRegistry } from "./recovery.ts";
 import { loadSnapshot, MemoryRegistry, type Registry, type RegistrySnapshot } from "./registry.ts";
 import { openKvRegistry } from "./registry-kv.ts";
@@ -55,6 +58,8 @@ export interface Master {
   readonly masterId: string;
   /** Counters: messages, offers, tasks, transitions, rejections... */
   readonly metrics: Metrics;
+  /** The URL of its HTTP endpoints (`/metrics`, `/health`, `/state`) once started with `httpPort`. */
+  readonly httpUrl: string | undefined;
   /**
    * Opens the registry and takes part in the election; resolves once it leads
    * and serves, or once it has seen another master lead (then it stands by).
@@ -96,7 +101,10 @@ export function createMaster(deps: MasterDeps): Master {
   const masterId = config.masterId ?? generateMasterId(clock.now());
   const host = config.hostname ?? hostname();
   const logger = actorLogger(deps.logger, "master", { masterId });
-  const metrics = new Metrics();
+  const metrics = new Metrics({
+    prefix: "agora_master_",
+    names: { policy_fallbacks: "agora_policy_fallbacks_total" },
+  });
   const startTime = clock.now();
   const sequence = { agents: 0, frameworks: 0, offers: 0 };
   let core: MasterCore | undefined;
@@ -105,6 +113,8 @@ export function createMaster(deps: MasterDeps): Master {
   let leaderSubs: Subscription[] = [];
   let instanceSub: Subscription | undefined;
   let started = false;
+  let http: HttpServer | undefined;
+  let connection: ReturnType<typeof watchConnection> | undefined;
   const leadingWaiters: Array<() => void> = [];
   const isLeading = () => core !== undefined && (leadership?.isLeading() ?? true);
   const policy = new PolicySwitch(
@@ -255,9 +265,47 @@ export function createMaster(deps: MasterDeps): Master {
       },
     );
 
+  /** Serves `/metrics`, `/health` and `/state` (a standby's too: it answers who leads). */
+  const startHttp = async (port: number) => {
+    registerMasterGauges(metrics, {
+      context: () => (serving() ? core?.ctx : undefined),
+      elected: serving,
+      startTime,
+      now: () => clock.now(),
+    });
+    connection = watchConnection(nc);
+    const watch = connection;
+    http = await startActorHttp({
+      port,
+      host: config.httpHost,
+      metrics,
+      logger,
+      health: () => {
+        const v = view();
+        const body = {
+          leader: v.leader,
+          masterId,
+          ...(v.leaderId === undefined ? {} : { leaderId: v.leaderId }),
+        };
+        return {
+          ok: started && watch.connected(),
+          body: { ...body, connected: watch.connected() },
+        };
+      },
+      state: () =>
+        core === undefined || !serving()
+          ? standbyState(masterId, startTime, policy.name, view())
+          : masterState(core.ctx),
+    });
+  };
+
   const stop = async () => {
     if (!started) return;
     started = false;
+    await http?.close();
+    http = undefined;
+    connection?.stop();
+    connection = undefined;
     instanceSub?.unsubscribe();
     instanceSub = undefined;
     const outbox = core?.ctx.outbox;
@@ -278,9 +326,26 @@ export function createMaster(deps: MasterDeps): Master {
   return {
     masterId,
     metrics,
+    get httpUrl() {
+      return http?.url;
+    },
     async start() {
       if (started) return;
       started = true;
+      if (config.httpPort !== undefined) {
+        try {
+          await startHttp(config.httpPort);
+        } catch (err) {
+          started = false;
+          connection?.stop();
+          connection = undefined;
+          throw new AgoraError(
+            ErrorCode.InvalidConfig,
+            `--http-port ${config.httpPort}: cannot listen on ${config.httpHost} (${(err as Error).message})`,
+            { cause: err },
+          );
+        }
+      }
       instanceSub = serveInstance();
       if (config.registry === "memory") {
         registry = new MemoryRegistry();
@@ -298,9 +363,12 @@ export function createMaster(deps: MasterDeps): Master {
             }),
           clock,
           logger,
-        ).catch((err: unknown) => {
+        ).catch(async (err: unknown) => {
           started = false;
           instanceSub?.unsubscribe();
+          await http?.close();
+          http = undefined;
+          connection?.stop();
           throw new AgoraError(
             ErrorCode.Unavailable,
             `the registry bucket cannot be opened (${(err as Error).message}); the master needs JetStream (nats-server -js), or run one master alone with --registry memory`,

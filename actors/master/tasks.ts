@@ -21,6 +21,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import { isPartitionAware } from "./frameworks.ts";
 import { accountTask, addAgentTask, executorKey, releaseTask, removeAgentTask } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
+import { TASK_STATE_LABELS } from "./prometheus.ts";
 
 /** What a new task record is made of. */
 export interface NewTask {
@@ -182,6 +183,8 @@ export function applyStatus(
   }
   if (previous !== next) {
     ctx.metrics.inc("task_transitions");
+    // Mesos's master/tasks_finished, tasks_failed...: tasks that reached each state
+    ctx.metrics.incLabeled("task_states_reached", "state", TASK_STATE_LABELS[next] ?? next);
     ctx.events.taskUpdated(task, next, previous, status.reason, status.message);
   }
   return "applied";

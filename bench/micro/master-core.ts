@@ -28,7 +28,8 @@
  * `--tasks N` (default 100000; 0 skips), `--encode` (the outbox msgpack-encodes
  * every message, as the NATS outbox does), `--wire` (`--encode`, and inbound
  * task messages are decoded from bytes in the timed loops), `--resources TEXT`, `--only
- * registration,cycles,tasks`, `--scenarios free,filtered,busy`, `--json FILE`.
+ * registration,cycles,tasks` (and `scrape`: the cost of a `/metrics` scrape with the agents
+ * registered and with the tasks live), `--scenarios free,filtered,busy`, `--json FILE`.
  */
 import { writeFileSync } from "node:fs";
 import {
@@ -44,6 +45,7 @@ import {
   handleSubscribe,
 } from "../../actors/master/framework-handlers.ts";
 import type { Outbox } from "../../actors/master/outbox.ts";
+import { registerMasterGauges } from "../../actors/master/prometheus.ts";
 import { VirtualClock } from "../../infra/clock.ts";
 import { silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
@@ -421,7 +423,30 @@ function timeEach<T>(items: readonly T[], fn: (item: T) => void): number {
   return ((performance.now() - t0) * 1000) / Math.max(1, items.length);
 }
 
-function measureTasks(b: Bench, total: number, wire: boolean) {
+/**
+ * Times a `/metrics` scrape of the master (its gauges are computed from the
+ * whole state then): median of 5, and the size of the text.
+ */
+async function measureScrape(b: Bench): Promise<Record<string, number>> {
+  const metrics = b.ctx.metrics;
+  registerMasterGauges(metrics, {
+    context: () => b.ctx,
+    elected: () => true,
+    startTime: 0,
+    now: () => b.clock.now(),
+  });
+  const times: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const text = await metrics.exposition();
+    if (i > 0) times.push(performance.now() - t0); // the first one registers the counters
+    bytes = text.length;
+  }
+  return { liveTasks: liveTasks(b).length, scrapeMs: round(median(times), 2), bytes };
+}
+
+async function measureTasks(b: Bench, total: number, wire: boolean, atPeak?: () => Promise<void>) {
   // with --wire, inbound messages are encoded beforehand and decoded in the timed loop
   const pack = <T extends Message>(msg: T): T | Uint8Array => (wire ? encode(msg) : msg);
   b.addFrameworks(10);
@@ -491,6 +516,7 @@ function measureTasks(b: Bench, total: number, wire: boolean) {
   const ackUs = timeEach(running, (u) => b.call(u.ack.frameworkId, u.ack.call));
   running = [];
   const heap1 = heapUsed();
+  await atPeak?.();
   let finished = updates("TASK_FINISHED", 2);
   const finishedUs = timeEach(finished, (u) => b.agent(u.agentId, u.msg));
   const finalAckUs = timeEach(finished, (u) => b.call(u.ack.frameworkId, u.ack.call));
@@ -515,7 +541,7 @@ function measureTasks(b: Bench, total: number, wire: boolean) {
   return result;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (gc === undefined) process.stderr.write("(run node with --expose-gc for memory figures)\n");
   const resources = Resources.parse(o.resources).toJSON() as Record<string, unknown>;
@@ -536,13 +562,19 @@ function main(): void {
         console.log(JSON.stringify({ agents: n, cycles: r }));
       }
     }
-    if (o.only.has("tasks") && o.tasks > 0) {
-      result.tasks = measureTasks(b, o.tasks, o.wire);
-      console.log(JSON.stringify({ agents: n, tasks: result.tasks }));
+    if (o.only.has("scrape")) {
+      console.log(JSON.stringify({ agents: n, scrape: await measureScrape(b) }));
+    }
+    if ((o.only.has("tasks") || o.only.has("scrape")) && o.tasks > 0) {
+      const atPeak = o.only.has("scrape")
+        ? async () => console.log(JSON.stringify({ agents: n, scrape: await measureScrape(b) }))
+        : undefined;
+      result.tasks = await measureTasks(b, o.tasks, o.wire, atPeak);
+      if (o.only.has("tasks")) console.log(JSON.stringify({ agents: n, tasks: result.tasks }));
     }
     results.push(result);
   }
   if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(results, null, 2)}\n`);
 }
 
-main();
+await main();

@@ -113,6 +113,7 @@ export const devCommand: Command = {
         natsPort: values.natsPort ?? DEV_NATS_PORT,
         natsPortStrict: values.natsPort !== undefined,
         name: "agora dev",
+        http: true,
         subjects,
         uiPort: values.uiPort,
         logger,
@@ -123,7 +124,15 @@ export const devCommand: Command = {
         })),
       });
       try {
-        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents, cluster.uiUrl);
+        if (!interrupted) {
+          printBanner(
+            cluster.url,
+            values.prefix,
+            cluster.agents,
+            cluster.masterHttpUrl,
+            cluster.uiUrl,
+          );
+        }
         await stopped;
         process.stderr.write("agora dev: stopping agents, master and nats-server\n");
       } finally {
@@ -142,15 +151,22 @@ function printBanner(
   prefix: string,
   agents: ReadonlyArray<{
     spec: { hostname: string };
-    agent: { resources(): Record<string, unknown> | undefined };
+    agent: { resources(): Record<string, unknown> | undefined; readonly httpUrl?: string };
   }>,
+  masterHttpUrl?: string,
   uiUrl?: string,
 ): void {
   const lines = [`agora dev: ready — NATS at ${url}, a master and ${agents.length} agent(s)`];
+  if (masterHttpUrl !== undefined) {
+    lines.push(
+      `  master: ${masterHttpUrl}/state  ${masterHttpUrl}/metrics  ${masterHttpUrl}/health`,
+    );
+  }
   for (const { spec, agent } of agents) {
     const res = agent.resources();
+    const http = agent.httpUrl === undefined ? "" : `  (${agent.httpUrl}/state, /metrics)`;
     lines.push(
-      `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}`,
+      `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}${http}`,
     );
   }
   if (uiUrl !== undefined) lines.push(`  web UI: ${uiUrl}`);

@@ -5,7 +5,12 @@
  * (`drf`, ...) or served by `agora policy serve --name NAME`.
  */
 
-import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
+import {
+  COMMON_OPTIONS,
+  HTTP_OPTIONS,
+  type OptionSpecs,
+  validateHttpPort,
+} from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { createPolicyHost } from "../../policies/remote/host.ts";
 import { loadPolicyModule } from "../../policies/remote/load.ts";
@@ -16,6 +21,7 @@ import { OPERATOR_OPTIONS, operatorCall } from "./operator-call.ts";
 
 const SERVE_OPTIONS = {
   ...COMMON_OPTIONS,
+  ...HTTP_OPTIONS,
   name: {
     kind: "string",
     flag: "name",
@@ -78,6 +84,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   if (values.queue !== undefined && values.queue.trim() === "") {
     throw usageError("--queue must not be empty");
   }
+  validateHttpPort(values.httpPort);
   const subjects = subjectsFor(values.prefix);
   const policy = await loadPolicyModule(values.module, { name: values.name });
   const logger = cliLogger("info", "daemon");
@@ -95,6 +102,8 @@ async function serveCommand(argv: string[]): Promise<number> {
     name: values.name,
     policy,
     queue: values.queue,
+    httpPort: values.httpPort,
+    httpHost: values.httpHost,
   });
   try {
     await host.start();

@@ -12,7 +12,10 @@
  * ```
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
+import { DEFAULT_HTTP_HOST } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
+import type { HttpServer } from "../../infra/http.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -32,6 +35,10 @@ export interface PolicyHostDeps {
   policy: AllocationPolicy;
   /** The queue group. @default `policy.<name>` */
   queue?: string;
+  /** Serve `/metrics` and `/health` over HTTP on this port (0: a free one). @default no HTTP */
+  httpPort?: number | undefined;
+  /** @default DEFAULT_HTTP_HOST */
+  httpHost?: string | undefined;
 }
 
 /** A running (or runnable) policy actor. */
@@ -39,6 +46,8 @@ export interface PolicyHost {
   readonly name: string;
   /** Counters: `decisions`, `decisions_failed`, and the dispatch counters. */
   readonly metrics: Metrics;
+  /** The URL of its HTTP endpoints once started with `httpPort`. */
+  readonly httpUrl: string | undefined;
   /** Subscribes; resolves once the server has the subscription. */
   start(): Promise<void>;
   /** Unsubscribes, letting requests in progress finish. */
@@ -67,10 +76,34 @@ export function createPolicyHost(deps: PolicyHostDeps): PolicyHost {
   const { nc, subjects, name, policy } = deps;
   const subject = subjects.policy(name);
   const logger = actorLogger(deps.logger, "policy", { policy: name });
-  const metrics = new Metrics();
+  const metrics = new Metrics({ prefix: "agora_policy_" });
   let subscription: Subscription | undefined;
+  let http: HttpServer | undefined;
+  let connection: ReturnType<typeof watchConnection> | undefined;
+
+  const startHttp = async (port: number) => {
+    connection = watchConnection(nc);
+    const watch = connection;
+    metrics.gauge("agora_policy_serving", "1 while the policy actor serves its subject", [], (g) =>
+      g.set(subscription === undefined ? 0 : 1),
+    );
+    http = await startActorHttp({
+      port,
+      host: deps.httpHost ?? DEFAULT_HTTP_HOST,
+      metrics,
+      logger,
+      health: () => ({
+        ok: subscription !== undefined && watch.connected(),
+        body: { policy: name, serving: subscription !== undefined, connected: watch.connected() },
+      }),
+    });
+  };
 
   const stop = async () => {
+    await http?.close();
+    http = undefined;
+    connection?.stop();
+    connection = undefined;
     const sub = subscription;
     if (sub === undefined) return;
     subscription = undefined;
@@ -87,8 +120,12 @@ export function createPolicyHost(deps: PolicyHostDeps): PolicyHost {
   return {
     name,
     metrics,
+    get httpUrl() {
+      return http?.url;
+    },
     async start() {
       if (subscription !== undefined) return;
+      if (deps.httpPort !== undefined && http === undefined) await startHttp(deps.httpPort);
       subscription = serve(
         nc,
         subject,
