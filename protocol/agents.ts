@@ -6,10 +6,12 @@
 import { type Static, Type } from "@sinclair/typebox";
 import {
   Attributes,
+  ExecutorInfo,
   Id,
   message,
   ResourcesJson,
   Role,
+  TaskGroupInfo,
   TaskInfo,
   TaskStatus,
   Text,
@@ -86,6 +88,13 @@ export const AgentMessage = message("agent.message", {
 export const AgentRunTask = message("agent.runTask", {
   framework: FrameworkRef,
   tasks: Type.Array(TaskInfo, { minItems: 1, maxItems: 10_000 }),
+});
+
+/** Master → agent: launch a task group (validated whole) in a `DEFAULT` executor; all or none start. */
+export const AgentRunTaskGroup = message("agent.runTaskGroup", {
+  framework: FrameworkRef,
+  executor: ExecutorInfo,
+  taskGroup: TaskGroupInfo,
 });
 
 /** Master → agent: kill a task. */

@@ -23,7 +23,7 @@ import type { Metrics } from "../../infra/metrics.ts";
 import { type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
 import type { CommandUri } from "../../protocol/uris.ts";
-import type { ExecutorRecord } from "./executor-record.ts";
+import type { ExecutorKind, ExecutorRecord } from "./executor-record.ts";
 import {
   Fetcher,
   type FetcherFlags,
@@ -52,7 +52,9 @@ export interface FetchPlan {
 const MB = 1024 * 1024;
 
 /** The URIs the launch of an executor of `kind` fetches for its first task `task`. */
-export function fetchPlan(kind: "command" | "custom", task: TaskInfo | undefined): FetchPlan {
+export function fetchPlan(kind: ExecutorKind, task: TaskInfo | undefined): FetchPlan {
+  // A default executor's tasks fetch into their own sandboxes, per group (executors.ts).
+  if (kind === "default") return { uris: [], maxBytes: undefined };
   const command = kind === "command" ? task?.command : task?.executor?.command;
   const uris = command?.uris ?? [];
   if (uris.length === 0 || task === undefined) return { uris, maxBytes: undefined };
