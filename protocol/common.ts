@@ -179,6 +179,8 @@ export const TaskReason = {
   ResourcesUnknown: "REASON_RESOURCES_UNKNOWN",
   TaskHealthCheckStatusUpdated: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
   TaskGroupInvalid: "REASON_TASK_GROUP_INVALID",
+  /** agora's: killed because another task of its group failed (group `failurePolicy` KILL_GROUP). */
+  TaskGroupKilled: "REASON_TASK_GROUP_KILLED",
   TaskInvalid: "REASON_TASK_INVALID",
   TaskKilledDuringLaunch: "REASON_TASK_KILLED_DURING_LAUNCH",
   TaskUnknown: "REASON_TASK_UNKNOWN",

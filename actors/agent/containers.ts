@@ -21,6 +21,7 @@ import {
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { ResourcesJson, TaskInfo } from "../../protocol/common.ts";
+import type { ExecutorKind } from "./executor-record.ts";
 import {
   type Container,
   type ContainerStats,
@@ -34,7 +35,6 @@ import {
   limitsFromResources,
   watchSandboxDisk,
 } from "./isolation/index.ts";
-import type { ExecutorKind } from "./executor-record.ts";
 import { formatBytes } from "./isolation/limits.ts";
 
 /** The agent flags of isolation. */

@@ -238,7 +238,8 @@ export class ExecutorManager {
     const rejection = this.#groupRejection(group, fid, executor);
     if (rejection !== undefined) {
       log.warn({ reason: rejection.reason, message: rejection.message }, "task group rejected");
-      for (const r of records) this.#update(r, rejection.state, rejection.reason, rejection.message);
+      for (const r of records)
+        this.#update(r, rejection.state, rejection.reason, rejection.message);
       return;
     }
     const whole = groupTask(info, group);
@@ -326,7 +327,8 @@ export class ExecutorManager {
         for (const r of records) {
           const child = executor.taskContainers.get(r.task.taskId);
           executor.taskContainers.delete(r.task.taskId);
-          if (child !== undefined) void this.#o.containers.removeTaskContainer(child).catch(() => {});
+          if (child !== undefined)
+            void this.#o.containers.removeTaskContainer(child).catch(() => {});
           this.#update(
             r,
             TaskState.Failed,
@@ -585,10 +587,9 @@ export class ExecutorManager {
       let final = normalized;
       if (status.state === TaskState.Failed) {
         const nested = executor.taskContainers.get(status.taskId);
-        const limitation = await (
-          nested === undefined
-            ? containers.limitation(container)
-            : taskLimitation(nested, record.task)
+        const limitation = await (nested === undefined
+          ? containers.limitation(container)
+          : taskLimitation(nested, record.task)
         ).catch((err: unknown) => {
           log.warn({ err }, "container limitation not read");
           return undefined;

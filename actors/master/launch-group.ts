@@ -29,7 +29,9 @@ export function validateGroup(scope: LaunchScope, op: LaunchGroupOperation): Gro
   const { executor, taskGroup } = op;
   const fail = (message: string): GroupCheck => ({ ok: false, message });
   if (executor.type !== ExecutorType.Default) {
-    return fail(`the executor of a task group must be of type DEFAULT, not ${executor.type ?? "CUSTOM"}`);
+    return fail(
+      `the executor of a task group must be of type DEFAULT, not ${executor.type ?? "CUSTOM"}`,
+    );
   }
   if (executor.command !== undefined) return fail("a DEFAULT executor has no command");
   const key = executorKey(scope.framework.id, executor.executorId);
@@ -47,7 +49,9 @@ export function validateGroup(scope: LaunchScope, op: LaunchGroupOperation): Gro
   let total = executorResources ?? interned.resources({});
   for (const task of taskGroup.tasks) {
     if (task.executor !== undefined) {
-      return fail(`task ${task.taskId} names an executor: the tasks of a group run in its executor`);
+      return fail(
+        `task ${task.taskId} names an executor: the tasks of a group run in its executor`,
+      );
     }
     if (task.command === undefined) return fail(`task ${task.taskId} has no command`);
     const valid = validateTask(inner, task);
