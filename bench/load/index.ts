@@ -24,7 +24,7 @@ import { closeGracefully, connect } from "../../infra/connect.ts";
 import { DEFAULT_REFUSE_SECONDS } from "../../infra/defaults.ts";
 import { type Logger, silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
+import type { ExecutorInfo, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { round } from "../stats.ts";
 import { Pacer } from "./pacer.ts";
@@ -63,6 +63,11 @@ export interface LoadOptions {
   transport?: TransportKind;
   /** The shell command of every task. @default "true" */
   command?: string;
+  /**
+   * Launch the tasks of each accept as one task group in this DEFAULT
+   * executor (one executor per agent, reused) instead of one command executor per task.
+   */
+  groupExecutor?: ExecutorInfo;
   /** Labels of every task (e.g. the emulator's duration label). */
   labels?: Record<string, string>;
   /** Decline filter of what an accept leaves. @default DEFAULT_REFUSE_SECONDS (5) */
@@ -213,7 +218,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
     pacer.take(n);
     metrics.inc("accepts");
     metrics.inc("offers_used");
-    void framework.accept([offer.offerId], tasks, { refuseSeconds });
+    void framework.accept([offer.offerId], tasks, { refuseSeconds }, options.groupExecutor);
   };
 
   function pump(): void {
