@@ -221,6 +221,18 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
     void framework.accept([offer.offerId], tasks, { refuseSeconds }, options.groupExecutor);
   };
 
+  /** What of an offer the tasks may use: a group's executor takes its own resources first. */
+  function fitFor(offer: Offer): Offer {
+    const own = options.groupExecutor?.resources;
+    if (own === undefined) return offer;
+    const resources = { ...offer.resources };
+    for (const [name, v] of Object.entries(own)) {
+      const have = resources[name];
+      if (typeof v === "number" && typeof have === "number") resources[name] = have - v;
+    }
+    return { ...offer, resources };
+  }
+
   function pump(): void {
     wake = undefined;
     windowFull = false;
@@ -243,7 +255,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
         return;
       }
       queueHead++;
-      const n = Math.min(tasksThatFit(shape, offer), remaining, maxPerOffer);
+      const n = Math.min(tasksThatFit(shape, fitFor(offer)), remaining, maxPerOffer);
       if (n === 0) {
         metrics.inc("offers_declined");
         void framework.decline([offer.offerId], { refuseSeconds });

@@ -170,7 +170,7 @@ export const processesPhase: BenchPhase = {
       await load.stop();
 
       // The same `true` tasks as task groups in one long-lived default executor.
-      const groupTasks = o.processTasks * 5;
+      const groupTasks = o.quick ? 200 : 1000;
       ctx.log(`processes: ${groupTasks} real tasks as task groups in one default executor`);
       const groupCpu0 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
       const groupLoad = await startLoad({
@@ -268,6 +268,13 @@ export const processesPhase: BenchPhase = {
           unit: `ms (raw spawn: ${rawConcurrent.cpuMsPerSpawn ?? "?"} ms)`,
         },
       ];
+      if (groupStats.failed > 0) {
+        figures.push({
+          name: `real tasks via the default executor ended otherwise (${JSON.stringify(groupStats.failedByState)})`,
+          value: groupStats.failed,
+          unit: "tasks",
+        });
+      }
       if (stats.failed > 0) {
         figures.push({
           name: `real tasks ended otherwise (${JSON.stringify(stats.failedByState)})`,
