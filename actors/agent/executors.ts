@@ -309,19 +309,23 @@ export class ExecutorManager {
     const containers: Array<{ taskId: string; cgroupProcs: string[] }> = [];
     const c = executor.container;
     if (c !== undefined && this.#o.containers !== undefined) {
-      const made: Container[] = [];
+      const isolation = this.#o.containers;
       try {
-        for (const r of records) {
-          const child = await this.#o.containers.taskContainer(
-            c,
-            executor.frameworkId,
-            r.task.taskId,
-            scalars(r.task),
-          );
-          made.push(child);
-          executor.taskContainers.set(r.task.taskId, child);
-          containers.push({ taskId: r.task.taskId, cgroupProcs: procsFiles(child) });
-        }
+        // made at once: the group waits for its slowest cgroup, not for their sum
+        const made = await Promise.allSettled(
+          records.map((r) =>
+            isolation
+              .taskContainer(c, executor.frameworkId, r.task.taskId, scalars(r.task))
+              .then((child) => {
+                executor.taskContainers.set(r.task.taskId, child);
+                return child;
+              }),
+          ),
+        );
+        made.forEach((m, i) => {
+          if (m.status === "rejected") throw m.reason;
+          containers.push({ taskId: records[i]!.task.taskId, cgroupProcs: procsFiles(m.value) });
+        });
       } catch (err) {
         this.#o.logger.warn({ err, executorId: executor.executorId }, "task cgroups not made");
         for (const r of records) {
