@@ -37,6 +37,7 @@ import {
 import { FrameworkCapability } from "../../protocol/frameworks.ts";
 import { healthCheckProblem } from "../../protocol/health.ts";
 import { signalTree } from "../agent/process-tree.ts";
+import { taskSandboxDir } from "../agent/sandbox.ts";
 import {
   createExecutorDriver,
   type ExecutorDriverOptions,
@@ -54,9 +55,6 @@ export interface DefaultExecutorOptions extends ExecutorDriverOptions {
   /** Called to end the process. @default process.exit */
   exit?(code: number): void;
 }
-
-/** The directory of a task's sandbox inside the executor's. */
-export const TASKS_DIR = "tasks";
 
 /** One group as the executor runs it. */
 interface GroupRun {
@@ -244,7 +242,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
     // all or none: a group with a task this executor cannot run starts no task
     const problem = groupProblem(group, runs, shuttingDown);
     const made = group.tasks.map(
-      (task) => new TaskRun(task, run, path.join(driver.env.sandbox, TASKS_DIR, task.taskId)),
+      (task) => new TaskRun(task, run, taskSandboxDir(driver.env.sandbox, task.taskId)),
     );
     if (problem !== undefined) {
       for (const r of made) {

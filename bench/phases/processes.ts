@@ -27,6 +27,7 @@ import { Subjects } from "../../protocol/subjects.ts";
 import { startLoad } from "../load/index.ts";
 import { parseShape } from "../load/shape.ts";
 import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
+import { PROFILE_DIR } from "../profile-summary.ts";
 import { cpuTimeWithChildrenMs } from "../proc.ts";
 import { sleep, within } from "../sampling.ts";
 import { spawnRateInChild } from "../spawn-rate.ts";
@@ -120,7 +121,16 @@ export const processesPhase: BenchPhase = {
         ],
         {
           cwd: REPO_ROOT,
-          env: { ...process.env, AGORA_LOG_LEVEL: o.masterLogLevel },
+          env: {
+            ...process.env,
+            AGORA_LOG_LEVEL: o.masterLogLevel,
+            // --profile: the agent and every executor it starts write a CPU profile
+            ...(o.profile
+              ? {
+                  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${path.join(REPO_ROOT, PROFILE_DIR, "processes")}`,
+                }
+              : {}),
+          },
           stdio: ["ignore", "ignore", "pipe"],
         },
       );
