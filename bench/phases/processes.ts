@@ -27,8 +27,8 @@ import { Subjects } from "../../protocol/subjects.ts";
 import { startLoad } from "../load/index.ts";
 import { parseShape } from "../load/shape.ts";
 import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
-import { PROFILE_DIR } from "../profile-summary.ts";
 import { cpuTimeWithChildrenMs } from "../proc.ts";
+import { PROFILE_DIR } from "../profile-summary.ts";
 import { sleep, within } from "../sampling.ts";
 import { spawnRateInChild } from "../spawn-rate.ts";
 import { ratio, round } from "../stats.ts";
@@ -106,6 +106,10 @@ export const processesPhase: BenchPhase = {
       agent = spawn(
         process.execPath,
         [
+          // --profile: the agent writes a CPU profile when it exits
+          ...(o.profile
+            ? ["--cpu-prof", `--cpu-prof-dir=${path.join(REPO_ROOT, PROFILE_DIR, "processes")}`]
+            : []),
           path.join(REPO_ROOT, "bin", "agora.js"),
           "agent",
           "--nats",
@@ -124,12 +128,6 @@ export const processesPhase: BenchPhase = {
           env: {
             ...process.env,
             AGORA_LOG_LEVEL: o.masterLogLevel,
-            // --profile: the agent and every executor it starts write a CPU profile
-            ...(o.profile
-              ? {
-                  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${path.join(REPO_ROOT, PROFILE_DIR, "processes")}`,
-                }
-              : {}),
           },
           stdio: ["ignore", "ignore", "pipe"],
         },
