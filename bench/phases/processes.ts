@@ -202,6 +202,28 @@ export const processesPhase: BenchPhase = {
       await groupLoad.stop();
       const groupCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
       const groupDone = groupStats.finished + groupStats.failed;
+
+      // Latency alone: one task per group, one at a time, to the warm default executor.
+      const singles = o.quick ? 10 : 40;
+      ctx.log(`processes: ${singles} single-task groups, one at a time (latency)`);
+      const singleLoad = await startLoad({
+        servers: ctx.url,
+        subjects,
+        tasks: singles,
+        shape: GROUP_TASK_SHAPE,
+        command: "true",
+        transport: o.transport,
+        name: "processes-latency",
+        groupExecutor: GROUP_EXECUTOR,
+        maxTasksPerOffer: 1,
+        maxInFlight: 1,
+        refuseSeconds: 0,
+      });
+      await within(singleLoad.done, 60_000, "the single-task groups").catch((err: unknown) =>
+        ctx.log(`processes: ${err instanceof Error ? err.message : err}`),
+      );
+      const singleStats = singleLoad.stats();
+      await singleLoad.stop();
       // the executors are the agent's children: their CPU counts once they are reaped
       await sleep(500);
       const agentCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
@@ -258,6 +280,11 @@ export const processesPhase: BenchPhase = {
           unit: "ms",
         },
         {
+          name: `real task latency p50, one-task groups one at a time to the warm default executor (${singleStats.latency.count} tasks)`,
+          value: singleStats.latency.p50Ms,
+          unit: "ms",
+        },
+        {
           name: "real task latency p99 via the default executor",
           value: groupStats.latency.p99Ms,
           unit: "ms",
@@ -302,6 +329,7 @@ export const processesPhase: BenchPhase = {
           nodeRuntime,
           load: stats,
           groupLoad: groupStats,
+          singleGroupLoad: singleStats,
           agentCpuMsPerTask: cpuPerTask,
         },
       };
