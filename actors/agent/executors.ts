@@ -53,6 +53,7 @@ import { JOIN_CGROUP_FAILED_EXIT } from "./isolation/index.ts";
 import type { Container, Limitation } from "./isolation/types.ts";
 import { commandProgram, defaultExecutorProgram, type ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
+import { taskSandboxDir } from "./sandbox.ts";
 import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
@@ -339,6 +340,32 @@ export class ExecutorManager {
             TaskReason.ContainerLaunchFailed,
             `Failed to make the task's cgroup: ${err instanceof Error ? err.message : String(err)}`,
           );
+        }
+        return;
+      }
+      if (executor.phase !== "running") return;
+    }
+    // Each task's URIs, into its own sandbox: one failed fetch fails the group (none starts).
+    const sandbox = executor.sandbox;
+    if (sandbox !== undefined && records.some((r) => (r.task.command?.uris?.length ?? 0) > 0)) {
+      try {
+        await Promise.all(
+          records.map((r) =>
+            this.#o.fetchStep.fetchForTask(
+              r.task,
+              taskSandboxDir(sandbox, r.task.taskId),
+              this.#o.agentId(),
+            ),
+          ),
+        );
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.#o.logger.warn(
+          { executorId: executor.executorId, message },
+          "task group fetch failed",
+        );
+        for (const r of records) {
+          this.#update(r, TaskState.Failed, TaskReason.ContainerLaunchFailed, message);
         }
         return;
       }
@@ -1111,7 +1138,10 @@ export class ExecutorManager {
     const status = this.#agentStatus(record.task.taskId, state, record.executorId);
     status.reason = reason;
     status.message = message;
-    if (this.#o.sendStatus(record.frameworkId, status) === "queued") record.status = status;
+    if (this.#o.sendStatus(record.frameworkId, status) === "queued") {
+      record.status = status;
+      if (isTerminalState(state)) this.#taskEnded(record);
+    }
   }
 }
 

@@ -17,6 +17,7 @@
  * the first fetch for the agent's current id, so an agent whose tasks fetch
  * nothing never creates a cache directory.
  */
+import { mkdir } from "node:fs/promises";
 import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
@@ -115,6 +116,28 @@ export class FetchStep {
       throw error;
     } finally {
       this.#running.delete(executor);
+    }
+  }
+
+  /**
+   * Fetches the URIs of a task of a default executor into its own sandbox
+   * `dir` (made here), before its group is sent to the executor.
+   * @throws AgoraError FETCH_FAILED naming the URI and why
+   */
+  async fetchForTask(task: TaskInfo, dir: string, agentId: string): Promise<void> {
+    const plan = fetchPlan("command", task);
+    if (plan.uris.length === 0) return;
+    await mkdir(dir, { recursive: true });
+    try {
+      const fetcher = await this.#fetcher(agentId);
+      const fetched = await fetcher.fetch(plan.uris, dir, {
+        ...(plan.maxBytes === undefined ? {} : { limits: { maxBytes: plan.maxBytes } }),
+      });
+      this.#o.logger.info({ taskId: task.taskId, uris: fetched.length }, "uris fetched");
+    } catch (err) {
+      throw isFetchFailed(err)
+        ? err
+        : fetchFailed(`fetch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 

@@ -24,6 +24,7 @@ import {
 import { Subjects } from "../../../protocol/subjects.ts";
 import { runAgora } from "../cli/helpers.ts";
 import { startCluster, startFramework, WAIT_MS } from "../e2e/helpers.ts";
+import { startServer } from "../fetcher/server.ts";
 import {
   cgroupTest,
   containerDirs,
@@ -306,4 +307,38 @@ test("task groups - agora run --group runs several commands as one group and exi
     "exit 4",
   ]);
   t.is(bad.code, 4, bad.stderr);
+});
+
+test("task groups - each task's URIs are fetched into its own sandbox; a 404 fails the whole group", async (t) => {
+  const server = await startServer({ "/hello.sh": "#!/bin/sh\necho fetched-$1\n" });
+  t.teardown(() => server.close());
+  const fw = await framework(t);
+  let offer = await nextOffer(fw);
+  const fetched = task(offer, "./hello.sh one");
+  fetched.command!.uris = [{ value: `${server.base}/hello.sh`, executable: true }];
+  let from = fw.events.mark();
+  await fw.driver.acceptGroups(
+    [offer.offerId],
+    [{ executor: defaultExecutor("fetching"), taskGroup: { tasks: [fetched] } }],
+    { refuseSeconds: 0 },
+  );
+  const done = await terminal(fw, fetched.taskId);
+  t.is(done.state, TaskState.Finished, done.message);
+  t.regex(text(done.data), /fetched-one/);
+
+  offer = await nextOffer(fw, from);
+  const broken = task(offer, "true");
+  broken.command!.uris = [{ value: `${server.base}/missing.tar.gz` }];
+  const sibling = task(offer, "sleep 60");
+  from = fw.events.mark();
+  await fw.driver.acceptGroups(
+    [offer.offerId],
+    [{ executor: defaultExecutor("fetching"), taskGroup: { tasks: [broken, sibling] } }],
+  );
+  for (const id of [broken.taskId, sibling.taskId]) {
+    const end = await terminal(fw, id);
+    t.is(end.state, TaskState.Failed);
+    t.is(end.reason, TaskReason.ContainerLaunchFailed);
+    t.regex(end.message ?? "", /missing\.tar\.gz/);
+  }
 });
