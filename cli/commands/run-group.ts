@@ -1,9 +1,9 @@
 /**
  * `agora run --group CMD [--group CMD ...]`: the commands as one task group
  * (Mesos `LAUNCH_GROUP`) in a default executor on one agent, each task with
- * `--resources`. States go to stderr; each task's output (the tail its
- * terminal update carries) to stdout, every line prefixed with the task's
- * name when there are several. The exit code is the first failing task's
+ * `--resources`. States go to stderr; each task's stdout and stderr are
+ * followed live from its own sandbox (`files.read`) to this process's, every
+ * line prefixed with the task's name when there are several. The exit code is the first failing task's
  * (137 with a message on an OOM kill, as `agora run`), else 0. When one task
  * fails the others are killed (the group's default failure policy).
  */
@@ -16,6 +16,7 @@ import {
   isTerminalState,
   type Offer,
   type TaskInfo,
+  TaskReason,
   TaskState,
   type TaskStatus,
 } from "../../protocol/common.ts";
@@ -24,6 +25,7 @@ import { Resources } from "../../protocol/resources.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { ExitCode, printError } from "../command.ts";
 import { onStopSignal } from "../runtime.ts";
+import { OutputFollower, type OutputSink, streamSink } from "./run-output.ts";
 
 /** The default executor's own allowance (Mesos's DEFAULT_EXECUTOR_CPUS / _MEM). */
 const GROUP_EXECUTOR_RESOURCES = { cpus: 0.1, mem: 32 };
@@ -100,6 +102,8 @@ export async function runGroup(
             },
           ],
         );
+        hostname = offer.hostname;
+        agentId = offer.agentId;
         printError(`task group of ${tasks.length} submitted to agent ${offer.hostname}`);
         driver.suppress().catch(() => {});
       } catch (err) {
@@ -110,31 +114,71 @@ export async function runGroup(
     if (decline.length > 0) await driver.decline(decline, { refuseSeconds: 1 }).catch(() => {});
   };
 
+  const followers = new Map<string, { follower: OutputFollower; flush(): Promise<void> }>();
+  let agentId: string | undefined;
+  let hostname: string | undefined;
+  const outputs: Promise<unknown>[] = [];
+
+  /** Follows the task's sandbox output live, each line prefixed by its name when there are several. */
+  const follow = (i: number): void => {
+    const taskId = ids[i]!;
+    if (followers.has(taskId) || agentId === undefined) return;
+    const out = several ? prefixSink(process.stdout, `[${names[i]}] `) : undefined;
+    const err = several ? prefixSink(process.stderr, `[${names[i]}] `) : undefined;
+    const follower = new OutputFollower({
+      nc,
+      subjects,
+      frameworkId: driver.frameworkId,
+      taskId,
+      agentId,
+      hostname,
+      ...(out === undefined || err === undefined ? {} : { sinks: { stdout: out, stderr: err } }),
+    });
+    follower.start();
+    followers.set(taskId, {
+      follower,
+      flush: async () => {
+        await out?.flush();
+        await err?.flush();
+      },
+    });
+  };
+
   const onUpdate = (status: TaskStatus): void => {
     const i = ids.indexOf(status.taskId);
     if (i === -1 || ended.has(status.taskId)) return;
+    if (status.agentId !== undefined) agentId = status.agentId;
     const detail = status.message
       ? `: ${status.message}`
       : status.reason
         ? ` (${status.reason})`
         : "";
     printError(`task ${status.taskId} ${status.state}${detail}`);
+    if (status.state === TaskState.Running) follow(i);
     if (!isTerminalState(status.state)) return;
     ended.set(status.taskId, status);
-    const output = status.data === undefined ? "" : new TextDecoder().decode(status.data);
-    if (output !== "") {
-      const lines = output.endsWith("\n") ? output.slice(0, -1).split("\n") : output.split("\n");
-      process.stdout.write(
-        `${lines.map((l) => (several ? `[${names[i]}] ${l}` : l)).join("\n")}\n`,
+    const ran =
+      status.state === TaskState.Finished ||
+      status.state === TaskState.Failed ||
+      status.state === TaskState.Killed;
+    if (ran) follow(i);
+    const f = followers.get(status.taskId);
+    if (f !== undefined) {
+      outputs.push(
+        f.follower
+          .finish(status.data)
+          .then(() => f.flush())
+          .catch((e: unknown) => printError(`output: ${AgoraError.from(e).message}`)),
       );
     }
     if (ended.size < ids.length) return;
-    // the first failing task in the order of its end, else 0
-    const statuses = [...ended.values()];
-    const failed = statuses.find(
-      (s) => s.state !== TaskState.Finished && s.reason !== "REASON_TASK_GROUP_KILLED",
+    // the first task that failed on its own (not killed for its group), else 0
+    const failed = [...ended.values()].find(
+      (x) => x.state !== TaskState.Finished && x.reason !== TaskReason.TaskGroupKilled,
     );
-    setImmediate(() => finish(failed === undefined ? 0 : exitCodeOf(failed)));
+    void Promise.all(outputs).then(() =>
+      setImmediate(() => finish(failed === undefined ? 0 : exitCodeOf(failed))),
+    );
   };
 
   driver.on("offers", ({ offers }) => void onOffers(offers));
@@ -156,4 +200,30 @@ export async function runGroup(
     removeSignals();
     await driver.stop();
   }
+}
+
+/** A sink that writes whole lines, each with `prefix`; `flush` writes what is left of the last one. */
+function prefixSink(
+  stream: NodeJS.WritableStream,
+  prefix: string,
+): OutputSink & { flush(): Promise<void> } {
+  const inner = streamSink(stream);
+  const decoder = new TextDecoder();
+  let partial = "";
+  const encoder = new TextEncoder();
+  return {
+    write: async (data) => {
+      const text = partial + decoder.decode(data, { stream: true });
+      const lines = text.split("\n");
+      partial = lines.pop() ?? "";
+      if (lines.length > 0) {
+        await inner.write(encoder.encode(lines.map((l) => `${prefix}${l}\n`).join("")));
+      }
+    },
+    flush: async () => {
+      const rest = partial + decoder.decode();
+      partial = "";
+      if (rest !== "") await inner.write(encoder.encode(`${prefix}${rest}\n`));
+    },
+  };
 }

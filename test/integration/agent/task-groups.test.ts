@@ -296,8 +296,9 @@ test("task groups - agora run --group runs several commands as one group and exi
     "echo two",
   ]);
   t.is(ok.code, 0, ok.stderr);
-  t.regex(ok.stdout, /one/);
-  t.regex(ok.stdout, /two/);
+  // each task's output, streamed from its own sandbox, prefixed by its name
+  t.regex(ok.stdout, /^\[agora-run-1\] one$/m);
+  t.regex(ok.stdout, /^\[agora-run-2\] two$/m);
   const bad = await runAgora([
     "run",
     ...t.context.args,
