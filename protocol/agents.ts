@@ -166,6 +166,12 @@ export const ExecutorUsage = Type.Object({
   /** The executor's tasks that have not ended (the statistics are the container's, shared). */
   taskIds: Type.Array(Id, { maxItems: 10_000 }),
   statistics: ResourceStatistics,
+  /** A default executor's tasks, each with the statistics of its own nested cgroup. */
+  tasks: Type.Optional(
+    Type.Array(Type.Object({ taskId: Id, statistics: ResourceStatistics }), {
+      maxItems: 10_000,
+    }),
+  ),
 });
 export type ExecutorUsage = Static<typeof ExecutorUsage>;
 

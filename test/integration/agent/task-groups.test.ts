@@ -11,7 +11,10 @@ import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
 import type { LocalCluster } from "../../../cli/local-cluster.ts";
+import { connect } from "../../../infra/connect.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { requestState } from "../../../infra/request.ts";
+import type { ResourceStatistics } from "../../../protocol/agents.ts";
 import {
   type ExecutorInfo,
   isTerminalState,
@@ -60,7 +63,7 @@ test.before(async (t) => {
         resources: "cpus:4;mem:4096;disk:10000",
         overrides: {
           isolation: isolated ? "cgroups" : "none",
-          ...(isolated ? { cgroupsRoot: detection.root } : {}),
+          ...(isolated ? { cgroupsRoot: detection.root, usageInterval: 200 } : {}),
           defaultExecutorIdleTimeout: IDLE_MS,
         },
       },
@@ -227,6 +230,24 @@ test("task groups - one default executor (same pid) runs groups in sequence and 
   t.false(alive());
 });
 
+/** The latest statistics of a task in the master's state. */
+async function statisticsOf(
+  t: ExecutionContext<Context>,
+  taskId: string,
+): Promise<ResourceStatistics | undefined> {
+  const nc = await connect({ servers: t.context.server.url, name: "groups-state" });
+  try {
+    const { state } = await requestState(nc, t.context.subjects.masterOperator(), 5000);
+    for (const f of state.frameworks) {
+      const task = f.tasks.find((x) => x.id === taskId);
+      if (task !== undefined) return task.statistics;
+    }
+    return undefined;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** The nested cgroup directories of a task of a default executor. */
 function taskCgroups(t: ExecutionContext<Context>, frameworkId: string, taskId: string): string[] {
   const agentId = t.context.cluster.agents[0]!.agent.agentId()!;
@@ -256,6 +277,14 @@ cgtest(
     const frameworkId = fw.driver.frameworkId;
     await waitFor("the nested cgroups", () => taskCgroups(t, frameworkId, a.taskId).length > 0);
     t.true(taskCgroups(t, frameworkId, b.taskId).length > 0);
+    // the master's state shows the task's own statistics: its cgroup's limit (its mem, 32 MB),
+    // its processes (sh and sleep, not the executor's threads)
+    let stats: ResourceStatistics | undefined;
+    await waitFor("the task's own statistics", async () => {
+      stats = await statisticsOf(t, a.taskId);
+      return stats?.memLimitBytes === 32 * 1024 * 1024;
+    });
+    t.true((stats?.processes ?? 99) <= 3, JSON.stringify(stats));
     await fw.driver.kill(a.taskId);
     const end = await terminal(fw, a.taskId);
     t.regex(text(end.data), new RegExp(containerIdFor(frameworkId, a.taskId)));

@@ -224,6 +224,7 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
           memPeakBytes: 20_971_520,
           processes: 2,
         },
+        tasks: [{ taskId: "task-1", statistics: { timestamp: 1_700_000_000_000, processes: 1 } }],
       },
     ],
   },
