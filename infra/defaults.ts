@@ -54,6 +54,13 @@ export const DEFAULT_REGISTRATION_BACKOFF_MS = 1000;
 export const DEFAULT_REGISTRATION_BACKOFF_MAX_MS = 60_000;
 /** Agent: the executor must subscribe within this (`--executor_registration_timeout=1mins`). */
 export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
+/**
+ * How long an idle default executor (no task left) stays up for the next task
+ * group of its framework before the agent shuts it down (agent
+ * `--default-executor-idle-timeout`); Mesos's default executor exits at once,
+ * agora keeps it so that short tasks do not pay an executor start each.
+ */
+export const DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS = 10_000;
 /** Command executor: bytes of the task's stdout tail sent with its terminal update. */
 export const TERMINAL_OUTPUT_TAIL_BYTES = 64 * 1024;
 /** Agent: work directory (`--work_dir`), relative to the current directory. */

@@ -6,10 +6,12 @@
 import { type Static, Type } from "@sinclair/typebox";
 import {
   Attributes,
+  ExecutorInfo,
   Id,
   message,
   ResourcesJson,
   Role,
+  TaskGroupInfo,
   TaskInfo,
   TaskStatus,
   Text,
@@ -88,6 +90,13 @@ export const AgentRunTask = message("agent.runTask", {
   tasks: Type.Array(TaskInfo, { minItems: 1, maxItems: 10_000 }),
 });
 
+/** Master → agent: launch a task group (validated whole) in a `DEFAULT` executor; all or none start. */
+export const AgentRunTaskGroup = message("agent.runTaskGroup", {
+  framework: FrameworkRef,
+  executor: ExecutorInfo,
+  taskGroup: TaskGroupInfo,
+});
+
 /** Master → agent: kill a task. */
 export const AgentKillTask = message("agent.killTask", {
   frameworkId: Id,
@@ -157,6 +166,12 @@ export const ExecutorUsage = Type.Object({
   /** The executor's tasks that have not ended (the statistics are the container's, shared). */
   taskIds: Type.Array(Id, { maxItems: 10_000 }),
   statistics: ResourceStatistics,
+  /** A default executor's tasks, each with the statistics of its own nested cgroup. */
+  tasks: Type.Optional(
+    Type.Array(Type.Object({ taskId: Id, statistics: ResourceStatistics }), {
+      maxItems: 10_000,
+    }),
+  ),
 });
 export type ExecutorUsage = Static<typeof ExecutorUsage>;
 

@@ -65,11 +65,22 @@ export const Attributes = Type.Record(
 );
 export type Attributes = Static<typeof Attributes>;
 
+/**
+ * Mesos `ExecutorInfo.Type`: `CUSTOM` (the default) is the framework's own
+ * program (`command`); `DEFAULT` is the agent's built-in default executor,
+ * which runs task groups (`launchGroup`) and has no `command`.
+ */
+export const ExecutorType = { Default: "DEFAULT", Custom: "CUSTOM" } as const;
+export type ExecutorType = (typeof ExecutorType)[keyof typeof ExecutorType];
+
 /** A framework's executor, as Mesos's `ExecutorInfo`. */
 export const ExecutorInfo = Type.Object({
   executorId: Id,
+  /** `CUSTOM` when absent. */
+  type: Type.Optional(Type.Union([Type.Literal("DEFAULT"), Type.Literal("CUSTOM")])),
   name: Type.Optional(Text),
-  command: CommandInfo,
+  /** The executor's program: required for `CUSTOM`, absent for `DEFAULT`. */
+  command: Type.Optional(CommandInfo),
   /** Resources of the executor itself, on top of its tasks'. */
   resources: Type.Optional(ResourcesJson),
 });
@@ -97,6 +108,23 @@ export const TaskInfo = Type.Object({
   killPolicy: Type.Optional(KillPolicy),
 });
 export type TaskInfo = Static<typeof TaskInfo>;
+
+/**
+ * What happens to the other tasks of a group when one ends other than
+ * TASK_FINISHED (failed, killed, OOM, health kill): `KILL_GROUP` (the default,
+ * as Mesos's default executor) kills them; `CONTINUE` lets them run.
+ */
+export const TaskGroupFailurePolicy = { KillGroup: "KILL_GROUP", Continue: "CONTINUE" } as const;
+export type TaskGroupFailurePolicy =
+  (typeof TaskGroupFailurePolicy)[keyof typeof TaskGroupFailurePolicy];
+
+/** Tasks that start together in one default executor (Mesos `TaskGroupInfo`). */
+export const TaskGroupInfo = Type.Object({
+  tasks: Type.Array(TaskInfo, { minItems: 1, maxItems: 1000 }),
+  /** `KILL_GROUP` when absent. */
+  failurePolicy: Type.Optional(Type.Union([Type.Literal("KILL_GROUP"), Type.Literal("CONTINUE")])),
+});
+export type TaskGroupInfo = Static<typeof TaskGroupInfo>;
 
 /** Mesos `TaskState`. */
 export const TaskState = {
@@ -161,6 +189,9 @@ export const TaskReason = {
   Reconciliation: "REASON_RECONCILIATION",
   ResourcesUnknown: "REASON_RESOURCES_UNKNOWN",
   TaskHealthCheckStatusUpdated: "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED",
+  TaskGroupInvalid: "REASON_TASK_GROUP_INVALID",
+  /** agora's: killed because another task of its group failed (group `failurePolicy` KILL_GROUP). */
+  TaskGroupKilled: "REASON_TASK_GROUP_KILLED",
   TaskInvalid: "REASON_TASK_INVALID",
   TaskKilledDuringLaunch: "REASON_TASK_KILLED_DURING_LAUNCH",
   TaskUnknown: "REASON_TASK_UNKNOWN",

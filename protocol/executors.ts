@@ -4,7 +4,7 @@
  * agent → executor on `executor.<agentId>.<frameworkId>.<executorId>`.
  */
 import { Type } from "@sinclair/typebox";
-import { Id, message, TaskInfo, TaskStatus } from "./common.ts";
+import { Id, message, TaskGroupInfo, TaskInfo, TaskStatus } from "./common.ts";
 
 /** Executor → agent, request: the executor is up; the reply is `executor.subscribed`. */
 export const ExecutorSubscribe = message("executor.subscribe", {
@@ -41,6 +41,21 @@ export const ExecutorSubscribed = message("executor.subscribed", {
 /** Agent → executor: launch a task. */
 export const ExecutorLaunch = message("executor.launch", {
   task: TaskInfo,
+});
+
+/** A task's nested container: the `cgroup.procs` files its process joins before it runs. */
+export const TaskContainer = Type.Object({
+  taskId: Id,
+  cgroupProcs: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 16 }),
+});
+
+/**
+ * Agent → default executor: launch a task group, all of it. With isolation,
+ * `containers` names the nested cgroup of each task (made by the agent).
+ */
+export const ExecutorLaunchGroup = message("executor.launchGroup", {
+  taskGroup: TaskGroupInfo,
+  containers: Type.Optional(Type.Array(TaskContainer, { maxItems: 1000 })),
 });
 
 /** Agent → executor: kill a task (SIGTERM, then SIGKILL after the grace period). */

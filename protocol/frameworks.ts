@@ -5,7 +5,16 @@
  * `error`) or a plain publish (errors come back as an `event.error`).
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { Filters, Id, message, Role, TaskInfo, Text } from "./common.ts";
+import {
+  ExecutorInfo,
+  Filters,
+  Id,
+  message,
+  Role,
+  TaskGroupInfo,
+  TaskInfo,
+  Text,
+} from "./common.ts";
 
 /** A framework's description, as Mesos's `FrameworkInfo`. */
 export const FrameworkInfo = Type.Object({
@@ -50,6 +59,23 @@ export const LaunchOperation = Type.Object({
 });
 export type LaunchOperation = Static<typeof LaunchOperation>;
 
+/**
+ * The launch-group operation of an accept (Mesos `LAUNCH_GROUP`): the tasks of
+ * `taskGroup` start together, all or none, in the `DEFAULT` executor
+ * `executor` on the offers' agent (the same executor id reuses a running one).
+ * Each task has a `command` and no `executor`.
+ */
+export const LaunchGroupOperation = Type.Object({
+  type: Type.Literal("launchGroup"),
+  executor: ExecutorInfo,
+  taskGroup: TaskGroupInfo,
+});
+export type LaunchGroupOperation = Static<typeof LaunchGroupOperation>;
+
+/** An operation of an accept. */
+export const OfferOperation = Type.Union([LaunchOperation, LaunchGroupOperation]);
+export type OfferOperation = Static<typeof OfferOperation>;
+
 /** Subscribe (or resubscribe with `framework.frameworkId`); the reply is `event.subscribed`. */
 export const SchedulerSubscribe = message("scheduler.subscribe", {
   framework: FrameworkInfo,
@@ -60,7 +86,7 @@ export const SchedulerSubscribe = message("scheduler.subscribe", {
 /** Use offers: launch tasks on them; what is left is declined with `filters`. */
 export const SchedulerAccept = message("scheduler.accept", {
   offerIds: Type.Array(Id, { minItems: 1, maxItems: 10_000 }),
-  operations: Type.Array(LaunchOperation, { maxItems: 64 }),
+  operations: Type.Array(OfferOperation, { maxItems: 64 }),
   filters: Type.Optional(Filters),
 });
 

@@ -21,6 +21,7 @@ import {
   DEFAULT_CGROUPS_HIERARCHY,
   DEFAULT_CGROUPS_ROOT,
   DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS,
+  DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS,
   DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA,
   DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
   DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
@@ -129,6 +130,14 @@ export const AGENT_OPTIONS = {
     default: DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
     placeholder: "DURATION",
     help: "an executor that has not subscribed within this is killed and its tasks fail",
+  },
+  defaultExecutorIdleTimeout: {
+    kind: "duration",
+    flag: "default-executor-idle-timeout",
+    env: "AGORA_DEFAULT_EXECUTOR_IDLE_TIMEOUT",
+    default: DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "a default executor (task groups) with no task left is shut down after this",
   },
   recover: {
     kind: "string",

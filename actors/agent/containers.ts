@@ -21,6 +21,7 @@ import {
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { ResourcesJson, TaskInfo } from "../../protocol/common.ts";
+import type { ExecutorKind } from "./executor-record.ts";
 import {
   type Container,
   type ContainerStats,
@@ -76,7 +77,7 @@ const scalar = (r: ResourcesJson | undefined, name: string): number => {
  */
 export function containerResources(
   task: TaskInfo,
-  kind: "command" | "custom",
+  kind: ExecutorKind,
 ): { resources: ExecutorContainer["resources"]; overheadMem: number } {
   const own = kind === "command" ? undefined : task.executor?.resources;
   // A custom executor that declares no cpus or mem of its own gets the command executor's
@@ -276,6 +277,32 @@ export class AgentContainers {
       },
       onError: (err) => logger.warn({ err, containerId: c.id }, "disk usage check failed"),
     });
+  }
+
+  /**
+   * The nested cgroup of one task of a default executor, under the
+   * executor's container, with the task's own limits (cpus, mem; pids.max
+   * as the agent's). It is removed with {@link removeTaskContainer} when the task ends.
+   */
+  async taskContainer(
+    c: ExecutorContainer,
+    frameworkId: string,
+    taskId: string,
+    resources: { cpus?: number; mem?: number },
+  ): Promise<Container> {
+    const limits = limitsFromResources(resources, {
+      enableCfs: this.#o.config.enableCfs,
+      ...(this.#o.config.maxPids === undefined ? {} : { maxPids: this.#o.config.maxPids }),
+    });
+    const child = await c.container.child(containerIdFor(frameworkId, taskId), limits);
+    this.#o.metrics.inc("task_containers_prepared");
+    return child;
+  }
+
+  /** Kills what is left in a task's nested cgroup and removes it. */
+  async removeTaskContainer(child: Container): Promise<void> {
+    await child.destroy();
+    this.#o.metrics.inc("task_containers_destroyed");
   }
 
   /** Kills every process left in the container (setsid escapes included). */

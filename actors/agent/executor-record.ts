@@ -6,9 +6,16 @@
 import type { ChildProcess } from "node:child_process";
 import type { Timer } from "../../infra/clock.ts";
 import type { FrameworkRef } from "../../protocol/agents.ts";
-import type { TaskInfo, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type {
+  TaskGroupFailurePolicy,
+  TaskInfo,
+  TaskReason,
+  TaskState,
+  TaskStatus,
+} from "../../protocol/common.ts";
 import type { ExecutorEnvironment } from "../executor/env.ts";
 import type { ExecutorContainer } from "./containers.ts";
+import type { Container } from "./isolation/types.ts";
 import {
   executorEnvironment,
   type ProgramSource,
@@ -43,15 +50,33 @@ export interface TaskRecord {
  */
 export type ExecutorPhase = "launching" | "recovering" | "running" | "terminating" | "terminated";
 
+/**
+ * What an executor is: the built-in command executor (one command task), a
+ * framework's own (`custom`), or the built-in default executor (task groups).
+ */
+export type ExecutorKind = "command" | "custom" | "default";
+
+/** A task group waiting for its default executor to subscribe. */
+export interface QueuedGroup {
+  readonly taskIds: readonly string[];
+  readonly failurePolicy: TaskGroupFailurePolicy | undefined;
+}
+
 /** An executor process of a framework. */
 export interface ExecutorRecord {
   readonly frameworkId: string;
   readonly executorId: string;
   readonly framework: FrameworkRef;
-  readonly kind: "command" | "custom";
+  readonly kind: ExecutorKind;
   readonly program: ProgramSource;
   readonly extraEnv: Record<string, string>;
   phase: ExecutorPhase;
+  /** Task groups waiting for a default executor to subscribe, in order. */
+  readonly queuedGroups: QueuedGroup[];
+  /** A default executor with no task left: shut down when this fires. */
+  idleTimer?: Timer | undefined;
+  /** The nested containers of a default executor's tasks (by task id), with isolation. */
+  readonly taskContainers: Map<string, Container>;
   sandbox: string | undefined;
   pid: number | undefined;
   /** The process's start time (`/proc`), to tell it from a later process with the same pid. */
@@ -81,7 +106,7 @@ export interface ExecutorRecord {
 export interface ExecutorSpec {
   framework: FrameworkRef;
   executorId: string;
-  kind: "command" | "custom";
+  kind: ExecutorKind;
   program: ProgramSource;
   extraEnv: Record<string, string>;
 }
@@ -103,6 +128,8 @@ export function newExecutorRecord(spec: ExecutorSpec): ExecutorRecord {
     child: undefined,
     taskIds: new Set(),
     queued: [],
+    queuedGroups: [],
+    taskContainers: new Map(),
     failure: undefined,
     timer: undefined,
     exited,

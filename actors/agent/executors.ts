@@ -16,6 +16,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import {
   CHECKPOINT_ACKED_UUIDS,
+  DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS,
   EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
   RECOVERED_EXECUTOR_POLL_MS,
 } from "../../infra/defaults.ts";
@@ -24,7 +25,9 @@ import type { Metrics } from "../../infra/metrics.ts";
 import type { FrameworkRef, RunningTask } from "../../protocol/agents.ts";
 import { encode } from "../../protocol/codec.ts";
 import {
+  type ExecutorInfo,
   isTerminalState,
+  type TaskGroupInfo,
   type TaskInfo,
   TaskReason,
   TaskSource,
@@ -38,15 +41,19 @@ import type { Subjects } from "../../protocol/subjects.ts";
 import { type AgentContainers, containerResources } from "./containers.ts";
 import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
+  type ExecutorKind,
   type ExecutorRecord,
   newExecutorRecord,
+  type QueuedGroup,
   startExecutorProcess,
   type TaskRecord,
 } from "./executor-record.ts";
 import type { FetchStep } from "./fetch-step.ts";
 import { JOIN_CGROUP_FAILED_EXIT } from "./isolation/index.ts";
-import { commandProgram, type ProgramSource } from "./launcher.ts";
+import type { Container, Limitation } from "./isolation/types.ts";
+import { commandProgram, defaultExecutorProgram, type ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
+import { taskSandboxDir } from "./sandbox.ts";
 import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
@@ -67,6 +74,8 @@ export interface ExecutorManagerOptions {
   registrationTimeoutMs: number;
   /** How to start the built-in command executor (resolved at each launch). */
   commandExecutor: ProgramSource;
+  /** An idle default executor is shut down after this. @default DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS */
+  defaultExecutorIdleTimeoutMs?: number;
   /** The agent's `--recovery-timeout`, given to executors. */
   recoveryTimeoutMs: number;
   /** Hands a status update to the status update manager. */
@@ -191,6 +200,225 @@ export class ExecutorManager {
   }
 
   /**
+   * Starts a task group in a default executor (`agent.runTaskGroup`): all of
+   * it or none. The tasks are recorded and checkpointed; a group the agent
+   * cannot run (framework shutting down, the executor id taken by another
+   * kind, the executor shutting down, a task id known) ends whole. The
+   * executor is started for its first group and reused for later ones (its
+   * container grows by each group's resources); an idle one is shut down
+   * after the idle timeout.
+   */
+  runTaskGroup(framework: FrameworkRef, info: ExecutorInfo, group: TaskGroupInfo): void {
+    const fid = framework.frameworkId;
+    const executorId = info.executorId;
+    const log = this.#o.logger.child({ frameworkId: fid, executorId });
+    if (group.tasks.some((t) => this.#tasks.has(key(fid, t.taskId)))) {
+      this.#o.metrics.inc("tasks_duplicate", group.tasks.length);
+      log.warn("runTaskGroup with a known task ignored");
+      return;
+    }
+    const records = group.tasks.map((task): TaskRecord => {
+      const record: TaskRecord = {
+        task,
+        frameworkId: fid,
+        executorId,
+        role: framework.role,
+        status: this.#agentStatus(task.taskId, TaskState.Staging, executorId),
+        launched: false,
+        killed: false,
+        acked: [],
+        acknowledged: undefined,
+      };
+      delete record.status.uuid;
+      this.#tasks.set(key(fid, task.taskId), record);
+      return record;
+    });
+    this.#checkpoints.framework(framework);
+    for (const r of records) this.checkpointTask(fid, r.task.taskId);
+    let executor = this.#executors.get(key(fid, executorId));
+    const rejection = this.#groupRejection(group, fid, executor);
+    if (rejection !== undefined) {
+      log.warn({ reason: rejection.reason, message: rejection.message }, "task group rejected");
+      for (const r of records)
+        this.#update(r, rejection.state, rejection.reason, rejection.message);
+      return;
+    }
+    const whole = groupTask(info, group);
+    if (executor === undefined) {
+      executor = this.#createExecutor(framework, whole, "default");
+    } else {
+      executor.idleTimer?.cancel();
+      executor.idleTimer = undefined;
+      this.#growContainer(executor, whole);
+    }
+    for (const r of records) executor.taskIds.add(r.task.taskId);
+    const queued: QueuedGroup = {
+      taskIds: records.map((r) => r.task.taskId),
+      failurePolicy: group.failurePolicy,
+    };
+    if (executor.phase === "running") void this.#launchGroup(executor, queued);
+    else executor.queuedGroups.push(queued);
+  }
+
+  /** Why a task group cannot run here, or undefined when it can. */
+  #groupRejection(
+    group: TaskGroupInfo,
+    frameworkId: string,
+    executor: ExecutorRecord | undefined,
+  ): { state: TaskState; reason: TaskReason; message: string } | undefined {
+    const invalid = (message: string) => ({
+      state: TaskState.Error,
+      reason: TaskReason.TaskGroupInvalid,
+      message: `Task group is invalid: ${message}`,
+    });
+    for (const task of group.tasks) {
+      if (task.agentId !== this.#o.agentId()) return invalid(`task is for agent ${task.agentId}`);
+      if (task.command === undefined || task.executor !== undefined) {
+        return invalid(`task ${task.taskId} needs a command and no executor`);
+      }
+    }
+    if (this.#terminating.has(frameworkId)) {
+      return {
+        state: TaskState.Lost,
+        reason: TaskReason.FrameworkRemoved,
+        message: "the framework is shutting down",
+      };
+    }
+    if (executor !== undefined && executor.kind !== "default") {
+      return invalid(`executor id ${executor.executorId} is already in use on this agent`);
+    }
+    if (executor?.phase === "terminating") {
+      return {
+        state: TaskState.Lost,
+        reason: TaskReason.ExecutorTerminated,
+        message: "the executor is shutting down",
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends a group to its running default executor: with isolation, first a
+   * nested cgroup per task (all or none: a group whose cgroups cannot be made
+   * fails whole with REASON_CONTAINER_LAUNCH_FAILED).
+   */
+  async #launchGroup(executor: ExecutorRecord, group: QueuedGroup): Promise<void> {
+    const records = group.taskIds
+      .map((id) => this.#tasks.get(key(executor.frameworkId, id)))
+      .filter((r): r is TaskRecord => r !== undefined && !isTerminalState(r.status.state));
+    if (records.length === 0) return;
+    const containers: Array<{ taskId: string; cgroupProcs: string[] }> = [];
+    const c = executor.container;
+    if (c !== undefined && this.#o.containers !== undefined) {
+      const isolation = this.#o.containers;
+      try {
+        // made at once: the group waits for its slowest cgroup, not for their sum
+        const made = await Promise.allSettled(
+          records.map((r) =>
+            isolation
+              .taskContainer(c, executor.frameworkId, r.task.taskId, scalars(r.task))
+              .then((child) => {
+                executor.taskContainers.set(r.task.taskId, child);
+                return child;
+              }),
+          ),
+        );
+        made.forEach((m, i) => {
+          if (m.status === "rejected") throw m.reason;
+          containers.push({ taskId: records[i]!.task.taskId, cgroupProcs: procsFiles(m.value) });
+        });
+      } catch (err) {
+        this.#o.logger.warn({ err, executorId: executor.executorId }, "task cgroups not made");
+        for (const r of records) {
+          const child = executor.taskContainers.get(r.task.taskId);
+          executor.taskContainers.delete(r.task.taskId);
+          if (child !== undefined)
+            void this.#o.containers.removeTaskContainer(child).catch(() => {});
+          this.#update(
+            r,
+            TaskState.Failed,
+            TaskReason.ContainerLaunchFailed,
+            `Failed to make the task's cgroup: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+        return;
+      }
+      if (executor.phase !== "running") return;
+    }
+    // Each task's URIs, into its own sandbox: one failed fetch fails the group (none starts).
+    const sandbox = executor.sandbox;
+    if (sandbox !== undefined && records.some((r) => (r.task.command?.uris?.length ?? 0) > 0)) {
+      try {
+        await Promise.all(
+          records.map((r) =>
+            this.#o.fetchStep.fetchForTask(
+              r.task,
+              taskSandboxDir(sandbox, r.task.taskId),
+              this.#o.agentId(),
+            ),
+          ),
+        );
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.#o.logger.warn(
+          { executorId: executor.executorId, message },
+          "task group fetch failed",
+        );
+        for (const r of records) {
+          this.#update(r, TaskState.Failed, TaskReason.ContainerLaunchFailed, message);
+        }
+        return;
+      }
+      if (executor.phase !== "running") return;
+    }
+    for (const r of records) {
+      r.launched = true;
+      this.checkpointTask(r.frameworkId, r.task.taskId);
+    }
+    this.#o.metrics.inc("tasks_launched", records.length);
+    this.#o.metrics.inc("task_groups_launched");
+    this.#send(executor, {
+      type: "executor.launchGroup",
+      taskGroup: {
+        tasks: records.map((r) => r.task),
+        ...(group.failurePolicy === undefined ? {} : { failurePolicy: group.failurePolicy }),
+      },
+      ...(containers.length === 0 ? {} : { containers }),
+    });
+  }
+
+  /**
+   * A task of a default executor ended: its nested cgroup is removed, and
+   * once the executor has no task left its idle timer starts.
+   */
+  #taskEnded(record: TaskRecord): void {
+    const executor = this.#executors.get(key(record.frameworkId, record.executorId));
+    if (executor?.kind !== "default") return;
+    const child = executor.taskContainers.get(record.task.taskId);
+    if (child !== undefined && this.#o.containers !== undefined) {
+      executor.taskContainers.delete(record.task.taskId);
+      this.#o.containers
+        .removeTaskContainer(child)
+        .catch((err: unknown) =>
+          this.#o.logger.warn({ err, taskId: record.task.taskId }, "task cgroup not removed"),
+        );
+    }
+    if (executor.phase !== "running" || this.#hasLiveTasks(executor)) return;
+    executor.idleTimer?.cancel();
+    const idleMs = this.#o.defaultExecutorIdleTimeoutMs ?? DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS;
+    executor.idleTimer = this.#o.clock.after(idleMs, () => {
+      executor.idleTimer = undefined;
+      if (executor.phase !== "running" || this.#hasLiveTasks(executor)) return;
+      this.#o.metrics.inc("default_executors_idle_shutdown");
+      this.#o.logger.info(
+        { frameworkId: executor.frameworkId, executorId: executor.executorId },
+        "default executor idle: shutting it down",
+      );
+      void this.shutdownExecutor(executor);
+    });
+  }
+
+  /**
    * A further task of a running custom executor: its container's limits grow
    * by the task's resources (as Mesos updates a container per launch; they do
    * not shrink when a task ends).
@@ -274,6 +502,7 @@ export class ExecutorManager {
     if (!record.launched) {
       const at = executor.queued.indexOf(taskId);
       if (at !== -1) executor.queued.splice(at, 1);
+      // A task of a queued group: the group stays whole (Mesos kills the rest of a group too).
       this.#update(
         record,
         TaskState.Killed,
@@ -339,6 +568,7 @@ export class ExecutorManager {
           this.#launch(executor, record);
         }
       }
+      for (const group of executor.queuedGroups.splice(0)) void this.#launchGroup(executor, group);
     });
     const capabilities = executor.framework.capabilities;
     return {
@@ -387,7 +617,11 @@ export class ExecutorManager {
     executor.updates = (executor.updates ?? Promise.resolve()).then(async () => {
       let final = normalized;
       if (status.state === TaskState.Failed) {
-        const limitation = await containers.limitation(container).catch((err: unknown) => {
+        const nested = executor.taskContainers.get(status.taskId);
+        const limitation = await (nested === undefined
+          ? containers.limitation(container)
+          : taskLimitation(nested, record.task)
+        ).catch((err: unknown) => {
           log.warn({ err }, "container limitation not read");
           return undefined;
         });
@@ -408,6 +642,7 @@ export class ExecutorManager {
     if (this.#o.sendStatus(record.frameworkId, status) === "queued") {
       record.status = status;
       log.debug({ state: status.state, uuid: status.uuid }, "task status");
+      if (isTerminalState(status.state)) this.#taskEnded(record);
     }
   }
 
@@ -635,6 +870,8 @@ export class ExecutorManager {
     for (const executor of this.#executors.values()) {
       executor.timer?.cancel();
       executor.timer = undefined;
+      executor.idleTimer?.cancel();
+      executor.idleTimer = undefined;
       executor.container?.diskWatch?.cancel();
       if (executor.container !== undefined) executor.container.diskWatch = undefined;
     }
@@ -648,18 +885,20 @@ export class ExecutorManager {
     return false;
   }
 
-  #createExecutor(
-    framework: FrameworkRef,
-    task: TaskInfo,
-    kind: "command" | "custom",
-  ): ExecutorRecord {
+  #createExecutor(framework: FrameworkRef, task: TaskInfo, kind: ExecutorKind): ExecutorRecord {
     const info = task.executor;
+    const command = info?.command;
     const executor = newExecutorRecord({
       framework,
       executorId: kind === "command" ? task.taskId : info!.executorId,
       kind,
-      program: kind === "command" ? this.#o.commandExecutor : commandProgram(info!.command),
-      extraEnv: kind === "command" ? {} : { ...(info!.command.environment ?? {}) },
+      program:
+        kind === "command"
+          ? this.#o.commandExecutor
+          : kind === "default" || command === undefined
+            ? defaultExecutorProgram(this.#o.commandExecutor)
+            : commandProgram(command),
+      extraEnv: kind === "custom" ? { ...(command?.environment ?? {}) } : {},
     });
     this.#executors.set(key(executor.frameworkId, executor.executorId), executor);
     this.#o.metrics.inc("executors_launched");
@@ -783,6 +1022,9 @@ export class ExecutorManager {
     executor.recovered = undefined;
     executor.timer?.cancel();
     executor.timer = undefined;
+    executor.idleTimer?.cancel();
+    executor.idleTimer = undefined;
+    executor.taskContainers.clear();
     const k = key(executor.frameworkId, executor.executorId);
     if (this.#executors.get(k) === executor) this.#executors.delete(k);
     const container = executor.container;
@@ -896,6 +1138,53 @@ export class ExecutorManager {
     const status = this.#agentStatus(record.task.taskId, state, record.executorId);
     status.reason = reason;
     status.message = message;
-    if (this.#o.sendStatus(record.frameworkId, status) === "queued") record.status = status;
+    if (this.#o.sendStatus(record.frameworkId, status) === "queued") {
+      record.status = status;
+      if (isTerminalState(state)) this.#taskEnded(record);
+    }
   }
+}
+
+/** The whole of a group as one task, for its executor's container: its tasks' resources summed. */
+function groupTask(info: ExecutorInfo, group: TaskGroupInfo): TaskInfo {
+  const sum: Record<string, number> = {};
+  for (const task of group.tasks) {
+    for (const name of ["cpus", "mem", "disk"]) {
+      const v = task.resources[name];
+      if (typeof v === "number") sum[name] = (sum[name] ?? 0) + v;
+    }
+  }
+  const first = group.tasks[0]!;
+  return { ...first, resources: sum, executor: info };
+}
+
+/** A task's cpus and mem (its nested cgroup's limits). */
+function scalars(task: TaskInfo): { cpus?: number; mem?: number } {
+  const out: { cpus?: number; mem?: number } = {};
+  const cpus = task.resources.cpus;
+  const mem = task.resources.mem;
+  if (typeof cpus === "number" && cpus > 0) out.cpus = cpus;
+  if (typeof mem === "number" && mem > 0) out.mem = mem;
+  return out;
+}
+
+/** The `cgroup.procs` files a process joins to be in `container` (from its wrapped argv). */
+function procsFiles(container: Container): string[] {
+  return container.wrap(["true"]).filter((a) => a.endsWith("/cgroup.procs"));
+}
+
+/** Why a task of a default executor failed, if its nested cgroup's memory limit did it. */
+async function taskLimitation(
+  container: Container,
+  task: TaskInfo,
+): Promise<Limitation | undefined> {
+  const oom = await container.oom();
+  if (!oom.killed || oom.limitation === undefined) return undefined;
+  const mem = task.resources.mem;
+  return typeof mem === "number"
+    ? {
+        ...oom.limitation,
+        message: `Memory limit of ${mem} MB exceeded: the task's cgroup was OOM-killed at its limit`,
+      }
+    : oom.limitation;
 }

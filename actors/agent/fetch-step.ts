@@ -17,13 +17,14 @@
  * the first fetch for the agent's current id, so an agent whose tasks fetch
  * nothing never creates a cache directory.
  */
+import { mkdir } from "node:fs/promises";
 import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
 import type { CommandUri } from "../../protocol/uris.ts";
-import type { ExecutorRecord } from "./executor-record.ts";
+import type { ExecutorKind, ExecutorRecord } from "./executor-record.ts";
 import {
   Fetcher,
   type FetcherFlags,
@@ -52,7 +53,9 @@ export interface FetchPlan {
 const MB = 1024 * 1024;
 
 /** The URIs the launch of an executor of `kind` fetches for its first task `task`. */
-export function fetchPlan(kind: "command" | "custom", task: TaskInfo | undefined): FetchPlan {
+export function fetchPlan(kind: ExecutorKind, task: TaskInfo | undefined): FetchPlan {
+  // A default executor's tasks fetch into their own sandboxes, per group (executors.ts).
+  if (kind === "default") return { uris: [], maxBytes: undefined };
   const command = kind === "command" ? task?.command : task?.executor?.command;
   const uris = command?.uris ?? [];
   if (uris.length === 0 || task === undefined) return { uris, maxBytes: undefined };
@@ -113,6 +116,28 @@ export class FetchStep {
       throw error;
     } finally {
       this.#running.delete(executor);
+    }
+  }
+
+  /**
+   * Fetches the URIs of a task of a default executor into its own sandbox
+   * `dir` (made here), before its group is sent to the executor.
+   * @throws AgoraError FETCH_FAILED naming the URI and why
+   */
+  async fetchForTask(task: TaskInfo, dir: string, agentId: string): Promise<void> {
+    const plan = fetchPlan("command", task);
+    if (plan.uris.length === 0) return;
+    await mkdir(dir, { recursive: true });
+    try {
+      const fetcher = await this.#fetcher(agentId);
+      const fetched = await fetcher.fetch(plan.uris, dir, {
+        ...(plan.maxBytes === undefined ? {} : { limits: { maxBytes: plan.maxBytes } }),
+      });
+      this.#o.logger.info({ taskId: task.taskId, uris: fetched.length }, "uris fetched");
+    } catch (err) {
+      throw isFetchFailed(err)
+        ? err
+        : fetchFailed(`fetch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 

@@ -6,7 +6,8 @@
  * readable. A task the agent has forgotten (its terminal update was
  * acknowledged) is still found while its sandbox is on disk: through the
  * sandbox path remembered when it was last read, or, for a command task or a
- * given executor id, through the executor's `runs/latest`.
+ * given executor id, through the executor's `runs/latest`. A task of a
+ * default executor is read from its own sandbox, `<run>/tasks/<taskId>`.
  */
 import { open, realpath, stat } from "node:fs/promises";
 import path from "node:path";
@@ -15,7 +16,13 @@ import { isTerminalState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { ExecutorManager } from "./executors.ts";
-import { executorDir } from "./sandbox.ts";
+import { executorDir, taskSandboxDir } from "./sandbox.ts";
+
+const isDirectory = (dir: string) =>
+  stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 
 /** The message types accepted on the files subject. */
 export const FILES_MESSAGE_TYPES = ["files.read"] as const;
@@ -67,8 +74,11 @@ export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
     const record = taskId === undefined ? undefined : ctx.executors.task(frameworkId, taskId);
     if (record !== undefined && (msg.executorId ?? record.executorId) === record.executorId) {
       const executor = ctx.executors.executor(frameworkId, record.executorId);
-      const sandbox = executor?.sandbox ?? (await latestRun(frameworkId, record.executorId));
-      if (sandbox === undefined) return undefined;
+      const run = executor?.sandbox ?? (await latestRun(frameworkId, record.executorId));
+      if (run === undefined) return undefined;
+      // A task of a default executor has a sandbox of its own inside the executor's.
+      const own = taskSandboxDir(run, record.task.taskId);
+      const sandbox = executor?.kind === "default" || (await isDirectory(own)) ? own : run;
       remember(k, sandbox);
       return { sandbox, done: isTerminalState(record.status.state) };
     }

@@ -17,6 +17,7 @@ import type { StatusUpdateManager } from "./status-updates.ts";
 /** What the master may send an agent. */
 export const MASTER_COMMAND_TYPES = [
   "agent.runTask",
+  "agent.runTaskGroup",
   "agent.killTask",
   "agent.acknowledge",
   "agent.frameworkMessage",
@@ -63,6 +64,17 @@ export function masterCommandHandler(ctx: AgentHandlerContext): Handler<MasterCo
           "runTask",
         );
         for (const task of msg.tasks) ctx.executors.runTask(msg.framework, task);
+        return undefined;
+      case "agent.runTaskGroup":
+        ctx.logger.debug(
+          {
+            frameworkId: msg.framework.frameworkId,
+            executorId: msg.executor.executorId,
+            tasks: msg.taskGroup.tasks.map((t) => t.taskId),
+          },
+          "runTaskGroup",
+        );
+        ctx.executors.runTaskGroup(msg.framework, msg.executor, msg.taskGroup);
         return undefined;
       case "agent.killTask":
         ctx.logger.info({ frameworkId: msg.frameworkId, taskId: msg.taskId }, "killTask");

@@ -210,6 +210,7 @@ export function createAgent(deps: AgentDeps): Agent {
     logLevel: level === "silent" ? "warn" : level,
     shutdownGracePeriodMs: config.executorShutdownGracePeriod,
     registrationTimeoutMs: config.executorRegistrationTimeout,
+    defaultExecutorIdleTimeoutMs: config.defaultExecutorIdleTimeout,
     recoveryTimeoutMs: config.recoveryTimeout,
     commandExecutor,
     sendStatus: (frameworkId, status) => statusUpdates.update(frameworkId, status),

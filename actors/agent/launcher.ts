@@ -62,6 +62,17 @@ export function commandExecutorProgram(): ProgramSpec {
   return { file: process.execPath, args };
 }
 
+/** The argument that makes the executor bundle run the default executor instead of the command executor. */
+export const DEFAULT_EXECUTOR_ARG = "--default-executor";
+
+/** The built-in default executor: the command executor's program (the same bundle) with {@link DEFAULT_EXECUTOR_ARG}. */
+export function defaultExecutorProgram(commandExecutor: ProgramSource): ProgramSource {
+  return async () => {
+    const spec = await resolveProgram(commandExecutor);
+    return { file: spec.file, args: [...spec.args, DEFAULT_EXECUTOR_ARG] };
+  };
+}
+
 /** The program of a `CommandInfo`: `/bin/sh -c value`, or `value` with its arguments. */
 export function commandProgram(command: CommandInfo): ProgramSpec {
   if (command.shell === false) return { file: command.value, args: [...(command.arguments ?? [])] };

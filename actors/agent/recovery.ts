@@ -20,8 +20,9 @@ import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
 import type { AgentContainers, ExecutorContainer } from "./containers.ts";
-import { newExecutorRecord, type TaskRecord } from "./executor-record.ts";
+import { type ExecutorRecord, newExecutorRecord, type TaskRecord } from "./executor-record.ts";
 import type { ExecutorManager } from "./executors.ts";
+import { containerIdFor } from "./isolation/index.ts";
 import type { ProgramSource } from "./launcher.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import type { RecoveredExecutor } from "./state-store.ts";
@@ -120,6 +121,9 @@ export async function adoptCheckpoint(
       continue;
     }
     manager.watchDisk(executor);
+    if (executor.kind === "default" && executor.container !== undefined) {
+      await reattachTaskContainers(executor, log);
+    }
     manager.sendTo(executor, { type: "executor.reconnect", agentId: o.agentId });
     log.info("asked checkpointed executor to reconnect");
     waits.push(
@@ -171,4 +175,24 @@ export async function killCheckpointedExecutors(
     logger.warn({ executors: killed }, "killed executors checkpointed without an agent id");
   }
   return killed;
+}
+
+/**
+ * A recovered default executor's nested task cgroups, found again by their
+ * ids (`containerIdFor(frameworkId, taskId)`): those of its live tasks are
+ * kept (removed when the task ends, read for its OOM), the others removed.
+ */
+async function reattachTaskContainers(executor: ExecutorRecord, log: Logger): Promise<void> {
+  const byId = new Map(
+    [...executor.taskIds].map((taskId) => [containerIdFor(executor.frameworkId, taskId), taskId]),
+  );
+  try {
+    for (const child of (await executor.container?.container.children()) ?? []) {
+      const taskId = byId.get(child.id);
+      if (taskId !== undefined) executor.taskContainers.set(taskId, child);
+      else await child.destroy();
+    }
+  } catch (err) {
+    log.warn({ err }, "task cgroups of the recovered executor not found again");
+  }
 }

@@ -11,6 +11,14 @@ function segment(id: string): string {
   return encodeURIComponent(id);
 }
 
+/**
+ * The sandbox of a task of a default executor, inside the executor's run
+ * (Mesos: `.../runs/<container>/tasks/<taskId>`).
+ */
+export function taskSandboxDir(executorSandbox: string, taskId: string): string {
+  return path.join(executorSandbox, "tasks", segment(taskId));
+}
+
 /** The directory of one executor (all its runs). */
 export function executorDir(
   workDir: string,

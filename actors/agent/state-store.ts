@@ -30,7 +30,7 @@ import { AtomicFiles } from "./atomic-file.ts";
 export const ExecutorCheckpoint = Type.Object({
   framework: FrameworkRef,
   executorId: Type.String({ minLength: 1 }),
-  kind: Type.Union([Type.Literal("command"), Type.Literal("custom")]),
+  kind: Type.Union([Type.Literal("command"), Type.Literal("custom"), Type.Literal("default")]),
   pid: Type.Integer({ minimum: 1 }),
   /** Start time of the process (`/proc/<pid>/stat` field 22), to tell a recycled pid. */
   startTime: Type.Optional(Type.Number()),

@@ -27,11 +27,18 @@ export async function collectUsage(
       const taskIds = [...executor.taskIds].filter((id) =>
         executors.isLive(executor.frameworkId, id),
       );
+      const tasks: NonNullable<ExecutorUsage["tasks"]> = [];
+      for (const [taskId, child] of executor.taskContainers) {
+        if (!executors.isLive(executor.frameworkId, taskId)) continue;
+        const own = await child.stats().catch(() => undefined);
+        if (own !== undefined) tasks.push({ taskId, statistics: own });
+      }
       out.push({
         frameworkId: executor.frameworkId,
         executorId: executor.executorId,
         taskIds,
         statistics,
+        ...(tasks.length === 0 ? {} : { tasks }),
       });
     } catch (err) {
       logger.debug({ err, containerId: container.id }, "container statistics not read");

@@ -23,8 +23,7 @@
  * bundle of this file (actors/agent/executor-bundle.ts), from compiled
  * JavaScript as `node command-executor.js`, else through tsx.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock, type Timer } from "../../infra/clock.ts";
@@ -41,11 +40,13 @@ import {
 } from "../../protocol/common.ts";
 import { FrameworkCapability } from "../../protocol/frameworks.ts";
 import { healthCheckProblem } from "../../protocol/health.ts";
-import { commandProgram } from "../agent/launcher.ts";
+import { DEFAULT_EXECUTOR_ARG } from "../agent/launcher.ts";
 import { signalTree } from "../agent/process-tree.ts";
+import { runDefaultExecutor } from "./default-executor.ts";
 import { createExecutorDriver, type ExecutorDriverOptions, type ExecutorUpdate } from "./driver.ts";
 import { HealthChecker, type HealthResult } from "./health/checker.ts";
 import { killGracePeriodMs } from "./health/kill-policy.ts";
+import { spawnTaskProcess, tail, taskEnvironment } from "./task-process.ts";
 
 /** Options of {@link runCommandExecutor}. */
 export interface CommandExecutorOptions extends ExecutorDriverOptions {
@@ -208,38 +209,25 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
    * setsid itself escapes this; cgroups will close that gap.)
    */
   const start = (taskId: string, command: CommandInfo): void => {
-    const sandbox = driver.env.sandbox;
-    const program = commandProgram(command);
-    const out = openSync(path.join(sandbox, "stdout"), "a");
-    const err = openSync(path.join(sandbox, "stderr"), "a");
-    try {
-      const env = { ...process.env, ...(command.environment ?? {}) };
-      const child = spawn(program.file, program.args, {
-        cwd: sandbox,
-        env,
-        stdio: ["ignore", out, err],
+    const env = taskEnvironment(command);
+    const child = spawnTaskProcess({ command, sandbox: driver.env.sandbox, env });
+    run.child = child;
+    child.once("spawn", () => {
+      run.spawned = true;
+      driver.logger.info({ taskId, pid: child.pid }, "command started");
+      report({ taskId, state: TaskState.Running });
+      startHealthChecks(taskId, env);
+    });
+    child.once("error", (e) => {
+      if (run.spawned) return;
+      ended({
+        taskId,
+        state: TaskState.Failed,
+        reason: TaskReason.CommandExecutorFailed,
+        message: `Failed to launch the command: ${e.message}`,
       });
-      run.child = child;
-      child.once("spawn", () => {
-        run.spawned = true;
-        driver.logger.info({ taskId, pid: child.pid }, "command started");
-        report({ taskId, state: TaskState.Running });
-        startHealthChecks(taskId, env);
-      });
-      child.once("error", (e) => {
-        if (run.spawned) return;
-        ended({
-          taskId,
-          state: TaskState.Failed,
-          reason: TaskReason.CommandExecutorFailed,
-          message: `Failed to launch the command: ${e.message}`,
-        });
-      });
-      child.once("exit", (code, signal) => onExit(taskId, code, signal));
-    } finally {
-      closeSync(out);
-      closeSync(err);
-    }
+    });
+    child.once("exit", (code, signal) => onExit(taskId, code, signal));
   };
 
   /** Checks the running task's health, when it has a check (validated at launch). */
@@ -323,26 +311,12 @@ if (
   process.argv[1] !== undefined &&
   path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 ) {
-  runCommandExecutor().catch((err) => {
-    process.stderr.write(`command executor failed: ${err instanceof Error ? err.message : err}\n`);
+  // The same program (and bundle) is the default executor with DEFAULT_EXECUTOR_ARG.
+  const main = process.argv.includes(DEFAULT_EXECUTOR_ARG)
+    ? runDefaultExecutor
+    : runCommandExecutor;
+  main().catch((err) => {
+    process.stderr.write(`executor failed: ${err instanceof Error ? err.message : err}\n`);
     process.exit(1);
   });
-}
-
-/** The last `maxBytes` of a file, or undefined when it is empty or unreadable. */
-function tail(file: string, maxBytes: number): Uint8Array | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, "r");
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, maxBytes);
-    if (length === 0) return undefined;
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }

@@ -30,6 +30,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Static } from "@sinclair/typebox";
 import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import {
@@ -44,6 +45,7 @@ import { request } from "../../infra/request.ts";
 import { encode } from "../../protocol/codec.ts";
 import {
   isTerminalState,
+  type TaskGroupInfo,
   type TaskInfo,
   type TaskReason,
   TaskSource,
@@ -51,14 +53,19 @@ import {
   type TaskStatus,
 } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { TaskContainer as TaskContainerSchema } from "../../protocol/executors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { Subjects } from "../../protocol/subjects.ts";
 import { type ExecutorEnvironment, readExecutorEnvironment } from "./env.ts";
+
+/** A task's nested cgroup, as the agent names it in `executor.launchGroup`. */
+export type TaskContainer = Static<typeof TaskContainerSchema>;
 
 /** The agent's messages to an executor, as events. */
 export type ExecutorEvent =
   | { type: "subscribed"; agentId: string; frameworkId: string; executorId: string }
   | { type: "launch"; task: TaskInfo }
+  | { type: "launchGroup"; taskGroup: TaskGroupInfo; containers: TaskContainer[] }
   | { type: "kill"; taskId: string; gracePeriodSeconds: number | undefined }
   | { type: "acknowledged"; taskId: string; uuid: string }
   | { type: "frameworkMessage"; data: Uint8Array }
@@ -72,6 +79,8 @@ export interface ExecutorCallbacks {
   subscribed?(info: { agentId: string; frameworkId: string; executorId: string }): void;
   /** Run a task. */
   launch?(task: TaskInfo): void | Promise<void>;
+  /** Run a task group, all of it (default executors); `containers` names each task's nested cgroup. */
+  launchGroup?(taskGroup: TaskGroupInfo, containers: TaskContainer[]): void | Promise<void>;
   /** Kill a task: SIGTERM, then SIGKILL after the grace period, then report TASK_KILLED. */
   kill?(taskId: string, gracePeriodSeconds: number | undefined): void | Promise<void>;
   /** The scheduler acknowledged an update. */
@@ -121,6 +130,7 @@ export interface ExecutorDriverOptions {
 
 const AGENT_TO_EXECUTOR = [
   "executor.launch",
+  "executor.launchGroup",
   "executor.kill",
   "executor.acknowledged",
   "executor.frameworkMessage",
@@ -451,6 +461,8 @@ export class ExecutorDriver {
         return cb.subscribed?.(event);
       case "launch":
         return cb.launch?.(event.task);
+      case "launchGroup":
+        return cb.launchGroup?.(event.taskGroup, event.containers);
       case "kill":
         return cb.kill?.(event.taskId, event.gracePeriodSeconds);
       case "acknowledged":
@@ -469,6 +481,14 @@ export class ExecutorDriver {
       case "executor.launch":
         this.#tasks.set(msg.task.taskId, msg.task);
         await this.#emit({ type: "launch", task: msg.task });
+        break;
+      case "executor.launchGroup":
+        for (const task of msg.taskGroup.tasks) this.#tasks.set(task.taskId, task);
+        await this.#emit({
+          type: "launchGroup",
+          taskGroup: msg.taskGroup,
+          containers: msg.containers ?? [],
+        });
         break;
       case "executor.kill":
         await this.#emit({

@@ -10,6 +10,8 @@
  *   exactly one of `command` and `executor`, a usable health check, valid
  *   resources contained in the remainder. An invalid task is TASK_ERROR
  *   (REASON_TASK_INVALID); the others are sent to the agent in one `agent.runTask`.
+ * - A `launchGroup` operation is validated whole (launch-group.ts): any
+ *   problem makes every task of the group TASK_ERROR (REASON_TASK_GROUP_INVALID).
  * - What no task uses returns to the pool under a decline filter
  *   (`filters.refuseSeconds`, default 5 s), like a decline.
  */
@@ -22,6 +24,7 @@ import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { addFilter } from "./filters.ts";
 import { interned } from "./intern.ts";
+import { launchGroup } from "./launch-group.ts";
 import { executorKey } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, OfferEntry } from "./model.ts";
 import { endOffer } from "./offers.ts";
@@ -107,6 +110,12 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
   if ((task.command === undefined) === (task.executor === undefined)) {
     return "a task needs exactly one of command and executor";
   }
+  if (
+    task.executor !== undefined &&
+    (task.executor.type === "DEFAULT" || task.executor.command === undefined)
+  ) {
+    return "a task's executor must be CUSTOM with a command (DEFAULT executors run task groups: launchGroup)";
+  }
   const unusable = healthCheckProblem(task.healthCheck);
   if (unusable !== undefined) return unusable;
   let resources: Resources;
@@ -154,7 +163,7 @@ export function addDeclineFilter(
   addFilter(framework, { agentId, role, resources, expiresAt: ctx.clock.now() + ms });
 }
 
-function reject(
+export function reject(
   ctx: MasterContext,
   framework: FrameworkEntry,
   task: TaskInfo,
@@ -184,35 +193,14 @@ function reject(
   );
 }
 
-/** `scheduler.accept`. */
-export function accept(
+/** The tasks of one `launch` operation: each validated alone, the valid ones sent in one `agent.runTask`. */
+function launchTasks(
   ctx: MasterContext,
-  framework: FrameworkEntry,
-  call: MessageOf<"scheduler.accept">,
+  scope: LaunchScope,
+  role: string,
+  tasks: readonly TaskInfo[],
 ): void {
-  const tasks = call.operations.flatMap((op) => op.tasks);
-  const check = checkOffers(ctx, framework, call.offerIds);
-  if (!check.ok) {
-    for (const offer of check.own) endOffer(ctx, offer, OfferEvent.Decline);
-    for (const task of tasks) {
-      reject(ctx, framework, task, TaskState.Dropped, TaskReason.InvalidOffers, check.message);
-    }
-    ctx.metrics.inc("accepts_invalid");
-    throw new AgoraError(check.code, check.message);
-  }
-  const { offers, agent, role } = check;
-  let offered = Resources.empty();
-  for (const offer of offers) {
-    endOffer(ctx, offer, OfferEvent.Accept);
-    offered = offered.add(offer.resources);
-  }
-  const scope: LaunchScope = {
-    framework,
-    agent,
-    available: offered,
-    taskIds: new Set(),
-    executors: new Set(),
-  };
+  const { framework, agent } = scope;
   const launched: TaskInfo[] = [];
   for (const info of tasks) {
     const valid = validateTask(scope, info);
@@ -260,6 +248,43 @@ export function accept(
       tasks: launched,
     });
     ctx.metrics.inc("tasks_launched", launched.length);
+  }
+}
+
+/** `scheduler.accept`. */
+export function accept(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  call: MessageOf<"scheduler.accept">,
+): void {
+  const tasks = call.operations.flatMap((op) =>
+    op.type === "launch" ? op.tasks : op.taskGroup.tasks,
+  );
+  const check = checkOffers(ctx, framework, call.offerIds);
+  if (!check.ok) {
+    for (const offer of check.own) endOffer(ctx, offer, OfferEvent.Decline);
+    for (const task of tasks) {
+      reject(ctx, framework, task, TaskState.Dropped, TaskReason.InvalidOffers, check.message);
+    }
+    ctx.metrics.inc("accepts_invalid");
+    throw new AgoraError(check.code, check.message);
+  }
+  const { offers, agent, role } = check;
+  let offered = Resources.empty();
+  for (const offer of offers) {
+    endOffer(ctx, offer, OfferEvent.Accept);
+    offered = offered.add(offer.resources);
+  }
+  const scope: LaunchScope = {
+    framework,
+    agent,
+    available: offered,
+    taskIds: new Set(),
+    executors: new Set(),
+  };
+  for (const op of call.operations) {
+    if (op.type === "launchGroup") launchGroup(ctx, scope, role, op);
+    else launchTasks(ctx, scope, role, op.tasks);
   }
   addDeclineFilter(ctx, framework, agent.id, role, scope.available, call.filters);
   ctx.metrics.inc("accepts");

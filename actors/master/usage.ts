@@ -21,13 +21,15 @@ export function recordUsage(
   let unknown = 0;
   for (const usage of executors) {
     const framework = ctx.frameworks.get(usage.frameworkId);
+    // a task of a default executor has statistics of its own (its nested cgroup)
+    const own = new Map((usage.tasks ?? []).map((x) => [x.taskId, x.statistics]));
     for (const taskId of usage.taskIds) {
       const task = framework?.tasks.get(taskId);
       if (task === undefined || task.agentId !== agentId) {
         unknown++;
         continue;
       }
-      latest.set(task, usage.statistics);
+      latest.set(task, own.get(taskId) ?? usage.statistics);
       stored++;
     }
   }

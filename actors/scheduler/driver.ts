@@ -40,7 +40,14 @@ import {
 } from "../../infra/defaults.ts";
 import { type Logger, silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { Filters, TaskInfo, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type {
+  ExecutorInfo,
+  Filters,
+  TaskGroupInfo,
+  TaskInfo,
+  TaskState,
+  TaskStatus,
+} from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from "../../protocol/subjects.ts";
@@ -339,6 +346,28 @@ export class SchedulerDriver {
       type: "scheduler.accept",
       offerIds,
       operations: tasks.length > 0 ? [{ type: "launch", tasks }] : [],
+      filters,
+    });
+  }
+
+  /**
+   * Launches task groups on the offers (all of one agent), each in its
+   * `DEFAULT` executor (Mesos `LAUNCH_GROUP`): a group starts whole or not at
+   * all. What is left of the offers is declined with `filters`.
+   */
+  acceptGroups(
+    offerIds: string[],
+    groups: ReadonlyArray<{ executor: ExecutorInfo; taskGroup: TaskGroupInfo }>,
+    filters?: Filters,
+  ): Promise<void> {
+    return this.#call({
+      type: "scheduler.accept",
+      offerIds,
+      operations: groups.map((g) => ({
+        type: "launchGroup" as const,
+        executor: { ...g.executor, type: "DEFAULT" as const },
+        taskGroup: g.taskGroup,
+      })),
       filters,
     });
   }

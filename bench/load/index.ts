@@ -24,7 +24,7 @@ import { closeGracefully, connect } from "../../infra/connect.ts";
 import { DEFAULT_REFUSE_SECONDS } from "../../infra/defaults.ts";
 import { type Logger, silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
+import type { ExecutorInfo, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { round } from "../stats.ts";
 import { Pacer } from "./pacer.ts";
@@ -63,6 +63,11 @@ export interface LoadOptions {
   transport?: TransportKind;
   /** The shell command of every task. @default "true" */
   command?: string;
+  /**
+   * Launch the tasks of each accept as one task group in this DEFAULT
+   * executor (one executor per agent, reused) instead of one command executor per task.
+   */
+  groupExecutor?: ExecutorInfo;
   /** Labels of every task (e.g. the emulator's duration label). */
   labels?: Record<string, string>;
   /** Decline filter of what an accept leaves. @default DEFAULT_REFUSE_SECONDS (5) */
@@ -213,8 +218,20 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
     pacer.take(n);
     metrics.inc("accepts");
     metrics.inc("offers_used");
-    void framework.accept([offer.offerId], tasks, { refuseSeconds });
+    void framework.accept([offer.offerId], tasks, { refuseSeconds }, options.groupExecutor);
   };
+
+  /** What of an offer the tasks may use: a group's executor takes its own resources first. */
+  function fitFor(offer: Offer): Offer {
+    const own = options.groupExecutor?.resources;
+    if (own === undefined) return offer;
+    const resources = { ...offer.resources };
+    for (const [name, v] of Object.entries(own)) {
+      const have = resources[name];
+      if (typeof v === "number" && typeof have === "number") resources[name] = have - v;
+    }
+    return { ...offer, resources };
+  }
 
   function pump(): void {
     wake = undefined;
@@ -238,7 +255,7 @@ export async function startLoad(options: LoadOptions): Promise<LoadRun> {
         return;
       }
       queueHead++;
-      const n = Math.min(tasksThatFit(shape, offer), remaining, maxPerOffer);
+      const n = Math.min(tasksThatFit(shape, fitFor(offer)), remaining, maxPerOffer);
       if (n === 0) {
         metrics.inc("offers_declined");
         void framework.decline([offer.offerId], { refuseSeconds });

@@ -25,7 +25,7 @@ import { serve } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
-import type { Filters, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
+import type { ExecutorInfo, Filters, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
@@ -50,7 +50,13 @@ export interface FrameworkHandle {
   readonly kind: TransportKind;
   readonly name: string;
   readonly frameworkId: string;
-  accept(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void>;
+  /** Launches `tasks`; with `group`, as one task group in that DEFAULT executor. */
+  accept(
+    offerIds: string[],
+    tasks: TaskInfo[],
+    filters?: Filters,
+    group?: ExecutorInfo,
+  ): Promise<void>;
   decline(offerIds: string[], filters?: Filters): Promise<void>;
   suppress(): Promise<void>;
   revive(): Promise<void>;
@@ -95,7 +101,13 @@ export async function startDriverFramework(o: TransportOptions): Promise<Framewo
     get frameworkId() {
       return driver.frameworkId;
     },
-    accept: (ids, tasks, filters) => counted(o.metrics, driver.accept(ids, tasks, filters)),
+    accept: (ids, tasks, filters, group) =>
+      counted(
+        o.metrics,
+        group === undefined || tasks.length === 0
+          ? driver.accept(ids, tasks, filters)
+          : driver.acceptGroups(ids, [{ executor: group, taskGroup: { tasks } }], filters),
+      ),
     decline: (ids, filters) => counted(o.metrics, driver.decline(ids, filters)),
     suppress: () => counted(o.metrics, driver.suppress()),
     revive: () => counted(o.metrics, driver.revive()),
@@ -146,11 +158,16 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
     get frameworkId() {
       return frameworkId;
     },
-    accept: (offerIds, tasks, filters) =>
+    accept: (offerIds, tasks, filters, group) =>
       publish({
         type: "scheduler.accept",
         offerIds,
-        operations: tasks.length > 0 ? [{ type: "launch", tasks }] : [],
+        operations:
+          tasks.length === 0
+            ? []
+            : group === undefined
+              ? [{ type: "launch", tasks }]
+              : [{ type: "launchGroup", executor: group, taskGroup: { tasks } }],
         filters,
       }),
     decline: (offerIds, filters) => publish({ type: "scheduler.decline", offerIds, filters }),

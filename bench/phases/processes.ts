@@ -28,10 +28,24 @@ import { startLoad } from "../load/index.ts";
 import { parseShape } from "../load/shape.ts";
 import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
 import { cpuTimeWithChildrenMs } from "../proc.ts";
+import { PROFILE_DIR } from "../profile-summary.ts";
 import { sleep, within } from "../sampling.ts";
 import { spawnRateInChild } from "../spawn-rate.ts";
 import { ratio, round } from "../stats.ts";
 import { type BenchPhase, type Figure, skipped } from "./types.ts";
+
+/**
+ * Resources of each `true` task of the default-executor rows: small, so that
+ * one offer of the agent holds many tasks and they go out as one task group
+ * per accept to the one default executor (the executor's own allowance,
+ * {@link GROUP_EXECUTOR}, is taken once).
+ */
+const GROUP_TASK_SHAPE = "cpus:0.01;mem:4";
+const GROUP_EXECUTOR = {
+  executorId: "bench-default",
+  type: "DEFAULT" as const,
+  resources: { cpus: 0.1, mem: 32 },
+};
 
 /** Allocation interval of the master in this phase, unless given. */
 const PROCESSES_ALLOCATION_INTERVAL = "100ms";
@@ -49,7 +63,8 @@ function concurrencyOf(agentResources: string, shape: string): number {
 
 export const processesPhase: BenchPhase = {
   name: "processes",
-  description: "real agent + command executor processes running `true`, vs raw spawn",
+  description:
+    "real agent + command executor processes, and task groups in the default executor, running `true`, vs raw spawn",
   async run(ctx) {
     const availability = await masterAvailability();
     if (!availability.available) return skipped(`no master to measure: ${availability.reason}`);
@@ -91,6 +106,10 @@ export const processesPhase: BenchPhase = {
       agent = spawn(
         process.execPath,
         [
+          // --profile: the agent writes a CPU profile when it exits
+          ...(o.profile
+            ? ["--cpu-prof", `--cpu-prof-dir=${path.join(REPO_ROOT, PROFILE_DIR, "processes")}`]
+            : []),
           path.join(REPO_ROOT, "bin", "agora.js"),
           "agent",
           "--nats",
@@ -106,7 +125,10 @@ export const processesPhase: BenchPhase = {
         ],
         {
           cwd: REPO_ROOT,
-          env: { ...process.env, AGORA_LOG_LEVEL: o.masterLogLevel },
+          env: {
+            ...process.env,
+            AGORA_LOG_LEVEL: o.masterLogLevel,
+          },
           stdio: ["ignore", "ignore", "pipe"],
         },
       );
@@ -154,6 +176,54 @@ export const processesPhase: BenchPhase = {
       }
       const stats = load.stats();
       await load.stop();
+
+      // The same `true` tasks as task groups in one long-lived default executor.
+      const groupTasks = o.quick ? 200 : 1000;
+      ctx.log(`processes: ${groupTasks} real tasks as task groups in one default executor`);
+      const groupCpu0 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      const groupLoad = await startLoad({
+        servers: ctx.url,
+        subjects,
+        tasks: groupTasks,
+        shape: GROUP_TASK_SHAPE,
+        command: "true",
+        transport: o.transport,
+        name: "processes-groups",
+        groupExecutor: GROUP_EXECUTOR,
+      });
+      let groupTimedOut = false;
+      try {
+        await within(groupLoad.done, Math.max(60_000, groupTasks * 200), "the grouped tasks");
+      } catch (err) {
+        groupTimedOut = true;
+        ctx.log(`processes: ${err instanceof Error ? err.message : err}; reporting what finished`);
+      }
+      const groupStats = groupLoad.stats();
+      await groupLoad.stop();
+      const groupCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      const groupDone = groupStats.finished + groupStats.failed;
+
+      // Latency alone: one task per group, one at a time, to the warm default executor.
+      const singles = o.quick ? 10 : 40;
+      ctx.log(`processes: ${singles} single-task groups, one at a time (latency)`);
+      const singleLoad = await startLoad({
+        servers: ctx.url,
+        subjects,
+        tasks: singles,
+        shape: GROUP_TASK_SHAPE,
+        command: "true",
+        transport: o.transport,
+        name: "processes-latency",
+        groupExecutor: GROUP_EXECUTOR,
+        maxTasksPerOffer: 1,
+        maxInFlight: 1,
+        refuseSeconds: 0,
+      });
+      await within(singleLoad.done, 60_000, "the single-task groups").catch((err: unknown) =>
+        ctx.log(`processes: ${err instanceof Error ? err.message : err}`),
+      );
+      const singleStats = singleLoad.stats();
+      await singleLoad.stop();
       // the executors are the agent's children: their CPU counts once they are reaped
       await sleep(500);
       const agentCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
@@ -198,11 +268,48 @@ export const processesPhase: BenchPhase = {
         },
         { name: "real task latency p99", value: stats.latency.p99Ms, unit: "ms" },
         {
+          name: `real tasks/s via the default executor (${groupDone} of ${groupTasks} \`true\` as task groups${groupTimedOut ? ", timed out" : ""})`,
+          value: groupStats.tasksPerSec,
+          unit: "tasks/s",
+          ...against(`raw spawns/s, ${concurrency} at a time`, rawConcurrent.perSec),
+          ratio: ratio(groupStats.tasksPerSec, rawConcurrent.perSec),
+        },
+        {
+          name: "real task latency p50 via the default executor (accept → RUNNING)",
+          value: groupStats.latency.p50Ms,
+          unit: "ms",
+        },
+        {
+          name: `real task latency p50, one-task groups one at a time to the warm default executor (${singleStats.latency.count} tasks)`,
+          value: singleStats.latency.p50Ms,
+          unit: "ms",
+        },
+        {
+          name: "real task latency p99 via the default executor",
+          value: groupStats.latency.p99Ms,
+          unit: "ms",
+        },
+        {
+          name: "CPU per real task via the default executor (agent + executor)",
+          value:
+            groupCpu0 === undefined || groupCpu1 === undefined || groupDone === 0
+              ? undefined
+              : round((groupCpu1 - groupCpu0) / groupDone, 1),
+          unit: "ms",
+        },
+        {
           name: "CPU per real task (agent + its executors)",
           value: cpuPerTask,
           unit: `ms (raw spawn: ${rawConcurrent.cpuMsPerSpawn ?? "?"} ms)`,
         },
       ];
+      if (groupStats.failed > 0) {
+        figures.push({
+          name: `real tasks via the default executor ended otherwise (${JSON.stringify(groupStats.failedByState)})`,
+          value: groupStats.failed,
+          unit: "tasks",
+        });
+      }
       if (stats.failed > 0) {
         figures.push({
           name: `real tasks ended otherwise (${JSON.stringify(stats.failedByState)})`,
@@ -221,6 +328,8 @@ export const processesPhase: BenchPhase = {
           nodeBare,
           nodeRuntime,
           load: stats,
+          groupLoad: groupStats,
+          singleGroupLoad: singleStats,
           agentCpuMsPerTask: cpuPerTask,
         },
       };

@@ -57,6 +57,7 @@ import type { Subjects } from "../../protocol/subjects.ts";
 import type { CommandUri } from "../../protocol/uris.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { cliLogger, connectCli, onStopSignal, subjectsFor } from "../runtime.ts";
+import { runGroup } from "./run-group.ts";
 import { OutputFollower } from "./run-output.ts";
 import { RUN_URI_OPTIONS, runUris } from "./run-uris.ts";
 
@@ -149,6 +150,12 @@ const RUN_OPTIONS = {
     flag: "health-start-period",
     placeholder: "DURATION",
     help: "time from the task's start during which failed health checks are ignored (Mesos grace period, default 10s)",
+  },
+  group: {
+    kind: "strings",
+    flag: "group",
+    placeholder: "CMD",
+    help: "a shell command of a task group (repeatable): the commands run together as one group in a default executor on one agent, each with --resources",
   },
   ...RUN_URI_OPTIONS,
 } as const satisfies OptionSpecs;
@@ -311,11 +318,18 @@ export const runCommand: Command = {
   async run(argv) {
     const parsed = parseCommand(RUN_OPTIONS, argv, HELP, { allowPositionals: true });
     if (parsed === undefined) return 0;
-    const spec = runSpecFrom(parsed.values, parsed.positionals);
+    const group = parsed.values.group ?? [];
+    if (group.length > 0 && parsed.positionals.length > 0) {
+      throw usageError("run: give either --group commands or one COMMAND, not both");
+    }
+    const spec = runSpecFrom(parsed.values, group.length > 0 ? ["true"] : parsed.positionals);
     const subjects = subjectsFor(parsed.values.prefix);
     const logger = cliLogger("warn");
     const nc = await connectCli(parsed.values.nats, "agora-run", logger);
     try {
+      if (group.length > 0) {
+        return await runGroup(nc, subjects, logger, { ...spec, commands: group }, taskExitCode);
+      }
       return await new TaskRun(nc, subjects, logger, spec, parsed.values.nats).execute();
     } finally {
       await closeGracefully(nc);

@@ -156,6 +156,8 @@ export async function freezeAndKill(
     pids(): Promise<number[]>;
   },
 ): Promise<boolean> {
+  // Already empty (the usual end of a task's cgroup): nothing in it can fork, no freeze needed.
+  if ((await ops.pids()).length === 0) return true;
   await ops.freeze();
   await waitUntil(clock, ops.isFrozen, timeoutMs / 2);
   killPids(await ops.pids());

@@ -45,6 +45,7 @@ const base = {
   uri: undefined,
   uriExecutable: undefined,
   uriCache: false,
+  group: undefined,
 };
 
 test("run - runSpecFrom checks the command line", (t) => {

@@ -171,6 +171,12 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     executorId: "exec-1",
     data: new Uint8Array([1, 2, 3]),
   },
+  "agent.runTaskGroup": {
+    type: "agent.runTaskGroup",
+    framework: { frameworkId: "fw-1", name: "my framework", role: "web" },
+    executor: { executorId: "default-1", type: "DEFAULT", resources: { cpus: 0.1, mem: 32 } },
+    taskGroup: { tasks: [minimalTask] },
+  },
   "agent.runTask": {
     type: "agent.runTask",
     framework: {
@@ -218,6 +224,7 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
           memPeakBytes: 20_971_520,
           processes: 2,
         },
+        tasks: [{ taskId: "task-1", statistics: { timestamp: 1_700_000_000_000, processes: 1 } }],
       },
     ],
   },
@@ -312,6 +319,13 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     frameworkCapabilities: ["TASK_KILLING_STATE", "PARTITION_AWARE"],
   },
   "executor.launch": { type: "executor.launch", task: sampleTask },
+  "executor.launchGroup": {
+    type: "executor.launchGroup",
+    taskGroup: { tasks: [minimalTask], failurePolicy: "CONTINUE" },
+    containers: [
+      { taskId: "task-2", cgroupProcs: ["/sys/fs/cgroup/agora/a/c/t/leaf/cgroup.procs"] },
+    ],
+  },
   "executor.kill": { type: "executor.kill", taskId: "task-1", gracePeriodSeconds: 1 },
   "executor.acknowledged": {
     type: "executor.acknowledged",
