@@ -10,6 +10,7 @@ import type { ResourcesJson, TaskState } from "../../protocol/common.ts";
 import { isTerminalState } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
 import type { AgentContainers } from "./containers.ts";
+import type { ExecutorKind } from "./executor-record.ts";
 import type { ExecutorManager } from "./executors.ts";
 import type { ContainerStats } from "./isolation/types.ts";
 
@@ -40,7 +41,7 @@ export interface AgentStateTask {
 /** An executor in the agent's `/state`. */
 export interface AgentStateExecutor {
   id: string;
-  kind: "command" | "custom";
+  kind: ExecutorKind;
   phase: string;
   pid?: number;
   sandbox?: string;
