@@ -87,6 +87,7 @@ const SCHEMAS = {
   "operator.getQuota": operator.OperatorGetQuota,
   "operator.quota": operator.OperatorQuota,
   "operator.usePolicy": operator.OperatorUsePolicy,
+  "operator.teardown": operator.OperatorTeardown,
   "policy.allocate": policy.PolicyAllocate,
   "policy.decision": policy.PolicyDecision,
 } as const satisfies Record<string, TSchema>;

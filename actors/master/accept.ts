@@ -9,7 +9,10 @@
  *   a task id not used by a live task of the framework, the offers' agent,
  *   exactly one of `command` and `executor`, a usable health check, valid
  *   resources contained in the remainder. An invalid task is TASK_ERROR
- *   (REASON_TASK_INVALID); the others are sent to the agent in one `agent.runTask`.
+ *   (REASON_TASK_INVALID). A task whose user (its command's `user`, else the
+ *   framework's) the ACLs' `run_tasks` do not allow the framework's principal
+ *   is TASK_ERROR (REASON_TASK_UNAUTHORIZED), as Mesos checks it at launch.
+ *   The others are sent to the agent in one `agent.runTask`.
  * - What no task uses returns to the pool under a decline filter
  *   (`filters.refuseSeconds`, default 5 s), like a decline.
  */
@@ -20,6 +23,7 @@ import { healthCheckProblem } from "../../protocol/health.ts";
 import { OfferEvent } from "../../protocol/lifecycles/offer.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
+import { denied } from "./authorizer.ts";
 import { addFilter } from "./filters.ts";
 import { interned } from "./intern.ts";
 import { executorKey } from "./ledger.ts";
@@ -129,6 +133,24 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
   return { resources, executorResources };
 }
 
+/** The user a task runs as: its command's, its executor's, else the framework's (undefined: the agent's). */
+export function taskUser(framework: FrameworkEntry, task: TaskInfo): string | undefined {
+  return task.command?.user ?? task.executor?.command.user ?? framework.info.user;
+}
+
+/** Whether the ACLs let the framework's principal run the task as its user (counted and logged when not). */
+function unauthorized(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  task: TaskInfo,
+): string | undefined {
+  if (!ctx.authorizer.enabled) return undefined;
+  const user = taskUser(framework, task);
+  const principal = framework.info.principal;
+  if (ctx.authorizer.authorize("run_tasks", principal, user)) return undefined;
+  return denied(ctx, "run_tasks", principal, user).message;
+}
+
 /** The framework's capabilities for its executors, as a FrameworkRef carries them. */
 function capabilitiesOf(framework: FrameworkEntry): { capabilities?: string[] } {
   const capabilities = framework.info.capabilities;
@@ -219,6 +241,11 @@ export function accept(
     if (typeof valid === "string") {
       ctx.metrics.inc("tasks_invalid");
       reject(ctx, framework, info, TaskState.Error, TaskReason.TaskInvalid, valid);
+      continue;
+    }
+    const refused = unauthorized(ctx, framework, info);
+    if (refused !== undefined) {
+      reject(ctx, framework, info, TaskState.Error, TaskReason.TaskUnauthorized, refused);
       continue;
     }
     const stale = framework.tasks.get(info.taskId);
