@@ -35,6 +35,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { effectiveUser, userProblem, withUser } from "../executor/task-user.ts";
 import { type AgentContainers, containerResources } from "./containers.ts";
 import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
@@ -46,6 +47,7 @@ import {
 import type { FetchStep } from "./fetch-step.ts";
 import { JOIN_CGROUP_FAILED_EXIT } from "./isolation/index.ts";
 import { commandProgram, type ProgramSource } from "./launcher.ts";
+import { unsafeIds } from "./path-safety.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
@@ -77,6 +79,8 @@ export interface ExecutorManagerOptions {
   state?: AgentStateStore;
   /** Fetches an executor's URIs between its sandbox and its spawn. */
   fetchStep: FetchStep;
+  /** Whether tasks run as their user (`--switch-user`). @default true */
+  switchUser?: boolean;
   /** The executors' containers. @default none: executors run unisolated */
   containers?: AgentContainers;
 }
@@ -147,8 +151,10 @@ export class ExecutorManager {
   }
 
   /** Starts a task of a framework (`agent.runTask`). */
-  runTask(framework: FrameworkRef, task: TaskInfo): void {
+  runTask(framework: FrameworkRef, given: TaskInfo): void {
     const fid = framework.frameworkId;
+    // the user it runs as goes with the task to its executor (none: the agent's user)
+    const task = withUser(given, effectiveUser(framework.user, given, this.#o.switchUser ?? true));
     const log = this.#o.logger.child({ frameworkId: fid, taskId: task.taskId });
     const existing = this.#tasks.get(key(fid, task.taskId));
     if (existing !== undefined) {
@@ -229,6 +235,12 @@ export class ExecutorManager {
       message,
     });
     if (task.agentId !== this.#o.agentId()) return invalid(`task is for agent ${task.agentId}`);
+    const unsafe = unsafeIds({
+      "framework id": frameworkId,
+      "task id": task.taskId,
+      "executor id": task.executor?.executorId,
+    });
+    if (unsafe !== undefined) return invalid(unsafe);
     if ((task.command === undefined) === (task.executor === undefined)) {
       return invalid("give exactly one of command or executor");
     }
@@ -247,6 +259,16 @@ export class ExecutorManager {
         state: TaskState.Lost,
         reason: TaskReason.ExecutorTerminated,
         message: "the executor is shutting down",
+      };
+    }
+    const user = task.command?.user ?? task.executor?.command.user;
+    const problem = user === undefined ? undefined : userProblem(user);
+    if (problem !== undefined) {
+      this.#o.metrics.inc("tasks_user_refused");
+      return {
+        state: TaskState.Failed,
+        reason: TaskReason.ContainerLaunchFailed,
+        message: problem,
       };
     }
     return undefined;
@@ -692,6 +714,9 @@ export class ExecutorManager {
       const started = await startExecutorProcess(executor, {
         ...(container === undefined ? {} : { wrap: (argv) => container.container.wrap(argv) }),
         workDir: this.#o.workDir,
+        ...(executor.kind === "custom" && task.executor?.command.user !== undefined
+          ? { user: task.executor.command.user }
+          : {}),
         env: {
           natsUrl: this.#o.natsUrl,
           subjectPrefix: this.#o.subjects.prefix,

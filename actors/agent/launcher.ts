@@ -76,6 +76,7 @@ export function spawnDetached(
   program: ProgramSpec,
   sandbox: string,
   env: Record<string, string>,
+  as?: { uid: number; gid: number },
 ): ChildProcess {
   const out = openSync(path.join(sandbox, "stdout"), "a");
   const err = openSync(path.join(sandbox, "stderr"), "a");
@@ -85,6 +86,7 @@ export function spawnDetached(
       env,
       detached: true,
       stdio: ["ignore", out, err],
+      ...(as === undefined ? {} : as),
     });
     child.unref();
     return child;

@@ -24,7 +24,7 @@
  * JavaScript as `node command-executor.js`, else through tsx.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock, type Timer } from "../../infra/clock.ts";
@@ -46,6 +46,13 @@ import { signalTree } from "../agent/process-tree.ts";
 import { createExecutorDriver, type ExecutorDriverOptions, type ExecutorUpdate } from "./driver.ts";
 import { HealthChecker, type HealthResult } from "./health/checker.ts";
 import { killGracePeriodMs } from "./health/kill-policy.ts";
+import {
+  chownSandbox,
+  lookupUser,
+  needsSwitch,
+  spawnAsUser,
+  taskEnvironment,
+} from "./task-user.ts";
 
 /** Options of {@link runCommandExecutor}. */
 export interface CommandExecutorOptions extends ExecutorDriverOptions {
@@ -209,22 +216,38 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
    */
   const start = (taskId: string, command: CommandInfo): void => {
     const sandbox = driver.env.sandbox;
-    const program = commandProgram(command);
+    // the agent already refused a user it cannot switch to; this names one that vanished since
+    const user = command.user === undefined ? undefined : lookupUser(command.user);
+    if (command.user !== undefined && user === undefined) {
+      throw new Error(`no such user '${command.user}' on this agent`);
+    }
+    const program = spawnAsUser(user, commandProgram(command));
     const out = openSync(path.join(sandbox, "stdout"), "a");
     const err = openSync(path.join(sandbox, "stderr"), "a");
     try {
-      const env = { ...process.env, ...(command.environment ?? {}) };
+      if (user !== undefined && needsSwitch(user)) chownSandbox(sandbox, user);
+      // no AGORA_* variable and no credential of this executor reaches the task
+      const env = taskEnvironment(process.env, {
+        sandbox,
+        taskId,
+        user,
+        environment: command.environment,
+      });
       const child = spawn(program.file, program.args, {
         cwd: sandbox,
         env,
         stdio: ["ignore", out, err],
+        ...(program.uid === undefined ? {} : { uid: program.uid, gid: program.gid }),
       });
       run.child = child;
       child.once("spawn", () => {
         run.spawned = true;
         driver.logger.info({ taskId, pid: child.pid }, "command started");
         report({ taskId, state: TaskState.Running });
-        startHealthChecks(taskId, env);
+        startHealthChecks(taskId, {
+          env,
+          ...(user !== undefined && needsSwitch(user) ? { uid: user.uid, gid: user.gid } : {}),
+        });
       });
       child.once("error", (e) => {
         if (run.spawned) return;
@@ -243,14 +266,17 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
   };
 
   /** Checks the running task's health, when it has a check (validated at launch). */
-  const startHealthChecks = (taskId: string, env: NodeJS.ProcessEnv): void => {
+  const startHealthChecks = (
+    taskId: string,
+    as: { env: NodeJS.ProcessEnv; uid?: number; gid?: number },
+  ): void => {
     const check = run.task?.healthCheck;
     if (check === undefined || run.killing || run.ending) return;
     try {
       run.checker = new HealthChecker({
         check,
         clock,
-        command: { cwd: driver.env.sandbox, env },
+        command: { cwd: driver.env.sandbox, ...as },
         logger: driver.logger.child({ taskId }),
         metrics: driver.metrics,
         onStatus: (result) => onHealth(taskId, result),
@@ -333,7 +359,8 @@ if (
 function tail(file: string, maxBytes: number): Uint8Array | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
+    // the task owns its sandbox: a stdout it replaced by a symbolic link is not followed
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     const size = fstatSync(fd).size;
     const length = Math.min(size, maxBytes);
     if (length === 0) return undefined;

@@ -151,10 +151,13 @@ function unauthorized(
   return denied(ctx, "run_tasks", principal, user).message;
 }
 
-/** The framework's capabilities for its executors, as a FrameworkRef carries them. */
-function capabilitiesOf(framework: FrameworkEntry): { capabilities?: string[] } {
-  const capabilities = framework.info.capabilities;
-  return capabilities === undefined || capabilities.length === 0 ? {} : { capabilities };
+/** The framework's capabilities and user for its executors, as a FrameworkRef carries them. */
+function capabilitiesOf(framework: FrameworkEntry): { capabilities?: string[]; user?: string } {
+  const { capabilities, user } = framework.info;
+  return {
+    ...(capabilities === undefined || capabilities.length === 0 ? {} : { capabilities }),
+    ...(user === undefined || user === "" ? {} : { user }),
+  };
 }
 
 /**
