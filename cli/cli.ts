@@ -74,6 +74,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "set, remove or show role quotas on the running master",
     load: async () => (await import("./commands/quota.ts")).quotaCommand,
   },
+  {
+    name: "teardown",
+    summary: "tear a framework down on the running master",
+    load: async () => (await import("./commands/teardown.ts")).teardownCommand,
+  },
 ];
 
 /** The text of `agora --help`. */
