@@ -14,7 +14,9 @@ import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
 import type { LocalCluster } from "../../../cli/local-cluster.ts";
+import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { request } from "../../../infra/request.ts";
 import type { AclsFile } from "../../../protocol/acls.ts";
 import {
   isTerminalState,
@@ -25,7 +27,7 @@ import {
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { startCluster, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";
+import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";
 
 interface Context {
   server: NatsServer;
@@ -270,5 +272,63 @@ test.serial(
       message:
         "task id \"x/y\" holds a path separator ('/' or '\\'): it would name a path outside the sandbox",
     });
+  },
+);
+
+test.serial(
+  "sandbox - a stdout the task replaced by a symlink is neither read by files.read nor sent as its output",
+  async (t) => {
+    const fw = await webFramework(t, isRoot ? "nobody" : me);
+    const info = task(
+      fw.offer,
+      "echo hidden; rm -f stdout && ln -s /etc/passwd stdout && sleep 60",
+    );
+    const offers = fw.events.filter(isEvent("offers")).flatMap((e) => e.offers);
+    await fw.driver.accept([offers.at(-1)!.offerId], [info], { refuseSeconds: 0 });
+    await fw.events.waitFor(
+      isEvent(
+        "update",
+        (e) => e.status.taskId === info.taskId && e.status.state === "TASK_RUNNING",
+      ),
+      { timeoutMs: WAIT_MS },
+    );
+    const nc = await connect({ servers: t.context.server.url, name: "acls-test" });
+    t.teardown(() => closeGracefully(nc));
+    const read = () =>
+      request(
+        nc,
+        t.context.subjects.agentFiles(fw.offer.agentId),
+        {
+          type: "files.read",
+          frameworkId: fw.driver.frameworkId,
+          taskId: info.taskId,
+          file: "stdout",
+          offset: 0,
+          length: 4096,
+        },
+        ["files.data"],
+        WAIT_MS,
+      );
+    // the task replaces its stdout after it started: until then the read succeeds
+    const err = await eventually(
+      () =>
+        read().then(
+          () => undefined,
+          (e: unknown) => e as AgoraError,
+        ),
+      "files.read to refuse the symlink",
+    );
+    t.is(err.code, ErrorCode.Forbidden, err.message);
+    t.is(
+      err.message,
+      `the stdout of task ${info.taskId} is a symbolic link; it is not followed out of the sandbox`,
+    );
+    await fw.driver.kill(info.taskId);
+    const end = await fw.events.waitFor(
+      isEvent("update", (e) => e.status.taskId === info.taskId && isTerminalState(e.status.state)),
+      { timeoutMs: WAIT_MS },
+    );
+    t.is(end.status.state, "TASK_KILLED");
+    t.is(end.status.data, undefined, "the output tail does not follow the link");
   },
 );
