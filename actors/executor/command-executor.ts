@@ -230,6 +230,9 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
       const env = taskEnvironment(process.env, {
         sandbox,
         taskId,
+        executorId: driver.env.executorId,
+        frameworkId: driver.env.frameworkId,
+        agentId: driver.env.agentId,
         user,
         environment: command.environment,
       });

@@ -143,7 +143,9 @@ export function isPrivateVariable(name: string): boolean {
 
 /**
  * The task's environment: the executor's minus every {@link isPrivateVariable},
- * Mesos's `MESOS_SANDBOX` and `MESOS_TASK_ID`, `HOME`/`USER`/`LOGNAME` of
+ * Mesos's `MESOS_SANDBOX`, `MESOS_TASK_ID`, `MESOS_EXECUTOR_ID`,
+ * `MESOS_FRAMEWORK_ID` and `MESOS_AGENT_ID` (ids only: without a credential they reach nothing),
+ * `HOME`/`USER`/`LOGNAME` of
  * the user it runs as, then the command's own `environment` (which wins).
  */
 export function taskEnvironment(
@@ -151,6 +153,9 @@ export function taskEnvironment(
   options: {
     sandbox: string;
     taskId: string;
+    executorId?: string;
+    frameworkId?: string;
+    agentId?: string;
     user: TaskUser | undefined;
     environment: Record<string, string> | undefined;
   },
@@ -161,6 +166,9 @@ export function taskEnvironment(
   }
   env.MESOS_SANDBOX = options.sandbox;
   env.MESOS_TASK_ID = options.taskId;
+  if (options.executorId !== undefined) env.MESOS_EXECUTOR_ID = options.executorId;
+  if (options.frameworkId !== undefined) env.MESOS_FRAMEWORK_ID = options.frameworkId;
+  if (options.agentId !== undefined) env.MESOS_AGENT_ID = options.agentId;
   if (options.user !== undefined) {
     env.HOME = options.user.home;
     env.USER = options.user.name;

@@ -254,6 +254,7 @@ test.serial(
     );
     t.true(vars.includes("MESOS_SANDBOX"));
     t.true(vars.includes("MINE"));
+    t.true(vars.includes("MESOS_EXECUTOR_ID"));
     t.deepEqual(
       files.split("\n").filter((f) => f !== ""),
       ["stderr", "stdout"],
