@@ -68,7 +68,10 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
       if (typeof raw === "boolean") return raw;
       if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
       if (/^(0|false|no|off)$/i.test(String(raw))) return false;
-      throw new AgoraError(ErrorCode.InvalidConfig, `${what}: expected true or false, got ${raw}`);
+      throw new AgoraError(
+        ErrorCode.InvalidConfig,
+        `${what.trim()}: expected true or false, got ${raw}`,
+      );
     case "duration":
       return parseDuration(String(raw), what.trim());
     case "number":
@@ -112,6 +115,7 @@ export function resolveOptions<S extends OptionSpecs>(
     const fromEnv = spec.env === undefined ? undefined : env[spec.env];
     if (fromEnv !== undefined && fromEnv !== "") values[key] = convert(spec, fromEnv, "$");
   }
+  const explicitFalse = new Set<string>();
   type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
   const options: Record<string, ParseOption> = { help: { type: "boolean", short: "h" } };
   for (const spec of Object.values(specs)) {
@@ -120,10 +124,27 @@ export function resolveOptions<S extends OptionSpecs>(
     if (spec.kind === "strings") option.multiple = true;
     options[spec.flag] = option;
   }
+  // a boolean takes `--flag=false` / `--flag=true` too (as Mesos's `--switch_user=false`)
+  const booleans = new Map<string, string>();
+  for (const [key, spec] of Object.entries(specs)) {
+    if (spec.kind === "boolean") booleans.set(spec.flag, key);
+  }
+  const args: string[] = [];
+  for (const arg of input.argv ?? []) {
+    const m = /^--([^=]+)=(.*)$/.exec(arg);
+    const key = m === null ? undefined : booleans.get(m[1]!);
+    if (m === null || key === undefined) {
+      args.push(arg);
+      continue;
+    }
+    const value = convert(specs[key]!, m[2]!, "");
+    if (value === true) args.push(`--${m[1]}`);
+    else explicitFalse.add(key);
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...(input.argv ?? [])],
+      args,
       options,
       strict: true,
       allowPositionals: input.allowPositionals ?? false,
@@ -135,6 +156,7 @@ export function resolveOptions<S extends OptionSpecs>(
   for (const [key, spec] of Object.entries(specs)) {
     const raw = parsed.values[spec.flag];
     if (raw !== undefined) values[key] = convert(spec, raw as string | boolean | string[], "");
+    else if (explicitFalse.has(key)) values[key] = false;
   }
   for (const [key, value] of Object.entries(input.overrides ?? {})) {
     if (value !== undefined) values[key] = value;

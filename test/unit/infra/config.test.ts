@@ -77,3 +77,15 @@ test("durations - Mesos-style units, bare numbers are seconds", (t) => {
   t.is(formatDuration(250), "250ms");
   t.is(formatDuration(120_000), "2m");
 });
+
+test("config - a boolean takes --flag=false and --flag=true (a default-true one can be turned off)", (t) => {
+  const specs = {
+    on: { kind: "boolean", flag: "on", env: "AGORA_ON", default: true, help: "on by default" },
+  } as const satisfies OptionSpecs;
+  t.false(resolveOptions(specs, { argv: ["--on=false"], env: {} }).values.on);
+  t.true(resolveOptions(specs, { argv: ["--on=true"], env: { AGORA_ON: "false" } }).values.on);
+  t.true(resolveOptions(specs, { argv: ["--on"], env: { AGORA_ON: "0" } }).values.on);
+  t.false(resolveOptions(specs, { argv: [], env: { AGORA_ON: "no" } }).values.on);
+  const err = t.throws(() => resolveOptions(specs, { argv: ["--on=maybe"], env: {} }));
+  t.is(err?.message, "--on: expected true or false, got maybe");
+});
