@@ -50,6 +50,7 @@ import {
   chownSandbox,
   lookupUser,
   needsSwitch,
+  scrubPrivateVariables,
   spawnAsUser,
   taskEnvironment,
 } from "./task-user.ts";
@@ -341,6 +342,8 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
 
   try {
     await driver.start();
+    // connected with its AGORA_* environment: nothing spawned from here may see it
+    if (options.env === undefined) scrubPrivateVariables(process.env);
   } catch (err) {
     driver.logger.error({ err }, "the agent did not accept the executor");
     await driver.stop();
