@@ -1,6 +1,7 @@
 /**
- * `agora agent --switch-user=false` runs every task as the agent's user, and
- * `agora master --acls` with a bad file stops at start with one line.
+ * `agora agent --switch-user=false` runs every task as the agent's user;
+ * `agora master --acls` with a bad file stops at start with one line, and
+ * re-reads its file on SIGHUP.
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -8,11 +9,14 @@ import anyTest, { type TestFn } from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import type { LocalCluster } from "../../../cli/local-cluster.ts";
+import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { request } from "../../../infra/request.ts";
 import { isTerminalState } from "../../../protocol/common.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { runAgora } from "../cli/helpers.ts";
-import { startCluster, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";
+import { runAgora, startAgora } from "../cli/helpers.ts";
+import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";
 
 interface Context {
   server: NatsServer;
@@ -85,4 +89,59 @@ test("acls - a bad ACL file stops agora master at start with one line", async (t
   const missing = await runAgora(["master", "--acls", path.join(dir.dir, "nope.json")]);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /^agora: master: --acls .*nope\.json: cannot read it \(ENOENT\)\n$/);
+});
+
+test("acls - agora master re-reads its ACL file on SIGHUP", async (t) => {
+  const dir = await tempDir("agora-hupacls-");
+  t.teardown(() => dir.remove());
+  const file = path.join(dir.dir, "acls.json");
+  await writeFile(file, JSON.stringify({ permissive: false }));
+  const prefix = "hup";
+  const master = startAgora([
+    "master",
+    "--acls",
+    file,
+    "--registry",
+    "memory",
+    "--nats",
+    t.context.server.url,
+    "--prefix",
+    prefix,
+  ]);
+  t.teardown(async () => {
+    master.child.kill("SIGTERM");
+    await master.result;
+  });
+  const nc = await connect({ servers: t.context.server.url, name: "hup-test" });
+  t.teardown(() => closeGracefully(nc));
+  const setWeight = () =>
+    request(
+      nc,
+      new Subjects(prefix).masterOperator(),
+      { type: "operator.setWeights", weights: { web: 2 } },
+      ["ok"],
+      WAIT_MS,
+    );
+  // until the master serves, nobody answers (UNAVAILABLE); then the ACLs deny
+  const denied = await eventually(
+    () =>
+      setWeight().then(
+        () => new Error("allowed"),
+        (e: unknown) =>
+          e instanceof AgoraError && e.code === ErrorCode.Unavailable ? undefined : e,
+      ),
+    "the master to answer",
+  );
+  t.is((denied as AgoraError).code, ErrorCode.PermissionDenied);
+  await writeFile(file, JSON.stringify({ permissive: true }));
+  master.child.kill("SIGHUP");
+  await eventually(
+    () =>
+      setWeight().then(
+        () => true,
+        () => undefined,
+      ),
+    "the reloaded ACLs to allow the call",
+  );
+  t.pass();
 });
