@@ -135,7 +135,8 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
 
 /** The user a task runs as: its command's, its executor's, else the framework's (undefined: the agent's). */
 export function taskUser(framework: FrameworkEntry, task: TaskInfo): string | undefined {
-  return task.command?.user ?? task.executor?.command.user ?? framework.info.user;
+  const user = task.command?.user ?? task.executor?.command.user ?? framework.info.user;
+  return user === "" ? undefined : user;
 }
 
 /** Whether the ACLs let the framework's principal run the task as its user (counted and logged when not). */
