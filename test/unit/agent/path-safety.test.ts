@@ -18,14 +18,14 @@ test("path safety - an id with a separator, NUL, '.', '..' or nothing cannot be 
 });
 
 test("path safety - a path built from ids is checked to stay inside its root", (t) => {
-  t.is(within("/work", "a", "b"), path.resolve("/work/a/b"));
+  t.is(within("/srv/agora", "a", "b"), path.resolve("/srv/agora/a/b"));
   for (const outside of [["..", "etc"], ["/etc"], ["a", "..", "..", "x"]]) {
-    const err = t.throws(() => within("/work", ...outside), { instanceOf: AgoraError });
+    const err = t.throws(() => within("/srv/agora", ...outside), { instanceOf: AgoraError });
     t.is(err?.code, ErrorCode.InvalidId);
   }
   t.is(
-    executorDir("/work", "a/../../x", "f", "e"),
-    path.resolve("/work/slaves/a%2F..%2F..%2Fx/frameworks/f/executors/e"),
+    executorDir("/srv/agora", "a/../../x", "f", "e"),
+    path.resolve("/srv/agora/slaves/a%2F..%2F..%2Fx/frameworks/f/executors/e"),
     "the sandbox layout percent-encodes its segments",
   );
 });
