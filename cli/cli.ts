@@ -79,6 +79,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "serve the live web UI",
     load: async () => (await import("./commands/ui.ts")).uiCommand,
   },
+  {
+    name: "teardown",
+    summary: "tear a framework down on the running master",
+    load: async () => (await import("./commands/teardown.ts")).teardownCommand,
+  },
 ];
 
 /** The text of `agora --help`. */

@@ -92,7 +92,10 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
       if (typeof raw === "boolean") return raw;
       if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
       if (/^(0|false|no|off)$/i.test(String(raw))) return false;
-      throw new AgoraError(ErrorCode.InvalidConfig, `${what}: expected true or false, got ${raw}`);
+      throw new AgoraError(
+        ErrorCode.InvalidConfig,
+        `${what.trim()}: expected true or false, got ${raw}`,
+      );
     case "duration":
       if (/^\s*-/.test(String(raw))) {
         throw new AgoraError(

@@ -170,6 +170,8 @@ export const CGROUP_POLL_INTERVAL_MS = 10;
 export const DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS = 15_000;
 /** Agent disk isolation: over-quota containers are killed only when asked (`--enforce_container_disk_quota=false`). */
 export const DEFAULT_ENFORCE_CONTAINER_DISK_QUOTA = false;
+/** Agent: tasks run as their user (`CommandInfo.user`, else `FrameworkInfo.user`) when the agent is root (`--switch_user=true`). */
+export const DEFAULT_SWITCH_USER = true;
 /** Agent: executors' resource statistics go to the master this often (`agent.usage`; Mesos polls `/monitor/statistics`). */
 export const DEFAULT_USAGE_INTERVAL_MS = 10_000;
 /** Agent isolation: cpus added to a command task's container for its executor (Mesos `DEFAULT_EXECUTOR_CPUS`). */

@@ -23,6 +23,8 @@ export const FrameworkRef = Type.Object({
   name: Text,
   /** The role the launched resources are allocated to. */
   role: Role,
+  /** `FrameworkInfo.user`: the user its tasks run as when their command names none. */
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   /** The framework's `FrameworkInfo.capabilities` (e.g. `TASK_KILLING_STATE`), for its executors. */
   capabilities: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 }),

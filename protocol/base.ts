@@ -36,5 +36,11 @@ export const CommandInfo = Type.Object({
   environment: Type.Optional(Environment),
   /** Files fetched into the sandbox before the command starts, in order (protocol/uris.ts). */
   uris: Type.Optional(CommandUris),
+  /**
+   * The user the command runs as (Mesos `CommandInfo.user`); default the framework's
+   * `FrameworkInfo.user`, else the agent's own user. An agent running as root with
+   * `--switch-user` (default) starts the process as this user and gives it the sandbox.
+   */
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
 });
 export type CommandInfo = Static<typeof CommandInfo>;

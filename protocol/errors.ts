@@ -46,6 +46,11 @@ export const ErrorCode = {
    * which URI and why); the task ends TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED.
    */
   FetchFailed: "FETCH_FAILED",
+  /**
+   * The master's ACLs (`agora master --acls`) do not allow the calling principal this action on
+   * this object (Mesos's authorization); not retryable: the same call is denied again.
+   */
+  PermissionDenied: "PERMISSION_DENIED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -194,3 +194,10 @@ export const OperatorQuota = message("operator.quota", {
  * `<p>.policy.<name>`. The reply is `ok`.
  */
 export const OperatorUsePolicy = message("operator.usePolicy", { name: Id });
+
+/**
+ * Tears a framework down as the operator (Mesos's `TEARDOWN`): its tasks are
+ * killed, its executors shut down, and it may not resubscribe. The reply is
+ * `ok` once the registry holds it as removed; NOT_FOUND for an unknown framework.
+ */
+export const OperatorTeardown = message("operator.teardown", { frameworkId: Id });

@@ -90,6 +90,7 @@ const SCHEMAS = {
   "operator.getQuota": operator.OperatorGetQuota,
   "operator.quota": operator.OperatorQuota,
   "operator.usePolicy": operator.OperatorUsePolicy,
+  "operator.teardown": operator.OperatorTeardown,
   "policy.ping": policy.PolicyPing,
   "policy.allocate": policy.PolicyAllocate,
   "policy.decision": policy.PolicyDecision,

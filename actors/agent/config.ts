@@ -36,6 +36,7 @@ import {
   DEFAULT_REGISTRATION_BACKOFF_MS,
   DEFAULT_STATUS_UPDATE_RETRY_MAX_MS,
   DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
+  DEFAULT_SWITCH_USER,
   DEFAULT_USAGE_INTERVAL_MS,
   DEFAULT_WORK_DIR,
   MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
@@ -232,6 +233,13 @@ export const AGENT_OPTIONS = {
     env: "AGORA_CGROUPS_MAX_PIDS",
     placeholder: "N",
     help: "most processes and threads per container (pids.max); unlimited when not given",
+  },
+  switchUser: {
+    kind: "boolean",
+    flag: "switch-user",
+    env: "AGORA_SWITCH_USER",
+    default: DEFAULT_SWITCH_USER,
+    help: "run each task as its user (CommandInfo.user, else FrameworkInfo.user): an agent running as root starts it as that user and gives it the sandbox; an unknown user fails the task; false runs every task as the agent's user",
   },
   enforceContainerDiskQuota: {
     kind: "boolean",

@@ -14,6 +14,7 @@ import type {
   TaskStatus,
 } from "../../protocol/common.ts";
 import type { ExecutorEnvironment } from "../executor/env.ts";
+import { chownSandbox, lookupUser, needsSwitch, spawnAsUser } from "../executor/task-user.ts";
 import type { ExecutorContainer } from "./containers.ts";
 import type { Container } from "./isolation/types.ts";
 import {
@@ -150,6 +151,12 @@ export interface StartOptions {
   fetch?(sandbox: string): Promise<void>;
   /** Turns the program's argv into the one to spawn (the container's `wrap`). */
   wrap?(argv: readonly string[]): string[];
+  /**
+   * The user a custom executor runs as (its command's `user`, checked by the agent): it gets
+   * the sandbox and is started as that user. The command executor runs as the agent's user
+   * and starts its task as the task's user itself.
+   */
+  user?: string;
 }
 
 /**
@@ -173,11 +180,21 @@ export async function startExecutorProcess(
   if (executor.phase !== "launching") return false;
   await options.fetch?.(sandbox);
   if (executor.phase !== "launching") return false;
+  const user = options.user === undefined ? undefined : lookupUser(options.user);
+  if (options.user !== undefined && user === undefined) {
+    throw new Error(`no such user '${options.user}' on this agent`);
+  }
   const argv = options.wrap?.([program.file, ...program.args]);
-  const child = spawnDetached(
+  const as = spawnAsUser(
+    user,
     argv === undefined ? program : { file: argv[0]!, args: argv.slice(1) },
+  );
+  if (user !== undefined && needsSwitch(user)) chownSandbox(sandbox, user);
+  const child = spawnDetached(
+    as,
     sandbox,
     executorEnvironment({ ...env, sandbox }, executor.extraEnv),
+    as.uid === undefined ? undefined : { uid: as.uid, gid: as.gid ?? as.uid },
   );
   executor.child = child;
   executor.pid = child.pid;

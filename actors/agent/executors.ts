@@ -38,6 +38,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { effectiveUser, userProblem, withUser } from "../executor/task-user.ts";
 import { type AgentContainers, containerResources } from "./containers.ts";
 import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
@@ -52,6 +53,7 @@ import type { FetchStep } from "./fetch-step.ts";
 import { JOIN_CGROUP_FAILED_EXIT } from "./isolation/index.ts";
 import type { Container, Limitation } from "./isolation/types.ts";
 import { commandProgram, defaultExecutorProgram, type ProgramSource } from "./launcher.ts";
+import { unsafeIds } from "./path-safety.ts";
 import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import { taskSandboxDir } from "./sandbox.ts";
 import type { AgentStateStore } from "./state-store.ts";
@@ -86,6 +88,8 @@ export interface ExecutorManagerOptions {
   state?: AgentStateStore;
   /** Fetches an executor's URIs between its sandbox and its spawn. */
   fetchStep: FetchStep;
+  /** Whether tasks run as their user (`--switch-user`). @default true */
+  switchUser?: boolean;
   /** The executors' containers. @default none: executors run unisolated */
   containers?: AgentContainers;
 }
@@ -156,8 +160,10 @@ export class ExecutorManager {
   }
 
   /** Starts a task of a framework (`agent.runTask`). */
-  runTask(framework: FrameworkRef, task: TaskInfo): void {
+  runTask(framework: FrameworkRef, given: TaskInfo): void {
     const fid = framework.frameworkId;
+    // the user it runs as goes with the task to its executor (none: the agent's user)
+    const task = withUser(given, effectiveUser(framework.user, given, this.#o.switchUser ?? true));
     const log = this.#o.logger.child({ frameworkId: fid, taskId: task.taskId });
     const existing = this.#tasks.get(key(fid, task.taskId));
     if (existing !== undefined) {
@@ -217,6 +223,12 @@ export class ExecutorManager {
       log.warn("runTaskGroup with a known task ignored");
       return;
     }
+    // the user each task runs as goes with it to the executor (none: the agent's user)
+    const switchUser = this.#o.switchUser ?? true;
+    group = {
+      ...group,
+      tasks: group.tasks.map((t) => withUser(t, effectiveUser(framework.user, t, switchUser))),
+    };
     const records = group.tasks.map((task): TaskRecord => {
       const record: TaskRecord = {
         task,
@@ -271,10 +283,29 @@ export class ExecutorManager {
       reason: TaskReason.TaskGroupInvalid,
       message: `Task group is invalid: ${message}`,
     });
+    const unsafeExecutor = unsafeIds({
+      "framework id": frameworkId,
+      "executor id": executor?.executorId,
+    });
+    if (unsafeExecutor !== undefined) return invalid(unsafeExecutor);
     for (const task of group.tasks) {
       if (task.agentId !== this.#o.agentId()) return invalid(`task is for agent ${task.agentId}`);
+      const unsafe = unsafeIds({ "task id": task.taskId });
+      if (unsafe !== undefined) return invalid(unsafe);
       if (task.command === undefined || task.executor !== undefined) {
         return invalid(`task ${task.taskId} needs a command and no executor`);
+      }
+    }
+    for (const task of group.tasks) {
+      const user = task.command?.user;
+      const problem = user === undefined ? undefined : userProblem(user);
+      if (problem !== undefined) {
+        this.#o.metrics.inc("tasks_user_refused", group.tasks.length);
+        return {
+          state: TaskState.Failed,
+          reason: TaskReason.ContainerLaunchFailed,
+          message: `Task group cannot start: ${problem}`,
+        };
       }
     }
     if (this.#terminating.has(frameworkId)) {
@@ -457,6 +488,12 @@ export class ExecutorManager {
       message,
     });
     if (task.agentId !== this.#o.agentId()) return invalid(`task is for agent ${task.agentId}`);
+    const unsafe = unsafeIds({
+      "framework id": frameworkId,
+      "task id": task.taskId,
+      "executor id": task.executor?.executorId,
+    });
+    if (unsafe !== undefined) return invalid(unsafe);
     if ((task.command === undefined) === (task.executor === undefined)) {
       return invalid("give exactly one of command or executor");
     }
@@ -475,6 +512,16 @@ export class ExecutorManager {
         state: TaskState.Lost,
         reason: TaskReason.ExecutorTerminated,
         message: "the executor is shutting down",
+      };
+    }
+    const user = task.command?.user ?? task.executor?.command?.user;
+    const problem = user === undefined ? undefined : userProblem(user);
+    if (problem !== undefined) {
+      this.#o.metrics.inc("tasks_user_refused");
+      return {
+        state: TaskState.Failed,
+        reason: TaskReason.ContainerLaunchFailed,
+        message: problem,
       };
     }
     return undefined;
@@ -931,6 +978,9 @@ export class ExecutorManager {
       const started = await startExecutorProcess(executor, {
         ...(container === undefined ? {} : { wrap: (argv) => container.container.wrap(argv) }),
         workDir: this.#o.workDir,
+        ...(executor.kind === "custom" && task.executor?.command?.user !== undefined
+          ? { user: task.executor.command.user }
+          : {}),
         env: {
           natsUrl: this.#o.natsUrl,
           subjectPrefix: this.#o.subjects.prefix,

@@ -7,8 +7,13 @@
  * acknowledged) is still found while its sandbox is on disk: through the
  * sandbox path remembered when it was last read, or, for a command task or a
  * given executor id, through the executor's `runs/latest`. A task of a
- * default executor is read from its own sandbox, `<run>/tasks/<taskId>`.
+ * default executor is read from its own sandbox, `<run>/tasks/<taskId>`. The
+ * task owns its sandbox, so the file is opened without following a symbolic
+ * link (a task that replaced its `stdout` by a link to a file of the agent's
+ * gets an error, not that file), and only a sandbox inside the work directory
+ * is read.
  */
+import { constants } from "node:fs";
 import { open, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Handler } from "../../infra/dispatch.ts";
@@ -16,6 +21,7 @@ import { isTerminalState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { ExecutorManager } from "./executors.ts";
+import { within } from "./path-safety.ts";
 import { executorDir, taskSandboxDir } from "./sandbox.ts";
 
 const isDirectory = (dir: string) =>
@@ -111,12 +117,25 @@ export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
         `no sandbox of ${what} of framework ${msg.frameworkId} on this agent`,
       );
     }
-    const file = path.join(located.sandbox, msg.file);
+    if (!(await insideWorkDir(ctx.workDir, located.sandbox))) {
+      throw new AgoraError(
+        ErrorCode.Forbidden,
+        `the sandbox of ${what} is not in the work directory`,
+      );
+    }
+    const file = within(located.sandbox, msg.file);
     let handle: Awaited<ReturnType<typeof open>>;
     try {
-      handle = await open(file, "r");
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ELOOP" || code === "EMLINK") {
+        throw new AgoraError(
+          ErrorCode.Forbidden,
+          `the ${msg.file} of ${what} is a symbolic link; it is not followed out of the sandbox`,
+        );
+      }
+      if (code !== "ENOENT") throw err;
       // The sandbox exists but the executor has not started writing yet.
       try {
         await stat(located.sandbox);
@@ -157,4 +176,18 @@ export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
       await handle.close();
     }
   };
+}
+
+/** Whether `dir` lies inside `workDir`, as given or with symbolic links resolved. */
+async function insideWorkDir(workDir: string, dir: string): Promise<boolean> {
+  const inside = (root: string, p: string) => {
+    const rel = path.relative(root, p);
+    return !rel.startsWith("..") && !path.isAbsolute(rel);
+  };
+  if (inside(path.resolve(workDir), path.resolve(dir))) return true;
+  try {
+    return inside(await realpath(workDir), await realpath(dir));
+  } catch {
+    return false;
+  }
 }

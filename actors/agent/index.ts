@@ -218,6 +218,7 @@ export function createAgent(deps: AgentDeps): Agent {
     state,
     fetchStep,
     containers,
+    switchUser: config.switchUser,
   });
 
   /** Isolation for the agent's id (its cgroup root), and the usage reports. */

@@ -5,12 +5,14 @@
  * are detached — a process group of their own that outlives the agent
  * (DESIGN §6) — with the sandbox as cwd and `stdout`/`stderr` files in it.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
+import { isPrivateVariable } from "../executor/task-user.ts";
 
 /** A program and its arguments. */
 export interface ProgramSpec {
@@ -26,14 +28,20 @@ export async function resolveProgram(source: ProgramSource): Promise<ProgramSpec
   return typeof source === "function" ? source() : source;
 }
 
-/** The environment of an executor process: the agent's own, plus the `AGORA_*` variables and `extra`. */
+/**
+ * The environment of an executor process: the agent's own without its
+ * `AGORA_*` and `NATS_*` variables (the agent's credential is never an
+ * executor's), plus `extra` and the executor's `AGORA_*` variables.
+ */
 export function executorEnvironment(
   values: ExecutorEnvironment,
   extra: Record<string, string> = {},
   base: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined && !isPrivateVariable(key)) env[key] = value;
+  }
   Object.assign(env, extra);
   env[EXECUTOR_ENV.natsUrl] = values.natsUrl;
   env[EXECUTOR_ENV.subjectPrefix] = values.subjectPrefix;
@@ -87,6 +95,7 @@ export function spawnDetached(
   program: ProgramSpec,
   sandbox: string,
   env: Record<string, string>,
+  as?: { uid: number; gid: number },
 ): ChildProcess {
   const out = openSync(path.join(sandbox, "stdout"), "a");
   const err = openSync(path.join(sandbox, "stderr"), "a");
@@ -96,6 +105,7 @@ export function spawnDetached(
       env,
       detached: true,
       stdio: ["ignore", out, err],
+      ...(as === undefined ? {} : as),
     });
     child.unref();
     return child;

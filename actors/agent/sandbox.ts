@@ -6,6 +6,7 @@
  */
 import { mkdir, readdir, rename, symlink } from "node:fs/promises";
 import path from "node:path";
+import { within } from "./path-safety.ts";
 
 function segment(id: string): string {
   return encodeURIComponent(id);
@@ -26,7 +27,7 @@ export function executorDir(
   frameworkId: string,
   executorId: string,
 ): string {
-  return path.join(
+  return within(
     workDir,
     "slaves",
     segment(agentId),

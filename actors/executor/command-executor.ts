@@ -46,7 +46,14 @@ import { runDefaultExecutor } from "./default-executor.ts";
 import { createExecutorDriver, type ExecutorDriverOptions, type ExecutorUpdate } from "./driver.ts";
 import { HealthChecker, type HealthResult } from "./health/checker.ts";
 import { killGracePeriodMs } from "./health/kill-policy.ts";
-import { spawnTaskProcess, tail, taskEnvironment } from "./task-process.ts";
+import {
+  commandUser,
+  spawnTaskProcess,
+  switchedIds,
+  tail,
+  taskEnvironment,
+} from "./task-process.ts";
+import { scrubPrivateVariables } from "./task-user.ts";
 
 /** Options of {@link runCommandExecutor}. */
 export interface CommandExecutorOptions extends ExecutorDriverOptions {
@@ -209,14 +216,26 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
    * setsid itself escapes this; cgroups will close that gap.)
    */
   const start = (taskId: string, command: CommandInfo): void => {
-    const env = taskEnvironment(command);
-    const child = spawnTaskProcess({ command, sandbox: driver.env.sandbox, env });
+    const sandbox = driver.env.sandbox;
+    // the agent already refused a user it cannot switch to; this names one that vanished since
+    const user = commandUser(command);
+    // no AGORA_* variable and no credential of this executor reaches the task
+    const env = taskEnvironment(process.env, {
+      sandbox,
+      taskId,
+      executorId: driver.env.executorId,
+      frameworkId: driver.env.frameworkId,
+      agentId: driver.env.agentId,
+      user,
+      environment: command.environment,
+    });
+    const child = spawnTaskProcess({ command, sandbox, env, user });
     run.child = child;
     child.once("spawn", () => {
       run.spawned = true;
       driver.logger.info({ taskId, pid: child.pid }, "command started");
       report({ taskId, state: TaskState.Running });
-      startHealthChecks(taskId, env);
+      startHealthChecks(taskId, { env, ...switchedIds(user) });
     });
     child.once("error", (e) => {
       if (run.spawned) return;
@@ -231,14 +250,17 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
   };
 
   /** Checks the running task's health, when it has a check (validated at launch). */
-  const startHealthChecks = (taskId: string, env: NodeJS.ProcessEnv): void => {
+  const startHealthChecks = (
+    taskId: string,
+    as: { env: NodeJS.ProcessEnv; uid?: number; gid?: number },
+  ): void => {
     const check = run.task?.healthCheck;
     if (check === undefined || run.killing || run.ending) return;
     try {
       run.checker = new HealthChecker({
         check,
         clock,
-        command: { cwd: driver.env.sandbox, env },
+        command: { cwd: driver.env.sandbox, ...as },
         logger: driver.logger.child({ taskId }),
         metrics: driver.metrics,
         onStatus: (result) => onHealth(taskId, result),
@@ -300,6 +322,8 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
 
   try {
     await driver.start();
+    // connected with its AGORA_* environment: nothing spawned from here may see it
+    if (options.env === undefined) scrubPrivateVariables(process.env);
   } catch (err) {
     driver.logger.error({ err }, "the agent did not accept the executor");
     await driver.stop();

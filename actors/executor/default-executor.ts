@@ -46,7 +46,14 @@ import {
 } from "./driver.ts";
 import { HealthChecker, type HealthResult } from "./health/checker.ts";
 import { killGracePeriodMs } from "./health/kill-policy.ts";
-import { spawnTaskProcess, tail, taskEnvironment } from "./task-process.ts";
+import {
+  commandUser,
+  spawnTaskProcess,
+  switchedIds,
+  tail,
+  taskEnvironment,
+} from "./task-process.ts";
+import { scrubPrivateVariables } from "./task-user.ts";
 
 /** Options of {@link runDefaultExecutor}. */
 export interface DefaultExecutorOptions extends ExecutorDriverOptions {
@@ -164,7 +171,10 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
     else ended(run, { ...outcome, state: TaskState.Failed });
   };
 
-  const startHealthChecks = (run: TaskRun, env: NodeJS.ProcessEnv): void => {
+  const startHealthChecks = (
+    run: TaskRun,
+    as: { env: NodeJS.ProcessEnv; uid?: number; gid?: number },
+  ): void => {
     const check = run.task.healthCheck;
     if (check === undefined || run.killing || run.ending) return;
     const taskId = run.task.taskId;
@@ -172,7 +182,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       run.checker = new HealthChecker({
         check,
         clock,
-        command: { cwd: run.sandbox, env },
+        command: { cwd: run.sandbox, ...as },
         logger: driver.logger.child({ taskId }),
         metrics: driver.metrics,
         onStatus: (result: HealthResult) => {
@@ -202,12 +212,24 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
   const start = (run: TaskRun, cgroupProcs: readonly string[] | undefined): void => {
     const { task } = run;
     const command = task.command!;
-    const env = taskEnvironment(command);
+    // the agent already refused a user it cannot switch to; this names one that vanished since
+    const user = commandUser(command);
+    // no AGORA_* variable and no credential of this executor reaches the task
+    const env = taskEnvironment(process.env, {
+      sandbox: run.sandbox,
+      taskId: task.taskId,
+      executorId: driver.env.executorId,
+      frameworkId: driver.env.frameworkId,
+      agentId: driver.env.agentId,
+      user,
+      environment: command.environment,
+    });
     mkdirSync(run.sandbox, { recursive: true });
     const child = spawnTaskProcess({
       command,
       sandbox: run.sandbox,
       env,
+      user,
       ...(cgroupProcs === undefined ? {} : { cgroupProcs }),
     });
     run.child = child;
@@ -219,7 +241,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
         return;
       }
       report(run, { taskId: task.taskId, state: TaskState.Running });
-      startHealthChecks(run, env);
+      startHealthChecks(run, { env, ...switchedIds(user) });
     });
     child.once("error", (e) => {
       if (run.spawned) return;
@@ -346,6 +368,8 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
 
   try {
     await driver.start();
+    // connected with its AGORA_* environment: nothing spawned from here may see it
+    if (options.env === undefined) scrubPrivateVariables(process.env);
   } catch (err) {
     driver.logger.error({ err }, "the agent did not accept the executor");
     await driver.stop();

@@ -12,11 +12,14 @@
  * belongs here, so that both executors get it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { joinCgroupsArgv } from "../agent/isolation/launch.ts";
 import { commandProgram } from "../agent/launcher.ts";
+import { chownSandbox, lookupUser, needsSwitch, spawnAsUser, type TaskUser } from "./task-user.ts";
+
+export { taskEnvironment } from "./task-user.ts";
 
 /** What {@link spawnTaskProcess} starts. */
 export interface TaskProcessSpec {
@@ -27,20 +30,41 @@ export interface TaskProcessSpec {
   env: NodeJS.ProcessEnv;
   /** `cgroup.procs` files the process joins before the program runs. */
   cgroupProcs?: readonly string[];
+  /** The user the task runs as (`CommandInfo.user`, looked up); absent: the executor's. */
+  user?: TaskUser | undefined;
 }
 
-/** The environment of a task: the executor's own plus the command's variables. */
-export function taskEnvironment(command: CommandInfo): NodeJS.ProcessEnv {
-  return { ...process.env, ...(command.environment ?? {}) };
+/**
+ * The user a task's command names, looked up on this host.
+ * @throws Error naming the user when the host has no such user (the agent
+ *   refused it at launch; this one vanished since)
+ */
+export function commandUser(command: CommandInfo): TaskUser | undefined {
+  if (command.user === undefined) return undefined;
+  const user = lookupUser(command.user);
+  if (user === undefined) throw new Error(`no such user '${command.user}' on this agent`);
+  return user;
 }
 
-/** Spawns a task's process; the caller listens for `spawn`, `error` and `exit`. */
+/** The uid and gid a task's health-check commands run with (none when no switch is needed). */
+export function switchedIds(user: TaskUser | undefined): { uid?: number; gid?: number } {
+  return user !== undefined && needsSwitch(user) ? { uid: user.uid, gid: user.gid } : {};
+}
+
+/**
+ * Spawns a task's process; the caller listens for `spawn`, `error` and `exit`.
+ * With a user to switch to, the sandbox becomes the user's and the program
+ * runs as the user; the cgroup join (which needs the executor's privileges)
+ * runs first and then drops them through `setpriv` (isolation/launch.ts).
+ */
 export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
-  const program = commandProgram(spec.command);
-  const argv =
-    spec.cgroupProcs === undefined || spec.cgroupProcs.length === 0
-      ? [program.file, ...program.args]
-      : joinCgroupsArgv(spec.cgroupProcs, [program.file, ...program.args]);
+  const joins = spec.cgroupProcs !== undefined && spec.cgroupProcs.length > 0;
+  const switching = spec.user !== undefined && needsSwitch(spec.user);
+  if (switching) chownSandbox(spec.sandbox, spec.user!);
+  const program = spawnAsUser(spec.user, commandProgram(spec.command), undefined, joins);
+  const argv = joins
+    ? joinCgroupsArgv(spec.cgroupProcs!, [program.file, ...program.args])
+    : [program.file, ...program.args];
   const out = openSync(path.join(spec.sandbox, "stdout"), "a");
   const err = openSync(path.join(spec.sandbox, "stderr"), "a");
   try {
@@ -48,6 +72,7 @@ export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
       cwd: spec.sandbox,
       env: spec.env,
       stdio: ["ignore", out, err],
+      ...(program.uid === undefined ? {} : { uid: program.uid, gid: program.gid }),
     });
   } finally {
     closeSync(out);
@@ -59,7 +84,8 @@ export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
 export function tail(file: string, maxBytes: number): Uint8Array | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, "r");
+    // the task owns its sandbox: a stdout it replaced by a symbolic link is not followed
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     const size = fstatSync(fd).size;
     const length = Math.min(size, maxBytes);
     if (length === 0) return undefined;

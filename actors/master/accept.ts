@@ -9,26 +9,36 @@
  *   a task id not used by a live task of the framework, the offers' agent,
  *   exactly one of `command` and `executor`, a usable health check, valid
  *   resources contained in the remainder. An invalid task is TASK_ERROR
- *   (REASON_TASK_INVALID); the others are sent to the agent in one `agent.runTask`.
+ *   (REASON_TASK_INVALID). A task whose user (its command's `user`, else the
+ *   framework's) the ACLs' `run_tasks` do not allow the framework's principal
+ *   is TASK_ERROR (REASON_TASK_UNAUTHORIZED), as Mesos checks it at launch.
+ *   The others are sent to the agent in one `agent.runTask`.
  * - A `launchGroup` operation is validated whole (launch-group.ts): any
- *   problem makes every task of the group TASK_ERROR (REASON_TASK_GROUP_INVALID).
+ *   problem makes every task of the group TASK_ERROR (REASON_TASK_GROUP_INVALID),
+ *   and a task the ACLs do not allow makes the whole group TASK_ERROR
+ *   (REASON_TASK_UNAUTHORIZED).
  * - What no task uses returns to the pool under a decline filter
  *   (`filters.refuseSeconds`, default 5 s), like a decline.
  */
 import { DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS } from "../../infra/defaults.ts";
 import { type Filters, type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import { healthCheckProblem } from "../../protocol/health.ts";
 import { OfferEvent } from "../../protocol/lifecycles/offer.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { addFilter } from "./filters.ts";
-import { interned } from "./intern.ts";
+import {
+  capabilitiesOf,
+  type LaunchScope,
+  reject,
+  unauthorized,
+  validateTask,
+} from "./launch-checks.ts";
 import { launchGroup } from "./launch-group.ts";
 import { executorKey } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, OfferEntry } from "./model.ts";
 import { endOffer } from "./offers.ts";
-import { addTask, completeTask, isLive, masterStatus, sendUpdate } from "./tasks.ts";
+import { addTask, completeTask } from "./tasks.ts";
 
 /** The offers of an accept, checked. */
 export type OfferCheck =
@@ -79,71 +89,6 @@ export function checkOffers(
   return { ok: true, offers: own, agent, role: first.role };
 }
 
-/** What one accept has validated so far. */
-export interface LaunchScope {
-  readonly framework: FrameworkEntry;
-  readonly agent: AgentEntry;
-  /** What is left of the offers. */
-  available: Resources;
-  /** Task ids launched by this accept. */
-  readonly taskIds: Set<string>;
-  /** Custom executors started by this accept (by executor key). */
-  readonly executors: Set<string>;
-}
-
-/** A validated task: what it takes from the offers. */
-export interface ValidTask {
-  resources: Resources;
-  executorResources: Resources | undefined;
-}
-
-/** Validates one task of an accept against the scope; the error message, or what it takes. */
-export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | string {
-  const { framework, agent } = scope;
-  const existing = framework.tasks.get(task.taskId);
-  if (scope.taskIds.has(task.taskId) || (existing !== undefined && isLive(existing))) {
-    return `task id ${task.taskId} is already used by a live task of the framework`;
-  }
-  if (task.agentId !== agent.id) {
-    return `task agentId ${task.agentId} is not the agent ${agent.id} of the offers`;
-  }
-  if ((task.command === undefined) === (task.executor === undefined)) {
-    return "a task needs exactly one of command and executor";
-  }
-  if (
-    task.executor !== undefined &&
-    (task.executor.type === "DEFAULT" || task.executor.command === undefined)
-  ) {
-    return "a task's executor must be CUSTOM with a command (DEFAULT executors run task groups: launchGroup)";
-  }
-  const unusable = healthCheckProblem(task.healthCheck);
-  if (unusable !== undefined) return unusable;
-  let resources: Resources;
-  let executorResources: Resources | undefined;
-  try {
-    resources = interned.resources(task.resources);
-    if (task.executor !== undefined) {
-      const key = executorKey(framework.id, task.executor.executorId);
-      if (!agent.executors?.has(key) && !scope.executors.has(key)) {
-        executorResources = interned.resources(task.executor.resources ?? {});
-      }
-    }
-  } catch (err) {
-    return `invalid resources: ${(err as Error).message}`;
-  }
-  const needed = executorResources === undefined ? resources : resources.add(executorResources);
-  if (!scope.available.contains(needed)) {
-    return `task resources ${needed} are not contained in the remaining offered resources ${scope.available}`;
-  }
-  return { resources, executorResources };
-}
-
-/** The framework's capabilities for its executors, as a FrameworkRef carries them. */
-function capabilitiesOf(framework: FrameworkEntry): { capabilities?: string[] } {
-  const capabilities = framework.info.capabilities;
-  return capabilities === undefined || capabilities.length === 0 ? {} : { capabilities };
-}
-
 /**
  * Adds a decline filter for resources of an agent offered to `role` (none when
  * refuseSeconds is 0). As Mesos, a filter lasts at least one allocation
@@ -163,36 +108,6 @@ export function addDeclineFilter(
   addFilter(framework, { agentId, role, resources, expiresAt: ctx.clock.now() + ms });
 }
 
-export function reject(
-  ctx: MasterContext,
-  framework: FrameworkEntry,
-  task: TaskInfo,
-  state: TaskState,
-  reason: TaskReason,
-  message: string,
-): void {
-  sendUpdate(ctx, framework, masterStatus(task, state, reason, message, ctx.clock.now()));
-  let resources = Resources.empty();
-  try {
-    resources = Resources.fromJSON(task.resources);
-  } catch {
-    // reported with no resources
-  }
-  ctx.events.taskUpdated(
-    {
-      taskId: task.taskId,
-      frameworkId: framework.id,
-      agentId: task.agentId,
-      name: task.name,
-      resources,
-    },
-    state,
-    undefined,
-    reason,
-    message,
-  );
-}
-
 /** The tasks of one `launch` operation: each validated alone, the valid ones sent in one `agent.runTask`. */
 function launchTasks(
   ctx: MasterContext,
@@ -207,6 +122,11 @@ function launchTasks(
     if (typeof valid === "string") {
       ctx.metrics.inc("tasks_invalid");
       reject(ctx, framework, info, TaskState.Error, TaskReason.TaskInvalid, valid);
+      continue;
+    }
+    const refused = unauthorized(ctx, framework, info);
+    if (refused !== undefined) {
+      reject(ctx, framework, info, TaskState.Error, TaskReason.TaskUnauthorized, refused);
       continue;
     }
     const stale = framework.tasks.get(info.taskId);

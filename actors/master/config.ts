@@ -166,6 +166,13 @@ export const MASTER_OPTIONS = {
     placeholder: "kv|memory",
     help: "where the registry and the leader lease live: kv (JetStream KV, any number of masters) or memory (one master, nothing survives it)",
   },
+  acls: {
+    kind: "string",
+    flag: "acls",
+    env: "AGORA_ACLS",
+    placeholder: "FILE",
+    help: 'Mesos ACLs as JSON: which principals may register in which roles, run tasks as which users, tear down frameworks, update weights and quota, switch the policy (e.g. {"permissive": false, "register_frameworks": [{"principals": {"values": ["web"]}, "roles": {"values": ["web"]}}]}); re-read on SIGHUP (default: allow everything)',
+  },
   registryReplicas: {
     kind: "integer",
     flag: "registry-replicas",

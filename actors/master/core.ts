@@ -11,6 +11,7 @@ import type { Metrics } from "../../infra/metrics.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import { sweepAgents } from "./agents.ts";
 import { Allocator } from "./allocator.ts";
+import { ALLOW_ALL, type Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
@@ -39,6 +40,8 @@ export interface MasterCoreDeps {
   isLeading?: () => boolean;
   /** Who leads; default this master. */
   leadership?: () => LeadershipView;
+  /** The ACLs calls are checked against; default allow everything. */
+  authorizer?: Authorizer;
   /** Id counters shared with earlier cores of the same process, so ids never repeat. */
   sequence?: { agents: number; frameworks: number; offers: number };
 }
@@ -85,6 +88,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     roles: new Map(),
     sequence: deps.sequence ?? { agents: 0, frameworks: 0, offers: 0 },
     registry: deps.registry ?? new MemoryRegistry(),
+    authorizer: deps.authorizer ?? ALLOW_ALL,
     isLeading: deps.isLeading ?? (() => true),
     leadership: deps.leadership ?? (() => ({ leader: true, leaderId: deps.masterId })),
     recovery: undefined,

@@ -5,17 +5,16 @@
  * without a reply subject is reported to the framework as `event.error`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { serve } from "../../infra/dispatch.ts";
+import { type MessageContext, serve } from "../../infra/dispatch.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
-import { StoreKeys } from "../../protocol/store.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
 import { idFromSubject, unanswered } from "./agent-handlers.ts";
-import { removeFramework, revive, subscribe, suppress, touchFramework } from "./frameworks.ts";
+import { revive, subscribe, suppress, teardownFramework, touchFramework } from "./frameworks.ts";
 import { killTask } from "./kill.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import {
@@ -24,9 +23,7 @@ import {
   OPERATOR_CALL_TYPES,
   type OperatorControls,
 } from "./operator.ts";
-import { frameworkRecord } from "./persist.ts";
 import { reconcile } from "./reconcile.ts";
-import { afterWrite, storeRecord } from "./registry.ts";
 import { acknowledge } from "./tasks.ts";
 
 /** Call types accepted on `master.framework.<frameworkId>`. */
@@ -100,7 +97,7 @@ function dispatch(
     case "scheduler.heartbeat":
       return;
     case "scheduler.teardown":
-      return teardown(ctx, framework, call.reason ?? "framework teardown");
+      return teardownFramework(ctx, framework, call.reason ?? "framework teardown");
   }
 }
 
@@ -155,33 +152,13 @@ export function handleFrameworkCall(
   }
 }
 
-/**
- * `scheduler.teardown`: answered once the registry holds the framework as
- * removed (so it stays removed after a failover), then removed.
- */
-function teardown(
-  ctx: MasterContext,
-  framework: FrameworkEntry,
-  reason: string,
-): undefined | Promise<undefined> {
-  const record = frameworkRecord(
-    framework.id,
-    framework.info,
-    framework.failoverTimeoutMs,
-    ctx.clock.now(),
-  );
-  return afterWrite(storeRecord(ctx.registry, StoreKeys.framework(framework.id), record), () => {
-    removeFramework(ctx, framework, reason, false);
-    return undefined;
-  });
-}
-
 /** Subscribes the master to its scheduler and operator subjects. */
 export function serveFrameworks(
   nc: NatsConnection,
   subjects: Subjects,
   ctx: MasterContext,
   controls: OperatorControls = NO_CONTROLS,
+  operatorPrincipal: (m: MessageContext) => string | undefined = () => undefined,
 ): Subscription[] {
   // a reply must not overtake what the handler queued in the outbox before it
   const options = {
@@ -234,9 +211,15 @@ export function serveFrameworks(
     ),
     serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call, m) =>
       ctx.isLeading()
-        ? answerOperatorCall(ctx, controls, call, (part) => {
-            if (m.reply !== undefined) nc.publish(m.reply, encode(part));
-          })
+        ? answerOperatorCall(
+            ctx,
+            controls,
+            call,
+            (part) => {
+              if (m.reply !== undefined) nc.publish(m.reply, encode(part));
+            },
+            operatorPrincipal(m),
+          )
         : unanswered(ctx),
     ),
   ];

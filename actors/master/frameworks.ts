@@ -18,6 +18,7 @@ import {
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources, UNRESERVED_ROLE } from "../../protocol/resources.ts";
 import { type FrameworkRecord, StoreKeys } from "../../protocol/store.ts";
+import { checkAll } from "./authorizer.ts";
 import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
@@ -148,6 +149,7 @@ export function subscribe(
 ): MessageOf<"event.subscribed"> | Promise<MessageOf<"event.subscribed">> {
   const info = call.framework;
   const roles = rolesOf(info);
+  checkAll(ctx.authorizer, ctx, "register_frameworks", info.principal, roles);
   if (info.frameworkId !== undefined && ctx.removedFrameworks.has(info.frameworkId)) {
     throw new AgoraError(
       ErrorCode.InvalidState,
@@ -358,4 +360,25 @@ export function suppress(
 ): void {
   for (const role of ownRoles(framework, call.roles)) framework.suppressed.add(role);
   ctx.metrics.inc("suppresses");
+}
+
+/**
+ * `scheduler.teardown`: answered once the registry holds the framework as
+ * removed (so it stays removed after a failover), then removed.
+ */
+export function teardownFramework(
+  ctx: MasterContext,
+  framework: FrameworkEntry,
+  reason: string,
+): undefined | Promise<undefined> {
+  const record = frameworkRecord(
+    framework.id,
+    framework.info,
+    framework.failoverTimeoutMs,
+    ctx.clock.now(),
+  );
+  return afterWrite(storeRecord(ctx.registry, StoreKeys.framework(framework.id), record), () => {
+    removeFramework(ctx, framework, reason, false);
+    return undefined;
+  });
 }

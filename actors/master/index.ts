@@ -12,6 +12,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import { EVENTS_STREAM_SETUP_TIMEOUT_MS, REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
+import type { MessageContext } from "../../infra/dispatch.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { ensureEventStream } from "../../infra/event-stream.ts";
 import type { HttpServer } from "../../infra/http.ts";
@@ -26,6 +27,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { serveAgents } from "./agent-handlers.ts";
+import { ALLOW_ALL, type Authorizer, loadAuthorizer } from "./authorizer.ts";
 import { type MasterConfig, validateMasterConfig } from "./config.ts";
 import { createMasterCore, generateMasterId, type MasterCore } from "./core.ts";
 import { serveFrameworks } from "./framework-handlers.ts";
@@ -50,6 +52,13 @@ export interface MasterDeps {
   clock?: Clock;
   /** A policy object to start with instead of the one named by `config.policy`. */
   policy?: AllocationPolicy;
+  /** The ACLs to check calls against; default the file `config.acls` names, else allow all. */
+  authorizer?: Authorizer;
+  /**
+   * The principal of an operator call, from what the transport verified (its credential or
+   * subject); default none (every operator call is unauthenticated for the ACLs).
+   */
+  operatorPrincipal?: (m: MessageContext) => string | undefined;
 }
 
 /** A running (or runnable) master. */
@@ -84,6 +93,12 @@ export interface Master {
    * @throws AgoraError INVALID_ID for a name that cannot be a subject token
    */
   usePolicy(name: string): void;
+  /**
+   * Reads the `--acls` file again and checks calls against it from now on (SIGHUP);
+   * a bad file keeps the ACLs in force.
+   * @throws AgoraError INVALID_CONFIG for a bad file, INVALID_STATE without `--acls`
+   */
+  reloadAcls(): void;
 }
 
 /**
@@ -144,6 +159,15 @@ export function createMaster(deps: MasterDeps): Master {
       }
     },
   };
+  let acls: Authorizer =
+    deps.authorizer ?? (config.acls === undefined ? ALLOW_ALL : loadAuthorizer(config.acls));
+  // every core checks through this, so that a reload reaches the core that serves
+  const authorizer: Authorizer = {
+    get enabled() {
+      return acls.enabled;
+    },
+    authorize: (action, principal, object) => acls.authorize(action, principal, object),
+  };
   // leads and serves: the registry is recovered and the master subjects are subscribed
   const serving = () => leaderSubs.length > 0 && isLeading();
   const view = (): LeadershipView => ({
@@ -166,6 +190,7 @@ export function createMaster(deps: MasterDeps): Master {
       isLeading,
       leadership: view,
       sequence,
+      authorizer,
     });
     core = fresh;
     // set up alongside the recovery: the first events of the term are already kept
@@ -195,7 +220,7 @@ export function createMaster(deps: MasterDeps): Master {
     // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
     leaderSubs = [
       ...serveAgents(nc, subjects, fresh.ctx),
-      ...serveFrameworks(nc, subjects, fresh.ctx, controls),
+      ...serveFrameworks(nc, subjects, fresh.ctx, controls, deps.operatorPrincipal),
     ];
     try {
       recoverFromRegistry(fresh.ctx, snapshot, controls);
@@ -410,6 +435,14 @@ export function createMaster(deps: MasterDeps): Master {
     allocate: () => core?.allocator.run() ?? 0,
     checkInvariants: () => core?.checkInvariants() ?? [],
     usePolicy: controls.usePolicy,
+    reloadAcls() {
+      if (config.acls === undefined) {
+        throw new AgoraError(ErrorCode.InvalidState, "the master was started without --acls");
+      }
+      acls = loadAuthorizer(config.acls);
+      metrics.inc("acl_reloads");
+      logger.info({ file: config.acls }, "acls reloaded");
+    },
   };
 }
 

@@ -13,8 +13,15 @@
 import { ExecutorType, TaskReason, TaskState } from "../../protocol/common.ts";
 import type { LaunchGroupOperation } from "../../protocol/frameworks.ts";
 import type { Resources } from "../../protocol/resources.ts";
-import { type LaunchScope, reject, type ValidTask, validateTask } from "./accept.ts";
 import { interned } from "./intern.ts";
+import {
+  capabilitiesOf,
+  type LaunchScope,
+  reject,
+  unauthorized,
+  type ValidTask,
+  validateTask,
+} from "./launch-checks.ts";
 import { executorKey } from "./ledger.ts";
 import type { MasterContext } from "./model.ts";
 import { addTask, completeTask } from "./tasks.ts";
@@ -86,6 +93,16 @@ export function launchGroup(
     }
     return 0;
   }
+  for (const task of op.taskGroup.tasks) {
+    const refused = unauthorized(ctx, framework, task);
+    if (refused === undefined) continue;
+    ctx.metrics.inc("tasks_unauthorized", op.taskGroup.tasks.length);
+    const message = `Task group is not authorized: ${refused}`;
+    for (const each of op.taskGroup.tasks) {
+      reject(ctx, framework, each, TaskState.Error, TaskReason.TaskUnauthorized, message);
+    }
+    return 0;
+  }
   const executorId = op.executor.executorId;
   const key = executorKey(framework.id, executorId);
   scope.available = scope.available.subtract(check.total);
@@ -114,9 +131,7 @@ export function launchGroup(
       frameworkId: framework.id,
       name: framework.name,
       role,
-      ...(framework.info.capabilities === undefined || framework.info.capabilities.length === 0
-        ? {}
-        : { capabilities: framework.info.capabilities }),
+      ...capabilitiesOf(framework),
     },
     executor: op.executor,
     taskGroup: op.taskGroup,

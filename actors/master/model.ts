@@ -14,6 +14,7 @@ import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
 import type { Resources } from "../../protocol/resources.ts";
+import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { Outbox } from "./outbox.ts";
@@ -229,6 +230,8 @@ export interface MasterContext {
   readonly sequence: { agents: number; frameworks: number; offers: number };
   /** Where what must survive the master is written before it is acknowledged. */
   readonly registry: Registry;
+  /** The ACLs calls are checked against (`--acls`); allows everything without them. */
+  readonly authorizer: Authorizer;
   /**
    * Whether this master may act now (it holds a valid lease). Every handler,
    * timer and the outbox check it; always true without leader election.

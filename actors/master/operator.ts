@@ -6,11 +6,15 @@
  * once; outstanding offers are left alone (Mesos does not rescind offers on a
  * weight or quota update either).
  */
+
+import type { AclAction } from "../../protocol/acls.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { StoreKeys } from "../../protocol/store.ts";
 import { assertValidId } from "../../protocol/subjects.ts";
+import { checkAll } from "./authorizer.ts";
+import { teardownFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
@@ -25,6 +29,7 @@ export const OPERATOR_CALL_TYPES = [
   "operator.setQuota",
   "operator.removeQuota",
   "operator.usePolicy",
+  "operator.teardown",
 ] as const;
 export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
 
@@ -77,18 +82,45 @@ function storeThenApply(
   });
 }
 
-/** Handles one operator call; returns its reply (`undefined` means `ok`). */
+/** The entries of a role → value record the principal may see (`view_weights`, `get_quotas`). */
+function viewable<T>(
+  ctx: MasterContext,
+  action: AclAction,
+  principal: string | undefined,
+  byRole: Record<string, T>,
+): Record<string, T> {
+  if (!ctx.authorizer.enabled) return byRole;
+  const shown: Record<string, T> = {};
+  for (const [role, value] of Object.entries(byRole)) {
+    if (ctx.authorizer.authorize(action, principal, role)) shown[role] = value;
+    else ctx.metrics.inc(`acl_filtered_${action}`);
+  }
+  return shown;
+}
+
+/**
+ * Handles one operator call from `principal` (undefined: unauthenticated);
+ * returns its reply (`undefined` means `ok`).
+ * @throws AgoraError PERMISSION_DENIED when the ACLs do not allow it
+ */
 export function handleOperatorCall(
   ctx: MasterContext,
   controls: OperatorControls,
   call: OperatorCall,
+  principal?: string,
 ): Message | undefined | Promise<Message | undefined> {
+  const check = (action: AclAction, objects: readonly string[]) =>
+    checkAll(ctx.authorizer, ctx, action, principal, objects);
   switch (call.type) {
     case "operator.getState":
       return { type: "operator.state", state: masterState(ctx) };
     case "operator.getWeights":
-      return { type: "operator.weights", weights: roleWeights(ctx) };
+      return {
+        type: "operator.weights",
+        weights: viewable(ctx, "view_weights", principal, roleWeights(ctx)),
+      };
     case "operator.setWeights":
+      check("update_weights", Object.keys(call.weights));
       return storeThenApply(
         ctx,
         (target) => setRoleWeights(target, call.weights),
@@ -99,8 +131,12 @@ export function handleOperatorCall(
         },
       );
     case "operator.getQuota":
-      return { type: "operator.quota", quotas: roleQuotas(ctx) };
+      return {
+        type: "operator.quota",
+        quotas: viewable(ctx, "get_quotas", principal, roleQuotas(ctx)),
+      };
     case "operator.setQuota":
+      check("update_quotas", [call.role]);
       return storeThenApply(
         ctx,
         (target) =>
@@ -115,6 +151,7 @@ export function handleOperatorCall(
         },
       );
     case "operator.removeQuota":
+      check("update_quotas", [call.role]);
       if (roleQuotas(ctx)[call.role] === undefined) {
         throw new AgoraError(ErrorCode.NotFound, `role ${call.role} has no quota`);
       }
@@ -129,6 +166,7 @@ export function handleOperatorCall(
       );
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
+      check("switch_policy", [call.name]);
       const switchTo = () =>
         afterWrite(storeRecord(ctx.registry, StoreKeys.policy, { name: call.name }), () => {
           controls.usePolicy(call.name);
@@ -137,6 +175,16 @@ export function handleOperatorCall(
       return controls.checkPolicy === undefined
         ? switchTo()
         : controls.checkPolicy(call.name).then(switchTo);
+    }
+    case "operator.teardown": {
+      const framework = ctx.frameworks.get(call.frameworkId);
+      if (framework === undefined) {
+        throw new AgoraError(ErrorCode.NotFound, `framework ${call.frameworkId} is not known`);
+      }
+      // a framework without a principal is matched like an unauthenticated one (ANY/NONE only)
+      checkAll(ctx.authorizer, ctx, "teardown_frameworks", principal, [framework.info.principal]);
+      ctx.metrics.inc("operator_teardowns");
+      return teardownFramework(ctx, framework, "framework torn down by the operator");
     }
   }
 }
@@ -152,8 +200,9 @@ export function answerOperatorCall(
   controls: OperatorControls,
   call: OperatorCall,
   sendPart: (part: MessageOf<"operator.statePart">) => void,
+  principal?: string,
 ): Message | undefined | Promise<Message | undefined> {
-  const reply = handleOperatorCall(ctx, controls, call);
+  const reply = handleOperatorCall(ctx, controls, call, principal);
   if (reply instanceof Promise || reply?.type !== "operator.state") return reply;
   const shaped = stateReply(reply);
   if (!Array.isArray(shaped)) return shaped;

@@ -2,6 +2,7 @@
  * `agora master`: the master daemon. Runs until SIGINT/SIGTERM, then stops
  * cleanly and exits 0.
  */
+import { loadAuthorizer } from "../../actors/master/authorizer.ts";
 import { createMaster, MASTER_OPTIONS, resolveMasterConfig } from "../../actors/master/index.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { type Command, parseCommand } from "../command.ts";
@@ -21,6 +22,8 @@ export const masterCommand: Command = {
     const parsed = parseCommand(MASTER_OPTIONS, argv, HELP);
     if (parsed === undefined) return 0;
     const config = resolveMasterConfig({ argv });
+    // a bad ACL file stops the master before it connects (one line, non-zero exit)
+    const authorizer = config.acls === undefined ? undefined : loadAuthorizer(config.acls);
     const subjects = subjectsFor(config.prefix);
     const logger = cliLogger("info", "daemon");
     const stopSignal = waitForStopSignal();
@@ -28,12 +31,30 @@ export const masterCommand: Command = {
       stopSignal.cancel();
       throw err;
     });
-    const master = createMaster({ nc, logger, subjects, config });
+    const master = createMaster({
+      nc,
+      logger,
+      subjects,
+      config,
+      ...(authorizer === undefined ? {} : { authorizer }),
+    });
+    const reload = () => {
+      try {
+        master.reloadAcls();
+      } catch (err) {
+        logger.error(
+          { reason: (err as Error).message },
+          "acls not reloaded; the previous ones stay",
+        );
+      }
+    };
+    if (config.acls !== undefined) process.on("SIGHUP", reload);
     try {
       await master.start();
       const signal = await stopSignal.signal;
       logger.info({ signal }, "stopping the master");
     } finally {
+      process.off("SIGHUP", reload);
       stopSignal.cancel();
       await master.stop();
       await closeGracefully(nc);

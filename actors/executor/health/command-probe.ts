@@ -24,6 +24,9 @@ export interface CommandProbeOptions {
   env?: NodeJS.ProcessEnv;
   /** Bytes of output kept for the failure message. @default HEALTH_CHECK_OUTPUT_BYTES */
   outputBytes?: number;
+  /** The user the check runs as (the task's), when it is not the executor's. */
+  uid?: number;
+  gid?: number;
 }
 
 /** The last `max` bytes written to it. */
@@ -88,6 +91,7 @@ export function commandProbe(
         env: { ...(options.env ?? process.env), ...(command.environment ?? {}) },
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
+        ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
       });
     } catch (err) {
       done({ ok: false, message: `the command could not start: ${describe(err)}` });

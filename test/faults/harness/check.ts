@@ -195,8 +195,9 @@ export async function processViolations(
     if (agentId === undefined) continue;
     const running = new Set<string>();
     for (const p of await processesUnder(agent.workDir)) {
-      const executorId = p.env.get("AGORA_EXECUTOR_ID");
-      const frameworkId = p.env.get("AGORA_FRAMEWORK_ID");
+      // a task's own processes carry MESOS_* ids (it inherits no AGORA_* variable)
+      const executorId = p.env.get("AGORA_EXECUTOR_ID") ?? p.env.get("MESOS_EXECUTOR_ID");
+      const frameworkId = p.env.get("AGORA_FRAMEWORK_ID") ?? p.env.get("MESOS_FRAMEWORK_ID");
       if (executorId === undefined || frameworkId === undefined) continue;
       const key = `${frameworkId}/${executorId}`;
       if (running.has(key)) continue; // one finding per task, not per process

@@ -209,13 +209,13 @@ export interface TaskProcesses {
 }
 
 /**
- * The processes of the executor whose `AGORA_EXECUTOR_ID` is `executorId`
+ * The processes of the executor whose `AGORA_EXECUTOR_ID` (its task's: `MESOS_EXECUTOR_ID`) is `executorId`
  * (the task id for command tasks) under `workDir`: the executor is the one
  * whose parent is not one of them.
  */
 export async function taskProcesses(workDir: string, executorId: string): Promise<TaskProcesses> {
   const mine = (await processesUnder(workDir)).filter(
-    (p) => p.env.get("AGORA_EXECUTOR_ID") === executorId,
+    (p) => (p.env.get("AGORA_EXECUTOR_ID") ?? p.env.get("MESOS_EXECUTOR_ID")) === executorId,
   );
   const pids = new Set(mine.map((p) => p.pid));
   const executor = mine.find((p) => !pids.has(p.ppid));

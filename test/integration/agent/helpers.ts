@@ -306,9 +306,14 @@ export async function startAgentFixture(
   };
 }
 
-/** Pids of live processes whose environment holds `NAME=value` (Linux). */
+/**
+ * Pids of live processes whose environment holds `NAME=value` (Linux). For an
+ * `AGORA_*` name, `MESOS_*` of the same id matches too: a task's own processes
+ * inherit no AGORA_* variable, only the MESOS_* ids.
+ */
 export async function processesWithEnv(name: string, value: string): Promise<number[]> {
-  const needle = `${name}=${value}`;
+  const needles = [`${name}=${value}`];
+  if (name.startsWith("AGORA_")) needles.push(`MESOS_${name.slice(6)}=${value}`);
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -316,7 +321,8 @@ export async function processesWithEnv(name: string, value: string): Promise<num
       const stat = await readFile(`/proc/${entry}/stat`, "utf8");
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
       const environ = await readFile(`/proc/${entry}/environ`, "utf8");
-      if (environ.split("\0").includes(needle)) pids.push(Number(entry));
+      const vars = environ.split("\0");
+      if (needles.some((n) => vars.includes(n))) pids.push(Number(entry));
     } catch {
       // gone, or not ours
     }

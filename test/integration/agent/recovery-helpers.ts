@@ -119,7 +119,10 @@ export async function startRecoveryFixture(url: string): Promise<RecoveryFixture
   return fixture;
 }
 
-/** Live processes that run for a task (the executor and the task's own, which inherit its env). */
+/**
+ * Live processes that run for a task: the executor (`AGORA_EXECUTOR_ID`) and the task's own
+ * (`MESOS_EXECUTOR_ID`: a task inherits no AGORA_* variable).
+ */
 export function taskProcesses(taskId: string): Promise<number[]> {
   return processesWithEnv("AGORA_EXECUTOR_ID", taskId);
 }

@@ -63,9 +63,9 @@ test("agent tasks - the task's environment reaches the process, the sandbox is i
   const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
-  const task = commandTask(fx.master, 'echo "$GREETING|$AGORA_EXECUTOR_ID"; pwd', {
+  const task = commandTask(fx.master, 'echo "$GREETING|$MESOS_EXECUTOR_ID"; pwd', {
     command: {
-      value: 'echo "$GREETING|$AGORA_EXECUTOR_ID"; pwd',
+      value: 'echo "$GREETING|$MESOS_EXECUTOR_ID"; pwd',
       environment: { GREETING: "hello world" },
     },
   });

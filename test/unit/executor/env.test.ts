@@ -61,3 +61,19 @@ test("executor env - missing or bad variables are INVALID_CONFIG errors", (t) =>
     t.is(err?.code, ErrorCode.InvalidConfig);
   }
 });
+
+test("executor env - the agent's own AGORA_* and NATS_* variables (its credential) are not passed on", (t) => {
+  const env = executorEnvironment(
+    values,
+    {},
+    {
+      PATH: "/bin",
+      AGORA_CREDS: "/etc/agora/agent.creds",
+      NATS_PASSWORD: "secret",
+    },
+  );
+  t.is(env.PATH, "/bin");
+  t.is(env.AGORA_CREDS, undefined);
+  t.is(env.NATS_PASSWORD, undefined);
+  t.is(env[EXECUTOR_ENV.agentId], "a1");
+});

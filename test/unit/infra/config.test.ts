@@ -113,3 +113,15 @@ test("config - a boolean flag takes =true / =false, not after --", (t) => {
   t.deepEqual(rest.positionals, ["--verbose=true"]);
   t.throws(() => resolveOptions(SPECS, { env: {}, argv: ["--verbose=maybe"] }));
 });
+
+test("config - a boolean takes --flag=false and --flag=true (a default-true one can be turned off)", (t) => {
+  const specs = {
+    on: { kind: "boolean", flag: "on", env: "AGORA_ON", default: true, help: "on by default" },
+  } as const satisfies OptionSpecs;
+  t.false(resolveOptions(specs, { argv: ["--on=false"], env: {} }).values.on);
+  t.true(resolveOptions(specs, { argv: ["--on=true"], env: { AGORA_ON: "false" } }).values.on);
+  t.true(resolveOptions(specs, { argv: ["--on"], env: { AGORA_ON: "0" } }).values.on);
+  t.false(resolveOptions(specs, { argv: [], env: { AGORA_ON: "no" } }).values.on);
+  const err = t.throws(() => resolveOptions(specs, { argv: ["--on=maybe"], env: {} }));
+  t.is(err?.message, "--on: expected true or false, got maybe");
+});

@@ -4,11 +4,13 @@
  * the test flushes. Inbound messages go through the same routing functions
  * the NATS handlers use.
  */
+
 import {
   type AgentMessage,
   handleAgentMessage,
   handleRegister,
 } from "../../../actors/master/agent-handlers.ts";
+import type { Authorizer } from "../../../actors/master/authorizer.ts";
 import { type MasterConfig, resolveMasterConfig } from "../../../actors/master/config.ts";
 import { createMasterCore, type MasterCore } from "../../../actors/master/core.ts";
 import {
@@ -73,7 +75,7 @@ export class Harness {
   /** `allocationChunk`: offers per turn of a batch cycle (the core's default when absent). */
   constructor(
     overrides: Partial<MasterConfig> = {},
-    options: { allocationChunk?: number; registry?: Registry } = {},
+    options: { allocationChunk?: number; registry?: Registry; authorizer?: Authorizer } = {},
   ) {
     const config = resolveMasterConfig({ env: {}, overrides: { ...UNIT_CONFIG, ...overrides } });
     this.core = createMasterCore({
@@ -86,6 +88,7 @@ export class Harness {
       policy: drfPolicy,
       schedule: (fn) => this.#queue.push(fn),
       registry: options.registry,
+      ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
       ...(options.allocationChunk === undefined
         ? {}
         : { allocationChunk: options.allocationChunk }),

@@ -522,6 +522,7 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     quotas: { web: { guarantee: { cpus: 2 }, limit: { cpus: 8 } }, batch: {} },
   },
   "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
+  "operator.teardown": { type: "operator.teardown", frameworkId: "m1-0001" },
   "policy.ping": { type: "policy.ping" },
   "policy.allocate": {
     type: "policy.allocate",
