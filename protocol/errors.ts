@@ -46,6 +46,12 @@ export const ErrorCode = {
    * which URI and why); the task ends TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED.
    */
   FetchFailed: "FETCH_FAILED",
+  /** The NATS server refused the connection's credentials (or none were given). */
+  Unauthenticated: "UNAUTHENTICATED",
+  /** The NATS server refused a publish or subscription for the connection's principal. */
+  PermissionViolation: "PERMISSION_VIOLATION",
+  /** The framework id of a call does not belong to the principal of the subject it came on. */
+  PrincipalMismatch: "PRINCIPAL_MISMATCH",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

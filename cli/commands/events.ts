@@ -40,7 +40,7 @@ export const eventsCommand: Command = {
     const logger = cliLogger("warn");
     const stopSignal = waitForStopSignal();
     try {
-      const nc = await connectCli(values.nats, "agora-events", logger);
+      const nc = await connectCli(values, "agora-events", logger);
       let seen = 0;
       let enough: () => void = () => {};
       const done = new Promise<void>((resolve) => {

@@ -45,6 +45,15 @@ const base = {
   uri: undefined,
   uriExecutable: undefined,
   uriCache: false,
+  creds: undefined,
+  nkey: undefined,
+  user: undefined,
+  password: undefined,
+  token: undefined,
+  tlsCa: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  principal: undefined,
 };
 
 test("run - runSpecFrom checks the command line", (t) => {
