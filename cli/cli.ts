@@ -74,6 +74,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "set, remove or show role quotas on the running master",
     load: async () => (await import("./commands/quota.ts")).quotaCommand,
   },
+  {
+    name: "auth",
+    summary: "create principals' credentials and the nats-server permissions",
+    load: async () => (await import("./commands/auth.ts")).authCommand,
+  },
 ];
 
 /** The text of `agora --help`. */

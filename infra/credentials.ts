@@ -16,6 +16,7 @@ import {
   usernamePasswordAuthenticator,
 } from "@nats-io/nats-core";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { inboxPrefixOf } from "../protocol/subjects.ts";
 
 /** How one process authenticates to NATS and secures the connection; every field optional. */
 export interface NatsCredentials {
@@ -51,10 +52,7 @@ export interface NatsAuthOptions {
   inboxPrefix?: string;
 }
 
-/** The request-inbox prefix of a principal: `_INBOX_<principal>`. */
-export function inboxPrefixOf(principal: string): string {
-  return `_INBOX_${principal}`;
-}
+export { inboxPrefixOf };
 
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i;
 

@@ -81,6 +81,14 @@ export function isValidId(id: unknown): id is string {
   );
 }
 
+/**
+ * The request-inbox prefix of a principal, `_INBOX_<principal>`: its replies
+ * arrive on `_INBOX_<principal>.…`, which only its credential may subscribe to.
+ */
+export function inboxPrefixOf(principal: string): string {
+  return `_INBOX_${assertValidId(principal, "principal")}`;
+}
+
 /** Kinds of cluster events; the subject is `<base>.events.<kind>`. */
 export const ClusterEventKind = {
   AgentAdded: "agent.added",
