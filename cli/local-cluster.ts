@@ -14,6 +14,7 @@ import {
 import { createMaster, type MasterConfig, resolveMasterConfig } from "../actors/master/index.ts";
 import type { Clock } from "../infra/clock.ts";
 import { closeGracefully, connect } from "../infra/connect.ts";
+import type { NatsCredentials } from "../infra/credentials.ts";
 import type { Logger } from "../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../infra/nats-server.ts";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
@@ -34,6 +35,13 @@ export interface LocalAgentSpec {
 export interface LocalClusterOptions {
   /** Use this NATS server instead of starting one. */
   natsUrl?: string;
+  /**
+   * The credentials of each actor's connection (`master`, `observer`, or an
+   * agent's hostname); none by default (the `agora dev` defaults are not used).
+   */
+  credentials?: (actor: "master" | "agent" | "observer", name: string) => NatsCredentials;
+  /** Extra nats-server arguments of the embedded server (e.g. `-c auth.conf`). */
+  natsArgs?: string[];
   /**
    * Port of the embedded server: tried first, a random free port when it is
    * taken. 0 or absent: a random port.
@@ -66,15 +74,15 @@ export interface LocalCluster {
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const READY_POLL_MS = 50;
 
-async function startServer(port: number | undefined): Promise<NatsServer> {
+async function startServer(port: number | undefined, args: string[] = []): Promise<NatsServer> {
   if (port !== undefined && port > 0) {
     try {
-      return await startNatsServer({ port });
+      return await startNatsServer({ port, args });
     } catch {
       // taken (or refused): fall back to a random port
     }
   }
-  return startNatsServer();
+  return startNatsServer({ args });
 }
 
 /**
@@ -109,14 +117,24 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   try {
     let url = options.natsUrl;
     if (url === undefined) {
-      server = await startServer(options.natsPort);
+      server = await startServer(options.natsPort, options.natsArgs);
       const s = server;
       cleanup.push(() => s.stop());
       url = server.url;
     }
     const natsUrl = url;
-    const open = async (name: string): Promise<NatsConnection> => {
-      const nc = await connect({ servers: natsUrl, name, logger });
+    const open = async (
+      name: string,
+      actor: "master" | "agent" | "observer" = name === "master" ? "master" : "agent",
+    ): Promise<NatsConnection> => {
+      const credentials = options.credentials?.(actor, name);
+      const nc = await connect({
+        servers: natsUrl,
+        name,
+        logger,
+        ...(credentials === undefined ? {} : { credentials }),
+        devDefaults: false,
+      });
       connections.push(nc);
       cleanup.push(() => closeGracefully(nc));
       return nc;

@@ -198,6 +198,35 @@ function readText(path: string, what: string): string {
   return new TextDecoder().decode(readSecretFile(path, what));
 }
 
+/**
+ * The `AGORA_*` variables a process's own credentials come from (see
+ * infra/config.ts `CREDENTIAL_OPTIONS`); an agent removes them from an
+ * executor's environment and gives it the executor credential instead.
+ */
+export const CREDENTIAL_ENV = {
+  creds: "AGORA_CREDS",
+  nkey: "AGORA_NKEY",
+  user: "AGORA_NATS_USER",
+  password: "AGORA_NATS_PASSWORD",
+  token: "AGORA_NATS_TOKEN",
+  tlsCa: "AGORA_TLS_CA",
+  tlsCert: "AGORA_TLS_CERT",
+  tlsKey: "AGORA_TLS_KEY",
+  principal: "AGORA_PRINCIPAL",
+} as const satisfies Record<keyof NatsCredentials, string>;
+
+/** The credentials named by the {@link CREDENTIAL_ENV} variables of `env`. */
+export function credentialsFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): NatsCredentials {
+  const out: NatsCredentials = {};
+  for (const [key, name] of Object.entries(CREDENTIAL_ENV) as [keyof NatsCredentials, string][]) {
+    const value = env[name];
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
+
 /** True when `creds` names any way to authenticate. */
 export function hasAuth(creds: NatsCredentials): boolean {
   return (

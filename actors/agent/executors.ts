@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Clock, Timer } from "../../infra/clock.ts";
+import type { NatsCredentials } from "../../infra/credentials.ts";
 import {
   CHECKPOINT_ACKED_UUIDS,
   EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
@@ -62,6 +63,8 @@ export interface ExecutorManagerOptions {
   agentId(): string;
   workDir: string;
   natsUrl: string;
+  /** The executor credential (and the agent's TLS CA) given to every executor. */
+  executorCredentials?: NatsCredentials;
   logLevel: string;
   shutdownGracePeriodMs: number;
   registrationTimeoutMs: number;
@@ -694,6 +697,9 @@ export class ExecutorManager {
         workDir: this.#o.workDir,
         env: {
           natsUrl: this.#o.natsUrl,
+          ...(this.#o.executorCredentials === undefined
+            ? {}
+            : { credentials: this.#o.executorCredentials }),
           subjectPrefix: this.#o.subjects.prefix,
           agentId: this.#o.agentId(),
           frameworkId,

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CREDENTIAL_ENV, type NatsCredentials } from "../../infra/credentials.ts";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
 
@@ -26,7 +27,11 @@ export async function resolveProgram(source: ProgramSource): Promise<ProgramSpec
   return typeof source === "function" ? source() : source;
 }
 
-/** The environment of an executor process: the agent's own, plus the `AGORA_*` variables and `extra`. */
+/**
+ * The environment of an executor process: the agent's own without its NATS
+ * credential variables, plus `extra`, the `AGORA_*` variables and the
+ * executor credential of `values.credentials`.
+ */
 export function executorEnvironment(
   values: ExecutorEnvironment,
   extra: Record<string, string> = {},
@@ -35,6 +40,12 @@ export function executorEnvironment(
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
   Object.assign(env, extra);
+  // the agent's own credential never reaches an executor: only the executor credential does
+  for (const name of Object.values(CREDENTIAL_ENV)) delete env[name];
+  for (const [key, name] of Object.entries(CREDENTIAL_ENV) as [keyof NatsCredentials, string][]) {
+    const value = values.credentials?.[key];
+    if (value !== undefined) env[name] = value;
+  }
   env[EXECUTOR_ENV.natsUrl] = values.natsUrl;
   env[EXECUTOR_ENV.subjectPrefix] = values.subjectPrefix;
   env[EXECUTOR_ENV.agentId] = values.agentId;

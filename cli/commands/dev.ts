@@ -3,13 +3,25 @@
  * nats-server (port 4222 when free, so that `npx agora run ...` in another
  * terminal needs no flag), a master and `--agents` agents — until Ctrl-C,
  * which stops the agents (and their executors and tasks), the master and the
- * server, and exits 0.
+ * server, and exits 0. The embedded server is authenticated: it enforces the
+ * permissions `agora auth` generates, with the credentials kept in
+ * `$AGORA_HOME/dev` (default `~/.agora/dev`), where every other command of
+ * the same user finds them for this server's URL without flags.
  */
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { DEFAULT_NATS_URL } from "../../infra/connect.ts";
+import {
+  type DevConnection,
+  devCredentialsDir,
+  type NatsCredentials,
+} from "../../infra/credentials.ts";
 import { DEFAULT_DEV_AGENTS } from "../../infra/defaults.ts";
+import { PrincipalKind, type PrincipalSpec } from "../../protocol/permissions.ts";
 import { Resources } from "../../protocol/resources.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import { AUTH_CONF, seedFile, writeAuthDirectory } from "../auth-files.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { startLocalCluster } from "../local-cluster.ts";
 import { cliLogger, onStopSignal, subjectsFor } from "../runtime.ts";
@@ -103,23 +115,29 @@ export const devCommand: Command = {
     });
 
     try {
+      // the embedded server enforces the generated permissions; an external one is the user's
+      const auth = values.nats === undefined ? await devAuth(subjects) : undefined;
       const cluster = await startLocalCluster({
         natsUrl: values.nats,
         natsPort: values.natsPort,
         name: "agora dev",
         subjects,
         logger,
+        ...(auth === undefined ? {} : { natsArgs: auth.natsArgs, credentials: auth.credentials }),
         agents: Array.from({ length: values.agents }, (_, i) => ({
           hostname: `agent-${i + 1}`,
           workDir: path.resolve(values.workDir, `agent-${i + 1}`),
           resources: values.agentResources,
+          ...(auth === undefined ? {} : { overrides: auth.agentOverrides }),
         })),
       });
       try {
-        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents);
+        await auth?.publish(cluster.url);
+        if (!interrupted) printBanner(cluster.url, values.prefix, cluster.agents, auth?.dir);
         await stopped;
         process.stderr.write("agora dev: stopping agents, master and nats-server\n");
       } finally {
+        await auth?.unpublish();
         await cluster.stop();
       }
       process.stderr.write("agora dev: stopped\n");
@@ -137,8 +155,12 @@ function printBanner(
     spec: { hostname: string };
     agent: { resources(): Record<string, unknown> | undefined };
   }>,
+  authDir: string | undefined,
 ): void {
   const lines = [`agora dev: ready — NATS at ${url}, a master and ${agents.length} agent(s)`];
+  if (authDir !== undefined) {
+    lines.push(`  authenticated: credentials in ${authDir} (found by the other commands)`);
+  }
   for (const { spec, agent } of agents) {
     const res = agent.resources();
     lines.push(
@@ -162,4 +184,42 @@ function printBanner(
     "Ctrl-C stops the cluster. More logs: AGORA_LOG_LEVEL=info npx agora dev",
   );
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** The principals of the dev cluster. */
+const DEV_PRINCIPALS: PrincipalSpec[] = [
+  { name: "master", kind: PrincipalKind.Master },
+  { name: "agents", kind: PrincipalKind.Agent },
+  { name: "executor", kind: PrincipalKind.Executor },
+  { name: "cli", kind: PrincipalKind.Cli },
+];
+
+/**
+ * The dev cluster's credentials in {@link devCredentialsDir} (kept across runs),
+ * the server's `-c auth.conf`, and `connection.json` naming the URL whose
+ * clients use the `cli` principal without flags (written once the server runs,
+ * removed on stop).
+ */
+async function devAuth(subjects: Subjects) {
+  const dir = devCredentialsDir();
+  await writeAuthDirectory(dir, subjects, DEV_PRINCIPALS);
+  const connectionFile = path.join(dir, "connection.json");
+  const as = (principal: string): NatsCredentials => ({
+    nkey: seedFile(dir, principal),
+    principal,
+  });
+  return {
+    dir,
+    natsArgs: ["-c", path.join(dir, AUTH_CONF)],
+    credentials: (actor: "master" | "agent" | "observer") =>
+      as(actor === "master" ? "master" : actor === "agent" ? "agents" : "cli"),
+    agentOverrides: { executorNkey: seedFile(dir, "executor"), executorPrincipal: "executor" },
+    async publish(url: string): Promise<void> {
+      const conn: DevConnection = { url, nkey: "cli.nk", principal: "cli" };
+      await writeFile(connectionFile, `${JSON.stringify(conn)}\n`, { mode: 0o600 });
+    },
+    async unpublish(): Promise<void> {
+      await rm(connectionFile, { force: true });
+    },
+  };
 }
