@@ -15,6 +15,7 @@ import { encode } from "../../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { PrincipalKind, type PrincipalSpec } from "../../../protocol/permissions.ts";
 import { ClusterEventKind, Subjects } from "../../../protocol/subjects.ts";
+import { runAgora } from "../cli/helpers.ts";
 
 const subjects = new Subjects("sec");
 const PRINCIPALS: PrincipalSpec[] = [
@@ -180,3 +181,41 @@ test("permissions - an unauthenticated client is refused with UNAUTHENTICATED", 
   t.regex(err?.message ?? "", /refused the credentials: .*Authorization Violation/i);
   t.regex(err?.message ?? "", /no credentials given: pass --creds, --nkey/);
 });
+
+test("permissions - add-principal then a config reload admits the new principal without a restart", async (t) => {
+  const refused = await t.throwsAsync(as("carol"), { instanceOf: AgoraError });
+  t.is(refused?.code, ErrorCode.InvalidConfig); // no seed file yet
+  const r = await runAgora([
+    "auth",
+    "add-principal",
+    "framework",
+    "carol",
+    "--roles",
+    "ml",
+    "--dir",
+    dir,
+    "--prefix",
+    subjects.prefix,
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, "agora auth: added carol (framework); apply with `nats-server --signal reload`\n");
+  const before = await t.throwsAsync(as("carol"), { instanceOf: AgoraError });
+  t.is(before?.code, ErrorCode.Unauthenticated);
+  const pid = server?.pid;
+  server?.kill("SIGHUP");
+  // the reload is asynchronous: the server says when it is done
+  await waitForLog(/Reloaded server configuration/);
+  t.is(server?.pid, pid);
+  const carol = await as("carol");
+  const master = await as("master-1");
+  t.true(await delivered(carol, subjects.framework("carol", "fw-c"), master));
+  // the principals already there keep their credentials
+  await as("alice");
+});
+
+async function waitForLog(re: RegExp): Promise<void> {
+  for (;;) {
+    if (re.test(server?.logTail() ?? "")) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
