@@ -22,7 +22,7 @@ export const PrincipalKind = {
   Policy: "policy",
   /** Reads cluster events, nothing else. */
   Observer: "observer",
-  /** `agora dev`'s command-line user: operator and the `default` framework principal. */
+  /** `agora dev`'s command-line user: operator, the `default` framework principal, policy actors. */
   Cli: "cli",
 } as const;
 export type PrincipalKind = (typeof PrincipalKind)[keyof typeof PrincipalKind];
@@ -88,10 +88,11 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
       return frameworkOf(p.name);
     case PrincipalKind.Cli: {
       const fw = frameworkOf("default");
+      // and serves policies (`agora policy serve` against `agora dev`)
       return {
         publish: [...operator.publish, ...fw.publish.filter((s) => !operator.publish.includes(s))],
-        subscribe: [...fw.subscribe, subjects.eventsAll()],
-        allowResponses: false,
+        subscribe: [...fw.subscribe, subjects.eventsAll(), wild(subjects.policy(W))],
+        allowResponses: true,
       };
     }
     case PrincipalKind.Observer:
