@@ -238,7 +238,6 @@ export const CREDENTIAL_OPTIONS = {
 
 /** Options every networked command has: the NATS URL, the subject prefix and the credentials. */
 export const COMMON_OPTIONS = {
-  ...CREDENTIAL_OPTIONS,
   nats: {
     kind: "string",
     flag: "nats",
@@ -255,4 +254,5 @@ export const COMMON_OPTIONS = {
     placeholder: "PREFIX",
     help: "subject prefix of the cluster",
   },
+  ...CREDENTIAL_OPTIONS,
 } as const satisfies OptionSpecs;

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CREDENTIAL_ENV, type NatsCredentials } from "../../infra/credentials.ts";
+import { CREDENTIAL_ENV, type NatsCredentials, splitUserInfo } from "../../infra/credentials.ts";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
 
@@ -46,7 +46,14 @@ export function executorEnvironment(
     const value = values.credentials?.[key];
     if (value !== undefined) env[name] = value;
   }
-  env[EXECUTOR_ENV.natsUrl] = values.natsUrl;
+  // with an executor credential, the user info of the agent's URLs stays with the agent
+  env[EXECUTOR_ENV.natsUrl] =
+    values.credentials === undefined
+      ? values.natsUrl
+      : values.natsUrl
+          .split(",")
+          .map((u) => splitUserInfo(u.trim()).url)
+          .join(",");
   env[EXECUTOR_ENV.subjectPrefix] = values.subjectPrefix;
   env[EXECUTOR_ENV.agentId] = values.agentId;
   env[EXECUTOR_ENV.frameworkId] = values.frameworkId;
