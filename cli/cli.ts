@@ -84,6 +84,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "tear a framework down on the running master",
     load: async () => (await import("./commands/teardown.ts")).teardownCommand,
   },
+  {
+    name: "auth",
+    summary: "create principals' credentials and the nats-server permissions",
+    load: async () => (await import("./commands/auth.ts")).authCommand,
+  },
 ];
 
 /** The text of `agora --help`. */
@@ -99,7 +104,9 @@ export function mainHelp(): string {
     ...lines,
     "",
     "Every command takes --help. NATS URL: --nats URL or AGORA_NATS_URL (default",
-    "nats://127.0.0.1:4222); subject prefix: --prefix or AGORA_SUBJECT_PREFIX (default agora).",
+    "nats://127.0.0.1:4222); subject prefix: --prefix or AGORA_SUBJECT_PREFIX (default agora);",
+    "credentials: --creds, --nkey, --nats-user/--nats-password, --nats-token, --tls-ca/--tls-cert/",
+    "--tls-key (`agora dev`'s are found without flags; see `agora auth --help`).",
     "Quick start: `agora dev` in one terminal, `agora run -- echo hello` in another.",
     "",
   ].join("\n");

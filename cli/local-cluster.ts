@@ -15,6 +15,7 @@ import { createMaster, type MasterConfig, resolveMasterConfig } from "../actors/
 import { createUi, type UiActor } from "../actors/ui/index.ts";
 import { type Clock, systemClock } from "../infra/clock.ts";
 import { closeGracefully, connect } from "../infra/connect.ts";
+import type { NatsCredentials } from "../infra/credentials.ts";
 import type { Logger } from "../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../infra/nats-server.ts";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
@@ -35,6 +36,13 @@ export interface LocalAgentSpec {
 export interface LocalClusterOptions {
   /** Use this NATS server instead of starting one. */
   natsUrl?: string;
+  /**
+   * The credentials of each actor's connection (`master`, `observer`, or an
+   * agent's hostname); none by default (the `agora dev` defaults are not used).
+   */
+  credentials?: (actor: "master" | "agent" | "observer", name: string) => NatsCredentials;
+  /** Extra nats-server arguments of the embedded server (e.g. `-c auth.conf`). */
+  natsArgs?: string[];
   /**
    * Port of the embedded server: tried first, a random free port when it is
    * taken. 0 or absent: a random port.
@@ -80,10 +88,14 @@ export interface LocalCluster {
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const READY_POLL_MS = 50;
 
-async function startServer(port: number | undefined, strict: boolean): Promise<NatsServer> {
+async function startServer(
+  port: number | undefined,
+  strict: boolean,
+  args: string[] = [],
+): Promise<NatsServer> {
   if (port !== undefined && port > 0) {
     try {
-      return await startNatsServer({ port });
+      return await startNatsServer({ port, args });
     } catch (cause) {
       if (strict) {
         throw new AgoraError(
@@ -95,7 +107,7 @@ async function startServer(port: number | undefined, strict: boolean): Promise<N
       // the default port is taken: fall back to a random port
     }
   }
-  return startNatsServer();
+  return startNatsServer({ args });
 }
 
 /**
@@ -133,14 +145,28 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   try {
     let url = options.natsUrl;
     if (url === undefined) {
-      server = await startServer(options.natsPort, options.natsPortStrict === true);
+      server = await startServer(
+        options.natsPort,
+        options.natsPortStrict === true,
+        options.natsArgs,
+      );
       const s = server;
       cleanup.push(() => s.stop());
       url = server.url;
     }
     const natsUrl = url;
-    const open = async (name: string): Promise<NatsConnection> => {
-      const nc = await connect({ servers: natsUrl, name, logger });
+    const open = async (
+      name: string,
+      actor: "master" | "agent" | "observer" = name === "master" ? "master" : "agent",
+    ): Promise<NatsConnection> => {
+      const credentials = options.credentials?.(actor, name);
+      const nc = await connect({
+        servers: natsUrl,
+        name,
+        logger,
+        ...(credentials === undefined ? {} : { credentials }),
+        devDefaults: false,
+      });
       connections.push(nc);
       cleanup.push(() => closeGracefully(nc));
       return nc;
@@ -162,7 +188,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     masterHttpUrl = master.httpUrl;
 
     if (options.uiPort !== undefined) {
-      const uiNc = await open("ui");
+      const uiNc = await open("ui", "observer");
       const startUi = async (port: number) => {
         const actor = createUi({
           nc: uiNc,

@@ -4,6 +4,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "../infra/connect.ts";
+import type { NatsCredentials } from "../infra/credentials.ts";
 import { createRootLogger, type Logger } from "../infra/logger.ts";
 import { Subjects } from "../protocol/subjects.ts";
 import { usageError } from "./command.ts";
@@ -33,15 +34,60 @@ export function subjectsFor(prefix: string): Subjects {
 }
 
 /**
- * Connects to NATS.
- * @throws AgoraError UNAVAILABLE naming the URL when the server cannot be reached
+ * Where and as whom a command connects: `--nats` and the credential flags of
+ * `COMMON_OPTIONS` (infra/config.ts `CREDENTIAL_OPTIONS`), as resolved.
+ */
+export interface NatsTarget {
+  nats: string;
+  creds?: string | undefined;
+  nkey?: string | undefined;
+  user?: string | undefined;
+  password?: string | undefined;
+  token?: string | undefined;
+  tlsCa?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  principal?: string | undefined;
+}
+
+/** The credentials of a resolved option set (empty strings count as not given). */
+export function credentialsOf(target: NatsTarget): NatsCredentials {
+  const out: NatsCredentials = {};
+  const keys = [
+    "creds",
+    "nkey",
+    "user",
+    "password",
+    "token",
+    "tlsCa",
+    "tlsCert",
+    "tlsKey",
+    "principal",
+  ] as const;
+  for (const key of keys) {
+    const value = target[key];
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Connects to NATS with the target's URL and credentials.
+ * @throws AgoraError UNAVAILABLE naming the URL (redacted) when the server cannot be
+ *   reached, UNAUTHENTICATED when it refuses the credentials
  */
 export function connectCli(
-  servers: string,
+  target: NatsTarget,
   name: string,
   logger?: Logger,
 ): Promise<NatsConnection> {
-  return connect({ servers, name, logger, timeoutMs: 3000 });
+  return connect({
+    servers: target.nats,
+    credentials: credentialsOf(target),
+    name,
+    logger,
+    timeoutMs: 3000,
+  });
 }
 
 /** The termination signals a long-running command stops on. */

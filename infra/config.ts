@@ -275,7 +275,78 @@ export function formatHelp(usage: string, summary: string, specs: OptionSpecs): 
   return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${lines.join("\n")}\n`;
 }
 
-/** Options every networked command has: the NATS URL and the subject prefix. */
+/**
+ * How a process authenticates to NATS and secures the connection (see
+ * infra/credentials.ts `NatsCredentials`); part of {@link COMMON_OPTIONS}.
+ * Secrets are never echoed: `--help` shows no default for them.
+ */
+export const CREDENTIAL_OPTIONS = {
+  creds: {
+    kind: "string",
+    flag: "creds",
+    env: "AGORA_CREDS",
+    placeholder: "FILE",
+    help: "NATS creds file (user JWT + nkey seed)",
+  },
+  nkey: {
+    kind: "string",
+    flag: "nkey",
+    env: "AGORA_NKEY",
+    placeholder: "FILE",
+    help: "nkey seed file, as `agora auth` writes them",
+  },
+  user: {
+    kind: "string",
+    flag: "nats-user",
+    env: "AGORA_NATS_USER",
+    placeholder: "NAME",
+    help: "NATS user (or nats://USER:PASSWORD@host in --nats)",
+  },
+  password: {
+    kind: "string",
+    flag: "nats-password",
+    env: "AGORA_NATS_PASSWORD",
+    placeholder: "SECRET",
+    help: "password of --nats-user; prefer the variable, flags show in `ps`",
+  },
+  token: {
+    kind: "string",
+    flag: "nats-token",
+    env: "AGORA_NATS_TOKEN",
+    placeholder: "SECRET",
+    help: "NATS token (or nats://TOKEN@host in --nats)",
+  },
+  tlsCa: {
+    kind: "string",
+    flag: "tls-ca",
+    env: "AGORA_TLS_CA",
+    placeholder: "FILE",
+    help: "CA certificate (PEM) of the NATS servers; turns TLS on (as do tls:// URLs)",
+  },
+  tlsCert: {
+    kind: "string",
+    flag: "tls-cert",
+    env: "AGORA_TLS_CERT",
+    placeholder: "FILE",
+    help: "client certificate (PEM) for mutual TLS, with --tls-key",
+  },
+  tlsKey: {
+    kind: "string",
+    flag: "tls-key",
+    env: "AGORA_TLS_KEY",
+    placeholder: "FILE",
+    help: "client private key (PEM) for mutual TLS",
+  },
+  principal: {
+    kind: "string",
+    flag: "principal",
+    env: "AGORA_PRINCIPAL",
+    placeholder: "NAME",
+    help: "principal this process acts as (its reply inbox prefix _INBOX_NAME; see `agora auth`)",
+  },
+} as const satisfies OptionSpecs;
+
+/** Options every networked command has: the NATS URL, the subject prefix and the credentials. */
 export const COMMON_OPTIONS = {
   nats: {
     kind: "string",
@@ -293,6 +364,7 @@ export const COMMON_OPTIONS = {
     placeholder: "PREFIX",
     help: "subject prefix of the cluster",
   },
+  ...CREDENTIAL_OPTIONS,
 } as const satisfies OptionSpecs;
 
 /** Options of every long-running actor that serves `/metrics` and `/health` over HTTP. */

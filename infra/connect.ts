@@ -3,9 +3,19 @@
  * reconnect forever with jittered backoff and log their status changes.
  */
 
+import { AuthorizationError } from "@nats-io/nats-core";
 import { type NatsConnection, connect as natsConnect, type Status } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import {
+  devCredentialsFor,
+  hasAuth,
+  type NatsCredentials,
+  natsAuthOptions,
+  redactServers,
+  redactText,
+  secretsOf,
+} from "./credentials.ts";
 import { DEFAULT_NATS_URL } from "./defaults.ts";
 
 /** The NATS URL used when neither a flag nor `AGORA_NATS_URL` gives one. */
@@ -44,6 +54,15 @@ export interface ConnectOptions {
   logger?: Logger;
   /** Handshake timeout of the first connection in ms. Default 5 s. */
   timeoutMs?: number;
+  /**
+   * Credentials and TLS. User info in a URL (`nats://u:p@host`, `nats://token@host`)
+   * is used too. Without any way to authenticate, the credentials `agora dev`
+   * recorded for exactly these URLs are used (see `devCredentialsFor`), unless
+   * `devDefaults` is false.
+   */
+  credentials?: NatsCredentials;
+  /** Look up `agora dev`'s credentials when none are given. Default true. */
+  devDefaults?: boolean;
 }
 
 function serverList(servers: string | string[] | undefined): string[] {
@@ -73,10 +92,19 @@ function oneLine(err: unknown): string {
  */
 export async function connect(options: ConnectOptions): Promise<NatsConnection> {
   const servers = serverList(options.servers);
+  let credentials = options.credentials ?? {};
+  if (!hasAuth(credentials) && options.devDefaults !== false) {
+    const userInfo = servers.some((s) => /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i.test(s));
+    const dev = userInfo ? undefined : devCredentialsFor(servers);
+    if (dev !== undefined) credentials = { ...dev, ...credentials };
+  }
+  const secrets = secretsOf(servers, credentials);
+  const shown = redactServers(servers);
+  const auth = natsAuthOptions(servers, credentials);
   let nc: NatsConnection;
   try {
     nc = await natsConnect({
-      servers,
+      ...auth,
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
@@ -84,11 +112,14 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
       timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS,
     });
   } catch (err) {
-    throw new AgoraError(
-      ErrorCode.Unavailable,
-      `NATS unreachable at ${servers.join(",")}: ${oneLine(err)}`,
-      { cause: err },
-    );
+    const detail = redactText(oneLine(err), secrets);
+    if (isAuthError(err)) {
+      throw new AgoraError(
+        ErrorCode.Unauthenticated,
+        `NATS at ${shown} refused the credentials: ${detail} (${describeAuth(credentials, servers)})`,
+      );
+    }
+    throw new AgoraError(ErrorCode.Unavailable, `NATS unreachable at ${shown}: ${detail}`);
   }
   if (options.logger !== undefined) {
     const log = options.logger.child({ nats: options.name });
@@ -99,6 +130,25 @@ export async function connect(options: ConnectOptions): Promise<NatsConnection> 
     });
   }
   return nc;
+}
+
+function isAuthError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof AuthorizationError) return true;
+    if (/authorization violation|authentication/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** Which way of authenticating was used, without any secret. */
+function describeAuth(creds: NatsCredentials, servers: readonly string[]): string {
+  if (creds.creds !== undefined) return `creds file ${creds.creds}`;
+  if (creds.nkey !== undefined) return `nkey seed file ${creds.nkey}`;
+  if (creds.user !== undefined) return `user ${creds.user}`;
+  if (creds.token !== undefined) return "a token";
+  const info = servers.find((s) => /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i.test(s));
+  if (info !== undefined) return "user info of the URL";
+  return "no credentials given: pass --creds, --nkey, --user/--password or --token";
 }
 
 /** Logs every status event of `nc` until the connection is closed. */

@@ -51,6 +51,17 @@ export function requestFailure(err: unknown, subject: string): AgoraError {
 }
 
 /**
+ * The inbox prefix the connection was opened with (the principal's
+ * `_INBOX_<principal>`, infra/credentials.ts), for inboxes made by hand.
+ */
+export function connectionInboxPrefix(nc: NatsConnection): string | undefined {
+  const options: unknown = Reflect.get(nc, "options");
+  if (typeof options !== "object" || options === null) return undefined;
+  const prefix: unknown = Reflect.get(options, "inboxPrefix");
+  return typeof prefix === "string" && prefix !== "" ? prefix : undefined;
+}
+
+/**
  * `operator.getState` with `parts: true`: the state in one reply, or put
  * together from its `operator.statePart` messages. `timeoutMs` runs again at
  * each part.
@@ -62,7 +73,7 @@ export function requestState(
   timeoutMs: number,
 ): Promise<MessageOf<"operator.state">> {
   return new Promise((resolve, reject) => {
-    const inbox = createInbox();
+    const inbox = createInbox(connectionInboxPrefix(nc));
     const assembler = new StateAssembler();
     let timer: NodeJS.Timeout | undefined;
     const finish = (err: unknown, state?: MessageOf<"operator.state">) => {

@@ -51,6 +51,12 @@ export const ErrorCode = {
    * this object (Mesos's authorization); not retryable: the same call is denied again.
    */
   PermissionDenied: "PERMISSION_DENIED",
+  /** The NATS server refused the connection's credentials (or none were given). */
+  Unauthenticated: "UNAUTHENTICATED",
+  /** The NATS server refused a publish or subscription for the connection's principal. */
+  PermissionViolation: "PERMISSION_VIOLATION",
+  /** The framework id of a call does not belong to the principal of the subject it came on. */
+  PrincipalMismatch: "PRINCIPAL_MISMATCH",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,17 +1,40 @@
 /**
  * Every NATS subject of agora is built here and nowhere else.
  *
- * Layout: `<prefix>.v1.<recipient>...`. A subject names who receives the
+ * Layout: `<prefix>.v2.<recipient>...`. A subject names who receives the
  * message; the identity of the sender is in the subject wherever the server
- * can enforce it with permissions: an agent publishes only under
- * `<prefix>.v1.master.agent.<agentId>`, a framework's scheduler only under
- * `<prefix>.v1.master.framework.<frameworkId>`, an executor only under
- * `<prefix>.v1.agent.*.executor.<frameworkId>.>`.
+ * can enforce it with permissions (protocol/permissions.ts derives them from
+ * these builders): an agent publishes only under
+ * `<prefix>.v2.master.agent.<agentId>`, a framework's scheduler only under
+ * `<prefix>.v2.master.subscribe.<principal>` and
+ * `<prefix>.v2.master.framework.<principal>.<frameworkId>` and receives on
+ * `<prefix>.v2.framework.<principal>.<frameworkId>` (the framework id is
+ * assigned by the master, so the principal is what a credential can be
+ * limited to), an executor only under
+ * `<prefix>.v2.agent.<agentId>.executor.<frameworkId>.<executorId>`.
  */
 import { AgoraError, ErrorCode } from "./errors.ts";
 
-/** Protocol major version carried by every subject and message. */
+/** Protocol major version carried by every message (`v`); stored records carry it too. */
 export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the subject layout, the `v2` of `<prefix>.v2.…`. Version 2 put
+ * the framework's principal into its subjects (issue 11); an actor of layout
+ * 1 and one of layout 2 never hear each other. Messages keep
+ * {@link PROTOCOL_VERSION}.
+ */
+export const SUBJECT_VERSION = 2;
+/**
+ * The principal of a framework whose FrameworkInfo names none (Mesos: an
+ * unauthenticated framework): its subjects carry this token.
+ */
+export const DEFAULT_PRINCIPAL = "default";
+
+/** The principal a framework's subjects carry: `FrameworkInfo.principal`, else {@link DEFAULT_PRINCIPAL}. */
+export function frameworkPrincipal(info: { principal?: string | undefined } | undefined): string {
+  const p = info?.principal;
+  return p === undefined || p === "" ? DEFAULT_PRINCIPAL : p;
+}
 /** The default subject prefix. */
 export const DEFAULT_SUBJECT_PREFIX = "agora";
 
@@ -58,6 +81,14 @@ export function isValidId(id: unknown): id is string {
   );
 }
 
+/**
+ * The request-inbox prefix of a principal, `_INBOX_<principal>`: its replies
+ * arrive on `_INBOX_<principal>.…`, which only its credential may subscribe to.
+ */
+export function inboxPrefixOf(principal: string): string {
+  return `_INBOX_${assertValidId(principal, "principal")}`;
+}
+
 /** Kinds of cluster events; the subject is `<base>.events.<kind>`. */
 export const ClusterEventKind = {
   AgentAdded: "agent.added",
@@ -77,12 +108,12 @@ export type ClusterEventKind = (typeof ClusterEventKind)[keyof typeof ClusterEve
 
 /** Builds every subject of one agora cluster (one prefix). */
 export class Subjects {
-  /** `<prefix>.v1` */
+  /** `<prefix>.v2` */
   readonly base: string;
 
   constructor(readonly prefix: string = DEFAULT_SUBJECT_PREFIX) {
     for (const token of prefix.split(".")) assertValidId(token, "subject prefix token");
-    this.base = `${prefix}.v${PROTOCOL_VERSION}`;
+    this.base = `${prefix}.v${SUBJECT_VERSION}`;
   }
 
   /** Agent → master, request: first registration of an agent (no id yet). */
@@ -100,19 +131,27 @@ export class Subjects {
     return `${this.base}.master.agent.*`;
   }
 
-  /** Scheduler → master, request: subscribe a new framework or resubscribe. */
-  masterSubscribe(): string {
-    return `${this.base}.master.subscribe`;
+  /**
+   * Scheduler → master, request: subscribe a new framework or resubscribe. The
+   * principal must equal `FrameworkInfo.principal` (or {@link DEFAULT_PRINCIPAL}).
+   */
+  masterSubscribe(principal: string): string {
+    return `${this.base}.master.subscribe.${assertValidId(principal, "principal")}`;
   }
 
-  /** Scheduler → master: every call of a subscribed framework. */
-  masterFramework(frameworkId: string): string {
-    return `${this.base}.master.framework.${assertValidId(frameworkId, "framework id")}`;
+  /** Wildcard the master subscribes to for every principal's subscribe requests. */
+  masterSubscribeAll(): string {
+    return `${this.base}.master.subscribe.*`;
+  }
+
+  /** Scheduler → master: every call of a subscribed framework of `principal`. */
+  masterFramework(principal: string, frameworkId: string): string {
+    return `${this.base}.master.framework.${assertValidId(principal, "principal")}.${assertValidId(frameworkId, "framework id")}`;
   }
 
   /** Wildcard the master subscribes to for every framework. */
   masterFrameworkAll(): string {
-    return `${this.base}.master.framework.*`;
+    return `${this.base}.master.framework.*.*`;
   }
 
   /**
@@ -156,9 +195,9 @@ export class Subjects {
     return `${this.agent(agentId)}.files`;
   }
 
-  /** Master → scheduler: the framework's event stream. */
-  framework(frameworkId: string): string {
-    return `${this.base}.framework.${assertValidId(frameworkId, "framework id")}`;
+  /** Master → scheduler: the event stream of a framework of `principal`. */
+  framework(principal: string, frameworkId: string): string {
+    return `${this.base}.framework.${assertValidId(principal, "principal")}.${assertValidId(frameworkId, "framework id")}`;
   }
 
   /** Agent → executor: subscribed, launch, kill, acknowledged, messages, shutdown. */
@@ -193,6 +232,24 @@ export class Subjects {
   /** Master → policy actor, request: one allocation decision. */
   policy(name: string): string {
     return `${this.base}.policy.${assertValidId(name, "policy name")}`;
+  }
+
+  /**
+   * The principal and framework id of a `masterFramework` subject, or undefined
+   * when `subject` is not one (or carries an invalid token).
+   */
+  parseMasterFramework(subject: string): { principal: string; frameworkId: string } | undefined {
+    const t = this.parse(subject);
+    if (t?.length !== 4 || t[0] !== "master" || t[1] !== "framework") return undefined;
+    const [, , principal, frameworkId] = t;
+    return isValidId(principal) && isValidId(frameworkId) ? { principal, frameworkId } : undefined;
+  }
+
+  /** The principal of a `masterSubscribe` subject, or undefined when it is not one. */
+  parseMasterSubscribe(subject: string): string | undefined {
+    const t = this.parse(subject);
+    if (t?.length !== 3 || t[0] !== "master" || t[1] !== "subscribe") return undefined;
+    return isValidId(t[2]) ? t[2] : undefined;
   }
 
   /** Subject tokens after the base, or undefined when the subject is not under it. */

@@ -62,6 +62,21 @@ export const ISOLATION_MODES = [
 export const AGENT_OPTIONS = {
   ...COMMON_OPTIONS,
   ...HTTP_OPTIONS,
+  executorNkey: {
+    kind: "string",
+    flag: "executor-nkey",
+    env: "AGORA_EXECUTOR_NKEY",
+    placeholder: "FILE",
+    help: "nkey seed file of the executor principal given to executors (never the agent's own)",
+  },
+  executorPrincipal: {
+    kind: "string",
+    flag: "executor-principal",
+    env: "AGORA_EXECUTOR_PRINCIPAL",
+    default: "executor",
+    placeholder: "NAME",
+    help: "principal of that executor credential (its reply inbox prefix)",
+  },
   resources: {
     kind: "string",
     flag: "resources",

@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Clock, Timer } from "../../infra/clock.ts";
+import type { NatsCredentials } from "../../infra/credentials.ts";
 import {
   CHECKPOINT_ACKED_UUIDS,
   DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS,
@@ -71,6 +72,8 @@ export interface ExecutorManagerOptions {
   agentId(): string;
   workDir: string;
   natsUrl: string;
+  /** The executor credential (and the agent's TLS CA) given to every executor. */
+  executorCredentials?: NatsCredentials;
   logLevel: string;
   shutdownGracePeriodMs: number;
   registrationTimeoutMs: number;
@@ -983,6 +986,9 @@ export class ExecutorManager {
           : {}),
         env: {
           natsUrl: this.#o.natsUrl,
+          ...(this.#o.executorCredentials === undefined
+            ? {}
+            : { credentials: this.#o.executorCredentials }),
           subjectPrefix: this.#o.subjects.prefix,
           agentId: this.#o.agentId(),
           frameworkId,

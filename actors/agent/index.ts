@@ -21,6 +21,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
 import { Batcher } from "../../infra/batch.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
+import type { NatsCredentials } from "../../infra/credentials.ts";
 import {
   DEFAULT_REGISTRATION_BACKOFF_MAX_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -207,6 +208,7 @@ export function createAgent(deps: AgentDeps): Agent {
     agentId,
     workDir,
     natsUrl: deps.natsUrl ?? config.nats,
+    executorCredentials: executorCredentials(config),
     logLevel: level === "silent" ? "warn" : level,
     shutdownGracePeriodMs: config.executorShutdownGracePeriod,
     registrationTimeoutMs: config.executorRegistrationTimeout,
@@ -502,4 +504,24 @@ export function createAgent(deps: AgentDeps): Agent {
     },
   };
   return agent;
+}
+
+/**
+ * What the agent gives its executors to connect with: the executor credential
+ * (`--executor-nkey`, `--executor-principal`) and the agent's TLS CA, never the
+ * agent's own credential. Undefined when the agent has no executor credential
+ * and no TLS CA (an open cluster).
+ */
+function executorCredentials(config: {
+  executorNkey?: string | undefined;
+  executorPrincipal: string;
+  tlsCa?: string | undefined;
+}): NatsCredentials | undefined {
+  const out: NatsCredentials = {};
+  if (config.executorNkey !== undefined && config.executorNkey !== "") {
+    out.nkey = config.executorNkey;
+    out.principal = config.executorPrincipal;
+  }
+  if (config.tlsCa !== undefined && config.tlsCa !== "") out.tlsCa = config.tlsCa;
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CREDENTIAL_ENV, type NatsCredentials, splitUserInfo } from "../../infra/credentials.ts";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
 import { isPrivateVariable } from "../executor/task-user.ts";
@@ -31,7 +32,8 @@ export async function resolveProgram(source: ProgramSource): Promise<ProgramSpec
 /**
  * The environment of an executor process: the agent's own without its
  * `AGORA_*` and `NATS_*` variables (the agent's credential is never an
- * executor's), plus `extra` and the executor's `AGORA_*` variables.
+ * executor's), plus `extra`, the executor's `AGORA_*` variables and the
+ * executor credential of `values.credentials`.
  */
 export function executorEnvironment(
   values: ExecutorEnvironment,
@@ -43,7 +45,20 @@ export function executorEnvironment(
     if (value !== undefined && !isPrivateVariable(key)) env[key] = value;
   }
   Object.assign(env, extra);
-  env[EXECUTOR_ENV.natsUrl] = values.natsUrl;
+  // the agent's own credential never reaches an executor: only the executor credential does
+  for (const name of Object.values(CREDENTIAL_ENV)) delete env[name];
+  for (const [key, name] of Object.entries(CREDENTIAL_ENV) as [keyof NatsCredentials, string][]) {
+    const value = values.credentials?.[key];
+    if (value !== undefined) env[name] = value;
+  }
+  // with an executor credential, the user info of the agent's URLs stays with the agent
+  env[EXECUTOR_ENV.natsUrl] =
+    values.credentials === undefined
+      ? values.natsUrl
+      : values.natsUrl
+          .split(",")
+          .map((u) => splitUserInfo(u.trim()).url)
+          .join(",");
   env[EXECUTOR_ENV.subjectPrefix] = values.subjectPrefix;
   env[EXECUTOR_ENV.agentId] = values.agentId;
   env[EXECUTOR_ENV.frameworkId] = values.frameworkId;

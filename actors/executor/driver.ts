@@ -202,6 +202,8 @@ export class ExecutorDriver {
       this.#options.nc ??
       (await connect({
         servers: env.natsUrl,
+        credentials: env.credentials,
+        devDefaults: false,
         name: `executor-${env.executorId}`,
         logger: this.logger,
       }));

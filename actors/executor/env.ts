@@ -4,6 +4,7 @@
  * `AGORA_*` variables.
  */
 
+import { credentialsFromEnv, type NatsCredentials } from "../../infra/credentials.ts";
 import {
   DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
   DEFAULT_RECOVERY_TIMEOUT_MS,
@@ -30,6 +31,12 @@ export const EXECUTOR_ENV = {
 /** What an executor learns from its environment. */
 export interface ExecutorEnvironment {
   natsUrl: string;
+  /**
+   * The executor's own NATS credential (`AGORA_NKEY`/`AGORA_CREDS`, `AGORA_PRINCIPAL`,
+   * `AGORA_TLS_*`), never the agent's: the agent replaces its own in the
+   * executor's environment (agent `--executor-nkey`).
+   */
+  credentials?: NatsCredentials;
   subjectPrefix: string;
   agentId: string;
   frameworkId: string;
@@ -70,6 +77,7 @@ export function readExecutorEnvironment(
   const recovery = env[EXECUTOR_ENV.recoveryTimeout];
   return {
     natsUrl: required(EXECUTOR_ENV.natsUrl),
+    credentials: credentialsFromEnv(env),
     subjectPrefix: env[EXECUTOR_ENV.subjectPrefix] || DEFAULT_SUBJECT_PREFIX,
     agentId: id(EXECUTOR_ENV.agentId),
     frameworkId: id(EXECUTOR_ENV.frameworkId),

@@ -1,7 +1,7 @@
 /**
- * Inbound scheduler calls: `scheduler.subscribe` on `master.subscribe`, every
- * other call on `master.framework.<frameworkId>`, where the framework id is
- * the subject's last token and must name a known framework. A call that fails
+ * Inbound scheduler calls: `scheduler.subscribe` on `master.subscribe.<principal>`,
+ * every other call on `master.framework.<principal>.<frameworkId>`, where the
+ * framework id must name a known framework of that principal (principal.ts). A call that fails
  * without a reply subject is reported to the framework as `event.error`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -11,9 +11,9 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
-import { idFromSubject, unanswered } from "./agent-handlers.ts";
+import { unanswered } from "./agent-handlers.ts";
 import { revive, subscribe, suppress, teardownFramework, touchFramework } from "./frameworks.ts";
 import { killTask } from "./kill.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
@@ -23,6 +23,12 @@ import {
   OPERATOR_CALL_TYPES,
   type OperatorControls,
 } from "./operator.ts";
+import {
+  callPrincipal,
+  checkFrameworkPrincipal,
+  checkSubscribePrincipal,
+  principalOfFramework,
+} from "./principal.ts";
 import { reconcile } from "./reconcile.ts";
 import { acknowledge } from "./tasks.ts";
 
@@ -46,10 +52,12 @@ export function handleSubscribe(
   ctx: MasterContext,
   msg: MessageOf<"scheduler.subscribe">,
   isRequest: boolean,
+  principal: string = frameworkPrincipal(msg.framework),
 ): Message | Promise<Message> {
   if (!isRequest) {
     throw new AgoraError(ErrorCode.InvalidMessage, "scheduler.subscribe must be sent as a request");
   }
+  checkSubscribePrincipal(ctx, principal, msg.framework);
   return subscribe(ctx, msg);
 }
 
@@ -122,12 +130,16 @@ function notSubscribed(ctx: MasterContext, frameworkId: string): AgoraError {
   );
 }
 
-/** A call on `master.framework.<frameworkId>`. */
+/**
+ * A call on `master.framework.<principal>.<frameworkId>`; without `principal`
+ * (unit tests) the framework's own is assumed.
+ */
 export function handleFrameworkCall(
   ctx: MasterContext,
   frameworkId: string,
   call: FrameworkCall,
   isRequest: boolean,
+  principal: string = principalOfFramework(ctx, frameworkId),
 ): undefined | Promise<undefined> {
   const report = (err: unknown) => {
     if (isRequest) return;
@@ -138,6 +150,9 @@ export function handleFrameworkCall(
       message: `${call.type}: ${error.message}`.slice(0, 4096),
     });
   };
+  // before `report`: a mismatch is never reported on the event subject of a framework
+  // the caller does not own (the reply, when there is one, carries it)
+  checkFrameworkPrincipal(ctx, principal, frameworkId);
   const framework = ctx.frameworks.get(frameworkId);
   try {
     if (framework?.status !== FrameworkState.Subscribed) throw notSubscribed(ctx, frameworkId);
@@ -171,10 +186,12 @@ export function serveFrameworks(
   return [
     serve(
       nc,
-      subjects.masterSubscribe(),
+      subjects.masterSubscribeAll(),
       { ...options, types: ["scheduler.subscribe"] },
       (msg, m) =>
-        ctx.isLeading() ? handleSubscribe(ctx, msg, m.reply !== undefined) : unanswered(ctx),
+        ctx.isLeading()
+          ? handleSubscribe(ctx, msg, m.reply !== undefined, callPrincipal(subjects, m.subject))
+          : unanswered(ctx),
     ),
     serve(
       nc,
@@ -185,13 +202,11 @@ export function serveFrameworks(
         // a published call that does not even decode is still reported to its framework
         onReject: (error, m) => {
           if (!ctx.isLeading()) return;
-          let frameworkId: string;
-          try {
-            frameworkId = idFromSubject(subjects, m.subject, "framework");
-          } catch {
-            return;
-          }
+          const parsed = subjects.parseMasterFramework(m.subject);
+          if (parsed === undefined) return;
+          const { frameworkId, principal } = parsed;
           if (!ctx.frameworks.has(frameworkId)) return;
+          if (principalOfFramework(ctx, frameworkId) !== principal) return;
           ctx.outbox.toFramework(frameworkId, {
             type: "event.error",
             code: error.code,
@@ -199,15 +214,23 @@ export function serveFrameworks(
           });
         },
       },
-      (msg, m) =>
-        ctx.isLeading()
-          ? handleFrameworkCall(
-              ctx,
-              idFromSubject(subjects, m.subject, "framework"),
-              msg,
-              m.reply !== undefined,
-            )
-          : unanswered(ctx),
+      (msg, m) => {
+        if (!ctx.isLeading()) return unanswered(ctx);
+        const parsed = subjects.parseMasterFramework(m.subject);
+        if (parsed === undefined) {
+          throw new AgoraError(
+            ErrorCode.InvalidId,
+            `subject ${m.subject.slice(0, 300)} carries no valid principal and framework id`,
+          );
+        }
+        return handleFrameworkCall(
+          ctx,
+          parsed.frameworkId,
+          msg,
+          m.reply !== undefined,
+          parsed.principal,
+        );
+      },
     ),
     serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call, m) =>
       ctx.isLeading()

@@ -25,7 +25,7 @@ import type { AllocationPolicy } from "../../policies/types.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MasterState } from "../../protocol/operator.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { serveAgents } from "./agent-handlers.ts";
 import { ALLOW_ALL, type Authorizer, loadAuthorizer } from "./authorizer.ts";
 import { type MasterConfig, validateMasterConfig } from "./config.ts";
@@ -35,6 +35,7 @@ import { createLeadership, type Leadership } from "./leadership.ts";
 import type { LeadershipView } from "./model.ts";
 import { answerOperatorCall } from "./operator.ts";
 import { natsOutbox, type Outbox } from "./outbox.ts";
+import { principalOfFramework } from "./principal.ts";
 import { registerMasterGauges } from "./prometheus.ts";
 import { recoverFromRegistry } from "./recovery.ts";
 import { loadSnapshot, MemoryRegistry, type Registry, type RegistrySnapshot } from "./registry.ts";
@@ -178,13 +179,16 @@ export function createMaster(deps: MasterDeps): Master {
   /** Leads: a fresh core, the registry recovered, then the master subjects served. */
   const lead = async (term: number) => {
     if (registry === undefined) return;
+    // the core's frameworks name the principal of their event subjects (bound once it exists)
+    let principalOf = (_frameworkId: string) => DEFAULT_PRINCIPAL;
+    const outbox = natsOutbox(nc, subjects, logger, metrics, isLeading, (id) => principalOf(id));
     const fresh = createMasterCore({
       masterId,
       config,
       clock,
       logger,
       metrics,
-      outbox: gatedOutbox(natsOutbox(nc, subjects, logger, metrics, isLeading), isLeading, metrics),
+      outbox: gatedOutbox(outbox, isLeading, metrics),
       policy,
       registry: gatedRegistry(registry, isLeading),
       isLeading,
@@ -192,6 +196,7 @@ export function createMaster(deps: MasterDeps): Master {
       sequence,
       authorizer,
     });
+    principalOf = (id) => principalOfFramework(fresh.ctx, id);
     core = fresh;
     // set up alongside the recovery: the first events of the term are already kept
     const history = setUpHistory(term);

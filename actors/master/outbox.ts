@@ -8,7 +8,11 @@ import { Batcher, type Publisher } from "../../infra/batch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { Message } from "../../protocol/registry.ts";
-import type { ClusterEventKind, Subjects } from "../../protocol/subjects.ts";
+import {
+  type ClusterEventKind,
+  DEFAULT_PRINCIPAL,
+  type Subjects,
+} from "../../protocol/subjects.ts";
 
 /** Where the master's messages go. */
 export interface Outbox {
@@ -27,6 +31,7 @@ export interface Outbox {
  * never thrown. With `mayPublish`, what is queued goes out only if it still
  * holds when the batch is published (a master that lost its lease between
  * queueing and publishing sends nothing; counted `messages_dropped_not_leading`).
+ * `principalOf` names the principal whose event subject carries a framework's events.
  */
 export function natsOutbox(
   nc: Publisher,
@@ -34,6 +39,7 @@ export function natsOutbox(
   logger: Logger,
   metrics: Metrics,
   mayPublish?: () => boolean,
+  principalOf: (frameworkId: string) => string = () => DEFAULT_PRINCIPAL,
 ): Outbox {
   const publisher: Publisher =
     mayPublish === undefined
@@ -58,7 +64,8 @@ export function natsOutbox(
   };
   return {
     toAgent: (agentId, msg) => publish(() => subjects.agent(agentId), msg),
-    toFramework: (frameworkId, msg) => publish(() => subjects.framework(frameworkId), msg),
+    toFramework: (frameworkId, msg) =>
+      publish(() => subjects.framework(principalOf(frameworkId), frameworkId), msg),
     cluster: (kind, msg) => publish(() => subjects.event(kind), msg),
     flush: () => batcher.flush(),
   };

@@ -248,8 +248,13 @@ export class SchedulerDriver {
       if (o.nc !== undefined) {
         this.#nc = o.nc;
       } else {
+        const credentials = o.credentials ?? {};
         this.#nc = await connect({
           servers: o.servers,
+          credentials: {
+            ...credentials,
+            principal: credentials.principal ?? o.framework.principal,
+          },
           name: `scheduler-${o.framework.name}`,
           logger: o.logger,
         });

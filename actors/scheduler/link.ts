@@ -25,7 +25,7 @@ import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
 import { doubling, LinkPhase, linkMachine, phaseOf } from "./link.machine.ts";
 
 /** The event types a framework receives on its subject. */
@@ -239,7 +239,7 @@ export class MasterLink {
     try {
       await request(
         this.#o.nc,
-        this.#o.subjects.masterFramework(this.#frameworkId),
+        this.#o.subjects.masterFramework(this.#principal, this.#frameworkId),
         msg,
         ["ok"],
         this.#o.requestTimeoutMs,
@@ -261,6 +261,11 @@ export class MasterLink {
     if (!this.#stopped) this.#actor.send(event);
   }
 
+  /** The principal the framework's subjects carry (its FrameworkInfo's). */
+  get #principal(): string {
+    return frameworkPrincipal(this.#o.framework);
+  }
+
   #frameworkInfo(): FrameworkInfo {
     return { ...this.#o.framework, frameworkId: this.#sendId ? this.#frameworkId : undefined };
   }
@@ -276,7 +281,7 @@ export class MasterLink {
       try {
         const reply = await request(
           nc,
-          subjects.masterSubscribe(),
+          subjects.masterSubscribe(this.#principal),
           {
             type: "scheduler.subscribe",
             framework: this.#frameworkInfo(),
@@ -369,7 +374,7 @@ export class MasterLink {
     const { nc } = this.#o;
     if (nc.isClosed() || this.#stopped) return;
     try {
-      nc.publish(this.#o.subjects.masterFramework(this.#frameworkId), encode(msg));
+      nc.publish(this.#o.subjects.masterFramework(this.#principal, this.#frameworkId), encode(msg));
     } catch (err) {
       this.#o.logger.debug({ err }, "publish failed");
     }
@@ -397,7 +402,7 @@ export class MasterLink {
     this.#subscription?.unsubscribe();
     this.#subscription = serve(
       this.#o.nc,
-      this.#o.subjects.framework(frameworkId),
+      this.#o.subjects.framework(this.#principal, frameworkId),
       { types: FRAMEWORK_EVENT_TYPES, logger: this.#o.logger, metrics: this.#o.metrics },
       (msg) => {
         this.#receive(msg);

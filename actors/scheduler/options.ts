@@ -6,6 +6,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Clock } from "../../infra/clock.ts";
+import type { NatsCredentials } from "../../infra/credentials.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 
@@ -44,6 +45,11 @@ export interface SchedulerDriverOptions {
    * connection and closes it in `stop()`. @default AGORA_NATS_URL or nats://127.0.0.1:4222
    */
   servers?: string | string[];
+  /**
+   * Credentials and TLS of that connection (infra/credentials.ts). The inbox
+   * prefix follows `credentials.principal`, else `framework.principal`.
+   */
+  credentials?: NatsCredentials;
   framework: FrameworkOptions;
   /** The cluster's subjects. @default new Subjects(AGORA_SUBJECT_PREFIX ?? "agora") */
   subjects?: Subjects;

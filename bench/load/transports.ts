@@ -28,7 +28,7 @@ import { request } from "../../infra/request.ts";
 import type { ExecutorInfo, Filters, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 
 /** What a lite framework listens to: the driver's events, and a new leader's `event.resubscribe`. */
 const LITE_EVENT_TYPES = [...new Set([...FRAMEWORK_EVENT_TYPES, "event.resubscribe"] as const)];
@@ -116,7 +116,7 @@ export async function startDriverFramework(o: TransportOptions): Promise<Framewo
         o.metrics,
         request(
           o.nc,
-          o.subjects.masterFramework(driver.frameworkId),
+          o.subjects.masterFramework(DEFAULT_PRINCIPAL, driver.frameworkId),
           { type: "scheduler.heartbeat" },
           ["ok"],
           timeout,
@@ -145,7 +145,7 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
   const publish = (msg: Message): Promise<void> => {
     if (stopped || nc.isClosed()) return Promise.resolve();
     try {
-      batcher.publish(subjects.masterFramework(frameworkId), msg);
+      batcher.publish(subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId), msg);
     } catch (err) {
       metrics.inc(`call_failed_${AgoraError.from(err).code}`);
     }
@@ -179,7 +179,7 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
         metrics,
         request(
           nc,
-          subjects.masterFramework(frameworkId),
+          subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId),
           { type: "scheduler.heartbeat" },
           ["ok"],
           timeout,
@@ -192,7 +192,7 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
       try {
         await request(
           nc,
-          subjects.masterFramework(frameworkId),
+          subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId),
           { type: "scheduler.teardown", reason: "load done" },
           ["ok"],
           timeout,
@@ -237,7 +237,7 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
     subscription?.unsubscribe();
     subscription = serve(
       nc,
-      subjects.framework(frameworkId),
+      subjects.framework(DEFAULT_PRINCIPAL, frameworkId),
       { types: LITE_EVENT_TYPES, logger: o.logger, metrics },
       (msg) => {
         switch (msg.type) {
@@ -279,7 +279,7 @@ export async function startLiteFramework(o: TransportOptions): Promise<Framework
   const subscribe = (withId: boolean) =>
     request(
       nc,
-      subjects.masterSubscribe(),
+      subjects.masterSubscribe(DEFAULT_PRINCIPAL),
       {
         type: "scheduler.subscribe",
         framework: { name: o.name, ...(withId ? { frameworkId } : {}) },

@@ -39,7 +39,7 @@ export const agentCommand: Command = {
     const subjects = subjectsFor(config.prefix);
     const logger = cliLogger("info", "daemon");
     const stopSignal = waitForStopSignal();
-    const nc = await connectCli(config.nats, `agent-${config.hostname}`, logger).catch(
+    const nc = await connectCli(config, `agent-${config.hostname}`, logger).catch(
       (err: unknown) => {
         stopSignal.cancel();
         throw err;

@@ -3,13 +3,25 @@
  * nats-server (port 4222 when free, so that `npx agora run ...` in another
  * terminal needs no flag), a master and `--agents` agents — until Ctrl-C,
  * which stops the agents (and their executors and tasks), the master and the
- * server, and exits 0.
+ * server, and exits 0. The embedded server is authenticated: it enforces the
+ * permissions `agora auth` generates, with the credentials kept in
+ * `$AGORA_HOME/dev` (default `~/.agora/dev`), where every other command of
+ * the same user finds them for this server's URL without flags.
  */
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { DEFAULT_NATS_URL } from "../../infra/connect.ts";
+import {
+  type DevConnection,
+  devCredentialsDir,
+  type NatsCredentials,
+} from "../../infra/credentials.ts";
 import { DEFAULT_DEV_AGENTS, DEFAULT_UI_HTTP_PORT } from "../../infra/defaults.ts";
+import { PrincipalKind, type PrincipalSpec } from "../../protocol/permissions.ts";
 import { Resources } from "../../protocol/resources.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+import { AUTH_CONF, seedFile, writeAuthDirectory } from "../auth-files.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { startLocalCluster } from "../local-cluster.ts";
 import { cliLogger, onStopSignal, subjectsFor } from "../runtime.ts";
@@ -108,6 +120,8 @@ export const devCommand: Command = {
     });
 
     try {
+      // the embedded server enforces the generated permissions; an external one is the user's
+      const auth = values.nats === undefined ? await devAuth(subjects) : undefined;
       const cluster = await startLocalCluster({
         natsUrl: values.nats,
         natsPort: values.natsPort ?? DEV_NATS_PORT,
@@ -117,25 +131,27 @@ export const devCommand: Command = {
         subjects,
         uiPort: values.uiPort,
         logger,
+        ...(auth === undefined ? {} : { natsArgs: auth.natsArgs, credentials: auth.credentials }),
         agents: Array.from({ length: values.agents }, (_, i) => ({
           hostname: `agent-${i + 1}`,
           workDir: path.resolve(values.workDir, `agent-${i + 1}`),
           resources: values.agentResources,
+          ...(auth === undefined ? {} : { overrides: auth.agentOverrides }),
         })),
       });
       try {
+        await auth?.publish(cluster.url);
         if (!interrupted) {
-          printBanner(
-            cluster.url,
-            values.prefix,
-            cluster.agents,
-            cluster.masterHttpUrl,
-            cluster.uiUrl,
-          );
+          printBanner(cluster.url, values.prefix, cluster.agents, {
+            authDir: auth?.dir,
+            masterHttpUrl: cluster.masterHttpUrl,
+            uiUrl: cluster.uiUrl,
+          });
         }
         await stopped;
         process.stderr.write("agora dev: stopping agents, master and nats-server\n");
       } finally {
+        await auth?.unpublish();
         await cluster.stop();
       }
       process.stderr.write("agora dev: stopped\n");
@@ -153,14 +169,19 @@ function printBanner(
     spec: { hostname: string };
     agent: { resources(): Record<string, unknown> | undefined; readonly httpUrl?: string };
   }>,
-  masterHttpUrl?: string,
-  uiUrl?: string,
+  where: {
+    authDir?: string | undefined;
+    masterHttpUrl?: string | undefined;
+    uiUrl?: string | undefined;
+  },
 ): void {
   const lines = [`agora dev: ready — NATS at ${url}, a master and ${agents.length} agent(s)`];
-  if (masterHttpUrl !== undefined) {
-    lines.push(
-      `  master: ${masterHttpUrl}/state  ${masterHttpUrl}/metrics  ${masterHttpUrl}/health`,
-    );
+  if (where.authDir !== undefined) {
+    lines.push(`  authenticated: credentials in ${where.authDir} (found by the other commands)`);
+  }
+  if (where.masterHttpUrl !== undefined) {
+    const m = where.masterHttpUrl;
+    lines.push(`  master: ${m}/state  ${m}/metrics  ${m}/health`);
   }
   for (const { spec, agent } of agents) {
     const res = agent.resources();
@@ -169,7 +190,7 @@ function printBanner(
       `  ${spec.hostname}: ${res === undefined ? "?" : Resources.fromJSON(res).toString()}${http}`,
     );
   }
-  if (uiUrl !== undefined) lines.push(`  web UI: ${uiUrl}`);
+  if (where.uiUrl !== undefined) lines.push(`  web UI: ${where.uiUrl}`);
   const env: string[] = [];
   if (url !== DEFAULT_NATS_URL) env.push(`export AGORA_NATS_URL=${url}`);
   if (prefix !== COMMON_OPTIONS.prefix.default) env.push(`export AGORA_SUBJECT_PREFIX=${prefix}`);
@@ -187,4 +208,42 @@ function printBanner(
     "Ctrl-C stops the cluster. More logs: AGORA_LOG_LEVEL=info npx agora dev",
   );
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** The principals of the dev cluster. */
+const DEV_PRINCIPALS: PrincipalSpec[] = [
+  { name: "master", kind: PrincipalKind.Master },
+  { name: "agents", kind: PrincipalKind.Agent },
+  { name: "executor", kind: PrincipalKind.Executor },
+  { name: "cli", kind: PrincipalKind.Cli },
+];
+
+/**
+ * The dev cluster's credentials in {@link devCredentialsDir} (kept across runs),
+ * the server's `-c auth.conf`, and `connection.json` naming the URL whose
+ * clients use the `cli` principal without flags (written once the server runs,
+ * removed on stop).
+ */
+async function devAuth(subjects: Subjects) {
+  const dir = devCredentialsDir();
+  await writeAuthDirectory(dir, subjects, DEV_PRINCIPALS);
+  const connectionFile = path.join(dir, "connection.json");
+  const as = (principal: string): NatsCredentials => ({
+    nkey: seedFile(dir, principal),
+    principal,
+  });
+  return {
+    dir,
+    natsArgs: ["-c", path.join(dir, AUTH_CONF)],
+    credentials: (actor: "master" | "agent" | "observer") =>
+      as(actor === "master" ? "master" : actor === "agent" ? "agents" : "cli"),
+    agentOverrides: { executorNkey: seedFile(dir, "executor"), executorPrincipal: "executor" },
+    async publish(url: string): Promise<void> {
+      const conn: DevConnection = { url, nkey: "cli.nk", principal: "cli" };
+      await writeFile(connectionFile, `${JSON.stringify(conn)}\n`, { mode: 0o600 });
+    },
+    async unpublish(): Promise<void> {
+      await rm(connectionFile, { force: true });
+    },
+  };
 }

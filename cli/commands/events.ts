@@ -105,7 +105,7 @@ export const eventsCommand: Command = {
     const metrics = new Metrics();
     const stopSignal = waitForStopSignal();
     try {
-      const nc = await connectCli(values.nats, "agora-events", logger);
+      const nc = await connectCli(values, "agora-events", logger);
       let seen = 0;
       let enough: () => void = () => {};
       const done = new Promise<void>((resolve) => {

@@ -27,7 +27,7 @@ export const masterCommand: Command = {
     const subjects = subjectsFor(config.prefix);
     const logger = cliLogger("info", "daemon");
     const stopSignal = waitForStopSignal();
-    const nc = await connectCli(config.nats, "master", logger).catch((err: unknown) => {
+    const nc = await connectCli(config, "master", logger).catch((err: unknown) => {
       stopSignal.cancel();
       throw err;
     });

@@ -7,11 +7,12 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
+import { redactServers } from "../../infra/credentials.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { request } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf, MessageType } from "../../protocol/registry.ts";
-import { cliLogger, connectCli, subjectsFor } from "../runtime.ts";
+import { cliLogger, connectCli, type NatsTarget, subjectsFor } from "../runtime.ts";
 
 /** Options of every operator command: NATS URL, prefix and the reply deadline. */
 export const OPERATOR_OPTIONS = {
@@ -26,8 +27,7 @@ export const OPERATOR_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /** Where and how long to ask. */
-export interface OperatorTarget {
-  nats: string;
+export interface OperatorTarget extends NatsTarget {
   prefix: string;
   timeout: number;
 }
@@ -42,14 +42,14 @@ export async function askMaster<R>(
   ask: (nc: NatsConnection, subject: string) => Promise<R>,
 ): Promise<R> {
   const subjects = subjectsFor(target.prefix);
-  const nc = await connectCli(target.nats, clientName, cliLogger("warn"));
+  const nc = await connectCli(target, clientName, cliLogger("warn"));
   try {
     return await ask(nc, subjects.masterOperator()).catch((err: unknown) => {
       const error = AgoraError.from(err);
       if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
         throw new AgoraError(
           error.code,
-          `no master answered at ${target.nats} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\``,
+          `no master answered at ${redactServers(target.nats)} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\``,
         );
       }
       throw error;

@@ -89,12 +89,10 @@ async function serveCommand(argv: string[]): Promise<number> {
   const policy = await loadPolicyModule(values.module, { name: values.name });
   const logger = cliLogger("info", "daemon");
   const stopSignal = waitForStopSignal();
-  const nc = await connectCli(values.nats, `policy-${values.name}`, logger).catch(
-    (err: unknown) => {
-      stopSignal.cancel();
-      throw err;
-    },
-  );
+  const nc = await connectCli(values, `policy-${values.name}`, logger).catch((err: unknown) => {
+    stopSignal.cancel();
+    throw err;
+  });
   const host = createPolicyHost({
     nc,
     logger,

@@ -41,6 +41,7 @@ import { SchedulerDriver } from "../../actors/scheduler/driver.ts";
 import { commandTask, fitOffer, offerResources } from "../../actors/scheduler/offers.ts";
 import { COMMON_OPTIONS, type OptionSpecs, type Resolved } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
+import { redactServers } from "../../infra/credentials.ts";
 import type { Logger } from "../../infra/logger.ts";
 import {
   isTerminalState,
@@ -325,12 +326,18 @@ export const runCommand: Command = {
     const spec = runSpecFrom(parsed.values, group.length > 0 ? ["true"] : parsed.positionals);
     const subjects = subjectsFor(parsed.values.prefix);
     const logger = cliLogger("warn");
-    const nc = await connectCli(parsed.values.nats, "agora-run", logger);
+    const nc = await connectCli(parsed.values, "agora-run", logger);
     try {
       if (group.length > 0) {
         return await runGroup(nc, subjects, logger, { ...spec, commands: group }, taskExitCode);
       }
-      return await new TaskRun(nc, subjects, logger, spec, parsed.values.nats).execute();
+      return await new TaskRun(
+        nc,
+        subjects,
+        logger,
+        spec,
+        redactServers(parsed.values.nats),
+      ).execute();
     } finally {
       await closeGracefully(nc);
     }

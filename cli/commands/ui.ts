@@ -50,7 +50,7 @@ export const uiCommand: Command = {
     }
     const logger = cliLogger("info");
     const stopSignal = waitForStopSignal();
-    const nc = await connectCli(values.nats, "agora-ui", logger).catch((err: unknown) => {
+    const nc = await connectCli(values, "agora-ui", logger).catch((err: unknown) => {
       stopSignal.cancel();
       throw err;
     });

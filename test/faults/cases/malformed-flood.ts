@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { createInbox } from "@nats-io/nats-core";
 import { TaskState } from "../../../protocol/common.ts";
+import { DEFAULT_PRINCIPAL } from "../../../protocol/subjects.ts";
 import { checkAfterFault } from "../harness/check.ts";
 import { type FloodTarget, flood } from "../harness/malformed.ts";
 import { pidAlive, taskProcesses } from "../harness/processes.ts";
@@ -36,11 +37,11 @@ export default faultCase(
     const targets: FloodTarget[] = [
       { subject: s.masterRegister(), requests: true },
       { subject: s.masterAgent(bogus), requests: true },
-      { subject: s.masterSubscribe(), requests: true },
-      { subject: s.masterFramework(fwId), requests: true },
-      { subject: s.masterFramework(bogus), requests: true },
+      { subject: s.masterSubscribe(DEFAULT_PRINCIPAL), requests: true },
+      { subject: s.masterFramework(DEFAULT_PRINCIPAL, fwId), requests: true },
+      { subject: s.masterFramework(DEFAULT_PRINCIPAL, bogus), requests: true },
       { subject: s.masterOperator(), requests: true },
-      { subject: s.framework(fwId), requests: false },
+      { subject: s.framework(DEFAULT_PRINCIPAL, fwId), requests: false },
       { subject: s.policy("drf"), requests: true },
       { subject: s.agent(bogus), requests: false },
     ];

@@ -15,7 +15,7 @@ import { silentLogger } from "../../../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { requestState } from "../../../infra/request.ts";
 import { encode } from "../../../protocol/codec.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
 
 interface Context {
   server: NatsServer;
@@ -177,7 +177,7 @@ test.serial(
       const framework = load.frameworks[0]!;
       const frameworkId = framework.frameworkId;
       nc.publish(
-        c.subjects.framework(frameworkId),
+        c.subjects.framework(DEFAULT_PRINCIPAL, frameworkId),
         encode({ type: "event.resubscribe", masterId: "newleader" }),
       );
       await within(

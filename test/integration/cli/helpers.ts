@@ -2,7 +2,10 @@
  * Running the `agora` executable as a user types it: `node bin/agora.js ...`
  * as a child process, with its output collected line by line.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Recorder } from "../../../actors/scheduler/recorder.ts";
 
@@ -28,8 +31,19 @@ export interface AgoraProcess {
 }
 
 /** A clean environment: no NATS URL or prefix leaking in from the test's shell. */
+/**
+ * `AGORA_HOME` of the commands a test file runs: its own, so that `agora dev`'s
+ * credentials (`$AGORA_HOME/dev`) are shared by the file's commands and never the user's.
+ */
+const TEST_AGORA_HOME = path.join(os.tmpdir(), `agora-test-home-${process.pid}`);
+
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, AGORA_LOG_LEVEL: "warn", ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AGORA_LOG_LEVEL: "warn",
+    AGORA_HOME: TEST_AGORA_HOME,
+    ...extra,
+  };
   delete env.AGORA_NATS_URL;
   delete env.AGORA_SUBJECT_PREFIX;
   return env;

@@ -13,7 +13,7 @@ import { decode, encode, encodeError } from "../../../protocol/codec.ts";
 import { TaskState, type TaskStatus } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
 import { eventually } from "./wait.ts";
 
 let server: NatsServer;
@@ -48,7 +48,7 @@ class FakeMaster {
   static async start(url: string, subjects: Subjects): Promise<FakeMaster> {
     const nc = await connect({ servers: url, name: "fake-master" });
     const master = new FakeMaster(nc, subjects);
-    nc.subscribe(subjects.masterSubscribe(), {
+    nc.subscribe(subjects.masterSubscribe(DEFAULT_PRINCIPAL), {
       callback: (_err, m) => {
         const msg = decode(m.data) as MessageOf<"scheduler.subscribe">;
         master.subscribes.push(msg);
@@ -80,7 +80,7 @@ class FakeMaster {
   }
 
   publish(frameworkId: string, msg: Message): void {
-    this.nc.publish(this.subjects.framework(frameworkId), encode(msg));
+    this.nc.publish(this.subjects.framework(DEFAULT_PRINCIPAL, frameworkId), encode(msg));
   }
 
   callsOf<T extends Message["type"]>(type: T): Array<MessageOf<T>> {
@@ -343,7 +343,7 @@ test("driver - takes the id the master assigns", async (t) => {
   const subjects = freshSubjects();
   const nc = await connect({ servers: server.url, name: "assigning-master" });
   t.teardown(() => closeGracefully(nc));
-  nc.subscribe(subjects.masterSubscribe(), {
+  nc.subscribe(subjects.masterSubscribe(DEFAULT_PRINCIPAL), {
     callback: (_err, m) => {
       m.respond(
         encode({
@@ -366,7 +366,7 @@ test("driver - takes the id the master assigns", async (t) => {
   await driver.start();
   t.is(driver.frameworkId, "master-assigned");
   nc.publish(
-    subjects.framework("master-assigned"),
+    subjects.framework(DEFAULT_PRINCIPAL, "master-assigned"),
     encode({ type: "event.rescind", offerId: "x" }),
   );
   const rescind = await events.waitFor(isEvent("rescind"), { timeoutMs: 10_000 });
@@ -377,7 +377,7 @@ test("driver - a refused subscription rejects start()", async (t) => {
   const subjects = freshSubjects();
   const nc = await connect({ servers: server.url, name: "refusing-master" });
   t.teardown(() => closeGracefully(nc));
-  nc.subscribe(subjects.masterSubscribe(), {
+  nc.subscribe(subjects.masterSubscribe(DEFAULT_PRINCIPAL), {
     callback: (_err, m) => {
       m.respond(encodeError(new AgoraError(ErrorCode.Forbidden, "go away")));
     },

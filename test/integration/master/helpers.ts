@@ -18,7 +18,7 @@ import { decodeReply, encode } from "../../../protocol/codec.ts";
 import type { ResourcesJson, TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { FrameworkInfo } from "../../../protocol/frameworks.ts";
 import type { Message, MessageOf, MessageType } from "../../../protocol/registry.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
 import { unbatch } from "../../helpers/messages.ts";
 
 /** Default deadline of a wait. */
@@ -260,7 +260,7 @@ export class FakeScheduler {
   ): Promise<MessageOf<"event.subscribed">> {
     if (framework.frameworkId !== undefined) this.listen(framework.frameworkId);
     const reply = await this.nc.request(
-      this.subjects.masterSubscribe(),
+      this.subjects.masterSubscribe(DEFAULT_PRINCIPAL),
       encode({
         type: "scheduler.subscribe",
         framework: { name: "test-fw", ...framework },
@@ -280,7 +280,7 @@ export class FakeScheduler {
   listen(frameworkId: string): void {
     this.frameworkId = frameworkId;
     if (this.#sub !== undefined) return;
-    this.#sub = this.nc.subscribe(this.subjects.framework(frameworkId), {
+    this.#sub = this.nc.subscribe(this.subjects.framework(DEFAULT_PRINCIPAL, frameworkId), {
       callback: (err, m) => {
         if (!err) for (const msg of unbatch(m.data)) this.inbox.push(msg);
       },
@@ -289,13 +289,16 @@ export class FakeScheduler {
 
   /** Publishes a call on `master.framework.<its id>`. */
   call(msg: Message): void {
-    this.nc.publish(this.subjects.masterFramework(this.frameworkId), encode(msg));
+    this.nc.publish(
+      this.subjects.masterFramework(DEFAULT_PRINCIPAL, this.frameworkId),
+      encode(msg),
+    );
   }
 
   /** Sends a call as a request; resolves on `ok`, throws the error reply. */
   async request(msg: Message): Promise<void> {
     const reply = await this.nc.request(
-      this.subjects.masterFramework(this.frameworkId),
+      this.subjects.masterFramework(DEFAULT_PRINCIPAL, this.frameworkId),
       encode(msg),
       {
         timeout: WAIT_MS,

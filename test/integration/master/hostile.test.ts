@@ -8,7 +8,7 @@ import test from "ava";
 import { pack } from "msgpackr";
 import { decode, decodeReply, encode } from "../../../protocol/codec.ts";
 import type { Message } from "../../../protocol/registry.ts";
-import type { Subjects } from "../../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, type Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import {
   commandTask,
@@ -131,9 +131,9 @@ test("hostile - garbage on every master subject: error replies to requests, publ
     subjects.masterRegister(),
     subjects.masterAgent(agentId),
     subjects.masterAgent("no-such-agent"),
-    subjects.masterSubscribe(),
-    subjects.masterFramework(frameworkId),
-    subjects.masterFramework("no-such-framework"),
+    subjects.masterSubscribe(DEFAULT_PRINCIPAL),
+    subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId),
+    subjects.masterFramework(DEFAULT_PRINCIPAL, "no-such-framework"),
     subjects.masterOperator(),
   ];
   const nc = agent.nc;
@@ -177,7 +177,7 @@ test("hostile - valid messages of the wrong kind or state get typed errors", asy
     ],
     [
       "an agent message on a framework subject",
-      subjects.masterFramework(frameworkId),
+      subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId),
       { type: "agent.heartbeat" },
       "UNKNOWN_TYPE",
     ],
@@ -232,25 +232,25 @@ test("hostile - valid messages of the wrong kind or state get typed errors", asy
     ],
     [
       "an invalid role",
-      subjects.masterSubscribe(),
+      subjects.masterSubscribe(DEFAULT_PRINCIPAL),
       { type: "scheduler.subscribe", framework: { name: "x", roles: ["a/../b"] } },
       "INVALID_MESSAGE",
     ],
     [
       "a call for an unknown framework",
-      subjects.masterFramework("ghost"),
+      subjects.masterFramework(DEFAULT_PRINCIPAL, "ghost"),
       { type: "scheduler.revive" },
       "NOT_SUBSCRIBED",
     ],
     [
       "a revive of a role the framework does not have",
-      subjects.masterFramework(frameworkId),
+      subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId),
       { type: "scheduler.revive", roles: ["admin"] },
       "INVALID_MESSAGE",
     ],
     [
       "an acknowledgement for an unknown agent",
-      subjects.masterFramework(frameworkId),
+      subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId),
       { type: "scheduler.acknowledge", agentId: "ghost", taskId: "t", uuid: "u" },
       "NOT_FOUND",
     ],
@@ -269,7 +269,7 @@ test("hostile - valid messages of the wrong kind or state get typed errors", asy
     encode({ type: "agent.register", hostname: "h", resources: { cpus: 1 }, attributes: {} }),
   );
   nc.publish(
-    subjects.masterSubscribe(),
+    subjects.masterSubscribe(DEFAULT_PRINCIPAL),
     encode({ type: "scheduler.subscribe", framework: { name: "silent" } }),
   );
   // a failing call published without a reply subject comes back as event.error
@@ -279,7 +279,10 @@ test("hostile - valid messages of the wrong kind or state get typed errors", asy
     "event.error",
   );
   // so does a published call that does not even decode
-  scheduler.nc.publish(subjects.masterFramework(scheduler.frameworkId), new Uint8Array([0xc1]));
+  scheduler.nc.publish(
+    subjects.masterFramework(DEFAULT_PRINCIPAL, scheduler.frameworkId),
+    new Uint8Array([0xc1]),
+  );
   await scheduler.inbox.waitFor(
     (e) => e.type === "event.error" && e.code === "BAD_MESSAGE",
     `event.error for garbage (got ${JSON.stringify(scheduler.inbox.ofType("event.error").map((e) => e.code))})`,
@@ -300,7 +303,7 @@ test("hostile - a framework cannot use another framework's offers through either
   // the owner's offer, accepted on the other framework's subject
   const reply = await requestRaw(
     agent.nc,
-    subjects.masterFramework(intruderId),
+    subjects.masterFramework(DEFAULT_PRINCIPAL, intruderId),
     encode({
       type: "scheduler.accept",
       offerIds: [offer.offerId],
@@ -319,7 +322,7 @@ test("hostile - after a storm of bad input the master still runs the whole flow"
   const { subjects, m, agent, agentId, scheduler, frameworkId } = await setup(t);
   for (const [, payload] of GARBAGE) {
     agent.nc.publish(subjects.masterAgent(agentId), payload);
-    agent.nc.publish(subjects.masterFramework(frameworkId), payload);
+    agent.nc.publish(subjects.masterFramework(DEFAULT_PRINCIPAL, frameworkId), payload);
     agent.nc.publish(subjects.masterRegister(), payload);
   }
   await agent.nc.flush();

@@ -46,6 +46,15 @@ const base = {
   uriExecutable: undefined,
   uriCache: false,
   group: undefined,
+  creds: undefined,
+  nkey: undefined,
+  user: undefined,
+  password: undefined,
+  token: undefined,
+  tlsCa: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  principal: undefined,
 };
 
 test("run - runSpecFrom checks the command line", (t) => {

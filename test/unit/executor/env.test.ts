@@ -22,7 +22,23 @@ test("executor env - what the agent sets, the executor reads back", (t) => {
   t.is(env[EXECUTOR_ENV.agentId], "a1");
   t.is(env[EXECUTOR_ENV.shutdownGracePeriod], "3000ms");
   t.is(env[EXECUTOR_ENV.recoveryTimeout], "90000ms");
-  t.deepEqual(readExecutorEnvironment(env), values);
+  t.deepEqual(readExecutorEnvironment(env), { ...values, credentials: {} });
+});
+
+test("executor env - the agent's credential is replaced by the executor credential", (t) => {
+  const env = executorEnvironment(
+    { ...values, credentials: { nkey: "/agent/executor.nk", principal: "executor" } },
+    { AGORA_NATS_PASSWORD: "from-the-command" },
+    { AGORA_NKEY: "/agent/agents.nk", AGORA_PRINCIPAL: "agents", AGORA_NATS_TOKEN: "t0ken" },
+  );
+  t.is(env.AGORA_NKEY, "/agent/executor.nk");
+  t.is(env.AGORA_PRINCIPAL, "executor");
+  t.is(env.AGORA_NATS_TOKEN, undefined);
+  t.is(env.AGORA_NATS_PASSWORD, undefined);
+  t.deepEqual(readExecutorEnvironment(env).credentials, {
+    nkey: "/agent/executor.nk",
+    principal: "executor",
+  });
 });
 
 test("executor env - the agent's variables win over the executor command's", (t) => {

@@ -3,9 +3,11 @@ import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import {
   assertValidId,
   ClusterEventKind,
+  DEFAULT_PRINCIPAL,
   DEFAULT_SUBJECT_PREFIX,
   isValidId,
   PROTOCOL_VERSION,
+  SUBJECT_VERSION,
   Subjects,
 } from "../../../protocol/subjects.ts";
 
@@ -53,9 +55,10 @@ function expectations(s: Subjects, base: string): Array<[string, string, string]
     ["masterRegister", s.masterRegister(), `${base}.master.register`],
     ["masterAgent", s.masterAgent("agent-1"), `${base}.master.agent.agent-1`],
     ["masterAgentAll", s.masterAgentAll(), `${base}.master.agent.*`],
-    ["masterSubscribe", s.masterSubscribe(), `${base}.master.subscribe`],
-    ["masterFramework", s.masterFramework("fw-1"), `${base}.master.framework.fw-1`],
-    ["masterFrameworkAll", s.masterFrameworkAll(), `${base}.master.framework.*`],
+    ["masterSubscribe", s.masterSubscribe("alice"), `${base}.master.subscribe.alice`],
+    ["masterSubscribeAll", s.masterSubscribeAll(), `${base}.master.subscribe.*`],
+    ["masterFramework", s.masterFramework("alice", "fw-1"), `${base}.master.framework.alice.fw-1`],
+    ["masterFrameworkAll", s.masterFrameworkAll(), `${base}.master.framework.*.*`],
     ["masterOperator", s.masterOperator(), `${base}.master.operator`],
     ["agent", s.agent("agent-1"), `${base}.agent.agent-1`],
     [
@@ -65,7 +68,7 @@ function expectations(s: Subjects, base: string): Array<[string, string, string]
     ],
     ["agentExecutorAll", s.agentExecutorAll("agent-1"), `${base}.agent.agent-1.executor.*.*`],
     ["agentFiles", s.agentFiles("agent-1"), `${base}.agent.agent-1.files`],
-    ["framework", s.framework("fw-1"), `${base}.framework.fw-1`],
+    ["framework", s.framework("alice", "fw-1"), `${base}.framework.alice.fw-1`],
     ["executor", s.executor("agent-1", "fw-1", "exec-1"), `${base}.executor.agent-1.fw-1.exec-1`],
     ["event", s.event(ClusterEventKind.TaskUpdated), `${base}.events.task.updated`],
     ["eventsAll", s.eventsAll(), `${base}.events.>`],
@@ -75,14 +78,15 @@ function expectations(s: Subjects, base: string): Array<[string, string, string]
 
 test("subjects - protocol version and default prefix", (t) => {
   t.is(PROTOCOL_VERSION, 1);
+  t.is(SUBJECT_VERSION, 2);
   t.is(DEFAULT_SUBJECT_PREFIX, "agora");
   const s = new Subjects();
   t.is(s.prefix, "agora");
-  t.is(s.base, "agora.v1");
+  t.is(s.base, "agora.v2");
 });
 
 test("subjects - every builder under the default prefix", (t) => {
-  for (const [name, actual, expected] of expectations(new Subjects(), "agora.v1")) {
+  for (const [name, actual, expected] of expectations(new Subjects(), "agora.v2")) {
     t.is(actual, expected, name);
   }
 });
@@ -90,31 +94,31 @@ test("subjects - every builder under the default prefix", (t) => {
 test("subjects - every builder under a custom prefix", (t) => {
   const s = new Subjects("acme.prod");
   t.is(s.prefix, "acme.prod");
-  for (const [name, actual, expected] of expectations(s, "acme.prod.v1")) {
+  for (const [name, actual, expected] of expectations(s, "acme.prod.v2")) {
     t.is(actual, expected, name);
   }
   // An explicit default prefix is the same as none.
   t.deepEqual(
-    expectations(new Subjects("agora"), "agora.v1"),
-    expectations(new Subjects(), "agora.v1"),
+    expectations(new Subjects("agora"), "agora.v2"),
+    expectations(new Subjects(), "agora.v2"),
   );
 });
 
 test("subjects - one event subject per cluster event kind", (t) => {
   const s = new Subjects();
   const expected: Record<ClusterEventKind, string> = {
-    "agent.added": "agora.v1.events.agent.added",
-    "agent.removed": "agora.v1.events.agent.removed",
-    "agent.unreachable": "agora.v1.events.agent.unreachable",
-    "agent.reregistered": "agora.v1.events.agent.reregistered",
-    "framework.added": "agora.v1.events.framework.added",
-    "framework.removed": "agora.v1.events.framework.removed",
-    "framework.disconnected": "agora.v1.events.framework.disconnected",
-    "offer.sent": "agora.v1.events.offer.sent",
-    "offer.rescinded": "agora.v1.events.offer.rescinded",
-    "offer.ended": "agora.v1.events.offer.ended",
-    "task.updated": "agora.v1.events.task.updated",
-    allocation: "agora.v1.events.allocation",
+    "agent.added": "agora.v2.events.agent.added",
+    "agent.removed": "agora.v2.events.agent.removed",
+    "agent.unreachable": "agora.v2.events.agent.unreachable",
+    "agent.reregistered": "agora.v2.events.agent.reregistered",
+    "framework.added": "agora.v2.events.framework.added",
+    "framework.removed": "agora.v2.events.framework.removed",
+    "framework.disconnected": "agora.v2.events.framework.disconnected",
+    "offer.sent": "agora.v2.events.offer.sent",
+    "offer.rescinded": "agora.v2.events.offer.rescinded",
+    "offer.ended": "agora.v2.events.offer.ended",
+    "task.updated": "agora.v2.events.task.updated",
+    allocation: "agora.v2.events.allocation",
   };
   t.deepEqual(Object.values(ClusterEventKind).sort(), Object.keys(expected).sort());
   for (const kind of Object.values(ClusterEventKind)) t.is(s.event(kind), expected[kind], kind);
@@ -137,8 +141,9 @@ test("subjects - wildcards match the subjects they stand for", (t) => {
   };
   t.true(matches(s.masterAgentAll(), s.masterAgent("a1")));
   t.false(matches(s.masterAgentAll(), s.masterRegister()));
-  t.true(matches(s.masterFrameworkAll(), s.masterFramework("f1")));
-  t.false(matches(s.masterFrameworkAll(), s.masterSubscribe()));
+  t.true(matches(s.masterFrameworkAll(), s.masterFramework(DEFAULT_PRINCIPAL, "f1")));
+  t.false(matches(s.masterFrameworkAll(), s.masterSubscribe(DEFAULT_PRINCIPAL)));
+  t.true(matches(s.masterSubscribeAll(), s.masterSubscribe("bob")));
   t.true(matches(s.agentExecutorAll("a1"), s.agentExecutor("a1", "f1", "e1")));
   t.false(matches(s.agentExecutorAll("a1"), s.agentExecutor("a2", "f1", "e1")));
   t.false(matches(s.agentExecutorAll("a1"), s.agent("a1")));
@@ -166,8 +171,9 @@ test("subjects - parse returns the tokens after the base", (t) => {
 
 test("subjects - parse rejects subjects outside the base", (t) => {
   const s = new Subjects();
-  t.is(s.parse("agora.v1"), undefined);
-  t.is(s.parse("agora.v2.master.register"), undefined);
+  t.is(s.parse("agora.v2"), undefined);
+  t.is(s.parse("agora.v1.master.register"), undefined);
+  t.is(s.parse("agora.v3.master.register"), undefined);
   t.is(s.parse("agora.v10.master.register"), undefined);
   t.is(s.parse("agora.v1x.master.register"), undefined);
   t.is(s.parse("other.v1.master.register"), undefined);
@@ -175,6 +181,18 @@ test("subjects - parse rejects subjects outside the base", (t) => {
   t.is(s.parse(new Subjects("acme.prod").masterRegister()), undefined);
   t.is(new Subjects("acme.prod").parse(s.masterRegister()), undefined);
   t.is(new Subjects("acme").parse("acme.prod.v1.master.register"), undefined);
+});
+
+test("subjects - parsers return the principal and framework id of scheduler subjects", (t) => {
+  const s = new Subjects();
+  t.deepEqual(s.parseMasterFramework(s.masterFramework("alice", "fw-1")), {
+    principal: "alice",
+    frameworkId: "fw-1",
+  });
+  t.is(s.parseMasterSubscribe(s.masterSubscribe("bob")), "bob");
+  t.is(s.parseMasterFramework(s.masterSubscribe("bob")), undefined);
+  t.is(s.parseMasterSubscribe(s.masterFramework("alice", "fw-1")), undefined);
+  t.is(s.parseMasterFramework(`${s.base}.master.framework.fw-1`), undefined);
 });
 
 // ---------------------------------------------------------------------------
@@ -206,13 +224,16 @@ test("subjects - every builder that takes an id rejects invalid ids", (t) => {
   const s = new Subjects();
   const builders: Array<[string, (id: string) => string]> = [
     ["masterAgent", (id) => s.masterAgent(id)],
-    ["masterFramework", (id) => s.masterFramework(id)],
+    ["masterFramework", (id) => s.masterFramework(DEFAULT_PRINCIPAL, id)],
+    ["masterFramework principal", (id) => s.masterFramework(id, "f")],
+    ["masterSubscribe principal", (id) => s.masterSubscribe(id)],
+    ["framework principal", (id) => s.framework(id, "f")],
     ["agent", (id) => s.agent(id)],
     ["agentExecutor agent", (id) => s.agentExecutor(id, "f", "e")],
     ["agentExecutor framework", (id) => s.agentExecutor("a", id, "e")],
     ["agentExecutor executor", (id) => s.agentExecutor("a", "f", id)],
     ["agentExecutorAll", (id) => s.agentExecutorAll(id)],
-    ["framework", (id) => s.framework(id)],
+    ["framework", (id) => s.framework(DEFAULT_PRINCIPAL, id)],
     ["executor agent", (id) => s.executor(id, "f", "e")],
     ["executor framework", (id) => s.executor("a", id, "e")],
     ["executor executor", (id) => s.executor("a", "f", id)],

@@ -1,0 +1,162 @@
+/**
+ * `agora auth`: the credentials and nats-server permissions of a cluster's
+ * principals, generated from protocol/subjects.ts (protocol/permissions.ts).
+ *
+ *   agora auth init [--dir DIR] [--masters N] [--agents NAME] [--framework NAME[:ROLE,...]]...
+ *   agora auth add-principal KIND NAME [--roles ROLE,...] [--dir DIR]
+ *   agora auth table [--dir DIR]
+ */
+import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
+import {
+  PrincipalKind,
+  type PrincipalSpec,
+  permissionTable,
+  permissionTableMarkdown,
+} from "../../protocol/permissions.ts";
+import { AUTH_CONF, readAuthDirectory, writeAuthDirectory } from "../auth-files.ts";
+import { type Command, parseCommand, usageError } from "../command.ts";
+import { subjectsFor } from "../runtime.ts";
+
+const AUTH_OPTIONS = {
+  prefix: COMMON_OPTIONS.prefix,
+  dir: {
+    kind: "string",
+    flag: "dir",
+    env: "AGORA_AUTH_DIR",
+    default: "agora-auth",
+    placeholder: "DIR",
+    help: "directory of the credentials (seeds and env files 0600) and auth.conf",
+  },
+  masters: {
+    kind: "integer",
+    flag: "masters",
+    default: 1,
+    placeholder: "N",
+    help: "init: masters master-1..master-N",
+  },
+  agents: {
+    kind: "string",
+    flag: "agents",
+    default: "agents",
+    placeholder: "NAME",
+    help: "init: the agent class principal every agent uses",
+  },
+  framework: {
+    kind: "strings",
+    flag: "framework",
+    placeholder: "NAME[:ROLE,...]",
+    help: "init: a framework principal and its roles (repeatable)",
+  },
+  policy: {
+    kind: "strings",
+    flag: "policy",
+    placeholder: "NAME",
+    help: "init: a policy actor principal serving policy NAME (repeatable)",
+  },
+  observer: {
+    kind: "strings",
+    flag: "observer",
+    placeholder: "NAME",
+    help: "init: a read-only observer of cluster events (repeatable)",
+  },
+  roles: {
+    kind: "string",
+    flag: "roles",
+    placeholder: "ROLE,...",
+    help: "add-principal: roles of a framework principal",
+  },
+} as const satisfies OptionSpecs;
+
+const HELP = {
+  usage: "agora auth init|add-principal KIND NAME|table [options]",
+  summary:
+    "Creates the credentials of a cluster's principals (one nkey seed each) and the nats-server\n" +
+    `authorization block (${AUTH_CONF}: publish/subscribe allow lists per principal, generated from\n` +
+    "the subject layout). Include it in nats-server.conf; after add-principal apply it with\n" +
+    "`nats-server --signal reload`. Start each process with its <principal>.env (AGORA_NKEY,\n" +
+    "AGORA_PRINCIPAL). KIND: operator, master, agent, executor, framework, policy, observer, cli.",
+};
+
+const KINDS = new Set<string>(Object.values(PrincipalKind));
+
+function frameworkSpec(arg: string): PrincipalSpec {
+  const [name = "", roles] = arg.split(":", 2);
+  const spec: PrincipalSpec = { name, kind: PrincipalKind.Framework };
+  if (roles !== undefined && roles !== "") spec.roles = roles.split(",").filter((r) => r !== "");
+  return spec;
+}
+
+/** The principals `agora auth init` creates. */
+export function initialPrincipals(values: {
+  masters: number;
+  agents: string;
+  framework?: string[] | undefined;
+  policy?: string[] | undefined;
+  observer?: string[] | undefined;
+}): PrincipalSpec[] {
+  if (values.masters < 1) throw usageError("--masters must be at least 1");
+  const out: PrincipalSpec[] = [{ name: "operator", kind: PrincipalKind.Operator }];
+  for (let i = 1; i <= values.masters; i++) {
+    out.push({ name: `master-${i}`, kind: PrincipalKind.Master });
+  }
+  out.push({ name: values.agents, kind: PrincipalKind.Agent });
+  out.push({ name: "executor", kind: PrincipalKind.Executor });
+  for (const f of values.framework ?? []) out.push(frameworkSpec(f));
+  for (const p of values.policy ?? []) out.push({ name: `policy-${p}`, kind: "policy", policy: p });
+  for (const o of values.observer ?? []) out.push({ name: o, kind: PrincipalKind.Observer });
+  return out;
+}
+
+export const authCommand: Command = {
+  name: "auth",
+  summary: "create principals' credentials and the nats-server permissions",
+  async run(argv) {
+    const parsed = parseCommand(AUTH_OPTIONS, argv, HELP, { allowPositionals: true });
+    if (parsed === undefined) return 0;
+    const { values, positionals } = parsed;
+    const subjects = subjectsFor(values.prefix);
+    const [sub, ...args] = positionals;
+    const existing = await readAuthDirectory(values.dir);
+    switch (sub) {
+      case "init": {
+        const principals = initialPrincipals(values);
+        await writeAuthDirectory(values.dir, subjects, principals);
+        process.stdout.write(
+          `agora auth: ${principals.length} principals in ${values.dir}; include ${AUTH_CONF} in nats-server.conf\n`,
+        );
+        return 0;
+      }
+      case "add-principal": {
+        const [kind, name] = args;
+        if (kind === undefined || name === undefined || !KINDS.has(kind)) {
+          throw usageError(
+            `usage: agora auth add-principal KIND NAME (KIND: ${[...KINDS].join(", ")})`,
+          );
+        }
+        if (existing === undefined)
+          throw usageError(`${values.dir}: run \`agora auth init\` first`);
+        if (existing.prefix !== subjects.prefix) {
+          throw usageError(
+            `${values.dir} is for prefix ${existing.prefix}, not ${subjects.prefix}`,
+          );
+        }
+        const spec: PrincipalSpec =
+          kind === PrincipalKind.Framework
+            ? frameworkSpec(values.roles === undefined ? name : `${name}:${values.roles}`)
+            : { name, kind: kind as PrincipalKind };
+        await writeAuthDirectory(values.dir, subjects, [...existing.principals, spec]);
+        process.stdout.write(
+          `agora auth: added ${name} (${kind}); apply with \`nats-server --signal reload\`\n`,
+        );
+        return 0;
+      }
+      case "table": {
+        const principals = existing?.principals ?? initialPrincipals(values);
+        process.stdout.write(permissionTableMarkdown(permissionTable(subjects, principals)));
+        return 0;
+      }
+      default:
+        throw usageError("agora auth: expected init, add-principal or table (see --help)");
+    }
+  },
+};

@@ -1,0 +1,221 @@
+/**
+ * The permissions `agora auth` generates, enforced by a real nats-server
+ * started with its auth.conf: each principal may publish and subscribe only
+ * where protocol/permissions.ts says, and the user sees the server's error.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type NatsConnection, PermissionViolationError } from "@nats-io/nats-core";
+import test from "ava";
+import { AUTH_CONF, seedFile, writeAuthDirectory } from "../../../cli/auth-files.ts";
+import { closeGracefully, connect } from "../../../infra/connect.ts";
+import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { encode } from "../../../protocol/codec.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import { PrincipalKind, type PrincipalSpec } from "../../../protocol/permissions.ts";
+import { ClusterEventKind, Subjects } from "../../../protocol/subjects.ts";
+import { runAgora } from "../cli/helpers.ts";
+
+const subjects = new Subjects("sec");
+const PRINCIPALS: PrincipalSpec[] = [
+  { name: "operator", kind: PrincipalKind.Operator },
+  { name: "master-1", kind: PrincipalKind.Master },
+  { name: "agents", kind: PrincipalKind.Agent },
+  { name: "executor", kind: PrincipalKind.Executor },
+  { name: "alice", kind: PrincipalKind.Framework, roles: ["web"] },
+  { name: "bob", kind: PrincipalKind.Framework },
+  { name: "watcher", kind: PrincipalKind.Observer },
+];
+
+let dir = "";
+let server: NatsServer | undefined;
+const open: NatsConnection[] = [];
+
+test.before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "agora-auth-"));
+  await writeAuthDirectory(dir, subjects, PRINCIPALS);
+  server = await startNatsServer({ args: ["-c", path.join(dir, AUTH_CONF)] });
+});
+
+test.after.always(async () => {
+  await Promise.all(open.map((nc) => closeGracefully(nc)));
+  await server?.stop();
+  if (dir !== "") await rm(dir, { recursive: true, force: true });
+});
+
+function url(): string {
+  if (server === undefined) throw new Error("no server");
+  return server.url;
+}
+
+async function as(principal: string): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url(),
+    name: `test-${principal}`,
+    credentials: { nkey: seedFile(dir, principal), principal },
+    devDefaults: false,
+  });
+  open.push(nc);
+  return nc;
+}
+
+/** The server's asynchronous `-ERR` for a publish, as nats.js reports it on the status stream. */
+async function publishDenied(nc: NatsConnection, subject: string): Promise<string> {
+  const seen = (async () => {
+    for await (const s of nc.status()) {
+      if (
+        s.type === "error" &&
+        s.error instanceof PermissionViolationError &&
+        s.error.operation === "publish" &&
+        s.error.subject === subject
+      ) {
+        return s.error.message;
+      }
+    }
+    return "closed";
+  })();
+  nc.publish(subject, encode({ type: "scheduler.revive" }));
+  await nc.flush();
+  return seen;
+}
+
+/** A subscription the server refuses closes with the PermissionViolationError. */
+async function subscribeDenied(nc: NatsConnection, subject: string): Promise<string> {
+  const sub = nc.subscribe(subject);
+  await nc.flush();
+  const err = await sub.closed;
+  return err instanceof Error ? err.message : "closed without error";
+}
+
+/** True when a subscription on `subject` receives what `from` publishes there. */
+async function delivered(nc: NatsConnection, subject: string, from: NatsConnection) {
+  const sub = nc.subscribe(subject, { max: 1 });
+  await nc.flush();
+  from.publish(subject, encode({ type: "scheduler.revive" }));
+  await from.flush();
+  for await (const _m of sub) return true;
+  return false;
+}
+
+const pubViolation = (s: string) => `Permissions Violation for Publish to "${s}"`;
+const subViolation = (s: string) => `Permissions Violation for Subscription to "${s}"`;
+
+test("permissions - framework A cannot call for framework B nor read B's events", async (t) => {
+  const alice = await as("alice");
+  for (const subject of [
+    subjects.masterFramework("bob", "fw-b"), // accept, kill, acknowledge, reconcile of B
+    subjects.masterSubscribe("bob"),
+    subjects.masterRegister(), // register as an agent
+    subjects.masterAgent("agent-1"),
+    subjects.masterOperator(), // an operator call
+  ]) {
+    t.is(await publishDenied(alice, subject), pubViolation(subject));
+  }
+  for (const subject of [
+    subjects.framework("bob", "fw-b"), // B's offers and updates
+    "sec.v2.framework.*.*",
+    "_INBOX_bob.>", // B's replies
+    "_INBOX.>",
+  ]) {
+    t.is(await subscribeDenied(await as("alice"), subject), subViolation(subject));
+  }
+});
+
+test("permissions - a framework hears its own events and may call under its principal", async (t) => {
+  const alice = await as("alice");
+  const master = await as("master-1");
+  t.true(await delivered(alice, subjects.framework("alice", "fw-a"), master));
+  t.true(await delivered(master, subjects.masterFramework("alice", "fw-a"), alice));
+});
+
+test("permissions - an agent cannot publish as a framework nor send an operator call", async (t) => {
+  const agent = await as("agents");
+  for (const subject of [
+    subjects.masterFramework("alice", "fw-a"),
+    subjects.masterSubscribe("alice"),
+    subjects.masterOperator(),
+    subjects.framework("alice", "fw-a"),
+  ]) {
+    t.is(await publishDenied(agent, subject), pubViolation(subject));
+  }
+  t.is(
+    await subscribeDenied(agent, subjects.framework("alice", "fw-a")),
+    subViolation(subjects.framework("alice", "fw-a")),
+  );
+});
+
+test("permissions - the executor credential is not the agent's", async (t) => {
+  const executor = await as("executor");
+  for (const subject of [subjects.masterAgent("agent-1"), subjects.masterRegister()]) {
+    t.is(await publishDenied(executor, subject), pubViolation(subject));
+  }
+  const agentSubject = subjects.agent("agent-1");
+  t.is(await subscribeDenied(executor, agentSubject), subViolation(agentSubject));
+});
+
+test("permissions - an observer reads cluster events and nothing else", async (t) => {
+  const watcher = await as("watcher");
+  const master = await as("master-1");
+  t.true(await delivered(watcher, subjects.event(ClusterEventKind.TaskUpdated), master));
+  t.is(
+    await publishDenied(watcher, subjects.masterOperator()),
+    pubViolation(subjects.masterOperator()),
+  );
+  t.is(
+    await publishDenied(watcher, subjects.event(ClusterEventKind.AgentAdded)),
+    pubViolation(subjects.event(ClusterEventKind.AgentAdded)),
+  );
+  t.is(
+    await subscribeDenied(await as("watcher"), subjects.masterAgentAll()),
+    subViolation(subjects.masterAgentAll()),
+  );
+});
+
+test("permissions - an unauthenticated client is refused with UNAUTHENTICATED", async (t) => {
+  const err = await t.throwsAsync(
+    connect({ servers: url(), name: "anonymous", devDefaults: false }),
+    { instanceOf: AgoraError },
+  );
+  t.is(err?.code, ErrorCode.Unauthenticated);
+  t.regex(err?.message ?? "", /refused the credentials: .*Authorization Violation/i);
+  t.regex(err?.message ?? "", /no credentials given: pass --creds, --nkey/);
+});
+
+test("permissions - add-principal then a config reload admits the new principal without a restart", async (t) => {
+  const refused = await t.throwsAsync(as("carol"), { instanceOf: AgoraError });
+  t.is(refused?.code, ErrorCode.InvalidConfig); // no seed file yet
+  const r = await runAgora([
+    "auth",
+    "add-principal",
+    "framework",
+    "carol",
+    "--roles",
+    "ml",
+    "--dir",
+    dir,
+    "--prefix",
+    subjects.prefix,
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, "agora auth: added carol (framework); apply with `nats-server --signal reload`\n");
+  const before = await t.throwsAsync(as("carol"), { instanceOf: AgoraError });
+  t.is(before?.code, ErrorCode.Unauthenticated);
+  const pid = server?.pid;
+  server?.kill("SIGHUP");
+  // the reload is asynchronous: the server says when it is done
+  await waitForLog(/Reloaded server configuration/);
+  t.is(server?.pid, pid);
+  const carol = await as("carol");
+  const master = await as("master-1");
+  t.true(await delivered(carol, subjects.framework("carol", "fw-c"), master));
+  // the principals already there keep their credentials
+  await as("alice");
+});
+
+async function waitForLog(re: RegExp): Promise<void> {
+  for (;;) {
+    if (re.test(server?.logTail() ?? "")) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
