@@ -87,6 +87,8 @@ const SCHEMAS = {
   "operator.getQuota": operator.OperatorGetQuota,
   "operator.quota": operator.OperatorQuota,
   "operator.usePolicy": operator.OperatorUsePolicy,
+  "operator.explain": operator.OperatorExplain,
+  "operator.explanation": operator.OperatorExplanation,
   "policy.ping": policy.PolicyPing,
   "policy.allocate": policy.PolicyAllocate,
   "policy.decision": policy.PolicyDecision,

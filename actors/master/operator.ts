@@ -6,11 +6,13 @@
  * once; outstanding offers are left alone (Mesos does not rescind offers on a
  * weight or quota update either).
  */
+import { explainFramework, explainOrdering } from "../../policies/explain.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { StoreKeys } from "../../protocol/store.ts";
 import { assertValidId } from "../../protocol/subjects.ts";
+import { buildContext } from "./allocator.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
@@ -25,6 +27,7 @@ export const OPERATOR_CALL_TYPES = [
   "operator.setQuota",
   "operator.removeQuota",
   "operator.usePolicy",
+  "operator.explain",
 ] as const;
 export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
 
@@ -127,6 +130,8 @@ export function handleOperatorCall(
           ctx.metrics.inc("operator_quota_updates");
         },
       );
+    case "operator.explain":
+      return explain(ctx, call);
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
       const switchTo = () =>
@@ -139,6 +144,46 @@ export function handleOperatorCall(
         : controls.checkPolicy(call.name).then(switchTo);
     }
   }
+}
+
+/**
+ * "Why not?" for one framework: the allocator's checks replayed on the
+ * context a cycle would get now (policies/explain.ts), plus the offers it holds.
+ * @throws AgoraError NOT_FOUND for an unknown framework or a role it has not
+ */
+function explain(
+  ctx: MasterContext,
+  call: MessageOf<"operator.explain">,
+): MessageOf<"operator.explanation"> {
+  const framework = ctx.frameworks.get(call.frameworkId);
+  if (framework === undefined) {
+    throw new AgoraError(ErrorCode.NotFound, `unknown framework ${call.frameworkId}`);
+  }
+  if (call.role !== undefined && !framework.roles.includes(call.role)) {
+    throw new AgoraError(
+      ErrorCode.NotFound,
+      `framework ${call.frameworkId} has not subscribed with role ${call.role}`,
+    );
+  }
+  const context = buildContext(ctx);
+  const roles = explainFramework(
+    context,
+    explainOrdering(ctx.policy.name),
+    call.frameworkId,
+    call.role,
+  );
+  ctx.metrics.inc("operator_explains");
+  return {
+    type: "operator.explanation",
+    frameworkId: call.frameworkId,
+    timestamp: context.now,
+    policy: ctx.policy.name,
+    roles: (roles ?? []).map((r) => {
+      let offersOutstanding = 0;
+      for (const offer of framework.offers) if (offer.role === r.role) offersOutstanding++;
+      return { ...r, offersOutstanding, reasons: r.reasons.map((reason) => ({ ...reason })) };
+    }),
+  };
 }
 
 /**

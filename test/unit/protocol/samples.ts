@@ -500,6 +500,36 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     quotas: { web: { guarantee: { cpus: 2 }, limit: { cpus: 8 } }, batch: {} },
   },
   "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
+  "operator.explain": { type: "operator.explain", frameworkId: "F1", role: "web" },
+  "operator.explanation": {
+    type: "operator.explanation",
+    frameworkId: "F1",
+    timestamp: SAMPLE_TIMESTAMP,
+    policy: "drf",
+    roles: [
+      {
+        role: "web",
+        share: 0.25,
+        offersOutstanding: 0,
+        reasons: [
+          {
+            kind: "filtered",
+            message: "1 agent declined with a filter",
+            agents: 1,
+            until: SAMPLE_TIMESTAMP + 5000,
+            filters: [{ agentId: "A1", resources: "cpus:4", expiresAt: SAMPLE_TIMESTAMP + 5000 }],
+          },
+          {
+            kind: "outranked",
+            message: "2 agents it could be offered go first to F2 (share 0.1)",
+            agents: 2,
+            frameworks: [{ id: "F2", share: 0.1 }],
+            roles: [],
+          },
+        ],
+      },
+    ],
+  },
   "policy.ping": { type: "policy.ping" },
   "policy.allocate": {
     type: "policy.allocate",
