@@ -74,6 +74,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "set, remove or show role quotas on the running master",
     load: async () => (await import("./commands/quota.ts")).quotaCommand,
   },
+  {
+    name: "explain",
+    summary: "why a framework receives no offers (or fewer)",
+    load: async () => (await import("./commands/explain.ts")).explainCommand,
+  },
 ];
 
 /** The text of `agora --help`. */

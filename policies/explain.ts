@@ -20,7 +20,7 @@ import { Cycle } from "./cycle.ts";
 import { drfOrdering } from "./drf.ts";
 import type { Ordering } from "./ordering.ts";
 import { priorityOrdering } from "./priority.ts";
-import { nonQuotaPart, unreservedScalars } from "./quantities.ts";
+import { nonQuotaPart, shrinkTo, unreservedScalars } from "./quantities.ts";
 import { CandidateState } from "./tally.ts";
 import {
   type AllocationContext,
@@ -140,6 +140,7 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
   const filters: DeclineFilter[] = [];
   let filteredAgents = 0;
   const unlimited = cycle.unlimited(role);
+  const unsatisfied = unsatisfiedGuarantee(cycle, role);
   for (let i = 0; i < cycle.free.length; i++) {
     const agentId = cycle.agentIds[i]!;
     const available = offerableTo(cycle.free[i]!, role);
@@ -152,7 +153,11 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
       continue;
     }
     let toOffer = available;
-    if (!unlimited) {
+    const guaranteed = unsatisfied.isEmpty()
+      ? unsatisfied
+      : stageOneOffer(cycle, role, available, unsatisfied);
+    if (guaranteed !== undefined && allocatable(guaranteed)) toOffer = guaranteed;
+    else if (!unlimited) {
       const scalars = unreservedScalars(available);
       const limitedTo = cycle.chopToLimits(role, scalars);
       const headroomTo = cycle.chopToHeadroom(limitedTo);
@@ -220,8 +225,31 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
       message: `${plural(filteredAgents, "agent")} declined with a filter (the last expires at ${new Date(until).toISOString()})`,
     });
   }
-  if (open > 0) reasons.push(orderReason(cycle, frameworkId, role, open));
+  if (open > 0) reasons.push(orderReason(cycle, frameworkId, role, open, !unsatisfied.isEmpty()));
   return done(reasons);
+}
+
+/** What `role` lacks of its quota guarantee (empty without one). */
+function unsatisfiedGuarantee(cycle: Cycle, role: string): Resources {
+  const guarantee = roleQuota(cycle.context, role)?.guarantee;
+  if (guarantee === undefined || guarantee.isEmpty()) return Resources.empty();
+  return guarantee.subtractSaturating(cycle.consumedBy(role));
+}
+
+/** What stage 1 would offer of `available` to a role below its guarantee (as engine.ts). */
+function stageOneOffer(
+  cycle: Cycle,
+  role: string,
+  available: Resources,
+  unsatisfied: Resources,
+): Resources | undefined {
+  const quotaResources = unreservedScalars(available);
+  const guaranteed = shrinkTo(quotaResources, unsatisfied);
+  if (guaranteed.isEmpty()) return undefined;
+  let additional = quotaResources.subtractSaturating(guaranteed);
+  additional = cycle.chopToLimits(role, additional, guaranteed);
+  additional = cycle.chopToHeadroom(additional);
+  return nonQuotaPart(available).add(guaranteed).add(additional);
 }
 
 /** The role of `role`'s chain whose limit leaves nothing of `scalars`. */
@@ -234,8 +262,17 @@ function limitingRole(cycle: Cycle, role: string, scalars: Resources): string {
 }
 
 /** Who comes before the framework for the `open` agents it could be offered. */
-function orderReason(cycle: Cycle, frameworkId: string, role: string, open: number): Reason {
-  const roles = cycle.rolesInOrder();
+function orderReason(
+  cycle: Cycle,
+  frameworkId: string,
+  role: string,
+  open: number,
+  belowGuarantee: boolean,
+): Reason {
+  // below its guarantee, a role competes first (stage 1) with the other roles below theirs only
+  const roles = cycle
+    .rolesInOrder()
+    .filter((r) => r === role || !belowGuarantee || !unsatisfiedGuarantee(cycle, r).isEmpty());
   const rolesAhead = roles
     .slice(0, Math.max(0, roles.indexOf(role)))
     .map((r) => ({ id: r, share: round(cycle.subtreeShare(r)) }));
