@@ -1,8 +1,9 @@
 /**
  * "Why not?": for one framework and each of its roles, why an allocation
  * cycle run now on `context` would give it nothing (or only part of the
- * agents). It replays the checks of the cycle's stage 2 ({@link allocateWith}
- * in `engine.ts`) for this framework alone, on a fresh {@link Cycle} of the
+ * agents). It replays the checks of the cycle (stage 1 for a role below its
+ * quota guarantee, else stage 2: {@link allocateWith} in `engine.ts`) for
+ * this framework alone, on a fresh {@link Cycle} of the
  * same context and ordering, so the reasons are the allocator's own
  * arithmetic (limits, headroom, filters, min allocatable, order) — computed
  * only when someone asks, at no cost to the cycles themselves.
