@@ -151,9 +151,9 @@ export function handleOperatorCall(
  * context a cycle would get now (policies/explain.ts), plus the offers it holds.
  * @throws AgoraError NOT_FOUND for an unknown framework or a role it has not
  */
-function explain(
+export function explain(
   ctx: MasterContext,
-  call: MessageOf<"operator.explain">,
+  call: Pick<MessageOf<"operator.explain">, "frameworkId" | "role">,
 ): MessageOf<"operator.explanation"> {
   const framework = ctx.frameworks.get(call.frameworkId);
   if (framework === undefined) {
