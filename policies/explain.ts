@@ -289,6 +289,10 @@ function orderReason(
       message: `first in line for ${plural(open, "agent")}: the next cycle offers them`,
     };
   }
+  const listed =
+    Math.min(frameworksAhead.length, MAX_LISTED) + Math.min(rolesAhead.length, MAX_LISTED);
+  const unlisted = frameworksAhead.length + rolesAhead.length - listed;
+  const more = unlisted > 0 ? ` and ${unlisted} more` : "";
   const who = [
     ...frameworksAhead.slice(0, MAX_LISTED).map((a) => `${a.id} (share ${a.share})`),
     ...rolesAhead.slice(0, MAX_LISTED).map((a) => `role ${a.id} (share ${a.share})`),
@@ -298,7 +302,7 @@ function orderReason(
     agents: open,
     frameworks: frameworksAhead.slice(0, MAX_LISTED),
     roles: rolesAhead.slice(0, MAX_LISTED),
-    message: `${plural(open, "agent")} it could be offered go first to ${who}`,
+    message: `${plural(open, "agent")} pass every check, offered first to ${who}${more}; shares are updated after each offer`,
   };
 }
 

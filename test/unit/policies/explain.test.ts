@@ -78,7 +78,7 @@ test("explain - no agents, filters with their expiry, and who comes first with s
   ]);
   t.deepEqual(lines(ctx, "rich"), [
     "* 0.25",
-    "outranked: 3 agents it could be offered go first to poor (share 0)",
+    "outranked: 3 agents pass every check, offered first to poor (share 0); shares are updated after each offer",
   ]);
   // the cycle agrees: a3 goes to poor, a1 and a2 (filtered for poor) to rich
   t.deepEqual(summary(allocateDrf(ctx)), [

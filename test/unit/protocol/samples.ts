@@ -521,7 +521,8 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
           },
           {
             kind: "outranked",
-            message: "2 agents it could be offered go first to F2 (share 0.1)",
+            message:
+              "2 agents pass every check, offered first to F2 (share 0.1); shares are updated after each offer",
             agents: 2,
             frameworks: [{ id: "F2", share: 0.1 }],
             roles: [],
