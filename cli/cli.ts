@@ -89,6 +89,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "create principals' credentials and the nats-server permissions",
     load: async () => (await import("./commands/auth.ts")).authCommand,
   },
+  {
+    name: "explain",
+    summary: "why a framework receives no offers (or fewer)",
+    load: async () => (await import("./commands/explain.ts")).explainCommand,
+  },
 ];
 
 /** The text of `agora --help`. */

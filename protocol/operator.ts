@@ -201,3 +201,59 @@ export const OperatorUsePolicy = message("operator.usePolicy", { name: Id });
  * `ok` once the registry holds it as removed; NOT_FOUND for an unknown framework.
  */
 export const OperatorTeardown = message("operator.teardown", { frameworkId: Id });
+
+/**
+ * "Why not?": asks why a framework receives nothing (or less) for each of its
+ * roles, or only `role`; the reply is `operator.explanation`. Unknown
+ * framework (or a role it has not subscribed with): NOT_FOUND.
+ */
+export const OperatorExplain = message("operator.explain", {
+  frameworkId: Id,
+  role: Type.Optional(Role),
+});
+
+/** A framework or role ahead in the allocation order, with its dominant share (0..1). */
+export const ExplainAhead = Type.Object({ id: Type.String(), share: Type.Number() });
+
+/** One reason (see protocol/README.md "operator.explain" for the kinds). */
+export const ExplainReason = Type.Object({
+  kind: Type.Union([
+    Type.Literal("inactive"),
+    Type.Literal("suppressed"),
+    Type.Literal("noAgents"),
+    Type.Literal("reservedElsewhere"),
+    Type.Literal("belowMinimum"),
+    Type.Literal("quotaLimit"),
+    Type.Literal("headroom"),
+    Type.Literal("filtered"),
+    Type.Literal("outranked"),
+    Type.Literal("wouldReceive"),
+  ]),
+  message: Type.String(),
+  agents: Type.Optional(Type.Integer({ minimum: 0 })),
+  until: Type.Optional(Type.Number()),
+  limitRole: Type.Optional(Role),
+  filters: Type.Optional(
+    Type.Array(Type.Object({ agentId: Id, resources: Type.String(), expiresAt: Type.Number() })),
+  ),
+  frameworks: Type.Optional(Type.Array(ExplainAhead)),
+  roles: Type.Optional(Type.Array(ExplainAhead)),
+});
+
+/** The explanation of one role of the framework. */
+export const ExplainRole = Type.Object({
+  role: Role,
+  /** The framework's dominant share in the role. */
+  share: Type.Number(),
+  /** Offers of the role the framework holds now (not declined, not accepted yet). */
+  offersOutstanding: Type.Integer({ minimum: 0 }),
+  reasons: Type.Array(ExplainReason),
+});
+
+/** Reply to `operator.explain`: at `timestamp` (ms since the epoch), with the policy in use. */
+export const OperatorExplanation = message("operator.explanation", {
+  frameworkId: Id,
+  timestamp: Type.Number(),
+  policy: Type.String(),
+  roles: Type.Array(ExplainRole),
+});

@@ -91,6 +91,8 @@ const SCHEMAS = {
   "operator.quota": operator.OperatorQuota,
   "operator.usePolicy": operator.OperatorUsePolicy,
   "operator.teardown": operator.OperatorTeardown,
+  "operator.explain": operator.OperatorExplain,
+  "operator.explanation": operator.OperatorExplanation,
   "policy.ping": policy.PolicyPing,
   "policy.allocate": policy.PolicyAllocate,
   "policy.decision": policy.PolicyDecision,

@@ -106,6 +106,8 @@ const ACTIONS = {
     strict,
   ),
   setPriority: Type.Object({ ...at, role: Role, priority: Type.Number() }, strict),
+  /** Prints why the framework receives nothing (or less) now: an `explain` line. */
+  explain: Type.Object({ ...at, ...frameworkRef, role: Type.Optional(Role) }, strict),
 } as const;
 
 /** The step actions. */
@@ -183,6 +185,7 @@ export type StepPlan = { at: number; path: string } & (
   | { do: "setWeight"; role: string; weight: number }
   | { do: "setQuota"; role: string; quota: QuotaPlan }
   | { do: "setPriority"; role: string; priority: number }
+  | { do: "explain"; framework: string; role: string | undefined }
 );
 
 /** A validated scenario, times in ms. */
@@ -369,6 +372,13 @@ function stepPlan(raw: unknown, path: string): StepPlan {
       };
     case "setWeight":
       return { ...when, do: name, role: step.role as string, weight: step.weight as number };
+    case "explain":
+      return {
+        ...when,
+        do: name,
+        framework: step.framework as string,
+        role: step.role as string | undefined,
+      };
     case "setQuota":
       return {
         ...when,

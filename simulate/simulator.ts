@@ -18,6 +18,7 @@ import {
   addDeclineFilter,
   clusterTotal,
   createMasterCore,
+  explain,
   isLive,
   type Outbox,
   removeAgent,
@@ -54,8 +55,16 @@ export interface SimSummary {
   roles: Record<string, { allocated: ResourcesJson; dominantShare: number }>;
 }
 
+/** An `explain` step's line: per role, the share and `kind: message` of each reason. */
+export interface SimExplain {
+  t: number;
+  event: "explain";
+  framework: string;
+  roles: Array<{ role: string; share: number; offersOutstanding: number; reasons: string[] }>;
+}
+
 /** One output line. */
-export type SimLine = SimEvent | SimSummary;
+export type SimLine = SimEvent | SimSummary | SimExplain;
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -281,6 +290,21 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
       case "setPriority":
         setRolePriority(ctx, step.role, step.priority);
         return;
+      case "explain": {
+        const reply = explain(ctx, { frameworkId: step.framework, role: step.role });
+        push({
+          t: virtual.now(),
+          event: "explain",
+          framework: step.framework,
+          roles: reply.roles.map((r) => ({
+            role: r.role,
+            share: r.share,
+            offersOutstanding: r.offersOutstanding,
+            reasons: r.reasons.map((reason) => `${reason.kind}: ${reason.message}`),
+          })),
+        });
+        return;
+      }
     }
   };
 

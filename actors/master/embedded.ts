@@ -13,6 +13,7 @@ export { createMasterCore, type MasterCore } from "./core.ts";
 export { type FrameworkCall, handleFrameworkCall, handleSubscribe } from "./framework-handlers.ts";
 export { totalAllocationOf } from "./ledger.ts";
 export type { MasterContext } from "./model.ts";
+export { explain } from "./operator.ts";
 export type { Outbox } from "./outbox.ts";
 export { roleSummaries, setRolePriority, setRoleQuota, setRoleWeight } from "./roles.ts";
 export { isLive } from "./tasks.ts";

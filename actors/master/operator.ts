@@ -7,12 +7,14 @@
  * weight or quota update either).
  */
 
+import { explainFramework, explainOrdering } from "../../policies/explain.ts";
 import type { AclAction } from "../../protocol/acls.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { StoreKeys } from "../../protocol/store.ts";
 import { assertValidId } from "../../protocol/subjects.ts";
+import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
@@ -30,6 +32,7 @@ export const OPERATOR_CALL_TYPES = [
   "operator.removeQuota",
   "operator.usePolicy",
   "operator.teardown",
+  "operator.explain",
 ] as const;
 export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
 
@@ -164,6 +167,8 @@ export function handleOperatorCall(
           ctx.metrics.inc("operator_quota_updates");
         },
       );
+    case "operator.explain":
+      return explain(ctx, call);
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
       check("switch_policy", [call.name]);
@@ -187,6 +192,46 @@ export function handleOperatorCall(
       return teardownFramework(ctx, framework, "framework torn down by the operator");
     }
   }
+}
+
+/**
+ * "Why not?" for one framework: the allocator's checks replayed on the
+ * context a cycle would get now (policies/explain.ts), plus the offers it holds.
+ * @throws AgoraError NOT_FOUND for an unknown framework or a role it has not
+ */
+export function explain(
+  ctx: MasterContext,
+  call: Pick<MessageOf<"operator.explain">, "frameworkId" | "role">,
+): MessageOf<"operator.explanation"> {
+  const framework = ctx.frameworks.get(call.frameworkId);
+  if (framework === undefined) {
+    throw new AgoraError(ErrorCode.NotFound, `unknown framework ${call.frameworkId}`);
+  }
+  if (call.role !== undefined && !framework.roles.includes(call.role)) {
+    throw new AgoraError(
+      ErrorCode.NotFound,
+      `framework ${call.frameworkId} has not subscribed with role ${call.role}`,
+    );
+  }
+  const context = buildContext(ctx);
+  const roles = explainFramework(
+    context,
+    explainOrdering(ctx.policy.name),
+    call.frameworkId,
+    call.role,
+  );
+  ctx.metrics.inc("operator_explains");
+  return {
+    type: "operator.explanation",
+    frameworkId: call.frameworkId,
+    timestamp: context.now,
+    policy: ctx.policy.name,
+    roles: (roles ?? []).map((r) => {
+      let offersOutstanding = 0;
+      for (const offer of framework.offers) if (offer.role === r.role) offersOutstanding++;
+      return { ...r, offersOutstanding, reasons: r.reasons.map((reason) => ({ ...reason })) };
+    }),
+  };
 }
 
 /**

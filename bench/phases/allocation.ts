@@ -84,6 +84,77 @@ export interface CycleSeries {
   note?: string;
 }
 
+/** Goal of issue 14: a full cycle within this share of publishing {@link TARGET_AGENTS} bare messages. */
+const TARGET_PUBLISH_RATIO = 0.25;
+
+/**
+ * The full-cycle scenarios (`free`, `filtered`, `busy`: every agent offered)
+ * as ratios, in the same run, to the time the NATS baseline takes to publish
+ * as many bare messages as there are agents (goal ≤ 1/4), and to the `churn`
+ * cycle of the same size.
+ */
+export function fullCycleRatios(
+  series: readonly CycleSeries[],
+  publishedPerSec: number | undefined,
+): Figure[] {
+  const figures: Figure[] = [];
+  for (const s of series) {
+    if (s.scenario === "churn") continue;
+    const label = `${s.agents} agents × ${s.frameworks} fw, ${s.scenario}`;
+    const publishMs =
+      publishedPerSec === undefined || publishedPerSec <= 0
+        ? undefined
+        : round((s.agents / publishedPerSec) * 1000, 1);
+    const ratio =
+      publishMs === undefined || publishMs === 0 ? undefined : round(s.medianMs / publishMs, 3);
+    figures.push({
+      name: `  ÷ NATS publish of ${s.agents} bare messages (${label})`,
+      value: ratio,
+      unit: "×",
+      baseline: { name: `publish ${s.agents} messages`, value: publishMs },
+      ratio,
+      ...targetFigure(ratio, "<=", TARGET_PUBLISH_RATIO),
+    });
+    const churn = series.find(
+      (c) => c.scenario === "churn" && c.agents === s.agents && c.frameworks === s.frameworks,
+    );
+    if (churn !== undefined && churn.medianMs > 0) {
+      const toChurn = round(s.medianMs / churn.medianMs, 1);
+      figures.push({
+        name: `  ÷ churn cycle (${label})`,
+        value: toChurn,
+        unit: "×",
+        baseline: { name: "churn cycle median", value: churn.medianMs },
+        ratio: toChurn,
+      });
+    }
+  }
+  return figures;
+}
+
+/**
+ * Bare messages (empty payload, no subscriber) published per second, flush
+ * included: the best of three runs of `count` messages, for a run without the
+ * baseline phase.
+ */
+async function barePublishRate(url: string, count: number): Promise<number> {
+  const nc = await connect({ servers: url, name: "bench-alloc-publish" });
+  try {
+    const subject = `bench.bare.${nuid.next()}`;
+    const empty = new Uint8Array(0);
+    let best = Number.POSITIVE_INFINITY;
+    for (let run = 0; run < 3; run++) {
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) nc.publish(subject, empty);
+      await nc.flush();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best > 0 ? (count / best) * 1000 : 0;
+  } finally {
+    await closeGracefully(nc);
+  }
+}
+
 /** The DRF policy, timed. */
 function timedPolicy(): { policy: AllocationPolicy; last: () => number } {
   const inner = resolvePolicy("drf");
@@ -501,6 +572,11 @@ export const allocationPhase: BenchPhase = {
         unit: `offers${s.note ? ` (${s.note})` : ""}`,
       });
     }
+    // the same run's publish rate: the baseline phase's when it ran, else measured here
+    const publishedPerSec =
+      ctx.baseline?.reference.pubsub?.publishedPerSec ??
+      (await barePublishRate(ctx.url, Math.max(...o.allocationAgents)));
+    figures.push(...fullCycleRatios(results, publishedPerSec));
     return {
       status: "ok",
       figures,

@@ -523,6 +523,37 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   },
   "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
   "operator.teardown": { type: "operator.teardown", frameworkId: "m1-0001" },
+  "operator.explain": { type: "operator.explain", frameworkId: "F1", role: "web" },
+  "operator.explanation": {
+    type: "operator.explanation",
+    frameworkId: "F1",
+    timestamp: SAMPLE_TIMESTAMP,
+    policy: "drf",
+    roles: [
+      {
+        role: "web",
+        share: 0.25,
+        offersOutstanding: 0,
+        reasons: [
+          {
+            kind: "filtered",
+            message: "1 agent declined with a filter",
+            agents: 1,
+            until: SAMPLE_TIMESTAMP + 5000,
+            filters: [{ agentId: "A1", resources: "cpus:4", expiresAt: SAMPLE_TIMESTAMP + 5000 }],
+          },
+          {
+            kind: "outranked",
+            message:
+              "2 agents pass every check, offered first to F2 (share 0.1); shares are updated after each offer",
+            agents: 2,
+            frameworks: [{ id: "F2", share: 0.1 }],
+            roles: [],
+          },
+        ],
+      },
+    ],
+  },
   "policy.ping": { type: "policy.ping" },
   "policy.allocate": {
     type: "policy.allocate",
