@@ -367,7 +367,7 @@ test("task groups - each task's URIs are fetched into its own sandbox; a 404 fai
   );
   for (const id of [broken.taskId, sibling.taskId]) {
     const end = await terminal(fw, id);
-    t.is(end.state, TaskState.Failed);
+    t.is(end.state, TaskState.Failed, end.message);
     t.is(end.reason, TaskReason.ContainerLaunchFailed);
     t.regex(end.message ?? "", /missing\.tar\.gz/);
   }

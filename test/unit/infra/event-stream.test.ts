@@ -30,13 +30,13 @@ test("event stream - the configuration names the prefix's stream, its kinds and 
     replicas: 3,
   });
   t.is(config.name, "dc1_prod_events");
-  t.deepEqual(config.subjects, ["dc1.prod.v1.events.task.>", "dc1.prod.v1.events.allocation"]);
+  t.deepEqual(config.subjects, ["dc1.prod.v2.events.task.>", "dc1.prod.v2.events.allocation"]);
   t.is(millis(config.max_age ?? 0), 3_600_000);
   t.is(config.max_bytes, 1000);
   t.is(config.num_replicas, 3);
   t.is(config.storage, "file");
   t.is(config.discard, "old");
-  t.deepEqual(eventStreamSubjects(subjects, ["all"]), ["dc1.prod.v1.events.>"]);
+  t.deepEqual(eventStreamSubjects(subjects, ["all"]), ["dc1.prod.v2.events.>"]);
 });
 
 test("event stream - the master's flags resolve to the defaults and are checked", (t) => {
@@ -64,10 +64,10 @@ test("event stream - the master's flags resolve to the defaults and are checked"
 });
 
 test("agora events - kind patterns match subjects as NATS does", (t) => {
-  t.true(subjectMatches("a.v1.events.task.updated", "a.v1.events.task.updated"));
-  t.true(subjectMatches("a.v1.events.agent.>", "a.v1.events.agent.added"));
-  t.false(subjectMatches("a.v1.events.agent.>", "a.v1.events.agent"));
-  t.true(subjectMatches("a.v1.events.*.sent", "a.v1.events.offer.sent"));
-  t.false(subjectMatches("a.v1.events.offer.*", "a.v1.events.offer.sent.x"));
-  t.false(subjectMatches("a.v1.events.task.updated", "a.v1.events.task"));
+  t.true(subjectMatches("a.v2.events.task.updated", "a.v2.events.task.updated"));
+  t.true(subjectMatches("a.v2.events.agent.>", "a.v2.events.agent.added"));
+  t.false(subjectMatches("a.v2.events.agent.>", "a.v2.events.agent"));
+  t.true(subjectMatches("a.v2.events.*.sent", "a.v2.events.offer.sent"));
+  t.false(subjectMatches("a.v2.events.offer.*", "a.v2.events.offer.sent.x"));
+  t.false(subjectMatches("a.v2.events.task.updated", "a.v2.events.task"));
 });
