@@ -105,6 +105,10 @@ export const ClusterTaskUpdated = message("cluster.taskUpdated", {
 /** Dominant shares after an allocation cycle: fairness in the open. */
 export const ClusterAllocation = message("cluster.allocation", {
   ...at,
+  /** How long the cycle's decision took (the policy on the cycle's context), in ms. */
+  cycleMs: Type.Optional(Type.Number({ minimum: 0 })),
+  /** Offers the cycle made. */
+  offers: Type.Optional(Type.Integer({ minimum: 0 })),
   roles: Type.Record(Type.String(), Type.Object({ dominantShare: Type.Number() })),
   frameworks: Type.Record(
     Type.String(),

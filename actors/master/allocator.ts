@@ -103,7 +103,9 @@ export class Allocator {
   /** The shares last published, to publish only changes. */
   #lastShares = "";
   /** What is left to apply of a chunked cycle's decision. */
-  #applying: { allocations: readonly Allocation[]; next: number; total: Resources } | undefined;
+  #applying:
+    | { allocations: readonly Allocation[]; next: number; total: Resources; decideMs: number }
+    | undefined;
   /** A cycle was asked for while a chunked one was being applied. */
   #again = false;
   readonly #chunk: number;
@@ -195,9 +197,15 @@ export class Allocator {
       ctx.logger.error({ err, policy: ctx.policy.name }, "allocation policy failed");
       return 0;
     }
-    this.#runSeconds.observe((performance.now() - started) / 1000);
+    const decideMs = performance.now() - started;
+    this.#runSeconds.observe(decideMs / 1000);
     ctx.metrics.inc("allocation_runs");
-    this.#applying = { allocations: decision.allocations, next: 0, total: context.total };
+    this.#applying = {
+      allocations: decision.allocations,
+      next: 0,
+      total: context.total,
+      decideMs,
+    };
     return this.#applyChunk(chunked ? this.#chunk : Number.POSITIVE_INFINITY);
   }
 
@@ -222,7 +230,10 @@ export class Allocator {
       return count;
     }
     this.#applying = undefined;
-    this.#publishShares(applying.total);
+    this.#publishShares(applying.total, {
+      cycleMs: Math.round(applying.decideMs * 1000) / 1000,
+      offers: allocations.length,
+    });
     if (this.#again) {
       this.#again = false;
       this.request();
@@ -288,7 +299,7 @@ export class Allocator {
    * Publishes `cluster.allocation` with the dominant share of every role
    * (with its sub-roles) and framework, when they changed since the last one.
    */
-  #publishShares(total: Resources): void {
+  #publishShares(total: Resources, cycle: { cycleMs: number; offers: number }): void {
     const ctx = this.#ctx;
     const frameworks: Record<string, { dominantShare: number; role?: string }> = {};
     for (const framework of ctx.frameworks.values()) {
@@ -304,6 +315,6 @@ export class Allocator {
     const key = JSON.stringify([roles, frameworks]);
     if (key === this.#lastShares) return;
     this.#lastShares = key;
-    ctx.events.allocation(roles, frameworks);
+    ctx.events.allocation(roles, frameworks, cycle);
   }
 }

@@ -147,10 +147,12 @@ export class ClusterEvents {
   allocation(
     roles: Record<string, { dominantShare: number }>,
     frameworks: Record<string, { dominantShare: number; role?: string }>,
+    cycle?: { cycleMs: number; offers: number },
   ): void {
     this.#outbox.cluster(ClusterEventKind.Allocation, {
       type: "cluster.allocation",
       timestamp: this.#clock.now(),
+      ...(cycle === undefined ? {} : { cycleMs: cycle.cycleMs, offers: cycle.offers }),
       roles,
       frameworks,
     });

@@ -111,6 +111,8 @@ export interface MasterView {
   policy: string;
   startTime: number;
   recovery?: { paused: boolean; expected: number; reregistered: number };
+  /** The last allocation cycle the master reported (`cluster.allocation`): decision time and offers. */
+  lastCycle?: { ms: number; offers: number; at: number };
 }
 
 /** The model as JSON: what `/ui/api/snapshot` answers. */
@@ -397,6 +399,9 @@ export class UiModel {
       case "cluster.taskUpdated":
         return this.#taskUpdated(e);
       case "cluster.allocation":
+        if (e.cycleMs !== undefined) {
+          this.master.lastCycle = { ms: e.cycleMs, offers: e.offers ?? 0, at: e.timestamp };
+        }
         for (const [role, { dominantShare }] of Object.entries(e.roles)) {
           const view = this.roles[role];
           if (view !== undefined) view.dominantShare = dominantShare;

@@ -104,6 +104,13 @@ export function Overview({ model }: PageProps) {
       <div>leader: <b data-testid="leader">${m.leaderId ?? "none"}</b></div>
       <div>standbys: ${standbys.length === 0 ? "none" : standbys.map((s) => s.id).join(", ")}</div>
       <div>policy: ${m.policy}</div>
+      <div data-testid="allocation-cycle">
+        allocation cycle: ${
+          m.lastCycle === undefined
+            ? "not reported yet"
+            : `${m.lastCycle.ms.toFixed(2)} ms, ${m.lastCycle.offers} offers`
+        }
+      </div>
       ${
         m.recovery?.paused
           ? html`<div class="warn">recovering: ${m.recovery.reregistered}/${m.recovery.expected} agents back</div>`

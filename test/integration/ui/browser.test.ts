@@ -146,6 +146,15 @@ browserTest(
     );
     t.log(`role web: ${share}`);
     await shoot(page, "roles");
+    // the cycle that gave the share also reported its decision time, shown on the overview
+    await page.click("a[href='#/overview']");
+    const cycle = await waitText(
+      page,
+      "[data-testid=allocation-cycle]",
+      (s) => / ms, \d+ offers/.test(s),
+      "the allocation cycle time",
+    );
+    t.log(cycle.trim());
 
     await page.click("a[href='#/tasks']");
     await writeFile(go, "");
