@@ -91,9 +91,22 @@ async function framework(t: ExecutionContext<Context>): Promise<Framework> {
 }
 
 /** The first offer recorded from `from` on. */
-async function nextOffer(fw: Framework, from = 0): Promise<Offer> {
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS, from });
-  return offers[0]!;
+/** The next offer after `from` holding at least `need` (the remainder of an accept may come first). */
+async function nextOffer(
+  fw: Framework,
+  from = 0,
+  need: Record<string, number> = {},
+): Promise<Offer> {
+  const fits = (o: Offer) =>
+    Object.entries(need).every(([name, amount]) => {
+      const have = o.resources[name];
+      return typeof have === "number" && have >= amount;
+    });
+  const { offers } = await fw.events.waitFor(
+    isEvent("offers", (e) => e.offers.some(fits)),
+    { timeoutMs: WAIT_MS, from },
+  );
+  return offers.find(fits)!;
 }
 
 function task(offer: Offer, command: string, mem = 32): TaskInfo {
@@ -356,7 +369,8 @@ test("task groups - each task's URIs are fetched into its own sandbox; a 404 fai
   t.is(done.state, TaskState.Finished, done.message);
   t.regex(text(done.data), /fetched-one/);
 
-  offer = await nextOffer(fw, from);
+  // two tasks and the executor again (the first group's remainder offer is smaller)
+  offer = await nextOffer(fw, from, { cpus: 0.3, mem: 96 });
   const broken = task(offer, "true");
   broken.command!.uris = [{ value: `${server.base}/missing.tar.gz` }];
   const sibling = task(offer, "sleep 60");

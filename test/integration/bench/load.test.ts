@@ -77,10 +77,11 @@ for (const transport of ["lite", "driver"] as const satisfies readonly Transport
     try {
       await within(load.done, WAIT_MS, "every task to finish");
       const stats = load.stats();
-      t.is(stats.accepted, TASKS);
-      t.is(stats.finished, TASKS);
-      t.is(stats.failed, 0);
-      t.is(stats.latency.count, TASKS);
+      const seen = JSON.stringify({ ...stats, latency: stats.latency.count });
+      t.is(stats.accepted, TASKS, `accepted: ${seen}`);
+      t.is(stats.finished, TASKS, `finished: ${seen}`);
+      t.is(stats.failed, 0, `failed: ${seen}`);
+      t.is(stats.latency.count, TASKS, `RUNNING seen: ${seen}`);
       t.true(stats.latency.maxMs >= stats.latency.p50Ms);
       t.true(stats.accepts > 0 && stats.accepts <= TASKS);
       t.deepEqual(stats.errors, {});
