@@ -4,8 +4,11 @@
 // it is at least as new as every TypeScript source; otherwise (a fresh clone
 // before the build, or sources edited since) the sources through tsx, so a
 // change is never hidden behind an old build. AGORA_FROM_SOURCES=1 forces the
-// sources.
+// sources, and so does `agora policy serve --module FILE.ts` for a module inside
+// this package (it imports agora's TypeScript sources, whose classes must be
+// the ones the policy actor runs on).
 import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -21,8 +24,20 @@ function newestSource(dir) {
   return newest;
 }
 
+/** `--module FILE` of `agora policy serve`, when it is a TypeScript file of this package. */
+function servesPackagePolicy(argv) {
+  if (argv[0] !== "policy" || argv[1] !== "serve") return false;
+  const at = argv.findIndex((a) => a === "--module" || a.startsWith("--module="));
+  if (at === -1) return false;
+  const value = argv[at].startsWith("--module=") ? argv[at].slice(9) : argv[at + 1];
+  if (value === undefined || !/\.[cm]?ts$/.test(value)) return false;
+  const file = path.resolve(value);
+  return file.startsWith(root) && !file.includes(`${path.sep}node_modules${path.sep}`);
+}
+
 function builtIsFresh() {
   if (process.env.AGORA_FROM_SOURCES === "1") return false;
+  if (servesPackagePolicy(process.argv.slice(2))) return false;
   let built;
   try {
     built = statSync(`${root}dist/.built`).mtimeMs;
