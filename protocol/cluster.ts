@@ -99,6 +99,8 @@ export const ClusterTaskUpdated = message("cluster.taskUpdated", {
   previousState: Type.Optional(TaskStateSchemaRef),
   reason: TaskStatus.properties.reason,
   message: TaskStatus.properties.message,
+  /** The task's health as its last update reported it (health checks), when known. */
+  healthy: Type.Optional(Type.Boolean()),
   resources: ResourcesJson,
 });
 

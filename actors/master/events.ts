@@ -127,6 +127,7 @@ export class ClusterEvents {
     previousState: TaskState | undefined,
     reason?: TaskReason,
     message?: string,
+    healthy?: boolean,
   ): void {
     this.#outbox.cluster(ClusterEventKind.TaskUpdated, {
       type: "cluster.taskUpdated",
@@ -139,6 +140,7 @@ export class ClusterEvents {
       previousState,
       reason,
       message,
+      ...(healthy === undefined ? {} : { healthy }),
       resources: interned.json(task.resources),
     });
   }

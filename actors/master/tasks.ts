@@ -170,6 +170,7 @@ export function applyStatus(
     return "illegal";
   }
   const previous = task.state;
+  const wasHealthy = task.status?.healthy;
   task.state = next;
   task.status = compactStatus(task.taskId, status, next);
   task.acknowledged = status.uuid === undefined;
@@ -185,7 +186,10 @@ export function applyStatus(
     ctx.metrics.inc("task_transitions");
     // Mesos's master/tasks_finished, tasks_failed...: tasks that reached each state
     ctx.metrics.incLabeled("task_states_reached", "state", TASK_STATE_LABELS[next] ?? next);
-    ctx.events.taskUpdated(task, next, previous, status.reason, status.message);
+    ctx.events.taskUpdated(task, next, previous, status.reason, status.message, status.healthy);
+  } else if (status.healthy !== undefined && status.healthy !== wasHealthy) {
+    // a health check result (TASK_RUNNING with `healthy`): observers see the change
+    ctx.events.taskUpdated(task, next, previous, status.reason, status.message, status.healthy);
   }
   return "applied";
 }

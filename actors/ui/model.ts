@@ -441,7 +441,7 @@ export class UiModel {
       state: e.state,
       resources: e.resources,
       role,
-      healthy: before?.healthy,
+      healthy: e.healthy ?? before?.healthy,
       reason: e.reason,
       message: e.message,
       since: before?.state === e.state ? before.since : e.timestamp,

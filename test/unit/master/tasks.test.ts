@@ -62,6 +62,25 @@ test("tasks - updates are forwarded with their uuid; acks go to the agent; termi
   t.deepEqual(h.invariants(), []);
 });
 
+test("tasks - a change of health is a cluster event; the same health again is not", (t) => {
+  const { h, fid, aid } = launched();
+  const health = () =>
+    h.outbox.sent.flatMap((s) =>
+      s.msg.type === "cluster.taskUpdated" ? [`${s.msg.state}:${s.msg.healthy}`] : [],
+    );
+  h.update(aid, fid, { taskId: "t1", state: "TASK_RUNNING", uuid: "u1" });
+  h.update(aid, fid, { taskId: "t1", state: "TASK_RUNNING", uuid: "u2", healthy: true });
+  h.update(aid, fid, { taskId: "t1", state: "TASK_RUNNING", uuid: "u3", healthy: true });
+  h.update(aid, fid, { taskId: "t1", state: "TASK_RUNNING", uuid: "u4", healthy: false });
+  t.deepEqual(health(), [
+    "TASK_STAGING:undefined",
+    "TASK_RUNNING:undefined",
+    "TASK_RUNNING:true",
+    "TASK_RUNNING:false",
+  ]);
+  t.deepEqual(h.invariants(), []);
+});
+
 test("tasks - an illegal transition is rejected, counted and not applied", (t) => {
   const { h, fid, aid } = launched();
   h.update(aid, fid, { taskId: "t1", state: "TASK_FAILED", uuid: "u1" });
