@@ -48,12 +48,12 @@ import { HealthChecker, type HealthResult } from "./health/checker.ts";
 import { killGracePeriodMs } from "./health/kill-policy.ts";
 import {
   commandUser,
+  connectExecutor,
   spawnTaskProcess,
   switchedIds,
   tail,
   taskEnvironment,
 } from "./task-process.ts";
-import { scrubPrivateVariables } from "./task-user.ts";
 
 /** Options of {@link runDefaultExecutor}. */
 export interface DefaultExecutorOptions extends ExecutorDriverOptions {
@@ -362,19 +362,11 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       if (pid !== undefined) signalTree(pid, "SIGKILL");
     }
   });
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => shutdown(undefined));
-  }
-
-  try {
-    await driver.start();
-    // connected with its AGORA_* environment: nothing spawned from here may see it
-    if (options.env === undefined) scrubPrivateVariables(process.env);
-  } catch (err) {
-    driver.logger.error({ err }, "the agent did not accept the executor");
-    await driver.stop();
-    exit(1);
-  }
+  await connectExecutor(driver, {
+    scrub: options.env === undefined,
+    shutdown: () => shutdown(undefined),
+    exit,
+  });
 }
 
 /** Why a group cannot start in this executor, or undefined. */

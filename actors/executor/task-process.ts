@@ -17,7 +17,14 @@ import path from "node:path";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { joinCgroupsArgv } from "../agent/isolation/launch.ts";
 import { commandProgram } from "../agent/launcher.ts";
-import { chownSandbox, lookupUser, needsSwitch, spawnAsUser, type TaskUser } from "./task-user.ts";
+import {
+  chownSandbox,
+  lookupUser,
+  needsSwitch,
+  scrubPrivateVariables,
+  spawnAsUser,
+  type TaskUser,
+} from "./task-user.ts";
 
 export { taskEnvironment } from "./task-user.ts";
 
@@ -96,5 +103,31 @@ export function tail(file: string, maxBytes: number): Uint8Array | undefined {
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * The end of a built-in executor's start: SIGTERM and SIGINT shut it down,
+ * then it subscribes to its agent; once connected with its `AGORA_*`
+ * environment, that environment is scrubbed so nothing it spawns sees it
+ * (`scrub`: false when the environment was given in code). An executor the
+ * agent does not accept logs why and exits 1.
+ */
+export async function connectExecutor(
+  driver: {
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    logger: { error(o: object, m: string): void };
+  },
+  options: { scrub: boolean; shutdown(): void; exit(code: number): void },
+): Promise<void> {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, options.shutdown);
+  try {
+    await driver.start();
+    if (options.scrub) scrubPrivateVariables(process.env);
+  } catch (err) {
+    driver.logger.error({ err }, "the agent did not accept the executor");
+    await driver.stop();
+    options.exit(1);
   }
 }
