@@ -91,11 +91,15 @@ async function framework(t: ExecutionContext<Context>): Promise<Framework> {
 }
 
 /** The first offer recorded from `from` on. */
-/** The next offer after `from` holding at least `need` (the remainder of an accept may come first). */
+/**
+ * The next offer after `from` holding at least `need`: a small one may come
+ * first (the remainder of an accept, or an idle executor's own resources
+ * returned when its last task ended).
+ */
 async function nextOffer(
   fw: Framework,
   from = 0,
-  need: Record<string, number> = {},
+  need: Record<string, number> = { cpus: 1, mem: 256 },
 ): Promise<Offer> {
   const fits = (o: Offer) =>
     Object.entries(need).every(([name, amount]) => {
@@ -369,8 +373,7 @@ test("task groups - each task's URIs are fetched into its own sandbox; a 404 fai
   t.is(done.state, TaskState.Finished, done.message);
   t.regex(text(done.data), /fetched-one/);
 
-  // two tasks and the executor again (the first group's remainder offer is smaller)
-  offer = await nextOffer(fw, from, { cpus: 0.3, mem: 96 });
+  offer = await nextOffer(fw, from);
   const broken = task(offer, "true");
   broken.command!.uris = [{ value: `${server.base}/missing.tar.gz` }];
   const sibling = task(offer, "sleep 60");
