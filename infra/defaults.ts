@@ -203,6 +203,14 @@ export const DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS = 5000;
 /** Agent: acknowledged update uuids kept per task in its checkpoint (for executors resending them). */
 export const CHECKPOINT_ACKED_UUIDS = 16;
 
+/**
+ * How long an acknowledgement of a non-terminal update may wait to be
+ * checkpointed (ms). It is written with the task's next change, or after
+ * this: losing it in a crash only makes the restarted agent send the update
+ * again (updates are at least once, duplicates are recognized by uuid).
+ */
+export const CHECKPOINT_ACK_FLUSH_MS = 1000;
+
 /** Health checks: seconds from the task's start to the first check (`HealthCheck.delay_seconds=15`). */
 export const DEFAULT_HEALTH_CHECK_DELAY_SECONDS = 15;
 /** Health checks: seconds from the end of one check to the next (`HealthCheck.interval_seconds=10`). */

@@ -92,10 +92,11 @@ class V1Container implements Container {
   }
 
   wrap(argv: readonly string[]): string[] {
-    return joinCgroupsArgv(
-      this.dirs().map((d) => path.join(d, "cgroup.procs")),
-      argv,
-    );
+    return joinCgroupsArgv(this.procsFiles(), argv);
+  }
+
+  procsFiles(): string[] {
+    return this.dirs().map((d) => path.join(d, "cgroup.procs"));
   }
 
   async child(id: string, limits: ContainerLimits = {}): Promise<Container> {
@@ -180,7 +181,30 @@ class V1Container implements Container {
     }
   }
 
+  /**
+   * The usual end of a task's cgroup, in one rmdir per hierarchy: the kernel
+   * refuses (EBUSY) to remove a cgroup with a process or a child cgroup in it.
+   * The freezer's goes last, so that what refused is still there to be frozen
+   * and killed by the whole destroy. True when every one is gone.
+   */
+  async #removeEmpty(): Promise<boolean> {
+    const { fs } = this.ctx;
+    const freezer = this.dir("freezer");
+    try {
+      await Promise.all(
+        this.dirs()
+          .filter((d) => d !== freezer)
+          .map((d) => fs.rmdir(d)),
+      );
+      await fs.rmdir(freezer);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async destroy(): Promise<void> {
+    if (await this.#removeEmpty()) return;
     await this.killAll();
     const { fs, clock, killTimeoutMs } = this.ctx;
     await Promise.all(this.dirs().map((dir) => removeTree(fs, clock, dir, killTimeoutMs)));
