@@ -204,10 +204,11 @@ export const DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS = 5000;
 export const CHECKPOINT_ACKED_UUIDS = 16;
 
 /**
- * How long an acknowledgement of a non-terminal update may wait to be
- * checkpointed (ms). It is written with the task's next change, or after
- * this: losing it in a crash only makes the restarted agent send the update
- * again (updates are at least once, duplicates are recognized by uuid).
+ * Agent: how long a task's change that a crash may lose waits to be
+ * checkpointed (ms): an acknowledgement of a non-terminal update (lost, the
+ * update is sent again; duplicates are recognized by uuid) or an executor's
+ * non-terminal update (the executor keeps it until acknowledged and resends
+ * it on subscribe). Written with the task's next change, or after this.
  */
 export const CHECKPOINT_ACK_FLUSH_MS = 1000;
 

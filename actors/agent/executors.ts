@@ -13,6 +13,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { Batcher } from "../../infra/batch.ts";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { NatsCredentials } from "../../infra/credentials.ts";
 import {
@@ -115,10 +116,16 @@ export class ExecutorManager {
   /** Tasks whose latest change (an acknowledgement) is checkpointed lazily, by key. */
   readonly #lazy = new Set<string>();
   #lazyTimer: Timer | undefined;
+  /** Messages to executors leave batched per executor, at the end of the turn (infra/batch.ts). */
+  readonly #toExecutors: Batcher;
 
   constructor(options: ExecutorManagerOptions) {
     this.#o = options;
     this.#checkpoints = new ExecutorCheckpoints(options.state, options.logger, options.metrics);
+    this.#toExecutors = new Batcher(options.nc, {
+      logger: options.logger,
+      metrics: options.metrics,
+    });
   }
 
   /** The task, if known. */
@@ -712,7 +719,16 @@ export class ExecutorManager {
     if (record.acked.length > CHECKPOINT_ACKED_UUIDS) record.acked.shift();
     record.acknowledged = status;
     // nothing waits for it: written with the task's next change, or soon (CHECKPOINT_ACK_FLUSH_MS)
-    this.#lazy.add(key(frameworkId, status.taskId));
+    this.checkpointTaskSoon(frameworkId, status.taskId);
+  }
+
+  /**
+   * Checkpoints a task with its next change, or within CHECKPOINT_ACK_FLUSH_MS:
+   * for changes a crash may lose (an acknowledgement, which only makes the
+   * update be sent again; an executor's update, which the executor resends).
+   */
+  checkpointTaskSoon(frameworkId: string, taskId: string): void {
+    this.#lazy.add(key(frameworkId, taskId));
     this.#lazyTimer ??= this.#o.clock.after(CHECKPOINT_ACK_FLUSH_MS, () => {
       this.#lazyTimer = undefined;
       const keys = [...this.#lazy];
@@ -935,6 +951,7 @@ export class ExecutorManager {
 
   /** Cancels the manager's timers; executors keep running (they outlive the agent). */
   stop(): void {
+    this.#toExecutors.flush();
     this.#poll?.cancel();
     this.#poll = undefined;
     // the acknowledgements that wait go to disk now (the executors outlive the agent)
@@ -1195,9 +1212,9 @@ export class ExecutorManager {
 
   #send(executor: ExecutorRecord, msg: Message): void {
     try {
-      this.#o.nc.publish(
+      this.#toExecutors.publish(
         this.#o.subjects.executor(this.#o.agentId(), executor.frameworkId, executor.executorId),
-        encode(msg),
+        msg,
       );
     } catch (err) {
       this.#o.logger.warn({ err, type: msg.type }, "message to executor not sent");

@@ -31,6 +31,7 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Static } from "@sinclair/typebox";
+import { Batcher } from "../../infra/batch.ts";
 import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import {
@@ -153,6 +154,7 @@ export class ExecutorDriver {
   readonly #listeners = new Set<(event: ExecutorEvent) => void>();
   readonly #onStop: Array<() => void> = [];
   #nc: NatsConnection | undefined;
+  #batcher: Batcher | undefined;
   #subscription: Subscription | undefined;
   #stopped = false;
   #subscribing: Promise<void> | undefined;
@@ -432,6 +434,7 @@ export class ExecutorDriver {
     this.#heartbeatTimer?.cancel();
     this.#heartbeatTimer = undefined;
     for (const finish of this.#onStop.splice(0)) finish();
+    this.#batcher?.flush();
     const nc = this.#nc;
     if (nc === undefined || nc.isClosed()) return;
     try {
@@ -447,11 +450,13 @@ export class ExecutorDriver {
     return this.stop();
   }
 
+  /** Updates and messages to the agent leave batched, at the end of the turn (infra/batch.ts). */
   #publish(msg: Message): void {
     const { env } = this;
-    this.nc.publish(
+    this.#batcher ??= new Batcher(this.nc, { logger: this.logger, metrics: this.metrics });
+    this.#batcher.publish(
       this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId),
-      encode(msg),
+      msg,
     );
   }
 

@@ -47,6 +47,7 @@ const write = writeCgroupFile;
 
 class V1Container implements Container {
   readonly id: string;
+  #dirs: string[] | undefined;
 
   constructor(
     private readonly ctx: V1Context,
@@ -62,7 +63,10 @@ class V1Container implements Container {
 
   /** One directory per distinct hierarchy. */
   dirs(): string[] {
-    return [...new Set(Object.keys(this.ctx.mounts).map((c) => this.dir(c as V1Controller)))];
+    this.#dirs ??= [
+      ...new Set(Object.keys(this.ctx.mounts).map((c) => this.dir(c as V1Controller))),
+    ];
+    return [...this.#dirs];
   }
 
   /**
