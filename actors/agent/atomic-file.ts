@@ -141,7 +141,7 @@ export class AtomicFiles {
       this.#known.delete(file);
       return;
     }
-    const fresh = !this.#known.has(file);
+    let fresh = !this.#known.has(file);
     const dir = path.dirname(file);
     if (!this.#dirs.has(dir)) {
       await mkdir(dir, { recursive: true });
@@ -154,6 +154,7 @@ export class AtomicFiles {
       // the directory was removed behind us (an executor's checkpoints): made again
       await mkdir(dir, { recursive: true });
       await writeRenamed(file, text);
+      fresh = true;
     }
     let syncs = 1;
     if (fresh) {
