@@ -26,7 +26,6 @@ import {
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { FrameworkRef, RunningTask } from "../../protocol/agents.ts";
-import { encode } from "../../protocol/codec.ts";
 import {
   type ExecutorInfo,
   isTerminalState,

@@ -43,7 +43,6 @@ import { serve } from "../../infra/dispatch.ts";
 import { createRootLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
-import { encode } from "../../protocol/codec.ts";
 import {
   isTerminalState,
   type TaskGroupInfo,
