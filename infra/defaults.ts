@@ -203,6 +203,15 @@ export const DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS = 5000;
 /** Agent: acknowledged update uuids kept per task in its checkpoint (for executors resending them). */
 export const CHECKPOINT_ACKED_UUIDS = 16;
 
+/**
+ * Agent: how long a task's change that a crash may lose waits to be
+ * checkpointed (ms): an acknowledgement of a non-terminal update (lost, the
+ * update is sent again; duplicates are recognized by uuid) or an executor's
+ * non-terminal update (the executor keeps it until acknowledged and resends
+ * it on subscribe). Written with the task's next change, or after this.
+ */
+export const CHECKPOINT_ACK_FLUSH_MS = 1000;
+
 /** Health checks: seconds from the task's start to the first check (`HealthCheck.delay_seconds=15`). */
 export const DEFAULT_HEALTH_CHECK_DELAY_SECONDS = 15;
 /** Health checks: seconds from the end of one check to the next (`HealthCheck.interval_seconds=10`). */

@@ -10,7 +10,10 @@
  * path is in flight runs once after it, with the content of the moment it
  * starts (the content is produced lazily), so a burst of changes to one task
  * costs one or two fsyncs rather than one each. Writes of different paths
- * run concurrently.
+ * run concurrently, and the files new to one directory share its fsync: a
+ * directory fsync asked while none of that directory has started yet is
+ * joined, not repeated (a task group's new task files cost one). A directory
+ * this process made or wrote into is not made again.
  */
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -30,6 +33,12 @@ interface Slot {
 export async function writeFileAtomic(file: string, text: string, syncDir = true): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
+  await writeRenamed(file, text);
+  if (syncDir) await fsyncDir(dir);
+}
+
+/** Writes `text` to a temporary file beside `file`, fsyncs it and renames it over `file`. */
+async function writeRenamed(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   const handle = await open(tmp, "w");
   try {
@@ -39,7 +48,6 @@ export async function writeFileAtomic(file: string, text: string, syncDir = true
     await handle.close();
   }
   await rename(tmp, file);
-  if (syncDir) await fsyncDir(dir);
 }
 
 /** fsyncs a directory (its entries); ignored where the platform refuses it. */
@@ -60,6 +68,10 @@ export class AtomicFiles {
   readonly #slots = new Map<string, Slot>();
   /** Files this process wrote: a rewrite needs no directory fsync. */
   readonly #known = new Set<string>();
+  /** Directories this process made or wrote into: no mkdir for them. */
+  readonly #dirs = new Set<string>();
+  /** Directory fsyncs not started yet, which a new file of the same directory joins. */
+  readonly #dirSyncs = new Map<string, Promise<void>>();
   /** Counts fsyncs, for the hot-path budget. */
   fsyncs = 0;
   readonly #onSync: ((count: number) => void) | undefined;
@@ -129,10 +141,50 @@ export class AtomicFiles {
       this.#known.delete(file);
       return;
     }
-    const fresh = !this.#known.has(file);
-    await writeFileAtomic(file, text, fresh);
-    this.fsyncs += fresh ? 2 : 1;
-    this.#onSync?.(fresh ? 2 : 1);
+    let fresh = !this.#known.has(file);
+    const dir = path.dirname(file);
+    if (!this.#dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
+    }
+    try {
+      await writeRenamed(file, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // the directory was removed behind us (an executor's checkpoints): made again
+      await mkdir(dir, { recursive: true });
+      await writeRenamed(file, text);
+      fresh = true;
+    }
+    let syncs = 1;
+    if (fresh) {
+      const joined = this.#dirSyncs.has(dir);
+      await this.#syncDir(dir);
+      if (!joined) syncs++;
+    }
+    this.fsyncs += syncs;
+    this.#onSync?.(syncs);
     this.#known.add(file);
+  }
+
+  /** fsyncs `dir` once for every new file renamed into it before the fsync starts. */
+  #syncDir(dir: string): Promise<void> {
+    let pending = this.#dirSyncs.get(dir);
+    if (pending === undefined) {
+      pending = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#dirSyncs.delete(dir);
+        return fsyncDir(dir);
+      });
+      this.#dirSyncs.set(dir, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets what it knows of the files and directories under `prefix` (they were removed). */
+  forget(prefix: string): void {
+    for (const f of this.#known) if (f.startsWith(prefix)) this.#known.delete(f);
+    for (const d of this.#dirs) {
+      if (d.startsWith(prefix) || `${d}${path.sep}` === prefix) this.#dirs.delete(d);
+    }
   }
 }

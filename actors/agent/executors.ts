@@ -13,9 +13,11 @@
 
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { Batcher } from "../../infra/batch.ts";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { NatsCredentials } from "../../infra/credentials.ts";
 import {
+  CHECKPOINT_ACK_FLUSH_MS,
   CHECKPOINT_ACKED_UUIDS,
   DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS,
   EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
@@ -24,7 +26,6 @@ import {
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { FrameworkRef, RunningTask } from "../../protocol/agents.ts";
-import { encode } from "../../protocol/codec.ts";
 import {
   type ExecutorInfo,
   isTerminalState,
@@ -111,10 +112,19 @@ export class ExecutorManager {
   #poll: Timer | undefined;
   /** The checkpoint is being read back: an executor not known yet may be about to be. */
   recovering = false;
+  /** Tasks whose latest change (an acknowledgement) is checkpointed lazily, by key. */
+  readonly #lazy = new Set<string>();
+  #lazyTimer: Timer | undefined;
+  /** Messages to executors leave batched per executor, at the end of the turn (infra/batch.ts). */
+  readonly #toExecutors: Batcher;
 
   constructor(options: ExecutorManagerOptions) {
     this.#o = options;
     this.#checkpoints = new ExecutorCheckpoints(options.state, options.logger, options.metrics);
+    this.#toExecutors = new Batcher(options.nc, {
+      logger: options.logger,
+      metrics: options.metrics,
+    });
   }
 
   /** The task, if known. */
@@ -249,8 +259,12 @@ export class ExecutorManager {
       return record;
     });
     this.#checkpoints.framework(framework);
-    for (const r of records) this.checkpointTask(fid, r.task.taskId);
     let executor = this.#executors.get(key(fid, executorId));
+    // To a running executor the group goes out at once, checkpointed as launched then; a
+    // group that waits for its executor is checkpointed now.
+    if (executor?.phase !== "running") {
+      for (const r of records) this.checkpointTask(fid, r.task.taskId);
+    }
     const rejection = this.#groupRejection(group, fid, executor);
     if (rejection !== undefined) {
       log.warn({ reason: rejection.reason, message: rejection.message }, "task group rejected");
@@ -703,7 +717,26 @@ export class ExecutorManager {
     record.acked.push(status.uuid);
     if (record.acked.length > CHECKPOINT_ACKED_UUIDS) record.acked.shift();
     record.acknowledged = status;
-    this.checkpointTask(frameworkId, status.taskId);
+    // nothing waits for it: written with the task's next change, or soon (CHECKPOINT_ACK_FLUSH_MS)
+    this.checkpointTaskSoon(frameworkId, status.taskId);
+  }
+
+  /**
+   * Checkpoints a task with its next change, or within CHECKPOINT_ACK_FLUSH_MS:
+   * for changes a crash may lose (an acknowledgement, which only makes the
+   * update be sent again; an executor's update, which the executor resends).
+   */
+  checkpointTaskSoon(frameworkId: string, taskId: string): void {
+    this.#lazy.add(key(frameworkId, taskId));
+    this.#lazyTimer ??= this.#o.clock.after(CHECKPOINT_ACK_FLUSH_MS, () => {
+      this.#lazyTimer = undefined;
+      const keys = [...this.#lazy];
+      this.#lazy.clear();
+      for (const k of keys) {
+        const r = this.#tasks.get(k);
+        if (r !== undefined) this.checkpointTask(r.frameworkId, r.task.taskId);
+      }
+    });
   }
 
   /** Passes an acknowledgement of an executor's update on to it. */
@@ -741,6 +774,7 @@ export class ExecutorManager {
     const record = this.#tasks.get(key(frameworkId, taskId));
     if (record === undefined) return;
     const k = key(frameworkId, taskId);
+    this.#lazy.delete(k);
     this.#checkpoints.task(frameworkId, record.executorId, taskId, () => {
       const r = this.#tasks.get(k);
       return r === undefined
@@ -829,6 +863,7 @@ export class ExecutorManager {
 
   /** Forgets every task (after {@link shutdownAll}, when the master refused the agent). */
   forgetAll(): void {
+    this.#lazy.clear();
     this.#tasks.clear();
     for (const executor of this.#executors.values()) executor.taskIds.clear();
     this.#checkpoints.clear();
@@ -915,8 +950,16 @@ export class ExecutorManager {
 
   /** Cancels the manager's timers; executors keep running (they outlive the agent). */
   stop(): void {
+    this.#toExecutors.flush();
     this.#poll?.cancel();
     this.#poll = undefined;
+    // the acknowledgements that wait go to disk now (the executors outlive the agent)
+    this.#lazyTimer?.cancel();
+    this.#lazyTimer = undefined;
+    for (const k of [...this.#lazy]) {
+      const r = this.#tasks.get(k);
+      if (r !== undefined) this.checkpointTask(r.frameworkId, r.task.taskId);
+    }
     for (const executor of this.#executors.values()) {
       executor.timer?.cancel();
       executor.timer = undefined;
@@ -1168,9 +1211,9 @@ export class ExecutorManager {
 
   #send(executor: ExecutorRecord, msg: Message): void {
     try {
-      this.#o.nc.publish(
+      this.#toExecutors.publish(
         this.#o.subjects.executor(this.#o.agentId(), executor.frameworkId, executor.executorId),
-        encode(msg),
+        msg,
       );
     } catch (err) {
       this.#o.logger.warn({ err, type: msg.type }, "message to executor not sent");
@@ -1224,9 +1267,9 @@ function scalars(task: TaskInfo): { cpus?: number; mem?: number } {
   return out;
 }
 
-/** The `cgroup.procs` files a process joins to be in `container` (from its wrapped argv). */
+/** The `cgroup.procs` files a process joins to be in `container`. */
 function procsFiles(container: Container): string[] {
-  return container.wrap(["true"]).filter((a) => a.endsWith("/cgroup.procs"));
+  return container.procsFiles();
 }
 
 /** Why a task of a default executor failed, if its nested cgroup's memory limit did it. */

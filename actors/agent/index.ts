@@ -30,7 +30,7 @@ import { serve } from "../../infra/dispatch.ts";
 import type { HttpServer } from "../../infra/http.ts";
 import type { Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { ResourcesJson } from "../../protocol/common.ts";
+import { isTerminalState, type ResourcesJson, TaskSource } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
@@ -173,7 +173,12 @@ export function createAgent(deps: AgentDeps): Agent {
     onClosed: (frameworkId, taskId) => executors.forgetTask(frameworkId, taskId),
     store: deps.statusUpdateStore ?? {
       // The task's checkpoint holds its pending updates: a changed stream rewrites it.
-      appended: (frameworkId, status) => executors.checkpointTask(frameworkId, status.taskId),
+      // an executor's non-terminal update is written lazily: the executor keeps it until it is
+      // acknowledged and sends it again to a restarted agent (executor.subscribe)
+      appended: (frameworkId, status) =>
+        status.source === TaskSource.Executor && !isTerminalState(status.state)
+          ? executors.checkpointTaskSoon(frameworkId, status.taskId)
+          : executors.checkpointTask(frameworkId, status.taskId),
       acknowledged: () => {},
       closed: () => {},
     },

@@ -183,6 +183,7 @@ export class AgentStateStore {
     const dir = this.executorDir(frameworkId, executorId);
     await this.files.idle(`${dir}${path.sep}`);
     await rm(dir, { recursive: true, force: true });
+    this.files.forget(`${dir}${path.sep}`);
   }
 
   /** Forgets a framework's checkpoints. */
@@ -190,12 +191,14 @@ export class AgentStateStore {
     const dir = this.frameworkDir(frameworkId);
     await this.files.idle(`${dir}${path.sep}`);
     await rm(dir, { recursive: true, force: true });
+    this.files.forget(`${dir}${path.sep}`);
   }
 
   /** Forgets everything (a new agent id, or `--recover cleanup` after killing). */
   async clear(): Promise<void> {
     await this.files.idle();
     await rm(this.root, { recursive: true, force: true });
+    this.files.forget(this.root);
   }
 
   /** Reads everything back; unreadable files are logged, counted and skipped. */

@@ -31,6 +31,7 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Static } from "@sinclair/typebox";
+import { Batcher } from "../../infra/batch.ts";
 import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import {
@@ -42,7 +43,6 @@ import { serve } from "../../infra/dispatch.ts";
 import { createRootLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
-import { encode } from "../../protocol/codec.ts";
 import {
   isTerminalState,
   type TaskGroupInfo,
@@ -153,6 +153,7 @@ export class ExecutorDriver {
   readonly #listeners = new Set<(event: ExecutorEvent) => void>();
   readonly #onStop: Array<() => void> = [];
   #nc: NatsConnection | undefined;
+  #batcher: Batcher | undefined;
   #subscription: Subscription | undefined;
   #stopped = false;
   #subscribing: Promise<void> | undefined;
@@ -432,6 +433,7 @@ export class ExecutorDriver {
     this.#heartbeatTimer?.cancel();
     this.#heartbeatTimer = undefined;
     for (const finish of this.#onStop.splice(0)) finish();
+    this.#batcher?.flush();
     const nc = this.#nc;
     if (nc === undefined || nc.isClosed()) return;
     try {
@@ -447,11 +449,13 @@ export class ExecutorDriver {
     return this.stop();
   }
 
+  /** Updates and messages to the agent leave batched, at the end of the turn (infra/batch.ts). */
   #publish(msg: Message): void {
     const { env } = this;
-    this.nc.publish(
+    this.#batcher ??= new Batcher(this.nc, { logger: this.logger, metrics: this.metrics });
+    this.#batcher.publish(
       this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId),
-      encode(msg),
+      msg,
     );
   }
 

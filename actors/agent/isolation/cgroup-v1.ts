@@ -47,6 +47,7 @@ const write = writeCgroupFile;
 
 class V1Container implements Container {
   readonly id: string;
+  #dirs: string[] | undefined;
 
   constructor(
     private readonly ctx: V1Context,
@@ -62,31 +63,51 @@ class V1Container implements Container {
 
   /** One directory per distinct hierarchy. */
   dirs(): string[] {
-    return [...new Set(Object.keys(this.ctx.mounts).map((c) => this.dir(c as V1Controller)))];
+    this.#dirs ??= [
+      ...new Set(Object.keys(this.ctx.mounts).map((c) => this.dir(c as V1Controller))),
+    ];
+    return [...this.#dirs];
   }
 
-  async create(limits: ContainerLimits): Promise<void> {
+  /**
+   * Makes the cgroup in every hierarchy at once, then writes its limits (in
+   * order within a controller, the controllers at once). `nested`: the parent
+   * exists (a task's cgroup under its executor's), only the leaf is made.
+   */
+  async create(limits: ContainerLimits, nested = false): Promise<void> {
     const { fs, mounts, root } = this.ctx;
-    for (const mount of new Set(Object.values(mounts))) {
-      await mkdirBelow(fs, path.join(mount, root), path.join(mount, root, ...this.path));
-    }
+    await Promise.all(
+      [...new Set(Object.values(mounts))].map((mount) => {
+        const dir = path.join(mount, root, ...this.path);
+        return nested ? fs.mkdir(dir) : mkdirBelow(fs, path.join(mount, root), dir);
+      }),
+    );
+    const byController = new Map<V1Controller, Array<{ file: string; value: string }>>();
     for (const w of v1LimitWrites(limits)) {
-      await write(fs, path.join(this.dir(w.controller), w.file), w.value);
+      const list = byController.get(w.controller) ?? [];
+      list.push(w);
+      byController.set(w.controller, list);
     }
+    await Promise.all(
+      [...byController].map(async ([controller, writes]) => {
+        for (const w of writes) await write(fs, path.join(this.dir(controller), w.file), w.value);
+      }),
+    );
   }
 
   wrap(argv: readonly string[]): string[] {
-    return joinCgroupsArgv(
-      this.dirs().map((d) => path.join(d, "cgroup.procs")),
-      argv,
-    );
+    return joinCgroupsArgv(this.procsFiles(), argv);
+  }
+
+  procsFiles(): string[] {
+    return this.dirs().map((d) => path.join(d, "cgroup.procs"));
   }
 
   async child(id: string, limits: ContainerLimits = {}): Promise<Container> {
     checkContainerId(id);
-    const child = new V1Container(this.ctx, [...this.path, id]);
-    await child.create(limits);
-    return child;
+    return createOrRemove(new V1Container(this.ctx, [...this.path, id]), (c) =>
+      c.create(limits, true),
+    );
   }
 
   async children(): Promise<Container[]> {
@@ -95,10 +116,8 @@ class V1Container implements Container {
   }
 
   async pids(): Promise<number[]> {
-    const all = new Set<number>();
-    for (const dir of this.dirs())
-      for (const pid of await treeProcs(this.ctx.fs, dir)) all.add(pid);
-    return [...all];
+    const lists = await Promise.all(this.dirs().map((dir) => treeProcs(this.ctx.fs, dir)));
+    return [...new Set(lists.flat())];
   }
 
   async stats(): Promise<ContainerStats> {
@@ -166,10 +185,33 @@ class V1Container implements Container {
     }
   }
 
+  /**
+   * The usual end of a task's cgroup, in one rmdir per hierarchy: the kernel
+   * refuses (EBUSY) to remove a cgroup with a process or a child cgroup in it.
+   * The freezer's goes last, so that what refused is still there to be frozen
+   * and killed by the whole destroy. True when every one is gone.
+   */
+  async #removeEmpty(): Promise<boolean> {
+    const { fs } = this.ctx;
+    const freezer = this.dir("freezer");
+    try {
+      await Promise.all(
+        this.dirs()
+          .filter((d) => d !== freezer)
+          .map((d) => fs.rmdir(d)),
+      );
+      await fs.rmdir(freezer);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async destroy(): Promise<void> {
+    if (await this.#removeEmpty()) return;
     await this.killAll();
     const { fs, clock, killTimeoutMs } = this.ctx;
-    for (const dir of this.dirs()) await removeTree(fs, clock, dir, killTimeoutMs);
+    await Promise.all(this.dirs().map((dir) => removeTree(fs, clock, dir, killTimeoutMs)));
   }
 }
 

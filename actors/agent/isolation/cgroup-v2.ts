@@ -64,7 +64,11 @@ class V2Container implements Container {
   }
 
   wrap(argv: readonly string[]): string[] {
-    return joinCgroupsArgv([path.join(this.dir, LEAF, "cgroup.procs")], argv);
+    return joinCgroupsArgv(this.procsFiles(), argv);
+  }
+
+  procsFiles(): string[] {
+    return [path.join(this.dir, LEAF, "cgroup.procs")];
   }
 
   async child(id: string, limits: ContainerLimits = {}): Promise<Container> {

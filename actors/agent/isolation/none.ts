@@ -25,6 +25,10 @@ class NoneContainer implements Container {
     return [...argv];
   }
 
+  procsFiles(): string[] {
+    return [];
+  }
+
   async child(id: string, _limits?: ContainerLimits): Promise<Container> {
     checkContainerId(id);
     let child = this.#children.get(id);

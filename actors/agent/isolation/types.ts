@@ -87,6 +87,8 @@ export interface Container {
    * can fork: `[file, ...args]`. The argv itself where there is no isolation.
    */
   wrap(argv: readonly string[]): string[];
+  /** The `cgroup.procs` files a process writes its pid to to join the container ([] without isolation). */
+  procsFiles(): string[];
   /** A nested cgroup for one task of a task group (created when missing). */
   child(id: string, limits?: ContainerLimits): Promise<Container>;
   /** The nested containers that exist now. */

@@ -95,6 +95,7 @@ function fakeContainer(oom: OomStatus): Container {
     id: "c",
     path: ["c"],
     wrap: (argv) => [...argv],
+    procsFiles: () => [],
     child: async () => fakeContainer(oom),
     children: async () => [],
     pids: async () => [],

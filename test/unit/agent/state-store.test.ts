@@ -111,6 +111,23 @@ test("checkpoint store - writes of one file are coalesced and atomic; the conten
   t.deepEqual(await readdir(path.dirname(file)), []);
 });
 
+test("checkpoint store - new files of one directory share its fsync; a removed directory is made again", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "agora-atomic-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const files = new AtomicFiles();
+  const names = Array.from({ length: 20 }, (_, i) => path.join(dir, "tasks", `t${i}.json`));
+  await Promise.all(names.map((f, i) => files.write(f, () => `${i}`)));
+  t.deepEqual(
+    (await readdir(path.join(dir, "tasks"))).sort(),
+    names.map((f) => path.basename(f)).sort(),
+  );
+  // a file's own fsync each; the directory's fsyncs are shared (fewer than one per file)
+  t.true(files.fsyncs >= 21 && files.fsyncs < 40, String(files.fsyncs));
+  await rm(path.join(dir, "tasks"), { recursive: true });
+  await files.write(names[0]!, () => "again");
+  t.is(await readFile(names[0]!, "utf8"), "again");
+});
+
 test("reconfiguration policy - equal refuses any change, additive only additions", (t) => {
   const was = {
     resources: { cpus: 4, mem: 4096, ports: [[31000, 32000]] as [number, number][] },

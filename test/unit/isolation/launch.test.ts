@@ -45,3 +45,15 @@ test("launch - no cgroups, the argv itself; an empty argv is refused", (t) => {
   t.deepEqual(joinCgroupsArgv([], ["/bin/true"]), ["/bin/true"]);
   t.throws(() => joinCgroupsArgv(["/x"], []));
 });
+
+test("launch - a shell command joins in its own shell, quotes in paths kept", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "agora-join-it's-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "cgroup.procs");
+  await writeFile(file, "");
+  const argv = joinCgroupsArgv([file], ["/bin/sh", "-c", 'echo "$$"; exit 3']);
+  t.is(argv.length, 3);
+  const out = run(argv);
+  t.is(out.status, 3, out.stderr);
+  t.is((await readFile(file, "utf8")).trim(), out.stdout.trim());
+});
