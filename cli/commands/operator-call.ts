@@ -1,8 +1,10 @@
 /**
- * One operator request to the master (`master.operator`), shared by the
- * commands that read or change the master's settings (`agora weights`,
- * `agora quota`, `agora policy use`): connect, ask, map "nobody answered" to a
- * one-line hint, close.
+ * One operator request to the master (`master.operator.<principal>`), shared
+ * by the commands that read or change the master's settings (`agora weights`,
+ * `agora quota`, `agora policy use`, ...): connect, ask, map "nobody answered"
+ * to a one-line hint, close. The principal is the command's (`--principal` /
+ * `AGORA_PRINCIPAL`, `agora dev`'s `cli`, else `default`): the one the NATS
+ * server lets its credential publish for and the master's ACLs check.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
@@ -12,7 +14,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { request } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf, MessageType } from "../../protocol/registry.ts";
-import { cliLogger, connectCli, type NatsTarget, subjectsFor } from "../runtime.ts";
+import { cliLogger, connectCli, type NatsTarget, principalOf, subjectsFor } from "../runtime.ts";
 
 /** Options of every operator command: NATS URL, prefix and the reply deadline. */
 export const OPERATOR_OPTIONS = {
@@ -44,7 +46,7 @@ export async function askMaster<R>(
   const subjects = subjectsFor(target.prefix);
   const nc = await connectCli(target, clientName, cliLogger("warn"));
   try {
-    return await ask(nc, subjects.masterOperator()).catch((err: unknown) => {
+    return await ask(nc, subjects.masterOperator(principalOf(target))).catch((err: unknown) => {
       const error = AgoraError.from(err);
       if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
         throw new AgoraError(
