@@ -126,7 +126,7 @@ function admitAgent(
 }
 
 /**
- * `agent.reregister` on `master.agent.<agentId>`: an agent that has an id
+ * `agent.reregister` on `master.agent.<principal>.<agentId>`: an agent that has an id
  * comes back. Its tasks are merged: reported tasks are (re)added, live tasks
  * the master knew there but the agent did not report are dropped (never
  * launched) or lost.

@@ -148,6 +148,32 @@ test.serial(
   },
 );
 
+test.serial("operator principal - a credential without its principal gets a hint", async (t) => {
+  const r = await runAgora([
+    "weights",
+    "--nats",
+    server?.url ?? "",
+    "--prefix",
+    subjects.prefix,
+    "--nkey",
+    seedFile(dir, "ops"),
+    "--timeout",
+    "2s",
+  ]);
+  t.is(r.code, 1);
+  // the server's refusals are logged, then the one-line error with the hint
+  t.regex(
+    r.stderr,
+    /Permissions Violation for Publish to \\"secp\.v2\.master\.operator\.default\\"/,
+  );
+  t.true(
+    r.stderr.endsWith(
+      `agora: weights: no master answered at ${server?.url} (prefix ${subjects.prefix}); start one with \`agora dev\` or \`agora master\`; with a credential, pass its principal too (--principal NAME or AGORA_PRINCIPAL, as in its .env file)\n`,
+    ),
+    r.stderr,
+  );
+});
+
 test.serial(
   "operator principal - an operator may publish only on its own operator subject",
   async (t) => {
