@@ -190,9 +190,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     if (options.uiPort !== undefined) {
       const uiNc = await open("ui", "observer");
       const startUi = async (port: number) => {
+        const uiPrincipal = options.credentials?.("observer", "ui").principal;
         const actor = createUi({
           nc: uiNc,
           subjects,
+          ...(uiPrincipal === undefined ? {} : { principal: uiPrincipal }),
           logger,
           clock: options.clock ?? systemClock,
           port,
@@ -226,11 +228,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           attributes: spec.attributes,
         },
       });
+      const agentPrincipal = options.credentials?.("agent", spec.hostname).principal;
       const agent = createAgent({
         nc: await open(spec.hostname),
         logger,
         subjects,
         config,
+        ...(agentPrincipal === undefined ? {} : { principal: agentPrincipal }),
         clock: options.clock,
         natsUrl,
       });

@@ -3,10 +3,10 @@
  * CLI-friendly errors, and waiting for Ctrl-C.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "../infra/connect.ts";
+import { connect, connectionCredentials } from "../infra/connect.ts";
 import type { NatsCredentials } from "../infra/credentials.ts";
 import { createRootLogger, type Logger } from "../infra/logger.ts";
-import { Subjects } from "../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, Subjects } from "../protocol/subjects.ts";
 import { usageError } from "./command.ts";
 
 /**
@@ -88,6 +88,19 @@ export function connectCli(
     logger,
     timeoutMs: 3000,
   });
+}
+
+/**
+ * The principal a command acts as on `target`: `--principal` / `AGORA_PRINCIPAL`,
+ * else the one of `agora dev`'s recorded credentials for that URL, else
+ * `default` (unauthenticated). Operator calls go to `master.operator.<it>`.
+ */
+export function principalOf(target: NatsTarget): string {
+  const principal = connectionCredentials({
+    servers: target.nats,
+    credentials: credentialsOf(target),
+  }).principal;
+  return principal === undefined || principal === "" ? DEFAULT_PRINCIPAL : principal;
 }
 
 /** The termination signals a long-running command stops on. */

@@ -342,7 +342,7 @@ export const CREDENTIAL_OPTIONS = {
     flag: "principal",
     env: "AGORA_PRINCIPAL",
     placeholder: "NAME",
-    help: "principal this process acts as (its reply inbox prefix _INBOX_NAME; see `agora auth`)",
+    help: "principal this process acts as: its reply inbox prefix _INBOX_NAME, and the principal token of its agent or operator subjects (default: `default`; see `agora auth`)",
   },
 } as const satisfies OptionSpecs;
 

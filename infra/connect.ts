@@ -82,6 +82,23 @@ function oneLine(err: unknown): string {
 }
 
 /**
+ * The credentials {@link connect} uses for `options`: the given ones, else
+ * (without any way to authenticate and user info in no URL) the ones
+ * `agora dev` recorded for these URLs. Its `principal` is who the
+ * connection acts as (for the principal token of the subjects it sends on).
+ */
+export function connectionCredentials(
+  options: Pick<ConnectOptions, "servers" | "credentials" | "devDefaults">,
+): NatsCredentials {
+  const servers = serverList(options.servers);
+  const credentials = options.credentials ?? {};
+  if (hasAuth(credentials) || options.devDefaults === false) return credentials;
+  const userInfo = servers.some((s) => /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i.test(s));
+  const dev = userInfo ? undefined : devCredentialsFor(servers);
+  return dev === undefined ? credentials : { ...dev, ...credentials };
+}
+
+/**
  * Connects to NATS as the actor `name`. The connection reconnects forever
  * (`maxReconnectAttempts: -1`) every ~250 ms plus jitter, and its status
  * changes (disconnect, reconnect, errors, lame duck mode, ...) are logged
@@ -92,12 +109,7 @@ function oneLine(err: unknown): string {
  */
 export async function connect(options: ConnectOptions): Promise<NatsConnection> {
   const servers = serverList(options.servers);
-  let credentials = options.credentials ?? {};
-  if (!hasAuth(credentials) && options.devDefaults !== false) {
-    const userInfo = servers.some((s) => /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i.test(s));
-    const dev = userInfo ? undefined : devCredentialsFor(servers);
-    if (dev !== undefined) credentials = { ...dev, ...credentials };
-  }
+  const credentials = connectionCredentials(options);
   const secrets = secretsOf(servers, credentials);
   const shown = redactServers(servers);
   const auth = natsAuthOptions(servers, credentials);

@@ -1,6 +1,6 @@
 /**
  * Agent ↔ master messages.
- * Agent → master on `master.register` (request) and `master.agent.<agentId>`;
+ * Agent → master on `master.register.<principal>` (request) and `master.agent.<principal>.<agentId>`;
  * master → agent on `agent.<agentId>`.
  */
 import { type Static, Type } from "@sinclair/typebox";

@@ -1,5 +1,5 @@
 /**
- * Operator → master requests on `master.operator`, and the state JSON of
+ * Operator → master requests on `master.operator.<principal>`, and the state JSON of
  * DESIGN.md §7 (a stable contract).
  */
 import { type Static, Type } from "@sinclair/typebox";

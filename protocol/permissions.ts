@@ -75,9 +75,10 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
     subscribe: [wild(subjects.framework(principal, W)), inbox],
     allowResponses: false,
   });
+  // an operator principal calls only on its own subject: the master's ACLs check that name
   const operator: Permissions = {
     publish: [
-      subjects.masterOperator(),
+      subjects.masterOperator(p.name),
       wild(subjects.masterInstance(W)),
       wild(subjects.agentFiles(W)),
       // the event history (`agora events --since`) and the registry's leader key (the web UI)
@@ -118,11 +119,11 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
           ...JETSTREAM_PUBLISH,
         ],
         subscribe: [
-          subjects.masterRegister(),
+          subjects.masterRegisterAll(),
           subjects.masterAgentAll(),
           subjects.masterSubscribeAll(),
           subjects.masterFrameworkAll(),
-          subjects.masterOperator(),
+          subjects.masterOperatorAll(),
           wild(subjects.masterInstance(W)),
           inbox,
         ],
@@ -130,9 +131,10 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
       };
     case PrincipalKind.Agent:
       return {
+        // only under its own principal: the master records which principal registered an agent id
         publish: [
-          subjects.masterRegister(),
-          subjects.masterAgentAll(),
+          subjects.masterRegister(p.name),
+          wild(subjects.masterAgent(W, p.name)),
           wild(subjects.executor(W, W, W)),
         ],
         subscribe: [

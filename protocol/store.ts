@@ -92,6 +92,8 @@ export type AgentRegistryState = (typeof AgentRegistryState)[keyof typeof AgentR
 /** `agents.<id>`. */
 export const AgentRecord = Type.Object({
   id: Id,
+  /** The agent principal that registered it; absent: `default` (a record of before issue 11). */
+  principal: Type.Optional(Id),
   hostname: Text,
   resources: ResourcesJson,
   attributes: Attributes,

@@ -5,7 +5,10 @@
  * message; the identity of the sender is in the subject wherever the server
  * can enforce it with permissions (protocol/permissions.ts derives them from
  * these builders): an agent publishes only under
- * `<prefix>.v2.master.agent.<agentId>`, a framework's scheduler only under
+ * `<prefix>.v2.master.register.<principal>` and
+ * `<prefix>.v2.master.agent.<principal>.<agentId>` (the master records which
+ * agent principal registered an id), an operator only under
+ * `<prefix>.v2.master.operator.<principal>`, a framework's scheduler only under
  * `<prefix>.v2.master.subscribe.<principal>` and
  * `<prefix>.v2.master.framework.<principal>.<frameworkId>` and receives on
  * `<prefix>.v2.framework.<principal>.<frameworkId>` (the framework id is
@@ -25,8 +28,9 @@ export const PROTOCOL_VERSION = 1;
  */
 export const SUBJECT_VERSION = 2;
 /**
- * The principal of a framework whose FrameworkInfo names none (Mesos: an
- * unauthenticated framework): its subjects carry this token.
+ * The principal token of an unauthenticated sender: a framework whose
+ * FrameworkInfo names none (Mesos: an unauthenticated framework), an agent or
+ * an operator command started without `--principal` / `AGORA_PRINCIPAL`.
  */
 export const DEFAULT_PRINCIPAL = "default";
 
@@ -116,19 +120,31 @@ export class Subjects {
     this.base = `${prefix}.v${SUBJECT_VERSION}`;
   }
 
-  /** Agent → master, request: first registration of an agent (no id yet). */
-  masterRegister(): string {
-    return `${this.base}.master.register`;
+  /**
+   * Agent → master, request: first registration of an agent (no id yet) of
+   * agent principal `principal` (the agent's credential, {@link DEFAULT_PRINCIPAL}
+   * without one). The master records which principal registered each agent id.
+   */
+  masterRegister(principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.base}.master.register.${assertValidId(principal, "principal")}`;
   }
 
-  /** Agent → master: reregister (request), heartbeat, status updates, executor messages. */
-  masterAgent(agentId: string): string {
-    return `${this.base}.master.agent.${assertValidId(agentId, "agent id")}`;
+  /** Wildcard the master subscribes to for every agent principal's registrations. */
+  masterRegisterAll(): string {
+    return `${this.base}.master.register.*`;
+  }
+
+  /**
+   * Agent → master: reregister (request), heartbeat, status updates, executor
+   * messages of agent `agentId` sent by agent principal `principal`.
+   */
+  masterAgent(agentId: string, principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.base}.master.agent.${assertValidId(principal, "principal")}.${assertValidId(agentId, "agent id")}`;
   }
 
   /** Wildcard the master subscribes to for every agent. */
   masterAgentAll(): string {
-    return `${this.base}.master.agent.*`;
+    return `${this.base}.master.agent.*.*`;
   }
 
   /**
@@ -162,9 +178,18 @@ export class Subjects {
     return `${this.base}.master.instance.${assertValidId(masterId, "master id")}`;
   }
 
-  /** Operator → the leading master, request: state, weights, quota, policy. */
-  masterOperator(): string {
-    return `${this.base}.master.operator`;
+  /**
+   * Operator → the leading master, request: state, weights, quota, policy,
+   * teardown, explain, sent by operator principal `principal` (the one the
+   * master's ACLs check; {@link DEFAULT_PRINCIPAL}: unauthenticated).
+   */
+  masterOperator(principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.base}.master.operator.${assertValidId(principal, "principal")}`;
+  }
+
+  /** Wildcard the master subscribes to for every operator principal's calls. */
+  masterOperatorAll(): string {
+    return `${this.base}.master.operator.*`;
   }
 
   /** Master → agent: run, kill, acknowledge, framework messages, shutdown. */
@@ -247,8 +272,33 @@ export class Subjects {
 
   /** The principal of a `masterSubscribe` subject, or undefined when it is not one. */
   parseMasterSubscribe(subject: string): string | undefined {
+    return this.#principalOf(subject, "subscribe");
+  }
+
+  /** The principal of a `masterOperator` subject, or undefined when it is not one. */
+  parseMasterOperator(subject: string): string | undefined {
+    return this.#principalOf(subject, "operator");
+  }
+
+  /** The principal of a `masterRegister` subject, or undefined when it is not one. */
+  parseMasterRegister(subject: string): string | undefined {
+    return this.#principalOf(subject, "register");
+  }
+
+  /**
+   * The principal and agent id of a `masterAgent` subject, or undefined when
+   * `subject` is not one (or carries an invalid token).
+   */
+  parseMasterAgent(subject: string): { principal: string; agentId: string } | undefined {
     const t = this.parse(subject);
-    if (t?.length !== 3 || t[0] !== "master" || t[1] !== "subscribe") return undefined;
+    if (t?.length !== 4 || t[0] !== "master" || t[1] !== "agent") return undefined;
+    const [, , principal, agentId] = t;
+    return isValidId(principal) && isValidId(agentId) ? { principal, agentId } : undefined;
+  }
+
+  #principalOf(subject: string, kind: string): string | undefined {
+    const t = this.parse(subject);
+    if (t?.length !== 3 || t[0] !== "master" || t[1] !== kind) return undefined;
     return isValidId(t[2]) ? t[2] : undefined;
   }
 

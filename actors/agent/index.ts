@@ -33,7 +33,7 @@ import { Metrics } from "../../infra/metrics.ts";
 import { isTerminalState, type ResourcesJson, TaskSource } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { assertValidId, DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
 import {
   type AgentConfig,
@@ -92,6 +92,12 @@ export interface AgentDeps {
   requestTimeoutMs?: number;
   /** Called after the agent shut down on the master's `agent.shutdown` (e.g. to exit). */
   onShutdown?(reason: string | undefined): void;
+  /**
+   * The agent principal its connection authenticated as, the principal token of
+   * `master.register.<principal>` and `master.agent.<principal>.<agentId>`.
+   * @default config.principal (`--principal` / `AGORA_PRINCIPAL`), else `default`
+   */
+  principal?: string;
 }
 
 /** A running agent. */
@@ -116,10 +122,19 @@ export interface Agent {
   readonly httpUrl: string | undefined;
 }
 
+/**
+ * The agent principal of a configured name: `default` when none.
+ * @throws AgoraError INVALID_ID for a name that cannot be a subject token
+ */
+function agentPrincipal(name: string | undefined): string {
+  return name === undefined || name === "" ? DEFAULT_PRINCIPAL : assertValidId(name, "principal");
+}
+
 /** Creates the agent actor. */
 export function createAgent(deps: AgentDeps): Agent {
   const { nc, subjects, config } = deps;
   const clock = deps.clock ?? systemClock;
+  const principal = agentPrincipal(deps.principal ?? config.principal);
   const metrics = new Metrics({ prefix: "agora_agent_" });
   const logger = deps.logger.child({ actor: "agent", hostname: config.hostname });
   // Sandboxes are the executors' cwd: every path handed to them must be absolute.
@@ -154,7 +169,7 @@ export function createAgent(deps: AgentDeps): Agent {
     if (currentId === undefined || nc.isClosed()) return;
     let subject: string;
     try {
-      subject = subjects.masterAgent(currentId);
+      subject = subjects.masterAgent(currentId, principal);
     } catch (err) {
       logger.warn({ err, type: msg.type }, "message to master not sent");
       return;
@@ -420,6 +435,7 @@ export function createAgent(deps: AgentDeps): Agent {
       registrar = new Registrar({
         nc,
         subjects,
+        principal,
         clock,
         logger,
         metrics,

@@ -42,6 +42,8 @@ export interface AgentInfo {
 export interface RegistrarOptions {
   nc: NatsConnection;
   subjects: Subjects;
+  /** The agent principal its subjects to the master carry. */
+  principal: string;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -193,7 +195,7 @@ export class Registrar {
         metrics.inc("registration_attempts");
         reply = await request(
           nc,
-          subjects.masterRegister(),
+          subjects.masterRegister(this.#o.principal),
           { type: "agent.register", ...info },
           ["agent.registered"],
           this.#o.requestTimeoutMs,
@@ -202,7 +204,7 @@ export class Registrar {
         metrics.inc("reregistration_attempts");
         reply = await request(
           nc,
-          subjects.masterAgent(agentId),
+          subjects.masterAgent(agentId, this.#o.principal),
           { type: "agent.reregister", agentId, ...info, tasks: this.#o.runningTasks() },
           ["agent.registered"],
           this.#o.requestTimeoutMs,
@@ -260,7 +262,7 @@ export class Registrar {
     try {
       const reply = await request(
         this.#o.nc,
-        this.#o.subjects.masterAgent(agentId),
+        this.#o.subjects.masterAgent(agentId, this.#o.principal),
         { type: "agent.heartbeat" },
         ["ok", "agent.reregisterRequest"],
         Math.min(Math.max(10, periodMs), this.#o.requestTimeoutMs),

@@ -1,21 +1,25 @@
 /**
- * Inbound agent messages: `agent.register` on `master.register`, and
- * reregister, heartbeat, status updates and executor messages on
- * `master.agent.<agentId>`. The agent id is always the subject's last token,
- * never a field of the body.
+ * Inbound agent messages: `agent.register` on `master.register.<principal>`,
+ * and reregister, heartbeat, status updates and executor messages on
+ * `master.agent.<principal>.<agentId>`. The agent id is always the subject's
+ * last token, never a field of the body; the principal token is who sent it
+ * (the NATS server lets an agent credential publish only under its own), and
+ * a message for an agent id registered by another principal is rejected
+ * with PRINCIPAL_MISMATCH (principal.ts).
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { serve } from "../../infra/dispatch.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
-import { isValidId, type Subjects } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { registerAgent, reregisterAgent, touchAgent } from "./agents.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
+import { checkAgentPrincipal } from "./principal.ts";
 import { handleAgentUpdate } from "./tasks.ts";
 import { recordUsage } from "./usage.ts";
 
-/** Message types accepted on `master.agent.<agentId>`. */
+/** Message types accepted on `master.agent.<principal>.<agentId>`. */
 export const AGENT_MESSAGE_TYPES = [
   "agent.reregister",
   "agent.heartbeat",
@@ -35,16 +39,20 @@ export function unanswered(ctx: MasterContext): Promise<undefined> {
   return new Promise<undefined>(() => {});
 }
 
-/** `agent.register`; it must be a request (an agent needs the id in the reply). */
+/**
+ * `agent.register` from agent principal `principal`; it must be a request (an
+ * agent needs the id in the reply).
+ */
 export function handleRegister(
   ctx: MasterContext,
   msg: MessageOf<"agent.register">,
   isRequest: boolean,
+  principal: string = DEFAULT_PRINCIPAL,
 ): Message | Promise<Message> {
   if (!isRequest) {
     throw new AgoraError(ErrorCode.InvalidMessage, "agent.register must be sent as a request");
   }
-  return registerAgent(ctx, msg);
+  return registerAgent(ctx, msg, principal);
 }
 
 function activeAgent(ctx: MasterContext, agentId: string): AgentEntry {
@@ -59,8 +67,8 @@ function activeAgent(ctx: MasterContext, agentId: string): AgentEntry {
 }
 
 /**
- * A message on `master.agent.<agentId>`, for network-free callers (unit
- * tests, the simulator) whose registry stores at once.
+ * A message on `master.agent.<principal>.<agentId>`, for network-free callers
+ * (unit tests, the simulator) whose registry stores at once.
  * @throws AgoraError INTERNAL when the registry write would have to be awaited
  */
 export function handleAgentMessage(
@@ -68,21 +76,27 @@ export function handleAgentMessage(
   agentId: string,
   msg: AgentMessage,
   isRequest: boolean,
+  principal: string = DEFAULT_PRINCIPAL,
 ): Message | undefined {
-  const reply = routeAgentMessage(ctx, agentId, msg, isRequest);
+  const reply = routeAgentMessage(ctx, agentId, msg, isRequest, principal);
   if (reply instanceof Promise) {
     throw new AgoraError(ErrorCode.Internal, "handleAgentMessage needs a synchronous registry");
   }
   return reply;
 }
 
-/** A message on `master.agent.<agentId>`; the reply waits for registry writes. */
+/**
+ * A message on `master.agent.<principal>.<agentId>`; the reply waits for registry writes.
+ * @throws AgoraError PRINCIPAL_MISMATCH (counted) when another principal registered the agent
+ */
 export function routeAgentMessage(
   ctx: MasterContext,
   agentId: string,
   msg: AgentMessage,
   isRequest: boolean,
+  principal: string = DEFAULT_PRINCIPAL,
 ): Message | undefined | Promise<Message> {
+  checkAgentPrincipal(ctx, principal, agentId);
   switch (msg.type) {
     case "agent.reregister":
       if (!isRequest) {
@@ -91,7 +105,7 @@ export function routeAgentMessage(
           "agent.reregister must be sent as a request",
         );
       }
-      return reregisterAgent(ctx, agentId, msg);
+      return reregisterAgent(ctx, agentId, msg, principal);
     case "agent.heartbeat":
       touchAgent(ctx, agentId);
       return undefined;
@@ -122,17 +136,28 @@ export function routeAgentMessage(
   }
 }
 
-/** The id in the last token of `<base>.master.<kind>.<id>`. */
-export function idFromSubject(subjects: Subjects, subject: string, kind: string): string {
-  const tokens = subjects.parse(subject);
-  const id = tokens?.length === 3 && tokens[0] === "master" && tokens[1] === kind ? tokens[2] : "";
-  if (!isValidId(id)) {
-    throw new AgoraError(
-      ErrorCode.InvalidId,
-      `subject ${subject.slice(0, 300)} carries no valid ${kind} id`,
-    );
-  }
-  return id;
+function invalidSubject(subject: string, what: string): AgoraError {
+  return new AgoraError(
+    ErrorCode.InvalidId,
+    `subject ${subject.slice(0, 300)} carries no valid ${what}`,
+  );
+}
+
+/** The principal of `master.register.<principal>`. */
+function registerPrincipal(subjects: Subjects, subject: string): string {
+  const principal = subjects.parseMasterRegister(subject);
+  if (principal === undefined) throw invalidSubject(subject, "principal");
+  return principal;
+}
+
+/** The principal and agent id of `master.agent.<principal>.<agentId>`. */
+function agentOfSubject(
+  subjects: Subjects,
+  subject: string,
+): { principal: string; agentId: string } {
+  const parsed = subjects.parseMasterAgent(subject);
+  if (parsed === undefined) throw invalidSubject(subject, "principal and agent id");
+  return parsed;
 }
 
 /** Subscribes the master to its agent subjects. */
@@ -150,18 +175,15 @@ export function serveAgents(
     active: () => ctx.isLeading(),
   };
   return [
-    serve(nc, subjects.masterRegister(), { ...options, types: ["agent.register"] }, (msg, m) =>
-      ctx.isLeading() ? handleRegister(ctx, msg, m.reply !== undefined) : unanswered(ctx),
-    ),
-    serve(nc, subjects.masterAgentAll(), { ...options, types: AGENT_MESSAGE_TYPES }, (msg, m) =>
+    serve(nc, subjects.masterRegisterAll(), { ...options, types: ["agent.register"] }, (msg, m) =>
       ctx.isLeading()
-        ? routeAgentMessage(
-            ctx,
-            idFromSubject(subjects, m.subject, "agent"),
-            msg,
-            m.reply !== undefined,
-          )
+        ? handleRegister(ctx, msg, m.reply !== undefined, registerPrincipal(subjects, m.subject))
         : unanswered(ctx),
     ),
+    serve(nc, subjects.masterAgentAll(), { ...options, types: AGENT_MESSAGE_TYPES }, (msg, m) => {
+      if (!ctx.isLeading()) return unanswered(ctx);
+      const { principal, agentId } = agentOfSubject(subjects, m.subject);
+      return routeAgentMessage(ctx, agentId, msg, m.reply !== undefined, principal);
+    }),
   ];
 }

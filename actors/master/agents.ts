@@ -13,6 +13,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { type AgentRecord, AgentRegistryState, StoreKeys } from "../../protocol/store.ts";
+import { DEFAULT_PRINCIPAL } from "../../protocol/subjects.ts";
 import { isPartitionAware } from "./frameworks.ts";
 import { interned } from "./intern.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
@@ -48,10 +49,12 @@ function newAgent(
   id: string,
   msg: MessageOf<"agent.register"> | MessageOf<"agent.reregister">,
   total: Resources,
+  principal: string,
 ): AgentEntry {
   const now = ctx.clock.now();
   return {
     id,
+    principal,
     ordinal: ctx.pool.nextOrdinal(),
     hostname: msg.hostname,
     total,
@@ -74,22 +77,31 @@ function newAgent(
 }
 
 /**
- * `agent.register`: admits a new agent under a fresh id, once its registry
- * entry is stored (a failed write: UNAVAILABLE, nothing admitted).
+ * `agent.register` from agent principal `principal`: admits a new agent under
+ * a fresh id, once its registry entry (with the principal) is stored (a failed
+ * write: UNAVAILABLE, nothing admitted).
  */
 export function registerAgent(
   ctx: MasterContext,
   msg: MessageOf<"agent.register">,
+  principal: string = DEFAULT_PRINCIPAL,
 ): MessageOf<"agent.registered"> | Promise<MessageOf<"agent.registered">> {
   const total = interned.resources(msg.resources);
   const id = `${ctx.masterId}-S${ctx.sequence.agents++}`;
   const record = agentRecord(
-    { id, hostname: msg.hostname, total, attributes: msg.attributes, unreachableSince: undefined },
+    {
+      id,
+      principal,
+      hostname: msg.hostname,
+      total,
+      attributes: msg.attributes,
+      unreachableSince: undefined,
+    },
     AgentRegistryState.Admitted,
     ctx.clock.now(),
   );
   return afterWrite(storeRecord(ctx.registry, StoreKeys.agent(id), record), () =>
-    admitAgent(ctx, id, msg, total),
+    admitAgent(ctx, id, msg, total, principal),
   );
 }
 
@@ -98,8 +110,9 @@ function admitAgent(
   id: string,
   msg: MessageOf<"agent.register">,
   total: Resources,
+  principal: string,
 ): MessageOf<"agent.registered"> {
-  const agent = newAgent(ctx, id, msg, total);
+  const agent = newAgent(ctx, id, msg, total, principal);
   advance(ctx, agent, AgentEvent.Registered);
   ctx.agents.set(id, agent);
   ctx.pool.add(agent);
@@ -113,7 +126,7 @@ function admitAgent(
 }
 
 /**
- * `agent.reregister` on `master.agent.<agentId>`: an agent that has an id
+ * `agent.reregister` on `master.agent.<principal>.<agentId>`: an agent that has an id
  * comes back. Its tasks are merged: reported tasks are (re)added, live tasks
  * the master knew there but the agent did not report are dropped (never
  * launched) or lost.
@@ -122,6 +135,7 @@ export function reregisterAgent(
   ctx: MasterContext,
   agentId: string,
   msg: MessageOf<"agent.reregister">,
+  principal: string = DEFAULT_PRINCIPAL,
 ): MessageOf<"agent.registered"> | Promise<MessageOf<"agent.registered">> {
   if (msg.agentId !== agentId) {
     throw new AgoraError(
@@ -142,14 +156,16 @@ export function reregisterAgent(
   // the registry already holds it as admitted with the same info: nothing to write
   const unchanged =
     stored !== undefined &&
+    stored.principal === principal &&
     stored.status !== AgentState.Unreachable &&
     stored.hostname === msg.hostname &&
     (stored.total === total || stored.total.equals(total)) &&
     sameAttributes(stored.attributes, msg.attributes);
-  if (unchanged) return readmitAgent(ctx, agentId, msg, total);
+  if (unchanged) return readmitAgent(ctx, agentId, msg, total, principal);
   const record = agentRecord(
     {
       id: agentId,
+      principal,
       hostname: msg.hostname,
       total,
       attributes: msg.attributes,
@@ -162,7 +178,7 @@ export function reregisterAgent(
     if (ctx.removedAgents.has(agentId)) {
       throw new AgoraError(ErrorCode.InvalidState, `agent ${agentId} was removed meanwhile`);
     }
-    return readmitAgent(ctx, agentId, msg, total);
+    return readmitAgent(ctx, agentId, msg, total, principal);
   });
 }
 
@@ -177,12 +193,13 @@ function readmitAgent(
   agentId: string,
   msg: MessageOf<"agent.reregister">,
   total: Resources,
+  principal: string,
 ): MessageOf<"agent.registered"> {
   let agent = ctx.agents.get(agentId);
   const known = agent !== undefined;
   const recovered = agent?.status === AgentState.Recovered;
   if (agent === undefined) {
-    agent = newAgent(ctx, agentId, msg, total);
+    agent = newAgent(ctx, agentId, msg, total, principal);
     ctx.agents.set(agentId, agent);
     ctx.pool.add(agent);
   } else {
@@ -223,6 +240,7 @@ export function restoreAgent(ctx: MasterContext, record: AgentRecord): AgentEntr
       attributes: record.attributes,
     },
     interned.resources(record.resources),
+    record.principal ?? DEFAULT_PRINCIPAL,
   );
   advance(ctx, agent, AgentEvent.Recover);
   if (record.state === AgentRegistryState.Unreachable) {

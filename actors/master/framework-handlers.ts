@@ -5,7 +5,7 @@
  * without a reply subject is reported to the framework as `event.error`.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { type MessageContext, serve } from "../../infra/dispatch.ts";
+import { serve } from "../../infra/dispatch.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
@@ -27,6 +27,7 @@ import {
   callPrincipal,
   checkFrameworkPrincipal,
   checkSubscribePrincipal,
+  operatorPrincipal,
   principalOfFramework,
 } from "./principal.ts";
 import { reconcile } from "./reconcile.ts";
@@ -173,7 +174,6 @@ export function serveFrameworks(
   subjects: Subjects,
   ctx: MasterContext,
   controls: OperatorControls = NO_CONTROLS,
-  operatorPrincipal: (m: MessageContext) => string | undefined = () => undefined,
 ): Subscription[] {
   // a reply must not overtake what the handler queued in the outbox before it
   const options = {
@@ -232,18 +232,22 @@ export function serveFrameworks(
         );
       },
     ),
-    serve(nc, subjects.masterOperator(), { ...options, types: OPERATOR_CALL_TYPES }, (call, m) =>
-      ctx.isLeading()
-        ? answerOperatorCall(
-            ctx,
-            controls,
-            call,
-            (part) => {
-              if (m.reply !== undefined) nc.publish(m.reply, encode(part));
-            },
-            operatorPrincipal(m),
-          )
-        : unanswered(ctx),
+    serve(
+      nc,
+      subjects.masterOperatorAll(),
+      { ...options, types: OPERATOR_CALL_TYPES },
+      (call, m) =>
+        ctx.isLeading()
+          ? answerOperatorCall(
+              ctx,
+              controls,
+              call,
+              (part) => {
+                if (m.reply !== undefined) nc.publish(m.reply, encode(part));
+              },
+              operatorPrincipal(subjects, m.subject),
+            )
+          : unanswered(ctx),
     ),
   ];
 }

@@ -12,7 +12,6 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import { EVENTS_STREAM_SETUP_TIMEOUT_MS, REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
-import type { MessageContext } from "../../infra/dispatch.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { ensureEventStream } from "../../infra/event-stream.ts";
 import type { HttpServer } from "../../infra/http.ts";
@@ -55,11 +54,6 @@ export interface MasterDeps {
   policy?: AllocationPolicy;
   /** The ACLs to check calls against; default the file `config.acls` names, else allow all. */
   authorizer?: Authorizer;
-  /**
-   * The principal of an operator call, from what the transport verified (its credential or
-   * subject); default none (every operator call is unauthenticated for the ACLs).
-   */
-  operatorPrincipal?: (m: MessageContext) => string | undefined;
 }
 
 /** A running (or runnable) master. */
@@ -225,7 +219,7 @@ export function createMaster(deps: MasterDeps): Master {
     // subscribed before the reregister and resubscribe requests go out (one connection keeps order)
     leaderSubs = [
       ...serveAgents(nc, subjects, fresh.ctx),
-      ...serveFrameworks(nc, subjects, fresh.ctx, controls, deps.operatorPrincipal),
+      ...serveFrameworks(nc, subjects, fresh.ctx, controls),
     ];
     try {
       recoverFromRegistry(fresh.ctx, snapshot, controls);

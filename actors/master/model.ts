@@ -29,6 +29,11 @@ import type { RoleSums } from "./sums.ts";
  */
 export interface AgentEntry {
   readonly id: string;
+  /**
+   * The agent principal that registered it (the principal token of
+   * `master.register.<principal>`); only that principal's subject may speak for it.
+   */
+  readonly principal: string;
   /** Its position in registration order (the order allocation visits agents in). */
   readonly ordinal: number;
   hostname: string;

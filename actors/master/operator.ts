@@ -1,5 +1,5 @@
 /**
- * Operator calls on `master.operator` (Mesos's operator API): the state,
+ * Operator calls on `master.operator.<principal>` (Mesos's operator API): the state,
  * role weights, role quota and the allocation policy, each changeable while
  * the master runs. The role settings live in `roles.ts` (which validates them);
  * changes take effect from the next allocation cycle, which is requested at
@@ -22,7 +22,7 @@ import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
 import { masterState } from "./state.ts";
 
-/** Call types accepted on `master.operator`. */
+/** Call types accepted on `master.operator.<principal>`. */
 export const OPERATOR_CALL_TYPES = [
   "operator.getState",
   "operator.getWeights",

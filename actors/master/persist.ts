@@ -17,12 +17,16 @@ import { storeRecord } from "./registry.ts";
 
 /** The registry record of an agent. */
 export function agentRecord(
-  agent: Pick<AgentEntry, "id" | "hostname" | "total" | "attributes" | "unreachableSince">,
+  agent: Pick<
+    AgentEntry,
+    "id" | "principal" | "hostname" | "total" | "attributes" | "unreachableSince"
+  >,
   state: AgentRegistryState,
   now: number,
 ): AgentRecord {
   return {
     id: agent.id,
+    principal: agent.principal,
     hostname: agent.hostname,
     resources: agent.total.toJSON(),
     attributes: agent.attributes,

@@ -9,7 +9,7 @@
  */
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
-import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
 import type { MasterContext } from "./model.ts";
 
 /**
@@ -28,6 +28,40 @@ export function callPrincipal(subjects: Subjects, subject: string): string {
     );
   }
   return principal;
+}
+
+/**
+ * The principal of an operator call on `master.operator.<principal>`, as the
+ * ACLs see it: undefined (unauthenticated) for {@link DEFAULT_PRINCIPAL}.
+ * @throws AgoraError INVALID_ID when the subject is not an operator subject
+ */
+export function operatorPrincipal(subjects: Subjects, subject: string): string | undefined {
+  const principal = subjects.parseMasterOperator(subject);
+  if (principal === undefined) {
+    throw new AgoraError(
+      ErrorCode.InvalidId,
+      `subject ${subject.slice(0, 300)} carries no valid principal`,
+    );
+  }
+  return principal === DEFAULT_PRINCIPAL ? undefined : principal;
+}
+
+/**
+ * A message on `master.agent.<principal>.<agentId>`: the agent, when known,
+ * must have been registered by that agent principal (an agent credential may
+ * publish only under its own principal, so this is who sent it).
+ * @throws AgoraError PRINCIPAL_MISMATCH (counted as `agent_calls_principal_mismatch`)
+ */
+export function checkAgentPrincipal(ctx: MasterContext, principal: string, agentId: string): void {
+  const agent = ctx.agents.get(agentId);
+  if (agent === undefined || agent.principal === principal) return;
+  ctx.metrics.inc("agent_calls_principal_mismatch");
+  ctx.logger.warn({ agentId, principal }, "agent message rejected: principal mismatch");
+  throw new AgoraError(
+    ErrorCode.PrincipalMismatch,
+    `agent ${agentId} was registered by another agent principal than ${JSON.stringify(principal)}`,
+    { retryable: false },
+  );
 }
 
 function mismatch(ctx: MasterContext, message: string): AgoraError {

@@ -52,6 +52,8 @@ export interface UiDeps {
   requestTimeoutMs?: number;
   /** A prebuilt bundle (tests share one); built at start otherwise. */
   bundle?: UiBundle;
+  /** The operator principal its state requests go out as (`master.operator.<it>`). @default "default" */
+  principal?: string;
 }
 
 /** A running UI actor. */
@@ -108,7 +110,7 @@ export function createUi(deps: UiDeps): UiActor {
     if (held !== undefined || stopped) return;
     held = [];
     try {
-      const reply = await requestState(nc, subjects.masterOperator(), timeoutMs);
+      const reply = await requestState(nc, subjects.masterOperator(deps.principal), timeoutMs);
       const late = held;
       held = undefined;
       model.loadState(reply.state, clock.now());

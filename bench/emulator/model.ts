@@ -82,6 +82,8 @@ export interface EmulatedTask {
 /** The emulator's resolved options. */
 export interface EmulatorSettings {
   count: number;
+  /** The agent principal of every emulated agent (`master.agent.<principal>.<agentId>`). */
+  principal: string;
   resources: ResourcesJson;
   attributes: (index: number) => Attributes;
   hostnamePrefix: string;

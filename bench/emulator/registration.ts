@@ -60,7 +60,7 @@ export function registered(
 ): void {
   if (agent.id !== undefined && agent.id !== reply.agentId) ctx.byId.delete(agent.id);
   agent.id = reply.agentId;
-  agent.masterSubject = ctx.subjects.masterAgent(reply.agentId);
+  agent.masterSubject = ctx.subjects.masterAgent(reply.agentId, ctx.settings.principal);
   agent.masterId = reply.masterId;
   agent.state = EmulatedAgentState.Registered;
   agent.reregisterAt = Number.POSITIVE_INFINITY;
@@ -95,7 +95,7 @@ export async function registerAgent(
     try {
       const reply = await request(
         agent.nc,
-        ctx.subjects.masterRegister(),
+        ctx.subjects.masterRegister(ctx.settings.principal),
         msg,
         ctx.settings.requestTimeoutMs,
       );

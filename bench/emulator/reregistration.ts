@@ -126,7 +126,7 @@ export class Reregistrations {
     try {
       const reply = await request(
         agent.nc,
-        ctx.subjects.masterAgent(agentId),
+        ctx.subjects.masterAgent(agentId, ctx.settings.principal),
         msg,
         ctx.settings.requestTimeoutMs,
       );

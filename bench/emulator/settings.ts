@@ -15,7 +15,7 @@ import {
 import type { Logger } from "../../infra/logger.ts";
 import type { Attributes, ResourcesJson } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { assertValidId, DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import type { EmulatorSettings } from "./model.ts";
 
 /** Resources of each emulated agent when none are given. */
@@ -34,6 +34,11 @@ export interface AgentEmulatorOptions {
   /** Connections to open when no `nc` is given. @default 1 */
   connections?: number;
   subjects: Subjects;
+  /**
+   * The agent principal the emulated agents register as (their connection's
+   * credential must be that agent principal's). @default "default"
+   */
+  principal?: string;
   /** Number of agents. */
   count: number;
   /** Total resources of each agent, a Mesos resource string or JSON. @default "cpus:4;mem:4096" */
@@ -101,6 +106,7 @@ export function settingsOf(options: AgentEmulatorOptions): EmulatorSettings {
   );
   return {
     count: options.count,
+    principal: assertValidId(options.principal ?? DEFAULT_PRINCIPAL, "principal"),
     resources:
       typeof resources === "string"
         ? Resources.parse(resources).toJSON()

@@ -38,8 +38,14 @@ const AUTH_OPTIONS = {
     kind: "string",
     flag: "agents",
     default: "agents",
+    placeholder: "NAME[,NAME...]",
+    help: "init: agent principals, one per agent or agent class (each speaks only for the agents it registered)",
+  },
+  operator: {
+    kind: "strings",
+    flag: "operator",
     placeholder: "NAME",
-    help: "init: the agent class principal every agent uses",
+    help: "init: an operator principal (repeatable; default one named operator), the name the master's ACLs check",
   },
   framework: {
     kind: "strings",
@@ -90,16 +96,20 @@ function frameworkSpec(arg: string): PrincipalSpec {
 export function initialPrincipals(values: {
   masters: number;
   agents: string;
+  operator?: string[] | undefined;
   framework?: string[] | undefined;
   policy?: string[] | undefined;
   observer?: string[] | undefined;
 }): PrincipalSpec[] {
   if (values.masters < 1) throw usageError("--masters must be at least 1");
-  const out: PrincipalSpec[] = [{ name: "operator", kind: PrincipalKind.Operator }];
+  const operators = values.operator?.length ? values.operator : ["operator"];
+  const out: PrincipalSpec[] = operators.map((name) => ({ name, kind: PrincipalKind.Operator }));
   for (let i = 1; i <= values.masters; i++) {
     out.push({ name: `master-${i}`, kind: PrincipalKind.Master });
   }
-  out.push({ name: values.agents, kind: PrincipalKind.Agent });
+  const agents = values.agents.split(",").filter((name) => name !== "");
+  if (agents.length === 0) throw usageError("--agents needs at least one agent principal");
+  for (const name of agents) out.push({ name, kind: PrincipalKind.Agent });
   out.push({ name: "executor", kind: PrincipalKind.Executor });
   for (const f of values.framework ?? []) out.push(frameworkSpec(f));
   for (const p of values.policy ?? []) out.push({ name: `policy-${p}`, kind: "policy", policy: p });

@@ -1,18 +1,28 @@
 /**
- * One operator request to the master (`master.operator`), shared by the
- * commands that read or change the master's settings (`agora weights`,
- * `agora quota`, `agora policy use`): connect, ask, map "nobody answered" to a
- * one-line hint, close.
+ * One operator request to the master (`master.operator.<principal>`), shared
+ * by the commands that read or change the master's settings (`agora weights`,
+ * `agora quota`, `agora policy use`, ...): connect, ask, map "nobody answered"
+ * to a one-line hint, close. The principal is the command's (`--principal` /
+ * `AGORA_PRINCIPAL`, `agora dev`'s `cli`, else `default`): the one the NATS
+ * server lets its credential publish for and the master's ACLs check.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
-import { redactServers } from "../../infra/credentials.ts";
+import { hasAuth, redactServers } from "../../infra/credentials.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { request } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf, MessageType } from "../../protocol/registry.ts";
-import { cliLogger, connectCli, type NatsTarget, subjectsFor } from "../runtime.ts";
+import { DEFAULT_PRINCIPAL } from "../../protocol/subjects.ts";
+import {
+  cliLogger,
+  connectCli,
+  credentialsOf,
+  type NatsTarget,
+  principalOf,
+  subjectsFor,
+} from "../runtime.ts";
 
 /** Options of every operator command: NATS URL, prefix and the reply deadline. */
 export const OPERATOR_OPTIONS = {
@@ -42,14 +52,20 @@ export async function askMaster<R>(
   ask: (nc: NatsConnection, subject: string) => Promise<R>,
 ): Promise<R> {
   const subjects = subjectsFor(target.prefix);
+  const principal = principalOf(target);
   const nc = await connectCli(target, clientName, cliLogger("warn"));
   try {
-    return await ask(nc, subjects.masterOperator()).catch((err: unknown) => {
+    return await ask(nc, subjects.masterOperator(principal)).catch((err: unknown) => {
       const error = AgoraError.from(err);
       if (error.code === ErrorCode.Unavailable || error.code === ErrorCode.Timeout) {
+        // a credential without its principal calls on master.operator.default, which it may not
+        const hint =
+          principal === DEFAULT_PRINCIPAL && hasAuth(credentialsOf(target))
+            ? "; with a credential, pass its principal too (--principal NAME or AGORA_PRINCIPAL, as in its .env file)"
+            : "";
         throw new AgoraError(
           error.code,
-          `no master answered at ${redactServers(target.nats)} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\``,
+          `no master answered at ${redactServers(target.nats)} (prefix ${target.prefix}); start one with \`agora dev\` or \`agora master\`${hint}`,
         );
       }
       throw error;

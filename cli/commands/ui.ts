@@ -9,7 +9,7 @@ import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { DEFAULT_UI_HTTP_HOST, DEFAULT_UI_HTTP_PORT } from "../../infra/defaults.ts";
 import { type Command, parseCommand, usageError } from "../command.ts";
-import { cliLogger, connectCli, subjectsFor, waitForStopSignal } from "../runtime.ts";
+import { cliLogger, connectCli, principalOf, subjectsFor, waitForStopSignal } from "../runtime.ts";
 
 const UI_OPTIONS = {
   ...COMMON_OPTIONS,
@@ -61,6 +61,7 @@ export const uiCommand: Command = {
       clock: systemClock,
       port: values.httpPort,
       host: values.httpHost,
+      principal: principalOf(values),
     });
     try {
       await ui.start();

@@ -88,7 +88,7 @@ export class TestMaster {
   /** Subscribes to the master's subjects. */
   async start(): Promise<void> {
     this.#subs = [
-      this.nc.subscribe(this.subjects.masterRegister(), { callback: (_e, m) => this.#on(m) }),
+      this.nc.subscribe(this.subjects.masterRegisterAll(), { callback: (_e, m) => this.#on(m) }),
       this.nc.subscribe(this.subjects.masterAgentAll(), { callback: (_e, m) => this.#on(m) }),
     ];
     await this.nc.flush();

@@ -51,7 +51,7 @@ class FakeMaster {
   static async start(url: string, subjects: Subjects, heartbeatIntervalSeconds = 0.05) {
     const nc = await connect({ servers: url, name: "fake-master" });
     const master = new FakeMaster(nc, subjects, heartbeatIntervalSeconds);
-    nc.subscribe(subjects.masterRegister(), { callback: (_, m) => master.#onRegister(m) });
+    nc.subscribe(subjects.masterRegisterAll(), { callback: (_, m) => master.#onRegister(m) });
     nc.subscribe(subjects.masterAgentAll(), { callback: (_, m) => master.#onAgent(m) });
     await nc.flush();
     return master;

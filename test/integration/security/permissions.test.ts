@@ -106,9 +106,10 @@ test("permissions - framework A cannot call for framework B nor read B's events"
   for (const subject of [
     subjects.masterFramework("bob", "fw-b"), // accept, kill, acknowledge, reconcile of B
     subjects.masterSubscribe("bob"),
-    subjects.masterRegister(), // register as an agent
-    subjects.masterAgent("agent-1"),
-    subjects.masterOperator(), // an operator call
+    subjects.masterRegister("agents"), // register as an agent
+    subjects.masterAgent("agent-1", "agents"),
+    subjects.masterOperator("operator"), // an operator call
+    subjects.masterOperator(),
   ]) {
     t.is(await publishDenied(alice, subject), pubViolation(subject));
   }
@@ -134,7 +135,7 @@ test("permissions - an agent cannot publish as a framework nor send an operator 
   for (const subject of [
     subjects.masterFramework("alice", "fw-a"),
     subjects.masterSubscribe("alice"),
-    subjects.masterOperator(),
+    subjects.masterOperator("operator"),
     subjects.framework("alice", "fw-a"),
   ]) {
     t.is(await publishDenied(agent, subject), pubViolation(subject));
@@ -147,7 +148,10 @@ test("permissions - an agent cannot publish as a framework nor send an operator 
 
 test("permissions - the executor credential is not the agent's", async (t) => {
   const executor = await as("executor");
-  for (const subject of [subjects.masterAgent("agent-1"), subjects.masterRegister()]) {
+  for (const subject of [
+    subjects.masterAgent("agent-1", "agents"),
+    subjects.masterRegister("agents"),
+  ]) {
     t.is(await publishDenied(executor, subject), pubViolation(subject));
   }
   const agentSubject = subjects.agent("agent-1");
@@ -159,8 +163,8 @@ test("permissions - an observer reads cluster events and nothing else", async (t
   const master = await as("master-1");
   t.true(await delivered(watcher, subjects.event(ClusterEventKind.TaskUpdated), master));
   t.is(
-    await publishDenied(watcher, subjects.masterOperator()),
-    pubViolation(subjects.masterOperator()),
+    await publishDenied(watcher, subjects.masterOperator("operator")),
+    pubViolation(subjects.masterOperator("operator")),
   );
   t.is(
     await publishDenied(watcher, subjects.event(ClusterEventKind.AgentAdded)),

@@ -64,6 +64,7 @@ function registrar(
   const r = new Registrar({
     nc,
     subjects: new Subjects("agora"),
+    principal: "default",
     clock,
     logger: silentLogger(),
     metrics: new Metrics(),

@@ -66,6 +66,7 @@ function setup(count: number, overrides: Partial<AgentEmulatorOptions>) {
   const settings = settingsOf({
     subjects,
     count,
+    principal: "emu",
     reregistrationDelayMs: 0,
     reregistrationBackoffMs: 1000,
     reregistrationBackoffMaxMs: 4000,
@@ -84,7 +85,7 @@ function setup(count: number, overrides: Partial<AgentEmulatorOptions>) {
     heartbeatInbox: `inbox.${index}`,
     state: EmulatedAgentState.Registered,
     id: `agent${index}`,
-    masterSubject: subjects.masterAgent(`agent${index}`),
+    masterSubject: subjects.masterAgent(`agent${index}`, "emu"),
     masterId: "first",
     reregisterAt: Number.POSITIVE_INFINITY,
     reregisterAttempt: 0,
@@ -138,7 +139,7 @@ test("emulator reregistration - a batch per tick, a bounded window in flight, on
   t.is(pending.length, 15, "then only up to the window");
   tick();
   t.is(pending.length, 15);
-  t.true(pending.every((p) => p.subject.endsWith(`.master.agent.${p.agentId}`)));
+  t.true(pending.every((p) => p.subject.endsWith(`.master.agent.emu.${p.agentId}`)));
 
   pending[0]!.resolve();
   pending[1]!.resolve();

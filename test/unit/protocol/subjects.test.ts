@@ -52,14 +52,19 @@ const VALID_IDS = [
 function expectations(s: Subjects, base: string): Array<[string, string, string]> {
   return [
     ["base", s.base, base],
-    ["masterRegister", s.masterRegister(), `${base}.master.register`],
-    ["masterAgent", s.masterAgent("agent-1"), `${base}.master.agent.agent-1`],
-    ["masterAgentAll", s.masterAgentAll(), `${base}.master.agent.*`],
+    ["masterRegister", s.masterRegister("agents"), `${base}.master.register.agents`],
+    ["masterRegister default", s.masterRegister(), `${base}.master.register.default`],
+    ["masterRegisterAll", s.masterRegisterAll(), `${base}.master.register.*`],
+    ["masterAgent", s.masterAgent("agent-1", "agents"), `${base}.master.agent.agents.agent-1`],
+    ["masterAgent default", s.masterAgent("agent-1"), `${base}.master.agent.default.agent-1`],
+    ["masterAgentAll", s.masterAgentAll(), `${base}.master.agent.*.*`],
     ["masterSubscribe", s.masterSubscribe("alice"), `${base}.master.subscribe.alice`],
     ["masterSubscribeAll", s.masterSubscribeAll(), `${base}.master.subscribe.*`],
     ["masterFramework", s.masterFramework("alice", "fw-1"), `${base}.master.framework.alice.fw-1`],
     ["masterFrameworkAll", s.masterFrameworkAll(), `${base}.master.framework.*.*`],
-    ["masterOperator", s.masterOperator(), `${base}.master.operator`],
+    ["masterOperator", s.masterOperator("ops"), `${base}.master.operator.ops`],
+    ["masterOperator default", s.masterOperator(), `${base}.master.operator.default`],
+    ["masterOperatorAll", s.masterOperatorAll(), `${base}.master.operator.*`],
     ["agent", s.agent("agent-1"), `${base}.agent.agent-1`],
     [
       "agentExecutor",
@@ -139,8 +144,11 @@ test("subjects - wildcards match the subjects they stand for", (t) => {
     }
     return p.length === x.length;
   };
-  t.true(matches(s.masterAgentAll(), s.masterAgent("a1")));
+  t.true(matches(s.masterAgentAll(), s.masterAgent("a1", "agents")));
   t.false(matches(s.masterAgentAll(), s.masterRegister()));
+  t.true(matches(s.masterRegisterAll(), s.masterRegister("agents")));
+  t.true(matches(s.masterOperatorAll(), s.masterOperator("ops")));
+  t.false(matches(s.masterOperatorAll(), s.masterInstance("m1")));
   t.true(matches(s.masterFrameworkAll(), s.masterFramework(DEFAULT_PRINCIPAL, "f1")));
   t.false(matches(s.masterFrameworkAll(), s.masterSubscribe(DEFAULT_PRINCIPAL)));
   t.true(matches(s.masterSubscribeAll(), s.masterSubscribe("bob")));
@@ -160,8 +168,8 @@ test("subjects - wildcards match the subjects they stand for", (t) => {
 
 test("subjects - parse returns the tokens after the base", (t) => {
   for (const s of [new Subjects(), new Subjects("acme.prod")]) {
-    t.deepEqual(s.parse(s.masterAgent("agent-1")), ["master", "agent", "agent-1"]);
-    t.deepEqual(s.parse(s.masterRegister()), ["master", "register"]);
+    t.deepEqual(s.parse(s.masterAgent("agent-1")), ["master", "agent", "default", "agent-1"]);
+    t.deepEqual(s.parse(s.masterRegister()), ["master", "register", "default"]);
     t.deepEqual(s.parse(s.agentExecutor("a", "f", "e")), ["agent", "a", "executor", "f", "e"]);
     t.deepEqual(s.parse(s.executor("a", "f", "e")), ["executor", "a", "f", "e"]);
     t.deepEqual(s.parse(s.event(ClusterEventKind.OfferSent)), ["events", "offer", "sent"]);
@@ -195,6 +203,20 @@ test("subjects - parsers return the principal and framework id of scheduler subj
   t.is(s.parseMasterFramework(`${s.base}.master.framework.fw-1`), undefined);
 });
 
+test("subjects - parsers return the principal of operator and agent subjects", (t) => {
+  const s = new Subjects();
+  t.is(s.parseMasterOperator(s.masterOperator("ops")), "ops");
+  t.is(s.parseMasterRegister(s.masterRegister("agents")), "agents");
+  t.deepEqual(s.parseMasterAgent(s.masterAgent("m1-S0", "agents")), {
+    principal: "agents",
+    agentId: "m1-S0",
+  });
+  t.is(s.parseMasterOperator(s.masterRegister("agents")), undefined);
+  t.is(s.parseMasterRegister(s.masterOperator("ops")), undefined);
+  t.is(s.parseMasterAgent(`${s.base}.master.agent.m1-S0`), undefined);
+  t.is(s.parseMasterOperator(`${s.base}.master.operator`), undefined);
+});
+
 // ---------------------------------------------------------------------------
 // Identifiers
 
@@ -224,6 +246,9 @@ test("subjects - every builder that takes an id rejects invalid ids", (t) => {
   const s = new Subjects();
   const builders: Array<[string, (id: string) => string]> = [
     ["masterAgent", (id) => s.masterAgent(id)],
+    ["masterAgent principal", (id) => s.masterAgent("a", id)],
+    ["masterRegister principal", (id) => s.masterRegister(id)],
+    ["masterOperator principal", (id) => s.masterOperator(id)],
     ["masterFramework", (id) => s.masterFramework(DEFAULT_PRINCIPAL, id)],
     ["masterFramework principal", (id) => s.masterFramework(id, "f")],
     ["masterSubscribe principal", (id) => s.masterSubscribe(id)],
