@@ -38,7 +38,7 @@ export default faultCase(
     t.is(kv.replicas, 3, `${kv.name} is replicated on 3 nodes`);
     const victim = nodes.findIndex((_, i) => `n${i + 1}` === kv.leader);
     t.true(victim >= 0, `the KV leader ${kv.leader} is a node of the cluster`);
-    const before = await cluster.leaderState();
+    const before = await cluster.waitLeader("the leader's state before the fault");
 
     nodes[victim]!.kill("SIGKILL");
     await nodes[victim]!.exited;
@@ -48,7 +48,8 @@ export default faultCase(
     await checkAfterFault(t, cluster, { tasks: 4, timeoutMs: 60_000 });
 
     // What the registry acknowledged survives: the next leader rebuilds from it.
-    const leading = (await cluster.leaderState()).masterId;
+    // the lead may have moved meanwhile (a loaded machine): ask whoever leads now, retrying
+    const leading = (await cluster.waitLeader("the leader after the fault", 60_000)).masterId;
     await cluster.master(leading).proc.kill();
     const next = await eventually(
       async () => {
