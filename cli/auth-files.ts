@@ -5,6 +5,7 @@
  * and `README.md` with the permission table. Adding a principal rewrites
  * `auth.conf`; `nats-server --signal reload` (or SIGHUP) applies it.
  */
+import { randomUUID } from "node:crypto";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createUser, fromSeed } from "@nats-io/nkeys";
@@ -33,7 +34,8 @@ export function seedFile(dir: string, name: string): string {
 }
 
 async function writePrivate(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
+  // a name of its own: two `agora dev` of one user may write the same directory at once
+  const tmp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
   await writeFile(tmp, text, { mode: 0o600 });
   await chmod(tmp, 0o600);
   await rename(tmp, path);

@@ -92,8 +92,10 @@ test("agora dev - an explicit --nats-port that is taken is an error, not another
   const port = (blocker.address() as { port: number }).port;
   const work = await tempDir("agora-dev-port-");
   t.teardown(() => work.remove());
+  // its own AGORA_HOME: the other test of this file writes the dev credentials at the same time
   const r = await runAgora(["dev", "--nats-port", String(port), "--agents", "0"], {
     cwd: work.dir,
+    env: { AGORA_HOME: work.dir },
     timeoutMs: 30_000,
   });
   t.is(r.code, 2, r.stderr);
