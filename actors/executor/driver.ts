@@ -58,7 +58,8 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { TaskContainer as TaskContainerSchema } from "../../protocol/executors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { Subjects } from "../../protocol/subjects.ts";
-import { type ExecutorEnvironment, readExecutorEnvironment } from "./env.ts";
+import { resolveExecutorConfig } from "./config.ts";
+import type { ExecutorEnvironment } from "./env.ts";
 
 /** A task's nested cgroup, as the agent names it in `executor.launchGroup`. */
 export type TaskContainer = Static<typeof TaskContainerSchema>;
@@ -170,7 +171,7 @@ export class ExecutorDriver {
   constructor(options: ExecutorDriverOptions = {}) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.env = readExecutorEnvironment(options.env);
+    this.env = resolveExecutorConfig(options.env);
     this.#subjects = new Subjects(this.env.subjectPrefix);
     this.logger = (options.logger ?? createRootLogger({ level: this.env.logLevel })).child({
       actor: "executor",

@@ -1,6 +1,7 @@
 import test from "ava";
 import { executorEnvironment } from "../../../actors/agent/launcher.ts";
-import { EXECUTOR_ENV, readExecutorEnvironment } from "../../../actors/executor/env.ts";
+import { resolveExecutorConfig as readExecutorEnvironment } from "../../../actors/executor/config.ts";
+import { EXECUTOR_ENV } from "../../../actors/executor/env.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 const values = {
