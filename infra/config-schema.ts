@@ -3,12 +3,14 @@
  * (defaults → `AGORA_*` → flags → values given in code) validated against a
  * TypeBox schema derived from the option table: kind → type, `min`/`max` →
  * `minimum`/`maximum`, `choices` → a union of literals, no default → optional.
- * A schema is built on first use and kept per table; values are checked with
- * `Value.Check` (nothing is compiled at import time). The first error becomes
- * one line naming the flag, or the variable the value came from.
+ * A schema is built and compiled on first use and kept per table (nothing is
+ * compiled at import time; the compiler is the one protocol/registry.ts loads
+ * anyway, where `@sinclair/typebox/value` would add its whole index to every
+ * actor's start). The first error becomes one line naming the flag, or the
+ * variable the value came from.
  */
 import { type TProperties, type TSchema, Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import {
   type OptionSpec,
@@ -23,6 +25,7 @@ import {
 } from "./config.ts";
 
 const schemas = new WeakMap<OptionSpecs, TSchema>();
+const checkers = new WeakMap<OptionSpecs, TypeCheck<TSchema>>();
 
 function range(spec: OptionSpec, floor?: number): { minimum?: number; maximum?: number } {
   const minimum = spec.min ?? floor;
@@ -88,9 +91,13 @@ export function checkConfig<S extends OptionSpecs>(
   values: Resolved<S>,
   origins: Origins = {},
 ): void {
-  const schema = configSchema(specs);
-  if (Value.Check(schema, values)) return;
-  const first = Value.Errors(schema, values).First();
+  let checker = checkers.get(specs);
+  if (checker === undefined) {
+    checker = TypeCompiler.Compile(configSchema(specs));
+    checkers.set(specs, checker);
+  }
+  if (checker.Check(values)) return;
+  const first = checker.Errors(values).First();
   const key = first?.path.split("/")[1] ?? "";
   const spec = specs[key];
   if (spec === undefined) {

@@ -319,6 +319,10 @@ export const DEFAULT_UI_FLUSH_MS = 100;
 export const DEFAULT_UI_SAMPLE_MS = 2000;
 /** Web UI: a new state snapshot is taken this long after the last sign of a gap (one per failover storm). */
 export const DEFAULT_UI_RESNAPSHOT_DELAY_MS = 1000;
+/** UI: a state request the master did not answer is retried after this, doubling... */
+export const UI_SNAPSHOT_RETRY_MS = 1000;
+/** ...up to this. */
+export const UI_SNAPSHOT_RETRY_MAX_MS = 30_000;
 /** Web UI: a browser whose unsent stream grows past this many bytes is dropped (it reconnects and re-snapshots). */
 export const UI_MAX_CLIENT_BACKLOG_BYTES = 16 * 1024 * 1024;
 /**
