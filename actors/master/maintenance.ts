@@ -7,7 +7,8 @@
  * - A drained agent is deactivated, every framework with a live task on it
  *   gets an inverse offer, and its live tasks are killed — at once, or at the
  *   drain's deadline — each with its grace period bounded by the drain's
- *   `maxGracePeriodSeconds`. Kill updates carry `REASON_AGENT_DRAINING`
+ *   `maxGracePeriodSeconds`. Kill updates carry `REASON_AGENT_DRAINING` and a message
+ *   starting "the agent is draining"
  *   (and, with `markGone`, a TASK_KILLED becomes TASK_GONE_BY_OPERATOR, as
  *   Mesos's agent rewrites it). With no live task left it is DRAINED; with
  *   `markGone` it is then removed for good.
@@ -176,7 +177,11 @@ export function drainStatus(agent: AgentEntry, status: TaskStatus): TaskStatus {
   if (status.state !== TaskState.Killed && status.state !== TaskState.Killing) return status;
   const state =
     drain.markGone && status.state === TaskState.Killed ? TaskState.GoneByOperator : status.state;
-  return { ...status, state, reason: TaskReason.AgentDraining };
+  const message =
+    status.message === undefined
+      ? "the agent is draining"
+      : `the agent is draining: ${status.message}`;
+  return { ...status, state, reason: TaskReason.AgentDraining, message: message.slice(0, 4096) };
 }
 
 /** `operator.deactivateAgent`. */
