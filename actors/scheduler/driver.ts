@@ -385,6 +385,16 @@ export class SchedulerDriver {
     return this.#call({ type: "scheduler.decline", offerIds, filters });
   }
 
+  /** Accepts inverse offers: the framework will move its tasks off those agents. */
+  acceptInverseOffers(inverseOfferIds: string[]): Promise<void> {
+    return this.#call({ type: "scheduler.acceptInverseOffers", inverseOfferIds });
+  }
+
+  /** Declines inverse offers: the framework will not move its tasks. */
+  declineInverseOffers(inverseOfferIds: string[]): Promise<void> {
+    return this.#call({ type: "scheduler.declineInverseOffers", inverseOfferIds });
+  }
+
   /** Clears the decline filters and unsuppresses the roles (all when absent). */
   revive(roles?: string[]): Promise<void> {
     return this.#call({ type: "scheduler.revive", roles });

@@ -41,6 +41,8 @@ export const FRAMEWORK_EVENT_TYPES = [
   "event.error",
   "event.heartbeat",
   "event.resubscribe",
+  "event.inverseOffers",
+  "event.rescindInverseOffer",
 ] as const;
 /** One message on the framework's event subject. */
 export type FrameworkEventMessage = MessageOf<(typeof FRAMEWORK_EVENT_TYPES)[number]>;
