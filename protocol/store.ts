@@ -11,7 +11,7 @@ import { Packr, Unpackr } from "msgpackr";
 import { Attributes, Id, ResourcesJson, Role, Text } from "./common.ts";
 import { AgoraError, ErrorCode } from "./errors.ts";
 import { FrameworkInfo } from "./frameworks.ts";
-import { RoleQuota, RoleWeights } from "./operator.ts";
+import { RolePriorities, RoleQuota, RoleWeights } from "./operator.ts";
 
 /** The KV bucket of a subject prefix: `agora` → `agora_registry` (dots become `_`). */
 export function registryBucket(prefix: string): string {
@@ -55,6 +55,8 @@ export const StoreKeys = {
   weights: "weights",
   /** Role quotas ({@link QuotaRecord}). */
   quota: "quota",
+  /** Role priorities of the `priority` policy ({@link PrioritiesRecord}). */
+  priorities: "priorities",
   /** The chosen allocation policy ({@link PolicyRecord}). */
   policy: "policy",
 } as const;
@@ -123,6 +125,10 @@ export type FrameworkRecord = Static<typeof FrameworkRecord>;
 export const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
+/** `priorities`: every role priority that is set. */
+export const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
+export type PrioritiesRecord = Static<typeof PrioritiesRecord>;
+
 /** `quota`: every role quota that is set. */
 export const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
 export type QuotaRecord = Static<typeof QuotaRecord>;
@@ -138,6 +144,7 @@ export const StoreChecks = {
   agent: TypeCompiler.Compile(AgentRecord),
   framework: TypeCompiler.Compile(FrameworkRecord),
   weights: TypeCompiler.Compile(WeightsRecord),
+  priorities: TypeCompiler.Compile(PrioritiesRecord),
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
 };

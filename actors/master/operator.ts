@@ -19,7 +19,15 @@ import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
-import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
+import {
+  removeRoleQuota,
+  rolePriorities,
+  roleQuotas,
+  roleWeights,
+  setRolePriorities,
+  setRoleQuota,
+  setRoleWeights,
+} from "./roles.ts";
 import { masterState } from "./state.ts";
 
 /** Call types accepted on `master.operator.<principal>`. */
@@ -27,6 +35,8 @@ export const OPERATOR_CALL_TYPES = [
   "operator.getState",
   "operator.getWeights",
   "operator.setWeights",
+  "operator.getPriorities",
+  "operator.setPriorities",
   "operator.getQuota",
   "operator.setQuota",
   "operator.removeQuota",
@@ -131,6 +141,22 @@ export function handleOperatorCall(
         () => {
           ctx.logger.info({ weights: call.weights }, "role weights updated");
           ctx.metrics.inc("operator_weight_updates");
+        },
+      );
+    case "operator.getPriorities":
+      return {
+        type: "operator.priorities",
+        priorities: viewable(ctx, "view_priorities", principal, rolePriorities(ctx)),
+      };
+    case "operator.setPriorities":
+      check("update_priorities", Object.keys(call.priorities));
+      return storeThenApply(
+        ctx,
+        (target) => setRolePriorities(target, call.priorities),
+        (after) => [StoreKeys.priorities, { priorities: rolePriorities(after) }],
+        () => {
+          ctx.logger.info({ priorities: call.priorities }, "role priorities updated");
+          ctx.metrics.inc("operator_priority_updates");
         },
       );
     case "operator.getQuota":

@@ -14,7 +14,7 @@ import { restoreFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
 import type { RegistrySnapshot } from "./registry.ts";
 import { rememberRemoved } from "./removed.ts";
-import { setRoleQuota, setRoleWeights } from "./roles.ts";
+import { setRolePriorities, setRoleQuota, setRoleWeights } from "./roles.ts";
 
 /** What recovery may change besides the records. */
 export interface RecoveryControls {
@@ -124,6 +124,12 @@ function restoreSettings(
   } catch (err) {
     ctx.metrics.inc("registry_entries_invalid");
     ctx.logger.warn({ reason: (err as Error).message }, "stored weights skipped");
+  }
+  try {
+    if (snapshot.priorities !== undefined) setRolePriorities(ctx, snapshot.priorities);
+  } catch (err) {
+    ctx.metrics.inc("registry_entries_invalid");
+    ctx.logger.warn({ reason: (err as Error).message }, "stored priorities skipped");
   }
   for (const [role, quota] of Object.entries(snapshot.quotas ?? {})) {
     try {

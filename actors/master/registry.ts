@@ -9,7 +9,7 @@
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { RoleQuota, RoleWeights } from "../../protocol/operator.ts";
+import type { RolePriorities, RoleQuota, RoleWeights } from "../../protocol/operator.ts";
 import {
   type AgentRecord,
   decodeRecord,
@@ -56,6 +56,7 @@ export interface RegistrySnapshot {
   agents: AgentRecord[];
   frameworks: FrameworkRecord[];
   weights: RoleWeights | undefined;
+  priorities: RolePriorities | undefined;
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
   /** Entries that did not decode or validate (logged, counted, skipped). */
@@ -72,6 +73,7 @@ export function parseSnapshot(
     agents: [],
     frameworks: [],
     weights: undefined,
+    priorities: undefined,
     quotas: undefined,
     policy: undefined,
     invalid: 0,
@@ -84,6 +86,8 @@ export function parseSnapshot(
         snapshot.frameworks.push(decodeRecord(value, StoreChecks.framework));
       } else if (key === StoreKeys.weights) {
         snapshot.weights = decodeRecord(value, StoreChecks.weights).weights;
+      } else if (key === StoreKeys.priorities) {
+        snapshot.priorities = decodeRecord(value, StoreChecks.priorities).priorities;
       } else if (key === StoreKeys.quota) {
         snapshot.quotas = decodeRecord(value, StoreChecks.quota).quotas;
       } else if (key === StoreKeys.policy) {
