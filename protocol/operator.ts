@@ -34,6 +34,11 @@ export const StateAgent = Type.Object({
   resources: ResourcesJson,
   used: ResourcesJson,
   offered: ResourcesJson,
+  /**
+   * What is neither used nor offered: `resources` − `used` − `offered` (the
+   * master always sends it; optional for answers of before it existed).
+   */
+  free: Type.Optional(ResourcesJson),
   attributes: Attributes,
   active: Type.Boolean(),
   /** `active`, `unreachable` or `removed`. */

@@ -10,6 +10,7 @@ import { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
+import { freeOf } from "./pool.ts";
 import { roleSummaries } from "./roles.ts";
 import { usageOf } from "./usage.ts";
 
@@ -77,6 +78,7 @@ export function masterState(ctx: MasterContext): MasterState {
       resources: agent.total.toJSON(),
       used: agent.used.toJSON(),
       offered: agent.offered.toJSON(),
+      free: freeOf(agent).toJSON(),
       attributes: agent.attributes,
       active: agent.status === AgentState.Active,
       status: agent.status,
