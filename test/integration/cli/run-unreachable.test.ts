@@ -65,7 +65,10 @@ test.serial(
     t.teardown(() => run.child.kill("SIGKILL"));
     await run.stderr.waitFor((line) => line.includes("TASK_RUNNING"), { timeoutMs: 30_000 });
     await t.context.server.stop();
-    await run.stderr.waitFor((line) => line.includes("nats disconnected"), { timeoutMs: 30_000 });
+    const logLine = await run.stderr.waitFor((line) => line.includes("nats disconnected"), {
+      timeoutMs: 30_000,
+    });
+    t.false(logLine.trimStart().startsWith("{"), "a command's log lines are text, not JSON");
     run.child.kill("SIGINT");
     const r = await run.result;
     t.is(r.code, 130, r.stderr);
