@@ -5,7 +5,8 @@
  * `node bin/agora.js run -- true` N times each (`--runs N`, default 7; `run`
  * at most 5) and prints the median and range of the wall time and the median
  * CPU time (user + system, from the reaped children's times in
- * /proc/self/stat), beside `node -e 0` (Node's own start-up) in the same run.
+ * /proc/self/stat), beside `node -e 0` (Node's own start-up) and the same
+ * commands from dist/ without the bundle (AGORA_NO_BUNDLE=1) in the same run.
  * The issue's goal: --help and state < 300 ms, run -- true < 1 s.
  *
  * `npm run bench:cli` builds first, so the compiled CLI is measured.
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
   const { child, url } = await startCluster(env, path.join(home, "work"));
   try {
     const cmdEnv = { ...env, AGORA_NATS_URL: url };
+    const noBundle = { ...cmdEnv, AGORA_NO_BUNDLE: "1" };
     // one warm-up of each, so that the page cache holds the files
     measure("warm-up", [BIN, "state"], 1, cmdEnv);
     measure("warm-up", [BIN, "run", "--", "true"], 1, cmdEnv);
@@ -145,6 +147,9 @@ async function main(): Promise<void> {
       measure("agora --help", [BIN, "--help"], runs, cmdEnv),
       measure("agora state", [BIN, "state"], runs, cmdEnv),
       measure("agora run -- true", [BIN, "run", "--", "true"], Math.min(runs, 5), cmdEnv),
+      // the same from dist/ without the bundle (AGORA_NO_BUNDLE=1): what the bundle saves
+      measure("agora --help (dist/, no bundle)", [BIN, "--help"], runs, noBundle),
+      measure("agora state (dist/, no bundle)", [BIN, "state"], runs, noBundle),
     ];
     const load = os.loadavg().map((l) => l.toFixed(1));
     process.stdout.write(
