@@ -70,6 +70,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/weights.ts")).weightsCommand,
   },
   {
+    name: "priority",
+    summary: "set or show role priorities (the priority policy) on the running master",
+    load: async () => (await import("./commands/priority.ts")).priorityCommand,
+  },
+  {
     name: "quota",
     summary: "set, remove or show role quotas on the running master",
     load: async () => (await import("./commands/quota.ts")).quotaCommand,

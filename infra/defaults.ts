@@ -336,3 +336,10 @@ export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const ALLOCATION_RUN_BUCKETS_S = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
+/**
+ * How long `agora run` waits for a cluster it lost (NATS or the master) before
+ * it gives up with a one-line message: the time a Mesos master waits for a
+ * silent framework (heartbeat interval × max heartbeat timeouts, 15 s × 3).
+ */
+export const DEFAULT_RUN_UNREACHABLE_TIMEOUT_MS =
+  DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS * DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS;

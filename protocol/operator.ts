@@ -35,6 +35,11 @@ export const StateAgent = Type.Object({
   resources: ResourcesJson,
   used: ResourcesJson,
   offered: ResourcesJson,
+  /**
+   * What is neither used nor offered: `resources` − `used` − `offered` (the
+   * master always sends it; optional for answers of before it existed).
+   */
+  free: Type.Optional(ResourcesJson),
   attributes: Attributes,
   active: Type.Boolean(),
   /** `active`, `unreachable` or `removed`. */
@@ -183,6 +188,27 @@ export const OperatorGetWeights = message("operator.getWeights", {});
 
 /** The weights that are set (roles not listed have weight 1). */
 export const OperatorWeights = message("operator.weights", { weights: RoleWeights });
+
+/**
+ * Role priorities of the `priority` policy (higher is offered first): role →
+ * finite number. A role not listed inherits its nearest ancestor's, else 0.
+ */
+export const RolePriorities = Type.Record(Role, Type.Number(), { additionalProperties: false });
+export type RolePriorities = Static<typeof RolePriorities>;
+
+/**
+ * Sets the priorities of the listed roles (others keep theirs); the reply is
+ * `ok`. Stored in the registry like the weights, so a new leader keeps them.
+ */
+export const OperatorSetPriorities = message("operator.setPriorities", {
+  priorities: RolePriorities,
+});
+
+/** Asks for the priorities that are set; the reply is `operator.priorities`. */
+export const OperatorGetPriorities = message("operator.getPriorities", {});
+
+/** The priorities that are set. */
+export const OperatorPriorities = message("operator.priorities", { priorities: RolePriorities });
 
 /**
  * Sets a role's quota; the reply is `ok`. A field left out is removed from the

@@ -12,7 +12,7 @@ import { Attributes, Id, ResourcesJson, Role, Text } from "./common.ts";
 import { AgoraError, ErrorCode } from "./errors.ts";
 import { FrameworkInfo } from "./frameworks.ts";
 import { DrainInfo, MaintenanceWindow } from "./maintenance.ts";
-import { RoleQuota, RoleWeights } from "./operator.ts";
+import { RolePriorities, RoleQuota, RoleWeights } from "./operator.ts";
 
 /** The KV bucket of a subject prefix: `agora` → `agora_registry` (dots become `_`). */
 export function registryBucket(prefix: string): string {
@@ -56,6 +56,8 @@ export const StoreKeys = {
   weights: "weights",
   /** Role quotas ({@link QuotaRecord}). */
   quota: "quota",
+  /** Role priorities of the `priority` policy ({@link PrioritiesRecord}). */
+  priorities: "priorities",
   /** The chosen allocation policy ({@link PolicyRecord}). */
   policy: "policy",
   /** The maintenance schedule ({@link MaintenanceRecord}). */
@@ -130,6 +132,10 @@ export type FrameworkRecord = Static<typeof FrameworkRecord>;
 export const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
+/** `priorities`: every role priority that is set. */
+export const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
+export type PrioritiesRecord = Static<typeof PrioritiesRecord>;
+
 /** `quota`: every role quota that is set. */
 export const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
 export type QuotaRecord = Static<typeof QuotaRecord>;
@@ -149,6 +155,7 @@ export const StoreChecks = {
   agent: TypeCompiler.Compile(AgentRecord),
   framework: TypeCompiler.Compile(FrameworkRecord),
   weights: TypeCompiler.Compile(WeightsRecord),
+  priorities: TypeCompiler.Compile(PrioritiesRecord),
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
   maintenance: TypeCompiler.Compile(MaintenanceRecord),

@@ -25,7 +25,15 @@ import {
 } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
-import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
+import {
+  removeRoleQuota,
+  rolePriorities,
+  roleQuotas,
+  roleWeights,
+  setRolePriorities,
+  setRoleQuota,
+  setRoleWeights,
+} from "./roles.ts";
 import { masterState } from "./state.ts";
 
 /** Call types accepted on `master.operator.<principal>`. */
@@ -33,6 +41,8 @@ export const OPERATOR_CALL_TYPES = [
   "operator.getState",
   "operator.getWeights",
   "operator.setWeights",
+  "operator.getPriorities",
+  "operator.setPriorities",
   "operator.getQuota",
   "operator.setQuota",
   "operator.removeQuota",
@@ -142,6 +152,22 @@ export function handleOperatorCall(
         () => {
           ctx.logger.info({ weights: call.weights }, "role weights updated");
           ctx.metrics.inc("operator_weight_updates");
+        },
+      );
+    case "operator.getPriorities":
+      return {
+        type: "operator.priorities",
+        priorities: viewable(ctx, "view_priorities", principal, rolePriorities(ctx)),
+      };
+    case "operator.setPriorities":
+      check("update_priorities", Object.keys(call.priorities));
+      return storeThenApply(
+        ctx,
+        (target) => setRolePriorities(target, call.priorities),
+        (after) => [StoreKeys.priorities, { priorities: rolePriorities(after) }],
+        () => {
+          ctx.logger.info({ priorities: call.priorities }, "role priorities updated");
+          ctx.metrics.inc("operator_priority_updates");
         },
       );
     case "operator.getQuota":

@@ -15,7 +15,7 @@ import { restoreMaintenance } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
 import type { RegistrySnapshot } from "./registry.ts";
 import { rememberRemoved } from "./removed.ts";
-import { setRoleQuota, setRoleWeights } from "./roles.ts";
+import { setRolePriorities, setRoleQuota, setRoleWeights } from "./roles.ts";
 
 /** What recovery may change besides the records. */
 export interface RecoveryControls {
@@ -131,6 +131,12 @@ function restoreSettings(
   } catch (err) {
     ctx.metrics.inc("registry_entries_invalid");
     ctx.logger.warn({ reason: (err as Error).message }, "stored weights skipped");
+  }
+  try {
+    if (snapshot.priorities !== undefined) setRolePriorities(ctx, snapshot.priorities);
+  } catch (err) {
+    ctx.metrics.inc("registry_entries_invalid");
+    ctx.logger.warn({ reason: (err as Error).message }, "stored priorities skipped");
   }
   for (const [role, quota] of Object.entries(snapshot.quotas ?? {})) {
     try {

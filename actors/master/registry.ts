@@ -10,7 +10,7 @@ import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MaintenanceWindow } from "../../protocol/maintenance.ts";
-import type { RoleQuota, RoleWeights } from "../../protocol/operator.ts";
+import type { RolePriorities, RoleQuota, RoleWeights } from "../../protocol/operator.ts";
 import {
   type AgentRecord,
   decodeRecord,
@@ -57,6 +57,7 @@ export interface RegistrySnapshot {
   agents: AgentRecord[];
   frameworks: FrameworkRecord[];
   weights: RoleWeights | undefined;
+  priorities: RolePriorities | undefined;
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
   maintenance: MaintenanceWindow[] | undefined;
@@ -74,6 +75,7 @@ export function parseSnapshot(
     agents: [],
     frameworks: [],
     weights: undefined,
+    priorities: undefined,
     quotas: undefined,
     policy: undefined,
     maintenance: undefined,
@@ -87,6 +89,8 @@ export function parseSnapshot(
         snapshot.frameworks.push(decodeRecord(value, StoreChecks.framework));
       } else if (key === StoreKeys.weights) {
         snapshot.weights = decodeRecord(value, StoreChecks.weights).weights;
+      } else if (key === StoreKeys.priorities) {
+        snapshot.priorities = decodeRecord(value, StoreChecks.priorities).priorities;
       } else if (key === StoreKeys.quota) {
         snapshot.quotas = decodeRecord(value, StoreChecks.quota).quotas;
       } else if (key === StoreKeys.policy) {

@@ -12,6 +12,7 @@ import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
 import { agentMaintenanceState } from "./maintenance.ts";
 import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
+import { freeOf } from "./pool.ts";
 import { roleSummaries } from "./roles.ts";
 import { usageOf } from "./usage.ts";
 
@@ -79,6 +80,7 @@ export function masterState(ctx: MasterContext): MasterState {
       resources: agent.total.toJSON(),
       used: agent.used.toJSON(),
       offered: agent.offered.toJSON(),
+      free: freeOf(agent).toJSON(),
       attributes: agent.attributes,
       active: agent.status === AgentState.Active,
       status: agent.status,

@@ -545,6 +545,12 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   "operator.setWeights": { type: "operator.setWeights", weights: { web: 2, "eng/batch": 0.5 } },
   "operator.getWeights": { type: "operator.getWeights" },
   "operator.weights": { type: "operator.weights", weights: { web: 2 } },
+  "operator.setPriorities": {
+    type: "operator.setPriorities",
+    priorities: { prod: 10, "eng/batch": -1 },
+  },
+  "operator.getPriorities": { type: "operator.getPriorities" },
+  "operator.priorities": { type: "operator.priorities", priorities: { prod: 10 } },
   "operator.setQuota": {
     type: "operator.setQuota",
     role: "web",
