@@ -76,6 +76,10 @@ const BUNDLED = new Set([
   "explain",
   "auth",
   "policy",
+  "drain",
+  "undrain",
+  "deactivate",
+  "maintenance",
 ]);
 
 function bundled(argv) {
