@@ -57,6 +57,8 @@ export const StoreKeys = {
   quota: "quota",
   /** The chosen allocation policy ({@link PolicyRecord}). */
   policy: "policy",
+  /** Whether preemption is on ({@link PreemptionRecord}). */
+  preemption: "preemption",
 } as const;
 
 /** `leader`: who leads, until when its lease is good. Taken and renewed by compare-and-swap. */
@@ -131,6 +133,10 @@ export type QuotaRecord = Static<typeof QuotaRecord>;
 export const PolicyRecord = Type.Object({ name: Id });
 export type PolicyRecord = Static<typeof PolicyRecord>;
 
+/** `preemption`: set by `operator.updatePreemption`. */
+export const PreemptionRecord = Type.Object({ enabled: Type.Boolean() });
+export type PreemptionRecord = Static<typeof PreemptionRecord>;
+
 /** Compiled checkers of the stored records. */
 export const StoreChecks = {
   leader: TypeCompiler.Compile(LeaderRecord),
@@ -140,6 +146,7 @@ export const StoreChecks = {
   weights: TypeCompiler.Compile(WeightsRecord),
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
+  preemption: TypeCompiler.Compile(PreemptionRecord),
 };
 
 const packr = new Packr({

@@ -18,6 +18,7 @@ import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
+import { setPreemption } from "./preemption.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
 import { masterState } from "./state.ts";
@@ -31,6 +32,7 @@ export const OPERATOR_CALL_TYPES = [
   "operator.setQuota",
   "operator.removeQuota",
   "operator.usePolicy",
+  "operator.updatePreemption",
   "operator.teardown",
   "operator.explain",
 ] as const;
@@ -143,7 +145,12 @@ export function handleOperatorCall(
       return storeThenApply(
         ctx,
         (target) =>
-          setRoleQuota(target, call.role, { guarantee: call.guarantee, limit: call.limit }),
+          setRoleQuota(target, call.role, {
+            guarantee: call.guarantee,
+            limit: call.limit,
+            borrowingLimit: call.borrowingLimit,
+            lendingLimit: call.lendingLimit,
+          }),
         (after) => [StoreKeys.quota, { quotas: roleQuotas(after) }],
         () => {
           ctx.logger.info(
@@ -181,6 +188,16 @@ export function handleOperatorCall(
         ? switchTo()
         : controls.checkPolicy(call.name).then(switchTo);
     }
+    case "operator.updatePreemption":
+      check("update_preemption", [call.enabled ? "on" : "off"]);
+      return afterWrite(
+        storeRecord(ctx.registry, StoreKeys.preemption, { enabled: call.enabled }),
+        () => {
+          setPreemption(ctx, call.enabled);
+          ctx.metrics.inc("operator_preemption_updates");
+          return undefined;
+        },
+      );
     case "operator.teardown": {
       const framework = ctx.frameworks.get(call.frameworkId);
       if (framework === undefined) {

@@ -58,6 +58,8 @@ export interface RegistrySnapshot {
   weights: RoleWeights | undefined;
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
+  /** Whether preemption was switched on or off by `operator.updatePreemption`. */
+  preemption?: boolean | undefined;
   /** Entries that did not decode or validate (logged, counted, skipped). */
   invalid: number;
 }
@@ -88,6 +90,8 @@ export function parseSnapshot(
         snapshot.quotas = decodeRecord(value, StoreChecks.quota).quotas;
       } else if (key === StoreKeys.policy) {
         snapshot.policy = decodeRecord(value, StoreChecks.policy).name;
+      } else if (key === StoreKeys.preemption) {
+        snapshot.preemption = decodeRecord(value, StoreChecks.preemption).enabled;
       }
     } catch (err) {
       snapshot.invalid++;
