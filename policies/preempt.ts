@@ -13,9 +13,10 @@
  *
  * A task is a possible victim of a demand (never one of the demander's own
  * tasks) when
- * - `priority` rule (the `priority` policy only): the task's role has a lower
- *   effective priority than the demand's role, or the same and its framework
- *   a lower priority than the demander; or
+ * - `priority` rule (the `priority` policy only), as that policy orders: the
+ *   task's role has a lower effective priority than the demand's role, or it
+ *   is the demand's role and the task's framework has a lower priority than
+ *   the demander; or
  * - `guarantee` rule (every policy): the demand's role (or an ancestor with a
  *   guarantee) is below its quota guarantee and stays at or below it with the
  *   demand, and the task's role holds more than its own guarantee;
@@ -44,6 +45,7 @@ import {
   type AllocationContext,
   type FrameworkStanding,
   isFilteredFor,
+  isSubrole,
   offerableTo,
   roleQuota,
   roleWeight,
@@ -257,10 +259,15 @@ function victimsOn(
   const candidates: Array<{ task: RunningTask; key: readonly number[] }> = [];
   for (const task of agent.tasks) {
     if (plan.taken.has(task) || task.frameworkId === demand.frameworkId) continue;
-    if (chainOfDemand.has(task.role) || selfAndAncestors(task.role).includes(demand.role)) continue;
+    const sameRole = task.role === demand.role;
+    if (!sameRole && (chainOfDemand.has(task.role) || isSubrole(task.role, demand.role))) continue;
     const rank = rankOf(plan, task.role, task.frameworkId);
-    if (rule === "priority" && compareRank(rank, demandRank) >= 0) continue;
-    if (rule === "guarantee" && !consumption.above(task.role)) continue;
+    if (rule === "priority") {
+      // as the priority policy orders: roles by priority; frameworks by priority within a role
+      const below = sameRole ? rank[1] < demandRank[1] : rank[0] < demandRank[0];
+      if (!below) continue;
+    }
+    if (rule === "guarantee" && (sameRole || !consumption.above(task.role))) continue;
     const borrowing =
       lends && parentOf(task.role) === parentOf(demand.role) && consumption.above(task.role);
     candidates.push({

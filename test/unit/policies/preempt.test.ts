@@ -231,13 +231,15 @@ test("decline filters of the demander keep an agent out", (t) => {
   const world: World = {
     agents: twoAgents(),
     frameworks: [
-      { id: "low", role: "low" },
-      { id: "high", role: "high", priority: 1 },
+      { id: "low", role: "svc" },
+      { id: "other", role: "other", priority: 0 },
+      { id: "high", role: "svc", priority: 1 },
     ],
     roles: {},
     tasks: [
-      task("l1", "low", "low", "a1", "cpus:4;mem:4096", 2),
-      task("l2", "low", "low", "a2", "cpus:4;mem:4096", 1),
+      task("l1", "low", "svc", "a1", "cpus:4;mem:4096", 2),
+      task("l2", "low", "svc", "a2", "cpus:2;mem:2048", 1),
+      task("o1", "other", "other", "a2", "cpus:2;mem:2048", 3),
     ],
   };
   const context = contextOf(world);
@@ -254,10 +256,10 @@ test("decline filters of the demander keep an agent out", (t) => {
     free: a.free,
     tasks: world.tasks.filter((x) => x.agentId === a.agentId),
   }));
-  // low and high share no role: by framework priority within... roles of equal priority 0
-  // and framework priorities 1 > 0
+  // within one role the framework priority counts (1 > 0); across roles of equal priority it
+  // does not: o1 (role other) is no victim of high
   const p = planPreemptions(filtered, {
-    demands: [demand("h#1", "high", "high", "cpus:1")],
+    demands: [demand("h#1", "high", "svc", "cpus:1")],
     agents,
     byPriority: true,
   });
