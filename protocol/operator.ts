@@ -244,6 +244,7 @@ export const ExplainReason = Type.Object({
     Type.Literal("belowMinimum"),
     Type.Literal("quotaLimit"),
     Type.Literal("headroom"),
+    Type.Literal("borrowing"),
     Type.Literal("filtered"),
     Type.Literal("outranked"),
     Type.Literal("wouldReceive"),

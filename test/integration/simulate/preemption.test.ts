@@ -143,3 +143,20 @@ test("scenario errors - a demand must be unreserved scalars; setPreemption takes
     { message: /steps\[0\]\.enabled/ },
   );
 });
+
+test("borrowing - explain says what a role may still borrow (its cpus are at the borrowing limit)", (t) => {
+  const lines = run("borrowing", (json) => {
+    (json.steps as unknown[]).push({ at: "2s", do: "explain", framework: "b" });
+  });
+  const explained = lines.find((l) => l.event === "explain");
+  t.truthy(explained);
+  const reasons = explained?.event === "explain" ? explained.roles[0]!.reasons : [];
+  t.true(
+    reasons.some((r) =>
+      r.startsWith(
+        "borrowing: may borrow mem:3072 of its cohort's unused guarantee (lendingLimit; borrowingLimit cpus:6;mem:6144)",
+      ),
+    ),
+    reasons.join("\n"),
+  );
+});
