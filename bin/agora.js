@@ -80,6 +80,7 @@ const BUNDLED = new Set([
   "undrain",
   "deactivate",
   "maintenance",
+  "preemption",
 ]);
 
 function bundled(argv) {

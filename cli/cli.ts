@@ -80,6 +80,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/quota.ts")).quotaCommand,
   },
   {
+    name: "preemption",
+    summary: "switch preemption on or off on the running master",
+    load: async () => (await import("./commands/preemption.ts")).preemptionCommand,
+  },
+  {
     name: "ui",
     summary: "serve the live web UI",
     load: async () => (await import("./commands/ui.ts")).uiCommand,

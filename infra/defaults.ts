@@ -28,6 +28,8 @@ export const DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS = 3;
 export const DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS = 0;
 /** Master: the allocation policy. */
 export const DEFAULT_POLICY = "drf";
+/** Preemption is off unless the master is started with `--preemption` (or switched on at run time). */
+export const DEFAULT_PREEMPTION = false;
 /**
  * Master: deadline of one decision of a remote policy (`agora policy serve`); without an answer
  * the cycle falls back to drf. Mesos has no remote allocator; half the default allocation

@@ -59,6 +59,8 @@ export const ACL_ACTIONS = {
   get_quotas: "roles",
   /** `operator.usePolicy`: the policy's name (agora's own action). */
   switch_policy: "policies",
+  /** `operator.updatePreemption`: `on` or `off` (agora's own action). */
+  update_preemption: "modes",
   /** draining agents (agora's own action, for the drain feature): the agent's id. */
   drain_agents: "agents",
 } as const;
@@ -79,6 +81,7 @@ export const AclsFile = Type.Object(
     update_quotas: Type.Optional(rule("roles")),
     get_quotas: Type.Optional(rule("roles")),
     switch_policy: Type.Optional(rule("policies")),
+    update_preemption: Type.Optional(rule("modes")),
     drain_agents: Type.Optional(rule("agents")),
   },
   { additionalProperties: false },

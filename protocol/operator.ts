@@ -110,6 +110,8 @@ export const MasterState = Type.Object({
   /** Milliseconds since the epoch when the master started. */
   startTime: Type.Number(),
   policy: Type.String(),
+  /** Whether preemption is on (absent: off). */
+  preemption: Type.Optional(Type.Boolean()),
   total: ResourcesJson,
   agents: Type.Array(StateAgent),
   frameworks: Type.Array(StateFramework),
@@ -130,6 +132,8 @@ export const MasterState = Type.Object({
         Type.Object({
           guarantee: Type.Optional(ResourcesJson),
           limit: Type.Optional(ResourcesJson),
+          borrowingLimit: Type.Optional(ResourcesJson),
+          lendingLimit: Type.Optional(ResourcesJson),
         }),
       ),
       allocated: ResourcesJson,
@@ -177,6 +181,10 @@ export type RoleWeights = Static<typeof RoleWeights>;
 export const RoleQuota = Type.Object({
   guarantee: Type.Optional(ResourcesJson),
   limit: Type.Optional(ResourcesJson),
+  /** Kueue's: the most of siblings' lent guarantee the role may use beyond its own guarantee. */
+  borrowingLimit: Type.Optional(ResourcesJson),
+  /** Kueue's: how much of its unused guarantee the role lends to its siblings (default none). */
+  lendingLimit: Type.Optional(ResourcesJson),
 });
 export type RoleQuota = Static<typeof RoleQuota>;
 
@@ -218,6 +226,17 @@ export const OperatorSetQuota = message("operator.setQuota", {
   role: Role,
   guarantee: Type.Optional(ResourcesJson),
   limit: Type.Optional(ResourcesJson),
+  borrowingLimit: Type.Optional(ResourcesJson),
+  lendingLimit: Type.Optional(ResourcesJson),
+});
+
+/**
+ * Switches preemption on or off while the master runs (`agora preemption
+ * on|off`, the master's `--preemption` at start); stored in the registry. The
+ * reply is `ok`.
+ */
+export const OperatorUpdatePreemption = message("operator.updatePreemption", {
+  enabled: Type.Boolean(),
 });
 
 /** Removes a role's quota; the reply is `ok`. */
@@ -268,6 +287,7 @@ export const ExplainReason = Type.Object({
     Type.Literal("belowMinimum"),
     Type.Literal("quotaLimit"),
     Type.Literal("headroom"),
+    Type.Literal("borrowing"),
     Type.Literal("filtered"),
     Type.Literal("outranked"),
     Type.Literal("wouldReceive"),

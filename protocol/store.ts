@@ -62,6 +62,8 @@ export const StoreKeys = {
   policy: "policy",
   /** The maintenance schedule ({@link MaintenanceRecord}). */
   maintenance: "maintenance",
+  /** Whether preemption is on ({@link PreemptionRecord}). */
+  preemption: "preemption",
 } as const;
 
 /** `leader`: who leads, until when its lease is good. Taken and renewed by compare-and-swap. */
@@ -147,6 +149,9 @@ export type PolicyRecord = Static<typeof PolicyRecord>;
 /** `maintenance`: the maintenance schedule. */
 export const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
 export type MaintenanceRecord = Static<typeof MaintenanceRecord>;
+/** `preemption`: set by `operator.updatePreemption`. */
+export const PreemptionRecord = Type.Object({ enabled: Type.Boolean() });
+export type PreemptionRecord = Static<typeof PreemptionRecord>;
 
 /** Compiled checkers of the stored records. */
 export const StoreChecks = {
@@ -159,6 +164,7 @@ export const StoreChecks = {
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
   maintenance: TypeCompiler.Compile(MaintenanceRecord),
+  preemption: TypeCompiler.Compile(PreemptionRecord),
 };
 
 const packr = new Packr({

@@ -24,6 +24,7 @@ import {
   OPERATOR_CALL_TYPES,
   type OperatorControls,
 } from "./operator.ts";
+import { setDemands } from "./preemption.ts";
 import {
   callPrincipal,
   checkFrameworkPrincipal,
@@ -41,6 +42,7 @@ export const FRAMEWORK_CALL_TYPES = [
   "scheduler.revive",
   "scheduler.suppress",
   "scheduler.kill",
+  "scheduler.request",
   "scheduler.acknowledge",
   "scheduler.reconcile",
   "scheduler.message",
@@ -85,6 +87,9 @@ function dispatch(
       return;
     case "scheduler.kill":
       killTask(ctx, framework, call);
+      return;
+    case "scheduler.request":
+      setDemands(ctx, framework, call);
       return;
     case "scheduler.acknowledge":
       acknowledge(ctx, framework, call);

@@ -8,7 +8,7 @@ import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { AllocationPolicy, DeclineFilter } from "../../policies/types.ts";
-import type { Attributes, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type { Attributes, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
@@ -25,6 +25,7 @@ import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
+import type { PreemptionState } from "./preemption.ts";
 import type { Registry } from "./registry.ts";
 import type { RoleSums } from "./sums.ts";
 
@@ -167,6 +168,8 @@ export interface KillRequest {
   readonly gracePeriodSeconds: number | undefined;
   /** Bounds the task's grace period (a drain's `maxGracePeriodSeconds`). */
   readonly maxGracePeriodSeconds?: number | undefined;
+  /** Set when the master kills it on its own (preemption): the reason its terminal update gets. */
+  readonly reason?: TaskReason | undefined;
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */
@@ -193,6 +196,10 @@ export interface RoleEntry {
   guarantee: Resources | undefined;
   /** Unreserved scalars the role (with its sub-roles) never holds more of. */
   limit: Resources | undefined;
+  /** Kueue's: the most of its siblings' lent guarantee it may use (undefined: no cap). */
+  borrowingLimit?: Resources | undefined;
+  /** Kueue's: how much of its unused guarantee it lends to its siblings (undefined: none). */
+  lendingLimit?: Resources | undefined;
 }
 
 /** Who leads, as this master knows it (the state's `leader`, `leaderId`, `masters`). */
@@ -260,6 +267,8 @@ export interface MasterContext {
   recovery: RecoveryState | undefined;
   /** Asks for an allocation cycle soon (coalesced). */
   requestAllocation(): void;
+  /** Preemption: whether it is on, the frameworks' demands, the rounds under way (`preemption.ts`). */
+  readonly preemption: PreemptionState;
   /** The maintenance schedule, inverse offers and drain deadlines (maintenance.ts). */
   readonly maintenance: MaintenanceState;
 }

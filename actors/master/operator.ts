@@ -24,6 +24,7 @@ import {
   updateMaintenanceSchedule,
 } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
+import { setPreemption } from "./preemption.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import {
   removeRoleQuota,
@@ -47,6 +48,7 @@ export const OPERATOR_CALL_TYPES = [
   "operator.setQuota",
   "operator.removeQuota",
   "operator.usePolicy",
+  "operator.updatePreemption",
   "operator.teardown",
   "operator.explain",
   "operator.drainAgent",
@@ -180,7 +182,12 @@ export function handleOperatorCall(
       return storeThenApply(
         ctx,
         (target) =>
-          setRoleQuota(target, call.role, { guarantee: call.guarantee, limit: call.limit }),
+          setRoleQuota(target, call.role, {
+            guarantee: call.guarantee,
+            limit: call.limit,
+            borrowingLimit: call.borrowingLimit,
+            lendingLimit: call.lendingLimit,
+          }),
         (after) => [StoreKeys.quota, { quotas: roleQuotas(after) }],
         () => {
           ctx.logger.info(
@@ -238,6 +245,16 @@ export function handleOperatorCall(
         ? switchTo()
         : controls.checkPolicy(call.name).then(switchTo);
     }
+    case "operator.updatePreemption":
+      check("update_preemption", [call.enabled ? "on" : "off"]);
+      return afterWrite(
+        storeRecord(ctx.registry, StoreKeys.preemption, { enabled: call.enabled }),
+        () => {
+          setPreemption(ctx, call.enabled);
+          ctx.metrics.inc("operator_preemption_updates");
+          return undefined;
+        },
+      );
     case "operator.teardown": {
       const framework = ctx.frameworks.get(call.frameworkId);
       if (framework === undefined) {

@@ -13,6 +13,7 @@ import { markUnreachable, restoreAgent, resumeAllocation } from "./agents.ts";
 import { restoreFramework } from "./frameworks.ts";
 import { restoreMaintenance } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
+import { setPreemption } from "./preemption.ts";
 import type { RegistrySnapshot } from "./registry.ts";
 import { rememberRemoved } from "./removed.ts";
 import { setRolePriorities, setRoleQuota, setRoleWeights } from "./roles.ts";
@@ -146,6 +147,7 @@ function restoreSettings(
       ctx.logger.warn({ role, reason: (err as Error).message }, "stored quota skipped");
     }
   }
+  if (snapshot.preemption !== undefined) setPreemption(ctx, snapshot.preemption);
   if (snapshot.policy !== undefined && controls.usePolicy !== undefined) {
     try {
       controls.usePolicy(snapshot.policy);

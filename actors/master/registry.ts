@@ -61,6 +61,8 @@ export interface RegistrySnapshot {
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
   maintenance: MaintenanceWindow[] | undefined;
+  /** Whether preemption was switched on or off by `operator.updatePreemption`. */
+  preemption?: boolean | undefined;
   /** Entries that did not decode or validate (logged, counted, skipped). */
   invalid: number;
 }
@@ -97,6 +99,8 @@ export function parseSnapshot(
         snapshot.policy = decodeRecord(value, StoreChecks.policy).name;
       } else if (key === StoreKeys.maintenance) {
         snapshot.maintenance = decodeRecord(value, StoreChecks.maintenance).windows;
+      } else if (key === StoreKeys.preemption) {
+        snapshot.preemption = decodeRecord(value, StoreChecks.preemption).enabled;
       }
     } catch (err) {
       snapshot.invalid++;

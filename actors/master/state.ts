@@ -73,6 +73,7 @@ export function masterState(ctx: MasterContext): MasterState {
         }),
     startTime: ctx.startTime,
     policy: ctx.policy.name,
+    ...(ctx.preemption.enabled ? { preemption: true } : {}),
     total: total.toJSON(),
     agents: Array.from(ctx.agents.values(), (agent) => ({
       id: agent.id,

@@ -259,9 +259,13 @@ export function handleAgentUpdate(
       `agent ${agent.id} sent a status update naming agent ${update.agentId}`,
     );
   }
-  const status: TaskStatus =
-    update.agentId === agent.id ? update : { ...update, agentId: agent.id };
+  let status: TaskStatus = update.agentId === agent.id ? update : { ...update, agentId: agent.id };
   const task = framework.tasks.get(status.taskId);
+  // a kill the master decided on (preemption) gives the task's end its reason
+  const reason = task?.kill?.reason;
+  if (reason !== undefined && status.state === TaskState.Killed && status.reason === undefined) {
+    status = { ...status, reason };
+  }
   if (task !== undefined && task.agentId !== agent.id) {
     throw new AgoraError(
       ErrorCode.Forbidden,
