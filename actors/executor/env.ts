@@ -11,13 +11,21 @@ import {
 } from "../../infra/defaults.ts";
 import { parseDuration } from "../../infra/durations.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import { DEFAULT_SUBJECT_PREFIX, isValidId } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, DEFAULT_SUBJECT_PREFIX, isValidId } from "../../protocol/subjects.ts";
 
 /** Names of the environment variables the agent gives an executor. */
 export const EXECUTOR_ENV = {
   natsUrl: "AGORA_NATS_URL",
   subjectPrefix: "AGORA_SUBJECT_PREFIX",
   agentId: "AGORA_AGENT_ID",
+  /** The agent principal its subjects carry (`executor.<principal>.<agentId>…`). */
+  agentPrincipal: "AGORA_AGENT_PRINCIPAL",
+  /**
+   * The executor's own secret: sent with every message to the agent (header
+   * `Agora-Executor-Token`); the executor removes it from its environment at
+   * start and a task never inherits it.
+   */
+  token: "AGORA_EXECUTOR_TOKEN",
   frameworkId: "AGORA_FRAMEWORK_ID",
   executorId: "AGORA_EXECUTOR_ID",
   sandbox: "AGORA_SANDBOX",
@@ -39,6 +47,10 @@ export interface ExecutorEnvironment {
   credentials?: NatsCredentials;
   subjectPrefix: string;
   agentId: string;
+  /** The agent principal of its agent. @default "default" */
+  agentPrincipal: string;
+  /** Its own token, given by the agent; undefined from an agent of before tokens. */
+  token?: string;
   frameworkId: string;
   executorId: string;
   sandbox: string;
@@ -74,12 +86,19 @@ export function readExecutorEnvironment(
     return value;
   };
   const grace = env[EXECUTOR_ENV.shutdownGracePeriod];
+  const agentPrincipal = env[EXECUTOR_ENV.agentPrincipal];
+  const token = env[EXECUTOR_ENV.token];
   const recovery = env[EXECUTOR_ENV.recoveryTimeout];
   return {
     natsUrl: required(EXECUTOR_ENV.natsUrl),
     credentials: credentialsFromEnv(env),
     subjectPrefix: env[EXECUTOR_ENV.subjectPrefix] || DEFAULT_SUBJECT_PREFIX,
     agentId: id(EXECUTOR_ENV.agentId),
+    agentPrincipal:
+      agentPrincipal === undefined || agentPrincipal === ""
+        ? DEFAULT_PRINCIPAL
+        : id(EXECUTOR_ENV.agentPrincipal),
+    ...(token === undefined || token === "" ? {} : { token }),
     frameworkId: id(EXECUTOR_ENV.frameworkId),
     executorId: id(EXECUTOR_ENV.executorId),
     sandbox: env[EXECUTOR_ENV.sandbox] || process.cwd(),

@@ -55,8 +55,8 @@ export function handleRegister(
   return registerAgent(ctx, msg, principal);
 }
 
-function activeAgent(ctx: MasterContext, agentId: string): AgentEntry {
-  const agent = touchAgent(ctx, agentId);
+function activeAgent(ctx: MasterContext, agentId: string, principal: string): AgentEntry {
+  const agent = touchAgent(ctx, agentId, principal);
   if (agent === undefined) {
     throw new AgoraError(
       ErrorCode.InvalidState,
@@ -107,16 +107,16 @@ export function routeAgentMessage(
       }
       return reregisterAgent(ctx, agentId, msg, principal);
     case "agent.heartbeat":
-      touchAgent(ctx, agentId);
+      touchAgent(ctx, agentId, principal);
       return undefined;
     case "agent.update":
-      handleAgentUpdate(ctx, activeAgent(ctx, agentId), msg.frameworkId, msg.status);
+      handleAgentUpdate(ctx, activeAgent(ctx, agentId, principal), msg.frameworkId, msg.status);
       return undefined;
     case "agent.usage":
-      recordUsage(ctx, activeAgent(ctx, agentId).id, msg.executors);
+      recordUsage(ctx, activeAgent(ctx, agentId, principal).id, msg.executors);
       return undefined;
     case "agent.message": {
-      const agent = activeAgent(ctx, agentId);
+      const agent = activeAgent(ctx, agentId, principal);
       const framework = ctx.frameworks.get(msg.frameworkId);
       if (framework?.status !== FrameworkState.Subscribed) {
         throw new AgoraError(
