@@ -136,6 +136,7 @@ test("subjects - one event subject per cluster event kind", (t) => {
     "agent.removed": "agora.v3.events.agent.removed",
     "agent.unreachable": "agora.v3.events.agent.unreachable",
     "agent.reregistered": "agora.v3.events.agent.reregistered",
+    "agent.updated": "agora.v3.events.agent.updated",
     "framework.added": "agora.v3.events.framework.added",
     "framework.removed": "agora.v3.events.framework.removed",
     "framework.disconnected": "agora.v3.events.framework.disconnected",
