@@ -2,7 +2,7 @@
  * The one inbound path of every actor: decode → validate → route → catch →
  * reply with an error or count. A bad message never stops an actor.
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { decodeMessages, encode, encodeError } from "../protocol/codec.ts";
 import { AgoraError, ErrorCode, ProtocolError } from "../protocol/errors.ts";
 import type { Message, MessageOf, MessageType } from "../protocol/registry.ts";
@@ -15,6 +15,8 @@ export interface MessageContext {
   subject: string;
   /** The reply subject, when the sender made a request. */
   reply: string | undefined;
+  /** The NATS headers of the message (e.g. an executor's token), when it has any. */
+  headers?: MsgHdrs | undefined;
 }
 
 /**
@@ -162,7 +164,11 @@ export function serve<T extends MessageType>(
         reject(m, e);
         return;
       }
-      const ctx: MessageContext = { subject: m.subject, reply: m.reply || undefined };
+      const ctx: MessageContext = {
+        subject: m.subject,
+        reply: m.reply || undefined,
+        headers: m.headers,
+      };
       if (messages.length === 1) {
         dispatch(m, messages[0] as Message | ProtocolError, ctx);
         return;

@@ -5,6 +5,7 @@
  */
 import {
   createInbox,
+  type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
   RequestError,
@@ -16,7 +17,8 @@ import { StateAssembler } from "../protocol/parts.ts";
 import type { Message, MessageOf, MessageType } from "../protocol/registry.ts";
 
 /**
- * Sends `msg` as a request on `subject` and decodes the reply as one of `types`.
+ * Sends `msg` as a request on `subject` (with `headers`, e.g. an executor's
+ * token) and decodes the reply as one of `types`.
  * @throws AgoraError UNAVAILABLE, TIMEOUT, or the error the peer replied with
  */
 export async function request<T extends MessageType>(
@@ -25,10 +27,13 @@ export async function request<T extends MessageType>(
   msg: Message,
   types: readonly T[],
   timeoutMs: number,
+  headers?: MsgHdrs,
 ): Promise<MessageOf<T>> {
   let data: Uint8Array;
   try {
-    data = (await nc.request(subject, encode(msg), { timeout: timeoutMs })).data;
+    const options =
+      headers === undefined ? { timeout: timeoutMs } : { timeout: timeoutMs, headers };
+    data = (await nc.request(subject, encode(msg), options)).data;
   } catch (err) {
     throw requestFailure(err, subject);
   }

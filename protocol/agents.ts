@@ -1,7 +1,7 @@
 /**
  * Agent ↔ master messages.
  * Agent → master on `master.register.<principal>` (request) and `master.agent.<principal>.<agentId>`;
- * master → agent on `agent.<agentId>`.
+ * master → agent on `agent.<agentPrincipal>.<agentId>`.
  */
 import { type Static, Type } from "@sinclair/typebox";
 import {
@@ -25,6 +25,12 @@ export const FrameworkRef = Type.Object({
   role: Role,
   /** `FrameworkInfo.user`: the user its tasks run as when their command names none. */
   user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  /**
+   * The framework's principal (`FrameworkInfo.principal`, else `default`): the
+   * only framework principal whose `files.read` the agent serves for its tasks.
+   * Absent (a master before subject layout 3): only operators read its files.
+   */
+  principal: Type.Optional(Id),
   /** The framework's `FrameworkInfo.capabilities` (e.g. `TASK_KILLING_STATE`), for its executors. */
   capabilities: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 }),

@@ -244,6 +244,11 @@ export const Offer = Type.Object({
   offerId: Id,
   frameworkId: Id,
   agentId: Id,
+  /**
+   * The agent principal that registered the agent: the token of its
+   * `agent.<principal>.<agentId>.files.<requester>` subject (`files.read`).
+   */
+  agentPrincipal: Type.Optional(Id),
   hostname: Text,
   /** The role the resources are allocated to. */
   role: Role,

@@ -31,6 +31,8 @@ export const StateTask = Type.Object({
 
 export const StateAgent = Type.Object({
   id: Id,
+  /** The agent principal that registered it: the token of its `agent.<principal>.<id>…` subjects. */
+  principal: Type.Optional(Id),
   hostname: Text,
   resources: ResourcesJson,
   used: ResourcesJson,

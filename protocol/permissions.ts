@@ -14,7 +14,7 @@ export const PrincipalKind = {
   Master: "master",
   /** An agent class: every agent started with this credential. */
   Agent: "agent",
-  /** The executors of the agents (never the agents' credential). */
+  /** The executors of one agent principal's agents (never the agents' credential). */
   Executor: "executor",
   /** A framework principal: every framework whose FrameworkInfo.principal is this name. */
   Framework: "framework",
@@ -36,6 +36,12 @@ export interface PrincipalSpec {
   roles?: string[];
   /** Policy principals: the policy name it serves. Default: `name`. */
   policy?: string;
+  /**
+   * Executor principals: the agent principal whose executors use it; they may
+   * speak only on that principal's executor subjects. Absent (a directory of
+   * before subject layout 3): the executors of every agent principal.
+   */
+  agent?: string;
 }
 
 /** Publish and subscribe allow lists of one principal, in nats-server terms. */
@@ -70,7 +76,8 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
     publish: [
       subjects.masterSubscribe(principal),
       wild(subjects.masterFramework(principal, W)),
-      wild(subjects.agentFiles(W)),
+      // files.read of its own frameworks' tasks: the agent checks the last token owns the task
+      wild(subjects.agentFilesOf(W, principal, W)),
     ],
     subscribe: [wild(subjects.framework(principal, W)), inbox],
     allowResponses: false,
@@ -80,7 +87,8 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
     publish: [
       subjects.masterOperator(p.name),
       wild(subjects.masterInstance(W)),
-      wild(subjects.agentFiles(W)),
+      // files.read of any task (the framework principals' subject ends with their name)
+      wild(subjects.agentFiles(W, W)),
       // the event history (`agora events --since`) and the registry's leader key (the web UI)
       JETSTREAM_API,
     ],
@@ -112,7 +120,7 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
     case PrincipalKind.Master:
       return {
         publish: [
-          wild(subjects.agent(W)),
+          wild(subjects.agent(W, W)),
           wild(subjects.framework(W, W)),
           subjects.eventsAll(),
           wild(subjects.policy(W)),
@@ -135,22 +143,26 @@ export function permissionsFor(subjects: Subjects, p: PrincipalSpec): Permission
         publish: [
           subjects.masterRegister(p.name),
           wild(subjects.masterAgent(W, p.name)),
-          wild(subjects.executor(W, W, W)),
+          wild(subjects.executor(W, W, W, p.name)),
         ],
         subscribe: [
-          subjects.agentAll(),
-          wild(subjects.agentExecutorAll(W)),
-          wild(subjects.agentFiles(W)),
+          subjects.agentAll(p.name),
+          wild(subjects.agentExecutorAll(W, p.name)),
+          wild(subjects.agentFiles(W, p.name)),
+          wild(subjects.agentFilesOfAll(W, p.name)),
           inbox,
         ],
         allowResponses: true,
       };
-    case PrincipalKind.Executor:
+    case PrincipalKind.Executor: {
+      // its agent principal's executor subjects; the agent tells its executors apart by their tokens
+      const agent = p.agent ?? W;
       return {
-        publish: [wild(subjects.agentExecutor(W, W, W))],
-        subscribe: [wild(subjects.executor(W, W, W)), inbox],
+        publish: [wild(subjects.agentExecutor(W, W, W, agent))],
+        subscribe: [wild(subjects.executor(W, W, W, agent)), inbox],
         allowResponses: false,
       };
+    }
   }
 }
 

@@ -1,32 +1,39 @@
 /**
  * Every NATS subject of agora is built here and nowhere else.
  *
- * Layout: `<prefix>.v2.<recipient>...`. A subject names who receives the
+ * Layout: `<prefix>.v3.<recipient>...`. A subject names who receives the
  * message; the identity of the sender is in the subject wherever the server
  * can enforce it with permissions (protocol/permissions.ts derives them from
  * these builders): an agent publishes only under
- * `<prefix>.v2.master.register.<principal>` and
- * `<prefix>.v2.master.agent.<principal>.<agentId>` (the master records which
+ * `<prefix>.v3.master.register.<principal>` and
+ * `<prefix>.v3.master.agent.<principal>.<agentId>` (the master records which
  * agent principal registered an id), an operator only under
- * `<prefix>.v2.master.operator.<principal>`, a framework's scheduler only under
- * `<prefix>.v2.master.subscribe.<principal>` and
- * `<prefix>.v2.master.framework.<principal>.<frameworkId>` and receives on
- * `<prefix>.v2.framework.<principal>.<frameworkId>` (the framework id is
+ * `<prefix>.v3.master.operator.<principal>`, a framework's scheduler only under
+ * `<prefix>.v3.master.subscribe.<principal>` and
+ * `<prefix>.v3.master.framework.<principal>.<frameworkId>` and receives on
+ * `<prefix>.v3.framework.<principal>.<frameworkId>` (the framework id is
  * assigned by the master, so the principal is what a credential can be
- * limited to), an executor only under
- * `<prefix>.v2.agent.<agentId>.executor.<frameworkId>.<executorId>`.
+ * limited to). The master → agent subjects carry the agent principal that
+ * registered the id: an agent receives on `<prefix>.v3.agent.<principal>.<agentId>`,
+ * its executors publish under
+ * `<prefix>.v3.agent.<principal>.<agentId>.executor.<frameworkId>.<executorId>`
+ * and receive on `<prefix>.v3.executor.<principal>.<agentId>.<frameworkId>.<executorId>`
+ * (the executor credential of an agent principal is limited to these), and a
+ * framework reads task files on `<prefix>.v3.agent.<principal>.<agentId>.files.<its principal>`.
  */
 import { AgoraError, ErrorCode } from "./errors.ts";
 
 /** Protocol major version carried by every message (`v`); stored records carry it too. */
 export const PROTOCOL_VERSION = 1;
 /**
- * Version of the subject layout, the `v2` of `<prefix>.v2.…`. Version 2 put
- * the framework's principal into its subjects (issue 11); an actor of layout
- * 1 and one of layout 2 never hear each other. Messages keep
+ * Version of the subject layout, the `v3` of `<prefix>.v3.…`. Version 2 put
+ * the framework's principal into its subjects (issue 11), version 3 the agent
+ * principal into the agent-facing ones (`agent.<principal>.<agentId>…`,
+ * `executor.<principal>.…`) and the requesting framework principal into
+ * `files.read`; actors of different layouts never hear each other. Messages keep
  * {@link PROTOCOL_VERSION}.
  */
-export const SUBJECT_VERSION = 2;
+export const SUBJECT_VERSION = 3;
 /**
  * The principal token of an unauthenticated sender: a framework whose
  * FrameworkInfo names none (Mesos: an unauthenticated framework), an agent or
@@ -39,6 +46,11 @@ export function frameworkPrincipal(info: { principal?: string | undefined } | un
   const p = info?.principal;
   return p === undefined || p === "" ? DEFAULT_PRINCIPAL : p;
 }
+/**
+ * The NATS header of every executor → agent message: the secret token the
+ * agent gave that executor alone (`AGORA_EXECUTOR_TOKEN`, never a task's).
+ */
+export const EXECUTOR_TOKEN_HEADER = "Agora-Executor-Token";
 /** The default subject prefix. */
 export const DEFAULT_SUBJECT_PREFIX = "agora";
 
@@ -114,7 +126,7 @@ export type ClusterEventKind = (typeof ClusterEventKind)[keyof typeof ClusterEve
 
 /** Builds every subject of one agora cluster (one prefix). */
 export class Subjects {
-  /** `<prefix>.v2` */
+  /** `<prefix>.v3` */
   readonly base: string;
 
   constructor(readonly prefix: string = DEFAULT_SUBJECT_PREFIX) {
@@ -194,32 +206,72 @@ export class Subjects {
     return `${this.base}.master.operator.*`;
   }
 
-  /** Master → agent: run, kill, acknowledge, framework messages, shutdown. */
-  agent(agentId: string): string {
-    return `${this.base}.agent.${assertValidId(agentId, "agent id")}`;
-  }
-
-  /** Wildcard for the command subjects of every agent (agent emulators serve many agents). */
-  agentAll(): string {
-    return `${this.base}.agent.*`;
-  }
-
-  /** Executor → agent: subscribe (request), updates, messages. */
-  agentExecutor(agentId: string, frameworkId: string, executorId: string): string {
-    return `${this.agent(agentId)}.executor.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;
-  }
-
-  /** Wildcard an agent subscribes to for all its executors. */
-  agentExecutorAll(agentId: string): string {
-    return `${this.agent(agentId)}.executor.*.*`;
+  /**
+   * Master → agent: run, kill, acknowledge, framework messages, shutdown, on
+   * `agent.<principal>.<agentId>`: `principal` is the agent principal that
+   * registered the id (the master records it), so an agent credential reads
+   * only the commands of its own principal's agents.
+   */
+  agent(agentId: string, principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.base}.agent.${assertValidId(principal, "principal")}.${assertValidId(agentId, "agent id")}`;
   }
 
   /**
-   * Anyone → agent, request: `files.read` of a task's sandbox `stdout`/`stderr`
-   * (Mesos's `/files/read`). Not matched by `agentAll()` nor `agentExecutorAll()`.
+   * Wildcard for the command subjects of every agent of agent principal
+   * `principal` (agent emulators serve many agents under one principal).
    */
-  agentFiles(agentId: string): string {
-    return `${this.agent(agentId)}.files`;
+  agentAll(principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.base}.agent.${assertValidId(principal, "principal")}.*`;
+  }
+
+  /**
+   * Executor → agent: subscribe (request), updates, messages, heartbeats of
+   * executor `executorId` of agent `agentId` of agent principal `principal`.
+   * Each message carries the executor's own token (header
+   * {@link EXECUTOR_TOKEN_HEADER}), which the agent checks.
+   */
+  agentExecutor(
+    agentId: string,
+    frameworkId: string,
+    executorId: string,
+    principal: string = DEFAULT_PRINCIPAL,
+  ): string {
+    return `${this.agent(agentId, principal)}.executor.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;
+  }
+
+  /** Wildcard an agent subscribes to for all its executors. */
+  agentExecutorAll(agentId: string, principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.agent(agentId, principal)}.executor.*.*`;
+  }
+
+  /**
+   * Operator → agent, request: `files.read` of any task's sandbox `stdout` /
+   * `stderr` (Mesos's `/files/read`); only operator credentials may publish
+   * here. Not matched by `agentAll()` nor `agentExecutorAll()`.
+   */
+  agentFiles(agentId: string, principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.agent(agentId, principal)}.files`;
+  }
+
+  /**
+   * Framework → agent, request: `files.read` by framework principal
+   * `requester` (the last token, which its credential may only fill with its
+   * own name); the agent serves only tasks of frameworks of that principal.
+   */
+  agentFilesOf(agentId: string, requester: string, principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.agentFiles(agentId, principal)}.${assertValidId(requester, "principal")}`;
+  }
+
+  /** Wildcard an agent subscribes to for the framework principals' `files.read`. */
+  agentFilesOfAll(agentId: string, principal: string = DEFAULT_PRINCIPAL): string {
+    return `${this.agentFiles(agentId, principal)}.*`;
+  }
+
+  /** The requesting framework principal of an `agentFilesOf` subject, or undefined. */
+  parseAgentFilesOf(subject: string): string | undefined {
+    const t = this.parse(subject);
+    if (t?.length !== 5 || t[0] !== "agent" || t[3] !== "files") return undefined;
+    return isValidId(t[4]) ? t[4] : undefined;
   }
 
   /** Master → scheduler: the event stream of a framework of `principal`. */
@@ -227,9 +279,18 @@ export class Subjects {
     return `${this.base}.framework.${assertValidId(principal, "principal")}.${assertValidId(frameworkId, "framework id")}`;
   }
 
-  /** Agent → executor: subscribed, launch, kill, acknowledged, messages, shutdown. */
-  executor(agentId: string, frameworkId: string, executorId: string): string {
-    return `${this.base}.executor.${assertValidId(agentId, "agent id")}.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;
+  /**
+   * Agent → executor: subscribed, launch, kill, acknowledged, messages,
+   * shutdown, on `executor.<principal>.<agentId>.<frameworkId>.<executorId>`
+   * (`principal`: the agent principal; its executor credential reads only there).
+   */
+  executor(
+    agentId: string,
+    frameworkId: string,
+    executorId: string,
+    principal: string = DEFAULT_PRINCIPAL,
+  ): string {
+    return `${this.base}.executor.${assertValidId(principal, "principal")}.${assertValidId(agentId, "agent id")}.${assertValidId(frameworkId, "framework id")}.${assertValidId(executorId, "executor id")}`;
   }
 
   /** Master → observers: one kind of cluster event. */

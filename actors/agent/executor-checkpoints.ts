@@ -90,6 +90,7 @@ export class ExecutorCheckpoints {
         startTime: executor.startTime,
         session: executor.session,
         sandbox: executor.sandbox ?? "",
+        ...(executor.token === undefined ? {} : { token: executor.token }),
         ...(executor.container === undefined
           ? {}
           : {

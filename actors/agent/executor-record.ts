@@ -4,6 +4,7 @@
  * spawn whose `error` and `exit` are reported back.
  */
 import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import type { Timer } from "../../infra/clock.ts";
 import type { FrameworkRef } from "../../protocol/agents.ts";
 import type {
@@ -99,6 +100,13 @@ export interface ExecutorRecord {
   updates?: Promise<void>;
   /** Called when a recovering executor subscribed again. */
   recovered?: () => void;
+  /**
+   * The secret the agent gave this executor alone (`AGORA_EXECUTOR_TOKEN`):
+   * every message on its subject must carry it (header `Agora-Executor-Token`),
+   * so that another executor of the same agent principal cannot speak for it.
+   * Undefined only for an executor recovered from a checkpoint of before tokens.
+   */
+  token: string | undefined;
   readonly exited: Promise<void>;
   markExited(): void;
 }
@@ -133,6 +141,7 @@ export function newExecutorRecord(spec: ExecutorSpec): ExecutorRecord {
     taskContainers: new Map(),
     failure: undefined,
     timer: undefined,
+    token: randomBytes(24).toString("base64url"),
     exited,
     markExited,
   };

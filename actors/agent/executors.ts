@@ -39,7 +39,7 @@ import {
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { effectiveUser, userProblem, withUser } from "../executor/task-user.ts";
 import { type AgentContainers, containerResources } from "./containers.ts";
 import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
@@ -75,6 +75,8 @@ export interface ExecutorManagerOptions {
   natsUrl: string;
   /** The executor credential (and the agent's TLS CA) given to every executor. */
   executorCredentials?: NatsCredentials;
+  /** The agent principal its executors' subjects carry. @default "default" */
+  agentPrincipal?: string;
   logLevel: string;
   shutdownGracePeriodMs: number;
   registrationTimeoutMs: number;
@@ -139,6 +141,24 @@ export class ExecutorManager {
   }
 
   /** The executor, if it has not terminated. */
+  /**
+   * Checks the token of a message on an executor's subject: an executor the
+   * agent knows must send its own (another executor of the same agent
+   * principal may publish on that subject, but knows not its token).
+   * @throws AgoraError FORBIDDEN (counted `executor_messages_bad_token`)
+   */
+  authenticate(frameworkId: string, executorId: string, token: string | undefined): void {
+    const executor = this.executor(frameworkId, executorId);
+    if (executor?.token === undefined || executor.token === token) return;
+    this.#o.metrics.inc("executor_messages_bad_token");
+    this.#o.logger.warn({ frameworkId, executorId }, "executor message rejected: wrong token");
+    throw new AgoraError(
+      ErrorCode.Forbidden,
+      `executor ${executorId} of framework ${frameworkId}: the message does not carry that executor's token`,
+      { retryable: false },
+    );
+  }
+
   executor(frameworkId: string, executorId: string): ExecutorRecord | undefined {
     return this.#executors.get(key(frameworkId, executorId));
   }
@@ -1052,6 +1072,8 @@ export class ExecutorManager {
             : { credentials: this.#o.executorCredentials }),
           subjectPrefix: this.#o.subjects.prefix,
           agentId: this.#o.agentId(),
+          agentPrincipal: this.#o.agentPrincipal ?? DEFAULT_PRINCIPAL,
+          ...(executor.token === undefined ? {} : { token: executor.token }),
           frameworkId,
           executorId,
           sandbox: "",
@@ -1230,7 +1252,12 @@ export class ExecutorManager {
   #send(executor: ExecutorRecord, msg: Message): void {
     try {
       this.#toExecutors.publish(
-        this.#o.subjects.executor(this.#o.agentId(), executor.frameworkId, executor.executorId),
+        this.#o.subjects.executor(
+          this.#o.agentId(),
+          executor.frameworkId,
+          executor.executorId,
+          this.#o.agentPrincipal,
+        ),
         msg,
       );
     } catch (err) {

@@ -41,6 +41,12 @@ export interface FilesContext {
   executors: ExecutorManager;
   workDir: string;
   agentId(): string;
+  /**
+   * Requests come on `agent.<p>.<agentId>.files.<requester>` from framework
+   * principal `<requester>`: served only for tasks of frameworks of that
+   * principal the agent knows (else FORBIDDEN). Without: the operators' subject.
+   */
+  requester?: boolean;
 }
 
 interface Located {
@@ -105,11 +111,38 @@ export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
     return sandbox === undefined ? undefined : { sandbox, done: true };
   };
 
-  return async (msg) => {
+  /** The principal of each framework the agent ran tasks of (kept after its tasks are forgotten). */
+  const owners = new Map<string, string>();
+  const ownerOf = (frameworkId: string): string | undefined => {
+    for (const e of ctx.executors.executors()) {
+      if (e.frameworkId === frameworkId && e.framework.principal !== undefined) {
+        owners.delete(frameworkId);
+        owners.set(frameworkId, e.framework.principal);
+        if (owners.size > REMEMBERED_SANDBOXES) {
+          const oldest = owners.keys().next().value;
+          if (oldest !== undefined) owners.delete(oldest);
+        }
+        break;
+      }
+    }
+    return owners.get(frameworkId);
+  };
+
+  return async (msg, { subject }) => {
     if (msg.taskId === undefined && msg.executorId === undefined) {
       throw new AgoraError(ErrorCode.InvalidMessage, "files.read needs a taskId or an executorId");
     }
     const what = msg.taskId !== undefined ? `task ${msg.taskId}` : `executor ${msg.executorId}`;
+    if (ctx.requester === true) {
+      const requester = subject.slice(subject.lastIndexOf(".") + 1);
+      const owner = ownerOf(msg.frameworkId);
+      if (owner !== requester) {
+        throw new AgoraError(
+          ErrorCode.Forbidden,
+          `principal ${requester} may not read the files of ${what}: framework ${msg.frameworkId} is not one of its frameworks on this agent`,
+        );
+      }
+    }
     const located = await locate(msg);
     if (located === undefined) {
       throw new AgoraError(

@@ -9,8 +9,12 @@ import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
-import { isValidId } from "../../protocol/subjects.ts";
+import {
+  DEFAULT_PRINCIPAL,
+  EXECUTOR_TOKEN_HEADER,
+  isValidId,
+  type Subjects,
+} from "../../protocol/subjects.ts";
 import type { ExecutorManager } from "./executors.ts";
 import type { StatusUpdateManager } from "./status-updates.ts";
 
@@ -44,6 +48,8 @@ export interface AgentHandlerContext {
   executors: ExecutorManager;
   statusUpdates: StatusUpdateManager;
   agentId(): string;
+  /** The agent principal its subjects carry. @default "default" */
+  principal?: string;
   /** Sends a message to the master on the agent's subject. */
   toMaster(msg: Message): void;
   /** The master asked the agent to reregister. */
@@ -120,34 +126,43 @@ function acknowledge(ctx: AgentHandlerContext, msg: MessageOf<"agent.acknowledge
   ctx.executors.acknowledged(msg.frameworkId, acked);
 }
 
-/** The framework and executor ids in an executor's subject. */
+/** The framework and executor ids in an executor's subject (`agent.<principal>.<agentId>.executor.<fw>.<exec>`). */
 export function executorOfSubject(
   subjects: Subjects,
   subject: string,
   agentId: string,
+  principal: string = DEFAULT_PRINCIPAL,
 ): { frameworkId: string; executorId: string } {
   const tokens = subjects.parse(subject);
   if (
     tokens === undefined ||
-    tokens.length !== 5 ||
+    tokens.length !== 6 ||
     tokens[0] !== "agent" ||
-    tokens[1] !== agentId ||
-    tokens[2] !== "executor" ||
-    !isValidId(tokens[3]) ||
-    !isValidId(tokens[4])
+    tokens[1] !== principal ||
+    tokens[2] !== agentId ||
+    tokens[3] !== "executor" ||
+    !isValidId(tokens[4]) ||
+    !isValidId(tokens[5])
   ) {
     throw new AgoraError(
       ErrorCode.InvalidMessage,
       `not an executor subject of this agent: ${subject}`,
     );
   }
-  return { frameworkId: tokens[3], executorId: tokens[4] };
+  return { frameworkId: tokens[4], executorId: tokens[5] };
 }
 
 /** The handler of the executors' messages. */
 export function executorMessageHandler(ctx: AgentHandlerContext): Handler<ExecutorMessageType> {
-  return (msg, { subject }) => {
-    const { frameworkId, executorId } = executorOfSubject(ctx.subjects, subject, ctx.agentId());
+  return (msg, { subject, headers }) => {
+    const { frameworkId, executorId } = executorOfSubject(
+      ctx.subjects,
+      subject,
+      ctx.agentId(),
+      ctx.principal,
+    );
+    // every message of a known executor carries its own token (another executor cannot forge it)
+    ctx.executors.authenticate(frameworkId, executorId, headers?.get(EXECUTOR_TOKEN_HEADER));
     switch (msg.type) {
       case "executor.subscribe":
         return ctx.executors.subscribe(frameworkId, executorId, msg);

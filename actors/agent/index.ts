@@ -229,6 +229,7 @@ export function createAgent(deps: AgentDeps): Agent {
     workDir,
     natsUrl: deps.natsUrl ?? config.nats,
     executorCredentials: executorCredentials(config),
+    agentPrincipal: principal,
     logLevel: level === "silent" ? "warn" : level,
     shutdownGracePeriodMs: config.executorShutdownGracePeriod,
     registrationTimeoutMs: config.executorRegistrationTimeout,
@@ -311,6 +312,7 @@ export function createAgent(deps: AgentDeps): Agent {
     executors,
     statusUpdates,
     agentId,
+    principal,
     toMaster,
     reregister: () => registrar?.reregister(),
     shutdown: (reason) => void agent.shutdown(reason),
@@ -322,6 +324,8 @@ export function createAgent(deps: AgentDeps): Agent {
   };
 
   const readFiles = filesReadHandler({ executors, workDir, agentId });
+  // a framework principal reads only its own frameworks' tasks (the requester is the subject's last token)
+  const readFilesOf = filesReadHandler({ executors, workDir, agentId, requester: true });
 
   const unsubscribe = async (): Promise<void> => {
     const subs = subscriptions;
@@ -344,17 +348,28 @@ export function createAgent(deps: AgentDeps): Agent {
     subscriptions = [
       serve(
         nc,
-        subjects.agent(id),
+        subjects.agent(id, principal),
         { ...options, types: MASTER_COMMAND_TYPES },
         masterCommandHandler(handlerContext),
       ),
       serve(
         nc,
-        subjects.agentExecutorAll(id),
+        subjects.agentExecutorAll(id, principal),
         { ...options, types: EXECUTOR_MESSAGE_TYPES },
         executorMessageHandler(handlerContext),
       ),
-      serve(nc, subjects.agentFiles(id), { ...options, types: FILES_MESSAGE_TYPES }, readFiles),
+      serve(
+        nc,
+        subjects.agentFiles(id, principal),
+        { ...options, types: FILES_MESSAGE_TYPES },
+        readFiles,
+      ),
+      serve(
+        nc,
+        subjects.agentFilesOfAll(id, principal),
+        { ...options, types: FILES_MESSAGE_TYPES },
+        readFilesOf,
+      ),
     ];
     await nc.flush();
   };

@@ -61,6 +61,8 @@ export function executorEnvironment(
           .join(",");
   env[EXECUTOR_ENV.subjectPrefix] = values.subjectPrefix;
   env[EXECUTOR_ENV.agentId] = values.agentId;
+  env[EXECUTOR_ENV.agentPrincipal] = values.agentPrincipal;
+  if (values.token !== undefined) env[EXECUTOR_ENV.token] = values.token;
   env[EXECUTOR_ENV.frameworkId] = values.frameworkId;
   env[EXECUTOR_ENV.executorId] = values.executorId;
   env[EXECUTOR_ENV.sandbox] = values.sandbox;

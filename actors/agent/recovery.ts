@@ -81,6 +81,7 @@ export async function adoptCheckpoint(
     executor.startTime = checkpoint?.startTime;
     executor.session = checkpoint?.session;
     executor.sandbox = checkpoint?.sandbox;
+    executor.token = checkpoint?.token;
     executor.phase = "recovering";
     const container =
       checkpoint?.container === undefined ? undefined : containers.get(checkpoint.container.id);

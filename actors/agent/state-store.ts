@@ -37,6 +37,8 @@ export const ExecutorCheckpoint = Type.Object({
   /** The executor's session id (it leads its session): what it started is found by it. */
   session: Type.Integer({ minimum: 1 }),
   sandbox: Type.String(),
+  /** The executor's own token (`AGORA_EXECUTOR_TOKEN`); absent in checkpoints of before it. */
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   /**
    * The executor's container (cgroups), so that a restarted agent finds it
    * again: its id (under `<cgroups-root>/<agentId>`), the resources its limits

@@ -14,7 +14,7 @@ import {
 } from "../../infra/defaults.ts";
 import { DEFAULT_LOG_LEVEL } from "../../infra/logger.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import { DEFAULT_SUBJECT_PREFIX, isValidId } from "../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, DEFAULT_SUBJECT_PREFIX, isValidId } from "../../protocol/subjects.ts";
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "./env.ts";
 
 /** The executor's option table: every option is a variable its agent sets. */
@@ -40,6 +40,21 @@ export const EXECUTOR_OPTIONS = {
     env: EXECUTOR_ENV.agentId,
     placeholder: "ID",
     help: "the agent that started the executor",
+  },
+  agentPrincipal: {
+    kind: "string",
+    flag: "agent-principal",
+    env: EXECUTOR_ENV.agentPrincipal,
+    default: DEFAULT_PRINCIPAL,
+    placeholder: "NAME",
+    help: "the agent principal its subjects carry",
+  },
+  executorToken: {
+    kind: "string",
+    flag: "executor-token",
+    env: EXECUTOR_ENV.token,
+    placeholder: "SECRET",
+    help: "the executor's own token, sent with every message to the agent (never printed)",
   },
   frameworkId: {
     kind: "string",
@@ -125,6 +140,10 @@ export function resolveExecutorConfig(
     credentials,
     subjectPrefix: values.subjectPrefix,
     agentId: id(values.agentId, EXECUTOR_ENV.agentId),
+    agentPrincipal: id(values.agentPrincipal, EXECUTOR_ENV.agentPrincipal),
+    ...(values.executorToken === undefined || values.executorToken === ""
+      ? {}
+      : { token: values.executorToken }),
     frameworkId: id(values.frameworkId, EXECUTOR_ENV.frameworkId),
     executorId: id(values.executorId, EXECUTOR_ENV.executorId),
     sandbox: values.sandbox ?? process.cwd(),

@@ -29,7 +29,7 @@
  * ```
  */
 import { randomUUID } from "node:crypto";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { headers, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import type { Static } from "@sinclair/typebox";
 import { Backoff } from "../../infra/backoff.ts";
 import { Batcher } from "../../infra/batch.ts";
@@ -57,7 +57,7 @@ import {
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { TaskContainer as TaskContainerSchema } from "../../protocol/executors.ts";
 import type { Message } from "../../protocol/registry.ts";
-import { Subjects } from "../../protocol/subjects.ts";
+import { EXECUTOR_TOKEN_HEADER, Subjects } from "../../protocol/subjects.ts";
 import { resolveExecutorConfig } from "./config.ts";
 import type { ExecutorEnvironment } from "./env.ts";
 
@@ -167,11 +167,17 @@ export class ExecutorDriver {
   #agentLost = false;
   #frameworkCapabilities: readonly string[] = [];
   readonly #clock: Clock;
+  /** The executor's token on every message to the agent; undefined from an agent without tokens. */
+  readonly #headers: MsgHdrs | undefined;
 
   constructor(options: ExecutorDriverOptions = {}) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.env = resolveExecutorConfig(options.env);
+    if (this.env.token !== undefined) {
+      this.#headers = headers();
+      this.#headers.set(EXECUTOR_TOKEN_HEADER, this.env.token);
+    }
     this.#subjects = new Subjects(this.env.subjectPrefix);
     this.logger = (options.logger ?? createRootLogger({ level: this.env.logLevel })).child({
       actor: "executor",
@@ -213,7 +219,7 @@ export class ExecutorDriver {
       }));
     this.#subscription = serve(
       this.#nc,
-      this.#subjects.executor(env.agentId, env.frameworkId, env.executorId),
+      this.#subjects.executor(env.agentId, env.frameworkId, env.executorId, env.agentPrincipal),
       { types: AGENT_TO_EXECUTOR, logger: this.logger, metrics: this.metrics },
       (msg) => this.#dispatch(msg),
     );
@@ -234,8 +240,7 @@ export class ExecutorDriver {
   }
 
   async #subscribe(): Promise<void> {
-    const { env } = this;
-    const subject = this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId);
+    const subject = this.#toAgentSubject();
     const backoff = new Backoff({
       clock: this.#clock,
       initialMs: DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MS,
@@ -254,6 +259,7 @@ export class ExecutorDriver {
           },
           ["executor.subscribed"],
           this.#options.subscribeTimeoutMs ?? 2000,
+          this.#headers,
         );
         this.logger.info("subscribed");
         this.#frameworkCapabilities = reply.frameworkCapabilities ?? [];
@@ -293,10 +299,11 @@ export class ExecutorDriver {
     try {
       await request(
         this.nc,
-        this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId),
+        this.#toAgentSubject(),
         { type: "executor.heartbeat" },
         ["ok"],
         intervalMs,
+        this.#headers,
       );
       this.#lastContact = this.#clock.now();
     } catch (err) {
@@ -457,11 +464,28 @@ export class ExecutorDriver {
 
   /** Updates and messages to the agent leave batched, at the end of the turn (infra/batch.ts). */
   #publish(msg: Message): void {
+    const nc = this.nc;
+    const hdrs = this.#headers;
+    this.#batcher ??= new Batcher(
+      hdrs === undefined
+        ? nc
+        : {
+            publish: (subject, data, options) =>
+              nc.publish(subject, data, { ...options, headers: hdrs }),
+          },
+      { logger: this.logger, metrics: this.metrics },
+    );
+    this.#batcher.publish(this.#toAgentSubject(), msg);
+  }
+
+  /** `agent.<principal>.<agentId>.executor.<frameworkId>.<executorId>`: where the agent hears it. */
+  #toAgentSubject(): string {
     const { env } = this;
-    this.#batcher ??= new Batcher(this.nc, { logger: this.logger, metrics: this.metrics });
-    this.#batcher.publish(
-      this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId),
-      msg,
+    return this.#subjects.agentExecutor(
+      env.agentId,
+      env.frameworkId,
+      env.executorId,
+      env.agentPrincipal,
     );
   }
 

@@ -11,6 +11,14 @@ export const EXECUTOR_ENV = {
   natsUrl: "AGORA_NATS_URL",
   subjectPrefix: "AGORA_SUBJECT_PREFIX",
   agentId: "AGORA_AGENT_ID",
+  /** The agent principal its subjects carry (`executor.<principal>.<agentId>…`). */
+  agentPrincipal: "AGORA_AGENT_PRINCIPAL",
+  /**
+   * The executor's own secret: sent with every message to the agent (header
+   * `Agora-Executor-Token`); the executor removes it from its environment at
+   * start and a task never inherits it.
+   */
+  token: "AGORA_EXECUTOR_TOKEN",
   frameworkId: "AGORA_FRAMEWORK_ID",
   executorId: "AGORA_EXECUTOR_ID",
   sandbox: "AGORA_SANDBOX",
@@ -32,6 +40,10 @@ export interface ExecutorEnvironment {
   credentials?: NatsCredentials;
   subjectPrefix: string;
   agentId: string;
+  /** The agent principal of its agent. @default "default" */
+  agentPrincipal: string;
+  /** Its own token, given by the agent; undefined from an agent of before tokens. */
+  token?: string;
   frameworkId: string;
   executorId: string;
   sandbox: string;

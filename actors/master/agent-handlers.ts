@@ -70,8 +70,8 @@ export function handleRegister(
   return registerAgent(ctx, msg, principal);
 }
 
-function activeAgent(ctx: MasterContext, agentId: string): AgentEntry {
-  const agent = touchAgent(ctx, agentId);
+function activeAgent(ctx: MasterContext, agentId: string, principal: string): AgentEntry {
+  const agent = touchAgent(ctx, agentId, principal);
   if (agent === undefined) {
     throw new AgoraError(
       ErrorCode.InvalidState,
@@ -122,19 +122,19 @@ export function routeAgentMessage(
       }
       return afterReregister(ctx, agentId, reregisterAgent(ctx, agentId, msg, principal));
     case "agent.heartbeat":
-      touchAgent(ctx, agentId);
+      touchAgent(ctx, agentId, principal);
       return undefined;
     case "agent.update": {
-      const agent = activeAgent(ctx, agentId);
+      const agent = activeAgent(ctx, agentId, principal);
       handleAgentUpdate(ctx, agent, msg.frameworkId, drainStatus(agent, msg.status));
       checkDrained(ctx, agent);
       return undefined;
     }
     case "agent.usage":
-      recordUsage(ctx, activeAgent(ctx, agentId).id, msg.executors);
+      recordUsage(ctx, activeAgent(ctx, agentId, principal).id, msg.executors);
       return undefined;
     case "agent.message": {
-      const agent = activeAgent(ctx, agentId);
+      const agent = activeAgent(ctx, agentId, principal);
       const framework = ctx.frameworks.get(msg.frameworkId);
       if (framework?.status !== FrameworkState.Subscribed) {
         throw new AgoraError(

@@ -144,7 +144,7 @@ export function reregisterAgent(
     );
   }
   if (ctx.removedAgents.has(agentId)) {
-    ctx.outbox.toAgent(agentId, { type: "agent.shutdown", reason: "agent was removed" });
+    ctx.outbox.toAgent(agentId, { type: "agent.shutdown", reason: "agent was removed" }, principal);
     reportGoneTasks(ctx, agentId, msg.tasks);
     throw new AgoraError(
       ErrorCode.InvalidState,
@@ -289,17 +289,26 @@ export function resumeAllocation(ctx: MasterContext, reason: string): void {
 /**
  * Liveness from an agent (a heartbeat or any other message). An unknown or
  * unreachable agent is asked to reregister; a removed one to shut down.
- * Returns the agent when it is active.
+ * Returns the agent when it is active. `principal`: the agent principal of the
+ * subject it spoke on (where an agent the master does not know is answered).
  */
-export function touchAgent(ctx: MasterContext, agentId: string): AgentEntry | undefined {
+export function touchAgent(
+  ctx: MasterContext,
+  agentId: string,
+  principal?: string,
+): AgentEntry | undefined {
   const agent = ctx.agents.get(agentId);
   if (agent === undefined || agent.status !== AgentState.Active) {
     if (ctx.removedAgents.has(agentId)) {
       ctx.metrics.inc("agents_removed_contacts");
-      ctx.outbox.toAgent(agentId, { type: "agent.shutdown", reason: "agent was removed" });
+      ctx.outbox.toAgent(
+        agentId,
+        { type: "agent.shutdown", reason: "agent was removed" },
+        principal,
+      );
     } else {
       ctx.metrics.inc("agents_reregister_requests");
-      ctx.outbox.toAgent(agentId, { type: "agent.reregisterRequest" });
+      ctx.outbox.toAgent(agentId, { type: "agent.reregisterRequest" }, principal);
     }
     return undefined;
   }

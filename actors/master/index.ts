@@ -181,7 +181,16 @@ export function createMaster(deps: MasterDeps): Master {
     if (registry === undefined) return;
     // the core's frameworks name the principal of their event subjects (bound once it exists)
     let principalOf = (_frameworkId: string) => DEFAULT_PRINCIPAL;
-    const outbox = natsOutbox(nc, subjects, logger, metrics, isLeading, (id) => principalOf(id));
+    let agentPrincipalOf = (_agentId: string) => DEFAULT_PRINCIPAL;
+    const outbox = natsOutbox(
+      nc,
+      subjects,
+      logger,
+      metrics,
+      isLeading,
+      (id) => principalOf(id),
+      (id) => agentPrincipalOf(id),
+    );
     const fresh = createMasterCore({
       masterId,
       config,
@@ -197,6 +206,7 @@ export function createMaster(deps: MasterDeps): Master {
       authorizer,
     });
     principalOf = (id) => principalOfFramework(fresh.ctx, id);
+    agentPrincipalOf = (id) => fresh.ctx.agents.get(id)?.principal ?? DEFAULT_PRINCIPAL;
     core = fresh;
     // set up alongside the recovery: the first events of the term are already kept
     const history = setUpHistory(term);

@@ -6,6 +6,7 @@
 import type { TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { healthCheckProblem } from "../../protocol/health.ts";
 import { Resources } from "../../protocol/resources.ts";
+import { frameworkPrincipal } from "../../protocol/subjects.ts";
 import { denied } from "./authorizer.ts";
 import { interned } from "./intern.ts";
 import { executorKey } from "./ledger.ts";
@@ -90,13 +91,19 @@ export function unauthorized(
   return denied(ctx, "run_tasks", principal, user).message;
 }
 
-/** The framework's capabilities and user for its executors, as a FrameworkRef carries them. */
+/**
+ * The framework's capabilities, user and principal for its executors, as a
+ * FrameworkRef carries them (the agent serves a framework principal's
+ * `files.read` only for its own frameworks' tasks).
+ */
 export function capabilitiesOf(framework: FrameworkEntry): {
   capabilities?: string[];
   user?: string;
+  principal: string;
 } {
   const { capabilities, user } = framework.info;
   return {
+    principal: frameworkPrincipal(framework.info),
     ...(capabilities === undefined || capabilities.length === 0 ? {} : { capabilities }),
     ...(user === undefined || user === "" ? {} : { user }),
   };

@@ -70,6 +70,7 @@ export function offerToWire(offer: OfferEntry, agent: AgentEntry): Offer {
     offerId: offer.offerId,
     frameworkId: offer.frameworkId,
     agentId: offer.agentId,
+    agentPrincipal: agent.principal,
     hostname: agent.hostname,
     role: offer.role,
     resources: interned.json(offer.resources),

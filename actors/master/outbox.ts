@@ -16,8 +16,12 @@ import {
 
 /** Where the master's messages go. */
 export interface Outbox {
-  /** Master → agent on `agent.<agentId>`. */
-  toAgent(agentId: string, msg: Message): void;
+  /**
+   * Master → agent on `agent.<principal>.<agentId>`: `principal` is the agent
+   * principal the message answers (an agent the master does not know), else
+   * the one that registered the agent.
+   */
+  toAgent(agentId: string, msg: Message, principal?: string): void;
   /** Master → scheduler on `framework.<frameworkId>`. */
   toFramework(frameworkId: string, msg: Message): void;
   /** Master → observers on `events.<kind>`. */
@@ -31,7 +35,8 @@ export interface Outbox {
  * never thrown. With `mayPublish`, what is queued goes out only if it still
  * holds when the batch is published (a master that lost its lease between
  * queueing and publishing sends nothing; counted `messages_dropped_not_leading`).
- * `principalOf` names the principal whose event subject carries a framework's events.
+ * `principalOf` names the principal whose event subject carries a framework's
+ * events, `agentPrincipalOf` the agent principal whose subject carries an agent's commands.
  */
 export function natsOutbox(
   nc: Publisher,
@@ -40,6 +45,7 @@ export function natsOutbox(
   metrics: Metrics,
   mayPublish?: () => boolean,
   principalOf: (frameworkId: string) => string = () => DEFAULT_PRINCIPAL,
+  agentPrincipalOf: (agentId: string) => string = () => DEFAULT_PRINCIPAL,
 ): Outbox {
   const publisher: Publisher =
     mayPublish === undefined
@@ -63,7 +69,8 @@ export function natsOutbox(
     batcher.publish(to, msg);
   };
   return {
-    toAgent: (agentId, msg) => publish(() => subjects.agent(agentId), msg),
+    toAgent: (agentId, msg, principal) =>
+      publish(() => subjects.agent(agentId, principal ?? agentPrincipalOf(agentId)), msg),
     toFramework: (frameworkId, msg) =>
       publish(() => subjects.framework(principalOf(frameworkId), frameworkId), msg),
     cluster: (kind, msg) => publish(() => subjects.event(kind), msg),

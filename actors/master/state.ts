@@ -77,6 +77,7 @@ export function masterState(ctx: MasterContext): MasterState {
     total: total.toJSON(),
     agents: Array.from(ctx.agents.values(), (agent) => ({
       id: agent.id,
+      principal: agent.principal,
       hostname: agent.hostname,
       resources: agent.total.toJSON(),
       used: agent.used.toJSON(),

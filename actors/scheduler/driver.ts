@@ -51,7 +51,7 @@ import type {
 } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
-import { Subjects } from "../../protocol/subjects.ts";
+import { frameworkPrincipal, Subjects } from "../../protocol/subjects.ts";
 import { resolveSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import {
   type SchedulerEvent,
@@ -151,6 +151,11 @@ export class SchedulerDriver {
   /** The framework's id (chosen before subscribing; the master's once subscribed). */
   get frameworkId(): string {
     return this.#link?.frameworkId ?? this.#initialFrameworkId;
+  }
+
+  /** The principal the framework's subjects carry (`FrameworkInfo.principal`, else `default`). */
+  get principal(): string {
+    return frameworkPrincipal(this.#o.framework);
   }
 
   /** The id of the master that accepted the last subscription. */

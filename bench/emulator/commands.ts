@@ -30,8 +30,9 @@ export const COMMAND_TYPES = [
 export const HEARTBEAT_REPLY_TYPES = ["ok", "agent.reregisterRequest", "error"] as const;
 
 function agentOf(ctx: EmulatorContext, subjects: Subjects, m: MessageContext) {
+  // agent.<principal>.<agentId>
   const tokens = subjects.parse(m.subject);
-  const id = tokens?.length === 2 ? tokens[1] : undefined;
+  const id = tokens?.length === 3 ? tokens[2] : undefined;
   return id === undefined ? undefined : ctx.byId.get(id);
 }
 
@@ -82,7 +83,7 @@ export function serveCommands(
   const { subjects } = ctx;
   return serve(
     nc,
-    subjects.agentAll(),
+    subjects.agentAll(ctx.settings.principal),
     { types: COMMAND_TYPES, logger: ctx.logger, metrics: ctx.metrics, queue },
     (msg, m) => {
       const agent = agentOf(ctx, subjects, m);

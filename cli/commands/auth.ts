@@ -3,7 +3,7 @@
  * principals, generated from protocol/subjects.ts (protocol/permissions.ts).
  *
  *   agora auth init [--dir DIR] [--masters N] [--agents NAME] [--framework NAME[:ROLE,...]]...
- *   agora auth add-principal KIND NAME [--roles ROLE,...] [--dir DIR]
+ *   agora auth add-principal KIND NAME [--roles ROLE,...] [--agent NAME] [--dir DIR]
  *   agora auth table [--dir DIR]
  */
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
@@ -65,6 +65,12 @@ const AUTH_OPTIONS = {
     placeholder: "NAME",
     help: "init: a read-only observer of cluster events (repeatable)",
   },
+  agent: {
+    kind: "string",
+    flag: "agent",
+    placeholder: "NAME",
+    help: "add-principal executor: the agent principal whose executors use it",
+  },
   roles: {
     kind: "string",
     flag: "roles",
@@ -110,7 +116,10 @@ export function initialPrincipals(values: {
   const agents = values.agents.split(",").filter((name) => name !== "");
   if (agents.length === 0) throw usageError("--agents needs at least one agent principal");
   for (const name of agents) out.push({ name, kind: PrincipalKind.Agent });
-  out.push({ name: "executor", kind: PrincipalKind.Executor });
+  // one executor credential per agent principal, limited to that principal's executor subjects
+  for (const agent of agents) {
+    out.push({ name: `${agent}-executor`, kind: PrincipalKind.Executor, agent });
+  }
   for (const f of values.framework ?? []) out.push(frameworkSpec(f));
   for (const p of values.policy ?? []) out.push({ name: `policy-${p}`, kind: "policy", policy: p });
   for (const o of values.observer ?? []) out.push({ name: o, kind: PrincipalKind.Observer });
@@ -150,10 +159,23 @@ export const authCommand: Command = {
             `${values.dir} is for prefix ${existing.prefix}, not ${subjects.prefix}`,
           );
         }
+        if (kind === PrincipalKind.Executor) {
+          const agent = values.agent;
+          const known = existing.principals.some(
+            (p) => p.kind === PrincipalKind.Agent && p.name === agent,
+          );
+          if (agent === undefined || !known) {
+            throw usageError(
+              `add-principal executor ${name}: --agent must name an agent principal of ${values.dir}`,
+            );
+          }
+        }
         const spec: PrincipalSpec =
           kind === PrincipalKind.Framework
             ? frameworkSpec(values.roles === undefined ? name : `${name}:${values.roles}`)
-            : { name, kind: kind as PrincipalKind };
+            : kind === PrincipalKind.Executor && values.agent !== undefined
+              ? { name, kind: PrincipalKind.Executor, agent: values.agent }
+              : { name, kind: kind as PrincipalKind };
         await writeAuthDirectory(values.dir, subjects, [...existing.principals, spec]);
         process.stdout.write(
           `agora auth: added ${name} (${kind}); apply with \`nats-server --signal reload\`\n`,

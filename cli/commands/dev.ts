@@ -214,7 +214,7 @@ function printBanner(
 const DEV_PRINCIPALS: PrincipalSpec[] = [
   { name: "master", kind: PrincipalKind.Master },
   { name: "agents", kind: PrincipalKind.Agent },
-  { name: "executor", kind: PrincipalKind.Executor },
+  { name: "executor", kind: PrincipalKind.Executor, agent: "agents" },
   { name: "cli", kind: PrincipalKind.Cli },
 ];
 

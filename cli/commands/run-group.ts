@@ -104,6 +104,7 @@ export async function runGroup(
         );
         hostname = offer.hostname;
         agentId = offer.agentId;
+        agentPrincipal = offer.agentPrincipal;
         printError(`task group of ${tasks.length} submitted to agent ${offer.hostname}`);
         driver.suppress().catch(() => {});
       } catch (err) {
@@ -116,6 +117,7 @@ export async function runGroup(
 
   const followers = new Map<string, { follower: OutputFollower; flush(): Promise<void> }>();
   let agentId: string | undefined;
+  let agentPrincipal: string | undefined;
   let hostname: string | undefined;
   const outputs: Promise<unknown>[] = [];
 
@@ -129,8 +131,10 @@ export async function runGroup(
       nc,
       subjects,
       frameworkId: driver.frameworkId,
+      principal: driver.principal,
       taskId,
       agentId,
+      agentPrincipal,
       hostname,
       ...(out === undefined || err === undefined ? {} : { sinks: { stdout: out, stderr: err } }),
     });

@@ -47,8 +47,12 @@ export interface OutputFollowerOptions {
   nc: NatsConnection;
   subjects: Subjects;
   frameworkId: string;
+  /** The framework's principal: its `files.read` go on `agent.<p>.<agentId>.files.<principal>`. */
+  principal: string;
   taskId: string;
   agentId: string;
+  /** The agent principal of the agent (the offer's `agentPrincipal`). @default "default" */
+  agentPrincipal?: string | undefined;
   hostname: string | undefined;
   /** @default systemClock */
   clock?: Clock;
@@ -159,7 +163,7 @@ export class OutputFollower {
     const { nc, subjects, frameworkId, taskId, agentId } = this.#o;
     const reply = await request(
       nc,
-      subjects.agentFiles(agentId),
+      subjects.agentFilesOf(agentId, this.#o.principal, this.#o.agentPrincipal),
       {
         type: "files.read",
         frameworkId,

@@ -371,6 +371,7 @@ class TaskRun {
   readonly #driver: SchedulerDriver;
   readonly #taskId: string;
   #agentId: string | undefined;
+  #agentPrincipal: string | undefined;
   #hostname: string | undefined;
   #output: OutputFollower | undefined;
   /** The terminal update came: the output is being read to its end. */
@@ -571,6 +572,7 @@ class TaskRun {
   async #launch(offer: Offer, use: Resources): Promise<void> {
     this.#launching = true;
     this.#agentId = offer.agentId;
+    this.#agentPrincipal = offer.agentPrincipal;
     this.#hostname = offer.hostname;
     const task = commandTask({
       taskId: this.#taskId,
@@ -662,8 +664,10 @@ class TaskRun {
       nc: this.nc,
       subjects: this.subjects,
       frameworkId: this.#driver.frameworkId,
+      principal: this.#driver.principal,
       taskId: this.#taskId,
       agentId: this.#agentId,
+      agentPrincipal: this.#agentPrincipal,
       hostname: this.#hostname,
     });
     this.#output.start();

@@ -49,7 +49,7 @@ test("agora run output - a file growing while followed is read whole, in slices 
   });
   const sub = serve(
     nc,
-    subjects.agentFiles("agent-1"),
+    subjects.agentFilesOf("agent-1", "default"),
     { types: ["files.read"], logger: silentLogger(), metrics: new Metrics() },
     (msg) => {
       if (msg.file === "stderr") {
@@ -78,6 +78,7 @@ test("agora run output - a file growing while followed is read whole, in slices 
     nc,
     subjects,
     frameworkId: "fw-1",
+    principal: "default",
     taskId: "task-1",
     agentId: "agent-1",
     hostname: "host-1",
@@ -99,6 +100,7 @@ test("agora run output - no agent answers: the terminal update's tail is written
     nc: t.context.nc,
     subjects,
     frameworkId: "fw-1",
+    principal: "default",
     taskId: "task-1",
     agentId: "nobody",
     hostname: undefined,

@@ -60,7 +60,7 @@ test("agora events - prints cluster events as JSON lines", async (t) => {
   t.is(r.code, 0, r.stderr);
   const first = JSON.parse(r.stdout.trim().split("\n")[0]!) as { type: string; subject: string };
   t.true(first.type.startsWith("cluster."));
-  t.true(first.subject.startsWith("clistate.v2.events."));
+  t.true(first.subject.startsWith("clistate.v3.events."));
 });
 
 test("agora events - Ctrl-C ends it with exit 0", async (t) => {

@@ -164,7 +164,7 @@ test.serial("operator principal - a credential without its principal gets a hint
   // the server's refusals are logged, then the one-line error with the hint
   t.regex(
     r.stderr,
-    /Permissions Violation for Publish to \\"secp\.v2\.master\.operator\.default\\"/,
+    /Permissions Violation for Publish to \\"secp\.v3\.master\.operator\.default\\"/,
   );
   t.true(
     r.stderr.endsWith(

@@ -115,7 +115,7 @@ test("permissions - framework A cannot call for framework B nor read B's events"
   }
   for (const subject of [
     subjects.framework("bob", "fw-b"), // B's offers and updates
-    "sec.v2.framework.*.*",
+    "sec.v3.framework.*.*",
     "_INBOX_bob.>", // B's replies
     "_INBOX.>",
   ]) {

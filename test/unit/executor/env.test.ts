@@ -8,6 +8,8 @@ const values = {
   natsUrl: "nats://127.0.0.1:4222",
   subjectPrefix: "agora",
   agentId: "a1",
+  agentPrincipal: "agents",
+  token: "secret-token",
   frameworkId: "f1",
   executorId: "e1",
   sandbox: "/sandbox",
@@ -21,6 +23,8 @@ test("executor env - what the agent sets, the executor reads back", (t) => {
   t.is(env.PATH, "/bin");
   t.is(env.EXTRA, "1");
   t.is(env[EXECUTOR_ENV.agentId], "a1");
+  t.is(env[EXECUTOR_ENV.agentPrincipal], "agents");
+  t.is(env[EXECUTOR_ENV.token], "secret-token");
   t.is(env[EXECUTOR_ENV.shutdownGracePeriod], "3000ms");
   t.is(env[EXECUTOR_ENV.recoveryTimeout], "90000ms");
   t.deepEqual(resolveExecutorConfig(env), { ...values, credentials: {} });

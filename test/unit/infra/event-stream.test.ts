@@ -30,13 +30,13 @@ test("event stream - the configuration names the prefix's stream, its kinds and 
     replicas: 3,
   });
   t.is(config.name, "dc1_prod_events");
-  t.deepEqual(config.subjects, ["dc1.prod.v2.events.task.>", "dc1.prod.v2.events.allocation"]);
+  t.deepEqual(config.subjects, ["dc1.prod.v3.events.task.>", "dc1.prod.v3.events.allocation"]);
   t.is(millis(config.max_age ?? 0), 3_600_000);
   t.is(config.max_bytes, 1000);
   t.is(config.num_replicas, 3);
   t.is(config.storage, "file");
   t.is(config.discard, "old");
-  t.deepEqual(eventStreamSubjects(subjects, ["all"]), ["dc1.prod.v2.events.>"]);
+  t.deepEqual(eventStreamSubjects(subjects, ["all"]), ["dc1.prod.v3.events.>"]);
 });
 
 test("event stream - the master's flags resolve to the defaults and are checked", (t) => {

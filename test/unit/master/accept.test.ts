@@ -28,7 +28,12 @@ test("accept - valid tasks launch in one runTask; the remainder returns under a 
     runs[0]?.tasks.map((x) => x.taskId),
     ["t1", "t2"],
   );
-  t.deepEqual(runs[0]?.framework, { frameworkId: fid, name: "fw", role: "*" });
+  t.deepEqual(runs[0]?.framework, {
+    frameworkId: fid,
+    name: "fw",
+    role: "*",
+    principal: "default",
+  });
   t.deepEqual(h.updatesTo(fid, mark), [], "no update for launched tasks");
   const fw = h.state().frameworks[0]!;
   t.deepEqual(fw.used, { cpus: 2, mem: 2048 });

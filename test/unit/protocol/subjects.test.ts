@@ -65,16 +65,36 @@ function expectations(s: Subjects, base: string): Array<[string, string, string]
     ["masterOperator", s.masterOperator("ops"), `${base}.master.operator.ops`],
     ["masterOperator default", s.masterOperator(), `${base}.master.operator.default`],
     ["masterOperatorAll", s.masterOperatorAll(), `${base}.master.operator.*`],
-    ["agent", s.agent("agent-1"), `${base}.agent.agent-1`],
+    ["agent", s.agent("agent-1", "agents"), `${base}.agent.agents.agent-1`],
+    ["agent default", s.agent("agent-1"), `${base}.agent.default.agent-1`],
+    ["agentAll", s.agentAll("agents"), `${base}.agent.agents.*`],
     [
       "agentExecutor",
-      s.agentExecutor("agent-1", "fw-1", "exec-1"),
-      `${base}.agent.agent-1.executor.fw-1.exec-1`,
+      s.agentExecutor("agent-1", "fw-1", "exec-1", "agents"),
+      `${base}.agent.agents.agent-1.executor.fw-1.exec-1`,
     ],
-    ["agentExecutorAll", s.agentExecutorAll("agent-1"), `${base}.agent.agent-1.executor.*.*`],
-    ["agentFiles", s.agentFiles("agent-1"), `${base}.agent.agent-1.files`],
+    [
+      "agentExecutorAll",
+      s.agentExecutorAll("agent-1", "agents"),
+      `${base}.agent.agents.agent-1.executor.*.*`,
+    ],
+    ["agentFiles", s.agentFiles("agent-1", "agents"), `${base}.agent.agents.agent-1.files`],
+    [
+      "agentFilesOf",
+      s.agentFilesOf("agent-1", "alice", "agents"),
+      `${base}.agent.agents.agent-1.files.alice`,
+    ],
+    [
+      "agentFilesOfAll",
+      s.agentFilesOfAll("agent-1", "agents"),
+      `${base}.agent.agents.agent-1.files.*`,
+    ],
     ["framework", s.framework("alice", "fw-1"), `${base}.framework.alice.fw-1`],
-    ["executor", s.executor("agent-1", "fw-1", "exec-1"), `${base}.executor.agent-1.fw-1.exec-1`],
+    [
+      "executor",
+      s.executor("agent-1", "fw-1", "exec-1", "agents"),
+      `${base}.executor.agents.agent-1.fw-1.exec-1`,
+    ],
     ["event", s.event(ClusterEventKind.TaskUpdated), `${base}.events.task.updated`],
     ["eventsAll", s.eventsAll(), `${base}.events.>`],
     ["policy", s.policy("drf"), `${base}.policy.drf`],
@@ -83,15 +103,15 @@ function expectations(s: Subjects, base: string): Array<[string, string, string]
 
 test("subjects - protocol version and default prefix", (t) => {
   t.is(PROTOCOL_VERSION, 1);
-  t.is(SUBJECT_VERSION, 2);
+  t.is(SUBJECT_VERSION, 3);
   t.is(DEFAULT_SUBJECT_PREFIX, "agora");
   const s = new Subjects();
   t.is(s.prefix, "agora");
-  t.is(s.base, "agora.v2");
+  t.is(s.base, "agora.v3");
 });
 
 test("subjects - every builder under the default prefix", (t) => {
-  for (const [name, actual, expected] of expectations(new Subjects(), "agora.v2")) {
+  for (const [name, actual, expected] of expectations(new Subjects(), "agora.v3")) {
     t.is(actual, expected, name);
   }
 });
@@ -99,32 +119,32 @@ test("subjects - every builder under the default prefix", (t) => {
 test("subjects - every builder under a custom prefix", (t) => {
   const s = new Subjects("acme.prod");
   t.is(s.prefix, "acme.prod");
-  for (const [name, actual, expected] of expectations(s, "acme.prod.v2")) {
+  for (const [name, actual, expected] of expectations(s, "acme.prod.v3")) {
     t.is(actual, expected, name);
   }
   // An explicit default prefix is the same as none.
   t.deepEqual(
-    expectations(new Subjects("agora"), "agora.v2"),
-    expectations(new Subjects(), "agora.v2"),
+    expectations(new Subjects("agora"), "agora.v3"),
+    expectations(new Subjects(), "agora.v3"),
   );
 });
 
 test("subjects - one event subject per cluster event kind", (t) => {
   const s = new Subjects();
   const expected: Record<ClusterEventKind, string> = {
-    "agent.added": "agora.v2.events.agent.added",
-    "agent.removed": "agora.v2.events.agent.removed",
-    "agent.unreachable": "agora.v2.events.agent.unreachable",
-    "agent.reregistered": "agora.v2.events.agent.reregistered",
-    "agent.updated": "agora.v2.events.agent.updated",
-    "framework.added": "agora.v2.events.framework.added",
-    "framework.removed": "agora.v2.events.framework.removed",
-    "framework.disconnected": "agora.v2.events.framework.disconnected",
-    "offer.sent": "agora.v2.events.offer.sent",
-    "offer.rescinded": "agora.v2.events.offer.rescinded",
-    "offer.ended": "agora.v2.events.offer.ended",
-    "task.updated": "agora.v2.events.task.updated",
-    allocation: "agora.v2.events.allocation",
+    "agent.added": "agora.v3.events.agent.added",
+    "agent.removed": "agora.v3.events.agent.removed",
+    "agent.unreachable": "agora.v3.events.agent.unreachable",
+    "agent.reregistered": "agora.v3.events.agent.reregistered",
+    "agent.updated": "agora.v3.events.agent.updated",
+    "framework.added": "agora.v3.events.framework.added",
+    "framework.removed": "agora.v3.events.framework.removed",
+    "framework.disconnected": "agora.v3.events.framework.disconnected",
+    "offer.sent": "agora.v3.events.offer.sent",
+    "offer.rescinded": "agora.v3.events.offer.rescinded",
+    "offer.ended": "agora.v3.events.offer.ended",
+    "task.updated": "agora.v3.events.task.updated",
+    allocation: "agora.v3.events.allocation",
   };
   t.deepEqual(Object.values(ClusterEventKind).sort(), Object.keys(expected).sort());
   for (const kind of Object.values(ClusterEventKind)) t.is(s.event(kind), expected[kind], kind);
@@ -155,11 +175,18 @@ test("subjects - wildcards match the subjects they stand for", (t) => {
   t.true(matches(s.masterSubscribeAll(), s.masterSubscribe("bob")));
   t.true(matches(s.agentExecutorAll("a1"), s.agentExecutor("a1", "f1", "e1")));
   t.false(matches(s.agentExecutorAll("a1"), s.agentExecutor("a2", "f1", "e1")));
+  t.false(matches(s.agentExecutorAll("a1", "p"), s.agentExecutor("a1", "f1", "e1", "q")));
   t.false(matches(s.agentExecutorAll("a1"), s.agent("a1")));
-  // The files subject reaches no other agent subscription (nor an emulator's agent.*).
+  t.true(matches(s.agentAll("p"), s.agent("a1", "p")));
+  t.false(matches(s.agentAll("p"), s.agent("a1", "q")));
+  // The files subjects reach no other agent subscription (nor an emulator's agent.<p>.*).
   t.false(matches(s.agentExecutorAll("a1"), s.agentFiles("a1")));
   t.false(matches(s.agentAll(), s.agentFiles("a1")));
   t.false(matches(s.agent("a1"), s.agentFiles("a1")));
+  t.true(matches(s.agentFilesOfAll("a1"), s.agentFilesOf("a1", "alice")));
+  t.false(matches(s.agentFilesOfAll("a1"), s.agentFiles("a1")));
+  t.false(matches(s.agentAll(), s.agentFilesOf("a1", "alice")));
+  t.false(matches(s.agentExecutorAll("a1"), s.agentFilesOf("a1", "alice")));
   t.true(matches(s.eventsAll(), s.event(ClusterEventKind.Allocation)));
   t.false(matches(new Subjects().eventsAll(), s.event(ClusterEventKind.Allocation)));
 });
@@ -171,8 +198,17 @@ test("subjects - parse returns the tokens after the base", (t) => {
   for (const s of [new Subjects(), new Subjects("acme.prod")]) {
     t.deepEqual(s.parse(s.masterAgent("agent-1")), ["master", "agent", "default", "agent-1"]);
     t.deepEqual(s.parse(s.masterRegister()), ["master", "register", "default"]);
-    t.deepEqual(s.parse(s.agentExecutor("a", "f", "e")), ["agent", "a", "executor", "f", "e"]);
-    t.deepEqual(s.parse(s.executor("a", "f", "e")), ["executor", "a", "f", "e"]);
+    t.deepEqual(s.parse(s.agentExecutor("a", "f", "e", "p")), [
+      "agent",
+      "p",
+      "a",
+      "executor",
+      "f",
+      "e",
+    ]);
+    t.deepEqual(s.parse(s.executor("a", "f", "e", "p")), ["executor", "p", "a", "f", "e"]);
+    t.is(s.parseAgentFilesOf(s.agentFilesOf("a", "alice", "p")), "alice");
+    t.is(s.parseAgentFilesOf(s.agentFiles("a", "p")), undefined);
     t.deepEqual(s.parse(s.event(ClusterEventKind.OfferSent)), ["events", "offer", "sent"]);
     t.deepEqual(s.parse(s.policy("drf")), ["policy", "drf"]);
   }
@@ -180,9 +216,9 @@ test("subjects - parse returns the tokens after the base", (t) => {
 
 test("subjects - parse rejects subjects outside the base", (t) => {
   const s = new Subjects();
-  t.is(s.parse("agora.v2"), undefined);
+  t.is(s.parse("agora.v3"), undefined);
   t.is(s.parse("agora.v1.master.register"), undefined);
-  t.is(s.parse("agora.v3.master.register"), undefined);
+  t.is(s.parse("agora.v2.master.register"), undefined);
   t.is(s.parse("agora.v10.master.register"), undefined);
   t.is(s.parse("agora.v1x.master.register"), undefined);
   t.is(s.parse("other.v1.master.register"), undefined);
@@ -263,6 +299,11 @@ test("subjects - every builder that takes an id rejects invalid ids", (t) => {
     ["executor agent", (id) => s.executor(id, "f", "e")],
     ["executor framework", (id) => s.executor("a", id, "e")],
     ["executor executor", (id) => s.executor("a", "f", id)],
+    ["agent principal", (id) => s.agent("a", id)],
+    ["agentAll principal", (id) => s.agentAll(id)],
+    ["agentExecutor principal", (id) => s.agentExecutor("a", "f", "e", id)],
+    ["executor principal", (id) => s.executor("a", "f", "e", id)],
+    ["agentFilesOf requester", (id) => s.agentFilesOf("a", id)],
     ["policy", (id) => s.policy(id)],
   ];
   for (const [name, build] of builders) {

@@ -97,7 +97,7 @@ test("remote policy - asks, returns nothing while waiting, then hands out the an
   const { nc, remote, metrics, requested } = setup();
   t.deepEqual(remote.allocate(context()).allocations, []);
   t.is(nc.pending.length, 1);
-  t.is(nc.pending[0]!.subject, "t.v2.policy.binpack");
+  t.is(nc.pending[0]!.subject, "t.v3.policy.binpack");
   // a cycle while the request is in flight sends nothing more
   t.deepEqual(remote.allocate(context()).allocations, []);
   t.is(nc.pending.length, 1);
