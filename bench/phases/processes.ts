@@ -249,6 +249,7 @@ export const processesPhase: BenchPhase = {
         ctx.log(`processes: ${err instanceof Error ? err.message : err}`),
       );
       const singleStats = singleLoad.stats();
+      ctx.log("processes: stopping the load frameworks");
       await singleLoad.stop();
       const done = stats.finished + stats.failed;
       const cpuPerTask =
@@ -362,6 +363,7 @@ export const processesPhase: BenchPhase = {
         },
       };
     } finally {
+      ctx.log("processes: stopping the agent and the master");
       if (agent !== undefined && agent.exitCode === null) {
         agent.kill("SIGTERM");
         const killer = setTimeout(() => agent?.kill("SIGKILL"), 5000);
@@ -370,15 +372,20 @@ export const processesPhase: BenchPhase = {
       }
       await master?.stop();
       await closeGracefully(nc);
-      // the executors outlive the agent: they, and their cgroups, go with the run
-      if (agentId !== undefined) {
-        const isolator = await createIsolator({ mode: "auto", root: `${cgroupsRoot}/${agentId}` });
-        await isolator
-          .removeRoot()
-          .catch((err: unknown) => ctx.log(`processes: cgroups of the run not removed: ${err}`));
-      }
+      ctx.log("processes: removing the run's executors and cgroups");
+      // the executors outlive the agent: they (and any task left) are killed, then their cgroups go
       const left = killProcessesIn(workDir);
       if (left > 0) ctx.log(`processes: killed ${left} processes left in the work dir`);
+      if (agentId !== undefined) {
+        const root = `${cgroupsRoot}/${agentId}`;
+        await within(
+          createIsolator({ mode: "auto", root }).then((isolator) => isolator.removeRoot()),
+          10_000,
+          `removing the cgroups under ${root}`,
+        ).catch((err: unknown) =>
+          ctx.log(`processes: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      }
       await rm(workDir, { recursive: true, force: true });
     }
   },
