@@ -226,6 +226,10 @@ export const processesPhase: BenchPhase = {
       }
       const groupStats = groupLoad.stats();
       await groupLoad.stop();
+      // the raw rate again, right after: on a shared machine it swings between minutes, and
+      // the default executor's ratio is taken against the higher of the two (the stricter)
+      const rawAfter = await spawnRateInChild("true", [], rawCount, concurrency);
+      const rawGroupBaseline = Math.max(rawConcurrent.perSec, rawAfter.perSec);
       const groupCpu1 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
       const groupDone = groupStats.finished + groupStats.failed;
 
@@ -257,7 +261,7 @@ export const processesPhase: BenchPhase = {
           ? undefined
           : round((agentCpu1 - agentCpu0) / done, 1);
       const against = (name: string, value: number) => ({ baseline: { name, value } });
-      const groupRatio = ratio(groupStats.tasksPerSec, rawConcurrent.perSec);
+      const groupRatio = ratio(groupStats.tasksPerSec, rawGroupBaseline);
       const figures: Figure[] = [
         {
           name: `raw spawn of true, 1 at a time`,
@@ -267,6 +271,11 @@ export const processesPhase: BenchPhase = {
         {
           name: `raw spawn of true, ${concurrency} at a time`,
           value: rawConcurrent.perSec,
+          unit: "spawns/s",
+        },
+        {
+          name: `raw spawn of true, ${concurrency} at a time, after the task groups`,
+          value: rawAfter.perSec,
           unit: "spawns/s",
         },
         {
@@ -296,7 +305,10 @@ export const processesPhase: BenchPhase = {
           name: `real tasks/s via the default executor (${groupDone} of ${groupTasks} \`true\` as task groups${groupTimedOut ? ", timed out" : ""})`,
           value: groupStats.tasksPerSec,
           unit: "tasks/s",
-          ...against(`raw spawns/s, ${concurrency} at a time`, rawConcurrent.perSec),
+          ...against(
+            `raw spawns/s, ${concurrency} at a time (the higher of before and after)`,
+            rawGroupBaseline,
+          ),
           ratio: groupRatio,
           // the goal is on the ratio of the same run
           ...targetFigure(groupRatio, ">=", GOAL_RATIO),
@@ -354,6 +366,7 @@ export const processesPhase: BenchPhase = {
           concurrency,
           rawSequential,
           rawConcurrent,
+          rawAfter,
           nodeBare,
           nodeRuntime,
           load: stats,
