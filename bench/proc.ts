@@ -2,7 +2,7 @@
  * Resource figures of a process from /proc (Linux): resident memory and CPU
  * time. Elsewhere they read as undefined and the bench reports them missing.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
@@ -59,4 +59,39 @@ export function cpuTimeWithChildrenMs(pid: number | "self"): number | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** Pids of the live children of a process (by the parent pid in /proc/<pid>/stat). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * {@link cpuTimeWithChildrenMs} of a process and of every live descendant:
+ * an agent's whole cost, its long-lived executors (not reaped yet) and the
+ * tasks they reaped included.
+ */
+export function cpuTimeOfTreeMs(pid: number): number | undefined {
+  const own = cpuTimeWithChildrenMs(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const child of childPids(pid)) total += cpuTimeOfTreeMs(child) ?? 0;
+  return total;
 }

@@ -347,8 +347,18 @@ async function main(argv: string[]): Promise<number> {
       baseline: undefined,
       log,
     };
+    let running = "";
+    // a phase awaiting a promise that never settles, with nothing else pending, would end the
+    // process silently with status 0 and no table: it says so and fails instead
+    const drained = () => {
+      if (running === "") return;
+      process.stderr.write(`bench: ${running}: the event loop drained before it finished\n`);
+      process.exitCode = 1;
+    };
+    process.on("beforeExit", drained);
     for (const phase of PHASES) {
       if (!selected.includes(phase.name)) continue;
+      running = phase.name;
       let result: Awaited<ReturnType<typeof phase.run>>;
       // each phase starts on a collected heap: what earlier phases left (50,000 emulated
       // agents, an in-process master) must not be collected during this one's measurement
@@ -361,7 +371,9 @@ async function main(argv: string[]): Promise<number> {
         result = { status: "failed", reason, figures: [], details: {} };
       }
       report.phases.push({ name: phase.name, description: phase.description, ...result });
+      running = "";
     }
+    process.off("beforeExit", drained);
   } finally {
     await server.stop();
   }

@@ -63,6 +63,12 @@ export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
  * agora keeps it so that short tasks do not pay an executor start each.
  */
 export const DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * The default executor spawns at most this many tasks per event-loop turn, so that the
+ * updates of the tasks already spawned (and their exits) go out while a big group is
+ * still being spawned.
+ */
+export const DEFAULT_EXECUTOR_SPAWNS_PER_TURN = 4;
 /** Command executor: bytes of the task's stdout tail sent with its terminal update. */
 export const TERMINAL_OUTPUT_TAIL_BYTES = 64 * 1024;
 /** Agent: work directory (`--work_dir`), relative to the current directory. */

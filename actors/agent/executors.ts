@@ -685,20 +685,28 @@ export class ExecutorManager {
   /** A status update from an executor (`executor.update`). */
   executorUpdate(frameworkId: string, executorId: string, status: TaskStatus): void {
     const record = this.#tasks.get(key(frameworkId, status.taskId));
-    const log = this.#o.logger.child({ frameworkId, executorId, taskId: status.taskId });
+    // made when something is logged: a child logger per update cost more than the update
+    let child: Logger | undefined;
+    const log = () => {
+      child ??= this.#o.logger.child({ frameworkId, executorId, taskId: status.taskId });
+      return child;
+    };
     if (record === undefined || record.executorId !== executorId) {
       this.#o.metrics.inc("executor_updates_unknown_task");
-      log.warn({ state: status.state }, "update for a task this executor does not run dropped");
+      log().warn({ state: status.state }, "update for a task this executor does not run dropped");
       return;
     }
     if (status.uuid === undefined) {
       this.#o.metrics.inc("executor_updates_invalid");
-      log.warn({ state: status.state }, "executor update without uuid dropped");
+      log().warn({ state: status.state }, "executor update without uuid dropped");
       return;
     }
     if (taskLifecycle.next(record.status.state, status.state) === undefined) {
       this.#o.metrics.inc("executor_updates_illegal");
-      log.warn({ from: record.status.state, to: status.state }, "illegal task transition dropped");
+      log().warn(
+        { from: record.status.state, to: status.state },
+        "illegal task transition dropped",
+      );
       return;
     }
     const normalized: TaskStatus = {
@@ -724,7 +732,7 @@ export class ExecutorManager {
           ? containers.limitation(container)
           : taskLimitation(nested, record.task)
         ).catch((err: unknown) => {
-          log.warn({ err }, "container limitation not read");
+          log().warn({ err }, "container limitation not read");
           return undefined;
         });
         if (limitation !== undefined) {
@@ -740,10 +748,12 @@ export class ExecutorManager {
     });
   }
 
-  #apply(record: TaskRecord, status: TaskStatus, log: Logger): void {
+  #apply(record: TaskRecord, status: TaskStatus, log: () => Logger): void {
     if (this.#o.sendStatus(record.frameworkId, status) === "queued") {
       record.status = status;
-      log.debug({ state: status.state, uuid: status.uuid }, "task status");
+      if (this.#o.logger.isLevelEnabled("debug")) {
+        log().debug({ state: status.state, uuid: status.uuid }, "task status");
+      }
       if (isTerminalState(status.state)) this.#taskEnded(record);
     }
   }

@@ -25,6 +25,7 @@ import path from "node:path";
 import { systemClock, type Timer } from "../../infra/clock.ts";
 import {
   DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS,
+  DEFAULT_EXECUTOR_SPAWNS_PER_TURN,
   TERMINAL_OUTPUT_TAIL_BYTES,
 } from "../../infra/defaults.ts";
 import {
@@ -99,6 +100,18 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
   let exiting = false;
 
   const live = () => [...runs.values()].filter((r) => r.terminal === undefined);
+
+  /**
+   * The executor's environment, read once at the first task (reading `process.env`, a
+   * proxy over the C environment, cost more per task than the rest of its environment).
+   * By then the driver is connected and the executor's own variables are scrubbed;
+   * {@link taskEnvironment} drops any private one left all the same.
+   */
+  let envSnapshot: NodeJS.ProcessEnv | undefined;
+  const baseEnvironment = (): NodeJS.ProcessEnv => {
+    envSnapshot ??= { ...process.env };
+    return envSnapshot;
+  };
 
   const finish = async (): Promise<void> => {
     if (exiting) return;
@@ -215,7 +228,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
     // the agent already refused a user it cannot switch to; this names one that vanished since
     const user = commandUser(command);
     // no AGORA_* variable and no credential of this executor reaches the task
-    const env = taskEnvironment(process.env, {
+    const env = taskEnvironment(baseEnvironment(), {
       sandbox: run.sandbox,
       taskId: task.taskId,
       executorId: driver.env.executorId,
@@ -280,9 +293,32 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       return;
     }
     for (const r of made) runs.set(r.task.taskId, r);
-    for (const r of made) {
+    for (const r of made) toStart.push({ run: r, cgroupProcs: procs.get(r.task.taskId) });
+    pumpSoon();
+  };
+
+  /**
+   * Tasks are spawned a few per event-loop turn ({@link DEFAULT_EXECUTOR_SPAWNS_PER_TURN}), in
+   * the order their groups came: a spawn blocks the loop until the child has exec'd, and a big
+   * group spawned in one turn held back every TASK_RUNNING (and every exit) of the group until
+   * its last task was spawned. A task killed (or whose group failed) before its turn ends
+   * TASK_KILLED without being spawned, as one killed while being launched.
+   */
+  const toStart: Array<{ run: TaskRun; cgroupProcs: readonly string[] | undefined }> = [];
+  let pumping = false;
+  const pumpSoon = (): void => {
+    if (pumping || toStart.length === 0) return;
+    pumping = true;
+    setImmediate(pump);
+  };
+  const pump = (): void => {
+    pumping = false;
+    for (let n = 0; n < DEFAULT_EXECUTOR_SPAWNS_PER_TURN && toStart.length > 0; ) {
+      const { run: r, cgroupProcs } = toStart.shift()!;
+      if (r.killing || r.ending) continue;
+      n++;
       try {
-        start(r, procs.get(r.task.taskId));
+        start(r, cgroupProcs);
       } catch (e) {
         ended(r, {
           taskId: r.task.taskId,
@@ -292,6 +328,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
         });
       }
     }
+    pumpSoon();
   };
 
   const kill = (taskId: string, gracePeriodSeconds: number | undefined): void => {
@@ -301,7 +338,17 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
     const pid = run.child?.pid;
     if (pid === undefined || !run.spawned) {
       if (run.child === undefined) {
-        ended(run, { taskId, state: TaskState.Killed, message: "Killed before it started" });
+        ended(
+          run,
+          run.groupKill === undefined
+            ? { taskId, state: TaskState.Killed, message: "Killed before it started" }
+            : {
+                taskId,
+                state: TaskState.Killed,
+                reason: TaskReason.TaskGroupKilled,
+                message: run.groupKill,
+              },
+        );
       }
       return;
     }

@@ -10,6 +10,16 @@
  * The spawns are measured from a fresh child process (bench/spawn-rate.ts):
  * the bench process is big by now, and fork costs grow with the parent.
  *
+ * The agent's cgroups live under a root of the run's own
+ * (`agora-bench-<id>/<agentId>`): at the end the executors left running (an
+ * executor outlives its agent) and their cgroups are removed with it, and the
+ * processes left in the work dir are killed.
+ *
+ * The goal of issue 10 is judged on the default executor's rows: real `true`
+ * tasks/s ≥ 0.5 × raw spawns/s 4 at a time (the ratio of the same run), and
+ * accept → RUNNING p50 < 20 ms for a real task (the one-task groups sent one
+ * at a time to the warm executor: the path itself, no queue).
+ *
  * The master runs with a short allocation interval (100 ms unless
  * `--master-allocation-interval` says otherwise): with the default 1 s, the
  * resources of a finished task wait up to a second to be offered again,
@@ -20,6 +30,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { nuid } from "@nats-io/nats-core";
+import { createIsolator } from "../../actors/agent/isolation/index.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import { request } from "../../infra/request.ts";
 import { Resources } from "../../protocol/resources.ts";
@@ -27,12 +38,13 @@ import { Subjects } from "../../protocol/subjects.ts";
 import { startLoad } from "../load/index.ts";
 import { parseShape } from "../load/shape.ts";
 import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
-import { cpuTimeWithChildrenMs } from "../proc.ts";
+import { cpuTimeOfTreeMs } from "../proc.ts";
 import { PROFILE_DIR } from "../profile-summary.ts";
+import { killProcessesIn } from "../real-agent.ts";
 import { sleep, within } from "../sampling.ts";
 import { spawnRateInChild } from "../spawn-rate.ts";
 import { ratio, round } from "../stats.ts";
-import { type BenchPhase, type Figure, skipped } from "./types.ts";
+import { type BenchPhase, type Figure, skipped, targetFigure } from "./types.ts";
 
 /**
  * Resources of each `true` task of the default-executor rows: small, so that
@@ -46,6 +58,11 @@ const GROUP_EXECUTOR = {
   type: "DEFAULT" as const,
   resources: { cpus: 0.1, mem: 32 },
 };
+
+/** Issue 10's goal: real tasks/s via the default executor ÷ raw spawns/s, at least. */
+const GOAL_RATIO = 0.5;
+/** Issue 10's goal: accept → RUNNING p50 of a real task (ms), below. */
+const GOAL_LATENCY_P50_MS = 20;
 
 /** Allocation interval of the master in this phase, unless given. */
 const PROCESSES_ALLOCATION_INTERVAL = "100ms";
@@ -89,6 +106,8 @@ export const processesPhase: BenchPhase = {
     const subjects = new Subjects(`bench${nuid.next().toLowerCase()}`);
     const nc = await connect({ servers: ctx.url, name: "bench-control" });
     const workDir = await mkdtemp(path.join(os.tmpdir(), "agora-bench-agent-"));
+    const cgroupsRoot = `agora-bench-${nuid.next().toLowerCase()}`;
+    let agentId: string | undefined;
     let master: Awaited<ReturnType<typeof startMasterProcess>> | undefined;
     let agent: ChildProcess | undefined;
     let agentExited: Promise<void> = Promise.resolve();
@@ -122,6 +141,8 @@ export const processesPhase: BenchPhase = {
           o.processAgentResources,
           "--hostname",
           "bench-real-agent",
+          "--cgroups-root",
+          cgroupsRoot,
         ],
         {
           cwd: REPO_ROOT,
@@ -149,7 +170,11 @@ export const processesPhase: BenchPhase = {
               ["operator.state"],
               2000,
             );
-            if (reply.state.agents.some((a) => a.active)) return;
+            const active = reply.state.agents.find((a) => a.active);
+            if (active !== undefined) {
+              agentId = active.id;
+              return;
+            }
             await sleep(50);
           }
         })(),
@@ -157,7 +182,7 @@ export const processesPhase: BenchPhase = {
         "registration of the real agent",
       );
       ctx.log(`processes: ${o.processTasks} real tasks, ${concurrency} at a time`);
-      const agentCpu0 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      const agentCpu0 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
       const load = await startLoad({
         servers: ctx.url,
         subjects,
@@ -176,11 +201,12 @@ export const processesPhase: BenchPhase = {
       }
       const stats = load.stats();
       await load.stop();
+      const agentCpu1 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
 
       // The same `true` tasks as task groups in one long-lived default executor.
       const groupTasks = o.quick ? 200 : 1000;
       ctx.log(`processes: ${groupTasks} real tasks as task groups in one default executor`);
-      const groupCpu0 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      const groupCpu0 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
       const groupLoad = await startLoad({
         servers: ctx.url,
         subjects,
@@ -200,7 +226,11 @@ export const processesPhase: BenchPhase = {
       }
       const groupStats = groupLoad.stats();
       await groupLoad.stop();
-      const groupCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
+      // the raw rate again, right after: on a shared machine it swings between minutes, and
+      // the default executor's ratio is taken against the higher of the two (the stricter)
+      const rawAfter = await spawnRateInChild("true", [], rawCount, concurrency);
+      const rawGroupBaseline = Math.max(rawConcurrent.perSec, rawAfter.perSec);
+      const groupCpu1 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
       const groupDone = groupStats.finished + groupStats.failed;
 
       // Latency alone: one task per group, one at a time, to the warm default executor.
@@ -223,16 +253,15 @@ export const processesPhase: BenchPhase = {
         ctx.log(`processes: ${err instanceof Error ? err.message : err}`),
       );
       const singleStats = singleLoad.stats();
+      ctx.log("processes: stopping the load frameworks");
       await singleLoad.stop();
-      // the executors are the agent's children: their CPU counts once they are reaped
-      await sleep(500);
-      const agentCpu1 = agentPid === undefined ? undefined : cpuTimeWithChildrenMs(agentPid);
       const done = stats.finished + stats.failed;
       const cpuPerTask =
         agentCpu0 === undefined || agentCpu1 === undefined || done === 0
           ? undefined
           : round((agentCpu1 - agentCpu0) / done, 1);
       const against = (name: string, value: number) => ({ baseline: { name, value } });
+      const groupRatio = ratio(groupStats.tasksPerSec, rawGroupBaseline);
       const figures: Figure[] = [
         {
           name: `raw spawn of true, 1 at a time`,
@@ -242,6 +271,11 @@ export const processesPhase: BenchPhase = {
         {
           name: `raw spawn of true, ${concurrency} at a time`,
           value: rawConcurrent.perSec,
+          unit: "spawns/s",
+        },
+        {
+          name: `raw spawn of true, ${concurrency} at a time, after the task groups`,
+          value: rawAfter.perSec,
           unit: "spawns/s",
         },
         {
@@ -271,8 +305,14 @@ export const processesPhase: BenchPhase = {
           name: `real tasks/s via the default executor (${groupDone} of ${groupTasks} \`true\` as task groups${groupTimedOut ? ", timed out" : ""})`,
           value: groupStats.tasksPerSec,
           unit: "tasks/s",
-          ...against(`raw spawns/s, ${concurrency} at a time`, rawConcurrent.perSec),
-          ratio: ratio(groupStats.tasksPerSec, rawConcurrent.perSec),
+          ...against(
+            `raw spawns/s, ${concurrency} at a time (the higher of before and after)`,
+            rawGroupBaseline,
+          ),
+          ratio: groupRatio,
+          // the goal is on the ratio of the same run
+          ...targetFigure(groupRatio, ">=", GOAL_RATIO),
+          target: `ratio ≥ ${GOAL_RATIO}`,
         },
         {
           name: "real task latency p50 via the default executor (accept → RUNNING)",
@@ -283,6 +323,7 @@ export const processesPhase: BenchPhase = {
           name: `real task latency p50, one-task groups one at a time to the warm default executor (${singleStats.latency.count} tasks)`,
           value: singleStats.latency.p50Ms,
           unit: "ms",
+          ...targetFigure(singleStats.latency.p50Ms, "<", GOAL_LATENCY_P50_MS),
         },
         {
           name: "real task latency p99 via the default executor",
@@ -325,6 +366,7 @@ export const processesPhase: BenchPhase = {
           concurrency,
           rawSequential,
           rawConcurrent,
+          rawAfter,
           nodeBare,
           nodeRuntime,
           load: stats,
@@ -334,6 +376,7 @@ export const processesPhase: BenchPhase = {
         },
       };
     } finally {
+      ctx.log("processes: stopping the agent and the master");
       if (agent !== undefined && agent.exitCode === null) {
         agent.kill("SIGTERM");
         const killer = setTimeout(() => agent?.kill("SIGKILL"), 5000);
@@ -342,6 +385,20 @@ export const processesPhase: BenchPhase = {
       }
       await master?.stop();
       await closeGracefully(nc);
+      ctx.log("processes: removing the run's executors and cgroups");
+      // the executors outlive the agent: they (and any task left) are killed, then their cgroups go
+      const left = killProcessesIn(workDir);
+      if (left > 0) ctx.log(`processes: killed ${left} processes left in the work dir`);
+      if (agentId !== undefined) {
+        const root = `${cgroupsRoot}/${agentId}`;
+        await within(
+          createIsolator({ mode: "auto", root }).then((isolator) => isolator.removeRoot()),
+          10_000,
+          `removing the cgroups under ${root}`,
+        ).catch((err: unknown) =>
+          ctx.log(`processes: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      }
       await rm(workDir, { recursive: true, force: true });
     }
   },

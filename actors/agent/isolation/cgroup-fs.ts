@@ -6,7 +6,8 @@
  * Plus the tree helpers both cgroup versions share.
  */
 import { createHash } from "node:crypto";
-import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { mkdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { access, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Clock, systemClock } from "../../../infra/clock.ts";
 import { CGROUP_KILL_TIMEOUT_MS, CGROUP_POLL_INTERVAL_MS } from "../../../infra/defaults.ts";
@@ -32,7 +33,15 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** The kernel's cgroup file systems. */
+/**
+ * The kernel's cgroup file systems. `mkdir`, `rmdir` and `write` are
+ * synchronous system calls behind the promise: on cgroupfs they are
+ * in-memory kernel operations of tens of microseconds, and a task's cgroup
+ * takes about fifteen of them (a directory per v1 hierarchy, its limits, its
+ * removal), so the thread pool's round trip per call cost more CPU than the
+ * calls themselves (about twice the CPU per task's cgroup, measured). Reads
+ * (statistics, listings) stay asynchronous.
+ */
 export const kernelCgroupFs: CgroupFs = {
   async read(file) {
     try {
@@ -44,18 +53,18 @@ export const kernelCgroupFs: CgroupFs = {
   },
   async write(file, value) {
     // "r+": an interface file that is missing is an error, never a new regular file.
-    await writeFile(file, value, { flag: "r+" });
+    writeFileSync(file, value, { flag: "r+" });
   },
   async mkdir(dir) {
     try {
-      await mkdir(dir);
+      mkdirSync(dir);
     } catch (err) {
       if (code(err) !== "EEXIST") throw err;
     }
   },
   async rmdir(dir) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
     } catch (err) {
       if (code(err) !== "ENOENT") throw err;
     }

@@ -1,7 +1,12 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import test from "ava";
 import {
   checkContainerId,
   containerIdFor,
+  kernelCgroupFs,
   parseKeyed,
 } from "../../../actors/agent/isolation/cgroup-fs.ts";
 import { isAgoraError } from "../../../protocol/errors.ts";
@@ -34,4 +39,26 @@ test("cgroup fs - keyed files parse as the kernel writes them", (t) => {
     ],
   );
   t.is(parseKeyed(undefined).size, 0);
+});
+
+test("cgroup fs - the kernel's operations: mkdir and rmdir are idempotent, a write never creates a file", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "agora-cgroupfs-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cg = path.join(dir, "task");
+  await kernelCgroupFs.mkdir(cg);
+  await kernelCgroupFs.mkdir(cg); // exists: no error
+  t.true(existsSync(cg));
+  // a missing interface file is an error, not a new regular file
+  await t.throwsAsync(kernelCgroupFs.write(path.join(cg, "cpu.shares"), "10"), { code: "ENOENT" });
+  t.false(existsSync(path.join(cg, "cpu.shares")));
+  writeFileSync(path.join(cg, "cpu.shares"), "55");
+  await kernelCgroupFs.write(path.join(cg, "cpu.shares"), "10");
+  t.is(await readFile(path.join(cg, "cpu.shares"), "utf8"), "10");
+  // a cgroup with something in it is refused; a missing one is not an error
+  await t.throwsAsync(kernelCgroupFs.rmdir(cg), { code: "ENOTEMPTY" });
+  await rm(path.join(cg, "cpu.shares"));
+  await kernelCgroupFs.rmdir(cg);
+  await kernelCgroupFs.rmdir(cg);
+  t.false(existsSync(cg));
+  t.deepEqual(await kernelCgroupFs.subdirs(cg), []);
 });
