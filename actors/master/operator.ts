@@ -1,7 +1,8 @@
 /**
  * Operator calls on `master.operator.<principal>` (Mesos's operator API): the state,
  * role weights, role quota and the allocation policy, each changeable while
- * the master runs. The role settings live in `roles.ts` (which validates them);
+ * the master runs, and dynamic reservations and persistent volumes on an
+ * agent (reservations.ts). The role settings live in `roles.ts` (which validates them);
  * changes take effect from the next allocation cycle, which is requested at
  * once; outstanding offers are left alone (Mesos does not rescind offers on a
  * weight or quota update either).
@@ -19,6 +20,7 @@ import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
+import { OPERATOR_OPERATIONS, operatorOperation } from "./reservations.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
 import { masterState } from "./state.ts";
 
@@ -33,6 +35,10 @@ export const OPERATOR_CALL_TYPES = [
   "operator.usePolicy",
   "operator.teardown",
   "operator.explain",
+  "operator.reserveResources",
+  "operator.unreserveResources",
+  "operator.createVolumes",
+  "operator.destroyVolumes",
 ] as const;
 export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
 
@@ -169,6 +175,24 @@ export function handleOperatorCall(
       );
     case "operator.explain":
       return explain(ctx, call);
+    case "operator.reserveResources":
+    case "operator.unreserveResources":
+      return operatorOperation(
+        ctx,
+        call.agentId,
+        OPERATOR_OPERATIONS[call.type],
+        call.resources,
+        principal,
+      );
+    case "operator.createVolumes":
+    case "operator.destroyVolumes":
+      return operatorOperation(
+        ctx,
+        call.agentId,
+        OPERATOR_OPERATIONS[call.type],
+        call.volumes,
+        principal,
+      );
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
       check("switch_policy", [call.name]);
