@@ -85,6 +85,21 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/teardown.ts")).teardownCommand,
   },
   {
+    name: "reserve",
+    summary: "dynamically reserve an agent's resources for a role",
+    load: async () => (await import("./commands/reserve.ts")).reserveCommand,
+  },
+  {
+    name: "unreserve",
+    summary: "give a dynamic reservation back",
+    load: async () => (await import("./commands/reserve.ts")).unreserveCommand,
+  },
+  {
+    name: "volume",
+    summary: "create or destroy a persistent volume on an agent",
+    load: async () => (await import("./commands/volume.ts")).volumeCommand,
+  },
+  {
     name: "auth",
     summary: "create principals' credentials and the nats-server permissions",
     load: async () => (await import("./commands/auth.ts")).authCommand,
