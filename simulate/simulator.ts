@@ -21,6 +21,7 @@ import {
   explain,
   isLive,
   type Outbox,
+  operatorOperation,
   removeAgent,
   resolveMasterConfig,
   roleSummaries,
@@ -47,6 +48,14 @@ import {
   type SimTask,
   type SimWorld,
 } from "./scripted.ts";
+
+/** The master's resource operation of each scenario step. */
+const OPERATION_OF_STEP = {
+  reserve: "reserve",
+  unreserve: "unreserve",
+  createVolume: "create",
+  destroyVolume: "destroy",
+} as const;
 
 /** The last line of a simulation. */
 export interface SimSummary {
@@ -289,6 +298,19 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
         return;
       case "setPriority":
         setRolePriority(ctx, step.role, step.priority);
+        return;
+      case "reserve":
+      case "unreserve":
+      case "createVolume":
+      case "destroyVolume":
+        // the master's own operator path (validation, offers rescinded, registry, agent told)
+        void operatorOperation(
+          ctx,
+          step.agent,
+          OPERATION_OF_STEP[step.do],
+          step.resources.toJSON(),
+          step.principal,
+        );
         return;
       case "explain": {
         const reply = explain(ctx, { frameworkId: step.framework, role: step.role });

@@ -15,5 +15,6 @@ export { totalAllocationOf } from "./ledger.ts";
 export type { MasterContext } from "./model.ts";
 export { explain } from "./operator.ts";
 export type { Outbox } from "./outbox.ts";
+export { operatorOperation } from "./reservations.ts";
 export { roleSummaries, setRolePriority, setRoleQuota, setRoleWeight } from "./roles.ts";
 export { isLive } from "./tasks.ts";

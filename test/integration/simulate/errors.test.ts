@@ -105,7 +105,7 @@ test("simulate errors - the CLI prints the error on one line and exits 2", async
   t.is(result.stdout, "");
   t.is(
     result.stderr.trim(),
-    `agora: simulate: ${file}: steps[0].do: unknown action "explode" (known: addAgent, removeAgent, addFramework, removeFramework, decline, returnResources, finishTasks, suppress, revive, setWeight, setQuota, setPriority, explain)`,
+    `agora: simulate: ${file}: steps[0].do: unknown action "explode" (known: addAgent, removeAgent, addFramework, removeFramework, decline, returnResources, finishTasks, suppress, revive, setWeight, setQuota, setPriority, explain, reserve, unreserve, createVolume, destroyVolume)`,
   );
 });
 
