@@ -18,6 +18,12 @@ import { assertValidId } from "../../protocol/subjects.ts";
 import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
+import {
+  deactivateAgent,
+  drainAgent,
+  reactivateAgent,
+  updateMaintenanceSchedule,
+} from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import { OPERATOR_OPERATIONS, operatorOperation } from "./reservations.ts";
@@ -39,6 +45,11 @@ export const OPERATOR_CALL_TYPES = [
   "operator.unreserveResources",
   "operator.createVolumes",
   "operator.destroyVolumes",
+  "operator.drainAgent",
+  "operator.deactivateAgent",
+  "operator.reactivateAgent",
+  "operator.updateMaintenanceSchedule",
+  "operator.getMaintenanceSchedule",
 ] as const;
 export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
 
@@ -193,6 +204,26 @@ export function handleOperatorCall(
         call.volumes,
         principal,
       );
+    case "operator.drainAgent":
+      check("drain_agents", [call.agentId]);
+      return drainAgent(ctx, call);
+    case "operator.deactivateAgent":
+      check("drain_agents", [call.agentId]);
+      return deactivateAgent(ctx, call);
+    case "operator.reactivateAgent":
+      check("drain_agents", [call.agentId]);
+      return reactivateAgent(ctx, call);
+    case "operator.updateMaintenanceSchedule":
+      check(
+        "drain_agents",
+        call.windows.flatMap((w) => w.machines.map((m) => m.agentId ?? m.hostname ?? "")),
+      );
+      return updateMaintenanceSchedule(ctx, call);
+    case "operator.getMaintenanceSchedule":
+      return {
+        type: "operator.maintenanceSchedule",
+        windows: structuredClone(ctx.maintenance.windows),
+      };
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
       check("switch_policy", [call.name]);
