@@ -81,6 +81,9 @@ const BUNDLED = new Set([
   "deactivate",
   "maintenance",
   "preemption",
+  "reserve",
+  "unreserve",
+  "volume",
 ]);
 
 function bundled(argv) {

@@ -95,6 +95,21 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/teardown.ts")).teardownCommand,
   },
   {
+    name: "reserve",
+    summary: "dynamically reserve an agent's resources for a role",
+    load: async () => (await import("./commands/reserve.ts")).reserveCommand,
+  },
+  {
+    name: "unreserve",
+    summary: "give a dynamic reservation back",
+    load: async () => (await import("./commands/reserve.ts")).unreserveCommand,
+  },
+  {
+    name: "volume",
+    summary: "create or destroy a persistent volume on an agent",
+    load: async () => (await import("./commands/volume.ts")).volumeCommand,
+  },
+  {
     name: "drain",
     summary: "drain an agent: no new offers, its tasks killed (now or at a deadline)",
     load: async () => (await import("./commands/drain.ts")).drainCommand,

@@ -63,6 +63,17 @@ export const ACL_ACTIONS = {
   update_preemption: "modes",
   /** draining agents (agora's own action, for the drain feature): the agent's id. */
   drain_agents: "agents",
+  /** RESERVE (accept) and `operator.reserveResources`: the role reserved for. */
+  reserve_resources: "roles",
+  /** UNRESERVE and `operator.unreserveResources`: the principal that made the reservation. */
+  unreserve_resources: "reserver_principals",
+  /** CREATE and `operator.createVolumes`: the volume's role. */
+  create_volumes: "roles",
+  /**
+   * DESTROY and `operator.destroyVolumes`: the principal of the volume's
+   * reservation (agora records no separate creator principal).
+   */
+  destroy_volumes: "creator_principals",
 } as const;
 export type AclAction = keyof typeof ACL_ACTIONS;
 
@@ -83,6 +94,10 @@ export const AclsFile = Type.Object(
     switch_policy: Type.Optional(rule("policies")),
     update_preemption: Type.Optional(rule("modes")),
     drain_agents: Type.Optional(rule("agents")),
+    reserve_resources: Type.Optional(rule("roles")),
+    unreserve_resources: Type.Optional(rule("reserver_principals")),
+    create_volumes: Type.Optional(rule("roles")),
+    destroy_volumes: Type.Optional(rule("creator_principals")),
   },
   { additionalProperties: false },
 );

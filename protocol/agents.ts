@@ -74,6 +74,24 @@ export const AgentRegistered = message("agent.registered", {
   masterId: Id,
   /** How often the agent must send `agent.heartbeat`, in seconds. */
   heartbeatIntervalSeconds: Type.Number({ exclusiveMinimum: 0 }),
+  /**
+   * The master's view of the agent's checkpointed resources (dynamic
+   * reservations and persistent volumes), when it differs from what the agent
+   * reported: the agent checkpoints it and takes it (the master's registry is
+   * the source of truth, as Mesos's `CheckpointResourcesMessage` on reregistration).
+   */
+  checkpointedResources: Type.Optional(ResourcesJson),
+});
+
+/**
+ * Master → agent: the agent's checkpointed resources (every dynamic
+ * reservation and persistent volume it has), after RESERVE, UNRESERVE,
+ * CREATE or DESTROY (Mesos `CheckpointResourcesMessage`). The agent writes
+ * them to `meta/resources/resources.info`, creates the volumes that are new
+ * and removes the ones that are gone.
+ */
+export const AgentCheckpointResources = message("agent.checkpointResources", {
+  resources: ResourcesJson,
 });
 
 /** Agent → master: liveness, every `heartbeatIntervalSeconds`. */

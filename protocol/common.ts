@@ -33,10 +33,14 @@ export function isValidRole(role: unknown): role is string {
   return typeof role === "string" && role.length <= MAX_ID && ROLE_RE.test(role);
 }
 
-/** A resource name, optionally with its reservation: `cpus`, `cpus(web)`. */
+/**
+ * A resource name, optionally with its reservation and volume: `cpus`,
+ * `cpus(web)` (static), `cpus(web,alice,team=a)` (dynamic: role, principal,
+ * labels), `disk(web,alice)[vol1:data]` (a persistent volume).
+ */
 const ResourceKey = Type.String({
   maxLength: MAX_ID,
-  pattern: "^[A-Za-z_][A-Za-z0-9_.-]*(\\([^()\\s]+\\))?$",
+  pattern: "^[A-Za-z_][A-Za-z0-9_.-]*(\\([^()\\s]+\\))?(\\[[^\\[\\]\\s]+\\])?$",
 });
 /** An attribute name. */
 const AttributeKey = Type.String({ maxLength: MAX_ID, pattern: "^[^\\s;:]{1,256}$" });

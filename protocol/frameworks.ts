@@ -73,8 +73,51 @@ export const LaunchGroupOperation = Type.Object({
 });
 export type LaunchGroupOperation = Static<typeof LaunchGroupOperation>;
 
+/**
+ * The resource operations of an accept (Mesos `RESERVE`, `UNRESERVE`,
+ * `CREATE`, `DESTROY`), applied in order to what is left of the offers:
+ * `reserve` names the dynamically reserved resources to make
+ * (`cpus(web,alice,k=v)`), `unreserve` the ones to give back, `create` the
+ * volumes to make of reserved disk (`disk(web,alice)[id:path]`), `destroy`
+ * the volumes to remove. See protocol/operations.ts.
+ */
+export const ReserveOperation = Type.Object({
+  type: Type.Literal("reserve"),
+  resources: ResourcesJson,
+});
+export type ReserveOperation = Static<typeof ReserveOperation>;
+export const UnreserveOperation = Type.Object({
+  type: Type.Literal("unreserve"),
+  resources: ResourcesJson,
+});
+export type UnreserveOperation = Static<typeof UnreserveOperation>;
+export const CreateOperation = Type.Object({
+  type: Type.Literal("create"),
+  volumes: ResourcesJson,
+});
+export type CreateOperation = Static<typeof CreateOperation>;
+export const DestroyOperation = Type.Object({
+  type: Type.Literal("destroy"),
+  volumes: ResourcesJson,
+});
+export type DestroyOperation = Static<typeof DestroyOperation>;
+
+/** A resource operation of an accept. */
+export type ResourceOfferOperation =
+  | ReserveOperation
+  | UnreserveOperation
+  | CreateOperation
+  | DestroyOperation;
+
 /** An operation of an accept. */
-export const OfferOperation = Type.Union([LaunchOperation, LaunchGroupOperation]);
+export const OfferOperation = Type.Union([
+  LaunchOperation,
+  LaunchGroupOperation,
+  ReserveOperation,
+  UnreserveOperation,
+  CreateOperation,
+  DestroyOperation,
+]);
 export type OfferOperation = Static<typeof OfferOperation>;
 
 /** Subscribe (or resubscribe with `framework.frameworkId`); the reply is `event.subscribed`. */

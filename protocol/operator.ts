@@ -267,6 +267,32 @@ export const OperatorUsePolicy = message("operator.usePolicy", { name: Id });
 export const OperatorTeardown = message("operator.teardown", { frameworkId: Id });
 
 /**
+ * Operator resource operations on one agent (Mesos `RESERVE_RESOURCES`,
+ * `UNRESERVE_RESOURCES`, `CREATE_VOLUMES`, `DESTROY_VOLUMES`): `resources`
+ * are the dynamically reserved resources to make or give back
+ * (`cpus(web,alice,k=v)`; an empty principal is the caller's), `volumes` the
+ * persistent volumes (`disk(web,alice)[id:path]`). They must be free on the
+ * agent (outstanding offers there are rescinded first). Stored in the
+ * registry before the reply `ok`.
+ */
+export const OperatorReserveResources = message("operator.reserveResources", {
+  agentId: Id,
+  resources: ResourcesJson,
+});
+export const OperatorUnreserveResources = message("operator.unreserveResources", {
+  agentId: Id,
+  resources: ResourcesJson,
+});
+export const OperatorCreateVolumes = message("operator.createVolumes", {
+  agentId: Id,
+  volumes: ResourcesJson,
+});
+export const OperatorDestroyVolumes = message("operator.destroyVolumes", {
+  agentId: Id,
+  volumes: ResourcesJson,
+});
+
+/**
  * "Why not?": asks why a framework receives nothing (or less) for each of its
  * roles, or only `role`; the reply is `operator.explanation`. Unknown
  * framework (or a role it has not subscribed with): NOT_FOUND.

@@ -17,11 +17,53 @@ import { AgoraError, ErrorCode } from "./errors.ts";
 /** The role of unreserved resources. */
 export const UNRESERVED_ROLE = "*";
 
+/**
+ * A dynamic reservation (Mesos `Resource.ReservationInfo` of type `DYNAMIC`):
+ * who made it and its labels. A resource without one is statically reserved
+ * (from the agent's `--resources`) or unreserved.
+ */
+export interface Reservation {
+  /** The principal that reserved it (`""`: none given). */
+  readonly principal: string;
+  /** Its labels, sorted by key. */
+  readonly labels: readonly (readonly [string, string])[];
+}
+
+/**
+ * A persistent volume on reserved disk (Mesos `Resource.DiskInfo`): its
+ * `persistence.id` (unique per role on an agent) and `volume.containerPath`
+ * (relative to the task's sandbox).
+ */
+export interface Persistence {
+  readonly id: string;
+  readonly containerPath: string;
+}
+
+/** What tells two resources of one name apart, besides their value. */
+export interface ResourceIdentity {
+  readonly role: string;
+  readonly reservation: Reservation | undefined;
+  readonly persistence: Persistence | undefined;
+}
+
+/** One resource of a set, as {@link Resources.entries} lists them. */
+export interface ResourceEntry extends ResourceIdentity {
+  readonly name: string;
+  /** The JSON key (`name(role,principal,labels)[id:path]`). */
+  readonly key: string;
+  /** The scalar value, when it is a scalar. */
+  readonly scalar: number | undefined;
+  /** The ranges, when it is a ranges resource. */
+  readonly ranges: Array<[number, number]> | undefined;
+}
+
 /** A scalar resource held with one role, in integer thousandths. */
 interface ScalarEntry {
   readonly key: string;
   readonly name: string;
   readonly role: string;
+  readonly reservation: Reservation | undefined;
+  readonly persistence: Persistence | undefined;
   readonly milli: number;
 }
 
@@ -34,6 +76,8 @@ interface RangesEntry {
   readonly key: string;
   readonly name: string;
   readonly role: string;
+  readonly reservation: Reservation | undefined;
+  readonly persistence: Persistence | undefined;
   readonly ranges: readonly number[];
 }
 
@@ -60,6 +104,15 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ROLE_COMPONENT_RE = /^[A-Za-z0-9_.-]+$/;
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const RANGE_RE = /^(\d+)(?:\s*-\s*(\d+))?$/;
+/** A reservation's principal: empty (none) or a token without separators. */
+const PRINCIPAL_RE = /^[A-Za-z0-9_.@-]*$/;
+/** A label's key and value. */
+const LABEL_KEY_RE = /^[A-Za-z0-9_./@-]+$/;
+const LABEL_VALUE_RE = /^[A-Za-z0-9_./@-]*$/;
+/** A persistence id. */
+const PERSISTENCE_ID_RE = /^[A-Za-z0-9_.-]+$/;
+/** A container path: relative, components of letters, digits, `_`, `.`, `-`. */
+const CONTAINER_PATH_RE = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/;
 
 /** `cpus:0.01` in thousandths. */
 const MIN_ALLOCATABLE_CPUS_MILLI = 10;
@@ -70,8 +123,73 @@ function invalid(message: string): AgoraError {
   return new AgoraError(ErrorCode.InvalidResources, message);
 }
 
-function keyOf(name: string, role: string): string {
-  return role === UNRESERVED_ROLE ? name : `${name}(${role})`;
+function keyOf(
+  name: string,
+  role: string,
+  reservation?: Reservation | undefined,
+  persistence?: Persistence | undefined,
+): string {
+  let key = name;
+  if (reservation !== undefined) {
+    key += `(${role},${reservation.principal}`;
+    for (const [k, v] of reservation.labels) key += `,${k}=${v}`;
+    key += ")";
+  } else if (role !== UNRESERVED_ROLE) {
+    key += `(${role})`;
+  }
+  if (persistence !== undefined) key += `[${persistence.id}:${persistence.containerPath}]`;
+  return key;
+}
+
+/** The reason a reservation's parts are invalid, or undefined. */
+function reservationProblem(principal: string, labels: readonly (readonly [string, string])[]) {
+  if (!PRINCIPAL_RE.test(principal)) return `invalid principal "${principal}"`;
+  const seen = new Set<string>();
+  for (const [k, v] of labels) {
+    if (!LABEL_KEY_RE.test(k)) return `invalid label key "${k}"`;
+    if (!LABEL_VALUE_RE.test(v)) return `invalid label value "${v}" of label "${k}"`;
+    if (seen.has(k)) return `label "${k}" is given twice`;
+    seen.add(k);
+  }
+  return undefined;
+}
+
+/** The reason a persistence is invalid, or undefined. */
+function persistenceProblem(id: string, containerPath: string): string | undefined {
+  if (!PERSISTENCE_ID_RE.test(id) || id === "." || id === "..") {
+    return `invalid persistence id "${id}"`;
+  }
+  if (
+    !CONTAINER_PATH_RE.test(containerPath) ||
+    containerPath.split("/").some((c) => c === "." || c === "..")
+  ) {
+    return `invalid container path "${containerPath}" (relative, without "." or "..")`;
+  }
+  return undefined;
+}
+
+/**
+ * A dynamic reservation, validated: labels sorted by key.
+ * @throws AgoraError INVALID_RESOURCES naming the bad principal or label
+ */
+export function reservationOf(
+  principal: string | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+): Reservation {
+  const list = Object.entries(labels ?? {}).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const problem = reservationProblem(principal ?? "", list);
+  if (problem !== undefined) throw invalid(`invalid reservation: ${problem}`);
+  return { principal: principal ?? "", labels: list };
+}
+
+/**
+ * A persistence, validated.
+ * @throws AgoraError INVALID_RESOURCES naming the bad id or path
+ */
+export function persistenceOf(id: string, containerPath: string): Persistence {
+  const problem = persistenceProblem(id, containerPath);
+  if (problem !== undefined) throw invalid(`invalid volume: ${problem}`);
+  return { id, containerPath };
 }
 
 /** The reason `role` is not a valid role name, or undefined when it is valid. */
@@ -96,23 +214,89 @@ function assertRole(role: string): void {
   if (problem !== undefined) throw invalid(`invalid role "${role}": ${problem}`);
 }
 
-/** Splits `name` or `name(role)` (whitespace tolerated); throws with `part` in the message. */
-function parseKey(head: string, part: string, where: string): { name: string; role: string } {
+/** A parsed resource key. */
+interface ParsedKey extends ResourceIdentity {
+  readonly name: string;
+}
+
+/**
+ * Splits a key: `name`, `name(role)` (static), `name(role,principal,k=v,...)`
+ * (dynamic: a comma after the role; the principal may be empty), each
+ * optionally followed by `[id:containerPath]` (a persistent volume).
+ * Whitespace is tolerated; throws with `part` in the message.
+ */
+function parseKey(head: string, part: string, where: string): ParsedKey {
   let name = head.trim();
   let role = UNRESERVED_ROLE;
+  let reservation: Reservation | undefined;
+  let persistence: Persistence | undefined;
+  const bracket = name.indexOf("[");
+  if (bracket !== -1) {
+    if (!name.endsWith("]")) throw invalid(`${where} "${part}": missing "]" after the volume`);
+    const inner = name.slice(bracket + 1, -1).trim();
+    name = name.slice(0, bracket).trim();
+    const colon = inner.indexOf(":");
+    if (colon === -1) throw invalid(`${where} "${part}": a volume is [id:containerPath]`);
+    const id = inner.slice(0, colon).trim();
+    const containerPath = inner.slice(colon + 1).trim();
+    const problem = persistenceProblem(id, containerPath);
+    if (problem !== undefined) throw invalid(`${where} "${part}": ${problem}`);
+    persistence = { id, containerPath };
+  } else if (name.includes("]")) {
+    throw invalid(`${where} "${part}": unexpected "]"`);
+  }
   const open = name.indexOf("(");
   if (open !== -1) {
     if (!name.endsWith(")")) throw invalid(`${where} "${part}": missing ")" after the role`);
-    role = name.slice(open + 1, -1).trim();
+    const inner = name.slice(open + 1, -1);
     name = name.slice(0, open).trim();
+    const fields = inner.split(",").map((f) => f.trim());
+    role = fields[0]!;
     const problem = roleProblem(role);
     if (problem !== undefined) throw invalid(`${where} "${part}": ${problem}`);
+    if (fields.length > 1) {
+      if (role === UNRESERVED_ROLE) {
+        throw invalid(`${where} "${part}": a dynamic reservation needs a role other than "*"`);
+      }
+      const labels: Array<[string, string]> = [];
+      for (const label of fields.slice(2)) {
+        const eq = label.indexOf("=");
+        if (eq === -1) throw invalid(`${where} "${part}": label "${label}" is not key=value`);
+        labels.push([label.slice(0, eq), label.slice(eq + 1)]);
+      }
+      labels.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      const principal = fields[1]!;
+      const bad = reservationProblem(principal, labels);
+      if (bad !== undefined) throw invalid(`${where} "${part}": ${bad}`);
+      reservation = { principal, labels };
+    }
   } else if (name.includes(")")) {
     throw invalid(`${where} "${part}": unexpected ")"`);
   }
   if (name === "") throw invalid(`${where} "${part}": name is empty`);
   if (!NAME_RE.test(name)) throw invalid(`${where} "${part}": invalid name "${name}"`);
-  return { name, role };
+  if (persistence !== undefined && role === UNRESERVED_ROLE) {
+    throw invalid(`${where} "${part}": a persistent volume must be on reserved disk`);
+  }
+  return { name, role, reservation, persistence };
+}
+
+/** The index of the ":" between a text part's key and value (after any `(...)` and `[...]`). */
+function valueColon(part: string): number {
+  let depth = 0;
+  let inVolume = false;
+  for (let i = 0; i < part.length; i++) {
+    const c = part[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "[" && depth === 0) {
+      // a "[" before the colon opens a volume; after it, the ranges value
+      inVolume = true;
+    } else if (c === "]" && depth === 0) inVolume = false;
+    else if (c === ":" && depth === 0 && !inVolume) return i;
+  }
+  // unbalanced: split at the first ":" so that the key's own error is reported
+  return part.indexOf(":");
 }
 
 /** Converts a scalar to thousandths, validating it; throws with `part` in the message. */
@@ -266,29 +450,50 @@ class Builder {
   readonly scalars = new Map<string, ScalarEntry>();
   readonly ranges = new Map<string, RangesEntry>();
 
-  addScalar(name: string, role: string, milli: number): void {
+  addScalar(
+    name: string,
+    role: string,
+    milli: number,
+    reservation?: Reservation | undefined,
+    persistence?: Persistence | undefined,
+  ): void {
     if (milli === 0) return;
-    const key = keyOf(name, role);
+    const key = keyOf(name, role, reservation, persistence);
     const prev = this.scalars.get(key);
     this.scalars.set(key, {
       key,
       name,
       role,
+      reservation,
+      persistence,
       milli: prev === undefined ? milli : prev.milli + milli,
     });
   }
 
   /** `ranges` must be normalized and non-empty. */
-  addRanges(name: string, role: string, ranges: readonly number[]): void {
+  addRanges(
+    name: string,
+    role: string,
+    ranges: readonly number[],
+    reservation?: Reservation | undefined,
+    persistence?: Persistence | undefined,
+  ): void {
     if (ranges.length === 0) return;
-    const key = keyOf(name, role);
+    const key = keyOf(name, role, reservation, persistence);
     const prev = this.ranges.get(key);
     this.ranges.set(key, {
       key,
       name,
       role,
+      reservation,
+      persistence,
       ranges: prev === undefined ? ranges : unionRanges(prev.ranges, ranges),
     });
+  }
+
+  addEntry(e: ScalarEntry | RangesEntry, to: ResourceIdentity): void {
+    if ("milli" in e) this.addScalar(e.name, to.role, e.milli, to.reservation, to.persistence);
+    else this.addRanges(e.name, to.role, e.ranges, to.reservation, to.persistence);
   }
 
   build(): Resources {
@@ -337,12 +542,16 @@ function compareScalarEntries(a: ScalarEntry, b: ScalarEntry): number {
     if (oa !== ob) return oa - ob;
     return a.name < b.name ? -1 : 1;
   }
-  return compareRoles(a.role, b.role);
+  return compareRoles(a.role, b.role) || compareKeys(a.key, b.key);
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function compareRangesEntries(a: RangesEntry, b: RangesEntry): number {
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return compareRoles(a.role, b.role);
+  return compareRoles(a.role, b.role) || compareKeys(a.key, b.key);
 }
 
 /**
@@ -408,20 +617,26 @@ export class Resources {
       const part = raw.trim();
       if (part === "") continue;
       const where = "invalid resource";
-      const colon = part.indexOf(":");
+      const colon = valueColon(part);
       if (colon === -1) throw invalid(`${where} "${part}": missing ":" between name and value`);
-      const { name, role } = parseKey(part.slice(0, colon), part, where);
+      const { name, role, reservation, persistence } = parseKey(part.slice(0, colon), part, where);
       const value = part.slice(colon + 1).trim();
       if (value === "") throw invalid(`${where} "${part}": value is empty`);
       if (value.startsWith("[")) {
         checkKind(kinds, name, "ranges", () => `${where} "${part}"`);
-        builder.addRanges(name, role, parseRangeList(value, part));
+        builder.addRanges(name, role, parseRangeList(value, part), reservation, persistence);
       } else if (value.startsWith("{")) {
         throw invalid(`${where} "${part}": set values are not supported`);
       } else {
         checkKind(kinds, name, "scalar", () => `${where} "${part}"`);
         if (!NUMBER_RE.test(value)) throw invalid(`${where} "${part}": value is not a number`);
-        builder.addScalar(name, role, toMilli(Number(value), part, where));
+        builder.addScalar(
+          name,
+          role,
+          toMilli(Number(value), part, where),
+          reservation,
+          persistence,
+        );
       }
     }
     return builder.build();
@@ -441,10 +656,10 @@ export class Resources {
     const builder = new Builder();
     const kinds = new Map<string, Kind>();
     for (const [key, value] of Object.entries(obj)) {
-      const { name, role } = parseKey(key, key, where);
+      const { name, role, reservation, persistence } = parseKey(key, key, where);
       if (typeof value === "number") {
         checkKind(kinds, name, "scalar", () => `${where} "${key}"`);
-        builder.addScalar(name, role, toMilli(value, key, where));
+        builder.addScalar(name, role, toMilli(value, key, where), reservation, persistence);
       } else if (Array.isArray(value)) {
         checkKind(kinds, name, "ranges", () => `${where} "${key}"`);
         const flat: number[] = [];
@@ -462,7 +677,7 @@ export class Resources {
           if (b > e) throw invalid(`${where} "${key}": range ${b}-${e} has begin greater than end`);
           flat.push(b, e);
         }
-        builder.addRanges(name, role, normalizeRanges(flat));
+        builder.addRanges(name, role, normalizeRanges(flat), reservation, persistence);
       } else {
         throw invalid(`${where} "${key}": value must be a number or a list of ranges`);
       }
@@ -495,7 +710,14 @@ export class Resources {
         if (i === -1) out.push(e);
         else {
           const prev = out[i]!;
-          out[i] = { key: prev.key, name: prev.name, role: prev.role, milli: prev.milli + e.milli };
+          out[i] = {
+            key: prev.key,
+            name: prev.name,
+            role: prev.role,
+            reservation: prev.reservation,
+            persistence: prev.persistence,
+            milli: prev.milli + e.milli,
+          };
         }
       }
       scalars = out;
@@ -660,6 +882,138 @@ export class Resources {
     return this.withRole(role);
   }
 
+  // -------------------------------------------------------------------------
+  // Dynamic reservations and persistent volumes (Mesos offer operations)
+
+  /**
+   * The same resources, all dynamically reserved to `role` with `reservation`
+   * (what a RESERVE operation makes of unreserved resources).
+   *
+   * @throws AgoraError INVALID_RESOURCES when `role` is `*` or not a valid role
+   */
+  withReservation(role: string, reservation: Reservation): Resources {
+    assertRole(role);
+    if (role === UNRESERVED_ROLE)
+      throw invalid(`a dynamic reservation needs a role other than "*"`);
+    return this.#map(() => ({ role, reservation, persistence: undefined }));
+  }
+
+  /**
+   * The same disk as persistent volume `persistence` (what a CREATE operation
+   * makes of reserved disk); the other resources are left as they are.
+   */
+  withPersistence(persistence: Persistence): Resources {
+    return this.#map((e) =>
+      e.name === "disk" && e.role !== UNRESERVED_ROLE
+        ? { role: e.role, reservation: e.reservation, persistence }
+        : e,
+    );
+  }
+
+  /** The same resources without their persistence (what DESTROY leaves of volumes). */
+  withoutPersistence(): Resources {
+    return this.#map((e) =>
+      e.persistence === undefined
+        ? e
+        : { role: e.role, reservation: e.reservation, persistence: undefined },
+    );
+  }
+
+  /**
+   * What the agent checkpoints (Mesos's checkpointed resources): the
+   * dynamically reserved resources and the persistent volumes.
+   */
+  checkpointed(): Resources {
+    return this.#filterEntries((e) => e.reservation !== undefined || e.persistence !== undefined);
+  }
+
+  /** The resources that are neither dynamically reserved nor persistent volumes. */
+  withoutCheckpointed(): Resources {
+    return this.#filterEntries((e) => e.reservation === undefined && e.persistence === undefined);
+  }
+
+  /**
+   * What the checkpointed resources here were made from: volumes lose their
+   * persistence and dynamic reservations become unreserved (`*`).
+   */
+  base(): Resources {
+    return this.#map((e) =>
+      e.reservation === undefined && e.persistence === undefined
+        ? e
+        : {
+            role: e.reservation === undefined ? e.role : UNRESERVED_ROLE,
+            reservation: undefined,
+            persistence: undefined,
+          },
+    );
+  }
+
+  /** Every resource with its identity and value, in canonical order. */
+  entries(): ResourceEntry[] {
+    const out: ResourceEntry[] = [];
+    for (const e of this.#scalarList) {
+      out.push({
+        name: e.name,
+        key: e.key,
+        role: e.role,
+        reservation: e.reservation,
+        persistence: e.persistence,
+        scalar: e.milli / 1000,
+        ranges: undefined,
+      });
+    }
+    for (const e of this.#rangesList) {
+      const ranges: Array<[number, number]> = [];
+      for (let i = 0; i < e.ranges.length; i += 2) ranges.push([e.ranges[i]!, e.ranges[i + 1]!]);
+      out.push({
+        name: e.name,
+        key: e.key,
+        role: e.role,
+        reservation: e.reservation,
+        persistence: e.persistence,
+        scalar: undefined,
+        ranges,
+      });
+    }
+    return out;
+  }
+
+  /** The persistent volumes here: role, persistence and size (MB). */
+  volumes(): Array<{ role: string; persistence: Persistence; mb: number }> {
+    const out: Array<{ role: string; persistence: Persistence; mb: number }> = [];
+    for (const e of this.#scalarList) {
+      if (e.persistence !== undefined) {
+        out.push({ role: e.role, persistence: e.persistence, mb: e.milli / 1000 });
+      }
+    }
+    return out;
+  }
+
+  #filterEntries(keep: (e: ScalarEntry | RangesEntry) => boolean): Resources {
+    let all = true;
+    for (const e of this.#scalarList) if (!keep(e)) all = false;
+    for (const e of this.#rangesList) if (!keep(e)) all = false;
+    if (all) return this;
+    return makeResources(this.#scalarList.filter(keep), this.#rangesList.filter(keep));
+  }
+
+  /** Each entry moved to the identity `fn` gives it (`e` itself: unchanged). */
+  #map(fn: (e: ScalarEntry | RangesEntry) => ResourceIdentity): Resources {
+    const builder = new Builder();
+    let changed = false;
+    for (const e of this.#scalarList) {
+      const to = fn(e);
+      if (to !== e) changed = true;
+      builder.addEntry(e, to);
+    }
+    for (const e of this.#rangesList) {
+      const to = fn(e);
+      if (to !== e) changed = true;
+      builder.addEntry(e, to);
+    }
+    return changed ? builder.build() : this;
+  }
+
   /**
    * Only the scalar resources: a quantity, for sums across agents (a framework's or role's
    * allocation), where ranges of different agents (each agent's ports) must not merge.
@@ -701,15 +1055,16 @@ export class Resources {
   }
 
   /**
-   * Calls `fn` with the name, the amount in integer thousandths and the role of
-   * every scalar (once per name and role), in canonical order. For hot loops
+   * Calls `fn` with the name, the amount in integer thousandths, the role and
+   * the JSON key (the whole identity: reservation, volume) of every scalar,
+   * in canonical order. For hot loops
    * that keep numeric sums (e.g. allocation shares) without building sets.
    */
-  forEachScalar(fn: (name: string, milli: number, role: string) => void): void {
+  forEachScalar(fn: (name: string, milli: number, role: string, key: string) => void): void {
     const list = this.#scalarList;
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
-      fn(e.name, e.milli, e.role);
+      fn(e.name, e.milli, e.role, e.key);
     }
   }
 

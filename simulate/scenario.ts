@@ -103,6 +103,27 @@ const ACTIONS = {
   setPriority: Type.Object({ ...at, role: Role, priority: Type.Number() }, strict),
   /** Prints why the framework receives nothing (or less) now: an `explain` line. */
   explain: Type.Object({ ...at, ...frameworkRef, role: Type.Optional(Role) }, strict),
+  /**
+   * Operator resource operations on an agent (`operator.reserveResources`
+   * ...): `resources` dynamically reserved (`cpus(db,ops,team=a):2`),
+   * `volumes` persistent (`disk(db,ops)[pg:data]:1024`); `principal`: the caller's.
+   */
+  reserve: Type.Object(
+    { ...at, agent: Id, resources: ResourceSpec, principal: Type.Optional(Id) },
+    strict,
+  ),
+  unreserve: Type.Object(
+    { ...at, agent: Id, resources: ResourceSpec, principal: Type.Optional(Id) },
+    strict,
+  ),
+  createVolume: Type.Object(
+    { ...at, agent: Id, volumes: ResourceSpec, principal: Type.Optional(Id) },
+    strict,
+  ),
+  destroyVolume: Type.Object(
+    { ...at, agent: Id, volumes: ResourceSpec, principal: Type.Optional(Id) },
+    strict,
+  ),
   /** `operator.drainAgent`: `deadline` and `maxGracePeriod` as durations. */
   drainAgent: Type.Object(
     {
@@ -228,6 +249,12 @@ export type StepPlan = { at: number; path: string } & (
   | { do: "setQuota"; role: string; quota: QuotaPlan }
   | { do: "setPriority"; role: string; priority: number }
   | { do: "explain"; framework: string; role: string | undefined }
+  | {
+      do: "reserve" | "unreserve" | "createVolume" | "destroyVolume";
+      agent: string;
+      resources: Resources;
+      principal: string | undefined;
+    }
   | {
       do: "drainAgent";
       agent: string;
@@ -461,6 +488,19 @@ function stepPlan(raw: unknown, path: string): StepPlan {
       };
     case "setPriority":
       return { ...when, do: name, role: step.role as string, priority: step.priority as number };
+    case "reserve":
+    case "unreserve":
+    case "createVolume":
+    case "destroyVolume": {
+      const field = name === "reserve" || name === "unreserve" ? "resources" : "volumes";
+      return {
+        ...when,
+        do: name,
+        agent: step.agent as string,
+        resources: resources(step[field] as string | ResourcesJson, `${path}.${field}`),
+        principal: step.principal as string | undefined,
+      };
+    }
     case "drainAgent":
       return {
         ...when,

@@ -58,16 +58,20 @@ export interface SimTask {
  */
 export function takeTask(available: Resources, shape: Resources): Resources | undefined {
   const json: Record<string, number> = {};
-  const roles = available.roles().filter((r) => r !== UNRESERVED_ROLE);
-  roles.push(UNRESERVED_ROLE);
+  // reserved (static or dynamic) before unreserved; never a persistent volume
+  const entries = available.entries().filter((e) => e.scalar !== undefined && !e.persistence);
+  const ordered = [
+    ...entries.filter((e) => e.role !== UNRESERVED_ROLE),
+    ...entries.filter((e) => e.role === UNRESERVED_ROLE),
+  ];
   for (const name of shape.names()) {
     let need = Math.round(shape.scalar(name) * 1000);
-    for (const role of roles) {
+    for (const e of ordered) {
       if (need <= 0) break;
-      const have = Math.round(available.reserved(role).scalar(name) * 1000);
-      const use = Math.min(have, need);
+      if (e.name !== name) continue;
+      const use = Math.min(Math.round(e.scalar! * 1000), need);
       if (use <= 0) continue;
-      json[role === UNRESERVED_ROLE ? name : `${name}(${role})`] = use / 1000;
+      json[e.key] = use / 1000;
       need -= use;
     }
     if (need > 0) return undefined;

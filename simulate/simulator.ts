@@ -23,6 +23,7 @@ import {
   explain,
   isLive,
   type Outbox,
+  operatorOperation,
   reactivateAgent,
   removeAgent,
   resolveMasterConfig,
@@ -52,6 +53,14 @@ import {
   type SimTask,
   type SimWorld,
 } from "./scripted.ts";
+
+/** The master's resource operation of each scenario step. */
+const OPERATION_OF_STEP = {
+  reserve: "reserve",
+  unreserve: "unreserve",
+  createVolume: "create",
+  destroyVolume: "destroy",
+} as const;
 
 /** The last line of a simulation. */
 export interface SimSummary {
@@ -320,6 +329,19 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
         return;
       case "setPriority":
         setRolePriority(ctx, step.role, step.priority);
+        return;
+      case "reserve":
+      case "unreserve":
+      case "createVolume":
+      case "destroyVolume":
+        // the master's own operator path (validation, offers rescinded, registry, agent told)
+        void operatorOperation(
+          ctx,
+          step.agent,
+          OPERATION_OF_STEP[step.do],
+          step.resources.toJSON(),
+          step.principal,
+        );
         return;
       case "drainAgent":
         applied(

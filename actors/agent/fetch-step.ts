@@ -21,7 +21,7 @@ import { mkdir } from "node:fs/promises";
 import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
-import { type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
+import { type ResourcesJson, type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
 import type { CommandUri } from "../../protocol/uris.ts";
 import type { ExecutorKind, ExecutorRecord } from "./executor-record.ts";
@@ -41,6 +41,8 @@ export interface FetchStepOptions {
   logger: Logger;
   /** The agent's metrics: the fetcher counts `containerizer/fetcher/task_fetches_succeeded|failed` there. */
   metrics: Metrics;
+  /** Links the persistent volumes of a task's resources into a sandbox (volumes.ts). */
+  linkVolumes?: (resources: ResourcesJson, sandbox: string) => Promise<void>;
 }
 
 /** What the launch of an executor fetches. */
@@ -66,6 +68,12 @@ export function fetchPlan(kind: ExecutorKind, task: TaskInfo | undefined): Fetch
   return { uris, maxBytes: disk > 0 ? Math.floor(disk * MB) : undefined };
 }
 
+/** Whether a task's resources hold a persistent volume (a key with `[id:path]`). */
+function hasVolumes(task: TaskInfo): boolean {
+  for (const key in task.resources) if (key.endsWith("]")) return true;
+  return false;
+}
+
 /** The agent's fetch step: one fetcher, the fetches under way. */
 export class FetchStep {
   readonly #o: FetchStepOptions;
@@ -88,6 +96,9 @@ export class FetchStep {
     sandbox: string,
     agentId: string,
   ): Promise<void> {
+    if (task !== undefined && executor.kind !== "default") {
+      await this.#linkVolumes(executor, task, sandbox);
+    }
     const plan = fetchPlan(executor.kind, task);
     if (plan.uris.length === 0) return;
     const { frameworkId, executorId } = executor;
@@ -125,6 +136,14 @@ export class FetchStep {
    * @throws AgoraError FETCH_FAILED naming the URI and why
    */
   async fetchForTask(task: TaskInfo, dir: string, agentId: string): Promise<void> {
+    if (this.#o.linkVolumes !== undefined && hasVolumes(task)) {
+      await mkdir(dir, { recursive: true });
+      try {
+        await this.#o.linkVolumes(task.resources, dir);
+      } catch (err) {
+        throw fetchFailed(`volumes: ${(err as Error).message}`, { cause: err });
+      }
+    }
     const plan = fetchPlan("command", task);
     if (plan.uris.length === 0) return;
     await mkdir(dir, { recursive: true });
@@ -138,6 +157,23 @@ export class FetchStep {
       throw isFetchFailed(err)
         ? err
         : fetchFailed(`fetch: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  /** Links the task's persistent volumes into the executor's sandbox; a failure fails the launch. */
+  async #linkVolumes(executor: ExecutorRecord, task: TaskInfo, sandbox: string): Promise<void> {
+    if (this.#o.linkVolumes === undefined || !hasVolumes(task)) return;
+    try {
+      await this.#o.linkVolumes(task.resources, sandbox);
+    } catch (err) {
+      const message = `volumes: ${(err as Error).message}`;
+      this.#o.logger.warn({ taskId: task.taskId, message }, "volumes not linked");
+      executor.failure ??= {
+        state: TaskState.Failed,
+        reason: TaskReason.ContainerLaunchFailed,
+        message,
+      };
+      throw fetchFailed(message, { cause: err });
     }
   }
 

@@ -7,6 +7,7 @@
 import type { Handler } from "../../infra/dispatch.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import type { ResourcesJson } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import {
@@ -28,6 +29,7 @@ export const MASTER_COMMAND_TYPES = [
   "agent.shutdownFramework",
   "agent.shutdown",
   "agent.reregisterRequest",
+  "agent.checkpointResources",
 ] as const;
 export type MasterCommandType = (typeof MASTER_COMMAND_TYPES)[number];
 
@@ -54,6 +56,8 @@ export interface AgentHandlerContext {
   toMaster(msg: Message): void;
   /** The master asked the agent to reregister. */
   reregister(): void;
+  /** The master sent the agent's checkpointed resources (dynamic reservations, volumes). */
+  checkpointResources(resources: ResourcesJson): void;
   /** The master shut the agent down. */
   shutdown(reason: string | undefined): void;
   /** The master shut a framework down. */
@@ -108,6 +112,9 @@ export function masterCommandHandler(ctx: AgentHandlerContext): Handler<MasterCo
       case "agent.reregisterRequest":
         ctx.logger.info("master asked to reregister");
         ctx.reregister();
+        return undefined;
+      case "agent.checkpointResources":
+        ctx.checkpointResources(msg.resources);
         return undefined;
     }
   };

@@ -33,6 +33,7 @@ import { Metrics } from "../../infra/metrics.ts";
 import { isTerminalState, type ResourcesJson, TaskSource } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
+import { Resources } from "../../protocol/resources.ts";
 import { assertValidId, DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
 import {
@@ -58,11 +59,12 @@ import type { ProgramSource } from "./launcher.ts";
 import { type AgentView, agentState, registerAgentGauges } from "./observe.ts";
 import { reconfigurationError } from "./reconfiguration.ts";
 import { adoptCheckpoint, killCheckpointedExecutors } from "./recovery.ts";
-import { Registrar } from "./registration.ts";
+import { type AgentInfo, Registrar } from "./registration.ts";
 import { agentResources, detectMachineTotals, type MachineTotals } from "./resources.ts";
 import { AgentStateStore } from "./state-store.ts";
 import { StatusUpdateManager, type StatusUpdateStore } from "./status-updates.ts";
 import { startUsageReports } from "./usage.ts";
+import { CheckpointedResources } from "./volumes.ts";
 
 export type { AgentConfig } from "./config.ts";
 export { AGENT_OPTIONS, parseAttributes, resolveAgentConfig } from "./config.ts";
@@ -218,7 +220,25 @@ export function createAgent(deps: AgentDeps): Agent {
   let usageTimer: { cancel(): void } | undefined;
 
   const commandExecutor = deps.commandExecutor ?? commandExecutorLauncher({ workDir, logger });
-  const fetchStep = new FetchStep({ flags: config, clock, logger, metrics });
+  const volumes = new CheckpointedResources(workDir, logger);
+  /** The agent's own resources (`--resources` and what is detected), before its checkpointed ones. */
+  let statics = Resources.empty();
+  let info: AgentInfo | undefined;
+  /** Takes checkpointed resources from the master: written, volumes synced, the total updated. */
+  const checkpointResources = async (json: ResourcesJson): Promise<void> => {
+    const next = await volumes.update(json, statics);
+    total = next.toJSON();
+    if (info !== undefined) info.resources = total;
+    metrics.inc("checkpointed_resources_updates");
+    logger.info({ checkpointed: volumes.current.toString() }, "checkpointed resources updated");
+  };
+  const fetchStep = new FetchStep({
+    flags: config,
+    clock,
+    logger,
+    metrics,
+    linkVolumes: (resources, sandbox) => volumes.link(resources, sandbox),
+  });
   const executors = new ExecutorManager({
     nc,
     subjects,
@@ -315,6 +335,12 @@ export function createAgent(deps: AgentDeps): Agent {
     principal,
     toMaster,
     reregister: () => registrar?.reregister(),
+    checkpointResources: (json) => {
+      checkpointResources(json).catch((err: unknown) => {
+        metrics.inc("checkpointed_resources_refused");
+        logger.error({ reason: (err as Error).message }, "checkpointed resources not taken");
+      });
+    },
     shutdown: (reason) => void agent.shutdown(reason),
     shutdownFramework: (frameworkId) => {
       shutdownFramework(frameworkId).catch((err) =>
@@ -433,20 +459,29 @@ export function createAgent(deps: AgentDeps): Agent {
     async start() {
       if (registrar !== undefined) return;
       const totals = deps.machineTotals ?? (await detectMachineTotals(workDir));
-      total = agentResources(config.resources, totals).toJSON();
+      statics = agentResources(config.resources, totals);
+      await volumes.load();
+      total = volumes.totalFor(statics).toJSON();
+      await volumes.syncVolumes();
       const attributes = parseAttributes(config.attributes);
       logger.info({ resources: total, attributes, workDir }, "agent starting");
       await containers.check();
       const checkpoint = await store.loadAgent();
       if (checkpoint?.resources !== undefined) {
+        // the agent's own resources are compared: reservations and volumes come and go
+        const was = Resources.fromJSON(checkpoint.resources);
         const refused = reconfigurationError(
           reconfigurationPolicy(config),
-          { resources: checkpoint.resources, attributes: checkpoint.attributes ?? {} },
-          { resources: total, attributes },
+          {
+            resources: was.withoutCheckpointed().add(was.checkpointed().base()).toJSON(),
+            attributes: checkpoint.attributes ?? {},
+          },
+          { resources: statics.toJSON(), attributes },
         );
         if (refused !== undefined) throw new AgoraError(ErrorCode.InvalidConfig, refused);
       }
       if (config.httpPort !== undefined) await startHttp(config.httpPort, attributes);
+      info = { hostname: config.hostname, resources: total, attributes };
       registrar = new Registrar({
         nc,
         subjects,
@@ -455,7 +490,7 @@ export function createAgent(deps: AgentDeps): Agent {
         logger,
         metrics,
         store,
-        info: { hostname: config.hostname, resources: total, attributes },
+        info,
         backoffMs: config.registrationBackoff,
         backoffMaxMs: Math.max(config.registrationBackoff, DEFAULT_REGISTRATION_BACKOFF_MAX_MS),
         requestTimeoutMs,
@@ -483,9 +518,16 @@ export function createAgent(deps: AgentDeps): Agent {
             executors.recovering = false;
           }
         },
-        onRegistered: async (id, changed) => {
+        onRegistered: async (id, changed, checkpointed) => {
           currentId = id;
           logger.setBindings({ agentId: id });
+          if (checkpointed !== undefined) {
+            // the master's registry is the source of truth for reservations and volumes
+            await checkpointResources(checkpointed).catch((err: unknown) => {
+              metrics.inc("checkpointed_resources_refused");
+              logger.error({ reason: (err as Error).message }, "checkpointed resources not taken");
+            });
+          }
           await isolate(id);
           if (changed) await subscribe(id);
           statusUpdates.resume();

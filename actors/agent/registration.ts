@@ -69,8 +69,16 @@ export interface RegistrarOptions {
    * registration goes on.
    */
   recover?(agentId: string | undefined): Promise<void>;
-  /** The agent is (re)registered with `agentId`; `changed` when the id is new to this process. */
-  onRegistered(agentId: string, changed: boolean): Promise<void>;
+  /**
+   * The agent is (re)registered with `agentId`; `changed` when the id is new
+   * to this process; `checkpointed`: the master's checkpointed resources for
+   * it, when they differ from what it reported.
+   */
+  onRegistered(
+    agentId: string,
+    changed: boolean,
+    checkpointed?: ResourcesJson | undefined,
+  ): Promise<void>;
   /** The master is unreachable; the agent is reregistering. */
   onDisconnected(): void;
   /** The master refused to take the agent back: what runs under the old id must go. */
@@ -256,7 +264,7 @@ export class Registrar {
     );
     const changed = this.#announcedId !== reply.agentId;
     this.#announcedId = reply.agentId;
-    await this.#o.onRegistered(reply.agentId, changed);
+    await this.#o.onRegistered(reply.agentId, changed, reply.checkpointedResources);
     this.#send({ type: "REGISTERED", heartbeatMs: reply.heartbeatIntervalSeconds * 1000 });
   }
 

@@ -19,12 +19,20 @@
  *   (REASON_TASK_UNAUTHORIZED).
  * - What no task uses returns to the pool under a decline filter
  *   (`filters.refuseSeconds`, default 5 s), like a decline.
+ * - `reserve`, `unreserve`, `create` and `destroy` operations (Mesos's offer
+ *   operations) are applied in order to what is left of the offers and to the
+ *   agent (reservations.ts); one that does not apply is dropped, as Mesos
+ *   does, and the others go on. When one was applied, the agent's record is
+ *   stored before the agent is told (its checkpointed resources first, then
+ *   the tasks) and before the accept's reply.
  */
 import { DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS } from "../../infra/defaults.ts";
 import { type Filters, type TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { ResourceOfferOperation } from "../../protocol/frameworks.ts";
 import { OfferEvent } from "../../protocol/lifecycles/offer.machine.ts";
-import type { MessageOf } from "../../protocol/registry.ts";
+import { applyOperation } from "../../protocol/operations.ts";
+import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { addFilter } from "./filters.ts";
 import {
@@ -38,6 +46,14 @@ import { launchGroup } from "./launch-group.ts";
 import { executorKey } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, OfferEntry } from "./model.ts";
 import { endOffer } from "./offers.ts";
+import {
+  applyToAgent,
+  checkOperation,
+  checkpointMessage,
+  offerOperation,
+  sendAfterWrite,
+  storeAgentTotal,
+} from "./reservations.ts";
 import { addTask, completeTask } from "./tasks.ts";
 
 /** The offers of an accept, checked. */
@@ -157,7 +173,7 @@ function launchTasks(
     launched.push(info);
   }
   if (launched.length > 0) {
-    ctx.outbox.toAgent(agent.id, {
+    scope.send({
       type: "agent.runTask",
       framework: {
         frameworkId: framework.id,
@@ -176,9 +192,9 @@ export function accept(
   ctx: MasterContext,
   framework: FrameworkEntry,
   call: MessageOf<"scheduler.accept">,
-): void {
+): undefined | Promise<undefined> {
   const tasks = call.operations.flatMap((op) =>
-    op.type === "launch" ? op.tasks : op.taskGroup.tasks,
+    op.type === "launch" ? op.tasks : op.type === "launchGroup" ? op.taskGroup.tasks : [],
   );
   const check = checkOffers(ctx, framework, call.offerIds);
   if (!check.ok) {
@@ -195,19 +211,66 @@ export function accept(
     endOffer(ctx, offer, OfferEvent.Accept);
     offered = offered.add(offer.resources);
   }
+  const outgoing: Message[] = [];
   const scope: LaunchScope = {
     framework,
     agent,
     available: offered,
     taskIds: new Set(),
     executors: new Set(),
+    send: (msg) => outgoing.push(msg),
   };
+  let converted = false;
   for (const op of call.operations) {
     if (op.type === "launchGroup") launchGroup(ctx, scope, role, op);
-    else launchTasks(ctx, scope, role, op.tasks);
+    else if (op.type === "launch") launchTasks(ctx, scope, role, op.tasks);
+    else if (resourceOperation(ctx, scope, role, op)) converted = true;
   }
   addDeclineFilter(ctx, framework, agent.id, role, scope.available, call.filters);
   ctx.metrics.inc("accepts");
+  if (!converted) {
+    for (const msg of outgoing) ctx.outbox.toAgent(agent.id, msg);
+    return undefined;
+  }
+  // the agent learns of its new reservations and volumes before the tasks that use them
+  return sendAfterWrite(ctx, agent, storeAgentTotal(ctx, agent), [
+    checkpointMessage(agent),
+    ...outgoing,
+  ]);
+}
+
+/**
+ * A RESERVE, UNRESERVE, CREATE or DESTROY of an accept, applied to what is
+ * left of the offers and to the agent's total. As Mesos's master, an
+ * operation that is invalid, not allowed or does not apply is dropped
+ * (logged and counted as `operations_dropped`) and the accept goes on.
+ * Returns whether it was applied.
+ */
+function resourceOperation(
+  ctx: MasterContext,
+  scope: LaunchScope,
+  role: string,
+  raw: ResourceOfferOperation,
+): boolean {
+  const { framework, agent } = scope;
+  try {
+    const op = checkOperation(ctx, offerOperation(raw), framework.info.principal, [role]);
+    scope.available = applyOperation(scope.available, op);
+    applyToAgent(ctx, agent, op);
+    return true;
+  } catch (err) {
+    ctx.metrics.inc("operations_dropped");
+    ctx.logger.warn(
+      {
+        frameworkId: framework.id,
+        agentId: agent.id,
+        operation: raw.type,
+        reason: (err as Error).message,
+      },
+      "offer operation dropped",
+    );
+    return false;
+  }
 }
 
 /**

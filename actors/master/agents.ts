@@ -6,10 +6,16 @@
  * TASK_UNREACHABLE, offers rescinded, resources out of the pool) and removal
  * (tasks TASK_GONE or TASK_LOST, the agent told to shut down).
  */
-import { type Attributes, TaskReason, TaskState } from "../../protocol/common.ts";
+import {
+  type Attributes,
+  type ResourcesJson,
+  TaskReason,
+  TaskState,
+} from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentEvent, AgentState, agentLifecycle } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
+import { totalWithCheckpointed } from "../../protocol/operations.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { type AgentRecord, AgentRegistryState, StoreKeys } from "../../protocol/store.ts";
@@ -151,8 +157,62 @@ export function reregisterAgent(
       `agent ${agentId} was removed; it must register anew without its id`,
     );
   }
-  const total = interned.resources(msg.resources);
   const stored = ctx.agents.get(agentId);
+  const { total, checkpointed } = reconcileCheckpointed(
+    ctx,
+    stored,
+    interned.resources(msg.resources),
+  );
+  const reply = reregisterWith(ctx, agentId, msg, principal, stored, total);
+  if (checkpointed === undefined) return reply;
+  const add = (r: MessageOf<"agent.registered">): MessageOf<"agent.registered"> => ({
+    ...r,
+    checkpointedResources: checkpointed,
+  });
+  return reply instanceof Promise ? reply.then(add) : add(reply);
+}
+
+/**
+ * The agent's total after reregistration: what it reported, except that the
+ * master's checkpointed resources (dynamic reservations and volumes, from the
+ * registry) win over the agent's when they differ and its own resources hold
+ * them; the agent is then sent them in the reply (`checkpointed`).
+ */
+function reconcileCheckpointed(
+  ctx: MasterContext,
+  stored: AgentEntry | undefined,
+  reported: Resources,
+): { total: Resources; checkpointed: ResourcesJson | undefined } {
+  if (stored === undefined) return { total: reported, checkpointed: undefined };
+  const mine = stored.total.checkpointed();
+  const theirs = reported.checkpointed();
+  if (mine.equals(theirs)) return { total: reported, checkpointed: undefined };
+  try {
+    const statics = reported.withoutCheckpointed().add(theirs.base());
+    const total = totalWithCheckpointed(statics, mine);
+    ctx.metrics.inc("agents_checkpointed_resources_reconciled");
+    ctx.logger.info(
+      { agentId: stored.id, master: mine.toString(), agent: theirs.toString() },
+      "agent's checkpointed resources reconciled with the registry's",
+    );
+    return { total, checkpointed: mine.toJSON() };
+  } catch (err) {
+    ctx.logger.warn(
+      { agentId: stored.id, reason: (err as Error).message },
+      "the registry's checkpointed resources do not fit the agent: its own are taken",
+    );
+    return { total: reported, checkpointed: undefined };
+  }
+}
+
+function reregisterWith(
+  ctx: MasterContext,
+  agentId: string,
+  msg: MessageOf<"agent.reregister">,
+  principal: string,
+  stored: AgentEntry | undefined,
+  total: Resources,
+): MessageOf<"agent.registered"> | Promise<MessageOf<"agent.registered">> {
   // the registry already holds it as admitted with the same info: nothing to write
   const unchanged =
     stored !== undefined &&

@@ -22,5 +22,6 @@ export type { MasterContext } from "./model.ts";
 export { explain } from "./operator.ts";
 export type { Outbox } from "./outbox.ts";
 export { setPreemption } from "./preemption.ts";
+export { operatorOperation } from "./reservations.ts";
 export { roleSummaries, setRolePriority, setRoleQuota, setRoleWeight } from "./roles.ts";
 export { isLive } from "./tasks.ts";

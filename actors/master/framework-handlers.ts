@@ -74,8 +74,7 @@ function dispatch(
 ): undefined | Promise<undefined> {
   switch (call.type) {
     case "scheduler.accept":
-      accept(ctx, framework, call);
-      return;
+      return accept(ctx, framework, call);
     case "scheduler.decline":
       decline(ctx, framework, call);
       return;

@@ -5,6 +5,7 @@
  */
 import type { TaskInfo, TaskReason, TaskState } from "../../protocol/common.ts";
 import { healthCheckProblem } from "../../protocol/health.ts";
+import type { Message } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { frameworkPrincipal } from "../../protocol/subjects.ts";
 import { denied } from "./authorizer.ts";
@@ -23,6 +24,8 @@ export interface LaunchScope {
   readonly taskIds: Set<string>;
   /** Custom executors started by this accept (by executor key). */
   readonly executors: Set<string>;
+  /** Sends a message to the agent (after the accept's registry write, when it has one). */
+  readonly send: (msg: Message) => void;
 }
 
 /** A validated task: what it takes from the offers. */

@@ -125,7 +125,7 @@ export function launchGroup(
     ctx.events.taskUpdated(task, task.state, undefined);
   });
   scope.executors.add(key);
-  ctx.outbox.toAgent(agent.id, {
+  scope.send({
     type: "agent.runTaskGroup",
     framework: {
       frameworkId: framework.id,

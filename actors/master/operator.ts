@@ -1,7 +1,8 @@
 /**
  * Operator calls on `master.operator.<principal>` (Mesos's operator API): the state,
  * role weights, role quota and the allocation policy, each changeable while
- * the master runs. The role settings live in `roles.ts` (which validates them);
+ * the master runs, and dynamic reservations and persistent volumes on an
+ * agent (reservations.ts). The role settings live in `roles.ts` (which validates them);
  * changes take effect from the next allocation cycle, which is requested at
  * once; outstanding offers are left alone (Mesos does not rescind offers on a
  * weight or quota update either).
@@ -35,6 +36,7 @@ import {
   setRoleQuota,
   setRoleWeights,
 } from "./roles.ts";
+import { OPERATOR_OPERATIONS, operatorOperation } from "./reservations.ts";
 import { masterState } from "./state.ts";
 
 /** Call types accepted on `master.operator.<principal>`. */
@@ -51,6 +53,10 @@ export const OPERATOR_CALL_TYPES = [
   "operator.updatePreemption",
   "operator.teardown",
   "operator.explain",
+  "operator.reserveResources",
+  "operator.unreserveResources",
+  "operator.createVolumes",
+  "operator.destroyVolumes",
   "operator.drainAgent",
   "operator.deactivateAgent",
   "operator.reactivateAgent",
@@ -213,6 +219,24 @@ export function handleOperatorCall(
       );
     case "operator.explain":
       return explain(ctx, call);
+    case "operator.reserveResources":
+    case "operator.unreserveResources":
+      return operatorOperation(
+        ctx,
+        call.agentId,
+        OPERATOR_OPERATIONS[call.type],
+        call.resources,
+        principal,
+      );
+    case "operator.createVolumes":
+    case "operator.destroyVolumes":
+      return operatorOperation(
+        ctx,
+        call.agentId,
+        OPERATOR_OPERATIONS[call.type],
+        call.volumes,
+        principal,
+      );
     case "operator.drainAgent":
       check("drain_agents", [call.agentId]);
       return drainAgent(ctx, call);

@@ -10,10 +10,6 @@
  */
 import { Resources } from "../../protocol/resources.ts";
 
-function keyOf(name: string, role: string): string {
-  return role === "*" ? name : `${name}(${role})`;
-}
-
 /** Builds the set of scalar sums (thousandths by key). */
 function scalarsOf(milli: ReadonlyMap<string, number>): Resources {
   const json: Record<string, number> = {};
@@ -28,7 +24,7 @@ function scalarsOf(milli: ReadonlyMap<string, number>): Resources {
  * disappears, since a union cannot be subtracted from.
  */
 export class ResourceSum {
-  /** Key (`name` or `name(role)`) → thousandths. */
+  /** Key (`name`, `name(role)`, or with a reservation or volume: the JSON key) → thousandths. */
   readonly #scalars = new Map<string, number>();
   /** Key → the distinct range lists under it, by their JSON, with how often each was added. */
   readonly #ranges = new Map<string, Map<string, { ranges: number[][]; count: number }>>();
@@ -61,8 +57,7 @@ export class ResourceSum {
   #apply(r: Resources, sign: 1 | -1): void {
     if (r.isEmpty()) return;
     this.#value = undefined;
-    r.forEachScalar((name, milli, role) => {
-      const key = keyOf(name, role);
+    r.forEachScalar((_name, milli, _role, key) => {
       const sum = (this.#scalars.get(key) ?? 0) + sign * milli;
       if (sum > 0) this.#scalars.set(key, sum);
       else this.#scalars.delete(key);
@@ -102,12 +97,11 @@ export class RoleSums {
   /** Adds the scalars of `r` to `role`'s sum. */
   add(role: string, r: Resources): void {
     let sum = this.#roles.get(role);
-    r.forEachScalar((name, milli, reservation) => {
+    r.forEachScalar((_name, milli, _reservation, key) => {
       if (sum === undefined) {
         sum = { milli: new Map(), value: undefined };
         this.#roles.set(role, sum);
       }
-      const key = keyOf(name, reservation);
       sum.milli.set(key, (sum.milli.get(key) ?? 0) + milli);
       sum.value = undefined;
     });
@@ -117,8 +111,7 @@ export class RoleSums {
   subtract(role: string, r: Resources): void {
     const sum = this.#roles.get(role);
     if (sum === undefined) return;
-    r.forEachScalar((name, milli, reservation) => {
-      const key = keyOf(name, reservation);
+    r.forEachScalar((_name, milli, _reservation, key) => {
       const current = sum.milli.get(key);
       if (current === undefined) return;
       if (current > milli) sum.milli.set(key, current - milli);

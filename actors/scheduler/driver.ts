@@ -50,7 +50,7 @@ import type {
   TaskStatus,
 } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { Message } from "../../protocol/registry.ts";
+import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { frameworkPrincipal, Subjects } from "../../protocol/subjects.ts";
 import { resolveSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import {
@@ -384,6 +384,20 @@ export class SchedulerDriver {
       })),
       filters,
     });
+  }
+
+  /**
+   * Mesos's `acceptOffers`: applies `operations` in order to the offers (all of
+   * one agent) — `launch`, `launchGroup`, and the resource operations
+   * `reserve`, `unreserve`, `create`, `destroy` (protocol/README.md). An
+   * operation that does not apply is dropped by the master, as Mesos's.
+   */
+  acceptOperations(
+    offerIds: string[],
+    operations: MessageOf<"scheduler.accept">["operations"],
+    filters?: Filters,
+  ): Promise<void> {
+    return this.#call({ type: "scheduler.accept", offerIds, operations, filters });
   }
 
   /** Declines offers; their resources are not offered again for `filters.refuseSeconds` (5 s). */

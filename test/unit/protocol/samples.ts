@@ -207,6 +207,10 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   },
   "agent.shutdownFramework": { type: "agent.shutdownFramework", frameworkId: "fw-1" },
   "agent.shutdown": { type: "agent.shutdown", reason: "removed by operator" },
+  "agent.checkpointResources": {
+    type: "agent.checkpointResources",
+    resources: { "cpus(web,alice,team=a)": 1, "disk(web,alice)[v1:data]": 512 },
+  },
   "agent.reregisterRequest": { type: "agent.reregisterRequest" },
   "agent.usage": {
     type: "agent.usage",
@@ -570,6 +574,26 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
   "operator.updatePreemption": { type: "operator.updatePreemption", enabled: true },
   "operator.teardown": { type: "operator.teardown", frameworkId: "m1-0001" },
+  "operator.reserveResources": {
+    type: "operator.reserveResources",
+    agentId: "m1-S0",
+    resources: { "cpus(web,alice)": 1 },
+  },
+  "operator.unreserveResources": {
+    type: "operator.unreserveResources",
+    agentId: "m1-S0",
+    resources: { "cpus(web,alice)": 1 },
+  },
+  "operator.createVolumes": {
+    type: "operator.createVolumes",
+    agentId: "m1-S0",
+    volumes: { "disk(web,alice)[v1:data]": 512 },
+  },
+  "operator.destroyVolumes": {
+    type: "operator.destroyVolumes",
+    agentId: "m1-S0",
+    volumes: { "disk(web,alice)[v1:data]": 512 },
+  },
   "operator.explain": { type: "operator.explain", frameworkId: "F1", role: "web" },
   "operator.drainAgent": {
     type: "operator.drainAgent",
