@@ -27,6 +27,7 @@ import {
 import type { MasterContext } from "./model.ts";
 import { setPreemption } from "./preemption.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
+import { OPERATOR_OPERATIONS, operatorOperation } from "./reservations.ts";
 import {
   removeRoleQuota,
   rolePriorities,
@@ -36,7 +37,6 @@ import {
   setRoleQuota,
   setRoleWeights,
 } from "./roles.ts";
-import { OPERATOR_OPERATIONS, operatorOperation } from "./reservations.ts";
 import { masterState } from "./state.ts";
 
 /** Call types accepted on `master.operator.<principal>`. */
