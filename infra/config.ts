@@ -280,7 +280,7 @@ export function formatHelp(usage: string, summary: string, specs: OptionSpecs): 
  * infra/credentials.ts `NatsCredentials`); part of {@link COMMON_OPTIONS}.
  * Secrets are never echoed: `--help` shows no default for them.
  */
-export const CREDENTIAL_OPTIONS = {
+const CREDENTIAL_OPTIONS = {
   creds: {
     kind: "string",
     flag: "creds",

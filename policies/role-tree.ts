@@ -21,7 +21,7 @@ export interface NodeKey {
 export type KeyOf = (path: string, own: boolean) => NodeKey;
 
 /** The parent path of a role (`a/b/c` → `a/b`, `a` → `""`, the root). */
-export function parentOf(role: string): string {
+function parentOf(role: string): string {
   const slash = role.lastIndexOf("/");
   return slash === -1 ? "" : role.slice(0, slash);
 }

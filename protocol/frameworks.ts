@@ -73,7 +73,7 @@ export const LaunchGroupOperation = Type.Object({
 export type LaunchGroupOperation = Static<typeof LaunchGroupOperation>;
 
 /** An operation of an accept. */
-export const OfferOperation = Type.Union([LaunchOperation, LaunchGroupOperation]);
+const OfferOperation = Type.Union([LaunchOperation, LaunchGroupOperation]);
 export type OfferOperation = Static<typeof OfferOperation>;
 
 /** Subscribe (or resubscribe with `framework.frameworkId`); the reply is `event.subscribed`. */

@@ -120,15 +120,15 @@ export const FrameworkRecord = Type.Object({
 export type FrameworkRecord = Static<typeof FrameworkRecord>;
 
 /** `weights`: every role weight that is set. */
-export const WeightsRecord = Type.Object({ weights: RoleWeights });
+const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
 /** `quota`: every role quota that is set. */
-export const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
+const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
 export type QuotaRecord = Static<typeof QuotaRecord>;
 
 /** `policy`: the allocation policy chosen by `operator.usePolicy`. */
-export const PolicyRecord = Type.Object({ name: Id });
+const PolicyRecord = Type.Object({ name: Id });
 export type PolicyRecord = Static<typeof PolicyRecord>;
 
 /** Compiled checkers of the stored records. */

@@ -112,7 +112,7 @@ const ACTIONS = {
 
 /** The step actions. */
 export type ActionName = keyof typeof ACTIONS;
-export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
+const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 
 const StepHead = Type.Object({ at: Duration, do: Type.String() });
 

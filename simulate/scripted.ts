@@ -55,7 +55,7 @@ export interface SimTask {
  * using reserved resources of a name before unreserved ones; undefined when
  * it does not fit.
  */
-export function takeTask(available: Resources, shape: Resources): Resources | undefined {
+function takeTask(available: Resources, shape: Resources): Resources | undefined {
   const json: Record<string, number> = {};
   const roles = available.roles().filter((r) => r !== UNRESERVED_ROLE);
   roles.push(UNRESERVED_ROLE);

@@ -116,7 +116,7 @@ function acknowledge(ctx: AgentHandlerContext, msg: MessageOf<"agent.acknowledge
 }
 
 /** The framework and executor ids in an executor's subject. */
-export function executorOfSubject(
+function executorOfSubject(
   subjects: Subjects,
   subject: string,
   agentId: string,

@@ -65,7 +65,7 @@ import { StatusUpdateManager, type StatusUpdateStore } from "./status-updates.ts
 import { startUsageReports } from "./usage.ts";
 
 export type { AgentConfig } from "./config.ts";
-export { AGENT_OPTIONS, parseAttributes, resolveAgentConfig } from "./config.ts";
+export { AGENT_OPTIONS, resolveAgentConfig } from "./config.ts";
 
 /** Dependencies of {@link createAgent}. */
 export interface AgentDeps {

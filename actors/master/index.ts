@@ -514,5 +514,4 @@ export {
   MASTER_OPTIONS,
   type MasterConfig,
   resolveMasterConfig,
-  validateMasterConfig,
 } from "./config.ts";
