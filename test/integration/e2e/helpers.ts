@@ -15,7 +15,7 @@ import {
 } from "../../../cli/local-cluster.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
-import { tempDir } from "./wait.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
 
 /** Starts a master and agents in this process on the test's server. */
 export async function startCluster(options: {
@@ -55,4 +55,5 @@ export async function startFramework(
   return { driver, events };
 }
 
-export { eventually, tempDir, WAIT_MS } from "./wait.ts";
+export { tempDir } from "../../helpers/temp-dir.ts";
+export { eventually, WAIT_MS } from "../../helpers/wait.ts";
