@@ -3,6 +3,7 @@
  * received, files written, answers given) until it holds, with a deadline —
  * never a sleep standing in for synchronization.
  */
+import { existsSync, readFileSync } from "node:fs";
 
 /** Default deadline of a wait in integration tests. */
 export const WAIT_MS = 20_000;
@@ -44,4 +45,18 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 20));
   }
+}
+
+/** Waits until `file` exists and holds a whole line (a process wrote it); returns it, trimmed. */
+export function waitForLine(file: string, timeoutMs = WAIT_MS): Promise<string> {
+  return eventually(
+    () => {
+      if (!existsSync(file)) return undefined;
+      const text = readFileSync(file, "utf8");
+      return text.endsWith("\n") && text.trim();
+    },
+    `a line in ${file}`,
+    timeoutMs,
+    { everyMs: 5 },
+  );
 }
