@@ -49,6 +49,10 @@ export const ACL_ACTIONS = {
   update_weights: "roles",
   /** `operator.getWeights`: each role whose weight is shown (others are left out). */
   view_weights: "roles",
+  /** `operator.setPriorities`: each role whose priority is set (agora's own, like update_weights). */
+  update_priorities: "roles",
+  /** `operator.getPriorities`: each role whose priority is shown (others are left out). */
+  view_priorities: "roles",
   /** `operator.setQuota`, `operator.removeQuota`: the role. */
   update_quotas: "roles",
   /** `operator.getQuota`: each role whose quota is shown (others are left out). */
@@ -70,6 +74,8 @@ export const AclsFile = Type.Object(
     teardown_frameworks: Type.Optional(rule("framework_principals")),
     update_weights: Type.Optional(rule("roles")),
     view_weights: Type.Optional(rule("roles")),
+    update_priorities: Type.Optional(rule("roles")),
+    view_priorities: Type.Optional(rule("roles")),
     update_quotas: Type.Optional(rule("roles")),
     get_quotas: Type.Optional(rule("roles")),
     switch_policy: Type.Optional(rule("policies")),

@@ -13,6 +13,7 @@ import {
   TaskStateSchemaRef,
   Text,
 } from "./common.ts";
+import { DrainInfo, InverseOfferStatus, MaintenanceWindow, Unavailability } from "./maintenance.ts";
 
 const StateTask = Type.Object({
   id: Id,
@@ -34,10 +35,31 @@ const StateAgent = Type.Object({
   resources: ResourcesJson,
   used: ResourcesJson,
   offered: ResourcesJson,
+  /**
+   * What is neither used nor offered: `resources` − `used` − `offered` (the
+   * master always sends it; optional for answers of before it existed).
+   */
+  free: Type.Optional(ResourcesJson),
   attributes: Attributes,
   active: Type.Boolean(),
   /** `active`, `unreachable` or `removed`. */
   status: Type.String(),
+  /** Deactivated (drained, or by `operator.deactivateAgent`): its resources are not offered (Mesos `deactivated`). */
+  deactivated: Type.Optional(Type.Boolean()),
+  /** Set while it is drained or draining (Mesos `drain_info`). */
+  drain: Type.Optional(DrainInfo),
+  /** When a maintenance window makes it unavailable. */
+  unavailability: Type.Optional(Unavailability),
+  /** Inverse offers about it, one per framework with tasks on it, and their answers. */
+  inverseOffers: Type.Optional(
+    Type.Array(
+      Type.Object({
+        inverseOfferId: Id,
+        frameworkId: Id,
+        status: Type.Union(Object.values(InverseOfferStatus).map((v) => Type.Literal(v))),
+      }),
+    ),
+  ),
 });
 
 const StateFramework = Type.Object({
@@ -168,6 +190,27 @@ export const OperatorGetWeights = message("operator.getWeights", {});
 export const OperatorWeights = message("operator.weights", { weights: RoleWeights });
 
 /**
+ * Role priorities of the `priority` policy (higher is offered first): role →
+ * finite number. A role not listed inherits its nearest ancestor's, else 0.
+ */
+export const RolePriorities = Type.Record(Role, Type.Number(), { additionalProperties: false });
+export type RolePriorities = Static<typeof RolePriorities>;
+
+/**
+ * Sets the priorities of the listed roles (others keep theirs); the reply is
+ * `ok`. Stored in the registry like the weights, so a new leader keeps them.
+ */
+export const OperatorSetPriorities = message("operator.setPriorities", {
+  priorities: RolePriorities,
+});
+
+/** Asks for the priorities that are set; the reply is `operator.priorities`. */
+export const OperatorGetPriorities = message("operator.getPriorities", {});
+
+/** The priorities that are set. */
+export const OperatorPriorities = message("operator.priorities", { priorities: RolePriorities });
+
+/**
  * Sets a role's quota; the reply is `ok`. A field left out is removed from the
  * role's quota; with neither field the quota is removed.
  */
@@ -256,4 +299,44 @@ export const OperatorExplanation = message("operator.explanation", {
   timestamp: Type.Number(),
   policy: Type.String(),
   roles: Type.Array(ExplainRole),
+});
+
+/**
+ * Drains an agent (Mesos 1.9 `DRAIN_AGENT`): it is deactivated (no offers;
+ * outstanding ones rescinded), its frameworks get inverse offers, and its
+ * tasks are killed — at once, or at `deadlineSeconds` from now — each with its
+ * kill grace period bounded by `maxGracePeriodSeconds`. It is DRAINED when no
+ * task is left; with `markGone` it is then removed for good. The reply is `ok`.
+ */
+export const OperatorDrainAgent = message("operator.drainAgent", {
+  agentId: Id,
+  maxGracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  markGone: Type.Optional(Type.Boolean()),
+  deadlineSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+
+/** Stops offering an agent's resources, its tasks untouched (Mesos `DEACTIVATE_AGENT`); `ok`. */
+export const OperatorDeactivateAgent = message("operator.deactivateAgent", { agentId: Id });
+
+/**
+ * Offers an agent's resources again and ends its drain (Mesos `REACTIVATE_AGENT`;
+ * `agora undrain`); kills already sent stay sent. `ok`.
+ */
+export const OperatorReactivateAgent = message("operator.reactivateAgent", { agentId: Id });
+
+/**
+ * Replaces the maintenance schedule (Mesos `UPDATE_MAINTENANCE_SCHEDULE`): the
+ * frameworks on the agents of each window get inverse offers; at a window's
+ * start its agents are drained, at its end reactivated. `ok`.
+ */
+export const OperatorUpdateMaintenanceSchedule = message("operator.updateMaintenanceSchedule", {
+  windows: Type.Array(MaintenanceWindow, { maxItems: 1000 }),
+});
+
+/** Asks for the maintenance schedule; the reply is `operator.maintenanceSchedule`. */
+export const OperatorGetMaintenanceSchedule = message("operator.getMaintenanceSchedule", {});
+
+/** The maintenance schedule. */
+export const OperatorMaintenanceSchedule = message("operator.maintenanceSchedule", {
+  windows: Type.Array(MaintenanceWindow),
 });

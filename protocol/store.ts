@@ -11,7 +11,8 @@ import { Packr, Unpackr } from "msgpackr";
 import { Attributes, Id, ResourcesJson, Role, Text } from "./common.ts";
 import { AgoraError, ErrorCode } from "./errors.ts";
 import { FrameworkInfo } from "./frameworks.ts";
-import { RoleQuota, RoleWeights } from "./operator.ts";
+import { DrainInfo, MaintenanceWindow } from "./maintenance.ts";
+import { RolePriorities, RoleQuota, RoleWeights } from "./operator.ts";
 
 /** The KV bucket of a subject prefix: `agora` → `agora_registry` (dots become `_`). */
 export function registryBucket(prefix: string): string {
@@ -55,8 +56,12 @@ export const StoreKeys = {
   weights: "weights",
   /** Role quotas ({@link QuotaRecord}). */
   quota: "quota",
+  /** Role priorities of the `priority` policy ({@link PrioritiesRecord}). */
+  priorities: "priorities",
   /** The chosen allocation policy ({@link PolicyRecord}). */
   policy: "policy",
+  /** The maintenance schedule ({@link MaintenanceRecord}). */
+  maintenance: "maintenance",
 } as const;
 
 /** `leader`: who leads, until when its lease is good. Taken and renewed by compare-and-swap. */
@@ -106,6 +111,10 @@ export const AgentRecord = Type.Object({
   unreachableSince: Type.Optional(Type.Number()),
   /** When it was removed (ms since the epoch). */
   goneAt: Type.Optional(Type.Number()),
+  /** Deactivated by the operator or a drain. */
+  deactivated: Type.Optional(Type.Boolean()),
+  /** Its drain, while it is draining or drained. */
+  drain: Type.Optional(DrainInfo),
 });
 export type AgentRecord = Static<typeof AgentRecord>;
 
@@ -123,6 +132,10 @@ export type FrameworkRecord = Static<typeof FrameworkRecord>;
 const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
+/** `priorities`: every role priority that is set. */
+export const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
+export type PrioritiesRecord = Static<typeof PrioritiesRecord>;
+
 /** `quota`: every role quota that is set. */
 const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
 export type QuotaRecord = Static<typeof QuotaRecord>;
@@ -131,6 +144,10 @@ export type QuotaRecord = Static<typeof QuotaRecord>;
 const PolicyRecord = Type.Object({ name: Id });
 export type PolicyRecord = Static<typeof PolicyRecord>;
 
+/** `maintenance`: the maintenance schedule. */
+export const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
+export type MaintenanceRecord = Static<typeof MaintenanceRecord>;
+
 /** Compiled checkers of the stored records. */
 export const StoreChecks = {
   leader: TypeCompiler.Compile(LeaderRecord),
@@ -138,8 +155,10 @@ export const StoreChecks = {
   agent: TypeCompiler.Compile(AgentRecord),
   framework: TypeCompiler.Compile(FrameworkRecord),
   weights: TypeCompiler.Compile(WeightsRecord),
+  priorities: TypeCompiler.Compile(PrioritiesRecord),
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
+  maintenance: TypeCompiler.Compile(MaintenanceRecord),
 };
 
 const packr = new Packr({

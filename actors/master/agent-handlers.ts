@@ -14,6 +14,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { registerAgent, reregisterAgent, touchAgent } from "./agents.ts";
+import { checkDrained, drainStatus, resumeDrain } from "./maintenance.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import { checkAgentPrincipal } from "./principal.ts";
 import { handleAgentUpdate } from "./tasks.ts";
@@ -28,6 +29,20 @@ export const AGENT_MESSAGE_TYPES = [
   "agent.usage",
 ] as const;
 export type AgentMessage = MessageOf<(typeof AGENT_MESSAGE_TYPES)[number]>;
+
+/** A draining agent that reregistered goes on draining (maintenance.ts). */
+function afterReregister<T>(
+  ctx: MasterContext,
+  agentId: string,
+  reply: T | Promise<T>,
+): T | Promise<T> {
+  const resume = (value: T) => {
+    const agent = ctx.agents.get(agentId);
+    if (agent !== undefined) resumeDrain(ctx, agent);
+    return value;
+  };
+  return reply instanceof Promise ? reply.then(resume) : resume(reply);
+}
 
 /**
  * What a master that lost its lease does with a message that reached it
@@ -105,13 +120,16 @@ function routeAgentMessage(
           "agent.reregister must be sent as a request",
         );
       }
-      return reregisterAgent(ctx, agentId, msg, principal);
+      return afterReregister(ctx, agentId, reregisterAgent(ctx, agentId, msg, principal));
     case "agent.heartbeat":
       touchAgent(ctx, agentId);
       return undefined;
-    case "agent.update":
-      handleAgentUpdate(ctx, activeAgent(ctx, agentId), msg.frameworkId, msg.status);
+    case "agent.update": {
+      const agent = activeAgent(ctx, agentId);
+      handleAgentUpdate(ctx, agent, msg.frameworkId, drainStatus(agent, msg.status));
+      checkDrained(ctx, agent);
       return undefined;
+    }
     case "agent.usage":
       recordUsage(ctx, activeAgent(ctx, agentId).id, msg.executors);
       return undefined;

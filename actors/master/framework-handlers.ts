@@ -16,6 +16,7 @@ import { accept, decline } from "./accept.ts";
 import { unanswered } from "./agent-handlers.ts";
 import { revive, subscribe, suppress, teardownFramework, touchFramework } from "./frameworks.ts";
 import { killTask } from "./kill.ts";
+import { answerInverseOffers } from "./maintenance.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import {
   answerOperatorCall,
@@ -45,6 +46,8 @@ export const FRAMEWORK_CALL_TYPES = [
   "scheduler.message",
   "scheduler.heartbeat",
   "scheduler.teardown",
+  "scheduler.acceptInverseOffers",
+  "scheduler.declineInverseOffers",
 ] as const;
 export type FrameworkCall = MessageOf<(typeof FRAMEWORK_CALL_TYPES)[number]>;
 
@@ -107,6 +110,10 @@ function dispatch(
       return;
     case "scheduler.teardown":
       return teardownFramework(ctx, framework, call.reason ?? "framework teardown");
+    case "scheduler.acceptInverseOffers":
+    case "scheduler.declineInverseOffers":
+      answerInverseOffers(ctx, framework, call);
+      return;
   }
 }
 

@@ -13,6 +13,12 @@ import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
+import type {
+  DrainInfo,
+  InverseOfferStatus,
+  MaintenanceWindow,
+  Unavailability,
+} from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
@@ -74,6 +80,10 @@ export interface AgentEntry {
   free: Resources | undefined;
   /** Whether `offered`, `used`, status or total changed since the pool last looked. */
   dirty: boolean;
+  /** Deactivated (drained or by the operator): not offered. Undefined: active. */
+  deactivated?: boolean | undefined;
+  /** Its drain, while draining or drained (maintenance.ts). */
+  drain?: DrainInfo | undefined;
 }
 
 /** A custom executor on an agent: its own resources are counted once. */
@@ -155,6 +165,8 @@ export interface TaskEntry {
 export interface KillRequest {
   /** Overrides the task's kill grace period, in seconds. */
   readonly gracePeriodSeconds: number | undefined;
+  /** Bounds the task's grace period (a drain's `maxGracePeriodSeconds`). */
+  readonly maxGracePeriodSeconds?: number | undefined;
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */
@@ -248,4 +260,26 @@ export interface MasterContext {
   recovery: RecoveryState | undefined;
   /** Asks for an allocation cycle soon (coalesced). */
   requestAllocation(): void;
+  /** The maintenance schedule, inverse offers and drain deadlines (maintenance.ts). */
+  readonly maintenance: MaintenanceState;
+}
+
+/** An inverse offer the master made (Mesos `InverseOffer`). */
+export interface InverseOfferEntry {
+  readonly inverseOfferId: string;
+  readonly agentId: string;
+  readonly frameworkId: string;
+  readonly unavailability: Unavailability;
+  status: InverseOfferStatus;
+}
+
+/** The master's maintenance records. */
+export interface MaintenanceState {
+  windows: MaintenanceWindow[];
+  /** Outstanding and answered inverse offers, by id. */
+  readonly inverseOffers: Map<string, InverseOfferEntry>;
+  /** The timer of the next deadline, window start or window end. */
+  timer: Timer | undefined;
+  /** When {@link timer} fires, ms since the epoch. */
+  timerAt: number | undefined;
 }

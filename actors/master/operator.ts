@@ -17,9 +17,23 @@ import { assertValidId } from "../../protocol/subjects.ts";
 import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
+import {
+  deactivateAgent,
+  drainAgent,
+  reactivateAgent,
+  updateMaintenanceSchedule,
+} from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
-import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
+import {
+  removeRoleQuota,
+  rolePriorities,
+  roleQuotas,
+  roleWeights,
+  setRolePriorities,
+  setRoleQuota,
+  setRoleWeights,
+} from "./roles.ts";
 import { masterState } from "./state.ts";
 
 /** Call types accepted on `master.operator.<principal>`. */
@@ -27,12 +41,19 @@ export const OPERATOR_CALL_TYPES = [
   "operator.getState",
   "operator.getWeights",
   "operator.setWeights",
+  "operator.getPriorities",
+  "operator.setPriorities",
   "operator.getQuota",
   "operator.setQuota",
   "operator.removeQuota",
   "operator.usePolicy",
   "operator.teardown",
   "operator.explain",
+  "operator.drainAgent",
+  "operator.deactivateAgent",
+  "operator.reactivateAgent",
+  "operator.updateMaintenanceSchedule",
+  "operator.getMaintenanceSchedule",
 ] as const;
 export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
 
@@ -133,6 +154,22 @@ export function handleOperatorCall(
           ctx.metrics.inc("operator_weight_updates");
         },
       );
+    case "operator.getPriorities":
+      return {
+        type: "operator.priorities",
+        priorities: viewable(ctx, "view_priorities", principal, rolePriorities(ctx)),
+      };
+    case "operator.setPriorities":
+      check("update_priorities", Object.keys(call.priorities));
+      return storeThenApply(
+        ctx,
+        (target) => setRolePriorities(target, call.priorities),
+        (after) => [StoreKeys.priorities, { priorities: rolePriorities(after) }],
+        () => {
+          ctx.logger.info({ priorities: call.priorities }, "role priorities updated");
+          ctx.metrics.inc("operator_priority_updates");
+        },
+      );
     case "operator.getQuota":
       return {
         type: "operator.quota",
@@ -169,6 +206,26 @@ export function handleOperatorCall(
       );
     case "operator.explain":
       return explain(ctx, call);
+    case "operator.drainAgent":
+      check("drain_agents", [call.agentId]);
+      return drainAgent(ctx, call);
+    case "operator.deactivateAgent":
+      check("drain_agents", [call.agentId]);
+      return deactivateAgent(ctx, call);
+    case "operator.reactivateAgent":
+      check("drain_agents", [call.agentId]);
+      return reactivateAgent(ctx, call);
+    case "operator.updateMaintenanceSchedule":
+      check(
+        "drain_agents",
+        call.windows.flatMap((w) => w.machines.map((m) => m.agentId ?? m.hostname ?? "")),
+      );
+      return updateMaintenanceSchedule(ctx, call);
+    case "operator.getMaintenanceSchedule":
+      return {
+        type: "operator.maintenanceSchedule",
+        windows: structuredClone(ctx.maintenance.windows),
+      };
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
       check("switch_policy", [call.name]);

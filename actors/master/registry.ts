@@ -9,7 +9,8 @@
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { RoleQuota, RoleWeights } from "../../protocol/operator.ts";
+import type { MaintenanceWindow } from "../../protocol/maintenance.ts";
+import type { RolePriorities, RoleQuota, RoleWeights } from "../../protocol/operator.ts";
 import {
   type AgentRecord,
   decodeRecord,
@@ -56,8 +57,10 @@ export interface RegistrySnapshot {
   agents: AgentRecord[];
   frameworks: FrameworkRecord[];
   weights: RoleWeights | undefined;
+  priorities: RolePriorities | undefined;
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
+  maintenance: MaintenanceWindow[] | undefined;
   /** Entries that did not decode or validate (logged, counted, skipped). */
   invalid: number;
 }
@@ -72,8 +75,10 @@ export function parseSnapshot(
     agents: [],
     frameworks: [],
     weights: undefined,
+    priorities: undefined,
     quotas: undefined,
     policy: undefined,
+    maintenance: undefined,
     invalid: 0,
   };
   for (const [key, value] of entries) {
@@ -84,10 +89,14 @@ export function parseSnapshot(
         snapshot.frameworks.push(decodeRecord(value, StoreChecks.framework));
       } else if (key === StoreKeys.weights) {
         snapshot.weights = decodeRecord(value, StoreChecks.weights).weights;
+      } else if (key === StoreKeys.priorities) {
+        snapshot.priorities = decodeRecord(value, StoreChecks.priorities).priorities;
       } else if (key === StoreKeys.quota) {
         snapshot.quotas = decodeRecord(value, StoreChecks.quota).quotas;
       } else if (key === StoreKeys.policy) {
         snapshot.policy = decodeRecord(value, StoreChecks.policy).name;
+      } else if (key === StoreKeys.maintenance) {
+        snapshot.maintenance = decodeRecord(value, StoreChecks.maintenance).windows;
       }
     } catch (err) {
       snapshot.invalid++;

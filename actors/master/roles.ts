@@ -119,6 +119,25 @@ export function setRolePriority(
   ctx.requestAllocation();
 }
 
+/**
+ * Sets several priorities at once: all are checked before any is set.
+ * @throws AgoraError INVALID_MESSAGE for a bad role or priority
+ */
+export function setRolePriorities(
+  ctx: MasterContext,
+  priorities: Readonly<Record<string, number>>,
+): void {
+  for (const [role, priority] of Object.entries(priorities)) {
+    checkRole(role);
+    if (!Number.isFinite(priority)) {
+      throw new AgoraError(ErrorCode.InvalidMessage, `priority of ${role} must be a finite number`);
+    }
+  }
+  for (const [role, priority] of Object.entries(priorities)) {
+    setRolePriority(ctx, role, priority);
+  }
+}
+
 function quotaPart(role: string, what: string, input: Resources | ResourcesJson | undefined) {
   if (input === undefined) return undefined;
   let r: Resources;
