@@ -10,7 +10,7 @@ import { lineStream } from "./log-format.ts";
 export type Logger = pino.Logger;
 
 /** The default log level. */
-const DEFAULT_LOG_LEVEL = "info";
+export const DEFAULT_LOG_LEVEL = "info";
 
 /** Options of the root logger. */
 export interface RootLoggerOptions {

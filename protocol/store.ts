@@ -133,7 +133,7 @@ const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
 /** `priorities`: every role priority that is set. */
-export const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
+const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
 export type PrioritiesRecord = Static<typeof PrioritiesRecord>;
 
 /** `quota`: every role quota that is set. */
@@ -145,7 +145,7 @@ const PolicyRecord = Type.Object({ name: Id });
 export type PolicyRecord = Static<typeof PolicyRecord>;
 
 /** `maintenance`: the maintenance schedule. */
-export const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
+const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
 export type MaintenanceRecord = Static<typeof MaintenanceRecord>;
 
 /** Compiled checkers of the stored records. */

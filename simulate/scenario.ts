@@ -142,7 +142,7 @@ const ACTIONS = {
 
 /** The step actions. */
 export type ActionName = keyof typeof ACTIONS;
-const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
+export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 
 const StepHead = Type.Object({ at: Duration, do: Type.String() });
 

@@ -56,7 +56,7 @@ export function frameworkRecord(
 }
 
 /** Writes a record without waiting; a failure is logged and counted. */
-function persist(ctx: MasterContext, key: string, record: object): void {
+export function persist(ctx: MasterContext, key: string, record: object): void {
   let pending: Promise<void> | undefined;
   try {
     pending = storeRecord(ctx.registry, key, record);

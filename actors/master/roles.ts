@@ -206,6 +206,15 @@ export function roleWeights(ctx: MasterContext): Record<string, number> {
   return out;
 }
 
+/** The priorities that are set. */
+export function rolePriorities(ctx: MasterContext): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [role, entry] of ctx.roles) {
+    if (entry.priority !== undefined) out[role] = entry.priority;
+  }
+  return out;
+}
+
 function quotaJson(entry: RoleEntry): { guarantee?: ResourcesJson; limit?: ResourcesJson } {
   const out: { guarantee?: ResourcesJson; limit?: ResourcesJson } = {};
   if (entry.guarantee !== undefined) out.guarantee = entry.guarantee.toJSON();
