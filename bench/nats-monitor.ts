@@ -16,7 +16,7 @@ export interface ServerCounters {
 }
 
 /** A free TCP port on the loopback interface (free when this returns; good enough for a bench). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

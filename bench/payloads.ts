@@ -22,7 +22,7 @@ const AGENT_ID = "20251124-160000-a1b2c3-S12345";
 const FRAMEWORK_ID = "20251124-160000-a1b2c3-F0001";
 
 /** `event.offers` with one offer of a 4-cpu agent, as the master sends it. */
-export function offersMessage(): Message {
+function offersMessage(): Message {
   return {
     type: "event.offers",
     offers: [
@@ -40,7 +40,7 @@ export function offersMessage(): Message {
 }
 
 /** `agent.update` of a task that is running, as an agent sends it. */
-export function updateMessage(): Message {
+function updateMessage(): Message {
   return {
     type: "agent.update",
     frameworkId: FRAMEWORK_ID,
@@ -57,7 +57,7 @@ export function updateMessage(): Message {
 }
 
 /** `agent.runTask` with one command task, as the master sends it. */
-export function runTaskMessage(): Message {
+function runTaskMessage(): Message {
   return {
     type: "agent.runTask",
     framework: { frameworkId: FRAMEWORK_ID, name: "bench", role: "*" },

@@ -62,7 +62,7 @@ export function cpuTimeWithChildrenMs(pid: number | "self"): number | undefined 
 }
 
 /** Pids of the live children of a process (by the parent pid in /proc/<pid>/stat). */
-export function childPids(pid: number): number[] {
+function childPids(pid: number): number[] {
   const out: number[] = [];
   let entries: string[];
   try {

@@ -67,7 +67,7 @@ export interface ProfileSummary {
 }
 
 /** The areas, in report order. */
-export const AREAS = [
+const AREAS = [
   "NATS client + socket I/O",
   "node runtime (event loop, timers)",
   "dispatch (infra/dispatch.ts serve)",
@@ -221,10 +221,7 @@ export function summarizeProfile(profile: CpuProfile, topCount = 20): ProfileSum
  * Time spent in each named function including what it calls, ms (recursion
  * counted once), e.g. `taskUpdated` for the whole cost of the cluster events.
  */
-export function inclusiveTimes(
-  profile: CpuProfile,
-  names: readonly string[],
-): Record<string, number> {
+function inclusiveTimes(profile: CpuProfile, names: readonly string[]): Record<string, number> {
   const self = selfTimes(profile);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const total = new Map<number, number>();

@@ -25,7 +25,7 @@ export interface SpawnRate {
 }
 
 /** Spawns `file args` `count` times, `concurrency` at a time, in this process. */
-export async function spawnRate(
+async function spawnRate(
   file: string,
   args: string[],
   count: number,

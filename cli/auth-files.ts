@@ -42,7 +42,7 @@ async function writePrivate(path: string, text: string): Promise<void> {
 }
 
 /** The nats-server `authorization` block for the principals (public nkeys only, no secret). */
-export function authorizationConf(
+function authorizationConf(
   subjects: Subjects,
   principals: readonly { spec: PrincipalSpec; publicKey: string }[],
 ): string {

@@ -36,7 +36,7 @@ function range(spec: OptionSpec, floor?: number): { minimum?: number; maximum?: 
 }
 
 /** The TypeBox schema of one option's resolved value. */
-export function optionSchema(spec: OptionSpec): TSchema {
+function optionSchema(spec: OptionSpec): TSchema {
   switch (spec.kind) {
     case "string":
       return spec.choices === undefined

@@ -473,16 +473,3 @@ export const HTTP_OPTIONS = {
     help: "address the HTTP server binds (0.0.0.0 for every interface)",
   },
 } as const satisfies OptionSpecs;
-
-/**
- * Checks `--http-port`.
- * @throws AgoraError INVALID_CONFIG
- */
-export function validateHttpPort(port: number | undefined): void {
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `--http-port: expected a port in [0, 65535], got ${JSON.stringify(port)}`,
-    );
-  }
-}

@@ -34,7 +34,7 @@ const DRAIN_TIMEOUT_MS = 5_000;
  * Picks the NATS URL(s): the command line flag, then the environment variable
  * `AGORA_NATS_URL`, then {@link DEFAULT_NATS_URL}. Several URLs may be joined by commas.
  */
-export function resolveNatsUrl(flag?: string): string {
+function resolveNatsUrl(flag?: string): string {
   if (flag !== undefined && flag.trim() !== "") return flag.trim();
   const env = process.env.AGORA_NATS_URL;
   if (env !== undefined && env.trim() !== "") return env.trim();

@@ -52,8 +52,6 @@ export interface NatsAuthOptions {
   inboxPrefix?: string;
 }
 
-export { inboxPrefixOf };
-
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i;
 
 /** A URL with its user info replaced: `nats://u:***@host`, `nats://***@host`. */

@@ -39,10 +39,6 @@ export const DEFAULT_POLICY_TIMEOUT_MS = 500;
 
 /** Decline filter: seconds before declined resources are offered again (`Filters.refuse_seconds=5`). */
 export const DEFAULT_REFUSE_SECONDS = 5;
-/** Minimum allocatable: an agent's leftover is offered when cpus ≥ this... (`--min_allocatable_resources=cpus:0.01|mem:32`). */
-export const MIN_ALLOCATABLE_CPUS = 0.01;
-/** ...or mem ≥ this, in MB. */
-export const MIN_ALLOCATABLE_MEM_MB = 32;
 
 /** Agent: SIGTERM → SIGKILL grace for tasks (`--executor_shutdown_grace_period=5secs`). */
 export const DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS = 5000;

@@ -41,7 +41,7 @@ export async function request<T extends MessageType>(
 }
 
 /** Maps a failure of `nc.request` to an {@link AgoraError}. */
-export function requestFailure(err: unknown, subject: string): AgoraError {
+function requestFailure(err: unknown, subject: string): AgoraError {
   if (err instanceof AgoraError) return err;
   if (err instanceof TimeoutError) {
     return new AgoraError(ErrorCode.Timeout, `no reply on ${subject} in time`, { cause: err });
@@ -59,7 +59,7 @@ export function requestFailure(err: unknown, subject: string): AgoraError {
  * The inbox prefix the connection was opened with (the principal's
  * `_INBOX_<principal>`, infra/credentials.ts), for inboxes made by hand.
  */
-export function connectionInboxPrefix(nc: NatsConnection): string | undefined {
+function connectionInboxPrefix(nc: NatsConnection): string | undefined {
   const options: unknown = Reflect.get(nc, "options");
   if (typeof options !== "object" || options === null) return undefined;
   const prefix: unknown = Reflect.get(options, "inboxPrefix");

@@ -39,7 +39,7 @@ export function compareFrameworksDrf(
 }
 
 /** Frameworks of `role` by dominant share in the role, then fewer allocations, then id. */
-export function sortFrameworksDrf(
+function sortFrameworksDrf(
   view: CycleView,
   role: string,
   candidates: readonly Candidate[],
@@ -48,7 +48,7 @@ export function sortFrameworksDrf(
 }
 
 /** Roles in hierarchical weighted-DRF order. */
-export function sortRolesDrf(view: CycleView, roles: readonly string[]): string[] {
+function sortRolesDrf(view: CycleView, roles: readonly string[]): string[] {
   const weights = view.context.roles;
   return roleTreeOf(roles).sort((path, own) => {
     if (own) return { share: view.roleShare(path), count: view.roleCount(path) };

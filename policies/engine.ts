@@ -42,7 +42,7 @@
  */
 import { Resources } from "../protocol/resources.ts";
 import { Cycle } from "./cycle.ts";
-import type { CycleView, Ordering } from "./ordering.ts";
+import type { Ordering } from "./ordering.ts";
 import { nonQuotaPart, shrinkTo, unreservedScalars } from "./quantities.ts";
 import type { CandidateState } from "./tally.ts";
 import {
@@ -144,10 +144,4 @@ export function allocateWith(context: AllocationContext, ordering: Ordering): Al
   if (cycle.hasGuarantee) stageOne(cycle);
   stageTwo(cycle);
   return { allocations: cycle.allocations() };
-}
-
-/** Weighted dominant share of a role's subtree, for orderings. */
-export function weightedShare(view: CycleView, role: string): number {
-  const weight = view.context.roles[role]?.weight;
-  return view.subtreeShare(role) / (weight !== undefined && weight > 0 ? weight : 1);
 }

@@ -82,7 +82,7 @@ export interface RoleExplanation {
 }
 
 /** At most this many filters and frameworks ahead are listed. */
-export const MAX_LISTED = 10;
+const MAX_LISTED = 10;
 
 function allocatable(r: Resources): boolean {
   return !r.isEmpty() && Resources.isAllocatable(r);

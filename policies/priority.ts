@@ -39,7 +39,7 @@ function byName(a: string, b: string): number {
 }
 
 /** Roles by priority (highest first), then weighted dominant share, allocations, name. */
-export function sortRolesByPriority(view: CycleView, roles: readonly string[]): string[] {
+function sortRolesByPriority(view: CycleView, roles: readonly string[]): string[] {
   const keyed = roles.map((role) => ({
     role,
     priority: effectivePriority(view.context, role),
@@ -54,7 +54,7 @@ export function sortRolesByPriority(view: CycleView, roles: readonly string[]): 
 }
 
 /** Priority order of two frameworks of `role`: higher priority first, then as DRF. */
-export function compareFrameworksByPriority(
+function compareFrameworksByPriority(
   view: CycleView,
   role: string,
   a: Candidate,
@@ -67,7 +67,7 @@ export function compareFrameworksByPriority(
 }
 
 /** Frameworks by priority (highest first), then as DRF. */
-export function sortFrameworksByPriority(
+function sortFrameworksByPriority(
   view: CycleView,
   role: string,
   candidates: readonly Candidate[],

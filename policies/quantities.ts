@@ -7,7 +7,7 @@
 import { Resources, UNRESERVED_ROLE } from "../protocol/resources.ts";
 
 /** The scalars of `r` summed over all roles, as unreserved quantities (ranges dropped). */
-export function quantitiesOf(r: Resources): Resources {
+function quantitiesOf(r: Resources): Resources {
   return r.quantities().flatten();
 }
 

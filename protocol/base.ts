@@ -8,7 +8,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { CommandUris } from "./uris.ts";
 
 /** Longest string accepted in a free-text field (messages, names). */
-export const MAX_TEXT = 64 * 1024;
+const MAX_TEXT = 64 * 1024;
 /** Longest identifier (a subject token). */
 export const MAX_ID = 256;
 
@@ -22,7 +22,7 @@ export const Id = Type.String({
 export const Text = Type.String({ maxLength: MAX_TEXT });
 
 /** Environment variables of a command. */
-export const Environment = Type.Record(Type.String({ maxLength: MAX_ID }), Text);
+const Environment = Type.Record(Type.String({ maxLength: MAX_ID }), Text);
 
 /** A command to run, as Mesos's `CommandInfo`. */
 export const CommandInfo = Type.Object({

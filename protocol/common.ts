@@ -13,7 +13,7 @@ import {
 import { CommandInfo, Id, MAX_ID, Text } from "./base.ts";
 import { HealthCheck, KillPolicy } from "./health.ts";
 
-export { CommandInfo, Environment, Id, MAX_ID, MAX_TEXT, Text } from "./base.ts";
+export { CommandInfo, Id, Text } from "./base.ts";
 
 /**
  * A role name as Mesos allows it: `*` for unreserved, else components of
@@ -22,7 +22,7 @@ export { CommandInfo, Environment, Id, MAX_ID, MAX_TEXT, Text } from "./base.ts"
  * says which rule a bad role in a resource string breaks.
  */
 const ROLE_COMPONENT = "(?!\\.\\.?(?:/|$))(?!-)[A-Za-z0-9_.-]+";
-export const ROLE_PATTERN = `^\\*$|^${ROLE_COMPONENT}(?:/${ROLE_COMPONENT})*$`;
+const ROLE_PATTERN = `^\\*$|^${ROLE_COMPONENT}(?:/${ROLE_COMPONENT})*$`;
 const ROLE_RE = new RegExp(ROLE_PATTERN);
 
 /** A role name, `*` for unreserved; nested roles as `eng/web` ({@link ROLE_PATTERN}). */

@@ -110,7 +110,7 @@ export type ResourceOfferOperation =
   | DestroyOperation;
 
 /** An operation of an accept. */
-export const OfferOperation = Type.Union([
+const OfferOperation = Type.Union([
   LaunchOperation,
   LaunchGroupOperation,
   ReserveOperation,
@@ -169,7 +169,7 @@ export const SchedulerKill = message("scheduler.kill", {
 });
 
 /** Most demands one framework may have standing (`scheduler.request`). */
-export const MAX_DEMANDS = 64;
+const MAX_DEMANDS = 64;
 
 /**
  * Declares what the framework needs (Mesos's `REQUEST` call): each request is

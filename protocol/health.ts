@@ -23,13 +23,13 @@ export const HealthCheckType = {
 export type HealthCheckType = (typeof HealthCheckType)[keyof typeof HealthCheckType];
 
 /** The schemes of an HTTP check (Mesos supports `http` and `https`). */
-export const HTTP_CHECK_SCHEMES: readonly string[] = ["http", "https"];
+const HTTP_CHECK_SCHEMES: readonly string[] = ["http", "https"];
 
 /**
  * The longest delay, interval, timeout or grace period, in seconds (a week):
  * longer timers do not fit a JavaScript timer (2^31 − 1 ms, about 24.8 days).
  */
-export const MAX_HEALTH_CHECK_SECONDS = 7 * 24 * 3600;
+const MAX_HEALTH_CHECK_SECONDS = 7 * 24 * 3600;
 
 const Seconds = Type.Number({ minimum: 0, maximum: MAX_HEALTH_CHECK_SECONDS });
 const Port = Type.Integer({ minimum: 1, maximum: 65_535 });

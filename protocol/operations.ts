@@ -63,7 +63,7 @@ export function validateOperation(op: ResourceOperation): void {
 }
 
 /** What an operation takes from the resources it is applied to. */
-export function consumedBy(op: ResourceOperation): Resources {
+function consumedBy(op: ResourceOperation): Resources {
   switch (op.type) {
     case "reserve":
       return op.resources.base();
@@ -76,7 +76,7 @@ export function consumedBy(op: ResourceOperation): Resources {
 }
 
 /** What an operation puts in place of what it takes. */
-export function producedBy(op: ResourceOperation): Resources {
+function producedBy(op: ResourceOperation): Resources {
   switch (op.type) {
     case "reserve":
     case "create":

@@ -15,7 +15,7 @@ import {
 } from "./common.ts";
 import { DrainInfo, InverseOfferStatus, MaintenanceWindow, Unavailability } from "./maintenance.ts";
 
-export const StateTask = Type.Object({
+const StateTask = Type.Object({
   id: Id,
   name: Text,
   state: TaskStateSchemaRef,
@@ -29,7 +29,7 @@ export const StateTask = Type.Object({
   statistics: Type.Optional(ResourceStatistics),
 });
 
-export const StateAgent = Type.Object({
+const StateAgent = Type.Object({
   id: Id,
   /** The agent principal that registered it: the token of its `agent.<principal>.<id>…` subjects. */
   principal: Type.Optional(Id),
@@ -64,7 +64,7 @@ export const StateAgent = Type.Object({
   ),
 });
 
-export const StateFramework = Type.Object({
+const StateFramework = Type.Object({
   id: Id,
   name: Text,
   roles: Type.Array(Role),
@@ -77,7 +77,7 @@ export const StateFramework = Type.Object({
 });
 
 /** An outstanding offer (Mesos `/master/state` `offers`). */
-export const StateOffer = Type.Object({
+const StateOffer = Type.Object({
   offerId: Id,
   frameworkId: Id,
   agentId: Id,
@@ -303,10 +303,10 @@ export const OperatorExplain = message("operator.explain", {
 });
 
 /** A framework or role ahead in the allocation order, with its dominant share (0..1). */
-export const ExplainAhead = Type.Object({ id: Type.String(), share: Type.Number() });
+const ExplainAhead = Type.Object({ id: Type.String(), share: Type.Number() });
 
 /** One reason (see protocol/README.md "operator.explain" for the kinds). */
-export const ExplainReason = Type.Object({
+const ExplainReason = Type.Object({
   kind: Type.Union([
     Type.Literal("inactive"),
     Type.Literal("suppressed"),
@@ -332,7 +332,7 @@ export const ExplainReason = Type.Object({
 });
 
 /** The explanation of one role of the framework. */
-export const ExplainRole = Type.Object({
+const ExplainRole = Type.Object({
   role: Role,
   /** The framework's dominant share in the role. */
   share: Type.Number(),

@@ -53,7 +53,7 @@ export interface Permissions {
 }
 
 /** The id builders are called with to get a `*` token. */
-export const WILDCARD_ID = "__any__";
+const WILDCARD_ID = "__any__";
 
 function wild(subject: string): string {
   return subject

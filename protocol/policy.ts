@@ -12,10 +12,10 @@ import { Attributes, Id, message, ResourcesJson, Role, Text } from "./common.ts"
  * Marks a schema node that holds a resource set: receivers turn it into a
  * `Resources` value (see `policies/remote/wire.ts`).
  */
-export const RESOURCES_MARK = "agoraResources";
+const RESOURCES_MARK = "agoraResources";
 
 /** A resource set in JSON form, marked so that it is decoded into `Resources`. */
-export const PolicyResources = CloneType(ResourcesJson, { [RESOURCES_MARK]: true });
+const PolicyResources = CloneType(ResourcesJson, { [RESOURCES_MARK]: true });
 
 /** Whether a schema node is a marked resource set. */
 export function isResourcesSchema(schema: TSchema): boolean {
@@ -26,7 +26,7 @@ export function isResourcesSchema(schema: TSchema): boolean {
 const Millis = Type.Number();
 
 /** One agent as the policy sees it. */
-export const PolicyAgentSlot = Type.Object({
+const PolicyAgentSlot = Type.Object({
   agentId: Id,
   hostname: Text,
   /** The agent's total resources. */
@@ -37,7 +37,7 @@ export const PolicyAgentSlot = Type.Object({
 });
 
 /** A decline filter: until `expiresAt`, `resources` of `agentId` are not offered to the framework. */
-export const PolicyDeclineFilter = Type.Object({
+const PolicyDeclineFilter = Type.Object({
   agentId: Id,
   /** The role of the declined offer; absent: every role. */
   role: Type.Optional(Role),
@@ -46,7 +46,7 @@ export const PolicyDeclineFilter = Type.Object({
 });
 
 /** One framework's standing. */
-export const PolicyFrameworkStanding = Type.Object({
+const PolicyFrameworkStanding = Type.Object({
   frameworkId: Id,
   roles: Type.Array(Role),
   /** False when the framework may not be offered anything now. */
@@ -62,7 +62,7 @@ export const PolicyFrameworkStanding = Type.Object({
 });
 
 /** A role's quota: unreserved scalar resources. */
-export const PolicyRoleQuota = Type.Object({
+const PolicyRoleQuota = Type.Object({
   guarantee: Type.Optional(PolicyResources),
   limit: Type.Optional(PolicyResources),
   borrowingLimit: Type.Optional(PolicyResources),
@@ -70,7 +70,7 @@ export const PolicyRoleQuota = Type.Object({
 });
 
 /** A role's standing. */
-export const PolicyRoleStanding = Type.Object({
+const PolicyRoleStanding = Type.Object({
   /** Relative weight (default 1). */
   weight: Type.Number(),
   /** Priority (higher first); default 0. */

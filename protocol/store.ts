@@ -131,26 +131,26 @@ export const FrameworkRecord = Type.Object({
 export type FrameworkRecord = Static<typeof FrameworkRecord>;
 
 /** `weights`: every role weight that is set. */
-export const WeightsRecord = Type.Object({ weights: RoleWeights });
+const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
 /** `priorities`: every role priority that is set. */
-export const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
+const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
 export type PrioritiesRecord = Static<typeof PrioritiesRecord>;
 
 /** `quota`: every role quota that is set. */
-export const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
+const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
 export type QuotaRecord = Static<typeof QuotaRecord>;
 
 /** `policy`: the allocation policy chosen by `operator.usePolicy`. */
-export const PolicyRecord = Type.Object({ name: Id });
+const PolicyRecord = Type.Object({ name: Id });
 export type PolicyRecord = Static<typeof PolicyRecord>;
 
 /** `maintenance`: the maintenance schedule. */
-export const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
+const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
 export type MaintenanceRecord = Static<typeof MaintenanceRecord>;
 /** `preemption`: set by `operator.updatePreemption`. */
-export const PreemptionRecord = Type.Object({ enabled: Type.Boolean() });
+const PreemptionRecord = Type.Object({ enabled: Type.Boolean() });
 export type PreemptionRecord = Static<typeof PreemptionRecord>;
 
 /** Compiled checkers of the stored records. */

@@ -56,7 +56,7 @@ export interface SimTask {
  * using reserved resources of a name before unreserved ones; undefined when
  * it does not fit.
  */
-export function takeTask(available: Resources, shape: Resources): Resources | undefined {
+function takeTask(available: Resources, shape: Resources): Resources | undefined {
   const json: Record<string, number> = {};
   // reserved (static or dynamic) before unreserved; never a persistent volume
   const entries = available.entries().filter((e) => e.scalar !== undefined && !e.persistence);

@@ -52,11 +52,7 @@ export const RECOVER_MODES = ["reconnect", "cleanup"] as const;
 export type RecoverMode = (typeof RECOVER_MODES)[number];
 
 /** `--isolation` values, as Mesos's (`auto`: cgroups where usable, else none). */
-export const ISOLATION_MODES = [
-  "cgroups",
-  "none",
-  "auto",
-] as const satisfies readonly IsolationMode[];
+const ISOLATION_MODES = ["cgroups", "none", "auto"] as const satisfies readonly IsolationMode[];
 
 /** The option table of `agora agent`. */
 export const AGENT_OPTIONS = {

@@ -51,7 +51,7 @@ export const esbuildBundler: ExecutorBundler = async (entry) => {
 };
 
 /** The command executor's source file. */
-export function commandExecutorSource(): string {
+function commandExecutorSource(): string {
   return fileURLToPath(new URL("../executor/command-executor.ts", import.meta.url));
 }
 

@@ -61,7 +61,7 @@ import { taskSandboxDir } from "./sandbox.ts";
 import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 
-export type { ExecutorPhase, ExecutorRecord, TaskRecord } from "./executor-record.ts";
+export type { ExecutorRecord, TaskRecord } from "./executor-record.ts";
 
 /** Dependencies of an {@link ExecutorManager}. */
 export interface ExecutorManagerOptions {

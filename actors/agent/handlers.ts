@@ -134,7 +134,7 @@ function acknowledge(ctx: AgentHandlerContext, msg: MessageOf<"agent.acknowledge
 }
 
 /** The framework and executor ids in an executor's subject (`agent.<principal>.<agentId>.executor.<fw>.<exec>`). */
-export function executorOfSubject(
+function executorOfSubject(
   subjects: Subjects,
   subject: string,
   agentId: string,

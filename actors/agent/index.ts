@@ -67,7 +67,7 @@ import { startUsageReports } from "./usage.ts";
 import { CheckpointedResources } from "./volumes.ts";
 
 export type { AgentConfig } from "./config.ts";
-export { AGENT_OPTIONS, parseAttributes, resolveAgentConfig } from "./config.ts";
+export { AGENT_OPTIONS, resolveAgentConfig } from "./config.ts";
 
 /** Dependencies of {@link createAgent}. */
 export interface AgentDeps {

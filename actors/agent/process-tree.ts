@@ -45,7 +45,7 @@ function processTable(): ProcessTable {
 }
 
 /** `pid` and all its descendants (only `pid` where `/proc` is missing). */
-export function processTree(pid: number, table: ProcessTable = processTable()): number[] {
+function processTree(pid: number, table: ProcessTable = processTable()): number[] {
   const children = new Map<number, number[]>();
   for (const [child, { ppid }] of table) {
     const list = children.get(ppid);
@@ -136,7 +136,7 @@ function hasProc(): boolean {
 }
 
 /** Live processes of a session, except the caller. */
-export function sessionMembers(session: number, table: ProcessTable = processTable()): number[] {
+function sessionMembers(session: number, table: ProcessTable = processTable()): number[] {
   const out: number[] = [];
   for (const [pid, entry] of table) {
     if (entry.session === session && pid !== process.pid) out.push(pid);

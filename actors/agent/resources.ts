@@ -76,11 +76,3 @@ export function agentResources(given: string | undefined, totals: MachineTotals)
   if (!named.has("ports")) detected.push(`ports:${DEFAULT_PORTS}`);
   return explicit.add(Resources.parse(detected.join(";")));
 }
-
-/** Detects the machine and computes the agent's total resources. */
-export async function resolveAgentResources(
-  given: string | undefined,
-  workDir: string,
-): Promise<Resources> {
-  return agentResources(given, await detectMachineTotals(workDir));
-}

@@ -104,14 +104,14 @@ const unsegment = (name: string) => {
 };
 
 /** JSON with `Uint8Array` as `{"$bytes": base64}`. */
-export function toJson(value: unknown): string {
+function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_k, v) =>
     v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString("base64") } : v,
   )}\n`;
 }
 
 /** Parses {@link toJson}'s output. */
-export function fromJson(text: string): unknown {
+function fromJson(text: string): unknown {
   return JSON.parse(text, (_k, v) => {
     if (v !== null && typeof v === "object" && typeof v.$bytes === "string") {
       const bytes = Buffer.from(v.$bytes, "base64");

@@ -33,7 +33,7 @@ export interface StatusUpdateStore {
 }
 
 /** A store that keeps nothing: streams live in the agent's memory only. */
-export const inMemoryStatusUpdateStore: StatusUpdateStore = {
+const inMemoryStatusUpdateStore: StatusUpdateStore = {
   appended() {},
   acknowledged() {},
   closed() {},

@@ -13,7 +13,7 @@ import type { AgentContainers } from "./containers.ts";
 import type { ExecutorManager } from "./executors.ts";
 
 /** The statistics of every executor that has a container. */
-export async function collectUsage(
+async function collectUsage(
   executors: ExecutorManager,
   containers: AgentContainers,
   logger: Logger,

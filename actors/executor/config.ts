@@ -18,7 +18,7 @@ import { DEFAULT_PRINCIPAL, DEFAULT_SUBJECT_PREFIX, isValidId } from "../../prot
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "./env.ts";
 
 /** The executor's option table: every option is a variable its agent sets. */
-export const EXECUTOR_OPTIONS = {
+const EXECUTOR_OPTIONS = {
   natsUrl: {
     kind: "string",
     flag: "nats",

@@ -28,7 +28,7 @@ export interface UserDatabase {
   group: string;
 }
 
-export const SYSTEM_USERS: UserDatabase = { passwd: "/etc/passwd", group: "/etc/group" };
+const SYSTEM_USERS: UserDatabase = { passwd: "/etc/passwd", group: "/etc/group" };
 
 const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
 
@@ -67,7 +67,7 @@ export function lookupUser(name: string, db: UserDatabase = SYSTEM_USERS): TaskU
 }
 
 /** The uid this process runs as (undefined where there are no uids). */
-export function processUid(): number | undefined {
+function processUid(): number | undefined {
   return typeof process.getuid === "function" ? process.getuid() : undefined;
 }
 

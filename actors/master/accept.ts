@@ -62,7 +62,7 @@ export type OfferCheck =
   | { ok: false; code: ErrorCode; message: string; own: OfferEntry[] };
 
 /** Checks the offers named by an accept (no side effects). */
-export function checkOffers(
+function checkOffers(
   ctx: MasterContext,
   framework: FrameworkEntry,
   offerIds: readonly string[],

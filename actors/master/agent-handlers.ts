@@ -104,7 +104,7 @@ export function handleAgentMessage(
  * A message on `master.agent.<principal>.<agentId>`; the reply waits for registry writes.
  * @throws AgoraError PRINCIPAL_MISMATCH (counted) when another principal registered the agent
  */
-export function routeAgentMessage(
+function routeAgentMessage(
   ctx: MasterContext,
   agentId: string,
   msg: AgentMessage,

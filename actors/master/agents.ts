@@ -316,7 +316,7 @@ export function restoreAgent(ctx: MasterContext, record: AgentRecord): AgentEntr
  * A recovered agent reregistered: allocation resumes once the configured
  * share of the registry's agents is back.
  */
-export function agentBack(ctx: MasterContext): void {
+function agentBack(ctx: MasterContext): void {
   const recovery = ctx.recovery;
   if (recovery === undefined) return;
   recovery.reregistered++;

@@ -32,7 +32,7 @@ import { demandServed, preemptNow } from "./preemption.ts";
 import { roleStandings, roleSummaries } from "./roles.ts";
 
 /** Offers per `event.offers` message, so that one message stays well under 1 MiB. */
-export const MAX_OFFERS_PER_EVENT = 1000;
+const MAX_OFFERS_PER_EVENT = 1000;
 
 /**
  * Whether a framework may receive offers: it is subscribed, and it has shown

@@ -9,7 +9,7 @@ export { type AgentMessage, handleAgentMessage } from "./agent-handlers.ts";
 export { removeAgent } from "./agents.ts";
 export { clusterTotal } from "./allocator.ts";
 export { resolveMasterConfig } from "./config.ts";
-export { createMasterCore, type MasterCore } from "./core.ts";
+export { createMasterCore } from "./core.ts";
 export { type FrameworkCall, handleFrameworkCall, handleSubscribe } from "./framework-handlers.ts";
 export { totalAllocationOf } from "./ledger.ts";
 export {

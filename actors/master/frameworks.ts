@@ -30,7 +30,7 @@ import { RoleSums } from "./sums.ts";
 import { completeTask, isLive, masterTransition } from "./tasks.ts";
 
 /** Longest delay a timer can take (setTimeout's limit, about 24.8 days). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function advance(ctx: MasterContext, framework: FrameworkEntry, event: FrameworkEvent): boolean {
   const next = frameworkLifecycle.next(framework.status, event);
@@ -247,11 +247,7 @@ export function touchFramework(ctx: MasterContext, framework: FrameworkEntry): v
 }
 
 /** The framework stopped heartbeating: its offers are rescinded and its failover timer starts. */
-export function disconnectFramework(
-  ctx: MasterContext,
-  framework: FrameworkEntry,
-  reason: string,
-): void {
+function disconnectFramework(ctx: MasterContext, framework: FrameworkEntry, reason: string): void {
   if (!advance(ctx, framework, FrameworkEvent.Disconnect)) return;
   rescindFrameworkOffers(ctx, framework, "framework disconnected");
   ctx.metrics.inc("frameworks_disconnected");
@@ -273,7 +269,7 @@ export function disconnectFramework(
  * caller stored it already): offers rescinded, live tasks TASK_KILLED
  * (REASON_FRAMEWORK_REMOVED), its agents told `agent.shutdownFramework`.
  */
-export function removeFramework(
+function removeFramework(
   ctx: MasterContext,
   framework: FrameworkEntry,
   reason: string,

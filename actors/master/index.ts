@@ -536,5 +536,4 @@ export {
   MASTER_OPTIONS,
   type MasterConfig,
   resolveMasterConfig,
-  validateMasterConfig,
 } from "./config.ts";

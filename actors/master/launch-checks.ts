@@ -76,7 +76,7 @@ export function validateTask(scope: LaunchScope, task: TaskInfo): ValidTask | st
 }
 
 /** The user a task runs as: its command's, its executor's, else the framework's (undefined: the agent's). */
-export function taskUser(framework: FrameworkEntry, task: TaskInfo): string | undefined {
+function taskUser(framework: FrameworkEntry, task: TaskInfo): string | undefined {
   const user = task.command?.user ?? task.executor?.command?.user ?? framework.info.user;
   return user === "" ? undefined : user;
 }

@@ -32,7 +32,7 @@ export type GroupCheck =
   | { ok: false; message: string };
 
 /** Validates a task group against the scope (no side effects). */
-export function validateGroup(scope: LaunchScope, op: LaunchGroupOperation): GroupCheck {
+function validateGroup(scope: LaunchScope, op: LaunchGroupOperation): GroupCheck {
   const { executor, taskGroup } = op;
   const fail = (message: string): GroupCheck => ({ ok: false, message });
   if (executor.type !== ExecutorType.Default) {

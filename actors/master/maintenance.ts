@@ -299,7 +299,7 @@ export function answerInverseOffers(
 }
 
 /** The inverse offers about an agent, for the state. */
-export function inverseOffersOf(ctx: MasterContext, agentId: string) {
+function inverseOffersOf(ctx: MasterContext, agentId: string) {
   const out: Array<{ inverseOfferId: string; frameworkId: string; status: InverseOfferStatus }> =
     [];
   for (const entry of ctx.maintenance.inverseOffers.values()) {
@@ -323,7 +323,7 @@ function windowEnd(w: MaintenanceWindow): number {
 }
 
 /** The window (not ended yet) that names the agent, earliest first. */
-export function windowOf(ctx: MasterContext, agent: AgentEntry): MaintenanceWindow | undefined {
+function windowOf(ctx: MasterContext, agent: AgentEntry): MaintenanceWindow | undefined {
   const now = ctx.clock.now();
   let found: MaintenanceWindow | undefined;
   for (const w of ctx.maintenance.windows) {
@@ -375,7 +375,7 @@ export function restoreMaintenance(ctx: MasterContext, windows: MaintenanceWindo
  * Brings every agent in line with the schedule and the drain deadlines as
  * of now, then arms the timer for the next boundary.
  */
-export function maintenanceTick(ctx: MasterContext): void {
+function maintenanceTick(ctx: MasterContext): void {
   if (!ctx.isLeading()) return;
   const now = ctx.clock.now();
   for (const agent of Array.from(ctx.agents.values())) {

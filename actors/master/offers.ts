@@ -115,7 +115,7 @@ function notifyRescind(ctx: MasterContext, offer: OfferEntry, reason: string): v
 }
 
 /** Rescinds an offer: it ends, and its framework is told with `event.rescind`. */
-export function rescindOffer(ctx: MasterContext, offer: OfferEntry, reason: string): void {
+function rescindOffer(ctx: MasterContext, offer: OfferEntry, reason: string): void {
   if (!endOffer(ctx, offer, OfferEvent.Rescind)) return;
   ctx.metrics.inc("offers_rescinded");
   notifyRescind(ctx, offer, reason);

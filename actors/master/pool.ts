@@ -23,7 +23,7 @@ import type { AgentEntry } from "./model.ts";
 import { ResourceSum } from "./sums.ts";
 
 /** Whether what is left on an agent is worth offering (Mesos's `min_allocatable_resources`). */
-export function allocatable(r: Resources): boolean {
+function allocatable(r: Resources): boolean {
   return !r.isEmpty() && Resources.isAllocatable(r);
 }
 

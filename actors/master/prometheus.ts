@@ -23,7 +23,7 @@ export interface MasterGaugeSource {
 }
 
 /** `TASK_RUNNING` → `running` (Mesos's `master/tasks_running`). */
-export function taskStateLabel(state: string): string {
+function taskStateLabel(state: string): string {
   return state.startsWith("TASK_") ? state.slice(5).toLowerCase() : state.toLowerCase();
 }
 

@@ -141,7 +141,7 @@ export interface ModelLimits {
   events: number;
 }
 
-export const DEFAULT_MODEL_LIMITS: ModelLimits = {
+const DEFAULT_MODEL_LIMITS: ModelLimits = {
   completedTasks: 5000,
   samples: 720,
   events: 500,
@@ -162,7 +162,7 @@ const TERMINAL = new Set<string>([
 export const isTerminal = (state: string): boolean => TERMINAL.has(state);
 
 /** The scalar part of a resources JSON, by resource name (`cpus(role)` counts as `cpus`). */
-export function scalarsOf(resources: ResourcesJson): Scalars {
+function scalarsOf(resources: ResourcesJson): Scalars {
   const out: Scalars = {};
   for (const [key, value] of Object.entries(resources)) {
     if (typeof value !== "number") continue;
@@ -180,7 +180,7 @@ function add(into: Scalars, what: Scalars, sign: 1 | -1): void {
   }
 }
 
-export const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}/${taskId}`;
+const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}/${taskId}`;
 
 /**
  * The cluster as the UI sees it. {@link apply} returns false when a change

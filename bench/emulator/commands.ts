@@ -16,7 +16,7 @@ import { type EmulatedAgent, EmulatedAgentState, type EmulatorContext } from "./
 import { acknowledge, dropTasks, killTask, runTasks, shutdownFramework } from "./tasks.ts";
 
 /** What the master sends to an agent (as actors/agent accepts). */
-export const COMMAND_TYPES = [
+const COMMAND_TYPES = [
   "agent.runTask",
   "agent.killTask",
   "agent.acknowledge",
@@ -27,7 +27,7 @@ export const COMMAND_TYPES = [
 ] as const;
 
 /** Replies to a heartbeat request. */
-export const HEARTBEAT_REPLY_TYPES = ["ok", "agent.reregisterRequest", "error"] as const;
+const HEARTBEAT_REPLY_TYPES = ["ok", "agent.reregisterRequest", "error"] as const;
 
 function agentOf(ctx: EmulatorContext, subjects: Subjects, m: MessageContext) {
   // agent.<principal>.<agentId>

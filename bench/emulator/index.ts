@@ -37,8 +37,6 @@ import { TickWheel } from "./wheel.ts";
 export {
   type AgentEmulatorOptions,
   DEFAULT_EMULATED_RESOURCES,
-  DEFAULT_EMULATOR_TICK_MS,
-  DEFAULT_REGISTRATION_CONCURRENCY,
 } from "./settings.ts";
 export { TASK_DURATION_LABEL } from "./tasks.ts";
 

@@ -21,9 +21,9 @@ import type { EmulatorSettings } from "./model.ts";
 /** Resources of each emulated agent when none are given. */
 export const DEFAULT_EMULATED_RESOURCES = "cpus:4;mem:4096";
 /** Registration requests in flight when not given. */
-export const DEFAULT_REGISTRATION_CONCURRENCY = 100;
+const DEFAULT_REGISTRATION_CONCURRENCY = 100;
 /** Granularity of the emulator's timer wheels. */
-export const DEFAULT_EMULATOR_TICK_MS = 20;
+const DEFAULT_EMULATOR_TICK_MS = 20;
 
 /** Options of {@link startAgentEmulator}. */
 export interface AgentEmulatorOptions {

@@ -32,8 +32,8 @@ import { type LatencySummary, type RecorderCounts, TaskRecorder, taskIdOf } from
 import { parseShape, tasksThatFit } from "./shape.ts";
 import { type FrameworkHandle, startFramework, type TransportKind } from "./transports.ts";
 
-export { type LatencySummary, TaskRecorder, taskIdOf } from "./recorder.ts";
-export { type FrameworkHandle, TRANSPORTS, type TransportKind } from "./transports.ts";
+export type { LatencySummary } from "./recorder.ts";
+export type { FrameworkHandle, TransportKind } from "./transports.ts";
 
 /** Default task shape of the load. */
 export const DEFAULT_TASK_SHAPE = "cpus:0.1;mem:32";

@@ -47,7 +47,7 @@ export function taskIdOf(seq: number): string {
 }
 
 /** The number of a task id made by {@link taskIdOf}, or -1. */
-export function seqOf(taskId: string): number {
+function seqOf(taskId: string): number {
   if (taskId.charCodeAt(0) !== 116 /* t */) return -1;
   const seq = Number(taskId.slice(1));
   return Number.isInteger(seq) ? seq : -1;

@@ -86,7 +86,7 @@ function counted(metrics: Metrics, promise: Promise<void>): Promise<void> {
 }
 
 /** Subscribes a framework through the project's SchedulerDriver. */
-export async function startDriverFramework(o: TransportOptions): Promise<FrameworkHandle> {
+async function startDriverFramework(o: TransportOptions): Promise<FrameworkHandle> {
   const timeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const driver = new SchedulerDriver({
     nc: o.nc,
@@ -132,7 +132,7 @@ export async function startDriverFramework(o: TransportOptions): Promise<Framewo
 }
 
 /** Subscribes a framework at the message level (see the module comment). */
-export async function startLiteFramework(o: TransportOptions): Promise<FrameworkHandle> {
+async function startLiteFramework(o: TransportOptions): Promise<FrameworkHandle> {
   const { nc, subjects, metrics } = o;
   const timeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   let frameworkId: string = randomUUID();

@@ -8,7 +8,7 @@ import { representativePayloads } from "../payloads.ts";
 import type { BenchPhase, Figure, PayloadBaseline } from "./types.ts";
 
 /** Size of an `agent.register` of a 4-cpu agent, reported beside the baseline payloads. */
-export function registerMessageBytes(): number {
+function registerMessageBytes(): number {
   return encode({
     type: "agent.register",
     hostname: "emu-12345",

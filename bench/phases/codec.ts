@@ -43,7 +43,7 @@ function timePerCall(fn: () => void, minMs: number): number {
 }
 
 /** Measures the codec on one payload. */
-export function measureCodec(payload: Payload, minMs: number): CodecCost {
+function measureCodec(payload: Payload, minMs: number): CodecCost {
   const { message, data } = payload;
   let sink = 0;
   const encodeUs = timePerCall(() => {

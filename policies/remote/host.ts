@@ -56,7 +56,7 @@ export interface PolicyHost {
 }
 
 /** Runs the policy on one request; every failure becomes an error reply. */
-export async function decide(
+async function decide(
   policy: AllocationPolicy,
   msg: MessageOf<"policy.allocate">,
 ): Promise<MessageOf<"policy.decision">> {

@@ -17,7 +17,7 @@ export interface PolicyFactoryOptions {
 }
 
 /** True when `value` looks like an {@link AllocationPolicy}. */
-export function isAllocationPolicy(value: unknown): value is AllocationPolicy {
+function isAllocationPolicy(value: unknown): value is AllocationPolicy {
   return (
     typeof value === "object" &&
     value !== null &&

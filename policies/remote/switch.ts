@@ -18,7 +18,7 @@ import type { AllocationContext, AllocationDecision, AllocationPolicy } from "..
 import { RemotePolicy } from "./client.ts";
 
 /** The name of the built-in policy a remote policy falls back to. */
-export const FALLBACK_POLICY = "drf";
+const FALLBACK_POLICY = "drf";
 
 /** What a {@link PolicySwitch} needs to build remote policies. */
 export interface PolicySwitchDeps {

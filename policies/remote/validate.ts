@@ -23,7 +23,7 @@ import {
 } from "../types.ts";
 
 /** Most allocations accepted in one decision. */
-export const MAX_ALLOCATIONS = 100_000;
+const MAX_ALLOCATIONS = 100_000;
 
 function reject(index: number, reason: string): AgoraError {
   return new AgoraError(

@@ -42,7 +42,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * The wire form of a value: `Resources` → JSON form, arrays and plain
  * objects walked (undefined properties dropped), other values copied.
  */
-export function toWire<T>(value: T): Wire<T> {
+function toWire<T>(value: T): Wire<T> {
   if (value instanceof Resources) return value.toJSON() as Wire<T>;
   if (Array.isArray(value)) return value.map((item) => toWire(item)) as Wire<T>;
   if (isPlainObject(value)) {
@@ -60,7 +60,7 @@ export function toWire<T>(value: T): Wire<T> {
  * fields the schema does not describe are kept as they are.
  * @throws AgoraError INVALID_RESOURCES naming the path of a malformed resource set
  */
-export function fromWire(schema: TSchema, value: unknown, path = ""): unknown {
+function fromWire(schema: TSchema, value: unknown, path = ""): unknown {
   if (isResourcesSchema(schema)) {
     try {
       return Resources.fromJSON(value);
@@ -159,6 +159,7 @@ type Plain<T> = T extends readonly (infer U)[]
     ? { -readonly [K in keyof T]: Plain<Exclude<T[K], undefined>> }
     : T;
 type Assert<T extends true> = T;
+/** @public A compile-time check: exported so that it is not an unused local. */
 export type WireMatchesContext = Assert<
   Exact<Plain<Wire<AllocationContext>>, Plain<PolicyContext>>
 >;

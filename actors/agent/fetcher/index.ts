@@ -86,15 +86,11 @@ export class Fetcher {
   }
 }
 
-export { type ArchiveKind, archiveKind } from "./archive.ts";
-export { type CacheLease, FetcherCache, type FetcherCacheOptions } from "./cache.ts";
+export { FetcherCache } from "./cache.ts";
 export {
   type FetcherFlags,
   type FetcherSettings,
-  parseBytes,
   resolveFetcherSettings,
 } from "./config.ts";
 export { fetchFailed, isFetchFailed } from "./errors.ts";
-export type { ExtractLimits } from "./extractor.ts";
-export { type FetchedUri, type FetchOptions, fetch, fetch as fetchUris } from "./fetch.ts";
-export { outputName, type ParsedUri, parseUri, redactUri } from "./uri.ts";
+export type { FetchedUri, FetchOptions } from "./fetch.ts";

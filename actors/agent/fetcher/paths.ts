@@ -73,7 +73,7 @@ export async function clearTarget(abs: string, rel: string): Promise<void> {
 }
 
 /** Counts bytes through a stream and fails once more than `max` passed. */
-export function byteLimit(max: number, what: () => string): Transform & { bytes: () => number } {
+function byteLimit(max: number, what: () => string): Transform & { bytes: () => number } {
   let bytes = 0;
   const t = new Transform({
     transform(chunk: Buffer, _enc, done) {

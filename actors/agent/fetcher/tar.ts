@@ -4,7 +4,6 @@
  * {@link Extractor}. Written here rather than run as `tar -x` so that every
  * entry is checked before it touches the disk.
  */
-import { Readable } from "node:stream";
 import type { Extractor } from "./extractor.ts";
 import { SandboxPathError } from "./paths.ts";
 
@@ -206,9 +205,4 @@ export async function extractTar(source: AsyncIterable<Buffer>, into: Extractor)
   } finally {
     await reader.close();
   }
-}
-
-/** A tar stream from a buffer (tests, small archives). */
-export function bufferSource(data: Buffer): AsyncIterable<Buffer> {
-  return Readable.from([data]);
 }

@@ -51,7 +51,7 @@ function u64(buf: Buffer, at: number): number {
 }
 
 /** Reads the central directory of the zip file open as `fh`. */
-export async function readCentralDirectory(
+async function readCentralDirectory(
   fh: FileHandle,
   fileSize: number,
   maxEntries: number,

@@ -113,7 +113,7 @@ export async function cgroupTree(fs: CgroupFs, dir: string, skip?: string): Prom
 }
 
 /** Pids listed in a `cgroup.procs` file ([] when it is missing). */
-export async function readProcs(fs: CgroupFs, dir: string): Promise<number[]> {
+async function readProcs(fs: CgroupFs, dir: string): Promise<number[]> {
   const text = await fs.read(path.join(dir, "cgroup.procs"));
   if (text === undefined) return [];
   return text
@@ -183,7 +183,7 @@ export async function freezeAndKill(
 }
 
 /** Sends SIGKILL to each pid; a pid that is already gone is fine. */
-export function killPids(pids: readonly number[]): void {
+function killPids(pids: readonly number[]): void {
   for (const pid of pids) {
     if (pid === process.pid) continue;
     try {

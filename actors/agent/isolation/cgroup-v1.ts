@@ -31,7 +31,7 @@ import { memoryLimitation, v1LimitWrites } from "./limits.ts";
 import type { Container, ContainerLimits, ContainerStats, Isolator, OomStatus } from "./types.ts";
 
 /** `clock_t` ticks per second of `cpuacct.stat` (the kernel's USER_HZ, 100 on Linux). */
-export const USER_HZ = 100;
+const USER_HZ = 100;
 /** v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages); anything above is unlimited. */
 const V1_UNLIMITED = 2 ** 62;
 

@@ -32,7 +32,7 @@ import { memoryLimitation, v2LimitWrites } from "./limits.ts";
 import type { Container, ContainerLimits, ContainerStats, Isolator, OomStatus } from "./types.ts";
 
 /** The cgroup a container's processes run in. */
-export const LEAF = "leaf";
+const LEAF = "leaf";
 
 interface V2Context {
   fs: CgroupFs;

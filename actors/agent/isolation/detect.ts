@@ -15,7 +15,7 @@ import type { IsolationKind, IsolationMode } from "./types.ts";
 export const V1_CONTROLLERS = ["cpu", "cpuacct", "memory", "pids", "freezer"] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 /** The v2 controllers a container uses; each must be in `cgroup.controllers`. */
-export const V2_CONTROLLERS = ["cpu", "memory", "pids"] as const;
+const V2_CONTROLLERS = ["cpu", "memory", "pids"] as const;
 
 /** Options of {@link detectIsolation}. */
 export interface DetectOptions {
@@ -71,7 +71,7 @@ function errText(err: unknown): string {
 }
 
 /** The controllers listed in a `cgroup.controllers` / `cgroup.subtree_control` file. */
-export function controllerSet(text: string | undefined): Set<string> {
+function controllerSet(text: string | undefined): Set<string> {
   return new Set((text ?? "").split(/\s+/).filter((c) => c !== ""));
 }
 

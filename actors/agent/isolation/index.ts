@@ -82,27 +82,15 @@ export async function createIsolator(options: IsolatorOptions): Promise<Isolator
   return isolatorFor(await detectIsolation(options), options);
 }
 
-export type { CgroupFs, CgroupIsolatorOptions } from "./cgroup-fs.ts";
+export type { CgroupFs } from "./cgroup-fs.ts";
 export { containerIdFor } from "./cgroup-fs.ts";
-export { CgroupsV1Isolator, USER_HZ } from "./cgroup-v1.ts";
-export { CgroupsV2Isolator, LEAF } from "./cgroup-v2.ts";
 export type { Detection, DetectOptions } from "./detect.ts";
-export { detectIsolation, parseMounts, V1_CONTROLLERS, V2_CONTROLLERS } from "./detect.ts";
-export type { DiskUsage, DiskWatchOptions } from "./disk.ts";
-export { checkSandboxDisk, diskLimitation, diskUsage, watchSandboxDisk } from "./disk.ts";
-export { JOIN_CGROUP_FAILED_EXIT, joinCgroupsArgv } from "./launch.ts";
-export type { LimitOptions } from "./limits.ts";
-export {
-  cfsQuotaUs,
-  cpuShares,
-  limitsFromResources,
-  memoryLimitation,
-  sharesToWeight,
-} from "./limits.ts";
-export { NoneIsolator } from "./none.ts";
+export { detectIsolation } from "./detect.ts";
+export { watchSandboxDisk } from "./disk.ts";
+export { JOIN_CGROUP_FAILED_EXIT } from "./launch.ts";
+export { limitsFromResources } from "./limits.ts";
 export type {
   Container,
-  ContainerLimits,
   ContainerStats,
   IsolationKind,
   IsolationMode,

@@ -62,7 +62,7 @@ export function cfsQuotaUs(cpus: number): number {
 }
 
 /** The memory limit written: at least 32 MB (Mesos `MIN_MEMORY`). */
-export function memoryLimitBytes(bytes: number): number {
+function memoryLimitBytes(bytes: number): number {
   return Math.max(MIN_CONTAINER_MEMORY_BYTES, Math.floor(bytes));
 }
 

@@ -18,7 +18,7 @@ export interface HttpTarget {
 }
 
 /** True for a status Mesos's built-in executors count as healthy. */
-export function healthyStatus(status: number): boolean {
+function healthyStatus(status: number): boolean {
   return status >= 200 && status < 400;
 }
 

@@ -29,8 +29,8 @@ export interface PageProps {
 }
 
 const esc = encodeURIComponent;
-export const agentLink = (id: string) => html`<a href=${`#/agents/${esc(id)}`}>${id}</a>`;
-export const frameworkLink = (m: UiModel, id: string) =>
+const agentLink = (id: string) => html`<a href=${`#/agents/${esc(id)}`}>${id}</a>`;
+const frameworkLink = (m: UiModel, id: string) =>
   html`<a href=${`#/frameworks/${esc(id)}`}>${m.frameworks.get(id)?.name ?? id}</a>`;
 
 function Card(props: {

@@ -14,9 +14,7 @@ import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { requestState } from "../../../infra/request.ts";
 import type { ResourceStatistics } from "../../../protocol/agents.ts";
 import {
@@ -27,9 +25,9 @@ import {
   TaskState,
   type TaskStatus,
 } from "../../../protocol/common.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { startCluster, startFramework, WAIT_MS } from "../e2e/helpers.ts";
+import { startFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 import {
   cgroupTest,
   containerDirs,
@@ -40,12 +38,7 @@ import {
 } from "../isolation/helpers.ts";
 import { processesWithEnv } from "./helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  subjects: Subjects;
-  args: string[];
-}
+type Context = ClusterContext;
 const test = anyTest as TestFn<Context>;
 
 const MAX_PIDS = 64;
@@ -53,13 +46,10 @@ const detection = await detectForTests(testRoot());
 const cgtest = cgroupTest(test, detection);
 let seq = 0;
 
-test.before(async (t) => {
-  if (detection.kind === "none") return;
-  const server = await startNatsServer();
-  const subjects = new Subjects("isolation");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
+useCluster(test, () => {
+  if (detection.kind === "none") return undefined;
+  return {
+    prefix: "isolation",
     agents: [
       {
         hostname: "agent-1",
@@ -75,14 +65,11 @@ test.before(async (t) => {
         },
       },
     ],
-  });
-  t.context = { server, cluster, subjects, args: ["--nats", server.url, "--prefix", "isolation"] };
+  };
 });
 
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
-  // Then the file's cgroup root, and anything left in it.
+test.after.always(async () => {
+  // After the cluster: the file's cgroup root, and anything left in it.
   await isolatorFor(detection, { clock: testClock }).removeRoot();
 });
 

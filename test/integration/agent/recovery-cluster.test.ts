@@ -9,19 +9,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { runAgora, startAgora } from "../cli/helpers.ts";
 import { until } from "./recovery-helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test);
 
 interface StateJson {
   agents: Array<{ id: string; hostname: string; active: boolean }>;
@@ -33,7 +25,7 @@ test("agent recovery - agora agent SIGKILLed and restarted: the master keeps the
   t.teardown(() => rm(work, { recursive: true, force: true }));
   // Whatever happens, the task ends (it waits for this file).
   t.teardown(() => writeFile(path.join(work, "go"), "").catch(() => {}));
-  const common = ["--nats", server.url, "--prefix", "recovercluster"];
+  const common = ["--nats", nats().url, "--prefix", "recovercluster"];
   const master = startAgora(["master", ...common, "--allocation-interval", "200ms"]);
   t.teardown(() => master.child.kill("SIGKILL"));
   const agentArgs = [

@@ -11,6 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { isAlive } from "../../../actors/agent/process-tree.ts";
 import { connect } from "../../../infra/connect.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
+import { eventually, WAIT_MS } from "../../helpers/wait.ts";
 import { type AgoraProcess, startAgora } from "../cli/helpers.ts";
 import { processesWithEnv, TestMaster, testSubjects } from "./helpers.ts";
 
@@ -131,13 +132,9 @@ export function taskProcesses(taskId: string): Promise<number[]> {
 export async function until(
   what: string,
   check: () => Promise<boolean>,
-  timeoutMs = 20_000,
+  timeoutMs = WAIT_MS,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(check, what, timeoutMs, { everyMs: 50 });
 }
 
 /** Waits until no process of the task is alive. */

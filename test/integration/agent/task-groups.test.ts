@@ -10,9 +10,7 @@ import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { requestState } from "../../../infra/request.ts";
 import type { ResourceStatistics } from "../../../protocol/agents.ts";
 import {
@@ -24,9 +22,9 @@ import {
   TaskState,
   type TaskStatus,
 } from "../../../protocol/common.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { startCluster, startFramework, WAIT_MS } from "../e2e/helpers.ts";
+import { startFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 import { startServer } from "../fetcher/server.ts";
 import {
   cgroupTest,
@@ -37,12 +35,7 @@ import {
   waitFor,
 } from "../isolation/helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  subjects: Subjects;
-  args: string[];
-}
+type Context = ClusterContext;
 const test = anyTest as TestFn<Context>;
 
 const IDLE_MS = 1500;
@@ -51,30 +44,22 @@ const isolated = detection.kind !== "none";
 const cgtest = cgroupTest(test, detection);
 let seq = 0;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("groups");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [
-      {
-        hostname: "agent-1",
-        resources: "cpus:4;mem:4096;disk:10000",
-        overrides: {
-          isolation: isolated ? "cgroups" : "none",
-          ...(isolated ? { cgroupsRoot: detection.root, usageInterval: 200 } : {}),
-          defaultExecutorIdleTimeout: IDLE_MS,
-        },
+useCluster(test, {
+  prefix: "groups",
+  agents: [
+    {
+      hostname: "agent-1",
+      resources: "cpus:4;mem:4096;disk:10000",
+      overrides: {
+        isolation: isolated ? "cgroups" : "none",
+        ...(isolated ? { cgroupsRoot: detection.root, usageInterval: 200 } : {}),
+        defaultExecutorIdleTimeout: IDLE_MS,
       },
-    ],
-  });
-  t.context = { server, cluster, subjects, args: ["--nats", server.url, "--prefix", "groups"] };
+    },
+  ],
 });
 
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+test.after.always(async () => {
   if (isolated) await isolatorFor(detection, { clock: testClock }).removeRoot();
 });
 

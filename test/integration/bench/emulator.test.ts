@@ -13,20 +13,9 @@ import type { TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { unbatch } from "../../helpers/messages.ts";
+import { eventually } from "../../helpers/wait.ts";
 
-const WAIT_MS = 15_000;
 const FRAMEWORK = { frameworkId: "fw-1", name: "test", role: "*" };
-
-/** Resolves once `check` holds, checking every 10 ms (a wait on state that messages change). */
-async function waitFor<T>(check: () => T | undefined | false, what: string): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 interface Received {
   agentId: string;
@@ -187,8 +176,11 @@ test("emulator - 200 agents register with their resources and heartbeat", async 
       new Set(Array.from({ length: 200 }, (_, i) => `node-${i}`)),
     );
     t.deepEqual(s.master.registrations[0]?.resources, { cpus: 4, mem: 4096 });
-    await waitFor(() => new Set(s.master.heartbeats).size === 200, "a heartbeat from every agent");
-    await waitFor(
+    await eventually(
+      () => new Set(s.master.heartbeats).size === 200,
+      "a heartbeat from every agent",
+    );
+    await eventually(
       () => s.emulator.stats().heartbeatReplies >= 200,
       "the replies to 200 heartbeats",
     );
@@ -208,7 +200,7 @@ test("emulator - a task reports RUNNING, then FINISHED only after each acknowled
     await s.emulator.ready;
     const agentId = s.emulator.agents[1]!;
     s.master.runTask(agentId, ["t1"]);
-    const running = await waitFor(() => s.master.updatesOf("t1")[0], "TASK_RUNNING");
+    const running = await eventually(() => s.master.updatesOf("t1")[0], "TASK_RUNNING");
     t.is(running.state, "TASK_RUNNING");
     t.is(running.agentId, agentId);
     t.is(running.source, "SOURCE_EXECUTOR");
@@ -220,7 +212,7 @@ test("emulator - a task reports RUNNING, then FINISHED only after each acknowled
       taskId: "t1",
       uuid: "not-the-head",
     });
-    await waitFor(() => s.emulator.stats().acksUnexpected === 1, "the unexpected ack counted");
+    await eventually(() => s.emulator.stats().acksUnexpected === 1, "the unexpected ack counted");
     await s.settle();
     t.deepEqual(
       s.master.updatesOf("t1").map((u) => u.state),
@@ -232,13 +224,13 @@ test("emulator - a task reports RUNNING, then FINISHED only after each acknowled
     ]);
 
     s.master.ack(agentId, running);
-    const finished = await waitFor(() => s.master.updatesOf("t1")[1], "TASK_FINISHED");
+    const finished = await eventually(() => s.master.updatesOf("t1")[1], "TASK_FINISHED");
     t.is(finished.state, "TASK_FINISHED");
     t.not(finished.uuid, running.uuid);
     t.deepEqual(s.emulator.task(FRAMEWORK.frameworkId, "t1")?.pending, ["TASK_FINISHED"]);
 
     s.master.ack(agentId, finished);
-    await waitFor(() => s.emulator.stats().tasksFinished === 1, "the task to finish");
+    await eventually(() => s.emulator.stats().tasksFinished === 1, "the task to finish");
     const stats = s.emulator.stats();
     t.is(stats.updatesAcked, 2);
     t.is(stats.updatesSent, 2);
@@ -262,13 +254,13 @@ test("emulator - bad messages on the agent subjects are counted and do not stop 
     );
     s.master.send(agentId, { type: "event.heartbeat" });
     s.master.runTask("no-such-agent", ["t0"]);
-    await waitFor(() => s.emulator.stats().messagesInvalid === 4, "4 invalid messages counted");
-    await waitFor(
+    await eventually(() => s.emulator.stats().messagesInvalid === 4, "4 invalid messages counted");
+    await eventually(
       () => s.emulator.stats().messagesUnknownAgent === 1,
       "the message to an unknown agent counted",
     );
     s.master.runTask(agentId, ["t2"]);
-    const running = await waitFor(() => s.master.updatesOf("t2")[0], "TASK_RUNNING after");
+    const running = await eventually(() => s.master.updatesOf("t2")[0], "TASK_RUNNING after");
     t.is(running.state, "TASK_RUNNING");
     t.is(s.emulator.stats().tasksLaunched, 1);
   } finally {
@@ -282,7 +274,7 @@ test("emulator - an unacknowledged update is re-sent with the same uuid", async 
     await s.emulator.ready;
     const agentId = s.emulator.agents[0]!;
     s.master.runTask(agentId, ["t3"]);
-    const [first, again] = await waitFor(() => {
+    const [first, again] = await eventually(() => {
       const u = s.master.updatesOf("t3");
       return u.length >= 2 ? u : undefined;
     }, "a retried update");
@@ -300,29 +292,29 @@ test("emulator - kill, reregistration with tasks and framework shutdown", async 
     await s.emulator.ready;
     const agentId = s.emulator.agents[0]!;
     s.master.runTask(agentId, ["k1", "k2"]);
-    const r1 = await waitFor(() => s.master.updatesOf("k1")[0], "k1 RUNNING");
-    const r2 = await waitFor(() => s.master.updatesOf("k2")[0], "k2 RUNNING");
+    const r1 = await eventually(() => s.master.updatesOf("k1")[0], "k1 RUNNING");
+    const r2 = await eventually(() => s.master.updatesOf("k2")[0], "k2 RUNNING");
     s.master.ack(agentId, r1);
     s.master.ack(agentId, r2);
-    await waitFor(() => s.emulator.stats().updatesAcked === 2, "both RUNNING acked");
+    await eventually(() => s.emulator.stats().updatesAcked === 2, "both RUNNING acked");
 
     s.master.send(agentId, { type: "agent.killTask", frameworkId: "fw-1", taskId: "k1" });
-    const killed = await waitFor(() => s.master.updatesOf("k1")[1], "k1 KILLED");
+    const killed = await eventually(() => s.master.updatesOf("k1")[1], "k1 KILLED");
     t.is(killed.state, "TASK_KILLED");
 
     s.master.send(agentId, { type: "agent.reregisterRequest" });
-    const rereg = await waitFor(() => s.master.reregistrations[0], "agent.reregister");
+    const rereg = await eventually(() => s.master.reregistrations[0], "agent.reregister");
     t.is(rereg.agentId, agentId);
     t.deepEqual(rereg.tasks.map((task) => [task.task.taskId, task.status.state]).sort(), [
       ["k1", "TASK_KILLED"],
       ["k2", "TASK_RUNNING"],
     ]);
     // the unacknowledged KILLED goes out again after reregistration
-    await waitFor(() => s.master.updatesOf("k1").length >= 3, "KILLED re-sent");
-    await waitFor(() => s.emulator.stats().reregistrations === 1, "reregistered");
+    await eventually(() => s.master.updatesOf("k1").length >= 3, "KILLED re-sent");
+    await eventually(() => s.emulator.stats().reregistrations === 1, "reregistered");
 
     s.master.send(agentId, { type: "agent.shutdownFramework", frameworkId: "fw-1" });
-    await waitFor(() => s.emulator.stats().tasksDropped === 2, "the framework's tasks dropped");
+    await eventually(() => s.emulator.stats().tasksDropped === 2, "the framework's tasks dropped");
     t.is(s.emulator.stats().tasksActive, 0);
   } finally {
     await s.close();
@@ -343,11 +335,11 @@ test("emulator - over several connections each command is handled once", async (
     await emulator.ready;
     const ids = emulator.agents;
     for (const [i, agentId] of ids.entries()) master.runTask(agentId, [`m${i}`]);
-    await waitFor(() => emulator.stats().updatesSent === 30, "RUNNING from every agent");
-    await waitFor(() => master.updates.length === 30, "30 updates at the master");
+    await eventually(() => emulator.stats().updatesSent === 30, "RUNNING from every agent");
+    await eventually(() => master.updates.length === 30, "30 updates at the master");
     t.is(emulator.stats().tasksLaunched, 30);
     t.is(emulator.stats().counters.tasks_duplicate ?? 0, 0);
-    await waitFor(() => new Set(master.heartbeats).size === 30, "heartbeats without replies");
+    await eventually(() => new Set(master.heartbeats).size === 30, "heartbeats without replies");
     t.is(emulator.stats().heartbeatReplies, 0);
   } finally {
     await emulator.stop();

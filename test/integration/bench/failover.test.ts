@@ -16,6 +16,7 @@ import { requestState } from "../../../infra/request.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 const test = anyTest as TestFn;
 const server = useNatsServer(test);
@@ -24,15 +25,6 @@ const AGENTS = 300;
 const TASKS = 600;
 const CONCURRENCY = 10;
 const WAIT_MS = 60_000;
-
-/** Resolves once `check` holds, checking every 10 ms; fails `what` after WAIT_MS. */
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 test("emulator failover - every agent reregisters with a new master, with its running tasks", async (t) => {
   const url = server().url;
@@ -77,14 +69,23 @@ test("emulator failover - every agent reregisters with a new master, with its ru
 
     await master.stop();
     // the agents find the master gone through their heartbeats (answered by nobody)
-    await waitFor(() => emulator.stats().reregistering > 0, "agents noticing the master is gone");
+    await eventually(
+      () => emulator.stats().reregistering > 0,
+      "agents noticing the master is gone",
+      WAIT_MS,
+    );
     master = await startMaster("second");
 
     let maxInFlight = 0;
-    await waitFor(() => {
-      maxInFlight = Math.max(maxInFlight, emulator.stats().reregistrationsInFlight);
-      return emulator.registeredWith("second").agents === AGENTS;
-    }, "every agent reregistered with the new master");
+    await eventually(
+      () => {
+        maxInFlight = Math.max(maxInFlight, emulator.stats().reregistrationsInFlight);
+        return emulator.registeredWith("second").agents === AGENTS;
+      },
+      "every agent reregistered with the new master",
+      WAIT_MS,
+      { everyMs: 10 },
+    );
     t.true(maxInFlight <= CONCURRENCY, `at most ${CONCURRENCY} reregistrations in flight`);
     t.deepEqual(emulator.registeredWith("second"), { agents: AGENTS, tasks: TASKS });
     const stats = emulator.stats();

@@ -5,24 +5,16 @@
  */
 import path from "node:path";
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
-import { tempDir } from "../e2e/wait.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test);
 
 test("agora master + agent - run a task through them, then stop them cleanly", async (t) => {
   const work = await tempDir("agora-daemons-");
   t.teardown(() => work.remove());
-  const common = ["--nats", server.url, "--prefix", "daemons"];
+  const common = ["--nats", nats().url, "--prefix", "daemons"];
   const master = startAgora(["master", ...common, "--allocation-interval", "200ms"]);
   t.teardown(() => master.child.kill("SIGKILL"));
   const agent = startAgora([

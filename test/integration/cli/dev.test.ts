@@ -5,7 +5,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import test from "ava";
-import { eventually, tempDir } from "../e2e/wait.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { alive, runAgora, startAgora } from "./helpers.ts";
 
 const execFileAsync = promisify(execFile);

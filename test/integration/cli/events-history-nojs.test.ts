@@ -5,31 +5,19 @@
  */
 import anyTest, { type TestFn } from "ava";
 import { createMaster, resolveMasterConfig } from "../../../actors/master/index.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster } from "../e2e/helpers.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const test = anyTest as TestFn<{ server: NatsServer; cluster: LocalCluster; args: string[] }>;
+const test = anyTest as TestFn<ClusterContext>;
 
-test.before(async (t) => {
-  const server = await startNatsServer({ jetstream: false });
-  const subjects = new Subjects("clinojs");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "nojs-agent", resources: "cpus:1;mem:512" }],
-    master: { registry: "memory" },
-  });
-  t.context = { server, cluster, args: ["--nats", server.url, "--prefix", subjects.prefix] };
-});
-
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+useCluster(test, {
+  prefix: "clinojs",
+  agents: [{ hostname: "nojs-agent", resources: "cpus:1;mem:512" }],
+  master: { registry: "memory" },
+  nats: { jetstream: false },
 });
 
 test("agora events - --since without JetStream fails with a one-line message", async (t) => {

@@ -3,28 +3,14 @@
  * test process.
  */
 import anyTest, { type TestFn } from "ava";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster } from "../e2e/helpers.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const test = anyTest as TestFn<{ server: NatsServer; cluster: LocalCluster; args: string[] }>;
+const test = anyTest as TestFn<ClusterContext>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("clistate");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "state-agent", resources: "cpus:2;mem:2048", attributes: "rack:r1" }],
-  });
-  t.context = { server, cluster, args: ["--nats", server.url, "--prefix", subjects.prefix] };
-});
-
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+useCluster(test, {
+  prefix: "clistate",
+  agents: [{ hostname: "state-agent", resources: "cpus:2;mem:2048", attributes: "rack:r1" }],
 });
 
 test("agora state - prints the master's state as JSON with the agents", async (t) => {

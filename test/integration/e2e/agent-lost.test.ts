@@ -13,22 +13,14 @@ import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import { isClusterEvent, watchClusterEvents } from "../../../cli/cluster-events.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { startCluster, startFramework, tempDir, WAIT_MS } from "./helpers.ts";
 
 const AGORA_BIN = fileURLToPath(new URL("../../../bin/agora.js", import.meta.url));
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test);
 
 /**
  * SIGKILLs every process whose working directory is under `dir`: the
@@ -49,13 +41,13 @@ async function killProcessesUnder(dir: string): Promise<void> {
 test("agent lost - a killed agent's task becomes unreachable and its offers are rescinded", async (t) => {
   const subjects = new Subjects("agentlost");
   const cluster = await startCluster({
-    url: server.url,
+    url: nats().url,
     subjects,
     agents: [],
     master: { agentPingTimeout: 200, maxAgentPingTimeouts: 2 },
   });
   t.teardown(() => cluster.stop());
-  const observer = await connect({ servers: server.url, name: "observer" });
+  const observer = await connect({ servers: nats().url, name: "observer" });
   t.teardown(() => closeGracefully(observer));
   const watch = await watchClusterEvents(observer, subjects, silentLogger());
 
@@ -72,7 +64,7 @@ test("agent lost - a killed agent's task becomes unreachable and its offers are 
       AGORA_BIN,
       "agent",
       "--nats",
-      server.url,
+      nats().url,
       "--prefix",
       subjects.prefix,
       "--resources",
@@ -90,7 +82,7 @@ test("agent lost - a killed agent's task becomes unreachable and its offers are 
     { timeoutMs: WAIT_MS, what: "the agent's registration" },
   );
 
-  const fw = await startFramework({ servers: server.url, subjects, framework: { name: "victim" } });
+  const fw = await startFramework({ servers: nats().url, subjects, framework: { name: "victim" } });
   t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
   const first = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
   const offer = first.offers[0]!;

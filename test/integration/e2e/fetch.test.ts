@@ -9,8 +9,6 @@ import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import {
   isTerminalState,
   type Offer,
@@ -19,16 +17,13 @@ import {
   TaskState,
   type TaskStatus,
 } from "../../../protocol/common.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
 import type { CommandUri } from "../../../protocol/uris.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
 import { makeTarballs } from "../fetcher/helpers.ts";
 import { startServer, type TestServer } from "../fetcher/server.ts";
-import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "./helpers.ts";
+import { eventually, startFramework, tempDir, useCluster, WAIT_MS } from "./helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  subjects: Subjects;
+interface Context extends ClusterContext {
   http: TestServer;
   scratch: { dir: string; remove(): Promise<void> };
 }
@@ -43,25 +38,20 @@ test.before(async (t) => {
     "/app.tar.gz": tarballs.gz,
     "/cached/app.tar.gz": tarballs.gz,
   });
-  const server = await startNatsServer();
-  const subjects = new Subjects("fetch");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [
-      {
-        hostname: "agent-1",
-        resources: "cpus:4;mem:4096;disk:1024",
-        overrides: { fetcherCacheDir: path.join(scratch.dir, "fetch-cache") },
-      },
-    ],
-  });
-  t.context = { server, cluster, subjects, http, scratch };
+  t.context.http = http;
+  t.context.scratch = scratch;
 });
-
+useCluster(test, (context) => ({
+  prefix: "fetch",
+  agents: [
+    {
+      hostname: "agent-1",
+      resources: "cpus:4;mem:4096;disk:1024",
+      overrides: { fetcherCacheDir: path.join(context.scratch.dir, "fetch-cache") },
+    },
+  ],
+}));
 test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
   await t.context.http?.close();
   await t.context.scratch?.remove();
 });

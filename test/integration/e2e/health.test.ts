@@ -14,8 +14,6 @@ import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { requestState } from "../../../infra/request.ts";
 import {
   isTerminalState,
@@ -27,13 +25,10 @@ import {
 } from "../../../protocol/common.ts";
 import { FrameworkCapability } from "../../../protocol/frameworks.ts";
 import type { HealthCheck } from "../../../protocol/health.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
-import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "./helpers.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
+import { eventually, startFramework, tempDir, useCluster, WAIT_MS } from "./helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  subjects: Subjects;
+interface Context extends ClusterContext {
   nc: NatsConnection;
   scratch: { dir: string; remove(): Promise<void> };
 }
@@ -41,22 +36,18 @@ const test = anyTest as TestFn<Context>;
 
 let seq = 0;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("health");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
-  });
-  const nc = await connect({ servers: server.url });
-  t.context = { server, cluster, subjects, nc, scratch: await tempDir("agora-health-") };
-});
-
 test.after.always(async (t) => {
   await t.context.nc?.close();
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+});
+useCluster(test, {
+  prefix: "health",
+  agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
+});
+test.before(async (t) => {
+  t.context.nc = await connect({ servers: t.context.server.url });
+  t.context.scratch = await tempDir("agora-health-");
+});
+test.after.always(async (t) => {
   await t.context.scratch?.remove();
 });
 

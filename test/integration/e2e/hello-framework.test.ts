@@ -5,32 +5,24 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { startCluster } from "./helpers.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../../examples/hello-framework.ts", import.meta.url));
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test);
 
 test("hello-framework - launches its echo tasks, sees them finish and exits 0", async (t) => {
   const subjects = new Subjects("hello");
   const cluster = await startCluster({
-    url: server.url,
+    url: nats().url,
     subjects,
     agents: [{ hostname: "agent-1", resources: "cpus:1;mem:1024" }],
   });
   t.teardown(() => cluster.stop());
   const child = spawn(process.execPath, ["--import", "tsx", EXAMPLE, "3"], {
-    env: { ...process.env, AGORA_NATS_URL: server.url, AGORA_SUBJECT_PREFIX: subjects.prefix },
+    env: { ...process.env, AGORA_NATS_URL: nats().url, AGORA_SUBJECT_PREFIX: subjects.prefix },
     stdio: ["ignore", "pipe", "pipe"],
   });
   t.teardown(() => child.kill("SIGKILL"));

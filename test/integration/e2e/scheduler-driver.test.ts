@@ -14,7 +14,7 @@ import { TaskState, type TaskStatus } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
-import { eventually } from "./wait.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 let server: NatsServer;
 let prefixSeq = 0;

@@ -10,8 +10,6 @@ import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import {
   isTerminalState,
   type Offer,
@@ -22,32 +20,31 @@ import {
 } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "./helpers.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
+import {
+  eventually,
+  startCluster,
+  startFramework,
+  tempDir,
+  useCluster,
+  WAIT_MS,
+} from "./helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  subjects: Subjects;
+interface Context extends ClusterContext {
   scratch: { dir: string; remove(): Promise<void> };
 }
 const test = anyTest as TestFn<Context>;
 
 let seq = 0;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("outcomes");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
-  });
-  t.context = { server, cluster, subjects, scratch: await tempDir("agora-outcomes-") };
+useCluster(test, {
+  prefix: "outcomes",
+  agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
 });
-
+test.before(async (t) => {
+  t.context.scratch = await tempDir("agora-outcomes-");
+});
 test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
   await t.context.scratch?.remove();
 });
 

@@ -5,21 +5,13 @@
 import test from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { type Offer, TaskState } from "../../../protocol/common.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { eventually, startCluster, startFramework, WAIT_MS } from "./helpers.ts";
 
-let server: NatsServer;
-
-test.before(async () => {
-  server = await startNatsServer();
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
+const nats = useNatsServer(test);
 
 /** The resources of an offer other than cpus and mem (what the agent detected: disk, ports). */
 function others(offer: Offer): Resources {
@@ -30,7 +22,7 @@ function others(offer: Offer): Resources {
 test("walkthrough - offers, launch, leftover to the second framework, re-offer after the tasks finish", async (t) => {
   const subjects = new Subjects("walkthrough");
   const cluster = await startCluster({
-    url: server.url,
+    url: nats().url,
     subjects,
     agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
   });
@@ -39,7 +31,7 @@ test("walkthrough - offers, launch, leftover to the second framework, re-offer a
 
   // 1-3. The agent reports 4 CPUs and 4 GB; framework 1 is offered all of it.
   const fw1 = await startFramework({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "framework-1" },
   });
@@ -54,7 +46,7 @@ test("walkthrough - offers, launch, leftover to the second framework, re-offer a
 
   // Framework 2 subscribes: everything is offered to framework 1, so it gets nothing.
   const fw2 = await startFramework({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "framework-2" },
   });

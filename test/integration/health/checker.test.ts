@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,8 @@ import { HealthChecker, type HealthResult } from "../../../actors/executor/healt
 import { HealthPhase } from "../../../actors/executor/health/health.machine.ts";
 import { systemClock } from "../../../infra/clock.ts";
 import type { HealthCheck } from "../../../protocol/health.ts";
+import { alive } from "../../helpers/processes.ts";
+import { waitForLine } from "../../helpers/wait.ts";
 
 /** Quick timing: check at once, then every 20 ms; no grace; a timeout only a stuck check reaches. */
 const QUICK = { delaySeconds: 0, intervalSeconds: 0.02, timeoutSeconds: 10, gracePeriodSeconds: 0 };
@@ -45,29 +47,6 @@ function watch(check: HealthCheck, options: { cwd?: string; env?: NodeJS.Process
     });
   const reported = (n: number) => until((r) => r.length >= n);
   return { checker, results, kills, kill, reported };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-async function waitForLine(file: string): Promise<string> {
-  for (;;) {
-    if (existsSync(file)) {
-      const text = readFileSync(file, "utf8");
-      if (text.endsWith("\n")) return text.trim();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 async function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer } from "node:net";
@@ -9,33 +9,10 @@ import test from "ava";
 import { commandProbe } from "../../../actors/executor/health/command-probe.ts";
 import { httpProbe } from "../../../actors/executor/health/http-probe.ts";
 import { tcpProbe } from "../../../actors/executor/health/tcp-probe.ts";
+import { alive } from "../../helpers/processes.ts";
+import { eventually, waitForLine } from "../../helpers/wait.ts";
 
 const never = () => new AbortController().signal;
-
-/** True while a process with this pid exists (a zombie counts as gone: it was reaped or will be). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until `file` exists and holds a line; returns it. */
-async function waitForLine(file: string): Promise<string> {
-  for (;;) {
-    if (existsSync(file)) {
-      const text = readFileSync(file, "utf8");
-      if (text.endsWith("\n")) return text.trim();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const scratch = () => mkdtempSync(path.join(tmpdir(), "agora-health-"));
 
@@ -120,11 +97,8 @@ test("command probe - an abort kills the command and what it started, then settl
   t.deepEqual(outcome, { ok: false, message: "the command was killed" });
   t.false(alive(shell), "the check's shell is gone once the probe settled");
   // the background sleep was in the check's process group: SIGKILLed with it
-  for (;;) {
-    if (!alive(sleeper)) break;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  t.pass();
+  await eventually(() => !alive(sleeper), `the check's background sleep (${sleeper}) gone`);
+  t.false(alive(sleeper));
 });
 
 test("http probe - 2xx and 3xx are healthy, 5xx is not; the path is requested", async (t) => {

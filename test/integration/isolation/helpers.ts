@@ -11,6 +11,7 @@ import { type Detection, detectIsolation } from "../../../actors/agent/isolation
 import { isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import type { Isolator } from "../../../actors/agent/isolation/types.ts";
 import type { Clock } from "../../../infra/clock.ts";
+import { eventually, WAIT_MS } from "../../helpers/wait.ts";
 
 /** A cgroup root of this test file's own: `agora-test/<pid>-<random>`. */
 export function testRoot(): string {
@@ -106,11 +107,7 @@ export function spawnArgv(argv: readonly string[]): Spawned {
 export async function waitFor(
   what: string,
   check: () => Promise<boolean> | boolean,
-  ms = 20_000,
+  ms = WAIT_MS,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(check, what, ms);
 }

@@ -20,9 +20,9 @@ import type { FrameworkInfo } from "../../../protocol/frameworks.ts";
 import type { Message, MessageOf, MessageType } from "../../../protocol/registry.ts";
 import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
 import { unbatch } from "../../helpers/messages.ts";
+import { WAIT_MS } from "../../helpers/wait.ts";
 
-/** Default deadline of a wait. */
-export const WAIT_MS = 20_000;
+export { WAIT_MS };
 
 /** A logger for tests: silent unless `TEST_LOG` names a level. */
 export function testLogger(): Logger {

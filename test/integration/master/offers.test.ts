@@ -8,6 +8,7 @@ import { decodeReply, encode } from "../../../protocol/codec.ts";
 import { AgoraError } from "../../../protocol/errors.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import {
   commandTask,
   EventRecorder,
@@ -21,15 +22,6 @@ import {
 } from "./helpers.ts";
 
 const nats = useNatsServer(test);
-
-/** Polls a condition that messages change (every 10 ms). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A master, an agent with `cpus:4;mem:4096` heartbeating, a subscribed scheduler and its first offer. */
 async function cluster(t: { teardown(fn: () => Promise<void>): void }) {
@@ -157,7 +149,10 @@ test("offers - suppress stops offers until revive", async (t) => {
   });
   const mark = scheduler.inbox.items.length;
   const runs = m.master.metrics.get("allocation_runs");
-  await until(() => m.master.metrics.get("allocation_runs") >= runs + 3, "three allocation cycles");
+  await eventually(
+    () => m.master.metrics.get("allocation_runs") >= runs + 3,
+    "three allocation cycles",
+  );
   t.is(scheduler.inbox.ofType("event.offers").length, 1, "no offer while suppressed");
   await scheduler.request({ type: "scheduler.revive" });
   await scheduler.offers(mark);

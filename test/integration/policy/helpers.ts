@@ -18,8 +18,9 @@ import type { Offer } from "../../../protocol/common.ts";
 import type { MasterState } from "../../../protocol/operator.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
+import { eventually, WAIT_MS } from "../../helpers/wait.ts";
 import { type AgoraProcess, startAgora } from "../cli/helpers.ts";
-import { eventually, tempDir, WAIT_MS } from "../e2e/wait.ts";
 import { startMaster, testLogger } from "../master/helpers.ts";
 
 /** The example policy module, as a user passes it to `agora policy serve --module`. */

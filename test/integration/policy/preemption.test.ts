@@ -13,8 +13,8 @@ import { silentLogger } from "../../../infra/logger.ts";
 import { TaskReason, TaskState } from "../../../protocol/common.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { WAIT_MS } from "../../helpers/wait.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { WAIT_MS } from "../e2e/wait.ts";
 import { freshSubjects } from "../master/helpers.ts";
 import { startFramework, startPolicyCluster } from "./helpers.ts";
 

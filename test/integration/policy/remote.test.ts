@@ -12,8 +12,8 @@ import { TaskState } from "../../../protocol/common.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually, WAIT_MS } from "../../helpers/wait.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { eventually, WAIT_MS } from "../e2e/wait.ts";
 import {
   heldByFramework,
   offersOf,

@@ -7,8 +7,8 @@ import test from "ava";
 import { Resources } from "../../../protocol/resources.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { eventually } from "../e2e/wait.ts";
 import {
   heldByFramework,
   startFramework,
