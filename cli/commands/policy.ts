@@ -5,6 +5,8 @@
  * (`drf`, ...) or served by `agora policy serve --name NAME`.
  */
 
+import { createPolicyHost } from "../../actors/policy/host.ts";
+import { loadPolicyModule } from "../../actors/policy/load.ts";
 import {
   COMMON_OPTIONS,
   HTTP_OPTIONS,
@@ -12,8 +14,6 @@ import {
   validateHttpPort,
 } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
-import { createPolicyHost } from "../../policies/remote/host.ts";
-import { loadPolicyModule } from "../../policies/remote/load.ts";
 import { isValidId } from "../../protocol/subjects.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { cliLogger, connectCli, subjectsFor, waitForStopSignal } from "../runtime.ts";

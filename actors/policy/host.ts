@@ -18,10 +18,10 @@ import { serve } from "../../infra/dispatch.ts";
 import type { HttpServer } from "../../infra/http.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
+import type { AllocationDecision, AllocationPolicy } from "../../policies/types.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
-import type { AllocationDecision, AllocationPolicy } from "../types.ts";
 import { contextFromWire, decisionToWire } from "./wire.ts";
 
 /** What a policy host needs. */
