@@ -16,6 +16,7 @@ import type {
 import type { ExecutorEnvironment } from "../executor/env.ts";
 import { chownSandbox, lookupUser, needsSwitch, spawnAsUser } from "../executor/task-user.ts";
 import type { ExecutorContainer } from "./containers.ts";
+import type { ExecutorKind } from "./executor-kind.ts";
 import type { Container } from "./isolation/types.ts";
 import {
   executorEnvironment,
@@ -51,11 +52,7 @@ export interface TaskRecord {
  */
 export type ExecutorPhase = "launching" | "recovering" | "running" | "terminating" | "terminated";
 
-/**
- * What an executor is: the built-in command executor (one command task), a
- * framework's own (`custom`), or the built-in default executor (task groups).
- */
-export type ExecutorKind = "command" | "custom" | "default";
+export type { ExecutorKind } from "./executor-kind.ts";
 
 /** A task group waiting for its default executor to subscribe. */
 export interface QueuedGroup {
