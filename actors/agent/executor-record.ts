@@ -13,8 +13,10 @@ import type {
   TaskState,
   TaskStatus,
 } from "../../protocol/common.ts";
-import type { ExecutorEnvironment } from "../executor/env.ts";
-import { chownSandbox, lookupUser, needsSwitch, spawnAsUser } from "../executor/task-user.ts";
+import type { ExecutorEnvironment } from "../shared/executor-env.ts";
+import { processStartTime } from "../shared/process-tree.ts";
+import { createSandbox } from "../shared/sandbox.ts";
+import { chownSandbox, lookupUser, needsSwitch, spawnAsUser } from "../shared/task-user.ts";
 import type { ExecutorContainer } from "./containers.ts";
 import type { ExecutorKind } from "./executor-kind.ts";
 import type { Container } from "./isolation/types.ts";
@@ -24,8 +26,6 @@ import {
   resolveProgram,
   spawnDetached,
 } from "./launcher.ts";
-import { processStartTime } from "./process-tree.ts";
-import { createSandbox } from "./sandbox.ts";
 
 /** A task the agent knows, from `runTask` until its terminal update is acknowledged. */
 export interface TaskRecord {

@@ -56,7 +56,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { TaskContainer as TaskContainerSchema } from "../../protocol/executors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { Subjects } from "../../protocol/subjects.ts";
-import { type ExecutorEnvironment, readExecutorEnvironment } from "./env.ts";
+import { type ExecutorEnvironment, readExecutorEnvironment } from "../shared/executor-env.ts";
 
 /** A task's nested cgroup, as the agent names it in `executor.launchGroup`. */
 export type TaskContainer = Static<typeof TaskContainerSchema>;

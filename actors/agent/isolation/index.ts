@@ -82,6 +82,7 @@ export async function createIsolator(options: IsolatorOptions): Promise<Isolator
   return isolatorFor(await detectIsolation(options), options);
 }
 
+export { JOIN_CGROUP_FAILED_EXIT, joinCgroupsArgv } from "../../shared/join-cgroups.ts";
 export type { CgroupFs, CgroupIsolatorOptions } from "./cgroup-fs.ts";
 export { containerIdFor } from "./cgroup-fs.ts";
 export { CgroupsV1Isolator, USER_HZ } from "./cgroup-v1.ts";
@@ -90,7 +91,6 @@ export type { Detection, DetectOptions } from "./detect.ts";
 export { detectIsolation, parseMounts, V1_CONTROLLERS, V2_CONTROLLERS } from "./detect.ts";
 export type { DiskUsage, DiskWatchOptions } from "./disk.ts";
 export { checkSandboxDisk, diskLimitation, diskUsage, watchSandboxDisk } from "./disk.ts";
-export { JOIN_CGROUP_FAILED_EXIT, joinCgroupsArgv } from "./launch.ts";
 export type { LimitOptions } from "./limits.ts";
 export {
   cfsQuotaUs,

@@ -1,6 +1,6 @@
 import test from "ava";
 import { executorEnvironment } from "../../../actors/agent/launcher.ts";
-import { EXECUTOR_ENV, readExecutorEnvironment } from "../../../actors/executor/env.ts";
+import { EXECUTOR_ENV, readExecutorEnvironment } from "../../../actors/shared/executor-env.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 const values = {
