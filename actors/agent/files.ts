@@ -30,9 +30,6 @@ const isDirectory = (dir: string) =>
     () => false,
   );
 
-/** The message types accepted on the files subject. */
-export const FILES_MESSAGE_TYPES = ["files.read"] as const;
-
 /** How many sandboxes of forgotten tasks are remembered (oldest dropped first). */
 const REMEMBERED_SANDBOXES = 1024;
 

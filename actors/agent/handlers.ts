@@ -9,32 +9,16 @@ import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { type AcceptedType, SubjectParsers } from "../../protocol/subject-routes.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
-import { isValidId } from "../../protocol/subjects.ts";
 import type { ExecutorManager } from "./executors.ts";
 import type { StatusUpdateManager } from "./status-updates.ts";
 
-/** What the master may send an agent. */
-export const MASTER_COMMAND_TYPES = [
-  "agent.runTask",
-  "agent.runTaskGroup",
-  "agent.killTask",
-  "agent.acknowledge",
-  "agent.frameworkMessage",
-  "agent.shutdownFramework",
-  "agent.shutdown",
-  "agent.reregisterRequest",
-] as const;
-export type MasterCommandType = (typeof MASTER_COMMAND_TYPES)[number];
+/** What the master may send an agent (protocol/subject-routes.ts). */
+export type MasterCommandType = AcceptedType<"agent">;
 
-/** What an executor may send its agent. */
-export const EXECUTOR_MESSAGE_TYPES = [
-  "executor.subscribe",
-  "executor.update",
-  "executor.message",
-  "executor.heartbeat",
-] as const;
-export type ExecutorMessageType = (typeof EXECUTOR_MESSAGE_TYPES)[number];
+/** What an executor may send its agent (protocol/subject-routes.ts). */
+export type ExecutorMessageType = AcceptedType<"agentExecutor">;
 
 /** What the handlers act on. */
 export interface AgentHandlerContext {
@@ -121,22 +105,14 @@ export function executorOfSubject(
   subject: string,
   agentId: string,
 ): { frameworkId: string; executorId: string } {
-  const tokens = subjects.parse(subject);
-  if (
-    tokens === undefined ||
-    tokens.length !== 5 ||
-    tokens[0] !== "agent" ||
-    tokens[1] !== agentId ||
-    tokens[2] !== "executor" ||
-    !isValidId(tokens[3]) ||
-    !isValidId(tokens[4])
-  ) {
+  const ids = SubjectParsers.of(subjects).agentExecutor(subject);
+  if (ids === undefined || ids.agentId !== agentId) {
     throw new AgoraError(
       ErrorCode.InvalidMessage,
       `not an executor subject of this agent: ${subject}`,
     );
   }
-  return { frameworkId: tokens[3], executorId: tokens[4] };
+  return { frameworkId: ids.frameworkId, executorId: ids.executorId };
 }
 
 /** The handler of the executors' messages. */

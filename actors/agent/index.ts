@@ -33,6 +33,7 @@ import { Metrics } from "../../infra/metrics.ts";
 import { isTerminalState, type ResourcesJson, TaskSource } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { assertValidId, DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
 import {
@@ -46,12 +47,10 @@ import { AgentContainers } from "./containers.ts";
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import { FetchStep } from "./fetch-step.ts";
-import { FILES_MESSAGE_TYPES, filesReadHandler } from "./files.ts";
+import { filesReadHandler } from "./files.ts";
 import {
   type AgentHandlerContext,
-  EXECUTOR_MESSAGE_TYPES,
   executorMessageHandler,
-  MASTER_COMMAND_TYPES,
   masterCommandHandler,
 } from "./handlers.ts";
 import type { ProgramSource } from "./launcher.ts";
@@ -345,16 +344,21 @@ export function createAgent(deps: AgentDeps): Agent {
       serve(
         nc,
         subjects.agent(id),
-        { ...options, types: MASTER_COMMAND_TYPES },
+        { ...options, types: ACCEPTED_TYPES.agent },
         masterCommandHandler(handlerContext),
       ),
       serve(
         nc,
         subjects.agentExecutorAll(id),
-        { ...options, types: EXECUTOR_MESSAGE_TYPES },
+        { ...options, types: ACCEPTED_TYPES.agentExecutor },
         executorMessageHandler(handlerContext),
       ),
-      serve(nc, subjects.agentFiles(id), { ...options, types: FILES_MESSAGE_TYPES }, readFiles),
+      serve(
+        nc,
+        subjects.agentFiles(id),
+        { ...options, types: ACCEPTED_TYPES.agentFiles },
+        readFiles,
+      ),
     ];
     await nc.flush();
   };

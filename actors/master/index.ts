@@ -23,6 +23,7 @@ import type { AllocationPolicy } from "../../policies/types.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MasterState } from "../../protocol/operator.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { isBuiltInPolicy, PolicySwitch } from "../policy/switch.ts";
 import { serveAgents } from "./agent-handlers.ts";
@@ -274,7 +275,7 @@ export function createMaster(deps: MasterDeps): Master {
     serve(
       nc,
       subjects.masterInstance(masterId),
-      { types: ["operator.getState"], logger, metrics },
+      { types: ACCEPTED_TYPES.masterInstance, logger, metrics },
       (call, m) => {
         const current = core;
         if (current === undefined || !serving()) {

@@ -13,6 +13,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { StoreKeys } from "../../protocol/store.ts";
+import type { AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { assertValidId } from "../../protocol/subjects.ts";
 import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
@@ -22,19 +23,8 @@ import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
 import { masterState } from "./state.ts";
 
-/** Call types accepted on `master.operator.<principal>`. */
-export const OPERATOR_CALL_TYPES = [
-  "operator.getState",
-  "operator.getWeights",
-  "operator.setWeights",
-  "operator.getQuota",
-  "operator.setQuota",
-  "operator.removeQuota",
-  "operator.usePolicy",
-  "operator.teardown",
-  "operator.explain",
-] as const;
-export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
+/** A call accepted on `master.operator.<principal>` (protocol/subject-routes.ts). */
+export type OperatorCall = AcceptedMessage<"masterOperator">;
 
 /** What operator calls may change besides the master's records. */
 export interface OperatorControls {
