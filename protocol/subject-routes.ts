@@ -100,12 +100,11 @@ export const ACCEPTED_TYPES = {
   policy: ["policy.ping", "policy.allocate"],
 } as const satisfies { [R in keyof Subjects]?: readonly MessageType[] };
 
-/** A subject that has a table entry in {@link ACCEPTED_TYPES}. */
-export type Route = keyof typeof ACCEPTED_TYPES;
-/** The type names accepted on `route`. */
-export type AcceptedType<R extends Route> = (typeof ACCEPTED_TYPES)[R][number];
-/** A message accepted on `route`. */
-export type AcceptedMessage<R extends Route> = MessageOf<AcceptedType<R>>;
+/** The type names accepted on the subject of builder `R` ({@link ACCEPTED_TYPES}). */
+export type AcceptedType<R extends keyof typeof ACCEPTED_TYPES> =
+  (typeof ACCEPTED_TYPES)[R][number];
+/** A message accepted on the subject of builder `R`. */
+export type AcceptedMessage<R extends keyof typeof ACCEPTED_TYPES> = MessageOf<AcceptedType<R>>;
 
 /** A subject layout read from its builder: literal tokens, and the names of the id tokens. */
 class Template<K extends string> {
