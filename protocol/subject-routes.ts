@@ -7,7 +7,7 @@
  */
 import { AgoraError, ErrorCode } from "./errors.ts";
 import type { MessageOf, MessageType } from "./registry.ts";
-import { isValidId, type Subjects } from "./subjects.ts";
+import { DEFAULT_PRINCIPAL, isValidId, type Subjects } from "./subjects.ts";
 
 /**
  * The message types accepted on each subject, by the name of its builder in
@@ -113,9 +113,23 @@ class Template<K extends string> {
   readonly #ids: ReadonlyArray<readonly [K, number]>;
 
   /** `build` called with `{name}` placeholders in place of the ids. */
-  constructor(names: readonly K[], build: (ids: Record<K, string>) => string) {
+  constructor(base: string, names: readonly K[], build: (ids: Record<K, string>) => string) {
     const placeholders = Object.fromEntries(names.map((n) => [n, `{${n}}`])) as Record<K, string>;
-    this.#tokens = build(placeholders).split(".");
+    const subject = build(placeholders);
+    this.#tokens = subject.split(".");
+    // a builder whose principal was left to its default would make the parser
+    // match that principal only: every principal token must be a placeholder
+    if (
+      subject
+        .slice(base.length + 1)
+        .split(".")
+        .includes(DEFAULT_PRINCIPAL)
+    ) {
+      throw new AgoraError(
+        ErrorCode.Internal,
+        `subject layout ${subject} has the default principal as a fixed token: give the parser a principal placeholder`,
+      );
+    }
     this.#ids = names
       .map((n) => [n, this.#tokens.indexOf(placeholders[n])] as const)
       .sort((a, b) => a[1] - b[1]);
@@ -148,10 +162,11 @@ class Template<K extends string> {
 }
 
 function template<K extends string>(
+  subjects: Subjects,
   names: readonly K[],
   build: (ids: Record<K, string>) => string,
 ): Template<K> {
-  return new Template(names, build);
+  return new Template(subjects.base, names, build);
 }
 
 const made = new WeakMap<Subjects, SubjectParsers>();
@@ -181,19 +196,21 @@ export class SubjectParsers {
   }
 
   constructor(readonly subjects: Subjects) {
-    this.#agent = template(["agentId"], (t) => subjects.agent(t.agentId));
-    this.#agentExecutor = template(["agentId", "frameworkId", "executorId"], (t) =>
+    this.#agent = template(subjects, ["agentId"], (t) => subjects.agent(t.agentId));
+    this.#agentExecutor = template(subjects, ["agentId", "frameworkId", "executorId"], (t) =>
       subjects.agentExecutor(t.agentId, t.frameworkId, t.executorId),
     );
-    this.#agentFiles = template(["agentId"], (t) => subjects.agentFiles(t.agentId));
-    this.#executor = template(["agentId", "frameworkId", "executorId"], (t) =>
+    this.#agentFiles = template(subjects, ["agentId"], (t) => subjects.agentFiles(t.agentId));
+    this.#executor = template(subjects, ["agentId", "frameworkId", "executorId"], (t) =>
       subjects.executor(t.agentId, t.frameworkId, t.executorId),
     );
-    this.#framework = template(["principal", "frameworkId"], (t) =>
+    this.#framework = template(subjects, ["principal", "frameworkId"], (t) =>
       subjects.framework(t.principal, t.frameworkId),
     );
-    this.#masterInstance = template(["masterId"], (t) => subjects.masterInstance(t.masterId));
-    this.#policy = template(["name"], (t) => subjects.policy(t.name));
+    this.#masterInstance = template(subjects, ["masterId"], (t) =>
+      subjects.masterInstance(t.masterId),
+    );
+    this.#policy = template(subjects, ["name"], (t) => subjects.policy(t.name));
   }
 
   /** `masterRegister(principal)`. */

@@ -1,7 +1,8 @@
 import test from "ava";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { MESSAGE_TYPES } from "../../../protocol/registry.ts";
 import { ACCEPTED_TYPES, SubjectParsers } from "../../../protocol/subject-routes.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
 
 const subjects = new Subjects("acme.prod");
 const parse = new SubjectParsers(subjects);
@@ -61,4 +62,15 @@ test("subject routes - every accepted type is a message type of the registry, on
     t.is(new Set(types).size, types.length, `${route} lists a type twice`);
     for (const type of types) t.true(MESSAGE_TYPES.includes(type), `${route}: ${type}`);
   }
+});
+
+test("subject routes - a layout with a defaulted principal token is refused, not parsed for that principal only", (t) => {
+  // what a builder that gained a principal (defaulted) looks like to a parser not told about it
+  class PrincipalAgents extends Subjects {
+    override agent(agentId: string, principal = DEFAULT_PRINCIPAL): string {
+      return `${this.base}.agent.${principal}.${agentId}`;
+    }
+  }
+  const err = t.throws(() => new SubjectParsers(new PrincipalAgents()), { instanceOf: AgoraError });
+  t.is(err?.code, ErrorCode.Internal);
 });
