@@ -85,6 +85,26 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/teardown.ts")).teardownCommand,
   },
   {
+    name: "drain",
+    summary: "drain an agent: no new offers, its tasks killed (now or at a deadline)",
+    load: async () => (await import("./commands/drain.ts")).drainCommand,
+  },
+  {
+    name: "undrain",
+    summary: "reactivate a drained or deactivated agent",
+    load: async () => (await import("./commands/drain.ts")).undrainCommand,
+  },
+  {
+    name: "deactivate",
+    summary: "stop offering an agent's resources, its tasks left running",
+    load: async () => (await import("./commands/drain.ts")).deactivateCommand,
+  },
+  {
+    name: "maintenance",
+    summary: "show or change the maintenance schedule (windows when agents are unavailable)",
+    load: async () => (await import("./commands/maintenance.ts")).maintenanceCommand,
+  },
+  {
     name: "auth",
     summary: "create principals' credentials and the nats-server permissions",
     load: async () => (await import("./commands/auth.ts")).authCommand,

@@ -3,6 +3,12 @@
  * optional `AGORA_*` environment variable and a default. Resolution order:
  * defaults → environment → command-line flags → values given in code.
  * Durations resolve to milliseconds.
+ *
+ * This module parses and converts, and checks ranges as it goes, without
+ * TypeBox (every CLI call loads it); an actor resolves its configuration with
+ * `resolveConfig` (infra/config-schema.ts), which also validates the whole
+ * resolved configuration, values given in code included, against the TypeBox
+ * schema derived from the table.
  */
 import { parseArgs } from "node:util";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
@@ -44,6 +50,8 @@ export interface OptionSpec<K extends OptionKind = OptionKind> {
   min?: number;
   /** Largest value of a number, integer or duration (ms) option. */
   max?: number;
+  /** The values a string option may take. */
+  choices?: readonly string[];
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -67,45 +75,89 @@ export interface ResolveInput<S extends OptionSpecs> {
   allowPositionals?: boolean;
 }
 
-function inRange(spec: OptionSpec, value: number, what: string, raw: unknown): number {
-  const shown = spec.kind === "duration" ? String(raw) : String(value);
+/** Where a resolved value came from: its stage and, from the environment or a flag, its text. */
+export interface ValueOrigin {
+  stage: "default" | "env" | "flag" | "code";
+  raw?: string;
+}
+
+/** The origin of each resolved option, by key. */
+export type Origins = Record<string, ValueOrigin>;
+
+/** How an option is named in a message: its variable when the value came from there, else its flag. */
+export function optionName(spec: OptionSpec, origin?: ValueOrigin): string {
+  return origin?.stage === "env" && spec.env !== undefined ? spec.env : `--${spec.flag}`;
+}
+
+/** How a value is shown in a message: as it was typed when it was, else in the option's unit. */
+export function shownValue(spec: OptionSpec, value: unknown, origin?: ValueOrigin): string {
+  if (origin?.raw !== undefined) return origin.raw;
+  if (spec.kind === "duration" && typeof value === "number") return `${value}ms`;
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * The one-line message of a value outside its option's range or choices, or
+ * undefined when it is inside.
+ */
+export function outOfRange(
+  spec: OptionSpec,
+  value: unknown,
+  origin?: ValueOrigin,
+): string | undefined {
+  const name = optionName(spec, origin);
+  const shown = shownValue(spec, value, origin);
   const unit = spec.kind === "duration" ? "ms" : "";
-  if (spec.min !== undefined && value < spec.min) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `${what} must be at least ${spec.min}${unit}, got ${shown}`,
-    );
+  if (typeof value === "number") {
+    if (spec.min !== undefined && value < spec.min) {
+      return `${name} must be at least ${spec.min}${unit}, got ${shown}`;
+    }
+    if (spec.max !== undefined && value > spec.max) {
+      return `${name} must be at most ${spec.max}${unit}, got ${shown}`;
+    }
   }
-  if (spec.max !== undefined && value > spec.max) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `${what} must be at most ${spec.max}${unit}, got ${shown}`,
-    );
+  if (typeof value === "string" && spec.choices !== undefined && !spec.choices.includes(value)) {
+    return `${name} must be ${choiceList(spec.choices)}, got ${JSON.stringify(value)}`;
   }
+  return undefined;
+}
+
+/** `a, b or c`. */
+function choiceList(choices: readonly string[]): string {
+  return choices.length <= 1
+    ? (choices[0] ?? "")
+    : `${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`;
+}
+
+function inRange(spec: OptionSpec, value: unknown, origin: ValueOrigin): unknown {
+  const message = outOfRange(spec, value, origin);
+  if (message !== undefined) throw new AgoraError(ErrorCode.InvalidConfig, message);
   return value;
 }
 
-function convert(spec: OptionSpec, raw: string | boolean | string[], source: string): unknown {
-  const what = `${source} ${spec.env && source.startsWith("$") ? spec.env : `--${spec.flag}`}`;
+function convert(
+  spec: OptionSpec,
+  raw: string | boolean | string[],
+  stage: "env" | "flag",
+): unknown {
+  const origin: ValueOrigin = { stage, raw: Array.isArray(raw) ? raw.join(",") : String(raw) };
+  const what = optionName(spec, origin);
   switch (spec.kind) {
     case "boolean":
       if (typeof raw === "boolean") return raw;
       if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
       if (/^(0|false|no|off)$/i.test(String(raw))) return false;
-      throw new AgoraError(
-        ErrorCode.InvalidConfig,
-        `${what.trim()}: expected true or false, got ${raw}`,
-      );
+      throw new AgoraError(ErrorCode.InvalidConfig, `${what}: expected true or false, got ${raw}`);
     case "duration":
       if (/^\s*-/.test(String(raw))) {
         throw new AgoraError(
           ErrorCode.InvalidConfig,
-          `${what.trim()} must not be negative, got ${String(raw)}`,
+          `${what} must not be negative, got ${String(raw)}`,
         );
       }
-      return inRange(spec, parseDuration(String(raw), what.trim()), what.trim(), raw);
+      return inRange(spec, parseDuration(String(raw), what), origin);
     case "bytes":
-      return parseByteSize(String(raw), what.trim());
+      return parseByteSize(String(raw), what);
     case "number":
     case "integer": {
       const n = Number(raw);
@@ -116,10 +168,10 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
       ) {
         throw new AgoraError(
           ErrorCode.InvalidConfig,
-          `${what.trim()}: expected ${spec.kind === "integer" ? "an integer" : "a number"}, got ${JSON.stringify(raw)}`,
+          `${what}: expected ${spec.kind === "integer" ? "an integer" : "a number"}, got ${JSON.stringify(raw)}`,
         );
       }
-      return inRange(spec, n, what.trim(), raw);
+      return inRange(spec, n, origin);
     }
     case "strings":
       return Array.isArray(raw)
@@ -128,7 +180,7 @@ function convert(spec: OptionSpec, raw: string | boolean | string[], source: str
             .split(",")
             .filter((s) => s !== "");
     default:
-      return String(raw);
+      return inRange(spec, String(raw), origin);
   }
 }
 
@@ -192,13 +244,18 @@ function parseErrorMessage(cause: unknown): string {
 export function resolveOptions<S extends OptionSpecs>(
   specs: S,
   input: ResolveInput<S> = {},
-): { values: Resolved<S>; positionals: string[]; help: boolean } {
+): { values: Resolved<S>; positionals: string[]; help: boolean; origins: Origins } {
   const env = input.env ?? process.env;
   const values: Record<string, unknown> = {};
+  const origins: Origins = {};
   for (const [key, spec] of Object.entries(specs)) {
     values[key] = spec.default;
+    origins[key] = { stage: "default" };
     const fromEnv = spec.env === undefined ? undefined : env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== "") values[key] = convert(spec, fromEnv, "$");
+    if (fromEnv !== undefined && fromEnv !== "") {
+      values[key] = convert(spec, fromEnv, "env");
+      origins[key] = { stage: "env", raw: fromEnv };
+    }
   }
   type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
   const options: Record<string, ParseOption> = { help: { type: "boolean", short: "h" } };
@@ -225,7 +282,7 @@ export function resolveOptions<S extends OptionSpecs>(
     const match = /^--([^=]+)=(.*)$/.exec(arg);
     const boolean = match === null ? undefined : booleans.get(match[1] as string);
     if (match !== null && boolean !== undefined) {
-      explicit.push([boolean[0], convert(boolean[1], match[2] as string, "")]);
+      explicit.push([boolean[0], convert(boolean[1], match[2] as string, "flag")]);
     } else {
       argv.push(arg);
     }
@@ -243,16 +300,27 @@ export function resolveOptions<S extends OptionSpecs>(
   }
   for (const [key, spec] of Object.entries(specs)) {
     const raw = parsed.values[spec.flag];
-    if (raw !== undefined) values[key] = convert(spec, raw as string | boolean | string[], "");
+    if (raw === undefined) continue;
+    values[key] = convert(spec, raw as string | boolean | string[], "flag");
+    origins[key] = {
+      stage: "flag",
+      raw: Array.isArray(raw) ? raw.join(",") : typeof raw === "string" ? raw : undefined,
+    };
   }
-  for (const [key, value] of explicit) values[key] = value;
+  for (const [key, value] of explicit) {
+    values[key] = value;
+    origins[key] = { stage: "flag" };
+  }
   for (const [key, value] of Object.entries(input.overrides ?? {})) {
-    if (value !== undefined) values[key] = value;
+    if (value === undefined) continue;
+    values[key] = value;
+    origins[key] = { stage: "code" };
   }
   return {
     values: values as Resolved<S>,
     positionals: parsed.positionals,
     help: parsed.values.help === true,
+    origins,
   };
 }
 
@@ -346,6 +414,24 @@ export const CREDENTIAL_OPTIONS = {
   },
 } as const satisfies OptionSpecs;
 
+/** pino's levels, as `--log-level` takes them. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/**
+ * `--log-level` of an actor. No default: absent, the actor keeps the level of
+ * the logger it was given (`info` for the daemons).
+ */
+export const LOG_OPTIONS = {
+  logLevel: {
+    kind: "string",
+    flag: "log-level",
+    env: "AGORA_LOG_LEVEL",
+    choices: LOG_LEVELS,
+    placeholder: "LEVEL",
+    help: "log level: fatal, error, warn, info, debug, trace or silent (default: info)",
+  },
+} as const satisfies OptionSpecs;
+
 /** Options every networked command has: the NATS URL, the subject prefix and the credentials. */
 export const COMMON_OPTIONS = {
   nats: {
@@ -373,6 +459,8 @@ export const HTTP_OPTIONS = {
     kind: "integer",
     flag: "http-port",
     env: "AGORA_HTTP_PORT",
+    min: 0,
+    max: 65535,
     placeholder: "PORT",
     help: "serve /metrics (Prometheus), /health and, where the actor has one, /state over HTTP on this port; 0 picks a free one (the URL is logged); absent: no HTTP server",
   },

@@ -129,6 +129,8 @@ export const AGENT_MEM_RESERVED_THRESHOLD_MB = 2048;
 export const AGENT_DISK_RESERVED_MB = 5120;
 /** ...when the file system holds at least 10 GB; below it, half of it is offered. */
 export const AGENT_DISK_RESERVED_THRESHOLD_MB = 10_240;
+/** Executor library: first retry of `executor.subscribe`; doubles on each retry. */
+export const DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MS = 100;
 /** Executor library: `executor.subscribe` is retried with backoff up to this (`MESOS_SUBSCRIPTION_BACKOFF_MAX`, 2 s). */
 export const DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS = 2000;
 /** Command executor: after its terminal update it waits at most this for the acknowledgement, then exits. */
@@ -274,6 +276,9 @@ export const DEFAULT_REGISTRY_REPLICAS = 1;
 export const DEFAULT_REGISTRY = "kv";
 /** Master: how long `start()` keeps trying to open the registry bucket (JetStream electing a stream leader). */
 export const REGISTRY_OPEN_TIMEOUT_MS = 30_000;
+/** Master: first retry of opening the registry; doubles up to {@link REGISTRY_OPEN_BACKOFF_MAX_MS}. */
+export const REGISTRY_OPEN_BACKOFF_MS = 100;
+export const REGISTRY_OPEN_BACKOFF_MAX_MS = 2000;
 /** Master: a newly elected standby waits at most this for its registry mirror to catch up with the stream, then reads the registry whole. */
 export const REGISTRY_MIRROR_CATCH_UP_MS = 2000;
 
@@ -314,6 +319,10 @@ export const DEFAULT_UI_FLUSH_MS = 100;
 export const DEFAULT_UI_SAMPLE_MS = 2000;
 /** Web UI: a new state snapshot is taken this long after the last sign of a gap (one per failover storm). */
 export const DEFAULT_UI_RESNAPSHOT_DELAY_MS = 1000;
+/** UI: a state request the master did not answer is retried after this, doubling... */
+export const UI_SNAPSHOT_RETRY_MS = 1000;
+/** ...up to this. */
+export const UI_SNAPSHOT_RETRY_MAX_MS = 30_000;
 /** Web UI: a browser whose unsent stream grows past this many bytes is dropped (it reconnects and re-snapshots). */
 export const UI_MAX_CLIENT_BACKLOG_BYTES = 16 * 1024 * 1024;
 /**

@@ -105,6 +105,11 @@ export const AgentKillTask = message("agent.killTask", {
   taskId: Id,
   /** Overrides the task's kill grace period, in seconds. */
   gracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  /**
+   * Upper bound of the grace period, in seconds (a drain's
+   * `maxGracePeriodSeconds`): the task gets the smaller of it and its own.
+   */
+  maxGracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
 });
 
 /** Master → agent: the scheduler acknowledged a status update. */

@@ -13,6 +13,7 @@ import {
   TaskStatus,
   Text,
 } from "./common.ts";
+import { DrainInfo } from "./maintenance.ts";
 
 const at = { /** Milliseconds since the epoch. */ timestamp: Type.Number() };
 
@@ -33,6 +34,14 @@ export const ClusterAgentReregistered = message("cluster.agentReregistered", {
 export const ClusterAgentUnreachable = message("cluster.agentUnreachable", {
   ...at,
   agentId: Id,
+});
+
+/** An agent was deactivated, drained, found drained or reactivated (Mesos `AGENT_UPDATED`). */
+export const ClusterAgentUpdated = message("cluster.agentUpdated", {
+  ...at,
+  agentId: Id,
+  deactivated: Type.Boolean(),
+  drain: Type.Optional(DrainInfo),
 });
 
 export const ClusterAgentRemoved = message("cluster.agentRemoved", {

@@ -182,6 +182,8 @@ export const TaskReason = {
   ExecutorUnregistered: "REASON_EXECUTOR_UNREGISTERED",
   FrameworkRemoved: "REASON_FRAMEWORK_REMOVED",
   AgentDisconnected: "REASON_AGENT_DISCONNECTED",
+  /** The agent is being drained (Mesos `REASON_AGENT_DRAINING`). */
+  AgentDraining: "REASON_AGENT_DRAINING",
   AgentRemoved: "REASON_AGENT_REMOVED",
   AgentRestarted: "REASON_AGENT_RESTARTED",
   AgentUnknown: "REASON_AGENT_UNKNOWN",

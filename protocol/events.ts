@@ -4,6 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { Id, message, Offer, TaskStatus, Text } from "./common.ts";
+import { InverseOffer } from "./maintenance.ts";
 
 /** Reply to `scheduler.subscribe`, and published once on the framework's subject. */
 export const EventSubscribed = message("event.subscribed", {
@@ -21,6 +22,20 @@ export const EventOffers = message("event.offers", {
 /** An offer is no longer valid. */
 export const EventRescind = message("event.rescind", {
   offerId: Id,
+});
+
+/**
+ * Inverse offers (Mesos `Event.InverseOffers`): agents the framework runs tasks
+ * on are drained or scheduled for maintenance. Answer with
+ * `scheduler.acceptInverseOffers` or `scheduler.declineInverseOffers`.
+ */
+export const EventInverseOffers = message("event.inverseOffers", {
+  inverseOffers: Type.Array(InverseOffer, { maxItems: 10_000 }),
+});
+
+/** An inverse offer is withdrawn (the agent was reactivated, or the framework has no task left on it). */
+export const EventRescindInverseOffer = message("event.rescindInverseOffer", {
+  inverseOfferId: Id,
 });
 
 /** A task status update; acknowledge it when it has a `uuid`. */

@@ -96,6 +96,16 @@ export const SchedulerDecline = message("scheduler.decline", {
   filters: Type.Optional(Filters),
 });
 
+/** Accept inverse offers: the framework will move its tasks off those agents (Mesos `ACCEPT_INVERSE_OFFERS`). */
+export const SchedulerAcceptInverseOffers = message("scheduler.acceptInverseOffers", {
+  inverseOfferIds: Type.Array(Id, { minItems: 1, maxItems: 10_000 }),
+});
+
+/** Decline inverse offers: the framework will not move its tasks (Mesos `DECLINE_INVERSE_OFFERS`). */
+export const SchedulerDeclineInverseOffers = message("scheduler.declineInverseOffers", {
+  inverseOfferIds: Type.Array(Id, { minItems: 1, maxItems: 10_000 }),
+});
+
 /** Remove all decline filters and unsuppress the roles (all when `roles` is absent). */
 export const SchedulerRevive = message("scheduler.revive", {
   roles: Type.Optional(Type.Array(Role, { maxItems: 64 })),

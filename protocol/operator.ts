@@ -13,6 +13,7 @@ import {
   TaskStateSchemaRef,
   Text,
 } from "./common.ts";
+import { DrainInfo, InverseOfferStatus, MaintenanceWindow, Unavailability } from "./maintenance.ts";
 
 export const StateTask = Type.Object({
   id: Id,
@@ -38,6 +39,22 @@ export const StateAgent = Type.Object({
   active: Type.Boolean(),
   /** `active`, `unreachable` or `removed`. */
   status: Type.String(),
+  /** Deactivated (drained, or by `operator.deactivateAgent`): its resources are not offered (Mesos `deactivated`). */
+  deactivated: Type.Optional(Type.Boolean()),
+  /** Set while it is drained or draining (Mesos `drain_info`). */
+  drain: Type.Optional(DrainInfo),
+  /** When a maintenance window makes it unavailable. */
+  unavailability: Type.Optional(Unavailability),
+  /** Inverse offers about it, one per framework with tasks on it, and their answers. */
+  inverseOffers: Type.Optional(
+    Type.Array(
+      Type.Object({
+        inverseOfferId: Id,
+        frameworkId: Id,
+        status: Type.Union(Object.values(InverseOfferStatus).map((v) => Type.Literal(v))),
+      }),
+    ),
+  ),
 });
 
 export const StateFramework = Type.Object({
@@ -256,4 +273,44 @@ export const OperatorExplanation = message("operator.explanation", {
   timestamp: Type.Number(),
   policy: Type.String(),
   roles: Type.Array(ExplainRole),
+});
+
+/**
+ * Drains an agent (Mesos 1.9 `DRAIN_AGENT`): it is deactivated (no offers;
+ * outstanding ones rescinded), its frameworks get inverse offers, and its
+ * tasks are killed — at once, or at `deadlineSeconds` from now — each with its
+ * kill grace period bounded by `maxGracePeriodSeconds`. It is DRAINED when no
+ * task is left; with `markGone` it is then removed for good. The reply is `ok`.
+ */
+export const OperatorDrainAgent = message("operator.drainAgent", {
+  agentId: Id,
+  maxGracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  markGone: Type.Optional(Type.Boolean()),
+  deadlineSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+
+/** Stops offering an agent's resources, its tasks untouched (Mesos `DEACTIVATE_AGENT`); `ok`. */
+export const OperatorDeactivateAgent = message("operator.deactivateAgent", { agentId: Id });
+
+/**
+ * Offers an agent's resources again and ends its drain (Mesos `REACTIVATE_AGENT`;
+ * `agora undrain`); kills already sent stay sent. `ok`.
+ */
+export const OperatorReactivateAgent = message("operator.reactivateAgent", { agentId: Id });
+
+/**
+ * Replaces the maintenance schedule (Mesos `UPDATE_MAINTENANCE_SCHEDULE`): the
+ * frameworks on the agents of each window get inverse offers; at a window's
+ * start its agents are drained, at its end reactivated. `ok`.
+ */
+export const OperatorUpdateMaintenanceSchedule = message("operator.updateMaintenanceSchedule", {
+  windows: Type.Array(MaintenanceWindow, { maxItems: 1000 }),
+});
+
+/** Asks for the maintenance schedule; the reply is `operator.maintenanceSchedule`. */
+export const OperatorGetMaintenanceSchedule = message("operator.getMaintenanceSchedule", {});
+
+/** The maintenance schedule. */
+export const OperatorMaintenanceSchedule = message("operator.maintenanceSchedule", {
+  windows: Type.Array(MaintenanceWindow),
 });

@@ -11,6 +11,7 @@ import { Packr, Unpackr } from "msgpackr";
 import { Attributes, Id, ResourcesJson, Role, Text } from "./common.ts";
 import { AgoraError, ErrorCode } from "./errors.ts";
 import { FrameworkInfo } from "./frameworks.ts";
+import { DrainInfo, MaintenanceWindow } from "./maintenance.ts";
 import { RoleQuota, RoleWeights } from "./operator.ts";
 
 /** The KV bucket of a subject prefix: `agora` → `agora_registry` (dots become `_`). */
@@ -57,6 +58,8 @@ export const StoreKeys = {
   quota: "quota",
   /** The chosen allocation policy ({@link PolicyRecord}). */
   policy: "policy",
+  /** The maintenance schedule ({@link MaintenanceRecord}). */
+  maintenance: "maintenance",
 } as const;
 
 /** `leader`: who leads, until when its lease is good. Taken and renewed by compare-and-swap. */
@@ -106,6 +109,10 @@ export const AgentRecord = Type.Object({
   unreachableSince: Type.Optional(Type.Number()),
   /** When it was removed (ms since the epoch). */
   goneAt: Type.Optional(Type.Number()),
+  /** Deactivated by the operator or a drain. */
+  deactivated: Type.Optional(Type.Boolean()),
+  /** Its drain, while it is draining or drained. */
+  drain: Type.Optional(DrainInfo),
 });
 export type AgentRecord = Static<typeof AgentRecord>;
 
@@ -131,6 +138,10 @@ export type QuotaRecord = Static<typeof QuotaRecord>;
 export const PolicyRecord = Type.Object({ name: Id });
 export type PolicyRecord = Static<typeof PolicyRecord>;
 
+/** `maintenance`: the maintenance schedule. */
+export const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
+export type MaintenanceRecord = Static<typeof MaintenanceRecord>;
+
 /** Compiled checkers of the stored records. */
 export const StoreChecks = {
   leader: TypeCompiler.Compile(LeaderRecord),
@@ -140,6 +151,7 @@ export const StoreChecks = {
   weights: TypeCompiler.Compile(WeightsRecord),
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
+  maintenance: TypeCompiler.Compile(MaintenanceRecord),
 };
 
 const packr = new Packr({

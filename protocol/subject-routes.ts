@@ -39,6 +39,8 @@ export const ACCEPTED_TYPES = {
     "scheduler.message",
     "scheduler.heartbeat",
     "scheduler.teardown",
+    "scheduler.acceptInverseOffers",
+    "scheduler.declineInverseOffers",
   ],
   /** Operator → the leading master. */
   masterOperator: [
@@ -51,6 +53,11 @@ export const ACCEPTED_TYPES = {
     "operator.usePolicy",
     "operator.teardown",
     "operator.explain",
+    "operator.drainAgent",
+    "operator.deactivateAgent",
+    "operator.reactivateAgent",
+    "operator.updateMaintenanceSchedule",
+    "operator.getMaintenanceSchedule",
   ],
   /** Operator → one master, leading or standing by. */
   masterInstance: ["operator.getState"],
@@ -85,6 +92,8 @@ export const ACCEPTED_TYPES = {
     "event.error",
     "event.heartbeat",
     "event.resubscribe",
+    "event.inverseOffers",
+    "event.rescindInverseOffer",
   ],
   /** Agent → executor. */
   executor: [

@@ -99,6 +99,8 @@ export const ClusterEventKind = {
   AgentRemoved: "agent.removed",
   AgentUnreachable: "agent.unreachable",
   AgentReregistered: "agent.reregistered",
+  /** Deactivated, draining, drained or reactivated. */
+  AgentUpdated: "agent.updated",
   FrameworkAdded: "framework.added",
   FrameworkRemoved: "framework.removed",
   FrameworkDisconnected: "framework.disconnected",

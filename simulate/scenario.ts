@@ -108,6 +108,36 @@ const ACTIONS = {
   setPriority: Type.Object({ ...at, role: Role, priority: Type.Number() }, strict),
   /** Prints why the framework receives nothing (or less) now: an `explain` line. */
   explain: Type.Object({ ...at, ...frameworkRef, role: Type.Optional(Role) }, strict),
+  /** `operator.drainAgent`: `deadline` and `maxGracePeriod` as durations. */
+  drainAgent: Type.Object(
+    {
+      ...at,
+      agent: Id,
+      deadline: Type.Optional(Duration),
+      maxGracePeriod: Type.Optional(Duration),
+      markGone: Type.Optional(Type.Boolean()),
+    },
+    strict,
+  ),
+  deactivateAgent: Type.Object({ ...at, agent: Id }, strict),
+  reactivateAgent: Type.Object({ ...at, agent: Id }, strict),
+  /** Replaces the maintenance schedule; `start` is scenario time, `duration` absent: indefinitely. */
+  scheduleMaintenance: Type.Object(
+    {
+      ...at,
+      windows: Type.Array(
+        Type.Object(
+          {
+            agents: Type.Array(Id, { minItems: 1 }),
+            start: Duration,
+            duration: Type.Optional(Duration),
+          },
+          strict,
+        ),
+      ),
+    },
+    strict,
+  ),
 } as const;
 
 /** The step actions. */
@@ -186,6 +216,18 @@ export type StepPlan = { at: number; path: string } & (
   | { do: "setQuota"; role: string; quota: QuotaPlan }
   | { do: "setPriority"; role: string; priority: number }
   | { do: "explain"; framework: string; role: string | undefined }
+  | {
+      do: "drainAgent";
+      agent: string;
+      deadline: number | undefined;
+      maxGracePeriod: number | undefined;
+      markGone: boolean;
+    }
+  | { do: "deactivateAgent" | "reactivateAgent"; agent: string }
+  | {
+      do: "scheduleMaintenance";
+      windows: Array<{ agents: string[]; start: number; duration: number | undefined }>;
+    }
 );
 
 /** A validated scenario, times in ms. */
@@ -388,6 +430,43 @@ function stepPlan(raw: unknown, path: string): StepPlan {
       };
     case "setPriority":
       return { ...when, do: name, role: step.role as string, priority: step.priority as number };
+    case "drainAgent":
+      return {
+        ...when,
+        do: name,
+        agent: step.agent as string,
+        deadline:
+          step.deadline === undefined
+            ? undefined
+            : duration(step.deadline as string | number, `${path}.deadline`),
+        maxGracePeriod:
+          step.maxGracePeriod === undefined
+            ? undefined
+            : duration(step.maxGracePeriod as string | number, `${path}.maxGracePeriod`),
+        markGone: step.markGone === true,
+      };
+    case "deactivateAgent":
+    case "reactivateAgent":
+      return { ...when, do: name, agent: step.agent as string };
+    case "scheduleMaintenance": {
+      const windows = step.windows as Array<{
+        agents: string[];
+        start: string | number;
+        duration?: string | number;
+      }>;
+      return {
+        ...when,
+        do: name,
+        windows: windows.map((w, i) => ({
+          agents: w.agents,
+          start: duration(w.start, `${path}.windows[${i}].start`),
+          duration:
+            w.duration === undefined
+              ? undefined
+              : duration(w.duration, `${path}.windows[${i}].duration`),
+        })),
+      };
+    }
   }
 }
 
@@ -426,6 +505,15 @@ function checkReferences(scenario: Scenario): void {
     }
     if ("agent" in step && typeof step.agent === "string" && !agents.has(step.agent)) {
       throw invalid(`${step.path}.agent`, `unknown agent "${step.agent}"`);
+    }
+    if (step.do === "scheduleMaintenance") {
+      step.windows.forEach((w, i) => {
+        w.agents.forEach((id, j) => {
+          if (!agents.has(id)) {
+            throw invalid(`${step.path}.windows[${i}].agents[${j}]`, `unknown agent "${id}"`);
+          }
+        });
+      });
     }
   }
 }

@@ -18,9 +18,12 @@ import {
   addDeclineFilter,
   clusterTotal,
   createMasterCore,
+  deactivateAgent,
+  drainAgent,
   explain,
   isLive,
   type Outbox,
+  reactivateAgent,
   removeAgent,
   resolveMasterConfig,
   roleSummaries,
@@ -28,6 +31,7 @@ import {
   setRoleQuota,
   setRoleWeight,
   totalAllocationOf,
+  updateMaintenanceSchedule,
 } from "../actors/master/embedded.ts";
 import { type Clock, VirtualClock } from "../infra/clock.ts";
 import { silentLogger } from "../infra/logger.ts";
@@ -63,8 +67,19 @@ export interface SimExplain {
   roles: Array<{ role: string; share: number; offersOutstanding: number; reasons: string[] }>;
 }
 
+/**
+ * An agent was deactivated, started draining, is drained or was reactivated
+ * (`cluster.agentUpdated`): `state` is `deactivated`, `DRAINING`, `DRAINED` or `active`.
+ */
+export interface SimAgentUpdate {
+  t: number;
+  event: "agent";
+  agent: string;
+  state: string;
+}
+
 /** One output line. */
-export type SimLine = SimEvent | SimSummary | SimExplain;
+export type SimLine = SimEvent | SimSummary | SimExplain | SimAgentUpdate;
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -178,6 +193,15 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
   };
 
   function onClusterEvent(msg: Message): void {
+    if (msg.type === "cluster.agentUpdated") {
+      push({
+        t: virtual.now(),
+        event: "agent",
+        agent: msg.agentId,
+        state: msg.drain?.state ?? (msg.deactivated ? "deactivated" : "active"),
+      });
+      return;
+    }
     if (msg.type !== "cluster.taskUpdated" || !endsTask(msg.state, msg.previousState)) return;
     const key = `${msg.frameworkId}\u0000${msg.taskId}`;
     if (declining.delete(key)) return;
@@ -215,6 +239,11 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
       agent?.end(frameworkId, task.taskId, TaskState.Finished);
     }
     return tasks;
+  };
+
+  /** An operator call on the simulation's memory registry is applied at once. */
+  const applied = (reply: undefined | Promise<undefined>) => {
+    if (reply instanceof Promise) throw new Error("the simulation's registry stores at once");
   };
 
   const runStep = (step: StepPlan) => {
@@ -289,6 +318,39 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
         return;
       case "setPriority":
         setRolePriority(ctx, step.role, step.priority);
+        return;
+      case "drainAgent":
+        applied(
+          drainAgent(ctx, {
+            type: "operator.drainAgent",
+            agentId: step.agent,
+            markGone: step.markGone,
+            ...(step.deadline === undefined ? {} : { deadlineSeconds: step.deadline / 1000 }),
+            ...(step.maxGracePeriod === undefined
+              ? {}
+              : { maxGracePeriodSeconds: step.maxGracePeriod / 1000 }),
+          }),
+        );
+        return;
+      case "deactivateAgent":
+        applied(deactivateAgent(ctx, { type: "operator.deactivateAgent", agentId: step.agent }));
+        return;
+      case "reactivateAgent":
+        applied(reactivateAgent(ctx, { type: "operator.reactivateAgent", agentId: step.agent }));
+        return;
+      case "scheduleMaintenance":
+        applied(
+          updateMaintenanceSchedule(ctx, {
+            type: "operator.updateMaintenanceSchedule",
+            windows: step.windows.map((w) => ({
+              machines: w.agents.map((agentId) => ({ agentId })),
+              unavailability: {
+                start: w.start,
+                ...(w.duration === undefined ? {} : { durationMs: w.duration }),
+              },
+            })),
+          }),
+        );
         return;
       case "explain": {
         const reply = explain(ctx, { frameworkId: step.framework, role: step.role });

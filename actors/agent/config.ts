@@ -10,12 +10,12 @@ import path from "node:path";
 import {
   COMMON_OPTIONS,
   HTTP_OPTIONS,
+  LOG_OPTIONS,
   type OptionSpecs,
   type Resolved,
   type ResolveInput,
-  resolveOptions,
-  validateHttpPort,
 } from "../../infra/config.ts";
+import { resolveConfig } from "../../infra/config-schema.ts";
 import {
   DEFAULT_CGROUPS_ENABLE_CFS,
   DEFAULT_CGROUPS_HIERARCHY,
@@ -62,6 +62,7 @@ export const ISOLATION_MODES = [
 export const AGENT_OPTIONS = {
   ...COMMON_OPTIONS,
   ...HTTP_OPTIONS,
+  ...LOG_OPTIONS,
   executorNkey: {
     kind: "string",
     flag: "executor-nkey",
@@ -121,6 +122,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_STATUS_UPDATE_RETRY_MIN",
     default: DEFAULT_STATUS_UPDATE_RETRY_MIN_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "first retry of an unacknowledged status update; doubles on each retry",
   },
   statusUpdateRetryMax: {
@@ -161,6 +163,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_RECOVER",
     default: DEFAULT_RECOVER,
     placeholder: "reconnect|cleanup",
+    choices: RECOVER_MODES,
     help: "on restart, reconnect to the checkpointed live executors, or kill them all (cleanup)",
   },
   executorReregistrationTimeout: {
@@ -169,6 +172,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_EXECUTOR_REREGISTRATION_TIMEOUT",
     default: DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
     placeholder: "DURATION",
+    max: MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
     help: "on restart, how long live executors get to resubscribe before they are killed (max 15s)",
   },
   recoveryTimeout: {
@@ -177,6 +181,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_RECOVERY_TIMEOUT",
     default: DEFAULT_RECOVERY_TIMEOUT_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "an executor whose agent is away for longer kills its tasks and exits",
   },
   reconfigurationPolicy: {
@@ -185,6 +190,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_RECONFIGURATION_POLICY",
     default: DEFAULT_RECONFIGURATION_POLICY,
     placeholder: "equal|additive",
+    choices: RECONFIGURATION_POLICIES,
     help: "what a restart may change of --resources and --attributes: nothing, or only add",
   },
   fetcherCacheDir: {
@@ -209,6 +215,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_FETCHER_STALL_TIMEOUT",
     default: DEFAULT_FETCHER_STALL_TIMEOUT_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "a download of a task's URI that receives nothing for this long is aborted",
   },
   isolation: {
@@ -217,6 +224,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_ISOLATION",
     default: DEFAULT_ISOLATION,
     placeholder: "cgroups|none|auto",
+    choices: ISOLATION_MODES,
     help: "container isolation: cgroups (v2, else v1; fails where neither is usable), none, or auto",
   },
   cgroupsHierarchy: {
@@ -247,6 +255,7 @@ export const AGENT_OPTIONS = {
     flag: "cgroups-max-pids",
     env: "AGORA_CGROUPS_MAX_PIDS",
     placeholder: "N",
+    min: 1,
     help: "most processes and threads per container (pids.max); unlimited when not given",
   },
   switchUser: {
@@ -269,6 +278,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_CONTAINER_DISK_WATCH_INTERVAL",
     default: DEFAULT_CONTAINER_DISK_WATCH_INTERVAL_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "how often a sandbox's disk usage is checked against its disk resource",
   },
   usageInterval: {
@@ -277,6 +287,7 @@ export const AGENT_OPTIONS = {
     env: "AGORA_USAGE_INTERVAL",
     default: DEFAULT_USAGE_INTERVAL_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "how often the executors' resource statistics are sent to the master (agent.usage)",
   },
 } as const satisfies OptionSpecs;
@@ -306,10 +317,7 @@ export function reconfigurationPolicy(config: AgentConfig): ReconfigurationPolic
  * @throws AgoraError INVALID_CONFIG with a one-line message
  */
 export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {}): AgentConfig {
-  const config = resolveOptions(AGENT_OPTIONS, input).values;
-  if (config.statusUpdateRetryMin <= 0) {
-    throw new AgoraError(ErrorCode.InvalidConfig, "--status-update-retry-min must be positive");
-  }
+  const config = resolveConfig(AGENT_OPTIONS, input).values;
   if (config.statusUpdateRetryMax < config.statusUpdateRetryMin) {
     throw new AgoraError(
       ErrorCode.InvalidConfig,
@@ -317,31 +325,6 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
     );
   }
   if (config.attributes !== undefined) parseAttributes(config.attributes);
-  validateHttpPort(config.httpPort);
-  if (!(RECOVER_MODES as readonly string[]).includes(config.recover)) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `--recover must be reconnect or cleanup, got ${JSON.stringify(config.recover)}`,
-    );
-  }
-  if (!(RECONFIGURATION_POLICIES as readonly string[]).includes(config.reconfigurationPolicy)) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `--reconfiguration-policy must be equal or additive, got ${JSON.stringify(config.reconfigurationPolicy)}`,
-    );
-  }
-  if (config.executorReregistrationTimeout > MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `--executor-reregistration-timeout must be at most ${MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS / 1000}s`,
-    );
-  }
-  if (!(ISOLATION_MODES as readonly string[]).includes(config.isolation)) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `--isolation must be cgroups, none or auto, got ${JSON.stringify(config.isolation)}`,
-    );
-  }
   const root = config.cgroupsRoot;
   if (root === "" || root.startsWith("/") || root.split("/").includes("..")) {
     throw new AgoraError(
@@ -349,22 +332,7 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
       `--cgroups-root must be a relative path, got ${JSON.stringify(root)}`,
     );
   }
-  if (config.cgroupsMaxPids !== undefined && config.cgroupsMaxPids < 1) {
-    throw new AgoraError(ErrorCode.InvalidConfig, "--cgroups-max-pids must be at least 1");
-  }
-  if (config.containerDiskWatchInterval <= 0 || config.usageInterval <= 0) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      "--container-disk-watch-interval and --usage-interval must be positive",
-    );
-  }
-  if (config.recoveryTimeout <= 0) {
-    throw new AgoraError(ErrorCode.InvalidConfig, "--recovery-timeout must be positive");
-  }
   parseBytes(config.fetcherCacheSize, "--fetcher-cache-size");
-  if (config.fetcherStallTimeout <= 0) {
-    throw new AgoraError(ErrorCode.InvalidConfig, "--fetcher-stall-timeout must be positive");
-  }
   return config;
 }
 

@@ -545,8 +545,16 @@ export class ExecutorManager {
     return undefined;
   }
 
-  /** Kills a task (`agent.killTask`). */
-  killTask(frameworkId: string, taskId: string, gracePeriodSeconds: number | undefined): void {
+  /**
+   * Kills a task (`agent.killTask`); with `maxGracePeriodSeconds` (a drain)
+   * the task gets the smaller of that and its own grace period.
+   */
+  killTask(
+    frameworkId: string,
+    taskId: string,
+    requestedSeconds: number | undefined,
+    maxGracePeriodSeconds?: number,
+  ): void {
     const record = this.#tasks.get(key(frameworkId, taskId));
     if (record === undefined) {
       this.#o.metrics.inc("kills_unknown_task");
@@ -557,6 +565,16 @@ export class ExecutorManager {
       return;
     }
     if (isTerminalState(record.status.state)) return;
+    const gracePeriodSeconds =
+      maxGracePeriodSeconds === undefined
+        ? requestedSeconds
+        : Math.min(
+            maxGracePeriodSeconds,
+            requestedSeconds ??
+              record.task.killPolicy?.gracePeriodSeconds ??
+              record.task.killGracePeriodSeconds ??
+              this.#o.shutdownGracePeriodMs / 1000,
+          );
     record.killed = true;
     this.checkpointTask(frameworkId, taskId);
     const executor = this.#executors.get(key(frameworkId, record.executorId));

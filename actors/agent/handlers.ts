@@ -62,7 +62,12 @@ export function masterCommandHandler(ctx: AgentHandlerContext): Handler<MasterCo
         return undefined;
       case "agent.killTask":
         ctx.logger.info({ frameworkId: msg.frameworkId, taskId: msg.taskId }, "killTask");
-        ctx.executors.killTask(msg.frameworkId, msg.taskId, msg.gracePeriodSeconds);
+        ctx.executors.killTask(
+          msg.frameworkId,
+          msg.taskId,
+          msg.gracePeriodSeconds,
+          msg.maxGracePeriodSeconds,
+        );
         return undefined;
       case "agent.acknowledge":
         acknowledge(ctx, msg);

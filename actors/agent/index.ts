@@ -146,7 +146,7 @@ export function createAgent(deps: AgentDeps): Agent {
     });
   const state = new AgentStateStore(workDir, logger, metrics);
   const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const level = process.env.AGORA_LOG_LEVEL ?? deps.logger.level;
+  const level = config.logLevel ?? deps.logger.level;
   let subscriptions: Subscription[] = [];
   let subscribedId: string | undefined;
   let currentId: string | undefined;

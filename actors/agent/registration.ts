@@ -16,6 +16,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type Actor, createActor } from "xstate";
+import { backoffDelay } from "../../infra/backoff.ts";
 import type { Clock } from "../../infra/clock.ts";
 import { DEFAULT_REREGISTRATION_BACKOFF_MAX_MS } from "../../infra/defaults.ts";
 import type { Logger } from "../../infra/logger.ts";
@@ -167,10 +168,14 @@ export class Registrar {
 
   /** The next retry delay: `backoff · 2^attempt` capped, then a uniform draw in its upper half. */
   #delay(context: RegistrationContext): number {
-    const cap = context.lostMaster ? this.#o.reregistrationBackoffMaxMs : this.#o.backoffMaxMs;
-    const ceiling = Math.min(cap, this.#o.backoffMs * 2 ** context.attempt);
-    const random = this.#o.random ?? Math.random;
-    return Math.round(ceiling / 2 + random() * (ceiling / 2));
+    const maxMs = context.lostMaster ? this.#o.reregistrationBackoffMaxMs : this.#o.backoffMaxMs;
+    return Math.round(
+      backoffDelay(
+        { initialMs: this.#o.backoffMs, maxMs, jitter: 0.5 },
+        context.attempt,
+        this.#o.random,
+      ),
+    );
   }
 
   async #recover(): Promise<void> {

@@ -11,7 +11,8 @@
  * nothing is sent; on resume every stream's pending update is sent at once.
  */
 
-import type { Clock, Timer } from "../../infra/clock.ts";
+import { Backoff } from "../../infra/backoff.ts";
+import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { isTerminalState, type TaskStatus } from "../../protocol/common.ts";
@@ -71,9 +72,8 @@ interface Stream {
   readonly seen: Set<string>;
   /** A terminal update was appended; nothing may follow it. */
   terminal: boolean;
-  timer: Timer | undefined;
-  /** The interval of the next retry. */
-  interval: number;
+  /** The retries of the head update: from retry-min, doubling up to retry-max. */
+  readonly retry: Backoff;
 }
 
 /** Task ids are unique within a framework; a space never occurs in an id. */
@@ -122,8 +122,7 @@ export class StatusUpdateManager {
         pending: [],
         seen: new Set(),
         terminal: false,
-        timer: undefined,
-        interval: this.#options.retryMinMs,
+        retry: this.#retryBackoff(),
       };
       this.#streams.set(key, stream);
     }
@@ -156,8 +155,7 @@ export class StatusUpdateManager {
       pending: [...pending],
       seen: new Set(seen),
       terminal: pending.some((p) => isTerminalState(p.state)),
-      timer: undefined,
-      interval: this.#options.retryMinMs,
+      retry: this.#retryBackoff(),
     };
     for (const p of pending) if (p.uuid !== undefined) stream.seen.add(p.uuid);
     this.#streams.set(key, stream);
@@ -179,9 +177,7 @@ export class StatusUpdateManager {
       return undefined;
     }
     stream.pending.shift();
-    stream.timer?.cancel();
-    stream.timer = undefined;
-    stream.interval = this.#options.retryMinMs;
+    stream.retry.reset();
     this.#store.acknowledged(frameworkId, taskId, uuid);
     this.#options.metrics.inc("status_update_acks");
     if (stream.pending.length > 0) {
@@ -197,17 +193,14 @@ export class StatusUpdateManager {
   /** Stops sending (the master is unreachable); pending updates stay. */
   pause(): void {
     this.#paused = true;
-    for (const stream of this.#streams.values()) {
-      stream.timer?.cancel();
-      stream.timer = undefined;
-    }
+    for (const stream of this.#streams.values()) stream.retry.cancel();
   }
 
   /** Sends every stream's pending update now and resumes retrying. */
   resume(): void {
     this.#paused = false;
     for (const stream of this.#streams.values()) {
-      stream.interval = this.#options.retryMinMs;
+      stream.retry.reset();
       this.#sendHead(stream, true);
     }
   }
@@ -221,7 +214,7 @@ export class StatusUpdateManager {
   cleanup(frameworkId: string): void {
     for (const [key, stream] of this.#streams) {
       if (stream.frameworkId !== frameworkId) continue;
-      stream.timer?.cancel();
+      stream.retry.cancel();
       this.#streams.delete(key);
       this.#store.closed(frameworkId, stream.taskId);
     }
@@ -230,7 +223,7 @@ export class StatusUpdateManager {
   /** Drops every stream (the master refused the agent: nobody will acknowledge). */
   clear(): void {
     for (const stream of this.#streams.values()) {
-      stream.timer?.cancel();
+      stream.retry.cancel();
       this.#store.closed(stream.frameworkId, stream.taskId);
     }
     this.#streams.clear();
@@ -256,16 +249,20 @@ export class StatusUpdateManager {
     this.pause();
   }
 
+  #retryBackoff(): Backoff {
+    return new Backoff({
+      clock: this.#options.clock,
+      initialMs: this.#options.retryMinMs,
+      maxMs: this.#options.retryMaxMs,
+    });
+  }
+
   #sendHead(stream: Stream, first: boolean): void {
     const head = stream.pending[0];
     if (head === undefined || this.#paused) return;
     if (!first) this.#options.metrics.inc("status_updates_retried");
     this.#options.forward(stream.frameworkId, head);
-    stream.timer?.cancel();
-    const interval = stream.interval;
-    stream.interval = Math.min(interval * 2, this.#options.retryMaxMs);
-    stream.timer = this.#options.clock.after(interval, () => {
-      stream.timer = undefined;
+    const interval = stream.retry.schedule(() => {
       if (this.#streams.get(stream.key) !== stream) return;
       this.#options.logger.debug(
         { taskId: stream.taskId, uuid: head.uuid, intervalMs: interval },

@@ -31,12 +31,14 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Static } from "@sinclair/typebox";
+import { Backoff } from "../../infra/backoff.ts";
 import { Batcher } from "../../infra/batch.ts";
 import { type Clock, systemClock, type Timer } from "../../infra/clock.ts";
 import { closeGracefully, connect } from "../../infra/connect.ts";
 import {
   DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS,
   DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS,
+  DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MS,
   EXECUTOR_SHUTDOWN_KILL_MARGIN_MS,
 } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
@@ -57,7 +59,8 @@ import type { TaskContainer as TaskContainerSchema } from "../../protocol/execut
 import type { Message } from "../../protocol/registry.ts";
 import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { Subjects } from "../../protocol/subjects.ts";
-import { type ExecutorEnvironment, readExecutorEnvironment } from "../shared/executor-env.ts";
+import type { ExecutorEnvironment } from "../shared/executor-env.ts";
+import { resolveExecutorConfig } from "./config.ts";
 
 /** A task's nested cgroup, as the agent names it in `executor.launchGroup`. */
 export type TaskContainer = Static<typeof TaskContainerSchema>;
@@ -159,7 +162,7 @@ export class ExecutorDriver {
   constructor(options: ExecutorDriverOptions = {}) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.env = readExecutorEnvironment(options.env);
+    this.env = resolveExecutorConfig(options.env);
     this.#subjects = new Subjects(this.env.subjectPrefix);
     this.logger = (options.logger ?? createRootLogger({ level: this.env.logLevel })).child({
       actor: "executor",
@@ -224,7 +227,11 @@ export class ExecutorDriver {
   async #subscribe(): Promise<void> {
     const { env } = this;
     const subject = this.#subjects.agentExecutor(env.agentId, env.frameworkId, env.executorId);
-    let delay = 100;
+    const backoff = new Backoff({
+      clock: this.#clock,
+      initialMs: DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MS,
+      maxMs: DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS,
+    });
     for (;;) {
       if (this.#stopped) return;
       try {
@@ -253,9 +260,8 @@ export class ExecutorDriver {
       } catch (err) {
         if (err instanceof AgoraError && !err.retryable) throw err;
         this.metrics.inc("subscribe_retries");
-        this.logger.debug({ err, retryInMs: delay }, "subscribe failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, DEFAULT_EXECUTOR_SUBSCRIBE_BACKOFF_MAX_MS);
+        this.logger.debug({ err, retryInMs: backoff.peek() }, "subscribe failed; retrying");
+        await backoff.wait();
       }
     }
   }

@@ -15,6 +15,7 @@ import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { ACCEPTED_TYPES, type AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { registerAgent, reregisterAgent, touchAgent } from "./agents.ts";
+import { checkDrained, drainStatus, resumeDrain } from "./maintenance.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import { checkAgentPrincipal } from "./principal.ts";
 import { handleAgentUpdate } from "./tasks.ts";
@@ -22,6 +23,20 @@ import { recordUsage } from "./usage.ts";
 
 /** A message accepted on `master.agent.<principal>.<agentId>` (protocol/subject-routes.ts). */
 export type AgentMessage = AcceptedMessage<"masterAgent">;
+
+/** A draining agent that reregistered goes on draining (maintenance.ts). */
+function afterReregister<T>(
+  ctx: MasterContext,
+  agentId: string,
+  reply: T | Promise<T>,
+): T | Promise<T> {
+  const resume = (value: T) => {
+    const agent = ctx.agents.get(agentId);
+    if (agent !== undefined) resumeDrain(ctx, agent);
+    return value;
+  };
+  return reply instanceof Promise ? reply.then(resume) : resume(reply);
+}
 
 /**
  * What a master that lost its lease does with a message that reached it
@@ -99,13 +114,16 @@ export function routeAgentMessage(
           "agent.reregister must be sent as a request",
         );
       }
-      return reregisterAgent(ctx, agentId, msg, principal);
+      return afterReregister(ctx, agentId, reregisterAgent(ctx, agentId, msg, principal));
     case "agent.heartbeat":
       touchAgent(ctx, agentId);
       return undefined;
-    case "agent.update":
-      handleAgentUpdate(ctx, activeAgent(ctx, agentId), msg.frameworkId, msg.status);
+    case "agent.update": {
+      const agent = activeAgent(ctx, agentId);
+      handleAgentUpdate(ctx, agent, msg.frameworkId, drainStatus(agent, msg.status));
+      checkDrained(ctx, agent);
       return undefined;
+    }
     case "agent.usage":
       recordUsage(ctx, activeAgent(ctx, agentId).id, msg.executors);
       return undefined;

@@ -6,11 +6,13 @@
 import {
   COMMON_OPTIONS,
   HTTP_OPTIONS,
+  LOG_OPTIONS,
   type OptionSpecs,
+  type Origins,
   type Resolved,
-  resolveOptions,
-  validateHttpPort,
+  type ResolveInput,
 } from "../../infra/config.ts";
+import { checkConfig, resolveConfig } from "../../infra/config-schema.ts";
 import {
   DEFAULT_AGENT_PING_TIMEOUT_MS,
   DEFAULT_AGENT_REMOVAL_TIMEOUT_MS,
@@ -40,6 +42,7 @@ import { isValidId } from "../../protocol/subjects.ts";
 export const MASTER_OPTIONS = {
   ...COMMON_OPTIONS,
   ...HTTP_OPTIONS,
+  ...LOG_OPTIONS,
   masterId: {
     kind: "string",
     flag: "master-id",
@@ -68,6 +71,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_POLICY_TIMEOUT",
     default: DEFAULT_POLICY_TIMEOUT_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "deadline of a policy actor's decision; without an answer the cycle falls back to drf",
   },
   allocationInterval: {
@@ -76,6 +80,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_ALLOCATION_INTERVAL",
     default: DEFAULT_ALLOCATION_INTERVAL_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "time between batch allocations",
   },
   agentPingTimeout: {
@@ -84,6 +89,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_AGENT_PING_TIMEOUT",
     default: DEFAULT_AGENT_PING_TIMEOUT_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "agents heartbeat this often; each interval without one is a missed ping",
   },
   maxAgentPingTimeouts: {
@@ -92,6 +98,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_MAX_AGENT_PING_TIMEOUTS",
     default: DEFAULT_MAX_AGENT_PING_TIMEOUTS,
     placeholder: "N",
+    min: 1,
     help: "missed pings after which an agent is unreachable",
   },
   agentRemovalTimeout: {
@@ -116,6 +123,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_FRAMEWORK_HEARTBEAT_INTERVAL",
     default: DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "heartbeat events to schedulers, and the interval schedulers must heartbeat at",
   },
   maxFrameworkHeartbeatTimeouts: {
@@ -124,6 +132,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS",
     default: DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS,
     placeholder: "N",
+    min: 1,
     help: "missed scheduler heartbeats after which a framework is disconnected",
   },
   frameworkFailoverTimeout: {
@@ -140,6 +149,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_LEADER_LEASE",
     default: DEFAULT_LEADER_LEASE_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "leader lease in the registry: renewed every lease/5; a leader that went lease×0.8 without renewing stops serving; a standby takes over after a whole lease without renewal",
   },
   agentReregisterTimeout: {
@@ -148,6 +158,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_AGENT_REREGISTER_TIMEOUT",
     default: DEFAULT_AGENT_REREGISTER_TIMEOUT_MS,
     placeholder: "DURATION",
+    min: 1,
     help: "after a failover, registry agents that have not reregistered within this become unreachable",
   },
   recoveryAgentFraction: {
@@ -156,6 +167,8 @@ export const MASTER_OPTIONS = {
     env: "AGORA_RECOVERY_AGENT_FRACTION",
     default: DEFAULT_RECOVERY_AGENT_FRACTION,
     placeholder: "F",
+    min: 0,
+    max: 1,
     help: "after a failover, allocation resumes once this share of the registry's agents reregistered (or after the agent reregister timeout)",
   },
   registry: {
@@ -164,6 +177,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_REGISTRY",
     default: DEFAULT_REGISTRY,
     placeholder: "kv|memory",
+    choices: ["kv", "memory"],
     help: "where the registry and the leader lease live: kv (JetStream KV, any number of masters) or memory (one master, nothing survives it)",
   },
   acls: {
@@ -179,6 +193,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_REGISTRY_REPLICAS",
     default: DEFAULT_REGISTRY_REPLICAS,
     placeholder: "N",
+    min: 1,
     help: "replicas of the registry's KV bucket (3 on a 3-node NATS cluster)",
   },
   eventsStream: {
@@ -202,6 +217,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_EVENTS_MAX_BYTES",
     default: DEFAULT_EVENTS_MAX_BYTES,
     placeholder: "SIZE",
+    min: 1,
     help: "most bytes the history stream keeps (512MB, 1GiB...); the oldest events go first",
   },
   eventsReplicas: {
@@ -210,6 +226,7 @@ export const MASTER_OPTIONS = {
     env: "AGORA_EVENTS_REPLICAS",
     default: DEFAULT_EVENTS_REPLICAS,
     placeholder: "N",
+    min: 1,
     help: "replicas of the history stream (3 on a 3-node NATS cluster)",
   },
   eventsKinds: {
@@ -227,79 +244,34 @@ export type MasterConfig = Resolved<typeof MASTER_OPTIONS>;
 
 /**
  * Resolves the master's options (defaults → `AGORA_*` environment → flags →
- * overrides) and checks their ranges.
+ * overrides) and validates them.
  * @throws AgoraError INVALID_CONFIG
  */
-export function resolveMasterConfig(
-  input: Parameters<typeof resolveOptions<typeof MASTER_OPTIONS>>[1] = {},
-): MasterConfig {
-  const config = resolveOptions(MASTER_OPTIONS, input).values;
-  validateMasterConfig(config);
-  return config;
+export function resolveMasterConfig(input: ResolveInput<typeof MASTER_OPTIONS> = {}): MasterConfig {
+  const { values, origins } = resolveConfig(MASTER_OPTIONS, input);
+  validateMasterConfig(values, origins);
+  return values;
 }
 
 /**
- * Checks the ranges of resolved options.
+ * Validates a resolved configuration (also one built in code): the TypeBox
+ * schema of {@link MASTER_OPTIONS} (types, ranges, choices), then the rules
+ * across values.
  * @throws AgoraError INVALID_CONFIG naming the flag
  */
-export function validateMasterConfig(config: MasterConfig): void {
+export function validateMasterConfig(config: MasterConfig, origins?: Origins): void {
+  checkConfig(MASTER_OPTIONS, config, origins);
   const fail = (flag: string, expected: string, value: unknown) => {
     throw new AgoraError(
       ErrorCode.InvalidConfig,
       `--${flag}: expected ${expected}, got ${JSON.stringify(value)}`,
     );
   };
-  const positive: Array<[keyof MasterConfig, string]> = [
-    ["allocationInterval", "allocation-interval"],
-    ["agentPingTimeout", "agent-ping-timeout"],
-    ["frameworkHeartbeatInterval", "framework-heartbeat-interval"],
-    ["policyTimeout", "policy-timeout"],
-    ["leaderLease", "leader-lease"],
-    ["agentReregisterTimeout", "agent-reregister-timeout"],
-  ];
-  for (const [key, flag] of positive) {
-    const value = config[key];
-    if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
-      fail(flag, "a positive duration", value);
-    }
-  }
-  const nonNegative: Array<[keyof MasterConfig, string]> = [
-    ["agentRemovalTimeout", "agent-removal-timeout"],
-    ["offerTimeout", "offer-timeout"],
-    ["frameworkFailoverTimeout", "framework-failover-timeout"],
-    ["eventsMaxAge", "events-max-age"],
-  ];
-  for (const [key, flag] of nonNegative) {
-    const value = config[key];
-    if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-      fail(flag, "a duration >= 0", value);
-    }
-  }
-  const counts: Array<[keyof MasterConfig, string]> = [
-    ["maxAgentPingTimeouts", "max-agent-ping-timeouts"],
-    ["maxFrameworkHeartbeatTimeouts", "max-framework-heartbeat-timeouts"],
-    ["registryReplicas", "registry-replicas"],
-    ["eventsReplicas", "events-replicas"],
-  ];
-  for (const [key, flag] of counts) {
-    const value = config[key];
-    if (!Number.isInteger(value) || (value as number) < 1) fail(flag, "an integer >= 1", value);
-  }
-  validateHttpPort(config.httpPort);
-  const fraction = config.recoveryAgentFraction;
-  if (!(fraction >= 0 && fraction <= 1))
-    fail("recovery-agent-fraction", "a number in [0, 1]", fraction);
-  if (!(config.eventsMaxBytes > 0) || !Number.isInteger(config.eventsMaxBytes)) {
-    fail("events-max-bytes", "a positive size", config.eventsMaxBytes);
-  }
   if (config.eventsKinds.length === 0) fail("events-kinds", "at least one kind, or all", []);
   for (const kind of config.eventsKinds) {
     if (kind !== "all" && !isEventKindPattern(kind)) {
       fail("events-kinds", "event kinds such as task.updated, agent.> or all", kind);
     }
-  }
-  if (config.registry !== "kv" && config.registry !== "memory") {
-    fail("registry", "kv or memory", config.registry);
   }
   if (!isValidId(config.policy)) {
     fail("policy", "a policy name without '.', '*', '>' or whitespace", config.policy);

@@ -93,6 +93,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     leadership: deps.leadership ?? (() => ({ leader: true, leaderId: deps.masterId })),
     recovery: undefined,
     requestAllocation: () => allocator?.request(),
+    maintenance: { windows: [], inverseOffers: new Map(), timer: undefined, timerAt: undefined },
   };
   allocator = new Allocator(ctx, deps.schedule, deps.allocationChunk);
   const alloc = allocator;
@@ -116,6 +117,9 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
       alloc.stop();
       ctx.recovery?.timer?.cancel();
       ctx.recovery = undefined;
+      ctx.maintenance.timer?.cancel();
+      ctx.maintenance.timer = undefined;
+      ctx.maintenance.timerAt = undefined;
       for (const timer of timers) timer.cancel();
       timers = [];
       for (const offer of ctx.offers.values()) offer.timer?.cancel();

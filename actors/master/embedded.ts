@@ -12,6 +12,12 @@ export { resolveMasterConfig } from "./config.ts";
 export { createMasterCore, type MasterCore } from "./core.ts";
 export { type FrameworkCall, handleFrameworkCall, handleSubscribe } from "./framework-handlers.ts";
 export { totalAllocationOf } from "./ledger.ts";
+export {
+  deactivateAgent,
+  drainAgent,
+  reactivateAgent,
+  updateMaintenanceSchedule,
+} from "./maintenance.ts";
 export type { MasterContext } from "./model.ts";
 export { explain } from "./operator.ts";
 export type { Outbox } from "./outbox.ts";

@@ -48,6 +48,16 @@ export class ClusterEvents {
     });
   }
 
+  agentUpdated(agent: Pick<AgentEntry, "id" | "deactivated" | "drain">): void {
+    this.#outbox.cluster(ClusterEventKind.AgentUpdated, {
+      type: "cluster.agentUpdated",
+      timestamp: this.#clock.now(),
+      agentId: agent.id,
+      deactivated: agent.deactivated === true,
+      ...(agent.drain === undefined ? {} : { drain: { ...agent.drain } }),
+    });
+  }
+
   agentRemoved(agentId: string, reason: string): void {
     this.#outbox.cluster(ClusterEventKind.AgentRemoved, {
       type: "cluster.agentRemoved",

@@ -17,6 +17,7 @@ import { accept, decline } from "./accept.ts";
 import { unanswered } from "./agent-handlers.ts";
 import { revive, subscribe, suppress, teardownFramework, touchFramework } from "./frameworks.ts";
 import { killTask } from "./kill.ts";
+import { answerInverseOffers } from "./maintenance.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { answerOperatorCall, NO_CONTROLS, type OperatorControls } from "./operator.ts";
 import {
@@ -91,6 +92,10 @@ function dispatch(
       return;
     case "scheduler.teardown":
       return teardownFramework(ctx, framework, call.reason ?? "framework teardown");
+    case "scheduler.acceptInverseOffers":
+    case "scheduler.declineInverseOffers":
+      answerInverseOffers(ctx, framework, call);
+      return;
   }
 }
 

@@ -10,8 +10,14 @@
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { startActorHttp, watchConnection } from "../../infra/actor-http.ts";
+import { Backoff } from "../../infra/backoff.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
-import { EVENTS_STREAM_SETUP_TIMEOUT_MS, REGISTRY_OPEN_TIMEOUT_MS } from "../../infra/defaults.ts";
+import {
+  EVENTS_STREAM_SETUP_TIMEOUT_MS,
+  REGISTRY_OPEN_BACKOFF_MAX_MS,
+  REGISTRY_OPEN_BACKOFF_MS,
+  REGISTRY_OPEN_TIMEOUT_MS,
+} from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { ensureEventStream } from "../../infra/event-stream.ts";
 import type { HttpServer } from "../../infra/http.ts";
@@ -453,13 +459,19 @@ export function createMaster(deps: MasterDeps): Master {
  */
 async function openWithRetry<T>(open: () => Promise<T>, clock: Clock, logger: Logger): Promise<T> {
   const deadline = clock.now() + REGISTRY_OPEN_TIMEOUT_MS;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+  const backoff = new Backoff({
+    clock,
+    initialMs: REGISTRY_OPEN_BACKOFF_MS,
+    maxMs: REGISTRY_OPEN_BACKOFF_MAX_MS,
+  });
+  for (;;) {
     try {
       return await open();
     } catch (err) {
+      const delay = backoff.peek();
       if (/not enabled/i.test((err as Error).message) || clock.now() + delay > deadline) throw err;
       logger.warn({ reason: (err as Error).message, retryInMs: delay }, "registry not ready");
-      await new Promise<void>((resolve) => clock.after(delay, resolve));
+      await backoff.wait();
     }
   }
 }

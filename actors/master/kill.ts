@@ -27,7 +27,23 @@ function sendKill(ctx: MasterContext, agentId: string, task: TaskEntry, kill: Ki
     ...(kill.gracePeriodSeconds === undefined
       ? {}
       : { gracePeriodSeconds: kill.gracePeriodSeconds }),
+    ...(kill.maxGracePeriodSeconds === undefined
+      ? {}
+      : { maxGracePeriodSeconds: kill.maxGracePeriodSeconds }),
   });
+}
+
+/**
+ * Kills a live task for the master itself (a drain): sent now when its agent
+ * is active, else remembered on the task and sent when the agent reregisters
+ * and reports it live. False when the task is not live.
+ */
+export function requestKill(ctx: MasterContext, task: TaskEntry, kill: KillRequest): boolean {
+  if (!isLive(task)) return false;
+  task.kill = kill;
+  const agent = ctx.agents.get(task.agentId);
+  if (agent?.status === AgentState.Active) sendKill(ctx, agent.id, task, kill);
+  return true;
 }
 
 /** Remembers a kill in a bounded map; false (and counted) when the map is full. */

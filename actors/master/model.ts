@@ -8,6 +8,11 @@ import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
+import type {
+  InverseOfferStatus,
+  MaintenanceWindow,
+  Unavailability,
+} from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
@@ -103,4 +108,26 @@ export interface MasterContext {
   recovery: RecoveryState | undefined;
   /** Asks for an allocation cycle soon (coalesced). */
   requestAllocation(): void;
+  /** The maintenance schedule, inverse offers and drain deadlines (maintenance.ts). */
+  readonly maintenance: MaintenanceState;
+}
+
+/** An inverse offer the master made (Mesos `InverseOffer`). */
+export interface InverseOfferEntry {
+  readonly inverseOfferId: string;
+  readonly agentId: string;
+  readonly frameworkId: string;
+  readonly unavailability: Unavailability;
+  status: InverseOfferStatus;
+}
+
+/** The master's maintenance records. */
+export interface MaintenanceState {
+  windows: MaintenanceWindow[];
+  /** Outstanding and answered inverse offers, by id. */
+  readonly inverseOffers: Map<string, InverseOfferEntry>;
+  /** The timer of the next deadline, window start or window end. */
+  timer: Timer | undefined;
+  /** When {@link timer} fires, ms since the epoch. */
+  timerAt: number | undefined;
 }

@@ -18,6 +18,12 @@ import { assertValidId } from "../../protocol/subjects.ts";
 import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
+import {
+  deactivateAgent,
+  drainAgent,
+  reactivateAgent,
+  updateMaintenanceSchedule,
+} from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
 import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
@@ -159,6 +165,26 @@ export function handleOperatorCall(
       );
     case "operator.explain":
       return explain(ctx, call);
+    case "operator.drainAgent":
+      check("drain_agents", [call.agentId]);
+      return drainAgent(ctx, call);
+    case "operator.deactivateAgent":
+      check("drain_agents", [call.agentId]);
+      return deactivateAgent(ctx, call);
+    case "operator.reactivateAgent":
+      check("drain_agents", [call.agentId]);
+      return reactivateAgent(ctx, call);
+    case "operator.updateMaintenanceSchedule":
+      check(
+        "drain_agents",
+        call.windows.flatMap((w) => w.machines.map((m) => m.agentId ?? m.hostname ?? "")),
+      );
+      return updateMaintenanceSchedule(ctx, call);
+    case "operator.getMaintenanceSchedule":
+      return {
+        type: "operator.maintenanceSchedule",
+        windows: structuredClone(ctx.maintenance.windows),
+      };
     case "operator.usePolicy": {
       assertValidId(call.name, "policy name");
       check("switch_policy", [call.name]);

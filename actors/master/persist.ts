@@ -20,7 +20,8 @@ export function agentRecord(
   agent: Pick<
     AgentEntry,
     "id" | "principal" | "hostname" | "total" | "attributes" | "unreachableSince"
-  >,
+  > &
+    Partial<Pick<AgentEntry, "deactivated" | "drain">>,
   state: AgentRegistryState,
   now: number,
 ): AgentRecord {
@@ -33,6 +34,8 @@ export function agentRecord(
     state,
     unreachableSince: state === AgentRegistryState.Unreachable ? agent.unreachableSince : undefined,
     goneAt: state === AgentRegistryState.Gone ? now : undefined,
+    deactivated: agent.deactivated === true ? true : undefined,
+    drain: agent.drain === undefined ? undefined : { ...agent.drain },
   };
 }
 

@@ -142,7 +142,11 @@ export class AgentPool {
     for (const agent of dirty) {
       agent.dirty = false;
       let free: Resources | undefined;
-      if (agent.status === AgentState.Active && this.#byOrdinal[agent.ordinal] === agent) {
+      if (
+        agent.status === AgentState.Active &&
+        agent.deactivated !== true &&
+        this.#byOrdinal[agent.ordinal] === agent
+      ) {
         const f = freeOf(agent);
         if (allocatable(f)) free = f;
       }
@@ -173,7 +177,7 @@ export class AgentPool {
         problems.push(`pool: agent ${agent.id} is not at its ordinal ${agent.ordinal}`);
       }
       const free = freeOf(agent);
-      const candidate = isActive && allocatable(free);
+      const candidate = isActive && agent.deactivated !== true && allocatable(free);
       if (candidate !== this.#candidates.has(agent)) {
         problems.push(`pool: agent ${agent.id} is ${candidate ? "not " : ""}a candidate wrongly`);
       }

@@ -11,6 +11,7 @@ import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
+import type { DrainInfo } from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import type { RoleSums } from "./sums.ts";
 
@@ -66,6 +67,10 @@ export interface AgentEntry {
   free: Resources | undefined;
   /** Whether `offered`, `used`, status or total changed since the pool last looked. */
   dirty: boolean;
+  /** Deactivated (drained or by the operator): not offered. Undefined: active. */
+  deactivated?: boolean | undefined;
+  /** Its drain, while draining or drained (maintenance.ts). */
+  drain?: DrainInfo | undefined;
 }
 
 /** A custom executor on an agent: its own resources are counted once. */
@@ -147,6 +152,8 @@ export interface TaskEntry {
 export interface KillRequest {
   /** Overrides the task's kill grace period, in seconds. */
   readonly gracePeriodSeconds: number | undefined;
+  /** Bounds the task's grace period (a drain's `maxGracePeriodSeconds`). */
+  readonly maxGracePeriodSeconds?: number | undefined;
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */

@@ -11,6 +11,7 @@ import { AgentEvent, AgentState } from "../../protocol/lifecycles/agent.machine.
 import { AgentRegistryState } from "../../protocol/store.ts";
 import { markUnreachable, restoreAgent, resumeAllocation } from "./agents.ts";
 import { restoreFramework } from "./frameworks.ts";
+import { restoreMaintenance } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
 import type { RegistrySnapshot } from "./registry.ts";
 import { rememberRemoved } from "./removed.ts";
@@ -49,6 +50,11 @@ export function recoverFromRegistry(
     if (ctx.agents.has(record.id)) continue;
     try {
       const agent = restoreAgent(ctx, record);
+      if (record.deactivated === true || record.drain !== undefined) {
+        agent.deactivated = true;
+        agent.drain = record.drain;
+        ctx.pool.sync(agent);
+      }
       if (agent.status === AgentState.Recovered) reregisterRequests.push(agent.id);
     } catch (err) {
       // valid in shape, not in meaning (e.g. a port range ending before it starts)
@@ -74,6 +80,7 @@ export function recoverFromRegistry(
     }
   }
   restoreSettings(ctx, snapshot, controls);
+  restoreMaintenance(ctx, snapshot.maintenance ?? []);
   const expected = reregisterRequests.length;
   const timer =
     expected === 0

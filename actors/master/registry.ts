@@ -9,6 +9,7 @@
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { MaintenanceWindow } from "../../protocol/maintenance.ts";
 import type { RoleQuota, RoleWeights } from "../../protocol/operator.ts";
 import {
   type AgentRecord,
@@ -58,6 +59,7 @@ export interface RegistrySnapshot {
   weights: RoleWeights | undefined;
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
+  maintenance: MaintenanceWindow[] | undefined;
   /** Entries that did not decode or validate (logged, counted, skipped). */
   invalid: number;
 }
@@ -74,6 +76,7 @@ export function parseSnapshot(
     weights: undefined,
     quotas: undefined,
     policy: undefined,
+    maintenance: undefined,
     invalid: 0,
   };
   for (const [key, value] of entries) {
@@ -88,6 +91,8 @@ export function parseSnapshot(
         snapshot.quotas = decodeRecord(value, StoreChecks.quota).quotas;
       } else if (key === StoreKeys.policy) {
         snapshot.policy = decodeRecord(value, StoreChecks.policy).name;
+      } else if (key === StoreKeys.maintenance) {
+        snapshot.maintenance = decodeRecord(value, StoreChecks.maintenance).windows;
       }
     } catch (err) {
       snapshot.invalid++;

@@ -3,12 +3,14 @@
  * `agora state`): agents, frameworks with their tasks, the cluster total and
  * the roles' shares.
  */
+
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
+import { agentMaintenanceState } from "./maintenance.ts";
 import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
 import { roleSummaries } from "./roles.ts";
 import { usageOf } from "./usage.ts";
@@ -80,6 +82,7 @@ export function masterState(ctx: MasterContext): MasterState {
       attributes: agent.attributes,
       active: agent.status === AgentState.Active,
       status: agent.status,
+      ...agentMaintenanceState(ctx, agent),
     })),
     frameworks: Array.from(ctx.frameworks.values(), (f) => frameworkJson(f, total)),
     offers: Array.from(ctx.offers.values(), (o) => ({

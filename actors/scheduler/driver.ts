@@ -50,7 +50,8 @@ import type {
 } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
-import { DEFAULT_SUBJECT_PREFIX, Subjects } from "../../protocol/subjects.ts";
+import { Subjects } from "../../protocol/subjects.ts";
+import { resolveSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import {
   type SchedulerEvent,
   type SchedulerEventHandler,
@@ -90,6 +91,8 @@ export class SchedulerDriver {
   /** Counters: messages received/invalid, updates acknowledged, resubscriptions... */
   readonly metrics = new Metrics();
 
+  /** What the process's environment says (`AGORA_NATS_URL`, `AGORA_SUBJECT_PREFIX`). */
+  readonly #config: SchedulerConfig;
   #started = false;
   #stopped = false;
   #nc: NatsConnection | undefined;
@@ -108,8 +111,8 @@ export class SchedulerDriver {
 
   constructor(options: SchedulerDriverOptions) {
     this.#o = options;
-    this.#subjects =
-      options.subjects ?? new Subjects(process.env.AGORA_SUBJECT_PREFIX || DEFAULT_SUBJECT_PREFIX);
+    this.#config = resolveSchedulerConfig(options.env);
+    this.#subjects = options.subjects ?? new Subjects(this.#config.prefix);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -250,7 +253,7 @@ export class SchedulerDriver {
       } else {
         const credentials = o.credentials ?? {};
         this.#nc = await connect({
-          servers: o.servers,
+          servers: o.servers ?? this.#config.nats,
           credentials: {
             ...credentials,
             principal: credentials.principal ?? o.framework.principal,
@@ -380,6 +383,16 @@ export class SchedulerDriver {
   /** Declines offers; their resources are not offered again for `filters.refuseSeconds` (5 s). */
   decline(offerIds: string[], filters?: Filters): Promise<void> {
     return this.#call({ type: "scheduler.decline", offerIds, filters });
+  }
+
+  /** Accepts inverse offers: the framework will move its tasks off those agents. */
+  acceptInverseOffers(inverseOfferIds: string[]): Promise<void> {
+    return this.#call({ type: "scheduler.acceptInverseOffers", inverseOfferIds });
+  }
+
+  /** Declines inverse offers: the framework will not move its tasks. */
+  declineInverseOffers(inverseOfferIds: string[]): Promise<void> {
+    return this.#call({ type: "scheduler.declineInverseOffers", inverseOfferIds });
   }
 
   /** Clears the decline filters and unsuppresses the roles (all when absent). */

@@ -6,6 +6,7 @@
  */
 import type { Offer, TaskStatus } from "../../protocol/common.ts";
 import type { AgoraError } from "../../protocol/errors.ts";
+import type { InverseOffer } from "../../protocol/maintenance.ts";
 
 /** Payload of every event, by event name. */
 export interface SchedulerEventMap {
@@ -36,6 +37,14 @@ export interface SchedulerEventMap {
   error: { error: AgoraError };
   /** The master's periodic liveness event. */
   heartbeat: Record<string, never>;
+  /**
+   * Agents the framework runs tasks on are drained or scheduled for maintenance
+   * (Mesos inverse offers): answer with `acceptInverseOffers` (it will move its
+   * tasks) or `declineInverseOffers`.
+   */
+  inverseOffers: { inverseOffers: InverseOffer[] };
+  /** An inverse offer is withdrawn. */
+  rescindInverseOffer: { inverseOfferId: string };
   /**
    * The driver lost the master (master silence, NOT_SUBSCRIBED, a new leader's `event.resubscribe`,
    * a NATS reconnect) and is resubscribing with the same framework id; `subscribed` with

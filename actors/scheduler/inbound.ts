@@ -56,6 +56,10 @@ export class Inbound {
         return deliver("offers", { offers: msg.offers });
       case "event.rescind":
         return deliver("rescind", { offerId: msg.offerId });
+      case "event.inverseOffers":
+        return deliver("inverseOffers", { inverseOffers: msg.inverseOffers });
+      case "event.rescindInverseOffer":
+        return deliver("rescindInverseOffer", { inverseOfferId: msg.inverseOfferId });
       case "event.update":
         return this.#update(msg.status);
       case "event.message":

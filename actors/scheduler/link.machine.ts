@@ -14,7 +14,9 @@
  * the {@link MasterLink} provides. `sendSubscribe` answers with SUBSCRIBED or
  * SUBSCRIBE_FAILED; a reply to an older attempt must not be sent.
  */
+
 import { assign, setup } from "xstate";
+import { backoffDelay } from "../../infra/backoff.ts";
 import type { AgoraError } from "../../protocol/errors.ts";
 
 /** Where the link is in its life (the machine's top-level state). */
@@ -74,11 +76,6 @@ export type LinkMachineEvent =
   | { type: "NATS_RECONNECTED" }
   | { type: "STOP" };
 
-/** Doubling backoff: `base × 2^(attempt − 1)`, capped. */
-export function doubling(base: number, max: number, attempt: number): number {
-  return Math.min(max, base * 2 ** Math.min(Math.max(0, attempt - 1), 20));
-}
-
 const retryable = ({ event }: { event: LinkMachineEvent }) =>
   event.type === "SUBSCRIBE_FAILED" && event.error.retryable;
 
@@ -93,10 +90,16 @@ export const linkMachine = setup({
     heartbeatInterval: ({ context }) => context.heartbeatIntervalMs,
     masterSilence: ({ context }) => context.heartbeatIntervalMs * context.silenceIntervals,
     subscribeBackoff: ({ context }) =>
-      doubling(context.backoffMs, context.backoffMaxMs, context.attempt),
+      backoffDelay(
+        { initialMs: context.backoffMs, maxMs: context.backoffMaxMs },
+        context.attempt - 1,
+      ),
     resubscribeJitter: ({ context }) => context.resubscribeJitterMs,
     resubscribeBackoff: ({ context }) =>
-      doubling(context.resubscribeBackoffMs, context.resubscribeBackoffMaxMs, context.attempt),
+      backoffDelay(
+        { initialMs: context.resubscribeBackoffMs, maxMs: context.resubscribeBackoffMaxMs },
+        context.attempt - 1,
+      ),
   },
   guards: {
     retryable,

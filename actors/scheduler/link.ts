@@ -7,8 +7,10 @@
  * Its lifecycle is {@link linkMachine}; this class provides the machine's
  * effects over NATS. It knows nothing of what the other events mean.
  */
+
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type Actor, createActor } from "xstate";
+import { backoffDelay } from "../../infra/backoff.ts";
 import type { Clock } from "../../infra/clock.ts";
 import {
   DEFAULT_RESUBSCRIBE_BACKOFF_MAX_MS,
@@ -27,7 +29,7 @@ import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { ACCEPTED_TYPES, type AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
-import { doubling, LinkPhase, linkMachine, phaseOf } from "./link.machine.ts";
+import { LinkPhase, linkMachine, phaseOf } from "./link.machine.ts";
 
 /** One message on the framework's event subject (protocol/subject-routes.ts). */
 export type FrameworkEventMessage = AcceptedMessage<"framework">;
@@ -109,7 +111,6 @@ export class MasterLink {
     this.#o = options;
     this.#frameworkId = options.frameworkId;
     this.#idChosenHere = options.idChosenHere;
-    const jittered = (ms: number) => ms * (0.5 + options.random() / 2);
     const machine = linkMachine.provide({
       actions: {
         sendSubscribe: () => {
@@ -125,17 +126,23 @@ export class MasterLink {
       },
       delays: {
         subscribeBackoff: ({ context }) =>
-          jittered(doubling(context.backoffMs, context.backoffMaxMs, context.attempt)),
+          backoffDelay(
+            { initialMs: context.backoffMs, maxMs: context.backoffMaxMs, jitter: 0.5 },
+            context.attempt - 1,
+            options.random,
+          ),
         resubscribeJitter: ({ context }) =>
           Math.min(5, context.resubscribeJitterMs) +
           options.random() * Math.max(0, context.resubscribeJitterMs - 5),
         resubscribeBackoff: ({ context }) =>
-          jittered(
-            doubling(
-              context.resubscribeBackoffMs,
-              context.resubscribeBackoffMaxMs,
-              context.attempt,
-            ),
+          backoffDelay(
+            {
+              initialMs: context.resubscribeBackoffMs,
+              maxMs: context.resubscribeBackoffMaxMs,
+              jitter: 0.5,
+            },
+            context.attempt - 1,
+            options.random,
           ),
       },
     });

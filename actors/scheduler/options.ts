@@ -53,6 +53,11 @@ export interface SchedulerDriverOptions {
   framework: FrameworkOptions;
   /** The cluster's subjects. @default new Subjects(AGORA_SUBJECT_PREFIX ?? "agora") */
   subjects?: Subjects;
+  /**
+   * Where `AGORA_NATS_URL` and `AGORA_SUBJECT_PREFIX` are read when `servers`
+   * and `subjects` are not given (actors/scheduler/config.ts). @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>;
   /** @default a silent logger */
   logger?: Logger;
   /**

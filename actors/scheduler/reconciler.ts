@@ -9,12 +9,12 @@
  * may not be back yet, are asked for again with a doubling delay, a bounded
  * number of rounds.
  */
+import { backoffDelay } from "../../infra/backoff.ts";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { isTerminalState, TaskState, type TaskStatus } from "../../protocol/common.ts";
 import { AgoraError } from "../../protocol/errors.ts";
-import { doubling } from "./link.machine.ts";
 
 /** A task as a reconciliation names it. */
 export interface TaskRef {
@@ -134,7 +134,10 @@ export class Reconciler {
     for (let i = 0; i < refs.length; i += this.#o.batch) {
       this.#send(refs.slice(i, i + this.#o.batch), "explicit");
     }
-    const delay = doubling(this.#o.retryMs, this.#o.retryMaxMs, this.#round);
+    const delay = backoffDelay(
+      { initialMs: this.#o.retryMs, maxMs: this.#o.retryMaxMs },
+      this.#round - 1,
+    );
     this.#timer = this.#o.clock.after(delay, () => {
       this.#timer = undefined;
       this.#explicit();

@@ -11,12 +11,15 @@
  * allocating master's event loop never serializes JSON for browsers.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { Backoff } from "../../infra/backoff.ts";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_UI_FLUSH_MS,
   DEFAULT_UI_RESNAPSHOT_DELAY_MS,
   DEFAULT_UI_SAMPLE_MS,
+  UI_SNAPSHOT_RETRY_MAX_MS,
+  UI_SNAPSHOT_RETRY_MS,
 } from "../../infra/defaults.ts";
 import { serve } from "../../infra/dispatch.ts";
 import { type HttpHandler, type HttpServer, startHttpServer } from "../../infra/http.ts";
@@ -77,6 +80,12 @@ export function createUi(deps: UiDeps): UiActor {
   const flushMs = deps.flushMs ?? DEFAULT_UI_FLUSH_MS;
   const sampleMs = deps.sampleMs ?? DEFAULT_UI_SAMPLE_MS;
   const resnapshotDelayMs = deps.resnapshotDelayMs ?? DEFAULT_UI_RESNAPSHOT_DELAY_MS;
+  // a master that does not answer is asked again from 1 s, doubling up to half a minute
+  const snapshotRetry = new Backoff({
+    clock,
+    initialMs: Math.max(resnapshotDelayMs, UI_SNAPSHOT_RETRY_MS),
+    maxMs: Math.max(resnapshotDelayMs, UI_SNAPSHOT_RETRY_MAX_MS),
+  });
   const timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
   let http: HttpServer | undefined;
@@ -114,6 +123,7 @@ export function createUi(deps: UiDeps): UiActor {
       const late = held;
       held = undefined;
       model.loadState(reply.state, clock.now());
+      snapshotRetry.reset();
       for (const e of late) model.apply(e);
       pending = [];
       model.seq++;
@@ -129,7 +139,7 @@ export function createUi(deps: UiDeps): UiActor {
       for (const e of late) change(e);
       metrics.inc("ui_snapshot_failures");
       logger.warn({ err: String(err) }, "no state from the master: trying again");
-      scheduleSnapshot(Math.max(resnapshotDelayMs, 1000));
+      scheduleSnapshot(snapshotRetry.next());
     }
   };
 

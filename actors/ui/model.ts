@@ -27,6 +27,8 @@ export interface AgentView {
   offered: Scalars;
   attributes: Attributes;
   status: string;
+  /** `deactivated`, `DRAINING` or `DRAINED` (drain and maintenance); empty when neither. */
+  maintenance: string;
   /** Tasks on it that are not terminal. */
   tasks: number;
   /** When its status last changed (ms since the epoch; 0 when unknown). */
@@ -232,6 +234,7 @@ export class UiModel {
         offered: scalarsOf(a.offered),
         attributes: a.attributes,
         status: a.status,
+        maintenance: a.drain?.state ?? (a.deactivated === true ? "deactivated" : ""),
         tasks: 0,
         since: 0,
       });
@@ -320,6 +323,7 @@ export class UiModel {
           offered: {},
           attributes: e.attributes,
           status: "active",
+          maintenance: "",
           tasks: 0,
           since: e.timestamp,
         });
@@ -330,6 +334,13 @@ export class UiModel {
         const agent = this.agents.get(e.agentId);
         if (agent === undefined) return false;
         agent.status = e.type === "cluster.agentUnreachable" ? "unreachable" : "active";
+        agent.since = e.timestamp;
+        return true;
+      }
+      case "cluster.agentUpdated": {
+        const agent = this.agents.get(e.agentId);
+        if (agent === undefined) return false;
+        agent.maintenance = e.drain?.state ?? (e.deactivated ? "deactivated" : "");
         agent.since = e.timestamp;
         return true;
       }

@@ -5,42 +5,14 @@
  * (`drf`, ...) or served by `agora policy serve --name NAME`.
  */
 
+import { POLICY_HOST_OPTIONS, resolvePolicyHostConfig } from "../../actors/policy/config.ts";
 import { createPolicyHost } from "../../actors/policy/host.ts";
 import { loadPolicyModule } from "../../actors/policy/load.ts";
-import {
-  COMMON_OPTIONS,
-  HTTP_OPTIONS,
-  type OptionSpecs,
-  validateHttpPort,
-} from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { isValidId } from "../../protocol/subjects.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { cliLogger, connectCli, subjectsFor, waitForStopSignal } from "../runtime.ts";
 import { OPERATOR_OPTIONS, operatorCall } from "./operator-call.ts";
-
-const SERVE_OPTIONS = {
-  ...COMMON_OPTIONS,
-  ...HTTP_OPTIONS,
-  name: {
-    kind: "string",
-    flag: "name",
-    placeholder: "NAME",
-    help: "name to serve the policy under (the master's --policy / agora policy use NAME)",
-  },
-  module: {
-    kind: "string",
-    flag: "module",
-    placeholder: "PATH",
-    help: "module whose default (or `policy`) export is the policy or a factory of it",
-  },
-  queue: {
-    kind: "string",
-    flag: "queue",
-    placeholder: "GROUP",
-    help: "NATS queue group; instances in one group share the requests (default: policy.NAME)",
-  },
-} as const satisfies OptionSpecs;
 
 const MAIN_HELP = [
   "Usage: agora policy <serve|use> [options]",
@@ -73,21 +45,12 @@ const USE_HELP = {
 };
 
 async function serveCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(SERVE_OPTIONS, argv, SERVE_HELP);
+  const parsed = parseCommand(POLICY_HOST_OPTIONS, argv, SERVE_HELP);
   if (parsed === undefined) return ExitCode.Ok;
-  const { values } = parsed;
-  if (values.name === undefined) throw usageError("serve: --name NAME is required");
-  if (!isValidId(values.name)) {
-    throw usageError(`--name: ${JSON.stringify(values.name)} is not a valid policy name`);
-  }
-  if (values.module === undefined) throw usageError("serve: --module PATH is required");
-  if (values.queue !== undefined && values.queue.trim() === "") {
-    throw usageError("--queue must not be empty");
-  }
-  validateHttpPort(values.httpPort);
+  const values = resolvePolicyHostConfig({ argv });
   const subjects = subjectsFor(values.prefix);
   const policy = await loadPolicyModule(values.module, { name: values.name });
-  const logger = cliLogger("info", "daemon");
+  const logger = cliLogger(values.logLevel ?? "info", "daemon");
   const stopSignal = waitForStopSignal();
   const nc = await connectCli(values, `policy-${values.name}`, logger).catch((err: unknown) => {
     stopSignal.cancel();

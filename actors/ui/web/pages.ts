@@ -140,7 +140,10 @@ const agentColumns = (now: number): Column<AgentView>[] => [
   {
     title: "status",
     width: "7em",
-    cell: (a) => html`<span class=${`st-${a.status}`}>${a.status}</span>`,
+    cell: (a) =>
+      html`<span class=${`st-${a.status}`}>${a.status}</span>${
+        a.maintenance === "" ? "" : html` <span class="warn">${a.maintenance.toLowerCase()}</span>`
+      }`,
   },
   { title: "total", width: "1.4fr", cell: (a) => resources(a.total) },
   { title: "used", width: "1fr", cell: (a) => resources(a.used) },
@@ -179,7 +182,11 @@ export function Agents(props: PageProps) {
   const { model, route, now } = props;
   if (route.id !== undefined) return AgentDetail(props);
   const q = route.query.get("q") ?? "";
-  const rows = filterRows(model.agents.values(), q, (a) => `${a.id} ${a.hostname} ${a.status}`);
+  const rows = filterRows(
+    model.agents.values(),
+    q,
+    (a) => `${a.id} ${a.hostname} ${a.status} ${a.maintenance}`,
+  );
   return html`<${Search} route=${route} placeholder="agent id, hostname or status" />
     <${VirtualTable} rows=${rows} columns=${agentColumns(now)} rowKey=${(a: AgentView) => a.id} testid="agents-table" />`;
 }
@@ -191,7 +198,7 @@ function AgentDetail({ model, route, now }: PageProps) {
   return html`<h2>Agent ${a.id}</h2>
     <table class="plain">
       <tr><th>hostname</th><td>${a.hostname}</td></tr>
-      <tr><th>status</th><td>${a.status}</td></tr>
+      <tr><th>status</th><td>${a.status}${a.maintenance === "" ? "" : ` (${a.maintenance.toLowerCase()})`}</td></tr>
       <tr><th>resources</th><td>${resources(a.resources)}</td></tr>
       <tr><th>used</th><td>${resources(a.used)}</td></tr>
       <tr><th>offered</th><td>${resources(a.offered)}</td></tr>

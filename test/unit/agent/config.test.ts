@@ -112,3 +112,31 @@ test("agent config - help lists every flag with its environment variable", (t) =
   }
   t.true(help.includes("AGORA_RESOURCES"));
 });
+
+test("agent config - stages: default, AGORA_* over it, flag over that; bad values name the flag or variable", (t) => {
+  t.is(resolveAgentConfig({ env: {} }).usageInterval, 10_000);
+  t.is(resolveAgentConfig({ env: { AGORA_USAGE_INTERVAL: "2s" } }).usageInterval, 2000);
+  t.is(
+    resolveAgentConfig({ env: { AGORA_USAGE_INTERVAL: "2s" }, argv: ["--usage-interval", "750ms"] })
+      .usageInterval,
+    750,
+  );
+  const message = (input: Parameters<typeof resolveAgentConfig>[0]) =>
+    t.throws(() => resolveAgentConfig(input), { instanceOf: AgoraError })?.message;
+  t.is(
+    message({ env: {}, argv: ["--usage-interval", "0s"] }),
+    "--usage-interval must be at least 1ms, got 0s",
+  );
+  t.is(
+    message({ env: { AGORA_RECOVER: "restart" } }),
+    'AGORA_RECOVER must be reconnect or cleanup, got "restart"',
+  );
+  t.is(
+    message({ env: {}, argv: ["--executor-reregistration-timeout", "20s"] }),
+    "--executor-reregistration-timeout must be at most 15000ms, got 20s",
+  );
+  t.is(
+    message({ env: {}, overrides: { cgroupsMaxPids: 0 } }),
+    "--cgroups-max-pids must be at least 1, got 0",
+  );
+});

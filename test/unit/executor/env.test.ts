@@ -1,6 +1,7 @@
 import test from "ava";
 import { executorEnvironment } from "../../../actors/agent/launcher.ts";
-import { EXECUTOR_ENV, readExecutorEnvironment } from "../../../actors/shared/executor-env.ts";
+import { resolveExecutorConfig } from "../../../actors/executor/config.ts";
+import { EXECUTOR_ENV } from "../../../actors/shared/executor-env.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 const values = {
@@ -22,7 +23,7 @@ test("executor env - what the agent sets, the executor reads back", (t) => {
   t.is(env[EXECUTOR_ENV.agentId], "a1");
   t.is(env[EXECUTOR_ENV.shutdownGracePeriod], "3000ms");
   t.is(env[EXECUTOR_ENV.recoveryTimeout], "90000ms");
-  t.deepEqual(readExecutorEnvironment(env), { ...values, credentials: {} });
+  t.deepEqual(resolveExecutorConfig(env), { ...values, credentials: {} });
 });
 
 test("executor env - the agent's credential is replaced by the executor credential", (t) => {
@@ -35,7 +36,7 @@ test("executor env - the agent's credential is replaced by the executor credenti
   t.is(env.AGORA_PRINCIPAL, "executor");
   t.is(env.AGORA_NATS_TOKEN, undefined);
   t.is(env.AGORA_NATS_PASSWORD, undefined);
-  t.deepEqual(readExecutorEnvironment(env).credentials, {
+  t.deepEqual(resolveExecutorConfig(env).credentials, {
     nkey: "/agent/executor.nk",
     principal: "executor",
   });
@@ -47,7 +48,7 @@ test("executor env - the agent's variables win over the executor command's", (t)
 });
 
 test("executor env - defaults for the optional variables", (t) => {
-  const env = readExecutorEnvironment({
+  const env = resolveExecutorConfig({
     AGORA_NATS_URL: "nats://h:1",
     AGORA_AGENT_ID: "a",
     AGORA_FRAMEWORK_ID: "f",
@@ -73,7 +74,7 @@ test("executor env - missing or bad variables are INVALID_CONFIG errors", (t) =>
     { ...base, AGORA_EXECUTOR_ID: "a.b" },
     { ...base, AGORA_SHUTDOWN_GRACE_PERIOD: "soon" },
   ]) {
-    const err = t.throws(() => readExecutorEnvironment(env), { instanceOf: AgoraError });
+    const err = t.throws(() => resolveExecutorConfig(env), { instanceOf: AgoraError });
     t.is(err?.code, ErrorCode.InvalidConfig);
   }
 });

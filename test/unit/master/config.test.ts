@@ -138,3 +138,39 @@ test("state - the state JSON matches the MasterState schema", (t) => {
   t.deepEqual(Object.keys(state.roles).sort(), ["*", "web"]);
   t.deepEqual(JSON.parse(JSON.stringify(state)), state, "plain JSON");
 });
+
+test("config - stages: default, AGORA_* over it, flag over that; bad values name the flag or variable", (t) => {
+  t.is(resolveMasterConfig({ env: {} }).offerTimeout, 0);
+  t.is(resolveMasterConfig({ env: { AGORA_OFFER_TIMEOUT: "30s" } }).offerTimeout, 30_000);
+  t.is(
+    resolveMasterConfig({ env: { AGORA_OFFER_TIMEOUT: "30s" }, argv: ["--offer-timeout", "1m"] })
+      .offerTimeout,
+    60_000,
+  );
+  const message = (input: Parameters<typeof resolveMasterConfig>[0]) =>
+    t.throws(() => resolveMasterConfig(input), { instanceOf: AgoraError })?.message;
+  t.is(
+    message({ env: {}, argv: ["--offer-timeout", "-5s"] }),
+    "--offer-timeout must not be negative, got -5s",
+  );
+  t.is(
+    message({ env: { AGORA_ALLOCATION_INTERVAL: "0ms" } }),
+    "AGORA_ALLOCATION_INTERVAL must be at least 1ms, got 0ms",
+  );
+  t.is(
+    message({ env: {}, argv: ["--registry", "zookeeper"] }),
+    '--registry must be kv or memory, got "zookeeper"',
+  );
+  t.is(
+    message({ env: {}, overrides: { maxAgentPingTimeouts: 0 } }),
+    "--max-agent-ping-timeouts must be at least 1, got 0",
+  );
+  t.is(
+    message({ env: {}, argv: ["--http-port", "70000"] }),
+    "--http-port must be at most 65535, got 70000",
+  );
+  t.is(
+    message({ env: { AGORA_LOG_LEVEL: "loud" } }),
+    'AGORA_LOG_LEVEL must be fatal, error, warn, info, debug, trace or silent, got "loud"',
+  );
+});

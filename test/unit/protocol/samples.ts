@@ -273,6 +273,14 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   },
   "scheduler.heartbeat": { type: "scheduler.heartbeat" },
   "scheduler.teardown": { type: "scheduler.teardown", reason: "done" },
+  "scheduler.acceptInverseOffers": {
+    type: "scheduler.acceptInverseOffers",
+    inverseOfferIds: ["master-1-IO1"],
+  },
+  "scheduler.declineInverseOffers": {
+    type: "scheduler.declineInverseOffers",
+    inverseOfferIds: ["master-1-IO2"],
+  },
   "event.subscribed": {
     type: "event.subscribed",
     frameworkId: "fw-1",
@@ -304,6 +312,21 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   },
   "event.heartbeat": { type: "event.heartbeat" },
   "event.resubscribe": { type: "event.resubscribe", masterId: "20260101-000000-abcdef" },
+  "event.inverseOffers": {
+    type: "event.inverseOffers",
+    inverseOffers: [
+      {
+        inverseOfferId: "master-1-IO1",
+        agentId: "agent-1",
+        hostname: "node1",
+        unavailability: { start: SAMPLE_TIMESTAMP, durationMs: 3_600_000 },
+      },
+    ],
+  },
+  "event.rescindInverseOffer": {
+    type: "event.rescindInverseOffer",
+    inverseOfferId: "master-1-IO1",
+  },
   "executor.subscribe": {
     type: "executor.subscribe",
     unacknowledgedUpdates: [sampleStatus],
@@ -375,6 +398,19 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     type: "cluster.agentUnreachable",
     timestamp: SAMPLE_TIMESTAMP,
     agentId: "agent-1",
+  },
+  "cluster.agentUpdated": {
+    type: "cluster.agentUpdated",
+    timestamp: SAMPLE_TIMESTAMP,
+    agentId: "agent-1",
+    deactivated: true,
+    drain: {
+      state: "DRAINING",
+      markGone: false,
+      maxGracePeriodSeconds: 10,
+      since: SAMPLE_TIMESTAMP,
+      deadline: SAMPLE_TIMESTAMP + 60_000,
+    },
   },
   "cluster.agentRemoved": {
     type: "cluster.agentRemoved",
@@ -524,6 +560,29 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
   "operator.teardown": { type: "operator.teardown", frameworkId: "m1-0001" },
   "operator.explain": { type: "operator.explain", frameworkId: "F1", role: "web" },
+  "operator.drainAgent": {
+    type: "operator.drainAgent",
+    agentId: "agent-1",
+    maxGracePeriodSeconds: 10,
+    markGone: true,
+    deadlineSeconds: 60,
+  },
+  "operator.deactivateAgent": { type: "operator.deactivateAgent", agentId: "agent-1" },
+  "operator.reactivateAgent": { type: "operator.reactivateAgent", agentId: "agent-1" },
+  "operator.updateMaintenanceSchedule": {
+    type: "operator.updateMaintenanceSchedule",
+    windows: [
+      {
+        machines: [{ agentId: "agent-1" }, { hostname: "node2" }],
+        unavailability: { start: SAMPLE_TIMESTAMP, durationMs: 3_600_000 },
+      },
+    ],
+  },
+  "operator.getMaintenanceSchedule": { type: "operator.getMaintenanceSchedule" },
+  "operator.maintenanceSchedule": {
+    type: "operator.maintenanceSchedule",
+    windows: [{ machines: [{ hostname: "node2" }], unavailability: { start: SAMPLE_TIMESTAMP } }],
+  },
   "operator.explanation": {
     type: "operator.explanation",
     frameworkId: "F1",

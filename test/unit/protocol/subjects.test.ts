@@ -116,6 +116,7 @@ test("subjects - one event subject per cluster event kind", (t) => {
     "agent.removed": "agora.v2.events.agent.removed",
     "agent.unreachable": "agora.v2.events.agent.unreachable",
     "agent.reregistered": "agora.v2.events.agent.reregistered",
+    "agent.updated": "agora.v2.events.agent.updated",
     "framework.added": "agora.v2.events.framework.added",
     "framework.removed": "agora.v2.events.framework.removed",
     "framework.disconnected": "agora.v2.events.framework.disconnected",
