@@ -70,9 +70,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/weights.ts")).weightsCommand,
   },
   {
+    name: "priority",
+    summary: "set or show role priorities (the priority policy) on the running master",
+    load: async () => (await import("./commands/priority.ts")).priorityCommand,
+  },
+  {
     name: "quota",
     summary: "set, remove or show role quotas on the running master",
     load: async () => (await import("./commands/quota.ts")).quotaCommand,
+  },
+  {
+    name: "preemption",
+    summary: "switch preemption on or off on the running master",
+    load: async () => (await import("./commands/preemption.ts")).preemptionCommand,
   },
   {
     name: "ui",

@@ -10,13 +10,13 @@ import { join } from "node:path";
 import {
   type Authenticator,
   credsAuthenticator,
-  nkeyAuthenticator,
   type TlsOptions,
   tokenAuthenticator,
   usernamePasswordAuthenticator,
 } from "@nats-io/nats-core";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { inboxPrefixOf } from "../protocol/subjects.ts";
+import { nkeyAuthenticator } from "./nkey-sign.ts";
 
 /** How one process authenticates to NATS and secures the connection; every field optional. */
 export interface NatsCredentials {

@@ -28,6 +28,8 @@ export const DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS = 3;
 export const DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS = 0;
 /** Master: the allocation policy. */
 export const DEFAULT_POLICY = "drf";
+/** Preemption is off unless the master is started with `--preemption` (or switched on at run time). */
+export const DEFAULT_PREEMPTION = false;
 /**
  * Master: deadline of one decision of a remote policy (`agora policy serve`); without an answer
  * the cycle falls back to drf. Mesos has no remote allocator; half the default allocation
@@ -336,3 +338,10 @@ export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const ALLOCATION_RUN_BUCKETS_S = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
+/**
+ * How long `agora run` waits for a cluster it lost (NATS or the master) before
+ * it gives up with a one-line message: the time a Mesos master waits for a
+ * silent framework (heartbeat interval × max heartbeat timeouts, 15 s × 3).
+ */
+export const DEFAULT_RUN_UNREACHABLE_TIMEOUT_MS =
+  DEFAULT_FRAMEWORK_HEARTBEAT_INTERVAL_MS * DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS;

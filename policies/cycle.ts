@@ -7,9 +7,9 @@
 import { Resources } from "../protocol/resources.ts";
 import type { Candidate, CycleView, Ordering } from "./ordering.ts";
 import { shrinkTo, shrinkToLimit, unreservedScalars } from "./quantities.ts";
-import { selfAndAncestors } from "./role-tree.ts";
+import { parentOf, selfAndAncestors } from "./role-tree.ts";
 import { CandidateState, Scale, Tally } from "./tally.ts";
-import { type Allocation, type AllocationContext, roleQuota } from "./types.ts";
+import { type Allocation, type AllocationContext, isSubrole, roleQuota } from "./types.ts";
 
 function addTo(map: Map<string, Resources>, key: string, r: Resources): void {
   if (r.isEmpty()) return;
@@ -39,6 +39,8 @@ export class Cycle implements CycleView {
   readonly consumed = new Map<string, Resources>();
   requiredHeadroom = Resources.empty();
   availableHeadroom = Resources.empty();
+  /** Roles whose guarantee counts in the required headroom and that lend (`lendingLimit`). */
+  readonly #lenders: string[] = [];
   readonly #byRole = new Map<string, CandidateState[]>();
   readonly #eligible = new Map<string, CandidateState[]>();
   /** Allocation per exact role and per subtree (every ancestor path, and `""`). */
@@ -156,6 +158,7 @@ export class Cycle implements CycleView {
         .slice(1)
         .some((a) => !(roleQuota(this.context, a)?.guarantee?.isEmpty() ?? true));
       if (covered) continue;
+      if (roleQuota(this.context, role)?.lendingLimit !== undefined) this.#lenders.push(role);
       this.requiredHeadroom = this.requiredHeadroom.add(
         guarantee.subtractSaturating(this.consumedBy(role)),
       );
@@ -272,10 +275,41 @@ export class Cycle implements CycleView {
     return out;
   }
 
-  /** `quantities` chopped so that the required headroom stays available. */
-  chopToHeadroom(quantities: Resources): Resources {
+  /**
+   * `quantities` chopped so that the required headroom stays available, less
+   * what lenders lend to `role` ({@link lentTo}).
+   */
+  chopToHeadroom(quantities: Resources, role?: string): Resources {
     if (this.requiredHeadroom.isEmpty() || quantities.isEmpty()) return quantities;
-    return shrinkTo(quantities, this.availableHeadroom.subtractSaturating(this.requiredHeadroom));
+    let required = this.requiredHeadroom;
+    if (role !== undefined && this.#lenders.length > 0) {
+      required = required.subtractSaturating(this.lentTo(role));
+    }
+    return shrinkTo(quantities, this.availableHeadroom.subtractSaturating(required));
+  }
+
+  /**
+   * What of the required headroom `role` may use (Kueue's cohorts): each
+   * lender of the same parent (the lender's siblings and their sub-roles)
+   * lends its unsatisfied guarantee up to its `lendingLimit`; `role` takes it
+   * up to its `borrowingLimit` less what it already holds beyond its own
+   * guarantee. Borrowers' use lowers the available headroom, so what is lent
+   * is a stock, not a flow per cycle.
+   */
+  lentTo(role: string): Resources {
+    let lent = Resources.empty();
+    for (const lender of this.#lenders) {
+      if (isSubrole(role, lender) || isSubrole(lender, role)) continue;
+      const cohort = parentOf(lender);
+      if (cohort !== "" && !isSubrole(role, cohort)) continue;
+      const quota = roleQuota(this.context, lender);
+      const unsatisfied = quota!.guarantee!.subtractSaturating(this.consumedBy(lender));
+      lent = lent.add(shrinkTo(unsatisfied, quota!.lendingLimit!));
+    }
+    const borrowingLimit = roleQuota(this.context, role)?.borrowingLimit;
+    if (borrowingLimit === undefined || lent.isEmpty()) return lent;
+    const own = roleQuota(this.context, role)?.guarantee ?? Resources.empty();
+    return shrinkToLimit(lent, borrowingLimit, this.consumedBy(role).subtractSaturating(own));
   }
 
   /** Starts the allocations of the next agent, in stage 1 or 2. */

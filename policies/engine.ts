@@ -82,7 +82,7 @@ function stageOne(cycle: Cycle): void {
         if (guaranteed.isEmpty()) continue;
         let additional = quotaResources.subtractSaturating(guaranteed);
         additional = cycle.chopToLimits(role, additional, guaranteed);
-        additional = cycle.chopToHeadroom(additional);
+        additional = cycle.chopToHeadroom(additional, role);
         const toOffer = nonQuotaPart(available).add(guaranteed).add(additional);
         if (!allocatable(toOffer)) continue;
         if ((candidate as CandidateState).filtered(agentId, toOffer, context.now, role)) continue;
@@ -122,7 +122,7 @@ function stageTwo(cycle: Cycle): void {
         if (!unlimited) {
           let additional = unreservedScalars(available);
           additional = cycle.chopToLimits(role, additional);
-          additional = cycle.chopToHeadroom(additional);
+          additional = cycle.chopToHeadroom(additional, role);
           toOffer = nonQuotaPart(available).add(additional);
           if (!allocatable(toOffer)) continue;
         }

@@ -40,6 +40,7 @@ export type ReasonKind =
   | "belowMinimum"
   | "quotaLimit"
   | "headroom"
+  | "borrowing"
   | "filtered"
   | "outranked"
   | "wouldReceive";
@@ -161,7 +162,7 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
     else if (!unlimited) {
       const scalars = unreservedScalars(available);
       const limitedTo = cycle.chopToLimits(role, scalars);
-      const headroomTo = cycle.chopToHeadroom(limitedTo);
+      const headroomTo = cycle.chopToHeadroom(limitedTo, role);
       toOffer = nonQuotaPart(available).add(headroomTo);
       if (!allocatable(toOffer)) {
         if (!allocatable(nonQuotaPart(available).add(limitedTo))) {
@@ -226,6 +227,13 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
       message: `${plural(filteredAgents, "agent")} declined with a filter (the last expires at ${new Date(until).toISOString()})`,
     });
   }
+  const lent = cycle.requiredHeadroom.isEmpty() ? Resources.empty() : cycle.lentTo(role);
+  if (!lent.isEmpty()) {
+    reasons.push({
+      kind: "borrowing",
+      message: `may borrow ${lent} of its cohort's unused guarantee (lendingLimit; borrowingLimit ${roleQuota(context, role)?.borrowingLimit?.toString() ?? "none"}); borrowed resources are the first preempted when a lender's demand returns`,
+    });
+  }
   if (open > 0) reasons.push(orderReason(cycle, frameworkId, role, open, !unsatisfied.isEmpty()));
   return done(reasons);
 }
@@ -249,7 +257,7 @@ function stageOneOffer(
   if (guaranteed.isEmpty()) return undefined;
   let additional = quotaResources.subtractSaturating(guaranteed);
   additional = cycle.chopToLimits(role, additional, guaranteed);
-  additional = cycle.chopToHeadroom(additional);
+  additional = cycle.chopToHeadroom(additional, role);
   return nonQuotaPart(available).add(guaranteed).add(additional);
 }
 

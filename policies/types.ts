@@ -88,6 +88,18 @@ export interface FrameworkStanding {
 export interface RoleQuotaStanding {
   readonly guarantee?: Resources;
   readonly limit?: Resources;
+  /**
+   * Kueue's `borrowingLimit`: the most of its siblings' lent guarantee the
+   * role may use beyond its own guarantee (absent: no cap). See `lendingLimit`.
+   */
+  readonly borrowingLimit?: Resources;
+  /**
+   * Kueue's `lendingLimit`: how much of its unused guarantee the role lends to
+   * its siblings (roles of the same parent); absent: nothing is lent (Mesos:
+   * headroom is held for the guarantee). Borrowed resources are the first
+   * preempted when the lender's demand returns.
+   */
+  readonly lendingLimit?: Resources;
 }
 
 /** A role's standing. */

@@ -49,12 +49,18 @@ export const ACL_ACTIONS = {
   update_weights: "roles",
   /** `operator.getWeights`: each role whose weight is shown (others are left out). */
   view_weights: "roles",
+  /** `operator.setPriorities`: each role whose priority is set (agora's own, like update_weights). */
+  update_priorities: "roles",
+  /** `operator.getPriorities`: each role whose priority is shown (others are left out). */
+  view_priorities: "roles",
   /** `operator.setQuota`, `operator.removeQuota`: the role. */
   update_quotas: "roles",
   /** `operator.getQuota`: each role whose quota is shown (others are left out). */
   get_quotas: "roles",
   /** `operator.usePolicy`: the policy's name (agora's own action). */
   switch_policy: "policies",
+  /** `operator.updatePreemption`: `on` or `off` (agora's own action). */
+  update_preemption: "modes",
   /** draining agents (agora's own action, for the drain feature): the agent's id. */
   drain_agents: "agents",
 } as const;
@@ -70,9 +76,12 @@ export const AclsFile = Type.Object(
     teardown_frameworks: Type.Optional(rule("framework_principals")),
     update_weights: Type.Optional(rule("roles")),
     view_weights: Type.Optional(rule("roles")),
+    update_priorities: Type.Optional(rule("roles")),
+    view_priorities: Type.Optional(rule("roles")),
     update_quotas: Type.Optional(rule("roles")),
     get_quotas: Type.Optional(rule("roles")),
     switch_policy: Type.Optional(rule("policies")),
+    update_preemption: Type.Optional(rule("modes")),
     drain_agents: Type.Optional(rule("agents")),
   },
   { additionalProperties: false },

@@ -198,6 +198,12 @@ export const TaskReason = {
   TaskKilledDuringLaunch: "REASON_TASK_KILLED_DURING_LAUNCH",
   TaskUnknown: "REASON_TASK_UNKNOWN",
   TaskUnauthorized: "REASON_TASK_UNAUTHORIZED",
+  /**
+   * agora's: killed by the master to make room for a demand of higher priority
+   * or below its quota guarantee (preemption; Mesos has no such reason, it
+   * sends inverse offers instead).
+   */
+  TaskPreempted: "REASON_TASK_PREEMPTED",
 } as const;
 export type TaskReason = (typeof TaskReason)[keyof typeof TaskReason];
 

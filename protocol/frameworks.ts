@@ -10,6 +10,7 @@ import {
   Filters,
   Id,
   message,
+  ResourcesJson,
   Role,
   TaskGroupInfo,
   TaskInfo,
@@ -122,6 +123,23 @@ export const SchedulerKill = message("scheduler.kill", {
   agentId: Type.Optional(Id),
   /** Overrides the task's kill grace period, in seconds (Mesos `Call.Kill.kill_policy`). */
   gracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+});
+
+/** Most demands one framework may have standing (`scheduler.request`). */
+export const MAX_DEMANDS = 64;
+
+/**
+ * Declares what the framework needs (Mesos's `REQUEST` call): each request is
+ * unreserved scalar resources for one task, for `role` (default the
+ * framework's first role), wanted on one agent. The list replaces the
+ * framework's standing demands (an empty list withdraws them); a demand ends
+ * when an offer that contains it is made. With preemption on, a demand that
+ * free resources cannot serve may preempt tasks (see protocol/README.md).
+ */
+export const SchedulerRequest = message("scheduler.request", {
+  requests: Type.Array(Type.Object({ role: Type.Optional(Role), resources: ResourcesJson }), {
+    maxItems: MAX_DEMANDS,
+  }),
 });
 
 /** Acknowledge a status update (by its uuid). */

@@ -35,6 +35,11 @@ export const StateAgent = Type.Object({
   resources: ResourcesJson,
   used: ResourcesJson,
   offered: ResourcesJson,
+  /**
+   * What is neither used nor offered: `resources` − `used` − `offered` (the
+   * master always sends it; optional for answers of before it existed).
+   */
+  free: Type.Optional(ResourcesJson),
   attributes: Attributes,
   active: Type.Boolean(),
   /** `active`, `unreachable` or `removed`. */
@@ -105,6 +110,8 @@ export const MasterState = Type.Object({
   /** Milliseconds since the epoch when the master started. */
   startTime: Type.Number(),
   policy: Type.String(),
+  /** Whether preemption is on (absent: off). */
+  preemption: Type.Optional(Type.Boolean()),
   total: ResourcesJson,
   agents: Type.Array(StateAgent),
   frameworks: Type.Array(StateFramework),
@@ -125,6 +132,8 @@ export const MasterState = Type.Object({
         Type.Object({
           guarantee: Type.Optional(ResourcesJson),
           limit: Type.Optional(ResourcesJson),
+          borrowingLimit: Type.Optional(ResourcesJson),
+          lendingLimit: Type.Optional(ResourcesJson),
         }),
       ),
       allocated: ResourcesJson,
@@ -172,6 +181,10 @@ export type RoleWeights = Static<typeof RoleWeights>;
 export const RoleQuota = Type.Object({
   guarantee: Type.Optional(ResourcesJson),
   limit: Type.Optional(ResourcesJson),
+  /** Kueue's: the most of siblings' lent guarantee the role may use beyond its own guarantee. */
+  borrowingLimit: Type.Optional(ResourcesJson),
+  /** Kueue's: how much of its unused guarantee the role lends to its siblings (default none). */
+  lendingLimit: Type.Optional(ResourcesJson),
 });
 export type RoleQuota = Static<typeof RoleQuota>;
 
@@ -185,6 +198,27 @@ export const OperatorGetWeights = message("operator.getWeights", {});
 export const OperatorWeights = message("operator.weights", { weights: RoleWeights });
 
 /**
+ * Role priorities of the `priority` policy (higher is offered first): role →
+ * finite number. A role not listed inherits its nearest ancestor's, else 0.
+ */
+export const RolePriorities = Type.Record(Role, Type.Number(), { additionalProperties: false });
+export type RolePriorities = Static<typeof RolePriorities>;
+
+/**
+ * Sets the priorities of the listed roles (others keep theirs); the reply is
+ * `ok`. Stored in the registry like the weights, so a new leader keeps them.
+ */
+export const OperatorSetPriorities = message("operator.setPriorities", {
+  priorities: RolePriorities,
+});
+
+/** Asks for the priorities that are set; the reply is `operator.priorities`. */
+export const OperatorGetPriorities = message("operator.getPriorities", {});
+
+/** The priorities that are set. */
+export const OperatorPriorities = message("operator.priorities", { priorities: RolePriorities });
+
+/**
  * Sets a role's quota; the reply is `ok`. A field left out is removed from the
  * role's quota; with neither field the quota is removed.
  */
@@ -192,6 +226,17 @@ export const OperatorSetQuota = message("operator.setQuota", {
   role: Role,
   guarantee: Type.Optional(ResourcesJson),
   limit: Type.Optional(ResourcesJson),
+  borrowingLimit: Type.Optional(ResourcesJson),
+  lendingLimit: Type.Optional(ResourcesJson),
+});
+
+/**
+ * Switches preemption on or off while the master runs (`agora preemption
+ * on|off`, the master's `--preemption` at start); stored in the registry. The
+ * reply is `ok`.
+ */
+export const OperatorUpdatePreemption = message("operator.updatePreemption", {
+  enabled: Type.Boolean(),
 });
 
 /** Removes a role's quota; the reply is `ok`. */
@@ -242,6 +287,7 @@ export const ExplainReason = Type.Object({
     Type.Literal("belowMinimum"),
     Type.Literal("quotaLimit"),
     Type.Literal("headroom"),
+    Type.Literal("borrowing"),
     Type.Literal("filtered"),
     Type.Literal("outranked"),
     Type.Literal("wouldReceive"),

@@ -65,6 +65,8 @@ export const PolicyFrameworkStanding = Type.Object({
 export const PolicyRoleQuota = Type.Object({
   guarantee: Type.Optional(PolicyResources),
   limit: Type.Optional(PolicyResources),
+  borrowingLimit: Type.Optional(PolicyResources),
+  lendingLimit: Type.Optional(PolicyResources),
 });
 
 /** A role's standing. */

@@ -12,7 +12,7 @@ import { Attributes, Id, ResourcesJson, Role, Text } from "./common.ts";
 import { AgoraError, ErrorCode } from "./errors.ts";
 import { FrameworkInfo } from "./frameworks.ts";
 import { DrainInfo, MaintenanceWindow } from "./maintenance.ts";
-import { RoleQuota, RoleWeights } from "./operator.ts";
+import { RolePriorities, RoleQuota, RoleWeights } from "./operator.ts";
 
 /** The KV bucket of a subject prefix: `agora` → `agora_registry` (dots become `_`). */
 export function registryBucket(prefix: string): string {
@@ -56,10 +56,14 @@ export const StoreKeys = {
   weights: "weights",
   /** Role quotas ({@link QuotaRecord}). */
   quota: "quota",
+  /** Role priorities of the `priority` policy ({@link PrioritiesRecord}). */
+  priorities: "priorities",
   /** The chosen allocation policy ({@link PolicyRecord}). */
   policy: "policy",
   /** The maintenance schedule ({@link MaintenanceRecord}). */
   maintenance: "maintenance",
+  /** Whether preemption is on ({@link PreemptionRecord}). */
+  preemption: "preemption",
 } as const;
 
 /** `leader`: who leads, until when its lease is good. Taken and renewed by compare-and-swap. */
@@ -130,6 +134,10 @@ export type FrameworkRecord = Static<typeof FrameworkRecord>;
 export const WeightsRecord = Type.Object({ weights: RoleWeights });
 export type WeightsRecord = Static<typeof WeightsRecord>;
 
+/** `priorities`: every role priority that is set. */
+export const PrioritiesRecord = Type.Object({ priorities: RolePriorities });
+export type PrioritiesRecord = Static<typeof PrioritiesRecord>;
+
 /** `quota`: every role quota that is set. */
 export const QuotaRecord = Type.Object({ quotas: Type.Record(Role, RoleQuota) });
 export type QuotaRecord = Static<typeof QuotaRecord>;
@@ -141,6 +149,9 @@ export type PolicyRecord = Static<typeof PolicyRecord>;
 /** `maintenance`: the maintenance schedule. */
 export const MaintenanceRecord = Type.Object({ windows: Type.Array(MaintenanceWindow) });
 export type MaintenanceRecord = Static<typeof MaintenanceRecord>;
+/** `preemption`: set by `operator.updatePreemption`. */
+export const PreemptionRecord = Type.Object({ enabled: Type.Boolean() });
+export type PreemptionRecord = Static<typeof PreemptionRecord>;
 
 /** Compiled checkers of the stored records. */
 export const StoreChecks = {
@@ -149,9 +160,11 @@ export const StoreChecks = {
   agent: TypeCompiler.Compile(AgentRecord),
   framework: TypeCompiler.Compile(FrameworkRecord),
   weights: TypeCompiler.Compile(WeightsRecord),
+  priorities: TypeCompiler.Compile(PrioritiesRecord),
   quota: TypeCompiler.Compile(QuotaRecord),
   policy: TypeCompiler.Compile(PolicyRecord),
   maintenance: TypeCompiler.Compile(MaintenanceRecord),
+  preemption: TypeCompiler.Compile(PreemptionRecord),
 };
 
 const packr = new Packr({

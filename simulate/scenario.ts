@@ -24,10 +24,13 @@ const Duration = Type.Union([Type.String(), Type.Number({ minimum: 0 })]);
 const ResourceSpec = Type.Union([Type.String(), ResourcesJson]);
 const RefuseSeconds = Type.Number({ minimum: 0 });
 
-const QuotaSpec = Type.Object(
-  { guarantee: Type.Optional(ResourceSpec), limit: Type.Optional(ResourceSpec) },
-  strict,
-);
+const QuotaFields = {
+  guarantee: Type.Optional(ResourceSpec),
+  limit: Type.Optional(ResourceSpec),
+  borrowingLimit: Type.Optional(ResourceSpec),
+  lendingLimit: Type.Optional(ResourceSpec),
+};
+const QuotaSpec = Type.Object(QuotaFields, strict);
 
 const RoleSpec = Type.Object(
   {
@@ -96,15 +99,7 @@ const ACTIONS = {
     { ...at, role: Role, weight: Type.Number({ exclusiveMinimum: 0 }) },
     strict,
   ),
-  setQuota: Type.Object(
-    {
-      ...at,
-      role: Role,
-      guarantee: Type.Optional(ResourceSpec),
-      limit: Type.Optional(ResourceSpec),
-    },
-    strict,
-  ),
+  setQuota: Type.Object({ ...at, role: Role, ...QuotaFields }, strict),
   setPriority: Type.Object({ ...at, role: Role, priority: Type.Number() }, strict),
   /** Prints why the framework receives nothing (or less) now: an `explain` line. */
   explain: Type.Object({ ...at, ...frameworkRef, role: Type.Optional(Role) }, strict),
@@ -138,6 +133,19 @@ const ACTIONS = {
     },
     strict,
   ),
+  /** The framework declares `count` demands of `resources` (`scheduler.request`), replacing its others. */
+  request: Type.Object(
+    {
+      ...at,
+      ...frameworkRef,
+      role: Type.Optional(Role),
+      resources: ResourceSpec,
+      count: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+    },
+    strict,
+  ),
+  /** Switches preemption on or off (`agora preemption on|off`). */
+  setPreemption: Type.Object({ ...at, enabled: Type.Boolean() }, strict),
 } as const;
 
 /** The step actions. */
@@ -157,6 +165,8 @@ export const ScenarioSchema = Type.Object(
     until: Duration,
     /** Outstanding offers are rescinded after this (default: never). */
     offerTimeout: Type.Optional(Duration),
+    /** Whether preemption is on from the start (the master's `--preemption`; default false). */
+    preemption: Type.Optional(Type.Boolean()),
     roles: Type.Optional(Type.Record(Type.String(), RoleSpec)),
     agents: Type.Optional(Type.Array(AgentSpec)),
     frameworks: Type.Optional(Type.Array(FrameworkSpec)),
@@ -194,6 +204,8 @@ export interface FrameworkPlan {
 export interface QuotaPlan {
   guarantee: Resources | undefined;
   limit: Resources | undefined;
+  borrowingLimit?: Resources | undefined;
+  lendingLimit?: Resources | undefined;
 }
 
 export interface RolePlan {
@@ -228,6 +240,14 @@ export type StepPlan = { at: number; path: string } & (
       do: "scheduleMaintenance";
       windows: Array<{ agents: string[]; start: number; duration: number | undefined }>;
     }
+  | {
+      do: "request";
+      framework: string;
+      role: string | undefined;
+      resources: Resources;
+      count: number;
+    }
+  | { do: "setPreemption"; enabled: boolean }
 );
 
 /** A validated scenario, times in ms. */
@@ -236,6 +256,7 @@ export interface Scenario {
   policy: string;
   until: number;
   offerTimeout: number;
+  preemption: boolean;
   roles: Record<string, RolePlan>;
   agents: AgentPlan[];
   frameworks: FrameworkPlan[];
@@ -284,7 +305,12 @@ function resources(value: string | ResourcesJson, path: string): Resources {
 }
 
 function quota(
-  spec: { guarantee?: string | ResourcesJson; limit?: string | ResourcesJson },
+  spec: {
+    guarantee?: string | ResourcesJson;
+    limit?: string | ResourcesJson;
+    borrowingLimit?: string | ResourcesJson;
+    lendingLimit?: string | ResourcesJson;
+  },
   path: string,
 ): QuotaPlan {
   const part = (value: string | ResourcesJson | undefined, name: string) => {
@@ -293,7 +319,12 @@ function quota(
     if (!isQuantities(r)) throw invalid(`${path}.${name}`, "quota takes unreserved scalars");
     return r;
   };
-  return { guarantee: part(spec.guarantee, "guarantee"), limit: part(spec.limit, "limit") };
+  return {
+    guarantee: part(spec.guarantee, "guarantee"),
+    limit: part(spec.limit, "limit"),
+    borrowingLimit: part(spec.borrowingLimit, "borrowingLimit"),
+    lendingLimit: part(spec.lendingLimit, "lendingLimit"),
+  };
 }
 
 function behaviour(value: unknown, path: string): Behaviour {
@@ -467,6 +498,22 @@ function stepPlan(raw: unknown, path: string): StepPlan {
         })),
       };
     }
+    case "request": {
+      const r = resources(step.resources as string | ResourcesJson, `${path}.resources`);
+      if (!isQuantities(r) || r.isEmpty()) {
+        throw invalid(`${path}.resources`, "a demand is unreserved scalars, e.g. cpus:1;mem:128");
+      }
+      return {
+        ...when,
+        do: name,
+        framework: step.framework as string,
+        role: step.role as string | undefined,
+        resources: r,
+        count: (step.count as number | undefined) ?? 1,
+      };
+    }
+    case "setPreemption":
+      return { ...when, do: name, enabled: step.enabled as boolean };
   }
 }
 
@@ -547,6 +594,7 @@ export function resolveScenario(value: unknown): Scenario {
     policy: json.policy ?? DEFAULT_POLICY,
     until: duration(json.until, "until"),
     offerTimeout: json.offerTimeout === undefined ? 0 : duration(json.offerTimeout, "offerTimeout"),
+    preemption: json.preemption ?? false,
     roles,
     agents: (json.agents ?? []).map((a, i) => agentPlan(a, `agents[${i}]`)),
     frameworks: (json.frameworks ?? []).map((f, i) => frameworkPlan(f, `frameworks[${i}]`)),

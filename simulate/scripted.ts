@@ -28,7 +28,8 @@ import type { AgentPlan, Behaviour, FrameworkPlan } from "./scenario.ts";
 /** One line of the simulation's output (besides the summary). */
 export interface SimEvent {
   t: number;
-  event: "offer" | "launch" | "decline" | "rescind" | "return";
+  /** `preempt`: a task of `framework` killed to make room for a demand (its resources). */
+  event: "offer" | "launch" | "decline" | "rescind" | "return" | "preempt";
   framework: string;
   role: string;
   agent: string;

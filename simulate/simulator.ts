@@ -27,6 +27,7 @@ import {
   removeAgent,
   resolveMasterConfig,
   roleSummaries,
+  setPreemption,
   setRolePriority,
   setRoleQuota,
   setRoleWeight,
@@ -38,7 +39,7 @@ import { silentLogger } from "../infra/logger.ts";
 import { Metrics } from "../infra/metrics.ts";
 import { resolvePolicy } from "../policies/index.ts";
 import type { AllocationPolicy } from "../policies/types.ts";
-import { type ResourcesJson, TaskState } from "../protocol/common.ts";
+import { type ResourcesJson, TaskReason, TaskState } from "../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import type { Message } from "../protocol/registry.ts";
 import { Resources } from "../protocol/resources.ts";
@@ -173,6 +174,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
       policy: policy.name,
       allocationInterval: scenario.allocationInterval,
       offerTimeout: scenario.offerTimeout,
+      preemption: scenario.preemption,
     },
   });
   const core = createMasterCore({
@@ -207,7 +209,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
     if (declining.delete(key)) return;
     const role = ctx.frameworks.get(msg.frameworkId)?.tasks.get(msg.taskId)?.role ?? "*";
     world.emit({
-      event: "return",
+      event: msg.reason === TaskReason.TaskPreempted ? "preempt" : "return",
       framework: msg.frameworkId,
       role,
       agent: msg.agentId,
@@ -351,6 +353,18 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
             })),
           }),
         );
+        return;
+      case "request":
+        frameworks.get(step.framework)?.call({
+          type: "scheduler.request",
+          requests: Array.from({ length: step.count }, () => ({
+            ...(step.role === undefined ? {} : { role: step.role }),
+            resources: step.resources.toJSON(),
+          })),
+        });
+        return;
+      case "setPreemption":
+        setPreemption(ctx, step.enabled);
         return;
       case "explain": {
         const reply = explain(ctx, { frameworkId: step.framework, role: step.role });

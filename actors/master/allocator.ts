@@ -28,6 +28,7 @@ import { pruneFilters } from "./filters.ts";
 import { allocationOf, freeOf, totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { createOffer, offerToWire } from "./offers.ts";
+import { demandServed, preemptNow } from "./preemption.ts";
 import { roleStandings, roleSummaries } from "./roles.ts";
 
 /** Offers per `event.offers` message, so that one message stays well under 1 MiB. */
@@ -186,7 +187,10 @@ export class Allocator {
       if (frameworkEligible(ctx, framework, now)) active = true;
     }
     // nothing to decide without an agent that may be offered or a framework that may receive
-    if (!active || !ctx.pool.hasEligible(now, ctx.config.allocationInterval)) return 0;
+    if (!active || !ctx.pool.hasEligible(now, ctx.config.allocationInterval)) {
+      this.#preempt();
+      return 0;
+    }
     const started = performance.now();
     const context = buildContext(ctx);
     let decision: AllocationDecision;
@@ -234,11 +238,19 @@ export class Allocator {
       cycleMs: Math.round(applying.decideMs * 1000) / 1000,
       offers: allocations.length,
     });
+    this.#preempt();
     if (this.#again) {
       this.#again = false;
       this.request();
     }
     return count;
+  }
+
+  /** With preemption on and demands standing: plans and kills (nothing else costs when off). */
+  #preempt(): void {
+    const ctx = this.#ctx;
+    if (!ctx.preemption.enabled || ctx.preemption.demands.size === 0) return;
+    preemptNow(ctx, () => buildContext(ctx));
   }
 
   #apply(allocations: readonly Allocation[], from: number, to: number): number {
@@ -275,6 +287,7 @@ export class Allocator {
       }
       const offer = createOffer(ctx, agent, framework, role, resources, now);
       framework.allocations += 1;
+      if (ctx.preemption.demands.size > 0) demandServed(ctx, framework.id, role, resources);
       const wire = offerToWire(offer, agent);
       const list = byFramework.get(framework.id);
       if (list === undefined) byFramework.set(framework.id, [wire]);

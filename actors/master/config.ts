@@ -31,6 +31,7 @@ import {
   DEFAULT_OFFER_TIMEOUT_MS,
   DEFAULT_POLICY,
   DEFAULT_POLICY_TIMEOUT_MS,
+  DEFAULT_PREEMPTION,
   DEFAULT_RECOVERY_AGENT_FRACTION,
   DEFAULT_REGISTRY,
   DEFAULT_REGISTRY_REPLICAS,
@@ -64,6 +65,13 @@ export const MASTER_OPTIONS = {
     default: DEFAULT_POLICY,
     placeholder: "NAME",
     help: "allocation policy: a built-in (drf, ...) or the name of an `agora policy serve` actor",
+  },
+  preemption: {
+    kind: "boolean",
+    flag: "preemption",
+    env: "AGORA_PREEMPTION",
+    default: DEFAULT_PREEMPTION,
+    help: "let a demand (scheduler.request) of higher priority or below its quota guarantee preempt tasks; switchable at run time with agora preemption on|off",
   },
   policyTimeout: {
     kind: "duration",

@@ -4,6 +4,7 @@
  * NATS actor in `index.ts` wraps it; unit tests drive it directly with a
  * recording outbox and a virtual clock.
  */
+
 import { randomBytes } from "node:crypto";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
@@ -19,6 +20,7 @@ import { checkInvariants } from "./ledger.ts";
 import type { LeadershipView, MasterContext } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
 import { AgentPool } from "./pool.ts";
+import { createPreemptionState } from "./preemption-state.ts";
 import { MemoryRegistry, type Registry } from "./registry.ts";
 
 /** What the master core needs. */
@@ -94,6 +96,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     recovery: undefined,
     requestAllocation: () => allocator?.request(),
     maintenance: { windows: [], inverseOffers: new Map(), timer: undefined, timerAt: undefined },
+    preemption: createPreemptionState(deps.config.preemption),
   };
   allocator = new Allocator(ctx, deps.schedule, deps.allocationChunk);
   const alloc = allocator;

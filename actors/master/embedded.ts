@@ -21,5 +21,6 @@ export {
 export type { MasterContext } from "./model.ts";
 export { explain } from "./operator.ts";
 export type { Outbox } from "./outbox.ts";
+export { setPreemption } from "./preemption.ts";
 export { roleSummaries, setRolePriority, setRoleQuota, setRoleWeight } from "./roles.ts";
 export { isLive } from "./tasks.ts";

@@ -20,6 +20,7 @@ import { killTask } from "./kill.ts";
 import { answerInverseOffers } from "./maintenance.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { answerOperatorCall, NO_CONTROLS, type OperatorControls } from "./operator.ts";
+import { setDemands } from "./preemption.ts";
 import {
   callPrincipal,
   checkFrameworkPrincipal,
@@ -67,6 +68,9 @@ function dispatch(
       return;
     case "scheduler.kill":
       killTask(ctx, framework, call);
+      return;
+    case "scheduler.request":
+      setDemands(ctx, framework, call);
       return;
     case "scheduler.acknowledge":
       acknowledge(ctx, framework, call);

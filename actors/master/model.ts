@@ -19,6 +19,7 @@ import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
+import type { PreemptionState } from "./preemption-state.ts";
 import type { AgentEntry, FrameworkEntry, KillRequest, OfferEntry } from "./records.ts";
 import type { Registry } from "./registry.ts";
 
@@ -41,6 +42,10 @@ export interface RoleEntry {
   guarantee: Resources | undefined;
   /** Unreserved scalars the role (with its sub-roles) never holds more of. */
   limit: Resources | undefined;
+  /** Kueue's: the most of its siblings' lent guarantee it may use (undefined: no cap). */
+  borrowingLimit?: Resources | undefined;
+  /** Kueue's: how much of its unused guarantee it lends to its siblings (undefined: none). */
+  lendingLimit?: Resources | undefined;
 }
 
 /** Who leads, as this master knows it (the state's `leader`, `leaderId`, `masters`). */
@@ -108,6 +113,8 @@ export interface MasterContext {
   recovery: RecoveryState | undefined;
   /** Asks for an allocation cycle soon (coalesced). */
   requestAllocation(): void;
+  /** Preemption: whether it is on, the frameworks' demands, the rounds under way (`preemption.ts`). */
+  readonly preemption: PreemptionState;
   /** The maintenance schedule, inverse offers and drain deadlines (maintenance.ts). */
   readonly maintenance: MaintenanceState;
 }

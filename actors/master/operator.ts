@@ -25,8 +25,17 @@ import {
   updateMaintenanceSchedule,
 } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
+import { setPreemption } from "./preemption.ts";
 import { afterWrite, storeRecord } from "./registry.ts";
-import { removeRoleQuota, roleQuotas, roleWeights, setRoleQuota, setRoleWeights } from "./roles.ts";
+import {
+  removeRoleQuota,
+  rolePriorities,
+  roleQuotas,
+  roleWeights,
+  setRolePriorities,
+  setRoleQuota,
+  setRoleWeights,
+} from "./roles.ts";
 import { masterState } from "./state.ts";
 
 /** A call accepted on `master.operator.<principal>` (protocol/subject-routes.ts). */
@@ -129,6 +138,22 @@ export function handleOperatorCall(
           ctx.metrics.inc("operator_weight_updates");
         },
       );
+    case "operator.getPriorities":
+      return {
+        type: "operator.priorities",
+        priorities: viewable(ctx, "view_priorities", principal, rolePriorities(ctx)),
+      };
+    case "operator.setPriorities":
+      check("update_priorities", Object.keys(call.priorities));
+      return storeThenApply(
+        ctx,
+        (target) => setRolePriorities(target, call.priorities),
+        (after) => [StoreKeys.priorities, { priorities: rolePriorities(after) }],
+        () => {
+          ctx.logger.info({ priorities: call.priorities }, "role priorities updated");
+          ctx.metrics.inc("operator_priority_updates");
+        },
+      );
     case "operator.getQuota":
       return {
         type: "operator.quota",
@@ -139,7 +164,12 @@ export function handleOperatorCall(
       return storeThenApply(
         ctx,
         (target) =>
-          setRoleQuota(target, call.role, { guarantee: call.guarantee, limit: call.limit }),
+          setRoleQuota(target, call.role, {
+            guarantee: call.guarantee,
+            limit: call.limit,
+            borrowingLimit: call.borrowingLimit,
+            lendingLimit: call.lendingLimit,
+          }),
         (after) => [StoreKeys.quota, { quotas: roleQuotas(after) }],
         () => {
           ctx.logger.info(
@@ -197,6 +227,16 @@ export function handleOperatorCall(
         ? switchTo()
         : controls.checkPolicy(call.name).then(switchTo);
     }
+    case "operator.updatePreemption":
+      check("update_preemption", [call.enabled ? "on" : "off"]);
+      return afterWrite(
+        storeRecord(ctx.registry, StoreKeys.preemption, { enabled: call.enabled }),
+        () => {
+          setPreemption(ctx, call.enabled);
+          ctx.metrics.inc("operator_preemption_updates");
+          return undefined;
+        },
+      );
     case "operator.teardown": {
       const framework = ctx.frameworks.get(call.frameworkId);
       if (framework === undefined) {

@@ -6,7 +6,7 @@
  */
 import type { Timer } from "../../infra/clock.ts";
 import type { DeclineFilter } from "../../policies/types.ts";
-import type { Attributes, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type { Attributes, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
@@ -154,6 +154,8 @@ export interface KillRequest {
   readonly gracePeriodSeconds: number | undefined;
   /** Bounds the task's grace period (a drain's `maxGracePeriodSeconds`). */
   readonly maxGracePeriodSeconds?: number | undefined;
+  /** Set when the master kills it on its own (preemption): the reason its terminal update gets. */
+  readonly reason?: TaskReason | undefined;
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */

@@ -13,9 +13,10 @@ import { markUnreachable, restoreAgent, resumeAllocation } from "./agents.ts";
 import { restoreFramework } from "./frameworks.ts";
 import { restoreMaintenance } from "./maintenance.ts";
 import type { MasterContext } from "./model.ts";
+import { setPreemption } from "./preemption.ts";
 import type { RegistrySnapshot } from "./registry.ts";
 import { rememberRemoved } from "./removed.ts";
-import { setRoleQuota, setRoleWeights } from "./roles.ts";
+import { setRolePriorities, setRoleQuota, setRoleWeights } from "./roles.ts";
 
 /** What recovery may change besides the records. */
 export interface RecoveryControls {
@@ -132,6 +133,12 @@ function restoreSettings(
     ctx.metrics.inc("registry_entries_invalid");
     ctx.logger.warn({ reason: (err as Error).message }, "stored weights skipped");
   }
+  try {
+    if (snapshot.priorities !== undefined) setRolePriorities(ctx, snapshot.priorities);
+  } catch (err) {
+    ctx.metrics.inc("registry_entries_invalid");
+    ctx.logger.warn({ reason: (err as Error).message }, "stored priorities skipped");
+  }
   for (const [role, quota] of Object.entries(snapshot.quotas ?? {})) {
     try {
       setRoleQuota(ctx, role, quota);
@@ -140,6 +147,7 @@ function restoreSettings(
       ctx.logger.warn({ role, reason: (err as Error).message }, "stored quota skipped");
     }
   }
+  if (snapshot.preemption !== undefined) setPreemption(ctx, snapshot.preemption);
   if (snapshot.policy !== undefined && controls.usePolicy !== undefined) {
     try {
       controls.usePolicy(snapshot.policy);

@@ -10,7 +10,7 @@ import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MaintenanceWindow } from "../../protocol/maintenance.ts";
-import type { RoleQuota, RoleWeights } from "../../protocol/operator.ts";
+import type { RolePriorities, RoleQuota, RoleWeights } from "../../protocol/operator.ts";
 import {
   type AgentRecord,
   decodeRecord,
@@ -57,9 +57,12 @@ export interface RegistrySnapshot {
   agents: AgentRecord[];
   frameworks: FrameworkRecord[];
   weights: RoleWeights | undefined;
+  priorities: RolePriorities | undefined;
   quotas: Record<string, RoleQuota> | undefined;
   policy: string | undefined;
   maintenance: MaintenanceWindow[] | undefined;
+  /** Whether preemption was switched on or off by `operator.updatePreemption`. */
+  preemption?: boolean | undefined;
   /** Entries that did not decode or validate (logged, counted, skipped). */
   invalid: number;
 }
@@ -74,6 +77,7 @@ export function parseSnapshot(
     agents: [],
     frameworks: [],
     weights: undefined,
+    priorities: undefined,
     quotas: undefined,
     policy: undefined,
     maintenance: undefined,
@@ -87,12 +91,16 @@ export function parseSnapshot(
         snapshot.frameworks.push(decodeRecord(value, StoreChecks.framework));
       } else if (key === StoreKeys.weights) {
         snapshot.weights = decodeRecord(value, StoreChecks.weights).weights;
+      } else if (key === StoreKeys.priorities) {
+        snapshot.priorities = decodeRecord(value, StoreChecks.priorities).priorities;
       } else if (key === StoreKeys.quota) {
         snapshot.quotas = decodeRecord(value, StoreChecks.quota).quotas;
       } else if (key === StoreKeys.policy) {
         snapshot.policy = decodeRecord(value, StoreChecks.policy).name;
       } else if (key === StoreKeys.maintenance) {
         snapshot.maintenance = decodeRecord(value, StoreChecks.maintenance).windows;
+      } else if (key === StoreKeys.preemption) {
+        snapshot.preemption = decodeRecord(value, StoreChecks.preemption).enabled;
       }
     } catch (err) {
       snapshot.invalid++;

@@ -21,13 +21,23 @@ import type { MasterContext, RoleEntry } from "./model.ts";
 export interface QuotaInput {
   guarantee?: Resources | ResourcesJson | undefined;
   limit?: Resources | ResourcesJson | undefined;
+  borrowingLimit?: Resources | ResourcesJson | undefined;
+  lendingLimit?: Resources | ResourcesJson | undefined;
+}
+
+/** A quota's JSON form. */
+export interface QuotaJson {
+  guarantee?: ResourcesJson;
+  limit?: ResourcesJson;
+  borrowingLimit?: ResourcesJson;
+  lendingLimit?: ResourcesJson;
 }
 
 /** A role's summary in the state and the allocation event. */
 export interface RoleSummary {
   weight: number;
   priority?: number;
-  quota?: { guarantee?: ResourcesJson; limit?: ResourcesJson };
+  quota?: QuotaJson;
   /** What the role and its sub-roles hold (offered + used). */
   allocated: ResourcesJson;
   /** Dominant share of `allocated` in the cluster total. */
@@ -63,7 +73,9 @@ function prune(ctx: MasterContext, role: string): void {
     entry.weight === undefined &&
     entry.priority === undefined &&
     entry.guarantee === undefined &&
-    entry.limit === undefined
+    entry.limit === undefined &&
+    entry.borrowingLimit === undefined &&
+    entry.lendingLimit === undefined
   ) {
     ctx.roles.delete(role);
   }
@@ -119,6 +131,25 @@ export function setRolePriority(
   ctx.requestAllocation();
 }
 
+/**
+ * Sets several priorities at once: all are checked before any is set.
+ * @throws AgoraError INVALID_MESSAGE for a bad role or priority
+ */
+export function setRolePriorities(
+  ctx: MasterContext,
+  priorities: Readonly<Record<string, number>>,
+): void {
+  for (const [role, priority] of Object.entries(priorities)) {
+    checkRole(role);
+    if (!Number.isFinite(priority)) {
+      throw new AgoraError(ErrorCode.InvalidMessage, `priority of ${role} must be a finite number`);
+    }
+  }
+  for (const [role, priority] of Object.entries(priorities)) {
+    setRolePriority(ctx, role, priority);
+  }
+}
+
 function quotaPart(role: string, what: string, input: Resources | ResourcesJson | undefined) {
   if (input === undefined) return undefined;
   let r: Resources;
@@ -153,6 +184,8 @@ export function setRoleQuota(ctx: MasterContext, role: string, quota: QuotaInput
   }
   const guarantee = quotaPart(role, "guarantee", quota.guarantee);
   const limit = quotaPart(role, "limit", quota.limit);
+  const borrowingLimit = quotaPart(role, "borrowingLimit", quota.borrowingLimit);
+  const lendingLimit = quotaPart(role, "lendingLimit", quota.lendingLimit);
   if (guarantee !== undefined && limit !== undefined) {
     for (const name of limit.names()) {
       if (guarantee.scalar(name) > limit.scalar(name)) {
@@ -166,6 +199,8 @@ export function setRoleQuota(ctx: MasterContext, role: string, quota: QuotaInput
   const entry = entryOf(ctx, role);
   entry.guarantee = guarantee;
   entry.limit = limit;
+  entry.borrowingLimit = borrowingLimit;
+  entry.lendingLimit = lendingLimit;
   prune(ctx, role);
   ctx.requestAllocation();
 }
@@ -176,6 +211,8 @@ export function removeRoleQuota(ctx: MasterContext, role: string): void {
   if (entry === undefined) return;
   entry.guarantee = undefined;
   entry.limit = undefined;
+  entry.borrowingLimit = undefined;
+  entry.lendingLimit = undefined;
   prune(ctx, role);
   ctx.requestAllocation();
 }
@@ -196,20 +233,29 @@ export function rolePriorities(ctx: MasterContext): Record<string, number> {
   return out;
 }
 
-function quotaJson(entry: RoleEntry): { guarantee?: ResourcesJson; limit?: ResourcesJson } {
-  const out: { guarantee?: ResourcesJson; limit?: ResourcesJson } = {};
+function hasQuota(entry: RoleEntry): boolean {
+  return (
+    entry.guarantee !== undefined ||
+    entry.limit !== undefined ||
+    entry.borrowingLimit !== undefined ||
+    entry.lendingLimit !== undefined
+  );
+}
+
+function quotaJson(entry: RoleEntry): QuotaJson {
+  const out: QuotaJson = {};
   if (entry.guarantee !== undefined) out.guarantee = entry.guarantee.toJSON();
   if (entry.limit !== undefined) out.limit = entry.limit.toJSON();
+  if (entry.borrowingLimit !== undefined) out.borrowingLimit = entry.borrowingLimit.toJSON();
+  if (entry.lendingLimit !== undefined) out.lendingLimit = entry.lendingLimit.toJSON();
   return out;
 }
 
 /** Every role's quota as JSON (roles without quota are not listed). */
-export function roleQuotas(
-  ctx: MasterContext,
-): Record<string, { guarantee?: ResourcesJson; limit?: ResourcesJson }> {
-  const out: Record<string, { guarantee?: ResourcesJson; limit?: ResourcesJson }> = {};
+export function roleQuotas(ctx: MasterContext): Record<string, QuotaJson> {
+  const out: Record<string, QuotaJson> = {};
   for (const [role, entry] of ctx.roles) {
-    if (entry.guarantee !== undefined || entry.limit !== undefined) out[role] = quotaJson(entry);
+    if (hasQuota(entry)) out[role] = quotaJson(entry);
   }
   return out;
 }
@@ -218,15 +264,18 @@ export function roleQuotas(
 export function roleStandings(ctx: MasterContext): Record<string, RoleStanding> {
   const out: Record<string, RoleStanding> = {};
   for (const [role, entry] of ctx.roles) {
-    const hasQuota = entry.guarantee !== undefined || entry.limit !== undefined;
     out[role] = {
       weight: entry.weight ?? 1,
       ...(entry.priority === undefined ? {} : { priority: entry.priority }),
-      ...(hasQuota
+      ...(hasQuota(entry)
         ? {
             quota: {
               ...(entry.guarantee === undefined ? {} : { guarantee: entry.guarantee }),
               ...(entry.limit === undefined ? {} : { limit: entry.limit }),
+              ...(entry.borrowingLimit === undefined
+                ? {}
+                : { borrowingLimit: entry.borrowingLimit }),
+              ...(entry.lendingLimit === undefined ? {} : { lendingLimit: entry.lendingLimit }),
             },
           }
         : {}),
@@ -276,7 +325,7 @@ export function roleSummaries(ctx: MasterContext, total: Resources): Record<stri
       dominantShare: Resources.dominantShare(r, total),
     };
     if (entry?.priority !== undefined) summary.priority = entry.priority;
-    if (entry !== undefined && (entry.guarantee !== undefined || entry.limit !== undefined)) {
+    if (entry !== undefined && hasQuota(entry)) {
       summary.quota = quotaJson(entry);
     }
     out[role] = summary;

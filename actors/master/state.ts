@@ -12,6 +12,7 @@ import { clusterTotal } from "./allocator.ts";
 import { totalAllocationOf } from "./ledger.ts";
 import { agentMaintenanceState } from "./maintenance.ts";
 import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
+import { freeOf } from "./pool.ts";
 import { roleSummaries } from "./roles.ts";
 import { usageOf } from "./usage.ts";
 
@@ -72,6 +73,7 @@ export function masterState(ctx: MasterContext): MasterState {
         }),
     startTime: ctx.startTime,
     policy: ctx.policy.name,
+    ...(ctx.preemption.enabled ? { preemption: true } : {}),
     total: total.toJSON(),
     agents: Array.from(ctx.agents.values(), (agent) => ({
       id: agent.id,
@@ -79,6 +81,7 @@ export function masterState(ctx: MasterContext): MasterState {
       resources: agent.total.toJSON(),
       used: agent.used.toJSON(),
       offered: agent.offered.toJSON(),
+      free: freeOf(agent).toJSON(),
       attributes: agent.attributes,
       active: agent.status === AgentState.Active,
       status: agent.status,

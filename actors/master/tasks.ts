@@ -21,7 +21,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import { isPartitionAware } from "./capabilities.ts";
 import { accountTask, addAgentTask, executorKey, releaseTask, removeAgentTask } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
-import { TASK_STATE_LABELS } from "./prometheus.ts";
+import { TASK_STATE_LABELS } from "./task-state-labels.ts";
 
 /** What a new task record is made of. */
 export interface NewTask {
@@ -259,9 +259,13 @@ export function handleAgentUpdate(
       `agent ${agent.id} sent a status update naming agent ${update.agentId}`,
     );
   }
-  const status: TaskStatus =
-    update.agentId === agent.id ? update : { ...update, agentId: agent.id };
+  let status: TaskStatus = update.agentId === agent.id ? update : { ...update, agentId: agent.id };
   const task = framework.tasks.get(status.taskId);
+  // a kill the master decided on (preemption) gives the task's end its reason
+  const reason = task?.kill?.reason;
+  if (reason !== undefined && status.state === TaskState.Killed && status.reason === undefined) {
+    status = { ...status, reason };
+  }
   if (task !== undefined && task.agentId !== agent.id) {
     throw new AgoraError(
       ErrorCode.Forbidden,

@@ -43,6 +43,7 @@ import { Metrics } from "../../infra/metrics.ts";
 import type {
   ExecutorInfo,
   Filters,
+  ResourcesJson,
   TaskGroupInfo,
   TaskInfo,
   TaskState,
@@ -403,6 +404,16 @@ export class SchedulerDriver {
   /** Stops offers for the roles (all when absent) until {@link revive}. */
   suppress(roles?: string[]): Promise<void> {
     return this.#call({ type: "scheduler.suppress", roles });
+  }
+
+  /**
+   * Declares what the framework needs (Mesos's REQUEST): each request is one
+   * task's resources for a role (default the first); replaces the standing
+   * ones (an empty list withdraws them). With preemption on at the master, a
+   * demand free resources cannot serve may preempt lower tasks.
+   */
+  request(requests: ReadonlyArray<{ role?: string; resources: ResourcesJson }>): Promise<void> {
+    return this.#call({ type: "scheduler.request", requests: requests.slice() });
   }
 
   /** Kills a task. */

@@ -34,6 +34,8 @@ export interface FrameworkOptions {
   principal?: string;
   /** Mesos framework capabilities, e.g. `PARTITION_AWARE`. */
   capabilities?: string[];
+  /** Priority within its roles for the `priority` allocation policy (higher first). @default 0 */
+  priority?: number;
 }
 
 /** Options of a {@link SchedulerDriver}. */

@@ -25,6 +25,18 @@ const QUOTA_OPTIONS = {
     placeholder: "RESOURCES",
     help: 'most the role may be allocated, e.g. "cpus:8;mem:8192"',
   },
+  borrowingLimit: {
+    kind: "string",
+    flag: "borrowing-limit",
+    placeholder: "RESOURCES",
+    help: "most of its siblings' lent guarantee the role may use beyond its own guarantee (Kueue)",
+  },
+  lendingLimit: {
+    kind: "string",
+    flag: "lending-limit",
+    placeholder: "RESOURCES",
+    help: "how much of its unused guarantee the role lends to its siblings (Kueue; default none)",
+  },
   remove: {
     kind: "boolean",
     flag: "remove",
@@ -76,9 +88,20 @@ export const quotaCommand: Command = {
         : parseQuotaResources("guarantee", values.guarantee);
     const limit =
       values.limit === undefined ? undefined : parseQuotaResources("limit", values.limit);
-    const changes = values.remove || guarantee !== undefined || limit !== undefined;
-    if (values.remove && (guarantee !== undefined || limit !== undefined)) {
-      throw usageError("--remove cannot be combined with --guarantee or --limit");
+    const borrowingLimit =
+      values.borrowingLimit === undefined
+        ? undefined
+        : parseQuotaResources("borrowing-limit", values.borrowingLimit);
+    const lendingLimit =
+      values.lendingLimit === undefined
+        ? undefined
+        : parseQuotaResources("lending-limit", values.lendingLimit);
+    const set = [guarantee, limit, borrowingLimit, lendingLimit].some((r) => r !== undefined);
+    const changes = values.remove || set;
+    if (values.remove && set) {
+      throw usageError(
+        "--remove cannot be combined with --guarantee, --limit, --borrowing-limit or --lending-limit",
+      );
     }
     if (changes && role === undefined)
       throw usageError("no ROLE given (usage: agora quota ROLE ...)");
@@ -106,12 +129,16 @@ export const quotaCommand: Command = {
         role: role!,
         guarantee: guarantee?.toJSON(),
         limit: limit?.toJSON(),
+        borrowingLimit: borrowingLimit?.toJSON(),
+        lendingLimit: lendingLimit?.toJSON(),
       },
       ["ok"],
     );
     const parts = [
       guarantee === undefined ? undefined : `guarantee ${guarantee}`,
       limit === undefined ? undefined : `limit ${limit}`,
+      borrowingLimit === undefined ? undefined : `borrowing limit ${borrowingLimit}`,
+      lendingLimit === undefined ? undefined : `lending limit ${lendingLimit}`,
     ].filter((p) => p !== undefined);
     process.stderr.write(`quota of ${role} set: ${parts.join(", ")}\n`);
     return 0;

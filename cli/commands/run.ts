@@ -11,6 +11,12 @@
  * shell reports it), its state line naming the limit. Ctrl-C kills the task, waits for its end and
  * exits 130; a second Ctrl-C exits at once.
  *
+ * Lost cluster: when NATS or the master is unreachable for longer than
+ * `--unreachable-timeout` (default 45 s, the time a Mesos master waits for a
+ * silent framework), `agora run` says so on one line and exits 1 (the task
+ * may still run). Ctrl-C while the cluster is unreachable says that the task
+ * cannot be killed and exits 130 at once.
+ *
  * Output: the task's stdout and stderr go to the files `stdout` and `stderr`
  * of its sandbox on the agent. Once the agent has the task, `agora run` says
  * where the sandbox is and follows both files with `files.read`
@@ -42,6 +48,8 @@ import { commandTask, fitOffer, offerResources } from "../../actors/scheduler/of
 import { COMMON_OPTIONS, type OptionSpecs, type Resolved } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
 import { redactServers } from "../../infra/credentials.ts";
+import { DEFAULT_RUN_UNREACHABLE_TIMEOUT_MS } from "../../infra/defaults.ts";
+import { formatDuration } from "../../infra/durations.ts";
 import type { Logger } from "../../infra/logger.ts";
 import {
   isTerminalState,
@@ -152,6 +160,13 @@ const RUN_OPTIONS = {
     placeholder: "DURATION",
     help: "time from the task's start during which failed health checks are ignored (Mesos grace period, default 10s)",
   },
+  unreachableTimeout: {
+    kind: "duration",
+    flag: "unreachable-timeout",
+    default: DEFAULT_RUN_UNREACHABLE_TIMEOUT_MS,
+    placeholder: "DURATION",
+    help: "give up (exit 1) when NATS or the master has been unreachable this long",
+  },
   group: {
     kind: "strings",
     flag: "group",
@@ -221,6 +236,8 @@ export interface RunSpec {
   healthCheck: HealthCheck | undefined;
   /** Fetched into the sandbox before the command runs (`--uri`, `--uri-executable`). */
   uris: CommandUri[] | undefined;
+  /** Give up when the cluster has been unreachable this long (`--unreachable-timeout`). */
+  unreachableTimeoutMs: number;
 }
 
 /** The health check of `--health-cmd` and its tuning flags (undefined without `--health-cmd`). */
@@ -301,7 +318,14 @@ export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: s
       values.killGracePeriod === undefined ? undefined : values.killGracePeriod / 1000,
     healthCheck: healthCheckFrom(values),
     uris: runUris(values),
+    unreachableTimeoutMs: unreachableTimeoutFrom(values.unreachableTimeout),
   };
+}
+
+function unreachableTimeoutFrom(ms: number): number {
+  if (ms <= 0)
+    throw usageError(`--unreachable-timeout must be positive, got ${formatDuration(ms)}`);
+  return ms;
 }
 
 /** The user name, when the system knows one. */
@@ -327,19 +351,17 @@ export const runCommand: Command = {
     const subjects = subjectsFor(parsed.values.prefix);
     const logger = cliLogger("warn");
     const nc = await connectCli(parsed.values, "agora-run", logger);
+    let run: TaskRun | undefined;
     try {
       if (group.length > 0) {
         return await runGroup(nc, subjects, logger, { ...spec, commands: group }, taskExitCode);
       }
-      return await new TaskRun(
-        nc,
-        subjects,
-        logger,
-        spec,
-        redactServers(parsed.values.nats),
-      ).execute();
+      run = new TaskRun(nc, subjects, logger, spec, redactServers(parsed.values.nats));
+      return await run.execute();
     } finally {
-      await closeGracefully(nc);
+      // A lost cluster takes nothing more: close at once instead of draining.
+      if (run?.leaving === true) await nc.close().catch(() => {});
+      else await closeGracefully(nc);
     }
   },
 };
@@ -360,6 +382,13 @@ class TaskRun {
   #largest: Resources | undefined;
   #hintTimer: NodeJS.Timeout | undefined;
   #killTimer: NodeJS.Timeout | undefined;
+  /** NATS is disconnected (the client reconnects meanwhile). */
+  #natsDown = false;
+  /** The driver lost the master and is resubscribing. */
+  #masterLost = false;
+  /** Runs out `--unreachable-timeout` after the cluster became unreachable. */
+  #unreachableTimer: NodeJS.Timeout | undefined;
+  #leaving = false;
   #finish: (code: number) => void = () => {};
   readonly #done: Promise<number>;
 
@@ -381,13 +410,58 @@ class TaskRun {
       this.#finish = (code) => {
         clearInterval(this.#hintTimer);
         clearTimeout(this.#killTimer);
+        clearTimeout(this.#unreachableTimer);
         resolve(code);
       };
     });
   }
 
+  /**
+   * The run ends without waiting for the cluster (it is unreachable, or a
+   * second Ctrl-C): no teardown wait, the connection closed without draining.
+   */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  get #unreachable(): boolean {
+    return this.#natsDown || this.#masterLost;
+  }
+
+  /** Starts or stops the `--unreachable-timeout` clock after a change of reachability. */
+  #reachabilityChanged(): void {
+    if (!this.#unreachable) {
+      clearTimeout(this.#unreachableTimer);
+      this.#unreachableTimer = undefined;
+      return;
+    }
+    if (this.#unreachableTimer !== undefined) return;
+    this.#unreachableTimer = setTimeout(() => {
+      const what = this.#natsDown ? `NATS at ${this.natsUrl}` : "the master";
+      const task = this.#launching ? `; task ${this.#taskId} may still be running` : "";
+      printError(
+        `${what} unreachable for ${formatDuration(this.spec.unreachableTimeoutMs)} (--unreachable-timeout); giving up${task}`,
+      );
+      this.#leaving = true;
+      this.#finish(ExitCode.Failure);
+    }, this.spec.unreachableTimeoutMs);
+  }
+
+  /** Follows the NATS connection's status: disconnected / reconnected. */
+  async #watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === "disconnect") this.#natsDown = true;
+      else if (status.type === "reconnect") this.#natsDown = false;
+      else continue;
+      this.#reachabilityChanged();
+    }
+  }
+
   async execute(): Promise<number> {
     const driver = this.#driver;
+    this.#watchConnection().catch((err: unknown) =>
+      this.logger.debug({ err }, "connection status ended"),
+    );
     driver.on("offers", ({ offers }) => this.#onOffers(offers));
     driver.on("update", ({ status }) => this.#onUpdate(status));
     // The same error again and again says nothing new: print it once until something changes.
@@ -399,9 +473,13 @@ class TaskRun {
     });
     driver.on("disconnected", ({ reason }) => {
       lastError = undefined;
+      this.#masterLost = true;
+      this.#reachabilityChanged();
       printError(`lost the master (${reason}); resubscribing`);
     });
     driver.on("subscribed", ({ resubscribed, masterId, previousMasterId }) => {
+      this.#masterLost = false;
+      this.#reachabilityChanged();
       if (!resubscribed) return;
       lastError = undefined;
       printError(
@@ -424,6 +502,13 @@ class TaskRun {
       starting.catch(() => {}); // rethrown by the race below when it matters
       await Promise.race([starting, this.#done]);
       const code = await this.#done;
+      if (this.#leaving) {
+        // Nothing waits for the cluster now; a teardown that can go out still does.
+        if (!this.#natsDown && driver.state === "subscribed") {
+          driver.teardown("agora run quit").catch(() => {});
+        }
+        return code;
+      }
       if (driver.state === "failingOver" || driver.state === "disconnected") {
         // Resubscribing: the teardown needs the (new) master.
         await driver.once("subscribed", { timeoutMs: TEARDOWN_WAIT_MS }).catch(() => {});
@@ -586,14 +671,31 @@ class TaskRun {
 
   #kill(): void {
     this.#driver.kill(this.#taskId, this.#agentId).catch((err: unknown) => {
-      printError(`kill failed: ${AgoraError.from(err).message}`);
+      if (this.#leaving) return; // quitting anyway; the message would say nothing new
+      const reason = this.#unreachable
+        ? "the cluster is unreachable"
+        : AgoraError.from(err).message;
+      printError(`could not kill task ${this.#taskId} (${reason}); Ctrl-C again to quit`);
     });
   }
 
   #interrupt(): void {
     this.#interrupts++;
-    if (this.#interrupts > 1 || !this.#launching || this.#lastState === undefined) {
-      if (this.#launching && this.#interrupts === 1) this.#kill();
+    if (this.#interrupts > 1) {
+      this.#leaving = true;
+      this.#finish(ExitCode.Interrupted);
+      return;
+    }
+    if (this.#launching && this.#unreachable) {
+      printError(
+        `cannot kill task ${this.#taskId}: the cluster is unreachable (the task may still be running); exiting`,
+      );
+      this.#leaving = true;
+      this.#finish(ExitCode.Interrupted);
+      return;
+    }
+    if (!this.#launching || this.#lastState === undefined) {
+      if (this.#launching) this.#kill();
       this.#finish(ExitCode.Interrupted);
       return;
     }

@@ -27,7 +27,7 @@ const HELP = {
   summary:
     "Replays a JSON scenario (agents, frameworks with a behaviour, timed steps) through the\n" +
     "master's allocation code on a virtual clock and prints one JSON object a line:\n" +
-    '{"t", "event": "offer"|"launch"|"decline"|"rescind"|"return", "framework", "role",\n' +
+    '{"t", "event": "offer"|"launch"|"decline"|"rescind"|"return"|"preempt", "framework", "role",\n' +
     '"agent", "resources"}, then {"event": "summary", ...} with the dominant shares.',
 };
 

@@ -46,6 +46,7 @@ const base = {
   uriExecutable: undefined,
   uriCache: false,
   group: undefined,
+  unreachableTimeout: 45_000,
   creds: undefined,
   nkey: undefined,
   user: undefined,
@@ -74,6 +75,8 @@ test("run - runSpecFrom checks the command line", (t) => {
   t.regex(usage({ role: "bad role" }), /--role/);
   t.regex(usage({ env: ["1A=x"] as unknown as undefined }), /--env/);
   t.regex(usage({ name: " " }), /--name/);
+  t.regex(usage({ unreachableTimeout: 0 }), /^--unreachable-timeout must be positive, got 0s$/);
+  t.is(spec.unreachableTimeoutMs, 45_000);
 });
 
 test("run - --health-cmd and its tuning flags map to a COMMAND health check", (t) => {

@@ -301,3 +301,28 @@ test("decline - filters for refuseSeconds (default 5 s); unknown offers are igno
   t.is(h.offersTo(fid, mark2).length, 1);
   t.deepEqual(h.invariants(), []);
 });
+
+test("state - each agent's free is resources − used − offered", (t) => {
+  const { h, fid, aid, offer } = setup();
+  t.like(h.state().agents[0], { offered: { cpus: 4, mem: 4096 }, free: {} });
+  h.call(fid, acceptCall([offer.offerId], [task("f1", aid, { cpus: 1, mem: 1024 })]));
+  t.like(h.state().agents[0], {
+    resources: { cpus: 4, mem: 4096 },
+    used: { cpus: 1, mem: 1024 },
+    offered: {},
+    free: { cpus: 3, mem: 3072 },
+  });
+});
+
+test("launch - TASK_STAGING is never sent as an update; only a reconciliation answers it", (t) => {
+  const { h, fid, aid, offer } = setup();
+  const mark = h.mark();
+  h.call(fid, acceptCall([offer.offerId], [task("s1", aid, { cpus: 1, mem: 128 })]));
+  t.deepEqual(h.updatesTo(fid, mark), [], "the launch itself says nothing to the framework");
+  h.call(fid, { type: "scheduler.reconcile", tasks: [{ taskId: "s1" }] });
+  const [answer] = h.updatesTo(fid, mark);
+  t.like(answer, { taskId: "s1", state: "TASK_STAGING", reason: "REASON_RECONCILIATION" });
+  t.is(answer?.uuid, undefined);
+  h.update(aid, fid, { taskId: "s1", state: "TASK_RUNNING" });
+  t.like(h.updatesTo(fid, mark).at(-1), { taskId: "s1", state: "TASK_RUNNING" });
+});

@@ -242,3 +242,16 @@ test("acls - without ACLs every call is allowed", (t) => {
     undefined,
   );
 });
+
+test("acls - update_priorities and view_priorities are role rules like the weights'", (t) => {
+  const a = createAuthorizer({
+    permissive: false,
+    update_priorities: [{ principals: values("ops"), roles: values("web") }],
+    view_priorities: [{ principals: ANY, roles: values("web") }],
+  });
+  t.true(a.authorize("update_priorities", "ops", "web"));
+  t.false(a.authorize("update_priorities", "ops", "batch"));
+  t.false(a.authorize("update_priorities", "dev", "web"));
+  t.true(a.authorize("view_priorities", "dev", "web"));
+  t.false(a.authorize("view_priorities", "dev", "batch"));
+});

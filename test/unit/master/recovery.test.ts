@@ -26,6 +26,10 @@ function firstLeader(framework: Partial<FrameworkInfo> = {}) {
   h.call(fid, acceptCall([offer.offerId], [task("t1", a1, { cpus: 1, mem: 256 })], 0));
   h.update(a1, fid, { taskId: "t1", state: "TASK_RUNNING", uuid: "u1" });
   handleOperatorCall(h.ctx, NO_CONTROLS, { type: "operator.setWeights", weights: { "*": 2 } });
+  handleOperatorCall(h.ctx, NO_CONTROLS, {
+    type: "operator.setPriorities",
+    priorities: { "*": 3 },
+  });
   return { registry, h, fid, a1, a2 };
 }
 
@@ -85,6 +89,7 @@ test("recovery - agents come back recovered and are asked to reregister; framewo
     [[fid, false]],
   );
   t.is(state.roles["*"]?.weight, 2, "weights restored");
+  t.is(state.roles["*"]?.priority, 3, "priorities restored");
   t.like(state.recovery, { paused: true, expected: 2, reregistered: 0 });
   t.is(h.sentTo("agent", a1, "agent.reregisterRequest").length, 1);
   t.is(h.sentTo("agent", a2, "agent.reregisterRequest").length, 1);

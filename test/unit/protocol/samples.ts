@@ -255,6 +255,10 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   "scheduler.revive": { type: "scheduler.revive", roles: ["web"] },
   "scheduler.suppress": { type: "scheduler.suppress", roles: ["web", "*"] },
   "scheduler.kill": { type: "scheduler.kill", taskId: "task-1", agentId: "agent-1" },
+  "scheduler.request": {
+    type: "scheduler.request",
+    requests: [{ role: "web", resources: { cpus: 1, mem: 128 } }],
+  },
   "scheduler.acknowledge": {
     type: "scheduler.acknowledge",
     agentId: "agent-1",
@@ -545,6 +549,12 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
   "operator.setWeights": { type: "operator.setWeights", weights: { web: 2, "eng/batch": 0.5 } },
   "operator.getWeights": { type: "operator.getWeights" },
   "operator.weights": { type: "operator.weights", weights: { web: 2 } },
+  "operator.setPriorities": {
+    type: "operator.setPriorities",
+    priorities: { prod: 10, "eng/batch": -1 },
+  },
+  "operator.getPriorities": { type: "operator.getPriorities" },
+  "operator.priorities": { type: "operator.priorities", priorities: { prod: 10 } },
   "operator.setQuota": {
     type: "operator.setQuota",
     role: "web",
@@ -558,6 +568,7 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     quotas: { web: { guarantee: { cpus: 2 }, limit: { cpus: 8 } }, batch: {} },
   },
   "operator.usePolicy": { type: "operator.usePolicy", name: "binpack" },
+  "operator.updatePreemption": { type: "operator.updatePreemption", enabled: true },
   "operator.teardown": { type: "operator.teardown", frameworkId: "m1-0001" },
   "operator.explain": { type: "operator.explain", frameworkId: "F1", role: "web" },
   "operator.drainAgent": {
