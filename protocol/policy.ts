@@ -10,7 +10,7 @@ import { Attributes, Id, message, ResourcesJson, Role, Text } from "./common.ts"
 
 /**
  * Marks a schema node that holds a resource set: receivers turn it into a
- * `Resources` value (see `policies/remote/wire.ts`).
+ * `Resources` value (see `actors/policy/wire.ts`).
  */
 const RESOURCES_MARK = "agoraResources";
 

@@ -21,7 +21,7 @@ import {
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import type { ResourcesJson, TaskInfo } from "../../protocol/common.ts";
-import type { ExecutorKind } from "./executor-record.ts";
+import type { ExecutorKind } from "./executor-kind.ts";
 import {
   type Container,
   type ContainerStats,

@@ -15,7 +15,8 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../infra/logger.ts";
-import { commandExecutorProgram, type ProgramSpec } from "./launcher.ts";
+import type { ProgramSpec } from "../shared/programs.ts";
+import { commandExecutorProgram } from "./launcher.ts";
 
 /** The directory of the bundle, relative to the agent's work directory. */
 export const EXECUTOR_BUNDLE_DIR = "cache";

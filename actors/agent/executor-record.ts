@@ -14,9 +14,12 @@ import type {
   TaskState,
   TaskStatus,
 } from "../../protocol/common.ts";
-import type { ExecutorEnvironment } from "../executor/env.ts";
-import { chownSandbox, lookupUser, needsSwitch, spawnAsUser } from "../executor/task-user.ts";
+import type { ExecutorEnvironment } from "../shared/executor-env.ts";
+import { processStartTime } from "../shared/process-tree.ts";
+import { createSandbox } from "../shared/sandbox.ts";
+import { chownSandbox, lookupUser, needsSwitch, spawnAsUser } from "../shared/task-user.ts";
 import type { ExecutorContainer } from "./containers.ts";
+import type { ExecutorKind } from "./executor-kind.ts";
 import type { Container } from "./isolation/types.ts";
 import {
   executorEnvironment,
@@ -24,8 +27,6 @@ import {
   resolveProgram,
   spawnDetached,
 } from "./launcher.ts";
-import { processStartTime } from "./process-tree.ts";
-import { createSandbox } from "./sandbox.ts";
 
 /** A task the agent knows, from `runTask` until its terminal update is acknowledged. */
 export interface TaskRecord {
@@ -52,11 +53,7 @@ export interface TaskRecord {
  */
 export type ExecutorPhase = "launching" | "recovering" | "running" | "terminating" | "terminated";
 
-/**
- * What an executor is: the built-in command executor (one command task), a
- * framework's own (`custom`), or the built-in default executor (task groups).
- */
-export type ExecutorKind = "command" | "custom" | "default";
+export type { ExecutorKind } from "./executor-kind.ts";
 
 /** A task group waiting for its default executor to subscribe. */
 export interface QueuedGroup {

@@ -40,7 +40,12 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
-import { effectiveUser, userProblem, withUser } from "../executor/task-user.ts";
+import { JOIN_CGROUP_FAILED_EXIT } from "../shared/join-cgroups.ts";
+import { unsafeIds } from "../shared/path-safety.ts";
+import { isSameProcess, killSession, signalTree } from "../shared/process-tree.ts";
+import { commandProgram } from "../shared/programs.ts";
+import { taskSandboxDir } from "../shared/sandbox.ts";
+import { effectiveUser, userProblem, withUser } from "../shared/task-user.ts";
 import { type AgentContainers, containerResources } from "./containers.ts";
 import { ExecutorCheckpoints, taskCheckpoint } from "./executor-checkpoints.ts";
 import {
@@ -52,12 +57,8 @@ import {
   type TaskRecord,
 } from "./executor-record.ts";
 import type { FetchStep } from "./fetch-step.ts";
-import { JOIN_CGROUP_FAILED_EXIT } from "./isolation/index.ts";
 import type { Container, Limitation } from "./isolation/types.ts";
-import { commandProgram, defaultExecutorProgram, type ProgramSource } from "./launcher.ts";
-import { unsafeIds } from "./path-safety.ts";
-import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
-import { taskSandboxDir } from "./sandbox.ts";
+import { defaultExecutorProgram, type ProgramSource } from "./launcher.ts";
 import type { AgentStateStore } from "./state-store.ts";
 import type { UpdateOutcome } from "./status-updates.ts";
 

@@ -20,18 +20,15 @@ import type { Handler } from "../../infra/dispatch.ts";
 import { isTerminalState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
+import { within } from "../shared/path-safety.ts";
+import { executorDir, taskSandboxDir } from "../shared/sandbox.ts";
 import type { ExecutorManager } from "./executors.ts";
-import { within } from "./path-safety.ts";
-import { executorDir, taskSandboxDir } from "./sandbox.ts";
 
 const isDirectory = (dir: string) =>
   stat(dir).then(
     (s) => s.isDirectory(),
     () => false,
   );
-
-/** The message types accepted on the files subject. */
-export const FILES_MESSAGE_TYPES = ["files.read"] as const;
 
 /** How many sandboxes of forgotten tasks are remembered (oldest dropped first). */
 const REMEMBERED_SANDBOXES = 1024;

@@ -10,37 +10,20 @@ import type { Metrics } from "../../infra/metrics.ts";
 import type { ResourcesJson } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { type AcceptedType, SubjectParsers } from "../../protocol/subject-routes.ts";
 import {
   DEFAULT_PRINCIPAL,
   EXECUTOR_TOKEN_HEADER,
-  isValidId,
   type Subjects,
 } from "../../protocol/subjects.ts";
 import type { ExecutorManager } from "./executors.ts";
 import type { StatusUpdateManager } from "./status-updates.ts";
 
-/** What the master may send an agent. */
-export const MASTER_COMMAND_TYPES = [
-  "agent.runTask",
-  "agent.runTaskGroup",
-  "agent.killTask",
-  "agent.acknowledge",
-  "agent.frameworkMessage",
-  "agent.shutdownFramework",
-  "agent.shutdown",
-  "agent.reregisterRequest",
-  "agent.checkpointResources",
-] as const;
-export type MasterCommandType = (typeof MASTER_COMMAND_TYPES)[number];
+/** What the master may send an agent (protocol/subject-routes.ts). */
+export type MasterCommandType = AcceptedType<"agent">;
 
-/** What an executor may send its agent. */
-export const EXECUTOR_MESSAGE_TYPES = [
-  "executor.subscribe",
-  "executor.update",
-  "executor.message",
-  "executor.heartbeat",
-] as const;
-export type ExecutorMessageType = (typeof EXECUTOR_MESSAGE_TYPES)[number];
+/** What an executor may send its agent (protocol/subject-routes.ts). */
+export type ExecutorMessageType = AcceptedType<"agentExecutor">;
 
 /** What the handlers act on. */
 export interface AgentHandlerContext {
@@ -140,23 +123,14 @@ function executorOfSubject(
   agentId: string,
   principal: string = DEFAULT_PRINCIPAL,
 ): { frameworkId: string; executorId: string } {
-  const tokens = subjects.parse(subject);
-  if (
-    tokens === undefined ||
-    tokens.length !== 6 ||
-    tokens[0] !== "agent" ||
-    tokens[1] !== principal ||
-    tokens[2] !== agentId ||
-    tokens[3] !== "executor" ||
-    !isValidId(tokens[4]) ||
-    !isValidId(tokens[5])
-  ) {
+  const ids = SubjectParsers.of(subjects).agentExecutor(subject);
+  if (ids === undefined || ids.agentId !== agentId || ids.principal !== principal) {
     throw new AgoraError(
       ErrorCode.InvalidMessage,
       `not an executor subject of this agent: ${subject}`,
     );
   }
-  return { frameworkId: tokens[4], executorId: tokens[5] };
+  return { frameworkId: ids.frameworkId, executorId: ids.executorId };
 }
 
 /** The handler of the executors' messages. */

@@ -34,6 +34,7 @@ import { isTerminalState, type ResourcesJson, TaskSource } from "../../protocol/
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { assertValidId, DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { type AgentCheckpointStore, fileCheckpointStore } from "./checkpoint.ts";
 import {
@@ -47,12 +48,10 @@ import { AgentContainers } from "./containers.ts";
 import { commandExecutorLauncher } from "./executor-bundle.ts";
 import { ExecutorManager } from "./executors.ts";
 import { FetchStep } from "./fetch-step.ts";
-import { FILES_MESSAGE_TYPES, filesReadHandler } from "./files.ts";
+import { filesReadHandler } from "./files.ts";
 import {
   type AgentHandlerContext,
-  EXECUTOR_MESSAGE_TYPES,
   executorMessageHandler,
-  MASTER_COMMAND_TYPES,
   masterCommandHandler,
 } from "./handlers.ts";
 import type { ProgramSource } from "./launcher.ts";
@@ -375,25 +374,25 @@ export function createAgent(deps: AgentDeps): Agent {
       serve(
         nc,
         subjects.agent(id, principal),
-        { ...options, types: MASTER_COMMAND_TYPES },
+        { ...options, types: ACCEPTED_TYPES.agent },
         masterCommandHandler(handlerContext),
       ),
       serve(
         nc,
         subjects.agentExecutorAll(id, principal),
-        { ...options, types: EXECUTOR_MESSAGE_TYPES },
+        { ...options, types: ACCEPTED_TYPES.agentExecutor },
         executorMessageHandler(handlerContext),
       ),
       serve(
         nc,
         subjects.agentFiles(id, principal),
-        { ...options, types: FILES_MESSAGE_TYPES },
+        { ...options, types: ACCEPTED_TYPES.agentFiles },
         readFiles,
       ),
       serve(
         nc,
         subjects.agentFilesOfAll(id, principal),
-        { ...options, types: FILES_MESSAGE_TYPES },
+        { ...options, types: ACCEPTED_TYPES.agentFilesOf },
         readFilesOf,
       ),
     ];

@@ -11,15 +11,9 @@ import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CREDENTIAL_ENV, type NatsCredentials, splitUserInfo } from "../../infra/credentials.ts";
-import type { CommandInfo } from "../../protocol/common.ts";
-import { EXECUTOR_ENV, type ExecutorEnvironment } from "../executor/env.ts";
-import { isPrivateVariable } from "../executor/task-user.ts";
-
-/** A program and its arguments. */
-export interface ProgramSpec {
-  file: string;
-  args: string[];
-}
+import { EXECUTOR_ENV, type ExecutorEnvironment } from "../shared/executor-env.ts";
+import { DEFAULT_EXECUTOR_ARG, type ProgramSpec } from "../shared/programs.ts";
+import { isPrivateVariable } from "../shared/task-user.ts";
 
 /** A program, or a function resolving to it once it is ready (e.g. bundled). */
 export type ProgramSource = ProgramSpec | (() => Promise<ProgramSpec>);
@@ -87,21 +81,12 @@ export function commandExecutorProgram(): ProgramSpec {
   return { file: process.execPath, args };
 }
 
-/** The argument that makes the executor bundle run the default executor instead of the command executor. */
-export const DEFAULT_EXECUTOR_ARG = "--default-executor";
-
 /** The built-in default executor: the command executor's program (the same bundle) with {@link DEFAULT_EXECUTOR_ARG}. */
 export function defaultExecutorProgram(commandExecutor: ProgramSource): ProgramSource {
   return async () => {
     const spec = await resolveProgram(commandExecutor);
     return { file: spec.file, args: [...spec.args, DEFAULT_EXECUTOR_ARG] };
   };
-}
-
-/** The program of a `CommandInfo`: `/bin/sh -c value`, or `value` with its arguments. */
-export function commandProgram(command: CommandInfo): ProgramSpec {
-  if (command.shell === false) return { file: command.value, args: [...(command.arguments ?? [])] };
-  return { file: "/bin/sh", args: ["-c", command.value] };
 }
 
 /**

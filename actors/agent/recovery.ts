@@ -19,12 +19,12 @@ import type { Clock } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
+import { isSameProcess, killSession, signalTree } from "../shared/process-tree.ts";
 import type { AgentContainers, ExecutorContainer } from "./containers.ts";
 import { type ExecutorRecord, newExecutorRecord, type TaskRecord } from "./executor-record.ts";
 import type { ExecutorManager } from "./executors.ts";
 import { containerIdFor } from "./isolation/index.ts";
 import type { ProgramSource } from "./launcher.ts";
-import { isSameProcess, killSession, signalTree } from "./process-tree.ts";
 import type { RecoveredExecutor } from "./state-store.ts";
 
 /** What {@link adoptCheckpoint} needs besides the manager. */

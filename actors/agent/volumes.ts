@@ -21,8 +21,8 @@ import type { ResourcesJson } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { totalWithCheckpointed } from "../../protocol/operations.ts";
 import { Resources } from "../../protocol/resources.ts";
+import { within } from "../shared/path-safety.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
-import { within } from "./path-safety.ts";
 
 /** Where the checkpointed resources are kept. */
 export function checkpointedResourcesPath(workDir: string): string {

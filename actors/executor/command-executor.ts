@@ -40,8 +40,8 @@ import {
 } from "../../protocol/common.ts";
 import { FrameworkCapability } from "../../protocol/frameworks.ts";
 import { healthCheckProblem } from "../../protocol/health.ts";
-import { DEFAULT_EXECUTOR_ARG } from "../agent/launcher.ts";
-import { signalTree } from "../agent/process-tree.ts";
+import { signalTree } from "../shared/process-tree.ts";
+import { DEFAULT_EXECUTOR_ARG } from "../shared/programs.ts";
 import { runDefaultExecutor } from "./default-executor.ts";
 import { createExecutorDriver, type ExecutorDriverOptions, type ExecutorUpdate } from "./driver.ts";
 import { HealthChecker, type HealthResult } from "./health/checker.ts";

@@ -15,7 +15,7 @@ import {
 import { DEFAULT_LOG_LEVEL } from "../../infra/logger.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { DEFAULT_PRINCIPAL, DEFAULT_SUBJECT_PREFIX, isValidId } from "../../protocol/subjects.ts";
-import { EXECUTOR_ENV, type ExecutorEnvironment } from "./env.ts";
+import { EXECUTOR_ENV, type ExecutorEnvironment } from "../shared/executor-env.ts";
 
 /** The executor's option table: every option is a variable its agent sets. */
 const EXECUTOR_OPTIONS = {

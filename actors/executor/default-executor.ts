@@ -37,8 +37,8 @@ import {
 } from "../../protocol/common.ts";
 import { FrameworkCapability } from "../../protocol/frameworks.ts";
 import { healthCheckProblem } from "../../protocol/health.ts";
-import { signalTree } from "../agent/process-tree.ts";
-import { taskSandboxDir } from "../agent/sandbox.ts";
+import { signalTree } from "../shared/process-tree.ts";
+import { taskSandboxDir } from "../shared/sandbox.ts";
 import {
   createExecutorDriver,
   type ExecutorDriverOptions,

@@ -57,9 +57,10 @@ import {
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { TaskContainer as TaskContainerSchema } from "../../protocol/executors.ts";
 import type { Message } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { EXECUTOR_TOKEN_HEADER, Subjects } from "../../protocol/subjects.ts";
+import type { ExecutorEnvironment } from "../shared/executor-env.ts";
 import { resolveExecutorConfig } from "./config.ts";
-import type { ExecutorEnvironment } from "./env.ts";
 
 /** A task's nested cgroup, as the agent names it in `executor.launchGroup`. */
 export type TaskContainer = Static<typeof TaskContainerSchema>;
@@ -130,16 +131,6 @@ export interface ExecutorDriverOptions {
    */
   exit?(code: number): void;
 }
-
-const AGENT_TO_EXECUTOR = [
-  "executor.launch",
-  "executor.launchGroup",
-  "executor.kill",
-  "executor.acknowledged",
-  "executor.frameworkMessage",
-  "executor.shutdown",
-  "executor.reconnect",
-] as const;
 
 /** The executor side of the executor ↔ agent protocol. */
 export class ExecutorDriver {
@@ -220,7 +211,7 @@ export class ExecutorDriver {
     this.#subscription = serve(
       this.#nc,
       this.#subjects.executor(env.agentId, env.frameworkId, env.executorId, env.agentPrincipal),
-      { types: AGENT_TO_EXECUTOR, logger: this.logger, metrics: this.metrics },
+      { types: ACCEPTED_TYPES.executor, logger: this.logger, metrics: this.metrics },
       (msg) => this.#dispatch(msg),
     );
     await this.#nc.flush();

@@ -4,7 +4,7 @@
  * arguments when `shell` is false) in the task's sandbox with its
  * environment, output appended to the sandbox's `stdout` and `stderr`. With
  * `cgroupProcs` (a task of a task group under isolation), the process joins
- * its nested cgroup before the program runs (isolation/launch.ts: no window in
+ * its nested cgroup before the program runs (actors/shared/join-cgroups.ts: no window in
  * which it could fork outside). The process stays in the executor's session
  * (not detached), so the agent finds whatever it leaves by session id.
  *
@@ -15,8 +15,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import type { CommandInfo } from "../../protocol/common.ts";
-import { joinCgroupsArgv } from "../agent/isolation/launch.ts";
-import { commandProgram } from "../agent/launcher.ts";
+import { joinCgroupsArgv } from "../shared/join-cgroups.ts";
+import { commandProgram } from "../shared/programs.ts";
 import {
   chownSandbox,
   lookupUser,
@@ -24,9 +24,9 @@ import {
   scrubPrivateVariables,
   spawnAsUser,
   type TaskUser,
-} from "./task-user.ts";
+} from "../shared/task-user.ts";
 
-export { taskEnvironment } from "./task-user.ts";
+export { taskEnvironment } from "../shared/task-user.ts";
 
 /** What {@link spawnTaskProcess} starts. */
 export interface TaskProcessSpec {
@@ -62,7 +62,7 @@ export function switchedIds(user: TaskUser | undefined): { uid?: number; gid?: n
  * Spawns a task's process; the caller listens for `spawn`, `error` and `exit`.
  * With a user to switch to, the sandbox becomes the user's and the program
  * runs as the user; the cgroup join (which needs the executor's privileges)
- * runs first and then drops them through `setpriv` (isolation/launch.ts).
+ * runs first and then drops them through `setpriv` (actors/shared/join-cgroups.ts).
  */
 export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
   const joins = spec.cgroupProcs !== undefined && spec.cgroupProcs.length > 0;

@@ -12,6 +12,7 @@ import { serve } from "../../infra/dispatch.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES, type AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 import { registerAgent, reregisterAgent, touchAgent } from "./agents.ts";
 import { checkDrained, drainStatus, resumeDrain } from "./maintenance.ts";
@@ -20,15 +21,8 @@ import { checkAgentPrincipal } from "./principal.ts";
 import { handleAgentUpdate } from "./tasks.ts";
 import { recordUsage } from "./usage.ts";
 
-/** Message types accepted on `master.agent.<principal>.<agentId>`. */
-export const AGENT_MESSAGE_TYPES = [
-  "agent.reregister",
-  "agent.heartbeat",
-  "agent.update",
-  "agent.message",
-  "agent.usage",
-] as const;
-export type AgentMessage = MessageOf<(typeof AGENT_MESSAGE_TYPES)[number]>;
+/** A message accepted on `master.agent.<principal>.<agentId>` (protocol/subject-routes.ts). */
+export type AgentMessage = AcceptedMessage<"masterAgent">;
 
 /** A draining agent that reregistered goes on draining (maintenance.ts). */
 function afterReregister<T>(
@@ -193,15 +187,24 @@ export function serveAgents(
     active: () => ctx.isLeading(),
   };
   return [
-    serve(nc, subjects.masterRegisterAll(), { ...options, types: ["agent.register"] }, (msg, m) =>
-      ctx.isLeading()
-        ? handleRegister(ctx, msg, m.reply !== undefined, registerPrincipal(subjects, m.subject))
-        : unanswered(ctx),
+    serve(
+      nc,
+      subjects.masterRegisterAll(),
+      { ...options, types: ACCEPTED_TYPES.masterRegister },
+      (msg, m) =>
+        ctx.isLeading()
+          ? handleRegister(ctx, msg, m.reply !== undefined, registerPrincipal(subjects, m.subject))
+          : unanswered(ctx),
     ),
-    serve(nc, subjects.masterAgentAll(), { ...options, types: AGENT_MESSAGE_TYPES }, (msg, m) => {
-      if (!ctx.isLeading()) return unanswered(ctx);
-      const { principal, agentId } = agentOfSubject(subjects, m.subject);
-      return routeAgentMessage(ctx, agentId, msg, m.reply !== undefined, principal);
-    }),
+    serve(
+      nc,
+      subjects.masterAgentAll(),
+      { ...options, types: ACCEPTED_TYPES.masterAgent },
+      (msg, m) => {
+        if (!ctx.isLeading()) return unanswered(ctx);
+        const { principal, agentId } = agentOfSubject(subjects, m.subject);
+        return routeAgentMessage(ctx, agentId, msg, m.reply !== undefined, principal);
+      },
+    ),
   ];
 }

@@ -20,7 +20,7 @@ import type { MessageOf } from "../../protocol/registry.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { type AgentRecord, AgentRegistryState, StoreKeys } from "../../protocol/store.ts";
 import { DEFAULT_PRINCIPAL } from "../../protocol/subjects.ts";
-import { isPartitionAware } from "./frameworks.ts";
+import { isPartitionAware } from "./capabilities.ts";
 import { interned } from "./intern.ts";
 import type { AgentEntry, MasterContext } from "./model.ts";
 import { rescindAgentOffers } from "./offers.ts";

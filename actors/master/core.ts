@@ -20,7 +20,7 @@ import { checkInvariants } from "./ledger.ts";
 import type { LeadershipView, MasterContext } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
 import { AgentPool } from "./pool.ts";
-import { createPreemptionState } from "./preemption.ts";
+import { createPreemptionState } from "./preemption-state.ts";
 import { MemoryRegistry, type Registry } from "./registry.ts";
 
 /** What the master core needs. */

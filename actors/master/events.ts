@@ -7,8 +7,8 @@ import type { ResourcesJson, TaskReason, TaskState } from "../../protocol/common
 import type { Resources } from "../../protocol/resources.ts";
 import { ClusterEventKind } from "../../protocol/subjects.ts";
 import { interned } from "./intern.ts";
-import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
+import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from "./records.ts";
 
 /** Publishes typed cluster events, stamped with the clock's time. */
 export class ClusterEvents {

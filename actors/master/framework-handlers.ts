@@ -11,6 +11,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES, type AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
 import { unanswered } from "./agent-handlers.ts";
@@ -18,12 +19,7 @@ import { revive, subscribe, suppress, teardownFramework, touchFramework } from "
 import { killTask } from "./kill.ts";
 import { answerInverseOffers } from "./maintenance.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
-import {
-  answerOperatorCall,
-  NO_CONTROLS,
-  OPERATOR_CALL_TYPES,
-  type OperatorControls,
-} from "./operator.ts";
+import { answerOperatorCall, NO_CONTROLS, type OperatorControls } from "./operator.ts";
 import { setDemands } from "./preemption.ts";
 import {
   callPrincipal,
@@ -35,23 +31,8 @@ import {
 import { reconcile } from "./reconcile.ts";
 import { acknowledge } from "./tasks.ts";
 
-/** Call types accepted on `master.framework.<frameworkId>`. */
-export const FRAMEWORK_CALL_TYPES = [
-  "scheduler.accept",
-  "scheduler.decline",
-  "scheduler.revive",
-  "scheduler.suppress",
-  "scheduler.kill",
-  "scheduler.request",
-  "scheduler.acknowledge",
-  "scheduler.reconcile",
-  "scheduler.message",
-  "scheduler.heartbeat",
-  "scheduler.teardown",
-  "scheduler.acceptInverseOffers",
-  "scheduler.declineInverseOffers",
-] as const;
-export type FrameworkCall = MessageOf<(typeof FRAMEWORK_CALL_TYPES)[number]>;
+/** A call accepted on `master.framework.<principal>.<frameworkId>` (protocol/subject-routes.ts). */
+export type FrameworkCall = AcceptedMessage<"masterFramework">;
 
 /** `scheduler.subscribe`; it must be a request (the scheduler needs its id). */
 export function handleSubscribe(
@@ -198,7 +179,7 @@ export function serveFrameworks(
     serve(
       nc,
       subjects.masterSubscribeAll(),
-      { ...options, types: ["scheduler.subscribe"] },
+      { ...options, types: ACCEPTED_TYPES.masterSubscribe },
       (msg, m) =>
         ctx.isLeading()
           ? handleSubscribe(ctx, msg, m.reply !== undefined, callPrincipal(subjects, m.subject))
@@ -209,7 +190,7 @@ export function serveFrameworks(
       subjects.masterFrameworkAll(),
       {
         ...options,
-        types: FRAMEWORK_CALL_TYPES,
+        types: ACCEPTED_TYPES.masterFramework,
         // a published call that does not even decode is still reported to its framework
         onReject: (error, m) => {
           if (!ctx.isLeading()) return;
@@ -246,7 +227,7 @@ export function serveFrameworks(
     serve(
       nc,
       subjects.masterOperatorAll(),
-      { ...options, types: OPERATOR_CALL_TYPES },
+      { ...options, types: ACCEPTED_TYPES.masterOperator },
       (call, m) =>
         ctx.isLeading()
           ? answerOperatorCall(

@@ -114,11 +114,6 @@ export function recoverFramework(ctx: MasterContext, id: string, role: string): 
   return framework;
 }
 
-/** Whether the framework handles TASK_UNREACHABLE / TASK_GONE (Mesos `PARTITION_AWARE`). */
-export function isPartitionAware(framework: FrameworkEntry): boolean {
-  return framework.info.capabilities?.includes("PARTITION_AWARE") ?? false;
-}
-
 /**
  * A framework of the registry, restored by a new leader: disconnected until
  * its scheduler resubscribes, its failover timer running for at least

@@ -25,12 +25,13 @@ import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
 import { policyNames } from "../../policies/index.ts";
-import { isBuiltInPolicy, PolicySwitch } from "../../policies/remote/switch.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MasterState } from "../../protocol/operator.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
+import { isBuiltInPolicy, PolicySwitch } from "../policy/switch.ts";
 import { serveAgents } from "./agent-handlers.ts";
 import { ALLOW_ALL, type Authorizer, loadAuthorizer } from "./authorizer.ts";
 import { type MasterConfig, validateMasterConfig } from "./config.ts";
@@ -290,7 +291,7 @@ export function createMaster(deps: MasterDeps): Master {
     serve(
       nc,
       subjects.masterInstance(masterId),
-      { types: ["operator.getState"], logger, metrics },
+      { types: ACCEPTED_TYPES.masterInstance, logger, metrics },
       (call, m) => {
         const current = core;
         if (current === undefined || !serving()) {

@@ -14,6 +14,7 @@ import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { stateReply } from "../../protocol/parts.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
 import { StoreKeys } from "../../protocol/store.ts";
+import type { AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { assertValidId } from "../../protocol/subjects.ts";
 import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
@@ -39,31 +40,8 @@ import {
 } from "./roles.ts";
 import { masterState } from "./state.ts";
 
-/** Call types accepted on `master.operator.<principal>`. */
-export const OPERATOR_CALL_TYPES = [
-  "operator.getState",
-  "operator.getWeights",
-  "operator.setWeights",
-  "operator.getPriorities",
-  "operator.setPriorities",
-  "operator.getQuota",
-  "operator.setQuota",
-  "operator.removeQuota",
-  "operator.usePolicy",
-  "operator.updatePreemption",
-  "operator.teardown",
-  "operator.explain",
-  "operator.reserveResources",
-  "operator.unreserveResources",
-  "operator.createVolumes",
-  "operator.destroyVolumes",
-  "operator.drainAgent",
-  "operator.deactivateAgent",
-  "operator.reactivateAgent",
-  "operator.updateMaintenanceSchedule",
-  "operator.getMaintenanceSchedule",
-] as const;
-export type OperatorCall = MessageOf<(typeof OPERATOR_CALL_TYPES)[number]>;
+/** A call accepted on `master.operator.<principal>` (protocol/subject-routes.ts). */
+export type OperatorCall = AcceptedMessage<"masterOperator">;
 
 /** What operator calls may change besides the master's records. */
 export interface OperatorControls {

@@ -19,7 +19,7 @@
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { interned } from "./intern.ts";
-import type { AgentEntry } from "./model.ts";
+import type { AgentEntry } from "./records.ts";
 import { ResourceSum } from "./sums.ts";
 
 /** Whether what is left on an agent is worth offering (Mesos's `min_allocatable_resources`). */

@@ -6,11 +6,11 @@
  * `allocator/mesos/roles/<role>/shares/dominant`) in Prometheus form.
  */
 import type { Metrics } from "../../infra/metrics.ts";
-import { TaskState } from "../../protocol/common.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
 import type { MasterContext } from "./model.ts";
 import { roleSummaries } from "./roles.ts";
+import { taskStateLabel } from "./task-state-labels.ts";
 
 /** What the gauges read: the serving core's context, or nothing while standing by. */
 export interface MasterGaugeSource {
@@ -21,16 +21,6 @@ export interface MasterGaugeSource {
   startTime: number;
   now(): number;
 }
-
-/** `TASK_RUNNING` → `running` (Mesos's `master/tasks_running`). */
-function taskStateLabel(state: string): string {
-  return state.startsWith("TASK_") ? state.slice(5).toLowerCase() : state.toLowerCase();
-}
-
-/** {@link taskStateLabel} of every task state, computed once (for the per-update counter). */
-export const TASK_STATE_LABELS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.values(TaskState).map((state) => [state, taskStateLabel(state)]),
-);
 
 function addScalars(into: Map<string, number>, resources: Resources): void {
   resources.forEachScalar((name, milli) => {

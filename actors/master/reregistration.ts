@@ -7,7 +7,8 @@
 import type { RunningTask } from "../../protocol/agents.ts";
 import { isTerminalState, TaskReason, TaskState } from "../../protocol/common.ts";
 import { Resources } from "../../protocol/resources.ts";
-import { isPartitionAware, recoverFramework } from "./frameworks.ts";
+import { isPartitionAware } from "./capabilities.ts";
+import { recoverFramework } from "./frameworks.ts";
 import { interned } from "./intern.ts";
 import { deliverPendingKill } from "./kill.ts";
 import { accountTask } from "./ledger.ts";

@@ -18,10 +18,10 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { taskLifecycle } from "../../protocol/lifecycles/task.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
 import type { Resources } from "../../protocol/resources.ts";
-import { isPartitionAware } from "./frameworks.ts";
+import { isPartitionAware } from "./capabilities.ts";
 import { accountTask, addAgentTask, executorKey, releaseTask, removeAgentTask } from "./ledger.ts";
 import type { AgentEntry, FrameworkEntry, MasterContext, TaskEntry } from "./model.ts";
-import { TASK_STATE_LABELS } from "./prometheus.ts";
+import { TASK_STATE_LABELS } from "./task-state-labels.ts";
 
 /** What a new task record is made of. */
 export interface NewTask {

@@ -27,25 +27,12 @@ import { encode } from "../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { Message, MessageOf } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES, type AcceptedMessage } from "../../protocol/subject-routes.ts";
 import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
 import { LinkPhase, linkMachine, phaseOf } from "./link.machine.ts";
 
-/** The event types a framework receives on its subject. */
-export const FRAMEWORK_EVENT_TYPES = [
-  "event.subscribed",
-  "event.offers",
-  "event.rescind",
-  "event.update",
-  "event.message",
-  "event.failure",
-  "event.error",
-  "event.heartbeat",
-  "event.resubscribe",
-  "event.inverseOffers",
-  "event.rescindInverseOffer",
-] as const;
-/** One message on the framework's event subject. */
-export type FrameworkEventMessage = MessageOf<(typeof FRAMEWORK_EVENT_TYPES)[number]>;
+/** One message on the framework's event subject (protocol/subject-routes.ts). */
+export type FrameworkEventMessage = AcceptedMessage<"framework">;
 
 /** Where the link (and so the driver) is in its life. */
 export type LinkState = LinkPhase;
@@ -412,7 +399,7 @@ export class MasterLink {
     this.#subscription = serve(
       this.#o.nc,
       this.#o.subjects.framework(this.#principal, frameworkId),
-      { types: FRAMEWORK_EVENT_TYPES, logger: this.#o.logger, metrics: this.#o.metrics },
+      { types: ACCEPTED_TYPES.framework, logger: this.#o.logger, metrics: this.#o.metrics },
       (msg) => {
         this.#receive(msg);
         return undefined;

@@ -9,42 +9,36 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type MessageContext, serve } from "../../infra/dispatch.ts";
 import type { Metrics } from "../../infra/metrics.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
-import type { MessageOf } from "../../protocol/registry.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import {
+  ACCEPTED_TYPES,
+  type AcceptedMessage,
+  SubjectParsers,
+} from "../../protocol/subject-routes.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import { type EmulatedAgent, EmulatedAgentState, type EmulatorContext } from "./model.ts";
 import { acknowledge, dropTasks, killTask, runTasks, shutdownFramework } from "./tasks.ts";
-
-/** What the master sends to an agent (as actors/agent accepts). */
-const COMMAND_TYPES = [
-  "agent.runTask",
-  "agent.killTask",
-  "agent.acknowledge",
-  "agent.frameworkMessage",
-  "agent.shutdownFramework",
-  "agent.shutdown",
-  "agent.reregisterRequest",
-] as const;
 
 /** Replies to a heartbeat request. */
 const HEARTBEAT_REPLY_TYPES = ["ok", "agent.reregisterRequest", "error"] as const;
 
 function agentOf(ctx: EmulatorContext, subjects: Subjects, m: MessageContext) {
-  // agent.<principal>.<agentId>
-  const tokens = subjects.parse(m.subject);
-  const id = tokens?.length === 3 ? tokens[2] : undefined;
+  const id = SubjectParsers.of(subjects).agent(m.subject)?.agentId;
   return id === undefined ? undefined : ctx.byId.get(id);
 }
 
 function handleCommand(
   ctx: EmulatorContext,
   agent: EmulatedAgent,
-  msg: MessageOf<(typeof COMMAND_TYPES)[number]>,
+  msg: AcceptedMessage<"agent">,
 ): void {
   switch (msg.type) {
     case "agent.runTask":
       runTasks(ctx, agent, msg);
       return;
+    case "agent.runTaskGroup":
+      // no executor to run a group in: refused as a message of a type it does not serve
+      throw new AgoraError(ErrorCode.InvalidMessage, "the agent emulator runs no task groups");
     case "agent.killTask":
       killTask(ctx, agent, msg);
       return;
@@ -84,7 +78,7 @@ export function serveCommands(
   return serve(
     nc,
     subjects.agentAll(ctx.settings.principal),
-    { types: COMMAND_TYPES, logger: ctx.logger, metrics: ctx.metrics, queue },
+    { types: ACCEPTED_TYPES.agent, logger: ctx.logger, metrics: ctx.metrics, queue },
     (msg, m) => {
       const agent = agentOf(ctx, subjects, m);
       if (agent === undefined || agent.state === EmulatedAgentState.Shutdown) {

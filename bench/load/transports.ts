@@ -17,7 +17,6 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { SchedulerDriver } from "../../actors/scheduler/driver.ts";
-import { FRAMEWORK_EVENT_TYPES } from "../../actors/scheduler/link.ts";
 import { Batcher } from "../../infra/batch.ts";
 import { systemClock, type Timer } from "../../infra/clock.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
@@ -28,10 +27,11 @@ import { request } from "../../infra/request.ts";
 import type { ExecutorInfo, Filters, Offer, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import { DEFAULT_PRINCIPAL, type Subjects } from "../../protocol/subjects.ts";
 
 /** What a lite framework listens to: the driver's events, and a new leader's `event.resubscribe`. */
-const LITE_EVENT_TYPES = [...new Set([...FRAMEWORK_EVENT_TYPES, "event.resubscribe"] as const)];
+const LITE_EVENT_TYPES = [...new Set([...ACCEPTED_TYPES.framework, "event.resubscribe"] as const)];
 /** Cap of the lite framework's resubscription backoff. */
 const RESUBSCRIBE_BACKOFF_MAX_MS = 2000;
 

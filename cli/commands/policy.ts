@@ -6,9 +6,9 @@
  */
 
 import { POLICY_HOST_OPTIONS, resolvePolicyHostConfig } from "../../actors/policy/config.ts";
+import { createPolicyHost } from "../../actors/policy/host.ts";
+import { loadPolicyModule } from "../../actors/policy/load.ts";
 import { closeGracefully } from "../../infra/connect.ts";
-import { createPolicyHost } from "../../policies/remote/host.ts";
-import { loadPolicyModule } from "../../policies/remote/load.ts";
 import { isValidId } from "../../protocol/subjects.ts";
 import { type Command, ExitCode, parseCommand, printError, usageError } from "../command.ts";
 import { cliLogger, connectCli, subjectsFor, waitForStopSignal } from "../runtime.ts";

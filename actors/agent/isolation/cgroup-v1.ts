@@ -8,6 +8,7 @@
 import path from "node:path";
 import type { Clock } from "../../../infra/clock.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import { joinCgroupsArgv } from "../../shared/join-cgroups.ts";
 import {
   type CgroupFs,
   type CgroupIsolatorOptions,
@@ -26,7 +27,6 @@ import {
   writeCgroupFile,
 } from "./cgroup-fs.ts";
 import type { V1Controller } from "./detect.ts";
-import { joinCgroupsArgv } from "./launch.ts";
 import { memoryLimitation, v1LimitWrites } from "./limits.ts";
 import type { Container, ContainerLimits, ContainerStats, Isolator, OomStatus } from "./types.ts";
 

@@ -10,6 +10,7 @@
 import path from "node:path";
 import type { Clock } from "../../../infra/clock.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import { joinCgroupsArgv } from "../../shared/join-cgroups.ts";
 import {
   type CgroupFs,
   type CgroupIsolatorOptions,
@@ -27,7 +28,6 @@ import {
   writeCgroupFile,
 } from "./cgroup-fs.ts";
 import { enableV2Controllers } from "./detect.ts";
-import { joinCgroupsArgv } from "./launch.ts";
 import { memoryLimitation, v2LimitWrites } from "./limits.ts";
 import type { Container, ContainerLimits, ContainerStats, Isolator, OomStatus } from "./types.ts";
 

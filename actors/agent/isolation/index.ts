@@ -87,7 +87,6 @@ export { containerIdFor } from "./cgroup-fs.ts";
 export type { Detection, DetectOptions } from "./detect.ts";
 export { detectIsolation } from "./detect.ts";
 export { watchSandboxDisk } from "./disk.ts";
-export { JOIN_CGROUP_FAILED_EXIT } from "./launch.ts";
 export { limitsFromResources } from "./limits.ts";
 export type {
   Container,

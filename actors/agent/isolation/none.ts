@@ -3,7 +3,7 @@
  * cgroups): containers are names only. `wrap` returns the argv unchanged,
  * statistics carry only a timestamp, the OOM check never fires, and `killAll`
  * knows no pids, so the agent keeps ending executors through their process
- * tree (actors/agent/process-tree.ts) as it does today.
+ * tree (actors/shared/process-tree.ts) as it does today.
  */
 import { type Clock, systemClock } from "../../../infra/clock.ts";
 import { checkContainerId } from "./cgroup-fs.ts";

@@ -12,8 +12,8 @@
 import { spawn } from "node:child_process";
 import { HEALTH_CHECK_OUTPUT_BYTES } from "../../../infra/defaults.ts";
 import type { CommandInfo } from "../../../protocol/common.ts";
-import { commandProgram } from "../../agent/launcher.ts";
-import { signalGroup } from "../../agent/process-tree.ts";
+import { signalGroup } from "../../shared/process-tree.ts";
+import { commandProgram } from "../../shared/programs.ts";
 import { describe, type ProbeResult } from "./probe.ts";
 
 /** Where a command check runs. */

@@ -6,7 +6,7 @@ import {
   commandExecutorLauncher,
   EXECUTOR_BUNDLE_DIR,
 } from "../../../actors/agent/executor-bundle.ts";
-import type { ProgramSpec } from "../../../actors/agent/launcher.ts";
+import type { ProgramSpec } from "../../../actors/shared/programs.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";

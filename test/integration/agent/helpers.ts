@@ -12,7 +12,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { type AgentConfig, resolveAgentConfig } from "../../../actors/agent/config.ts";
 import { type Agent, createAgent } from "../../../actors/agent/index.ts";
 import type { ProgramSource } from "../../../actors/agent/launcher.ts";
-import { executorDir } from "../../../actors/agent/sandbox.ts";
+import { executorDir } from "../../../actors/shared/sandbox.ts";
 import { connect } from "../../../infra/connect.ts";
 import { createRootLogger, type Logger, silentLogger } from "../../../infra/logger.ts";
 import type { FrameworkRef } from "../../../protocol/agents.ts";

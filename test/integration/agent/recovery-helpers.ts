@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { isAlive } from "../../../actors/agent/process-tree.ts";
+import { isAlive } from "../../../actors/shared/process-tree.ts";
 import { connect } from "../../../infra/connect.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
 import { eventually, WAIT_MS } from "../../helpers/wait.ts";

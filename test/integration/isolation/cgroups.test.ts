@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import test from "ava";
-import { JOIN_CGROUP_FAILED_EXIT } from "../../../actors/agent/isolation/launch.ts";
 import type { Container } from "../../../actors/agent/isolation/types.ts";
+import { JOIN_CGROUP_FAILED_EXIT } from "../../../actors/shared/join-cgroups.ts";
 import {
   cgroupTest,
   containerDirs,

@@ -9,6 +9,7 @@
 import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import { createMaster, resolveMasterConfig } from "../../../actors/master/index.ts";
+import { createPolicyHost } from "../../../actors/policy/host.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import { type LocalCluster, startLocalCluster } from "../../../cli/local-cluster.ts";
@@ -17,7 +18,6 @@ import { silentLogger } from "../../../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { requestState } from "../../../infra/request.ts";
 import { drfPolicy } from "../../../policies/drf.ts";
-import { createPolicyHost } from "../../../policies/remote/host.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { eventually, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";

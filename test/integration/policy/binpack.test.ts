@@ -5,14 +5,14 @@
  * runs it. Copy this file with the example when you write your own policy.
  */
 import test from "ava";
+import { createPolicyHost } from "../../../actors/policy/host.ts";
+import { loadPolicyModule } from "../../../actors/policy/load.ts";
+import { contextToWire } from "../../../actors/policy/wire.ts";
 import binpack, { allocateBinpack } from "../../../examples/policies/binpack.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
-import { createPolicyHost } from "../../../policies/remote/host.ts";
-import { loadPolicyModule } from "../../../policies/remote/load.ts";
-import { contextToWire } from "../../../policies/remote/wire.ts";
 import type { AgentSlot, AllocationContext, FrameworkStanding } from "../../../policies/types.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { Subjects } from "../../../protocol/subjects.ts";

@@ -3,10 +3,10 @@
  * help, one-line errors with exit codes, and their effect on a live master.
  */
 import test from "ava";
+import { createPolicyHost } from "../../../actors/policy/host.ts";
 import { connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { drfPolicy } from "../../../policies/index.ts";
-import { createPolicyHost } from "../../../policies/remote/host.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import { runAgora, startAgora } from "../cli/helpers.ts";

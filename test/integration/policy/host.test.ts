@@ -5,14 +5,14 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
+import { createPolicyHost, type PolicyHost } from "../../../actors/policy/host.ts";
+import { loadPolicyModule } from "../../../actors/policy/load.ts";
+import { contextToWire } from "../../../actors/policy/wire.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import { drfPolicy } from "../../../policies/drf.ts";
-import { createPolicyHost, type PolicyHost } from "../../../policies/remote/host.ts";
-import { loadPolicyModule } from "../../../policies/remote/load.ts";
-import { contextToWire } from "../../../policies/remote/wire.ts";
 import type { AllocationContext, AllocationPolicy } from "../../../policies/types.ts";
 import { decodeReply, encode } from "../../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";

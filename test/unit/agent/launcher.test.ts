@@ -4,8 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { fileCheckpointStore } from "../../../actors/agent/checkpoint.ts";
-import { commandExecutorProgram, commandProgram } from "../../../actors/agent/launcher.ts";
-import { createSandbox, executorDir } from "../../../actors/agent/sandbox.ts";
+import { commandExecutorProgram } from "../../../actors/agent/launcher.ts";
+import { commandProgram } from "../../../actors/shared/programs.ts";
+import { createSandbox, executorDir } from "../../../actors/shared/sandbox.ts";
 
 test("launcher - a shell command runs through /bin/sh -c, a program with its arguments", (t) => {
   t.deepEqual(commandProgram({ value: "echo hi | wc -c" }), {

@@ -1,8 +1,8 @@
 /** Ids that become path components never leave their directory. */
 import path from "node:path";
 import test from "ava";
-import { pathSegmentProblem, unsafeIds, within } from "../../../actors/agent/path-safety.ts";
-import { executorDir } from "../../../actors/agent/sandbox.ts";
+import { pathSegmentProblem, unsafeIds, within } from "../../../actors/shared/path-safety.ts";
+import { executorDir } from "../../../actors/shared/sandbox.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 test("path safety - an id with a separator, NUL, '.', '..' or nothing cannot be a path component", (t) => {

@@ -1,7 +1,7 @@
 import test from "ava";
 import { executorEnvironment } from "../../../actors/agent/launcher.ts";
 import { resolveExecutorConfig } from "../../../actors/executor/config.ts";
-import { EXECUTOR_ENV } from "../../../actors/executor/env.ts";
+import { EXECUTOR_ENV } from "../../../actors/shared/executor-env.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 
 const values = {

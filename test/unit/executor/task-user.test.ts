@@ -15,7 +15,7 @@ import {
   type UserDatabase,
   userProblem,
   withUser,
-} from "../../../actors/executor/task-user.ts";
+} from "../../../actors/shared/task-user.ts";
 
 async function database(): Promise<UserDatabase & { remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), "agora-users-"));

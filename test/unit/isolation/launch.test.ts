@@ -3,10 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import {
-  JOIN_CGROUP_FAILED_EXIT,
-  joinCgroupsArgv,
-} from "../../../actors/agent/isolation/launch.ts";
+import { JOIN_CGROUP_FAILED_EXIT, joinCgroupsArgv } from "../../../actors/shared/join-cgroups.ts";
 
 function run(argv: string[]) {
   const [file, ...args] = argv;

@@ -10,6 +10,11 @@
  * schema stop matching, so a field added to one must be added to the other.
  */
 import { KindGuard, type TSchema } from "@sinclair/typebox";
+import {
+  type AllocationContext,
+  type AllocationDecision,
+  filterIndexOf,
+} from "../../policies/types.ts";
 import type { ResourcesJson } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -18,7 +23,6 @@ import {
   PolicyContext,
 } from "../../protocol/policy.ts";
 import { Resources } from "../../protocol/resources.ts";
-import { type AllocationContext, type AllocationDecision, filterIndexOf } from "../types.ts";
 
 /** The wire form of a value: every `Resources` in it replaced by its JSON form. */
 export type Wire<T> = T extends Resources

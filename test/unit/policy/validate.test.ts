@@ -1,9 +1,9 @@
 import test from "ava";
-import { checkDecision, stillValid } from "../../../../policies/remote/validate.ts";
-import type { AllocationContext, FrameworkStanding } from "../../../../policies/types.ts";
-import { AgoraError, ErrorCode } from "../../../../protocol/errors.ts";
-import type { PolicyAllocationJson } from "../../../../protocol/policy.ts";
-import { Resources } from "../../../../protocol/resources.ts";
+import { checkDecision, stillValid } from "../../../actors/policy/validate.ts";
+import type { AllocationContext, FrameworkStanding } from "../../../policies/types.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import type { PolicyAllocationJson } from "../../../protocol/policy.ts";
+import { Resources } from "../../../protocol/resources.ts";
 
 const R = (s: string) => Resources.parse(s);
 

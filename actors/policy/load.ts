@@ -7,8 +7,8 @@
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import type { AllocationPolicy } from "../../policies/types.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { AllocationPolicy } from "../types.ts";
 
 /** What a factory export receives. */
 export interface PolicyFactoryOptions {

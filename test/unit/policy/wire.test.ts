@@ -1,13 +1,9 @@
 import test from "ava";
-import {
-  contextFromWire,
-  contextToWire,
-  decisionToWire,
-} from "../../../../policies/remote/wire.ts";
-import type { AllocationContext, AllocationDecision } from "../../../../policies/types.ts";
-import { decodeAs, encode } from "../../../../protocol/codec.ts";
-import { AgoraError, ErrorCode } from "../../../../protocol/errors.ts";
-import { Resources } from "../../../../protocol/resources.ts";
+import { contextFromWire, contextToWire, decisionToWire } from "../../../actors/policy/wire.ts";
+import type { AllocationContext, AllocationDecision } from "../../../policies/types.ts";
+import { decodeAs, encode } from "../../../protocol/codec.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import { Resources } from "../../../protocol/resources.ts";
 
 const R = (s: string) => Resources.parse(s);
 

@@ -4,17 +4,17 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
-import { silentLogger } from "../../../../infra/logger.ts";
-import { Metrics } from "../../../../infra/metrics.ts";
-import { drfPolicy } from "../../../../policies/drf.ts";
-import { RemotePolicy } from "../../../../policies/remote/client.ts";
-import { PolicySwitch } from "../../../../policies/remote/switch.ts";
-import type { AllocationContext } from "../../../../policies/types.ts";
-import { decodeAs, encode, encodeError } from "../../../../protocol/codec.ts";
-import { AgoraError, ErrorCode } from "../../../../protocol/errors.ts";
-import type { PolicyAllocationJson } from "../../../../protocol/policy.ts";
-import { Resources } from "../../../../protocol/resources.ts";
-import { Subjects } from "../../../../protocol/subjects.ts";
+import { RemotePolicy } from "../../../actors/policy/client.ts";
+import { PolicySwitch } from "../../../actors/policy/switch.ts";
+import { silentLogger } from "../../../infra/logger.ts";
+import { Metrics } from "../../../infra/metrics.ts";
+import { drfPolicy } from "../../../policies/drf.ts";
+import type { AllocationContext } from "../../../policies/types.ts";
+import { decodeAs, encode, encodeError } from "../../../protocol/codec.ts";
+import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
+import type { PolicyAllocationJson } from "../../../protocol/policy.ts";
+import { Resources } from "../../../protocol/resources.ts";
+import { Subjects } from "../../../protocol/subjects.ts";
 
 interface Pending {
   subject: string;

@@ -18,10 +18,11 @@ import { serve } from "../../infra/dispatch.ts";
 import type { HttpServer } from "../../infra/http.ts";
 import { actorLogger, type Logger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
+import type { AllocationDecision, AllocationPolicy } from "../../policies/types.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
+import { ACCEPTED_TYPES } from "../../protocol/subject-routes.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
-import type { AllocationDecision, AllocationPolicy } from "../types.ts";
 import { contextFromWire, decisionToWire } from "./wire.ts";
 
 /** What a policy host needs. */
@@ -130,7 +131,7 @@ export function createPolicyHost(deps: PolicyHostDeps): PolicyHost {
         nc,
         subject,
         {
-          types: ["policy.ping", "policy.allocate"],
+          types: ACCEPTED_TYPES.policy,
           logger,
           metrics,
           queue: deps.queue ?? `policy.${name}`,

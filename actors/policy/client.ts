@@ -23,14 +23,14 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
 import { request } from "../../infra/request.ts";
-import { AgoraError } from "../../protocol/errors.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
 import type {
   Allocation,
   AllocationContext,
   AllocationDecision,
   AllocationPolicy,
-} from "../types.ts";
+} from "../../policies/types.ts";
+import { AgoraError } from "../../protocol/errors.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
 import { checkDecision, stillValid } from "./validate.ts";
 import { contextToWire } from "./wire.ts";
 

@@ -12,9 +12,13 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import { policyNames, resolvePolicy } from "../../policies/index.ts";
+import type {
+  AllocationContext,
+  AllocationDecision,
+  AllocationPolicy,
+} from "../../policies/types.ts";
 import { assertValidId, type Subjects } from "../../protocol/subjects.ts";
-import { policyNames, resolvePolicy } from "../index.ts";
-import type { AllocationContext, AllocationDecision, AllocationPolicy } from "../types.ts";
 import { RemotePolicy } from "./client.ts";
 
 /** The name of the built-in policy a remote policy falls back to. */

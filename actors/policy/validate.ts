@@ -10,9 +10,7 @@
  * {@link stillValid} then keeps, in the context of the cycle that applies the
  * decision, only the allocations that can still be made.
  */
-import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import type { PolicyAllocationJson } from "../../protocol/policy.ts";
-import { Resources } from "../../protocol/resources.ts";
+
 import {
   type AgentSlot,
   type Allocation,
@@ -20,7 +18,10 @@ import {
   type FrameworkStanding,
   isFilteredFor,
   offerableTo,
-} from "../types.ts";
+} from "../../policies/types.ts";
+import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import type { PolicyAllocationJson } from "../../protocol/policy.ts";
+import { Resources } from "../../protocol/resources.ts";
 
 /** Most allocations accepted in one decision. */
 const MAX_ALLOCATIONS = 100_000;
