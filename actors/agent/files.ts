@@ -97,7 +97,14 @@ export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
     const executorId = msg.executorId ?? taskId;
     if (executorId === undefined) return undefined;
     const executor = ctx.executors.executor(frameworkId, executorId);
-    if (taskId !== undefined && executor !== undefined && !executor.taskIds.has(taskId)) {
+    // a custom executor must have run the task; a command task's executor bears its id
+    // (and may outlive the task's record while it terminates)
+    if (
+      taskId !== undefined &&
+      executor !== undefined &&
+      executorId !== taskId &&
+      !executor.taskIds.has(taskId)
+    ) {
       return undefined;
     }
     if (executor?.sandbox !== undefined) {

@@ -13,8 +13,6 @@ import { useNatsServer } from "../../helpers/nats.ts";
 import { commandTask, startAgentFixture, testFramework } from "./helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
-// The executors of this file's agents log at info (the agent's own logger is silent).
-process.env.AGORA_LOG_LEVEL = "info";
 
 /** Runs `echo hello` on an agent whose command executor starts as `launch` says. */
 async function runEcho(
@@ -29,6 +27,8 @@ async function runEcho(
   const used: ProgramSpec[] = [];
   const fx = await startAgentFixture(nats().url, {
     workDir,
+    // the executors log at info (the agent's own logger is silent)
+    config: { logLevel: "info" },
     commandExecutor: async () => {
       const program = await inner();
       used.push(program);

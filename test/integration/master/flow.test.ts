@@ -77,7 +77,7 @@ test("master - accept launches on the agent, updates reach the scheduler and ack
       (typeof agent.inbox.items)[number],
       { type: "agent.runTask" }
     >;
-    t.deepEqual(run.framework, { frameworkId, name: "fw", role: "*" });
+    t.deepEqual(run.framework, { frameworkId, name: "fw", role: "*", principal: "default" });
     t.is(run.tasks[0]?.taskId, "t1");
 
     agent.update(frameworkId, "t1", "TASK_RUNNING", "u-1");

@@ -274,9 +274,11 @@ test("offers - the state JSON and the cluster events", async (t) => {
   t.deepEqual(Object.keys(state.agents[0]!).sort(), [
     "active",
     "attributes",
+    "free",
     "hostname",
     "id",
     "offered",
+    "principal",
     "resources",
     "status",
     "used",
