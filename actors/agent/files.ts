@@ -108,7 +108,9 @@ export function filesReadHandler(ctx: FilesContext): Handler<"files.read"> {
       return undefined;
     }
     if (executor?.sandbox !== undefined) {
-      return { sandbox: executor.sandbox, done: executor.phase === "terminated" };
+      // here the task has no record on this agent any more: it is over, whatever its executor does
+      const done = executor.phase === "terminated" || taskId !== undefined;
+      return { sandbox: executor.sandbox, done };
     }
     // Only a command task's executor bears the task's id; a custom executor must be named.
     const sandbox = await latestRun(frameworkId, executorId);
