@@ -302,6 +302,10 @@ export class MasterLink {
           masterId: reply.masterId,
           heartbeatIntervalMs: reply.heartbeatIntervalSeconds * 1000,
         });
+        // A first call tells the master that this framework listens on its event subject
+        // (NATS keeps a connection's order): it is offered at once, not one allocation
+        // interval after subscribing.
+        this.#publish({ type: "scheduler.heartbeat" });
         return;
       } catch (err) {
         if (!current()) return;
