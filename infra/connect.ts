@@ -5,7 +5,6 @@
 
 import { AuthorizationError } from "@nats-io/nats-core";
 import { type NatsConnection, connect as natsConnect, type Status } from "@nats-io/transport-node";
-import type { Logger } from "pino";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import {
   devCredentialsFor,
@@ -17,6 +16,7 @@ import {
   secretsOf,
 } from "./credentials.ts";
 import { DEFAULT_NATS_URL } from "./defaults.ts";
+import type { Logger } from "./logger.ts";
 
 /** The NATS URL used when neither a flag nor `AGORA_NATS_URL` gives one. */
 export { DEFAULT_NATS_URL };

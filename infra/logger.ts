@@ -7,7 +7,32 @@
 import { pino } from "pino";
 import { lineStream } from "./log-format.ts";
 
-export type Logger = pino.Logger;
+/** One log method: `(fields, message)` or `(message)`, as pino's. */
+export interface LogFn {
+  (fields: object, message?: string): void;
+  (message: string): void;
+}
+
+/**
+ * The logger every actor and the framework SDKs (`agora/scheduler`,
+ * `agora/executor`) take: a pino logger satisfies it, and so does any object
+ * with these methods (a framework may bring its own logging).
+ */
+export interface Logger {
+  level: string;
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  /** A logger whose lines carry `bindings` too. */
+  child(bindings: Record<string, unknown>): Logger;
+  /** Whether a level is logged (pino's); absent: assumed so. */
+  isLevelEnabled?(level: string): boolean;
+  /** Adds bindings to this logger in place (pino's); absent: not added. */
+  setBindings?(bindings: Record<string, unknown>): void;
+}
 
 /** The default log level. */
 export const DEFAULT_LOG_LEVEL = "info";

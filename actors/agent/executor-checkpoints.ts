@@ -71,9 +71,9 @@ export class ExecutorCheckpoints {
     executorId: string,
     taskId: string,
     produce: () => TaskCheckpoint | undefined,
-  ): void {
-    this.#state
-      ?.saveTask(frameworkId, executorId, taskId, produce)
+  ): Promise<void> {
+    return (this.#state?.saveTask(frameworkId, executorId, taskId, produce) ?? Promise.resolve())
+      .then(() => undefined)
       .catch((err) => this.#failed("task", err, { frameworkId, taskId }));
   }
 

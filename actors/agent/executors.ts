@@ -752,7 +752,7 @@ export class ExecutorManager {
   #apply(record: TaskRecord, status: TaskStatus, log: () => Logger): void {
     if (this.#o.sendStatus(record.frameworkId, status) === "queued") {
       record.status = status;
-      if (this.#o.logger.isLevelEnabled("debug")) {
+      if (this.#o.logger.isLevelEnabled?.("debug") ?? true) {
         log().debug({ state: status.state, uuid: status.uuid }, "task status");
       }
       if (isTerminalState(status.state)) this.#taskEnded(record);
@@ -796,11 +796,20 @@ export class ExecutorManager {
       key(frameworkId, record?.executorId ?? status.executorId ?? status.taskId),
     );
     if (executor?.phase !== "running") return;
-    this.#send(executor, {
-      type: "executor.acknowledged",
-      taskId: status.taskId,
-      uuid: status.uuid,
-    });
+    const uuid = status.uuid;
+    const forward = () => {
+      if (executor.phase !== "running") return;
+      this.#send(executor, { type: "executor.acknowledged", taskId: status.taskId, uuid });
+    };
+    // The executor stops resending an update once it is acknowledged: the status it
+    // acknowledges must be in the task's checkpoint first, or an agent that crashes now
+    // would recover an older state that nobody resends.
+    const k = key(frameworkId, status.taskId);
+    if (record !== undefined && this.#lazy.has(k)) {
+      void this.checkpointTask(frameworkId, status.taskId).then(forward);
+    } else {
+      forward();
+    }
   }
 
   /** The stream of a task is closed (its terminal update was acknowledged): forget it. */
@@ -819,12 +828,12 @@ export class ExecutorManager {
   }
 
   /** Checkpoints a task (coalesced; its state is taken when the write starts). */
-  checkpointTask(frameworkId: string, taskId: string): void {
+  checkpointTask(frameworkId: string, taskId: string): Promise<void> {
     const record = this.#tasks.get(key(frameworkId, taskId));
-    if (record === undefined) return;
+    if (record === undefined) return Promise.resolve();
     const k = key(frameworkId, taskId);
     this.#lazy.delete(k);
-    this.#checkpoints.task(frameworkId, record.executorId, taskId, () => {
+    return this.#checkpoints.task(frameworkId, record.executorId, taskId, () => {
       const r = this.#tasks.get(k);
       return r === undefined
         ? undefined

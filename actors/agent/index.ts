@@ -507,7 +507,7 @@ export function createAgent(deps: AgentDeps): Agent {
           }
           // Executors know the agent by its checkpointed id: listen there before they are asked back.
           currentId = id;
-          logger.setBindings({ agentId: id });
+          logger.setBindings?.({ agentId: id });
           executors.recovering = true;
           try {
             await isolate(id);
@@ -519,7 +519,7 @@ export function createAgent(deps: AgentDeps): Agent {
         },
         onRegistered: async (id, changed, checkpointed) => {
           currentId = id;
-          logger.setBindings({ agentId: id });
+          logger.setBindings?.({ agentId: id });
           if (checkpointed !== undefined) {
             // the master's registry is the source of truth for reservations and volumes
             await checkpointResources(checkpointed).catch((err: unknown) => {
