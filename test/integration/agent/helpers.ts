@@ -156,7 +156,13 @@ export class TestMaster {
       `${taskId} in ${state}`,
       () => this.updates(taskId).find((s) => s.state === state),
       timeoutMs,
-    );
+    ).catch((err: unknown) => {
+      // name what the task did instead, so a failure in CI says where it stopped
+      const seen = this.updates(taskId).map((s) =>
+        [s.state, s.reason, s.message].filter((x) => x !== undefined).join(" "),
+      );
+      throw new Error(`${(err as Error).message} (saw: ${seen.join("; ") || "no update"})`);
+    });
   }
 
   /** Sends a message to the agent. */
