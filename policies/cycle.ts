@@ -4,10 +4,12 @@
  * and counts of frameworks, roles and subtrees, the quota bookkeeping, the
  * orders of roles and frameworks, and the decision being built.
  */
+
 import { Resources } from "../protocol/resources.ts";
 import type { Candidate, CycleView, Ordering } from "./ordering.ts";
 import { shrinkTo, shrinkToLimit, unreservedScalars } from "./quantities.ts";
 import { parentOf, selfAndAncestors } from "./role-tree.ts";
+import { dominantShare } from "./shares.ts";
 import { CandidateState, Scale, Tally } from "./tally.ts";
 import { type Allocation, type AllocationContext, isSubrole, roleQuota } from "./types.ts";
 
@@ -167,7 +169,7 @@ export class Cycle implements CycleView {
   }
 
   share(r: Resources | undefined): number {
-    return r === undefined ? 0 : Resources.dominantShare(r, this.context.total);
+    return r === undefined ? 0 : dominantShare(r, this.context.total);
   }
 
   roleAllocation(role: string): Resources {

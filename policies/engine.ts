@@ -40,7 +40,9 @@
  * a role has a guarantee, and quota bookkeeping only when a role has quota;
  * an agent is skipped as soon as what is left of it is not allocatable.
  */
-import { Resources } from "../protocol/resources.ts";
+
+import type { Resources } from "../protocol/resources.ts";
+import { isAllocatable } from "./allocatable.ts";
 import { Cycle } from "./cycle.ts";
 import type { Ordering } from "./ordering.ts";
 import { nonQuotaPart, shrinkTo, unreservedScalars } from "./quantities.ts";
@@ -56,7 +58,7 @@ export type { Candidate, CycleView, Ordering } from "./ordering.ts";
 
 /** Whether an offer is worth making (Mesos's `min_allocatable_resources`). */
 function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
+  return !r.isEmpty() && isAllocatable(r);
 }
 
 /** Stage 1: roles below their quota guarantee get what helps it. */

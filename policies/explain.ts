@@ -16,7 +16,9 @@
  * check go to the frameworks and roles ahead in the order first (outranked,
  * with their shares); when none is ahead, the framework would receive them.
  */
+
 import { Resources } from "../protocol/resources.ts";
+import { isAllocatable } from "./allocatable.ts";
 import { Cycle } from "./cycle.ts";
 import { drfOrdering } from "./drf.ts";
 import type { Ordering } from "./ordering.ts";
@@ -85,7 +87,7 @@ export interface RoleExplanation {
 const MAX_LISTED = 10;
 
 function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
+  return !r.isEmpty() && isAllocatable(r);
 }
 
 const round = (share: number) => Math.round(share * 10_000) / 10_000;

@@ -12,6 +12,7 @@
 import { performance } from "node:perf_hooks";
 import type { Timer } from "../../infra/clock.ts";
 import { ALLOCATION_RUN_BUCKETS_S, DEFAULT_ALLOCATION_CHUNK_OFFERS } from "../../infra/defaults.ts";
+import { dominantShare } from "../../policies/shares.ts";
 import {
   type AgentSlot,
   type Allocation,
@@ -317,7 +318,7 @@ export class Allocator {
     const frameworks: Record<string, { dominantShare: number; role?: string }> = {};
     for (const framework of ctx.frameworks.values()) {
       frameworks[framework.id] = {
-        dominantShare: Resources.dominantShare(totalAllocationOf(framework), total),
+        dominantShare: dominantShare(totalAllocationOf(framework), total),
         ...(framework.roles.length === 1 ? { role: framework.roles[0] } : {}),
       };
     }

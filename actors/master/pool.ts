@@ -16,6 +16,7 @@
  * must be reported here: `sync` for the first three (the ledger and
  * `agents.ts` do it), `touch` for the others (the ledger does it).
  */
+import { isAllocatable } from "../../policies/allocatable.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { interned } from "./intern.ts";
@@ -24,7 +25,7 @@ import { ResourceSum } from "./sums.ts";
 
 /** Whether what is left on an agent is worth offering (Mesos's `min_allocatable_resources`). */
 function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
+  return !r.isEmpty() && isAllocatable(r);
 }
 
 /**

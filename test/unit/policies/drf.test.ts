@@ -1,6 +1,7 @@
 import test from "ava";
 import { allocateDrf, drfPolicy } from "../../../policies/drf.ts";
 import { policyNames, resolvePolicy } from "../../../policies/index.ts";
+import { dominantShare } from "../../../policies/shares.ts";
 import type { AllocationContext, DeclineFilter } from "../../../policies/types.ts";
 import { isFiltered } from "../../../policies/types.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
@@ -85,8 +86,8 @@ test("drf - the DRF paper example: A ⟨1 cpu, 4 GB⟩ gets 3 tasks, B ⟨3 cpus
     }
   }
   t.deepEqual(tasks, { A: 3, B: 2 });
-  t.is(Resources.dominantShare(used.A!, total), 2 / 3);
-  t.is(Resources.dominantShare(used.B!, total), 2 / 3);
+  t.is(dominantShare(used.A!, total), 2 / 3);
+  t.is(dominantShare(used.B!, total), 2 / 3);
 });
 
 test("drf - a decline filter skips the framework only for resources it contains", (t) => {
