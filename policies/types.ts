@@ -8,6 +8,8 @@
  * - `FrameworkStanding` gained `priority?`; `DeclineFilter` gained `role?`
  *   (filters are per role as in Mesos; `isFiltered` takes an optional role).
  * - `AllocationContext` gained `allocationInterval?` (ms).
+ * - `AllocationContext` gained `minAllocatable?` (the master's
+ *   `--min-allocatable-resources`; absent: Mesos's `cpus:0.01|mem:32`).
  * - helpers `rolePriority`, `roleQuota`, `isSubrole`, `offerableTo`.
  *
  * Changed for scale (fields and their types unchanged):
@@ -28,8 +30,10 @@
  * NATS, or in an offline simulator on a virtual clock. Time comes in as
  * `now`; a policy never reads the clock itself.
  */
+
 import type { Attributes } from "../protocol/common.ts";
 import type { Resources } from "../protocol/resources.ts";
+import type { MinAllocatable } from "./allocatable.ts";
 
 /** One agent as the policy sees it. */
 export interface AgentSlot {
@@ -120,8 +124,9 @@ export interface AllocationContext {
   readonly total: Resources;
   /**
    * Agents whose resources may be allocated, in the order the master wants
-   * them visited: those with allocatable free resources (at least
-   * `cpus:0.01` or `mem:32`, Mesos's `min_allocatable_resources`). Agents with
+   * them visited: those with allocatable free resources ({@link
+   * AllocationContext.minAllocatable}, by default at least `cpus:0.01` or
+   * `mem:32`, Mesos's `min_allocatable_resources`). Agents with
    * nothing to offer are left out, so that a cycle costs what there is to
    * allocate, not the size of the cluster; `total` still covers every agent.
    */
@@ -135,6 +140,12 @@ export interface AllocationContext {
   readonly roles: Readonly<Record<string, RoleStanding>>;
   /** The master's allocation interval in ms (informational). */
   readonly allocationInterval?: number;
+  /**
+   * What free resources must hold to be offered (the master's
+   * `--min-allocatable-resources`); absent: Mesos's default `cpus:0.01|mem:32`.
+   * Test with `allocatableBy(context.minAllocatable)` (allocatable.ts).
+   */
+  readonly minAllocatable?: MinAllocatable;
 }
 
 /** One allocation: the master makes it one offer. */

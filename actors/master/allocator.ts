@@ -92,6 +92,7 @@ export function buildContext(ctx: MasterContext): AllocationContext {
     frameworks,
     roles: roleStandings(ctx),
     allocationInterval: ctx.config.allocationInterval,
+    minAllocatable: ctx.minAllocatable,
   };
 }
 

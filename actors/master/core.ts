@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import { allocatableBy, parseMinAllocatable } from "../../policies/allocatable.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import { sweepAgents } from "./agents.ts";
 import { Allocator } from "./allocator.ts";
@@ -71,6 +72,7 @@ export function generateMasterId(now: number): string {
 /** Creates the network-free master. */
 export function createMasterCore(deps: MasterCoreDeps): MasterCore {
   let allocator: Allocator | undefined;
+  const minAllocatable = parseMinAllocatable(deps.config.minAllocatableResources);
   const ctx: MasterContext = {
     masterId: deps.masterId,
     config: deps.config,
@@ -86,7 +88,8 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     frameworks: new Map(),
     removedFrameworks: new Set(),
     offers: new Map(),
-    pool: new AgentPool(),
+    minAllocatable,
+    pool: new AgentPool(allocatableBy(minAllocatable)),
     roles: new Map(),
     sequence: deps.sequence ?? { agents: 0, frameworks: 0, offers: 0 },
     registry: deps.registry ?? new MemoryRegistry(),

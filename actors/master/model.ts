@@ -7,6 +7,7 @@
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import type { MinAllocatable } from "../../policies/allocatable.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import type {
   InverseOfferStatus,
@@ -92,6 +93,8 @@ export interface MasterContext {
   /** Ids of removed frameworks: they may not resubscribe. */
   readonly removedFrameworks: Set<string>;
   readonly offers: Map<string, OfferEntry>;
+  /** `--min-allocatable-resources`, parsed: what free resources must hold to be offered. */
+  readonly minAllocatable: MinAllocatable;
   /** The cluster total and the agents allocation may visit, kept incrementally. */
   readonly pool: AgentPool;
   /** Roles with settings (weight, priority, quota); a role not here has the defaults. */

@@ -21,6 +21,21 @@ test("drf - the whole free agent goes to the framework with the lowest dominant 
   t.deepEqual(summary(ctx), ["a1->f2(*):cpus:4;mem:4000"]);
 });
 
+test("drf - agents and leftovers below the context's minAllocatable are not offered", (t) => {
+  const agents = [
+    agent("a1", "cpus:4;mem:4096", "cpus:0.5;mem:4096"),
+    agent("a2", "cpus:2;mem:512"),
+  ];
+  const frameworks = [framework("f1")];
+  t.deepEqual(summary(context(agents, frameworks)), [
+    "a1->f1(*):cpus:0.5;mem:4096",
+    "a2->f1(*):cpus:2;mem:512",
+  ]);
+  t.deepEqual(summary(context(agents, frameworks, { minAllocatable: [{ cpus: 1, mem: 256 }] })), [
+    "a2->f1(*):cpus:2;mem:512",
+  ]);
+});
+
 test("drf - shares are updated as agents are visited", (t) => {
   const ctx = context(
     [
