@@ -26,7 +26,13 @@ import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
 import { type TempDir, tempDir } from "../../helpers/temp-dir.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { eventually, startFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
+import {
+  eventually,
+  frameworkWithOffer,
+  startFramework,
+  useCluster,
+  WAIT_MS,
+} from "../e2e/helpers.ts";
 
 interface Context extends ClusterContext {
   scratch: TempDir;
@@ -72,26 +78,16 @@ test.after.always(async (t) => {
   await t.context.scratch?.remove();
 });
 
-type Framework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
+type TestFramework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
 let seq = 0;
 
-async function webFramework(
-  t: ExecutionContext<Context>,
-  user = me,
-): Promise<Framework & { offer: Offer }> {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: {
-      name: `acls-${++seq}`,
-      principal: "web",
-      roles: ["web"],
-      user,
-    },
+function webFramework(t: ExecutionContext<Context>, user = me) {
+  return frameworkWithOffer(t, {
+    name: `acls-${++seq}`,
+    principal: "web",
+    roles: ["web"],
+    user,
   });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  return { ...fw, offer: offers[0]! };
 }
 
 function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
@@ -104,7 +100,7 @@ function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): Tas
   return { ...base, ...extra };
 }
 
-async function outcome(fw: Framework, info: TaskInfo): Promise<TaskStatus> {
+async function outcome(fw: TestFramework, info: TaskInfo): Promise<TaskStatus> {
   const offers = fw.events.filter(isEvent("offers")).flatMap((e) => e.offers);
   await fw.driver.accept([offers.at(-1)!.offerId], [info], { refuseSeconds: 0 });
   const end = await fw.events.waitFor(

@@ -15,7 +15,7 @@ import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
 import { runAgora, startAgora } from "../cli/helpers.ts";
-import { eventually, startFramework, tempDir, useCluster, WAIT_MS } from "../e2e/helpers.ts";
+import { eventually, frameworkWithOffer, tempDir, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 
 const test = anyTest as TestFn<ClusterContext>;
 
@@ -25,14 +25,8 @@ useCluster(test, {
 });
 
 test("task users - with --switch-user=false a task for another user runs as the agent's", async (t) => {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: "off", user: "nobody" },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  const offer = offers[0]!;
+  const fw = await frameworkWithOffer(t, { name: "off", user: "nobody" });
+  const { offer } = fw;
   const info = commandTask({
     name: "whoami",
     agentId: offer.agentId,
