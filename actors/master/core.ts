@@ -15,6 +15,7 @@ import { Allocator } from "./allocator.ts";
 import { ALLOW_ALL, type Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
+import { FilterBook } from "./filters.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
 import { checkInvariants } from "./ledger.ts";
 import type { LeadershipView, MasterContext } from "./model.ts";
@@ -86,6 +87,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     frameworks: new Map(),
     removedFrameworks: new Set(),
     offers: new Map(),
+    filterBook: new FilterBook(),
     pool: new AgentPool(),
     roles: new Map(),
     sequence: deps.sequence ?? { agents: 0, frameworks: 0, offers: 0 },

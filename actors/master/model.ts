@@ -17,6 +17,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
+import type { FilterBook } from "./filters.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
 import type { PreemptionState } from "./preemption-state.ts";
@@ -92,6 +93,8 @@ export interface MasterContext {
   /** Ids of removed frameworks: they may not resubscribe. */
   readonly removedFrameworks: Set<string>;
   readonly offers: Map<string, OfferEntry>;
+  /** The frameworks' decline filters by agent (`filters.ts`). */
+  readonly filterBook: FilterBook;
   /** The cluster total and the agents allocation may visit, kept incrementally. */
   readonly pool: AgentPool;
   /** Roles with settings (weight, priority, quota); a role not here has the defaults. */
