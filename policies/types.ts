@@ -16,7 +16,8 @@
  * - `AllocationContext.agents` lists only the agents with allocatable free
  *   resources (the master no longer lists agents that have nothing to offer).
  * - `FrameworkStanding.filterIndex?`: the filters by agent, which `isFilteredFor`
- *   and `filtersOnAgent` use (the master keeps the index; `isFiltered` scans a list).
+ *   and `filtersOnAgent` use (the master keeps the index; `isFiltered` scans a list);
+ *   `DeclineFilterIndex.isFiltered?` answers a check without building a list.
  */
 /**
  * The allocation policy interface: a pure function from the cluster's standing
@@ -172,6 +173,12 @@ export interface AllocationPolicy {
 export interface DeclineFilterIndex {
   /** The filters on `agentId` (possibly expired), or undefined when there are none. */
   get(agentId: string): readonly DeclineFilter[] | undefined;
+  /**
+   * Optional: whether one of the filters on `agentId` keeps `resources` from
+   * being offered at `now` (to `role`, when given), as {@link isFiltered} of
+   * `get(agentId)` says, without building the list (the master's index has it).
+   */
+  isFiltered?(agentId: string, resources: Resources, now: number, role?: string): boolean;
 }
 
 /** Up to this many filters are scanned; longer lists are looked up through an index. */
@@ -259,6 +266,7 @@ export function isFilteredIn(
   now: number,
   role?: string,
 ): boolean {
+  if (index.isFiltered !== undefined) return index.isFiltered(agentId, resources, now, role);
   const onAgent = index.get(agentId);
   return onAgent !== undefined && scan(onAgent, agentId, resources, now, role);
 }

@@ -16,6 +16,7 @@ import { Allocator } from "./allocator.ts";
 import { ALLOW_ALL, type Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
+import { FilterBook } from "./filters.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
 import { checkInvariants } from "./ledger.ts";
 import type { LeadershipView, MasterContext } from "./model.ts";
@@ -89,6 +90,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     removedFrameworks: new Set(),
     offers: new Map(),
     minAllocatable,
+    filterBook: new FilterBook(),
     pool: new AgentPool(allocatableBy(minAllocatable)),
     roles: new Map(),
     sequence: deps.sequence ?? { agents: 0, frameworks: 0, offers: 0 },

@@ -18,6 +18,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
+import type { FilterBook } from "./filters.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
 import type { PreemptionState } from "./preemption-state.ts";
@@ -95,6 +96,8 @@ export interface MasterContext {
   readonly offers: Map<string, OfferEntry>;
   /** `--min-allocatable-resources`, parsed: what free resources must hold to be offered. */
   readonly minAllocatable: MinAllocatable;
+  /** The frameworks' decline filters by agent (`filters.ts`). */
+  readonly filterBook: FilterBook;
   /** The cluster total and the agents allocation may visit, kept incrementally. */
   readonly pool: AgentPool;
   /** Roles with settings (weight, priority, quota); a role not here has the defaults. */

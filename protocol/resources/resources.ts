@@ -60,6 +60,8 @@ export class Resources {
   readonly #rangesList: readonly RangesEntry[];
   /** `quantities()`, once asked for. */
   #quantities: Resources | undefined;
+  /** `hasReservations()`, once asked for (a set never changes). */
+  #reserved: boolean | undefined;
 
   private constructor(scalars: readonly ScalarEntry[], ranges: readonly RangesEntry[]) {
     this.#scalarList = inOrder(scalars, compareScalarEntries);
@@ -219,9 +221,10 @@ export class Resources {
   /**
    * Whether this holds at least `other`: for every name and role of `other`,
    * this has a scalar at least as large or ranges that include all of its
-   * ranges. Does not allocate.
+   * ranges. Does not allocate; a set contains itself at once.
    */
   contains(other: Resources): boolean {
+    if (other === this) return true;
     const scalars = other.#scalarList;
     for (let i = 0; i < scalars.length; i++) {
       const e = scalars[i]!;
@@ -495,9 +498,13 @@ export class Resources {
 
   /** Whether some resource here is reserved to a role (not `*`). */
   hasReservations(): boolean {
-    for (const e of this.#scalarList) if (e.role !== UNRESERVED_ROLE) return true;
-    for (const e of this.#rangesList) if (e.role !== UNRESERVED_ROLE) return true;
-    return false;
+    if (this.#reserved === undefined) {
+      let reserved = false;
+      for (const e of this.#scalarList) if (e.role !== UNRESERVED_ROLE) reserved = true;
+      for (const e of this.#rangesList) if (e.role !== UNRESERVED_ROLE) reserved = true;
+      this.#reserved = reserved;
+    }
+    return this.#reserved;
   }
 
   /** The ranges of `name` over all roles, merged and sorted; `[]` when absent. */
