@@ -223,7 +223,8 @@ export function placeGangs(ctx: MasterContext): number {
       if (!gang.offerIds.some((id) => ctx.offers.has(id))) drop(ctx, gang);
       continue;
     }
-    if (framework.status !== FrameworkState.Subscribed || framework.suppressed.has(gang.role)) {
+    // a gang is asked for explicitly: the role's suppression (of ordinary offers) does not stop it
+    if (framework.status !== FrameworkState.Subscribed) {
       release(ctx, gang);
       continue;
     }
