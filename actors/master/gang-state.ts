@@ -14,10 +14,10 @@ export interface GangEntry {
   readonly shape: GangShape;
   readonly timeoutMs: number;
   readonly requestedAt: number;
-  /** From when it may hold (after its framework's back-off), ms. */
-  readonly holdFrom: number;
+  /** From when it may hold (after its framework's back-off), ms; moved by a later back-off. */
+  holdFrom: number;
   /** When it times out unless placed: `holdFrom + timeoutMs`. */
-  readonly deadline: number;
+  deadline: number;
   timer: Timer | undefined;
   /** What it holds now, per agent id. */
   held: Map<string, Resources>;

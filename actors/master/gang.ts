@@ -108,8 +108,12 @@ export function requestGang(
       `gang ${call.gangId} was offered its whole set: accept (scheduler.acceptGang) or decline its offers first`,
     );
   }
-  if (previous !== undefined) drop(ctx, previous);
   const now = ctx.clock.now();
+  if (previous !== undefined) {
+    drop(ctx, previous);
+    // asking again does not restart a timeout: a gang that held backs off like one that timed out
+    if (now >= previous.holdFrom) backOff(ctx, framework.id, now);
+  }
   const holdFrom = Math.max(now, ctx.gangs.backoff.get(framework.id) ?? 0);
   const timeoutMs = Math.round(call.timeoutSeconds * 1000);
   const gang: GangEntry = {
@@ -154,6 +158,8 @@ export function withdrawGang(
     );
   }
   drop(ctx, gang);
+  const now = ctx.clock.now();
+  if (gang.offerIds === undefined && now >= gang.holdFrom) backOff(ctx, framework.id, now);
   ctx.metrics.inc("gangs_withdrawn");
   ctx.requestAllocation();
 }
@@ -166,7 +172,7 @@ function timeOut(ctx: MasterContext, gang: GangEntry): void {
   drop(ctx, gang);
   const now = ctx.clock.now();
   const backoffMs = ctx.config.gangBackoff;
-  if (backoffMs > 0) ctx.gangs.backoff.set(gang.frameworkId, now + backoffMs);
+  backOff(ctx, gang.frameworkId, now);
   const reason =
     `the whole set of ${gang.shape.members.length} members did not fit within ` +
     `${gang.timeoutMs / 1000} s (held on ${held} agents); released`;
@@ -181,6 +187,25 @@ function timeOut(ctx: MasterContext, gang: GangEntry): void {
     });
   }
   ctx.requestAllocation();
+}
+
+/**
+ * Starts the framework's back-off: for `--gang-backoff` its waiting gangs
+ * hold nothing, and each one's timeout starts again when it ends (so that
+ * every stretch of holding is at most one timeout long).
+ */
+function backOff(ctx: MasterContext, frameworkId: string, now: number): void {
+  const until = now + ctx.config.gangBackoff;
+  if (ctx.config.gangBackoff > 0) ctx.gangs.backoff.set(frameworkId, until);
+  for (const gang of ctx.gangs.gangs.values()) {
+    if (gang.frameworkId !== frameworkId || gang.offerIds !== undefined) continue;
+    release(ctx, gang);
+    if (gang.holdFrom >= until) continue;
+    gang.holdFrom = until;
+    gang.deadline = until + gang.timeoutMs;
+    gang.timer?.cancel();
+    gang.timer = ctx.clock.after(gang.deadline - now, () => timeOut(ctx, gang));
+  }
 }
 
 /** What gangs hold on the agent (empty: nothing). */

@@ -274,3 +274,32 @@ test("gang - scheduler.requestGang is checked at the boundary", (t) => {
   h.call(train, { type: "scheduler.withdrawGang", gangId: "g" });
   t.is(h.state().gangs, undefined);
 });
+
+test("gang - asking again or for another gang does not prolong holding past a timeout", (t) => {
+  const { h, a1, small, train } = fullCluster({ gangBackoff: 5000 });
+  requestGang(h, train, 3);
+  h.call(train, {
+    type: "scheduler.requestGang",
+    gangId: "other",
+    members: [member, member],
+    spread: true,
+    timeoutSeconds: 60,
+  });
+  h.update(a1, small, { taskId: "s1", state: "TASK_FINISHED" });
+  h.advance(1000);
+  // "g" asked again while it holds: replaced, and the framework backs off at once
+  requestGang(h, train, 3);
+  h.advance(500);
+  t.deepEqual(
+    h.state().gangs?.map((g) => [g.gangId, g.state, Object.keys(g.held).length]),
+    [
+      ["other", "BACKING_OFF", 0],
+      ["g", "BACKING_OFF", 0],
+    ],
+  );
+  // each one's timeout starts again when the back-off ends
+  const [other, g] = Array.from(h.ctx.gangs.gangs.values());
+  t.is(other!.deadline - other!.holdFrom, 60_000);
+  t.is(g!.deadline, g!.holdFrom + 3000);
+  t.is(g!.holdFrom, other!.holdFrom);
+});
