@@ -36,6 +36,13 @@ export const DEFAULT_MIN_ALLOCATABLE_RESOURCES = "cpus:0.01|mem:32";
 /** Preemption is off unless the master is started with `--preemption` (or switched on at run time). */
 export const DEFAULT_PREEMPTION = false;
 /**
+ * Master: the share of each resource of the cluster that gangs may hold at once while they wait
+ * for their whole set (`scheduler.requestGang`; agora's, Mesos has no gangs). See docs/gang.md.
+ */
+export const DEFAULT_GANG_HOLD_FRACTION = 0.5;
+/** Master: after a gang of a framework times out, its gangs hold nothing for this long. */
+export const DEFAULT_GANG_BACKOFF_MS = 30_000;
+/**
  * Master: deadline of one decision of a remote policy (`agora policy serve`); without an answer
  * the cycle falls back to drf. Mesos has no remote allocator; half the default allocation
  * interval keeps the batch cadence even when the policy actor is gone.

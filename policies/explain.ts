@@ -45,7 +45,9 @@ export type ReasonKind =
   | "borrowing"
   | "filtered"
   | "outranked"
-  | "wouldReceive";
+  | "wouldReceive"
+  /** Added by the master: resources held for other frameworks' gangs are in no cycle's view. */
+  | "heldForGang";
 
 /** A framework or role ahead in the order, with its dominant share. */
 export interface Ahead {

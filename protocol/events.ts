@@ -17,6 +17,20 @@ export const EventSubscribed = message("event.subscribed", {
 /** New offers. */
 export const EventOffers = message("event.offers", {
   offers: Type.Array(Offer, { maxItems: 100_000 }),
+  /** Set when the offers are a gang's whole set (`scheduler.requestGang`): accept them with `scheduler.acceptGang`. */
+  gangId: Type.Optional(Id),
+});
+
+/**
+ * A gang's whole set did not fit within its timeout: what it held is
+ * released, the gang is over, and the framework's gangs hold nothing for
+ * `backoffSeconds` (a new `scheduler.requestGang` is accepted, and placed if
+ * it fits at once, but holds only after it).
+ */
+export const EventGangTimedOut = message("event.gangTimedOut", {
+  gangId: Id,
+  reason: Text,
+  backoffSeconds: Type.Number({ minimum: 0 }),
 });
 
 /** An offer is no longer valid. */

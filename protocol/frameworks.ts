@@ -185,6 +185,53 @@ export const SchedulerRequest = message("scheduler.request", {
   }),
 });
 
+/** Most members of one gang (`scheduler.requestGang`). */
+const MAX_GANG_MEMBERS = 1000;
+/** Longest a gang may hold resources before it times out, in seconds (`scheduler.requestGang`). */
+const MAX_GANG_TIMEOUT_SECONDS = 3600;
+
+/**
+ * Declares a gang (agora's gang placement; Mesos has none): `members` tasks
+ * that must all start or none, each of unreserved scalar resources, for
+ * `role` (default the framework's first). The master holds free resources
+ * for it (offered to nobody) until the whole set fits, then offers it all in
+ * one `event.offers` carrying `gangId`; with `spread` no two members share an
+ * agent. A gang that does not fit within `timeoutSeconds` releases what it
+ * holds and ends with `event.gangTimedOut`; the framework's gangs then hold
+ * nothing for the master's `--gang-backoff`. The same `gangId` replaces a
+ * waiting gang. See protocol/README.md "Gang placement".
+ */
+export const SchedulerRequestGang = message("scheduler.requestGang", {
+  gangId: Id,
+  role: Type.Optional(Role),
+  members: Type.Array(Type.Object({ resources: ResourcesJson }), {
+    minItems: 1,
+    maxItems: MAX_GANG_MEMBERS,
+  }),
+  /** One member per agent ("across several agents"); default false. */
+  spread: Type.Optional(Type.Boolean()),
+  timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: MAX_GANG_TIMEOUT_SECONDS }),
+});
+
+/** Withdraws a gang that waits: what it holds is released (no back-off). */
+export const SchedulerWithdrawGang = message("scheduler.withdrawGang", {
+  gangId: Id,
+});
+
+/**
+ * Uses the offers of a gang (those of one `event.offers` with `gangId`), all
+ * or none: each task names its agent (`agentId`) and must fit that agent's
+ * offer of the gang; when every task is valid and fits, each agent's tasks
+ * are launched as by `scheduler.accept` (`launch`), else none is: an invalid
+ * task is TASK_ERROR, the others TASK_DROPPED, and the offers are declined.
+ * What no task uses is declined with `filters`.
+ */
+export const SchedulerAcceptGang = message("scheduler.acceptGang", {
+  gangId: Id,
+  tasks: Type.Array(TaskInfo, { minItems: 1, maxItems: 10_000 }),
+  filters: Type.Optional(Filters),
+});
+
 /** Acknowledge a status update (by its uuid). */
 export const SchedulerAcknowledge = message("scheduler.acknowledge", {
   agentId: Id,

@@ -87,6 +87,25 @@ const StateOffer = Type.Object({
   createdAt: Type.Number(),
 });
 
+/** A gang (`scheduler.requestGang`) the master keeps: waiting (holding or backing off) or offered. */
+const StateGang = Type.Object({
+  frameworkId: Id,
+  gangId: Id,
+  role: Role,
+  members: Type.Integer({ minimum: 1 }),
+  spread: Type.Boolean(),
+  /** `HOLDING` (waits, holds what fits), `BACKING_OFF` (waits, holds nothing yet), `OFFERED`. */
+  state: Type.Union([
+    Type.Literal("HOLDING"),
+    Type.Literal("BACKING_OFF"),
+    Type.Literal("OFFERED"),
+  ]),
+  /** When it times out unless placed, ms since the epoch. */
+  deadline: Type.Number(),
+  /** What it holds, per agent id (offered to nobody). */
+  held: Type.Record(Type.String(), ResourcesJson),
+});
+
 export const MasterState = Type.Object({
   masterId: Id,
   /** Whether the answering master leads (a standby answers on `master.instance.<id>` only). */
@@ -119,6 +138,8 @@ export const MasterState = Type.Object({
   frameworks: Type.Array(StateFramework),
   /** The outstanding offers (absent from a standby's answer). */
   offers: Type.Optional(Type.Array(StateOffer)),
+  /** The gangs the leader keeps (absent when there is none). */
+  gangs: Type.Optional(Type.Array(StateGang)),
   /**
    * Every role with a framework, an allocation or a setting, and its ancestors:
    * `allocated` and `dominantShare` include the role's sub-roles.
@@ -319,6 +340,7 @@ const ExplainReason = Type.Object({
     Type.Literal("filtered"),
     Type.Literal("outranked"),
     Type.Literal("wouldReceive"),
+    Type.Literal("heldForGang"),
   ]),
   message: Type.String(),
   agents: Type.Optional(Type.Integer({ minimum: 0 })),

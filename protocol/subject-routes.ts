@@ -35,6 +35,9 @@ export const ACCEPTED_TYPES = {
     "scheduler.suppress",
     "scheduler.kill",
     "scheduler.request",
+    "scheduler.requestGang",
+    "scheduler.withdrawGang",
+    "scheduler.acceptGang",
     "scheduler.acknowledge",
     "scheduler.reconcile",
     "scheduler.message",
@@ -105,6 +108,7 @@ export const ACCEPTED_TYPES = {
     "event.resubscribe",
     "event.inverseOffers",
     "event.rescindInverseOffer",
+    "event.gangTimedOut",
   ],
   /** Agent → executor. */
   executor: [

@@ -165,6 +165,24 @@ const ACTIONS = {
     },
     strict,
   ),
+  /**
+   * The framework declares a gang (`scheduler.requestGang`): `members` tasks of
+   * `resources`, one per agent with `spread`, placed whole within `timeout` or
+   * not at all. The framework launches one task per member on the gang's offers.
+   */
+  requestGang: Type.Object(
+    {
+      ...at,
+      ...frameworkRef,
+      gang: Id,
+      role: Type.Optional(Role),
+      members: Type.Integer({ minimum: 1, maximum: 1000 }),
+      resources: ResourceSpec,
+      spread: Type.Optional(Type.Boolean()),
+      timeout: Duration,
+    },
+    strict,
+  ),
   /** Switches preemption on or off (`agora preemption on|off`). */
   setPreemption: Type.Object({ ...at, enabled: Type.Boolean() }, strict),
 } as const;
@@ -188,6 +206,10 @@ export const ScenarioSchema = Type.Object(
     offerTimeout: Type.Optional(Duration),
     /** Whether preemption is on from the start (the master's `--preemption`; default false). */
     preemption: Type.Optional(Type.Boolean()),
+    /** Share of each resource that waiting gangs may hold (the master's `--gang-hold-fraction`, 0.5). */
+    gangHoldFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    /** After a gang times out, its framework's gangs hold nothing for this (`--gang-backoff`, 30s). */
+    gangBackoff: Type.Optional(Duration),
     roles: Type.Optional(Type.Record(Type.String(), RoleSpec)),
     agents: Type.Optional(Type.Array(AgentSpec)),
     frameworks: Type.Optional(Type.Array(FrameworkSpec)),
@@ -275,6 +297,16 @@ export type StepPlan = { at: number; path: string } & (
       count: number;
     }
   | { do: "setPreemption"; enabled: boolean }
+  | {
+      do: "requestGang";
+      framework: string;
+      gang: string;
+      role: string | undefined;
+      members: number;
+      resources: Resources;
+      spread: boolean;
+      timeout: number;
+    }
 );
 
 /** A validated scenario, times in ms. */
@@ -284,6 +316,8 @@ export interface Scenario {
   until: number;
   offerTimeout: number;
   preemption: boolean;
+  gangHoldFraction: number | undefined;
+  gangBackoff: number | undefined;
   roles: Record<string, RolePlan>;
   agents: AgentPlan[];
   frameworks: FrameworkPlan[];
@@ -554,6 +588,28 @@ function stepPlan(raw: unknown, path: string): StepPlan {
     }
     case "setPreemption":
       return { ...when, do: name, enabled: step.enabled as boolean };
+    case "requestGang": {
+      const r = resources(step.resources as string | ResourcesJson, `${path}.resources`);
+      if (!isQuantities(r) || r.isEmpty()) {
+        throw invalid(
+          `${path}.resources`,
+          "a gang member is unreserved scalars, e.g. cpus:1;mem:128",
+        );
+      }
+      const timeout = duration(step.timeout as string | number, `${path}.timeout`);
+      if (!(timeout > 0)) throw invalid(`${path}.timeout`, "must be a positive duration");
+      return {
+        ...when,
+        do: name,
+        framework: step.framework as string,
+        gang: step.gang as string,
+        role: step.role as string | undefined,
+        members: step.members as number,
+        resources: r,
+        spread: step.spread === true,
+        timeout,
+      };
+    }
   }
 }
 
@@ -635,6 +691,9 @@ export function resolveScenario(value: unknown): Scenario {
     until: duration(json.until, "until"),
     offerTimeout: json.offerTimeout === undefined ? 0 : duration(json.offerTimeout, "offerTimeout"),
     preemption: json.preemption ?? false,
+    gangHoldFraction: json.gangHoldFraction,
+    gangBackoff:
+      json.gangBackoff === undefined ? undefined : duration(json.gangBackoff, "gangBackoff"),
     roles,
     agents: (json.agents ?? []).map((a, i) => agentPlan(a, `agents[${i}]`)),
     frameworks: (json.frameworks ?? []).map((f, i) => frameworkPlan(f, `frameworks[${i}]`)),

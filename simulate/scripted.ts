@@ -34,6 +34,17 @@ export interface SimEvent {
   role: string;
   agent: string;
   resources: ResourcesJson;
+  /** The gang an `offer` or `launch` belongs to (`requestGang`). */
+  gang?: string;
+}
+
+/** A gang of `framework` timed out (`event.gangTimedOut`): it released what it held. */
+export interface SimGangTimeout {
+  t: number;
+  event: "gangTimeout";
+  framework: string;
+  gang: string;
+  reason: string;
 }
 
 /** What the scripted parties share. */
@@ -41,6 +52,7 @@ export interface SimWorld {
   readonly ctx: MasterContext;
   readonly clock: Clock;
   emit(event: Omit<SimEvent, "t">): void;
+  emitGangTimeout(event: Omit<SimGangTimeout, "t">): void;
 }
 
 /** A task a scripted agent runs. */
@@ -188,6 +200,8 @@ export class SimFramework {
   launched = 0;
   /** Outstanding offers (held), by id. */
   readonly offers = new Map<string, Offer>();
+  /** Each requested gang's member shape. */
+  readonly #gangs = new Map<string, Resources>();
   readonly #world: SimWorld;
 
   constructor(world: SimWorld, plan: FrameworkPlan) {
@@ -220,6 +234,10 @@ export class SimFramework {
   receive(msg: Message): void {
     switch (msg.type) {
       case "event.offers":
+        if (msg.gangId !== undefined) {
+          this.#answerGang(msg.gangId, msg.offers);
+          return;
+        }
         for (const offer of msg.offers) {
           this.offers.set(offer.offerId, offer);
           this.#emit("offer", offer, offer.resources);
@@ -248,19 +266,69 @@ export class SimFramework {
       case "event.heartbeat":
         this.call({ type: "scheduler.heartbeat" });
         return;
+      case "event.gangTimedOut":
+        this.#gangs.delete(msg.gangId);
+        this.#world.emitGangTimeout({
+          event: "gangTimeout",
+          framework: this.id,
+          gang: msg.gangId,
+          reason: msg.reason,
+        });
+        return;
       default:
         return;
     }
   }
 
-  #emit(event: SimEvent["event"], offer: Offer, resources: ResourcesJson): void {
+  #emit(event: SimEvent["event"], offer: Offer, resources: ResourcesJson, gang?: string): void {
     this.#world.emit({
       event,
       framework: this.id,
       role: offer.role,
       agent: offer.agentId,
       resources,
+      ...(gang === undefined ? {} : { gang }),
     });
+  }
+
+  /** Declares a gang of `members` tasks of `resources` (`scheduler.requestGang`). */
+  requestGang(step: {
+    gang: string;
+    role: string | undefined;
+    members: number;
+    resources: Resources;
+    spread: boolean;
+    timeout: number;
+  }): void {
+    this.#gangs.set(step.gang, step.resources);
+    this.call({
+      type: "scheduler.requestGang",
+      gangId: step.gang,
+      ...(step.role === undefined ? {} : { role: step.role }),
+      members: Array.from({ length: step.members }, () => ({ resources: step.resources.toJSON() })),
+      spread: step.spread,
+      timeoutSeconds: step.timeout / 1000,
+    });
+  }
+
+  /** A gang's whole set: one task per member, launched all at once (`scheduler.acceptGang`). */
+  #answerGang(gangId: string, offers: readonly Offer[]): void {
+    const shape = this.#gangs.get(gangId);
+    this.#gangs.delete(gangId);
+    for (const offer of offers) this.#emit("offer", offer, offer.resources, gangId);
+    const tasks: TaskInfo[] = [];
+    for (const offer of offers) {
+      let rest = Resources.fromJSON(offer.resources);
+      for (;;) {
+        const taken = shape === undefined ? undefined : takeTask(rest, shape);
+        if (taken === undefined) break;
+        const task = this.#task(offer, taken);
+        tasks.push(task);
+        this.#emit("launch", offer, task.resources, gangId);
+        rest = rest.subtract(taken);
+      }
+    }
+    this.call({ type: "scheduler.acceptGang", gangId, tasks });
   }
 
   #task(offer: Offer, resources: Resources): TaskInfo {

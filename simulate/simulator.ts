@@ -51,6 +51,7 @@ import {
   SimAgent,
   type SimEvent,
   SimFramework,
+  type SimGangTimeout,
   type SimTask,
   type SimWorld,
 } from "./scripted.ts";
@@ -90,7 +91,7 @@ export interface SimAgentUpdate {
 }
 
 /** One output line. */
-export type SimLine = SimEvent | SimSummary | SimExplain | SimAgentUpdate;
+export type SimLine = SimEvent | SimSummary | SimExplain | SimAgentUpdate | SimGangTimeout;
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -185,6 +186,10 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
       allocationInterval: scenario.allocationInterval,
       offerTimeout: scenario.offerTimeout,
       preemption: scenario.preemption,
+      ...(scenario.gangHoldFraction === undefined
+        ? {}
+        : { gangHoldFraction: scenario.gangHoldFraction }),
+      ...(scenario.gangBackoff === undefined ? {} : { gangBackoff: scenario.gangBackoff }),
     },
   });
   const core = createMasterCore({
@@ -202,6 +207,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
     ctx,
     clock,
     emit: (event) => push({ t: virtual.now(), ...event }),
+    emitGangTimeout: (event) => push({ t: virtual.now(), ...event }),
   };
 
   function onClusterEvent(msg: Message): void {
@@ -388,6 +394,9 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
         return;
       case "setPreemption":
         setPreemption(ctx, step.enabled);
+        return;
+      case "requestGang":
+        frameworks.get(step.framework)?.requestGang(step);
         return;
       case "explain": {
         const reply = explain(ctx, { frameworkId: step.framework, role: step.role });

@@ -12,6 +12,7 @@
 import { performance } from "node:perf_hooks";
 import type { Timer } from "../../infra/clock.ts";
 import { ALLOCATION_RUN_BUCKETS_S, DEFAULT_ALLOCATION_CHUNK_OFFERS } from "../../infra/defaults.ts";
+import { isAllocatable } from "../../policies/allocatable.ts";
 import { dominantShare } from "../../policies/shares.ts";
 import {
   type AgentSlot,
@@ -26,6 +27,7 @@ import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { pruneFilters } from "./filters.ts";
+import { heldOn, placeGangs } from "./gang.ts";
 import { allocationOf, freeOf, totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { createOffer, offerToWire } from "./offers.ts";
@@ -61,12 +63,20 @@ export function clusterTotal(ctx: MasterContext): Resources {
 export function buildContext(ctx: MasterContext): AllocationContext {
   const now = ctx.clock.now();
   const agents: AgentSlot[] = [];
+  const holds = ctx.gangs.heldOnAgent.size > 0;
   for (const agent of ctx.pool.candidates(now, ctx.config.allocationInterval)) {
+    let free = agent.free ?? freeOf(agent);
+    // what gangs hold is offered to nobody (gang.ts)
+    const held = holds ? heldOn(ctx, agent.id) : undefined;
+    if (held !== undefined) {
+      free = free.subtractSaturating(held);
+      if (free.isEmpty() || !isAllocatable(free, ctx.minAllocatable)) continue;
+    }
     agents.push({
       agentId: agent.id,
       hostname: agent.hostname,
       total: agent.total,
-      free: agent.free ?? freeOf(agent),
+      free,
       attributes: agent.attributes,
     });
   }
@@ -182,6 +192,8 @@ export class Allocator {
     const ctx = this.#ctx;
     // after a failover, nothing is offered until enough agents are back with their tasks
     if (ctx.recovery?.paused || !ctx.isLeading()) return 0;
+    // gangs first: a gang whose whole set fits is offered it, the others hold what they fit on
+    const gangOffers = placeGangs(ctx);
     const now = ctx.clock.now();
     let active = false;
     for (const framework of ctx.frameworks.values()) {
@@ -191,7 +203,7 @@ export class Allocator {
     // nothing to decide without an agent that may be offered or a framework that may receive
     if (!active || !ctx.pool.hasEligible(now, ctx.config.allocationInterval)) {
       this.#preempt();
-      return 0;
+      return gangOffers;
     }
     const started = performance.now();
     const context = buildContext(ctx);
@@ -201,7 +213,7 @@ export class Allocator {
     } catch (err) {
       ctx.metrics.inc("allocation_failures");
       ctx.logger.error({ err, policy: ctx.policy.name }, "allocation policy failed");
-      return 0;
+      return gangOffers;
     }
     const decideMs = performance.now() - started;
     this.#runSeconds.observe(decideMs / 1000);
@@ -212,7 +224,7 @@ export class Allocator {
       total: context.total,
       decideMs,
     };
-    return this.#applyChunk(chunked ? this.#chunk : Number.POSITIVE_INFINITY);
+    return gangOffers + this.#applyChunk(chunked ? this.#chunk : Number.POSITIVE_INFINITY);
   }
 
   /**

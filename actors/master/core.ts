@@ -18,6 +18,8 @@ import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
 import { FilterBook } from "./filters.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
+import { stopGangs } from "./gang.ts";
+import { createGangState } from "./gang-state.ts";
 import { checkInvariants } from "./ledger.ts";
 import type { LeadershipView, MasterContext } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
@@ -102,6 +104,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     requestAllocation: () => allocator?.request(),
     maintenance: { windows: [], inverseOffers: new Map(), timer: undefined, timerAt: undefined },
     preemption: createPreemptionState(deps.config.preemption),
+    gangs: createGangState(),
   };
   allocator = new Allocator(ctx, deps.schedule, deps.allocationChunk);
   const alloc = allocator;
@@ -128,6 +131,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
       ctx.maintenance.timer?.cancel();
       ctx.maintenance.timer = undefined;
       ctx.maintenance.timerAt = undefined;
+      stopGangs(ctx);
       for (const timer of timers) timer.cancel();
       timers = [];
       for (const offer of ctx.offers.values()) offer.timer?.cancel();

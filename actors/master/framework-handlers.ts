@@ -16,6 +16,7 @@ import { frameworkPrincipal, type Subjects } from "../../protocol/subjects.ts";
 import { accept, decline } from "./accept.ts";
 import { unanswered } from "./agent-handlers.ts";
 import { revive, subscribe, suppress, teardownFramework, touchFramework } from "./frameworks.ts";
+import { acceptGang, requestGang, withdrawGang } from "./gang.ts";
 import { killTask } from "./kill.ts";
 import { answerInverseOffers } from "./maintenance.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
@@ -71,6 +72,14 @@ function dispatch(
     case "scheduler.request":
       setDemands(ctx, framework, call);
       return;
+    case "scheduler.requestGang":
+      requestGang(ctx, framework, call);
+      return;
+    case "scheduler.withdrawGang":
+      withdrawGang(ctx, framework, call);
+      return;
+    case "scheduler.acceptGang":
+      return acceptGang(ctx, framework, call);
     case "scheduler.acknowledge":
       acknowledge(ctx, framework, call);
       return;

@@ -19,6 +19,7 @@ import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { FilterBook } from "./filters.ts";
+import type { GangState } from "./gang-state.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
 import type { PreemptionState } from "./preemption-state.ts";
@@ -121,6 +122,8 @@ export interface MasterContext {
   requestAllocation(): void;
   /** Preemption: whether it is on, the frameworks' demands, the rounds under way (`preemption.ts`). */
   readonly preemption: PreemptionState;
+  /** Gang placement: the gangs, what they hold, the frameworks' back-offs (`gang.ts`). */
+  readonly gangs: GangState;
   /** The maintenance schedule, inverse offers and drain deadlines (maintenance.ts). */
   readonly maintenance: MaintenanceState;
 }

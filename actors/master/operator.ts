@@ -19,6 +19,7 @@ import { assertValidId } from "../../protocol/subjects.ts";
 import { buildContext } from "./allocator.ts";
 import { checkAll } from "./authorizer.ts";
 import { teardownFramework } from "./frameworks.ts";
+import { heldForGangs } from "./gang.ts";
 import {
   deactivateAgent,
   drainAgent,
@@ -296,6 +297,7 @@ export function explain(
     call.frameworkId,
     call.role,
   );
+  const gangs = heldForGangs(ctx, call.frameworkId);
   ctx.metrics.inc("operator_explains");
   return {
     type: "operator.explanation",
@@ -305,7 +307,10 @@ export function explain(
     roles: (roles ?? []).map((r) => {
       let offersOutstanding = 0;
       for (const offer of framework.offers) if (offer.role === r.role) offersOutstanding++;
-      return { ...r, offersOutstanding, reasons: r.reasons.map((reason) => ({ ...reason })) };
+      const reasons = r.reasons.map((reason) => ({ ...reason }));
+      // what gangs hold is left out of the cycle's view: say so first
+      if (gangs !== undefined) reasons.unshift(gangs);
+      return { ...r, offersOutstanding, reasons };
     }),
   };
 }

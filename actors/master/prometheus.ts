@@ -8,6 +8,7 @@
 import type { Metrics } from "../../infra/metrics.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
+import { gangsJson } from "./gang.ts";
 import type { MasterContext } from "./model.ts";
 import { roleSummaries } from "./roles.ts";
 import { taskStateLabel } from "./task-state-labels.ts";
@@ -75,7 +76,7 @@ export function registerMasterGauges(metrics: Metrics, source: MasterGaugeSource
   });
   metrics.gauge(
     `${p}resources`,
-    "Scalar resources of the cluster: total, used by tasks and executors, offered",
+    "Scalar resources of the cluster: total, used by tasks and executors, offered, held for gangs",
     ["resource", "kind"],
     (g) => {
       const ctx = source.context();
@@ -83,7 +84,9 @@ export function registerMasterGauges(metrics: Metrics, source: MasterGaugeSource
       const total = new Map<string, number>();
       const used = new Map<string, number>();
       const offered = new Map<string, number>();
+      const held = new Map<string, number>();
       addScalars(total, clusterTotal(ctx));
+      for (const r of ctx.gangs.heldOnAgent.values()) addScalars(held, r);
       // the frameworks' running sums: a few per framework, not one set per agent
       for (const framework of ctx.frameworks.values()) {
         for (const r of framework.used.values()) addScalars(used, r);
@@ -93,6 +96,7 @@ export function registerMasterGauges(metrics: Metrics, source: MasterGaugeSource
         ["total", total],
         ["used", used],
         ["offered", offered],
+        ["held", held],
       ] as const) {
         for (const resource of total.keys()) {
           g.set({ resource, kind }, (sums.get(resource) ?? 0) / 1000);
@@ -110,6 +114,22 @@ export function registerMasterGauges(metrics: Metrics, source: MasterGaugeSource
       for (const [role, summary] of Object.entries(roleSummaries(ctx, clusterTotal(ctx)))) {
         g.set({ role }, summary.dominantShare);
       }
+    },
+  );
+  metrics.gauge(
+    `${p}gangs`,
+    "Gangs the leader keeps (scheduler.requestGang), by state: HOLDING, BACKING_OFF, OFFERED",
+    ["state"],
+    (g) => {
+      const ctx = source.context();
+      if (ctx === undefined) return;
+      const counts = new Map<string, number>([
+        ["HOLDING", 0],
+        ["BACKING_OFF", 0],
+        ["OFFERED", 0],
+      ]);
+      for (const gang of gangsJson(ctx)) counts.set(gang.state, (counts.get(gang.state) ?? 0) + 1);
+      for (const [state, n] of counts) g.set({ state }, n);
     },
   );
   metrics.gauge(

@@ -10,6 +10,7 @@ import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import { Resources } from "../../protocol/resources.ts";
 import { clusterTotal } from "./allocator.ts";
+import { gangsJson } from "./gang.ts";
 import { totalAllocationOf } from "./ledger.ts";
 import { agentMaintenanceState } from "./maintenance.ts";
 import type { FrameworkEntry, LeadershipView, MasterContext, TaskEntry } from "./model.ts";
@@ -98,6 +99,7 @@ export function masterState(ctx: MasterContext): MasterState {
       resources: o.resources.toJSON(),
       createdAt: o.createdAt,
     })),
+    ...(ctx.gangs.gangs.size === 0 ? {} : { gangs: gangsJson(ctx) }),
     roles,
   };
 }

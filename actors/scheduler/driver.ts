@@ -435,6 +435,45 @@ export class SchedulerDriver {
     return this.#call({ type: "scheduler.request", requests: requests.slice() });
   }
 
+  /**
+   * Declares a gang: `members` tasks that start all or none (each one task's
+   * resources), for `role` (default the first), one per agent with `spread`.
+   * The master holds free resources for it until the whole set fits, then
+   * sends it in one `offers` event with `gangId` (use {@link acceptGang}); when
+   * it does not fit within `timeoutSeconds`, `gangTimedOut` follows. The same
+   * id replaces a waiting gang.
+   */
+  requestGang(gang: {
+    gangId: string;
+    members: ReadonlyArray<{ resources: ResourcesJson }>;
+    timeoutSeconds: number;
+    role?: string;
+    spread?: boolean;
+  }): Promise<void> {
+    return this.#call({
+      type: "scheduler.requestGang",
+      gangId: gang.gangId,
+      members: gang.members.slice(),
+      timeoutSeconds: gang.timeoutSeconds,
+      ...(gang.role === undefined ? {} : { role: gang.role }),
+      ...(gang.spread === undefined ? {} : { spread: gang.spread }),
+    });
+  }
+
+  /** Withdraws a waiting gang: what it holds is released. */
+  withdrawGang(gangId: string): Promise<void> {
+    return this.#call({ type: "scheduler.withdrawGang", gangId });
+  }
+
+  /**
+   * Launches tasks on a gang's offers, each on the agent it names, all or
+   * none: when one does not fit, none starts (TASK_ERROR for it, TASK_DROPPED
+   * for the others) and the offers are declined.
+   */
+  acceptGang(gangId: string, tasks: TaskInfo[], filters?: Filters): Promise<void> {
+    return this.#call({ type: "scheduler.acceptGang", gangId, tasks, filters });
+  }
+
   /** Kills a task. */
   kill(taskId: string, agentId?: string): Promise<void> {
     return this.#call({ type: "scheduler.kill", taskId, agentId });

@@ -23,8 +23,16 @@ export interface SchedulerEventMap {
      */
     previousMasterId?: string;
   };
-  /** New resource offers. */
-  offers: { offers: Offer[] };
+  /**
+   * New resource offers. With `gangId`, they are the whole set of that gang
+   * (`requestGang`): use them with `acceptGang`.
+   */
+  offers: { offers: Offer[]; gangId?: string };
+  /**
+   * A gang's whole set did not fit within its timeout: what it held is
+   * released; the framework's gangs hold nothing for `backoffSeconds`.
+   */
+  gangTimedOut: { gangId: string; reason: string; backoffSeconds: number };
   /** An offer is no longer valid. */
   rescind: { offerId: string };
   /** A task status update. With `autoAcknowledge` it is acknowledged after the handlers ran. */

@@ -53,7 +53,18 @@ export class Inbound {
       case "event.heartbeat":
         return deliver("heartbeat", {});
       case "event.offers":
-        return deliver("offers", { offers: msg.offers });
+        return deliver(
+          "offers",
+          msg.gangId === undefined
+            ? { offers: msg.offers }
+            : { offers: msg.offers, gangId: msg.gangId },
+        );
+      case "event.gangTimedOut":
+        return deliver("gangTimedOut", {
+          gangId: msg.gangId,
+          reason: msg.reason,
+          backoffSeconds: msg.backoffSeconds,
+        });
       case "event.rescind":
         return deliver("rescind", { offerId: msg.offerId });
       case "event.inverseOffers":

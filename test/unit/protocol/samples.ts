@@ -263,6 +263,21 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     type: "scheduler.request",
     requests: [{ role: "web", resources: { cpus: 1, mem: 128 } }],
   },
+  "scheduler.requestGang": {
+    type: "scheduler.requestGang",
+    gangId: "train-1",
+    role: "web",
+    members: [{ resources: { cpus: 4, mem: 4096 } }, { resources: { cpus: 4, mem: 4096 } }],
+    spread: true,
+    timeoutSeconds: 60,
+  },
+  "scheduler.withdrawGang": { type: "scheduler.withdrawGang", gangId: "train-1" },
+  "scheduler.acceptGang": {
+    type: "scheduler.acceptGang",
+    gangId: "train-1",
+    tasks: [sampleTask],
+    filters: { refuseSeconds: 1 },
+  },
   "scheduler.acknowledge": {
     type: "scheduler.acknowledge",
     agentId: "agent-1",
@@ -300,6 +315,12 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     offers: [sampleOffer, { ...sampleOffer, offerId: "offer-2", role: "web", attributes: {} }],
   },
   "event.rescind": { type: "event.rescind", offerId: "offer-1" },
+  "event.gangTimedOut": {
+    type: "event.gangTimedOut",
+    gangId: "train-1",
+    reason: "the whole set of 2 members did not fit within 60 s (held on 1 agents); released",
+    backoffSeconds: 30,
+  },
   "event.update": { type: "event.update", status: sampleStatus },
   "event.message": {
     type: "event.message",
