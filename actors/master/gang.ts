@@ -22,6 +22,8 @@ import {
   perAgent,
 } from "../../policies/gang.ts";
 import { isQuantities, unreservedScalars } from "../../policies/quantities.ts";
+import { selfAndAncestors } from "../../policies/role-tree.ts";
+import { isSubrole } from "../../policies/types.ts";
 import type { Offer, TaskInfo } from "../../protocol/common.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -32,6 +34,7 @@ import { Resources } from "../../protocol/resources.ts";
 import { accept, addDeclineFilter } from "./accept.ts";
 import type { GangEntry } from "./gang-state.ts";
 import { type LaunchScope, reject, unauthorized, validateTask } from "./launch-checks.ts";
+import { allocationOf } from "./ledger.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
 import { createOffer, endOffer, offerToWire } from "./offers.ts";
 
@@ -129,6 +132,7 @@ export function requestGang(
     held: new Map(),
     offerIds: undefined,
     placedAt: undefined,
+    blocked: undefined,
   };
   gang.timer = ctx.clock.after(gang.deadline - now, () => timeOut(ctx, gang));
   ctx.gangs.gangs.set(key, gang);
@@ -174,8 +178,10 @@ function timeOut(ctx: MasterContext, gang: GangEntry): void {
   const backoffMs = ctx.config.gangBackoff;
   backOff(ctx, gang.frameworkId, now);
   const reason =
-    `the whole set of ${gang.shape.members.length} members did not fit within ` +
-    `${gang.timeoutMs / 1000} s (held on ${held} agents); released`;
+    gang.blocked === undefined
+      ? `the whole set of ${gang.shape.members.length} members did not fit within ` +
+        `${gang.timeoutMs / 1000} s (held on ${held} agents); released`
+      : `the whole set of ${gang.shape.members.length} members would exceed ${gang.blocked}`;
   ctx.metrics.inc("gangs_timed_out");
   ctx.logger.info({ frameworkId: gang.frameworkId, gangId: gang.gangId, reason }, "gang timed out");
   if (ctx.frameworks.get(gang.frameworkId)?.status === FrameworkState.Subscribed) {
@@ -206,6 +212,33 @@ function backOff(ctx: MasterContext, frameworkId: string, now: number): void {
     gang.timer?.cancel();
     gang.timer = ctx.clock.after(gang.deadline - now, () => timeOut(ctx, gang));
   }
+}
+
+/**
+ * The quota limit (of the gang's role or an ancestor) that its whole set would
+ * exceed, as a reason; undefined when none would. Consumption is what the
+ * role's subtree is allocated (offered and used), as unreserved scalars.
+ */
+function quotaBlock(ctx: MasterContext, gang: GangEntry): string | undefined {
+  const limited = selfAndAncestors(gang.role).filter((r) => ctx.roles.get(r)?.limit !== undefined);
+  if (limited.length === 0) return undefined;
+  let set = Resources.empty();
+  for (const m of gang.shape.members) set = set.add(m);
+  for (const path of limited) {
+    const limit = ctx.roles.get(path)!.limit!;
+    let consumed = Resources.empty();
+    for (const framework of ctx.frameworks.values()) {
+      for (const [role, r] of Object.entries(allocationOf(framework))) {
+        if (isSubrole(role, path)) consumed = consumed.add(unreservedScalars(r));
+      }
+    }
+    const over = limit
+      .names()
+      .some((name) => consumed.scalar(name) + set.scalar(name) > limit.scalar(name));
+    if (over)
+      return `the quota limit ${limit} of role ${path} (consumed ${consumed.isEmpty() ? "nothing" : consumed}, the set ${set})`;
+  }
+  return undefined;
 }
 
 /** What gangs hold on the agent (empty: nothing). */
@@ -268,6 +301,13 @@ export function placeGangs(ctx: MasterContext): number {
       if (taken !== undefined) free = free.subtractSaturating(taken);
       if (free.isEmpty()) continue;
       (gang.held.has(agent.id) ? mine : rest).push({ agentId: agent.id, free });
+    }
+    // a set its role's quota limit cannot take is neither offered nor held
+    const blocked = quotaBlock(ctx, gang);
+    gang.blocked = blocked;
+    if (blocked !== undefined) {
+      release(ctx, gang);
+      continue;
     }
     const slots = [...mine, ...rest];
     const fit = fitGang(gang.shape, slots);

@@ -7,6 +7,7 @@
  */
 import test from "ava";
 import { explain } from "../../../actors/master/operator.ts";
+import { setRoleQuota } from "../../../actors/master/roles.ts";
 import { type AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { checkerOf } from "../../../protocol/registry.ts";
 import { Harness, task } from "./harness.ts";
@@ -302,4 +303,23 @@ test("gang - asking again or for another gang does not prolong holding past a ti
   t.is(other!.deadline - other!.holdFrom, 60_000);
   t.is(g!.deadline, g!.holdFrom + 3000);
   t.is(g!.holdFrom, other!.holdFrom);
+});
+
+test("gang - a set beyond its role's quota limit is neither offered nor held, and times out saying so", (t) => {
+  const { h, a1, a2, small, train } = fullCluster();
+  setRoleQuota(h.ctx, "train", { limit: { cpus: 3, mem: 4096 } });
+  requestGang(h, train, 3);
+  h.update(a1, small, { taskId: "s1", state: "TASK_FINISHED" });
+  h.update(a2, small, { taskId: "s2", state: "TASK_FINISHED" });
+  const mark = h.mark();
+  h.advance(1000);
+  t.deepEqual(h.sentTo("framework", train, "event.offers", mark), []);
+  t.deepEqual(h.state().gangs?.[0]?.held, {});
+  h.advance(2500);
+  t.deepEqual(
+    h.sentTo("framework", train, "event.gangTimedOut", mark).map((e) => e.reason),
+    [
+      "the whole set of 2 members would exceed the quota limit cpus:3;mem:4096 of role train (consumed nothing, the set cpus:4;mem:1024)",
+    ],
+  );
 });
