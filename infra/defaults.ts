@@ -28,6 +28,11 @@ export const DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS = 3;
 export const DEFAULT_FRAMEWORK_FAILOVER_TIMEOUT_MS = 0;
 /** Master: the allocation policy. */
 export const DEFAULT_POLICY = "drf";
+/**
+ * Master: free resources are offered only when they hold at least one of
+ * these sets of quantities (`--min_allocatable_resources=cpus:0.01|mem:32`).
+ */
+export const DEFAULT_MIN_ALLOCATABLE_RESOURCES = "cpus:0.01|mem:32";
 /** Preemption is off unless the master is started with `--preemption` (or switched on at run time). */
 export const DEFAULT_PREEMPTION = false;
 /**

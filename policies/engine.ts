@@ -40,7 +40,8 @@
  * a role has a guarantee, and quota bookkeeping only when a role has quota;
  * an agent is skipped as soon as what is left of it is not allocatable.
  */
-import { Resources } from "../protocol/resources.ts";
+
+import { allocatableBy } from "./allocatable.ts";
 import { Cycle } from "./cycle.ts";
 import type { Ordering } from "./ordering.ts";
 import { nonQuotaPart, shrinkTo, unreservedScalars } from "./quantities.ts";
@@ -54,14 +55,11 @@ import {
 
 export type { Candidate, CycleView, Ordering } from "./ordering.ts";
 
-/** Whether an offer is worth making (Mesos's `min_allocatable_resources`). */
-function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
-}
-
 /** Stage 1: roles below their quota guarantee get what helps it. */
 function stageOne(cycle: Cycle): void {
   const { context } = cycle;
+  // whether an offer is worth making (Mesos's `min_allocatable_resources`)
+  const allocatable = allocatableBy(context.minAllocatable);
   for (let i = 0; i < cycle.free.length; i++) {
     if (!allocatable(cycle.free[i]!)) continue;
     const agentId = cycle.agentIds[i]!;
@@ -97,6 +95,7 @@ function stageOne(cycle: Cycle): void {
 /** Stage 2: every role, within its limits and the headroom. */
 function stageTwo(cycle: Cycle): void {
   const { now } = cycle.context;
+  const allocatable = allocatableBy(cycle.context.minAllocatable);
   for (let i = 0; i < cycle.free.length; i++) {
     // `known`: the last free set found allocatable (a set is checked once, not per role and framework)
     let known = cycle.free[i]!;

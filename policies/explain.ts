@@ -16,7 +16,9 @@
  * check go to the frameworks and roles ahead in the order first (outranked,
  * with their shares); when none is ahead, the framework would receive them.
  */
+
 import { Resources } from "../protocol/resources.ts";
+import { allocatableBy, describeMinAllocatable } from "./allocatable.ts";
 import { Cycle } from "./cycle.ts";
 import { drfOrdering } from "./drf.ts";
 import type { Ordering } from "./ordering.ts";
@@ -86,10 +88,6 @@ export interface RoleExplanation {
 /** At most this many filters and frameworks ahead are listed. */
 const MAX_LISTED = 10;
 
-function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
-}
-
 const round = (share: number) => Math.round(share * 10_000) / 10_000;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -113,6 +111,8 @@ export function explainFramework(
 
 function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExplanation {
   const { context } = cycle;
+  const allocatable = allocatableBy(context.minAllocatable);
+  const minAllocatable = describeMinAllocatable(context.minAllocatable);
   const standing = context.frameworks.find((f) => f.frameworkId === frameworkId)!;
   const alone = new CandidateState(standing);
   const share = round(cycle.share(standing.allocation[role]));
@@ -132,7 +132,7 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
     return done([
       {
         kind: "noAgents",
-        message: "no agent has allocatable free resources (cpus:0.01 or mem:32)",
+        message: `no agent has allocatable free resources (${minAllocatable})`,
       },
     ]);
   }
@@ -195,7 +195,7 @@ function explainRole(cycle: Cycle, frameworkId: string, role: string): RoleExpla
     reasons.push({
       kind: "belowMinimum",
       agents: below,
-      message: `${plural(below, "agent")} with less to offer to ${role} than min allocatable (cpus:0.01 or mem:32)`,
+      message: `${plural(below, "agent")} with less to offer to ${role} than min allocatable (${minAllocatable})`,
     });
   }
   for (const [by, agents] of limited) {
@@ -265,6 +265,7 @@ function stageOneOffer(
 
 /** The role of `role`'s chain whose limit leaves nothing of `scalars`. */
 function limitingRole(cycle: Cycle, role: string, scalars: Resources): string {
+  const allocatable = allocatableBy(cycle.context.minAllocatable);
   for (const path of cycle.chain(role)) {
     if (roleQuota(cycle.context, path)?.limit === undefined) continue;
     if (!allocatable(cycle.chopToLimits(path, scalars))) return path;

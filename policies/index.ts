@@ -32,8 +32,10 @@ export function resolvePolicy(name: string | AllocationPolicy): AllocationPolicy
   return policy;
 }
 
+export { isAllocatable } from "./allocatable.ts";
 export { allocateDrf, drfPolicy } from "./drf.ts";
 export { allocatePriority, priorityPolicy } from "./priority.ts";
+export { dominantShare } from "./shares.ts";
 export type {
   AgentSlot,
   Allocation,

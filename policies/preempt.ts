@@ -37,10 +37,12 @@
  * victims, then the agent's order. Each agent and each task serves at most
  * one demand per plan.
  */
+
 import { Resources } from "../protocol/resources.ts";
 import { effectivePriority } from "./priority.ts";
 import { unreservedScalars } from "./quantities.ts";
 import { parentOf, selfAndAncestors } from "./role-tree.ts";
+import { dominantShare } from "./shares.ts";
 import {
   type AllocationContext,
   type FrameworkStanding,
@@ -240,7 +242,7 @@ function fairness(context: AllocationContext): Map<string, number> {
   for (const role of allocated.keys()) weights += roleWeight(context, role);
   const out = new Map<string, number>();
   for (const [role, r] of allocated) {
-    out.set(role, Resources.dominantShare(r, context.total) - roleWeight(context, role) / weights);
+    out.set(role, dominantShare(r, context.total) - roleWeight(context, role) / weights);
   }
   return out;
 }
@@ -349,7 +351,7 @@ function choiceOf(plan: Plan, agent: PreemptionAgent, victims: RunningTask[]): A
   for (const v of victims) {
     const r = rankOf(plan, v.role, v.frameworkId);
     if (compareRank(r, top) > 0) top = r;
-    size += Resources.dominantShare(v.resources, plan.context.total);
+    size += dominantShare(v.resources, plan.context.total);
     oldest = Math.min(oldest, v.startedAt);
   }
   return { agent, victims, top, size, oldest };

@@ -57,7 +57,7 @@ export class Scale {
     return new Float64Array(this.#totals.length);
   }
 
-  /** The dominant share of a vector: exactly `Resources.dominantShare` of the set it sums. */
+  /** The dominant share of a vector: exactly `dominantShare` (shares.ts) of the set it sums. */
   share(v: Float64Array): number {
     let share = 0;
     for (let i = 0; i < v.length; i++) {

@@ -8,13 +8,16 @@
  * - `FrameworkStanding` gained `priority?`; `DeclineFilter` gained `role?`
  *   (filters are per role as in Mesos; `isFiltered` takes an optional role).
  * - `AllocationContext` gained `allocationInterval?` (ms).
+ * - `AllocationContext` gained `minAllocatable?` (the master's
+ *   `--min-allocatable-resources`; absent: Mesos's `cpus:0.01|mem:32`).
  * - helpers `rolePriority`, `roleQuota`, `isSubrole`, `offerableTo`.
  *
  * Changed for scale (fields and their types unchanged):
  * - `AllocationContext.agents` lists only the agents with allocatable free
  *   resources (the master no longer lists agents that have nothing to offer).
  * - `FrameworkStanding.filterIndex?`: the filters by agent, which `isFilteredFor`
- *   and `filtersOnAgent` use (the master keeps the index; `isFiltered` scans a list).
+ *   and `filtersOnAgent` use (the master keeps the index; `isFiltered` scans a list);
+ *   `DeclineFilterIndex.isFiltered?` answers a check without building a list.
  */
 /**
  * The allocation policy interface: a pure function from the cluster's standing
@@ -28,8 +31,10 @@
  * NATS, or in an offline simulator on a virtual clock. Time comes in as
  * `now`; a policy never reads the clock itself.
  */
+
 import type { Attributes } from "../protocol/common.ts";
 import type { Resources } from "../protocol/resources.ts";
+import type { MinAllocatable } from "./allocatable.ts";
 
 /** One agent as the policy sees it. */
 export interface AgentSlot {
@@ -120,8 +125,9 @@ export interface AllocationContext {
   readonly total: Resources;
   /**
    * Agents whose resources may be allocated, in the order the master wants
-   * them visited: those with allocatable free resources (at least
-   * `cpus:0.01` or `mem:32`, Mesos's `min_allocatable_resources`). Agents with
+   * them visited: those with allocatable free resources ({@link
+   * AllocationContext.minAllocatable}, by default at least `cpus:0.01` or
+   * `mem:32`, Mesos's `min_allocatable_resources`). Agents with
    * nothing to offer are left out, so that a cycle costs what there is to
    * allocate, not the size of the cluster; `total` still covers every agent.
    */
@@ -135,6 +141,12 @@ export interface AllocationContext {
   readonly roles: Readonly<Record<string, RoleStanding>>;
   /** The master's allocation interval in ms (informational). */
   readonly allocationInterval?: number;
+  /**
+   * What free resources must hold to be offered (the master's
+   * `--min-allocatable-resources`); absent: Mesos's default `cpus:0.01|mem:32`.
+   * Test with `allocatableBy(context.minAllocatable)` (allocatable.ts).
+   */
+  readonly minAllocatable?: MinAllocatable;
 }
 
 /** One allocation: the master makes it one offer. */
@@ -161,6 +173,12 @@ export interface AllocationPolicy {
 export interface DeclineFilterIndex {
   /** The filters on `agentId` (possibly expired), or undefined when there are none. */
   get(agentId: string): readonly DeclineFilter[] | undefined;
+  /**
+   * Optional: whether one of the filters on `agentId` keeps `resources` from
+   * being offered at `now` (to `role`, when given), as {@link isFiltered} of
+   * `get(agentId)` says, without building the list (the master's index has it).
+   */
+  isFiltered?(agentId: string, resources: Resources, now: number, role?: string): boolean;
 }
 
 /** Up to this many filters are scanned; longer lists are looked up through an index. */
@@ -248,6 +266,7 @@ export function isFilteredIn(
   now: number,
   role?: string,
 ): boolean {
+  if (index.isFiltered !== undefined) return index.isFiltered(agentId, resources, now, role);
   const onAgent = index.get(agentId);
   return onAgent !== undefined && scan(onAgent, agentId, resources, now, role);
 }

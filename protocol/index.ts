@@ -92,7 +92,7 @@ export { taskLifecycle, taskMachine } from "./lifecycles/task.machine.ts";
 export { MasterState } from "./operator.ts";
 export type { Message, MessageOf, MessageType } from "./registry.ts";
 export { MESSAGE_TYPES } from "./registry.ts";
-export { dominantShare, Resources, UNRESERVED_ROLE } from "./resources.ts";
+export { Resources, UNRESERVED_ROLE } from "./resources.ts";
 export {
   assertValidId,
   ClusterEventKind,

@@ -91,6 +91,19 @@ export const PolicyContext = Type.Object({
   roles: Type.Record(Role, PolicyRoleStanding, { additionalProperties: false }),
   /** The master's allocation interval in ms (informational). */
   allocationInterval: Type.Optional(Type.Number({ minimum: 0 })),
+  /**
+   * What free resources must hold to be offered (`--min-allocatable-resources`):
+   * sets of minimum quantities, one of which must be met, e.g.
+   * `[{"cpus": 0.01}, {"mem": 32}]`; absent: that default.
+   */
+  minAllocatable: Type.Optional(
+    Type.Array(
+      Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 }), { minProperties: 1 }),
+      {
+        minItems: 1,
+      },
+    ),
+  ),
 });
 export type PolicyContext = Static<typeof PolicyContext>;
 

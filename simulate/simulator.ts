@@ -39,6 +39,7 @@ import { type Clock, VirtualClock } from "../infra/clock.ts";
 import { silentLogger } from "../infra/logger.ts";
 import { Metrics } from "../infra/metrics.ts";
 import { resolvePolicy } from "../policies/index.ts";
+import { dominantShare } from "../policies/shares.ts";
 import type { AllocationPolicy } from "../policies/types.ts";
 import { type ResourcesJson, TaskReason, TaskState } from "../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
@@ -456,7 +457,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Sim
       summary.frameworks[framework.id] = {
         tasks: Array.from(framework.tasks.values()).filter(isLive).length,
         allocated: allocated.toJSON(),
-        dominantShare: Resources.dominantShare(allocated, total),
+        dominantShare: dominantShare(allocated, total),
       };
     }
     for (const [role, r] of Object.entries(roleSummaries(ctx, total))) {

@@ -12,6 +12,8 @@
 import { performance } from "node:perf_hooks";
 import type { Timer } from "../../infra/clock.ts";
 import { ALLOCATION_RUN_BUCKETS_S, DEFAULT_ALLOCATION_CHUNK_OFFERS } from "../../infra/defaults.ts";
+import { isAllocatable } from "../../policies/allocatable.ts";
+import { dominantShare } from "../../policies/shares.ts";
 import {
   type AgentSlot,
   type Allocation,
@@ -68,7 +70,7 @@ export function buildContext(ctx: MasterContext): AllocationContext {
     const held = holds ? heldOn(ctx, agent.id) : undefined;
     if (held !== undefined) {
       free = free.subtractSaturating(held);
-      if (free.isEmpty() || !Resources.isAllocatable(free)) continue;
+      if (free.isEmpty() || !isAllocatable(free, ctx.minAllocatable)) continue;
     }
     agents.push({
       agentId: agent.id,
@@ -100,6 +102,7 @@ export function buildContext(ctx: MasterContext): AllocationContext {
     frameworks,
     roles: roleStandings(ctx),
     allocationInterval: ctx.config.allocationInterval,
+    minAllocatable: ctx.minAllocatable,
   };
 }
 
@@ -328,7 +331,7 @@ export class Allocator {
     const frameworks: Record<string, { dominantShare: number; role?: string }> = {};
     for (const framework of ctx.frameworks.values()) {
       frameworks[framework.id] = {
-        dominantShare: Resources.dominantShare(totalAllocationOf(framework), total),
+        dominantShare: dominantShare(totalAllocationOf(framework), total),
         ...(framework.roles.length === 1 ? { role: framework.roles[0] } : {}),
       };
     }

@@ -30,6 +30,7 @@ import {
   DEFAULT_LEADER_LEASE_MS,
   DEFAULT_MAX_AGENT_PING_TIMEOUTS,
   DEFAULT_MAX_FRAMEWORK_HEARTBEAT_TIMEOUTS,
+  DEFAULT_MIN_ALLOCATABLE_RESOURCES,
   DEFAULT_OFFER_TIMEOUT_MS,
   DEFAULT_POLICY,
   DEFAULT_POLICY_TIMEOUT_MS,
@@ -38,6 +39,7 @@ import {
   DEFAULT_REGISTRY,
   DEFAULT_REGISTRY_REPLICAS,
 } from "../../infra/defaults.ts";
+import { parseMinAllocatable } from "../../policies/allocatable.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import { isValidId } from "../../protocol/subjects.ts";
 
@@ -111,6 +113,14 @@ export const MASTER_OPTIONS = {
     placeholder: "DURATION",
     min: 1,
     help: "time between batch allocations",
+  },
+  minAllocatableResources: {
+    kind: "string",
+    flag: "min-allocatable-resources",
+    env: "AGORA_MIN_ALLOCATABLE_RESOURCES",
+    default: DEFAULT_MIN_ALLOCATABLE_RESOURCES,
+    placeholder: "SETS",
+    help: "free resources are offered only when they hold one of these sets of quantities: sets separated by |, each name:quantity;... (ranges count their values, e.g. disk:1|cpus:1;mem:32;ports:1)",
   },
   agentPingTimeout: {
     kind: "duration",
@@ -301,6 +311,15 @@ export function validateMasterConfig(config: MasterConfig, origins?: Origins): v
     if (kind !== "all" && !isEventKindPattern(kind)) {
       fail("events-kinds", "event kinds such as task.updated, agent.> or all", kind);
     }
+  }
+  try {
+    parseMinAllocatable(config.minAllocatableResources);
+  } catch (err) {
+    fail(
+      "min-allocatable-resources",
+      `sets of name:quantity separated by | (${AgoraError.from(err).message})`,
+      config.minAllocatableResources,
+    );
   }
   if (!isValidId(config.policy)) {
     fail("policy", "a policy name without '.', '*', '>' or whitespace", config.policy);

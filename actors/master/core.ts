@@ -9,12 +9,14 @@ import { randomBytes } from "node:crypto";
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import { allocatableBy, parseMinAllocatable } from "../../policies/allocatable.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import { sweepAgents } from "./agents.ts";
 import { Allocator } from "./allocator.ts";
 import { ALLOW_ALL, type Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
+import { FilterBook } from "./filters.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
 import { stopGangs } from "./gang.ts";
 import { createGangState } from "./gang-state.ts";
@@ -73,6 +75,7 @@ export function generateMasterId(now: number): string {
 /** Creates the network-free master. */
 export function createMasterCore(deps: MasterCoreDeps): MasterCore {
   let allocator: Allocator | undefined;
+  const minAllocatable = parseMinAllocatable(deps.config.minAllocatableResources);
   const ctx: MasterContext = {
     masterId: deps.masterId,
     config: deps.config,
@@ -88,7 +91,9 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     frameworks: new Map(),
     removedFrameworks: new Set(),
     offers: new Map(),
-    pool: new AgentPool(),
+    minAllocatable,
+    filterBook: new FilterBook(),
+    pool: new AgentPool(allocatableBy(minAllocatable)),
     roles: new Map(),
     sequence: deps.sequence ?? { agents: 0, frameworks: 0, offers: 0 },
     registry: deps.registry ?? new MemoryRegistry(),

@@ -1,51 +1,319 @@
 /**
- * A framework's decline filters (Mesos's `RefusedOfferFilter`s): the list
- * the allocation context shows, an index by agent that the context hands to
- * the policies with it (`FrameworkStanding.filterIndex`), and the earliest expiry, so that pruning
- * the expired ones costs nothing until one is due. Every change of
- * `framework.filters` goes through this file.
+ * The frameworks' decline filters (Mesos's `RefusedOfferFilter`s): the list
+ * the allocation context shows (`framework.filters`), and an index that the
+ * context hands to the policies with it (`FrameworkStanding.filterIndex`).
+ * Every change of `framework.filters` goes through this file.
+ *
+ * Cost. The index is one book per master, by agent: an allocation cycle asks
+ * about the frameworks of one agent after another, so the checks for one
+ * agent find all its filters together, in a few small arrays (one large table
+ * visited once per agent, not a table per framework visited for every
+ * framework and agent; a check reads no filter object). Expiry is kept in a
+ * heap per framework: pruning takes out the expired filters only (a filter
+ * leaves the list by swapping in its last one, so the list's order is that of
+ * insertion until a filter expires), never a scan of all of them.
  */
-import type { DeclineFilter } from "../../policies/types.ts";
+import type { DeclineFilter, DeclineFilterIndex } from "../../policies/types.ts";
+import type { Resources } from "../../protocol/resources.ts";
 import type { FrameworkEntry } from "./model.ts";
 
-/** Replaces the framework's filters with `filters` and indexes them. */
-function replace(framework: FrameworkEntry, filters: DeclineFilter[]): void {
-  const index = new Map<string, DeclineFilter[]>();
-  let expireAt = Number.POSITIVE_INFINITY;
-  for (const filter of filters) {
-    const list = index.get(filter.agentId);
-    if (list === undefined) index.set(filter.agentId, [filter]);
-    else list.push(filter);
-    if (filter.expiresAt < expireAt) expireAt = filter.expiresAt;
+/** Above this many filters on an agent, its slots are indexed by framework too. */
+const OWNER_SCAN_MAX = 16;
+
+/**
+ * The filters of every framework on one agent, one slot per filter in
+ * parallel arrays: a check reads a few adjacent numbers and pointers, not one
+ * object per filter. Slots are in no particular order.
+ */
+class AgentFilters {
+  readonly owners: FrameworkFilters[] = [];
+  readonly filters: DeclineFilter[] = [];
+  readonly roles: Array<string | undefined> = [];
+  readonly expiresAt: number[] = [];
+  readonly resources: Resources[] = [];
+  /** The slots of each framework, once the agent has many filters. */
+  byOwner: Map<FrameworkFilters, number[]> | undefined;
+
+  add(owner: FrameworkFilters, filter: DeclineFilter): void {
+    const slot = this.owners.length;
+    this.owners.push(owner);
+    this.filters.push(filter);
+    this.roles.push(filter.role);
+    this.expiresAt.push(filter.expiresAt);
+    this.resources.push(filter.resources);
+    if (this.byOwner !== undefined) this.#index(owner, slot);
+    else if (this.owners.length > OWNER_SCAN_MAX) {
+      this.byOwner = new Map();
+      for (let j = 0; j < this.owners.length; j++) this.#index(this.owners[j]!, j);
+    }
   }
-  framework.filters = filters;
-  framework.filterIndex = index;
-  framework.filtersExpireAt = expireAt;
+
+  /** Takes `filter` of `owner` out; false when it was not here. */
+  remove(owner: FrameworkFilters, filter: DeclineFilter): boolean {
+    const slot = this.filters.indexOf(filter);
+    if (slot === -1) return false;
+    const last = this.owners.length - 1;
+    const slots = this.byOwner?.get(owner);
+    if (slots !== undefined) {
+      slots.splice(slots.indexOf(slot), 1);
+      if (slots.length === 0) this.byOwner!.delete(owner);
+    }
+    if (slot !== last) {
+      const moved = this.owners[last]!;
+      this.owners[slot] = moved;
+      this.filters[slot] = this.filters[last]!;
+      this.roles[slot] = this.roles[last];
+      this.expiresAt[slot] = this.expiresAt[last]!;
+      this.resources[slot] = this.resources[last]!;
+      const movedSlots = this.byOwner?.get(moved);
+      if (movedSlots !== undefined) movedSlots[movedSlots.indexOf(last)] = slot;
+    }
+    this.owners.pop();
+    this.filters.pop();
+    this.roles.pop();
+    this.expiresAt.pop();
+    this.resources.pop();
+    return true;
+  }
+
+  /** The filters of `owner` here (a new list), or undefined. */
+  of(owner: FrameworkFilters): DeclineFilter[] | undefined {
+    const out: DeclineFilter[] = [];
+    for (let j = 0; j < this.owners.length; j++) {
+      if (this.owners[j] === owner) out.push(this.filters[j]!);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+
+  /** {@link isFiltered} of the filters of `owner` here. */
+  keeps(owner: FrameworkFilters, resources: Resources, now: number, role?: string): boolean {
+    const slots = this.byOwner?.get(owner);
+    if (slots !== undefined) {
+      for (const j of slots) if (this.#slotKeeps(j, resources, now, role)) return true;
+      return false;
+    }
+    if (this.byOwner !== undefined) return false;
+    const owners = this.owners;
+    for (let j = 0; j < owners.length; j++) {
+      if (owners[j] === owner && this.#slotKeeps(j, resources, now, role)) return true;
+    }
+    return false;
+  }
+
+  #slotKeeps(j: number, resources: Resources, now: number, role: string | undefined): boolean {
+    const r = this.roles[j];
+    return (
+      (role === undefined || r === undefined || r === role) &&
+      this.expiresAt[j]! > now &&
+      this.resources[j]!.contains(resources)
+    );
+  }
+
+  #index(owner: FrameworkFilters, slot: number): void {
+    const slots = this.byOwner!.get(owner);
+    if (slots === undefined) this.byOwner!.set(owner, [slot]);
+    else slots.push(slot);
+  }
 }
 
-/** Empty filter fields for a new framework record. */
-export function noFilters(): Pick<FrameworkEntry, "filters" | "filterIndex" | "filtersExpireAt"> {
-  const filters: DeclineFilter[] = [];
-  const filterIndex = new Map<string, DeclineFilter[]>();
-  return { filters, filterIndex, filtersExpireAt: Number.POSITIVE_INFINITY };
+/**
+ * One master's filters by agent id. The last agent looked up is kept at
+ * hand: a cycle asks about one agent for framework after framework.
+ */
+export class FilterBook {
+  readonly #byAgent = new Map<string, AgentFilters>();
+  #lastId: string | undefined;
+  #last: AgentFilters | undefined;
+
+  get(agentId: string): AgentFilters | undefined {
+    if (agentId !== this.#lastId) {
+      this.#lastId = agentId;
+      this.#last = this.#byAgent.get(agentId);
+    }
+    return this.#last;
+  }
+
+  /** The agent's filters, made when it has none. */
+  of(agentId: string): AgentFilters {
+    let onAgent = this.get(agentId);
+    if (onAgent === undefined) {
+      onAgent = new AgentFilters();
+      this.#byAgent.set(agentId, onAgent);
+      this.#last = onAgent;
+    }
+    return onAgent;
+  }
+
+  delete(agentId: string): void {
+    this.#byAgent.delete(agentId);
+    if (agentId === this.#lastId) this.#last = undefined;
+  }
+
+  entries(): IterableIterator<[string, AgentFilters]> {
+    return this.#byAgent.entries();
+  }
+}
+
+/** One framework's filters: its list, its part of the book, and a heap by expiry. */
+export class FrameworkFilters implements DeclineFilterIndex {
+  readonly #book: FilterBook;
+  /** The framework's filters (the same array as `framework.filters`). */
+  readonly list: DeclineFilter[] = [];
+  /** Each filter's position in {@link list}. */
+  readonly #position = new Map<DeclineFilter, number>();
+  /** A binary min-heap of the filters by `expiresAt`. */
+  readonly #heap: DeclineFilter[] = [];
+
+  constructor(book: FilterBook) {
+    this.#book = book;
+  }
+
+  /** The framework's filters on `agentId`, or undefined. */
+  get(agentId: string): readonly DeclineFilter[] | undefined {
+    return this.#book.get(agentId)?.of(this);
+  }
+
+  /** Whether its filters on `agentId` keep `resources` from `role` at `now` (`isFiltered`). */
+  isFiltered(agentId: string, resources: Resources, now: number, role?: string): boolean {
+    const onAgent = this.#book.get(agentId);
+    return onAgent?.keeps(this, resources, now, role) === true;
+  }
+
+  /** When the first filter expires (Infinity when there is none). */
+  get expireAt(): number {
+    return this.#heap[0]?.expiresAt ?? Number.POSITIVE_INFINITY;
+  }
+
+  add(filter: DeclineFilter): void {
+    this.#position.set(filter, this.list.length);
+    this.list.push(filter);
+    this.#book.of(filter.agentId).add(this, filter);
+    this.#push(filter);
+  }
+
+  /** Takes out the filters expired at `now` (those with `expiresAt <= now`). */
+  prune(now: number): void {
+    const heap = this.#heap;
+    while (heap.length > 0 && heap[0]!.expiresAt <= now) this.#unlist(this.#pop());
+  }
+
+  /** Keeps only the filters `keep` says to (all gone without it). */
+  retain(keep?: (filter: DeclineFilter) => boolean): void {
+    const kept = keep === undefined ? [] : this.list.filter(keep);
+    for (const filter of this.list.slice()) this.#unlist(filter);
+    this.#heap.length = 0;
+    for (const filter of kept) this.add(filter);
+  }
+
+  /** Differences between the list, the book and the heap; empty when they agree. */
+  check(frameworkId: string): string[] {
+    const problems: string[] = [];
+    let indexed = 0;
+    for (const [agentId, onAgent] of this.#book.entries()) {
+      if (onAgent.owners.length === 0) problems.push(`filter book: agent ${agentId} kept empty`);
+      onAgent.owners.forEach((owner, j) => {
+        if (owner !== this) return;
+        indexed += 1;
+        const filter = onAgent.filters[j]!;
+        if (
+          filter.agentId !== agentId ||
+          !this.#position.has(filter) ||
+          onAgent.roles[j] !== filter.role ||
+          onAgent.expiresAt[j] !== filter.expiresAt ||
+          onAgent.resources[j] !== filter.resources
+        ) {
+          problems.push(`framework ${frameworkId}: filter index holds a filter it should not`);
+        }
+        if (onAgent.byOwner !== undefined && !onAgent.byOwner.get(owner)?.includes(j)) {
+          problems.push(`framework ${frameworkId}: a filter on ${agentId} is not in its slots`);
+        }
+      });
+    }
+    if (indexed !== this.list.length) {
+      problems.push(
+        `framework ${frameworkId}: ${indexed} filters indexed, ${this.list.length} held`,
+      );
+    }
+    if (this.#heap.length !== this.list.length) {
+      problems.push(`framework ${frameworkId}: ${this.#heap.length} filters in the expiry heap`);
+    }
+    this.list.forEach((filter, i) => {
+      if (this.#position.get(filter) !== i) {
+        problems.push(`framework ${frameworkId}: a filter's position is wrong`);
+      }
+      if (filter.expiresAt < this.expireAt) {
+        problems.push(`framework ${frameworkId}: a filter expires before the earliest expiry`);
+      }
+    });
+    return problems;
+  }
+
+  /** Takes `filter` out of the list and the book (not the heap). */
+  #unlist(filter: DeclineFilter): void {
+    const at = this.#position.get(filter);
+    if (at === undefined) return;
+    this.#position.delete(filter);
+    const last = this.list.pop()!;
+    if (last !== filter) {
+      this.list[at] = last;
+      this.#position.set(last, at);
+    }
+    const onAgent = this.#book.get(filter.agentId);
+    if (onAgent?.remove(this, filter) && onAgent.owners.length === 0) {
+      this.#book.delete(filter.agentId);
+    }
+  }
+
+  #push(filter: DeclineFilter): void {
+    const heap = this.#heap;
+    let i = heap.length;
+    heap.push(filter);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.expiresAt <= filter.expiresAt) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = filter;
+  }
+
+  #pop(): DeclineFilter {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      const n = heap.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const child = r < n && heap[r]!.expiresAt < heap[l]!.expiresAt ? r : l;
+        if (heap[child]!.expiresAt >= last.expiresAt) break;
+        heap[i] = heap[child]!;
+        i = child;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+}
+
+/** Empty filter fields for a new framework record of the master whose book is `book`. */
+export function noFilters(book: FilterBook): Pick<FrameworkEntry, "filters" | "filterIndex"> {
+  const filterIndex = new FrameworkFilters(book);
+  return { filters: filterIndex.list, filterIndex };
 }
 
 /** Adds a decline filter. */
 export function addFilter(framework: FrameworkEntry, filter: DeclineFilter): void {
-  framework.filters.push(filter);
-  const list = framework.filterIndex.get(filter.agentId);
-  if (list === undefined) framework.filterIndex.set(filter.agentId, [filter]);
-  else list.push(filter);
-  if (filter.expiresAt < framework.filtersExpireAt) framework.filtersExpireAt = filter.expiresAt;
+  framework.filterIndex.add(filter);
 }
 
 /** Drops the filters expired at `now` (nothing to do before the earliest expiry). */
 export function pruneFilters(framework: FrameworkEntry, now: number): void {
-  if (framework.filters.length === 0 || now < framework.filtersExpireAt) return;
-  replace(
-    framework,
-    framework.filters.filter((f) => f.expiresAt > now),
-  );
+  if (now < framework.filterIndex.expireAt) return;
+  framework.filterIndex.prune(now);
 }
 
 /**
@@ -57,36 +325,16 @@ export function clearFilters(
   roles: readonly string[] | undefined,
 ): void {
   if (framework.filters.length === 0) return;
-  replace(
-    framework,
-    roles === undefined
-      ? []
-      : framework.filters.filter((f) => f.role !== undefined && !roles.includes(f.role)),
+  framework.filterIndex.retain(
+    roles === undefined ? undefined : (f) => f.role !== undefined && !roles.includes(f.role),
   );
 }
 
 /** Differences between the filters and their index; empty when they agree. */
 export function checkFilters(framework: FrameworkEntry): string[] {
-  let indexed = 0;
-  const problems: string[] = [];
-  const held = new Set(framework.filters);
-  for (const [agentId, list] of framework.filterIndex) {
-    indexed += list.length;
-    for (const filter of list) {
-      if (filter.agentId !== agentId || !held.has(filter)) {
-        problems.push(`framework ${framework.id}: filter index holds a filter it should not`);
-      }
-    }
-  }
-  if (indexed !== framework.filters.length) {
-    problems.push(
-      `framework ${framework.id}: ${indexed} filters indexed, ${framework.filters.length} held`,
-    );
-  }
-  for (const filter of framework.filters) {
-    if (filter.expiresAt < framework.filtersExpireAt) {
-      problems.push(`framework ${framework.id}: a filter expires before the earliest expiry`);
-    }
+  const problems = framework.filterIndex.check(framework.id);
+  if (framework.filters !== framework.filterIndex.list) {
+    problems.push(`framework ${framework.id}: its filter list is not the index's`);
   }
   return problems;
 }

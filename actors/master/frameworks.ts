@@ -90,7 +90,7 @@ function newFramework(ctx: MasterContext, id: string, info: FrameworkInfo): Fram
     failoverTimeoutMs: ctx.config.frameworkFailoverTimeout,
     failoverTimer: undefined,
     suppressed: new Set(),
-    ...noFilters(),
+    ...noFilters(ctx.filterBook),
     offered: new RoleSums(),
     used: new RoleSums(),
     tasks: new Map(),
@@ -302,6 +302,7 @@ function removeFramework(
   }
   if (!advance(ctx, framework, event)) framework.status = FrameworkState.Removed;
   ctx.frameworks.delete(framework.id);
+  clearFilters(framework, undefined);
   rememberRemoved(ctx.removedFrameworks, framework.id);
   if (persist) persistRemovedFramework(ctx, framework);
   ctx.metrics.inc("frameworks_removed");

@@ -7,6 +7,7 @@
 import type { Clock, Timer } from "../../infra/clock.ts";
 import type { Logger } from "../../infra/logger.ts";
 import type { Metrics } from "../../infra/metrics.ts";
+import type { MinAllocatable } from "../../policies/allocatable.ts";
 import type { AllocationPolicy } from "../../policies/types.ts";
 import type {
   InverseOfferStatus,
@@ -17,6 +18,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
+import type { FilterBook } from "./filters.ts";
 import type { GangState } from "./gang-state.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
@@ -93,6 +95,10 @@ export interface MasterContext {
   /** Ids of removed frameworks: they may not resubscribe. */
   readonly removedFrameworks: Set<string>;
   readonly offers: Map<string, OfferEntry>;
+  /** `--min-allocatable-resources`, parsed: what free resources must hold to be offered. */
+  readonly minAllocatable: MinAllocatable;
+  /** The frameworks' decline filters by agent (`filters.ts`). */
+  readonly filterBook: FilterBook;
   /** The cluster total and the agents allocation may visit, kept incrementally. */
   readonly pool: AgentPool;
   /** Roles with settings (weight, priority, quota); a role not here has the defaults. */

@@ -22,11 +22,6 @@ import { interned } from "./intern.ts";
 import type { AgentEntry } from "./records.ts";
 import { ResourceSum } from "./sums.ts";
 
-/** Whether what is left on an agent is worth offering (Mesos's `min_allocatable_resources`). */
-function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
-}
-
 /**
  * What the agent holds that is neither offered nor used: (total − used) −
  * offered, which equals total − offered − used (per name and role, saturating
@@ -46,6 +41,13 @@ export class AgentPool {
   /** Active agents not heard from since they (re)registered. */
   readonly #waiting = new Set<AgentEntry>();
   #active = 0;
+  /** Whether what is left on an agent is worth offering (Mesos's `min_allocatable_resources`). */
+  readonly #allocatable: (r: Resources) => boolean;
+
+  /** `allocatable`: the check of `--min-allocatable-resources` (`allocatableBy`). */
+  constructor(allocatable: (r: Resources) => boolean) {
+    this.#allocatable = allocatable;
+  }
 
   /** The ordinal of the next agent record. */
   nextOrdinal(): number {
@@ -148,7 +150,7 @@ export class AgentPool {
         this.#byOrdinal[agent.ordinal] === agent
       ) {
         const f = freeOf(agent);
-        if (allocatable(f)) free = f;
+        if (this.#allocatable(f)) free = f;
       }
       agent.free = free;
       if (free === undefined) this.#candidates.delete(agent);
@@ -177,7 +179,7 @@ export class AgentPool {
         problems.push(`pool: agent ${agent.id} is not at its ordinal ${agent.ordinal}`);
       }
       const free = freeOf(agent);
-      const candidate = isActive && agent.deactivated !== true && allocatable(free);
+      const candidate = isActive && agent.deactivated !== true && this.#allocatable(free);
       if (candidate !== this.#candidates.has(agent)) {
         problems.push(`pool: agent ${agent.id} is ${candidate ? "not " : ""}a candidate wrongly`);
       }

@@ -13,6 +13,7 @@ import type { FrameworkState } from "../../protocol/lifecycles/framework.machine
 import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
 import type { DrainInfo } from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
+import type { FrameworkFilters } from "./filters.ts";
 import type { RoleSums } from "./sums.ts";
 
 /**
@@ -101,10 +102,8 @@ export interface FrameworkEntry {
   readonly suppressed: Set<string>;
   /** Decline filters (the allocator prunes expired ones); they change through `filters.ts`. */
   filters: DeclineFilter[];
-  /** The same filters by agent id (see `filters.ts`). */
-  filterIndex: Map<string, DeclineFilter[]>;
-  /** When the first of the filters expires (Infinity when there are none). */
-  filtersExpireAt: number;
+  /** The same filters by agent id, with their expiry (see `filters.ts`). */
+  readonly filterIndex: FrameworkFilters;
   /** Outstanding offers per role (quantities). */
   readonly offered: RoleSums;
   /** Accounted tasks and executors per role (quantities). */

@@ -10,6 +10,7 @@
  */
 
 import { isQuantities } from "../../policies/quantities.ts";
+import { dominantShare } from "../../policies/shares.ts";
 import type { RoleStanding } from "../../policies/types.ts";
 import type { ResourcesJson } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -322,7 +323,7 @@ export function roleSummaries(ctx: MasterContext, total: Resources): Record<stri
     const summary: RoleSummary = {
       weight: entry?.weight ?? 1,
       allocated: r.toJSON(),
-      dominantShare: Resources.dominantShare(r, total),
+      dominantShare: dominantShare(r, total),
     };
     if (entry?.priority !== undefined) summary.priority = entry.priority;
     if (entry !== undefined && hasQuota(entry)) {

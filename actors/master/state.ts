@@ -4,6 +4,7 @@
  * the roles' shares.
  */
 
+import { dominantShare } from "../../policies/shares.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import type { MasterState } from "../../protocol/operator.ts";
@@ -47,7 +48,7 @@ function frameworkJson(framework: FrameworkEntry, total: Resources) {
     active: framework.status === FrameworkState.Subscribed,
     used: sum(framework.used.values()).toJSON(),
     offered: sum(framework.offered.values()).toJSON(),
-    dominantShare: Resources.dominantShare(totalAllocationOf(framework), total),
+    dominantShare: dominantShare(totalAllocationOf(framework), total),
     tasks: [...framework.tasks.values(), ...framework.completed].map(taskJson),
   };
 }

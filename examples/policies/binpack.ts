@@ -17,6 +17,8 @@
  * Its test is test/integration/policy/binpack.test.ts.
  */
 
+import { isAllocatable } from "../../policies/allocatable.ts";
+import { dominantShare } from "../../policies/shares.ts";
 import {
   type Allocation,
   type AllocationContext,
@@ -29,7 +31,7 @@ import { Resources } from "../../protocol/resources.ts";
 
 /** How much of an agent is in use: 1 − its free dominant share (0 for an idle agent). */
 function fullness(total: Resources, free: Resources): number {
-  return 1 - Resources.dominantShare(free, total);
+  return 1 - dominantShare(free, total);
 }
 
 /** Decides who gets what: fullest agents first, richest frameworks first. */
@@ -43,7 +45,7 @@ export function allocateBinpack(context: AllocationContext): AllocationDecision 
   }
   const richestFirst = () =>
     [...context.frameworks].sort((a, b) => {
-      const share = (id: string) => Resources.dominantShare(held.get(id)!, context.total);
+      const share = (id: string) => dominantShare(held.get(id)!, context.total);
       return (
         share(b.frameworkId) - share(a.frameworkId) ||
         (a.frameworkId < b.frameworkId ? -1 : a.frameworkId > b.frameworkId ? 1 : 0)
@@ -64,7 +66,7 @@ export function allocateBinpack(context: AllocationContext): AllocationDecision 
         if (framework.suppressedRoles.includes(role)) continue;
         // Everything of the agent this role may use: unreserved plus reserved to it.
         const offerable = offerableTo(free, role);
-        if (!Resources.isAllocatable(offerable)) continue;
+        if (!isAllocatable(offerable)) continue;
         if (isFilteredFor(framework, agent.agentId, offerable, context.now, role)) continue;
         allocations.push({
           frameworkId: framework.frameworkId,
@@ -75,7 +77,7 @@ export function allocateBinpack(context: AllocationContext): AllocationDecision 
         free = free.subtractSaturating(offerable);
         held.set(framework.frameworkId, held.get(framework.frameworkId)!.add(offerable));
       }
-      if (!Resources.isAllocatable(free)) break;
+      if (!isAllocatable(free)) break;
     }
   }
   return { allocations };

@@ -10,6 +10,7 @@ import type { MasterConfig } from "../../actors/master/index.ts";
 import {
   type LocalAgentSpec,
   type LocalCluster,
+  type LocalClusterOptions,
   startLocalCluster,
 } from "../../cli/local-cluster.ts";
 import { silentLogger } from "../../infra/logger.ts";
@@ -32,6 +33,8 @@ export async function startCluster(options: {
   master?: Partial<MasterConfig>;
   /** Also serve the web UI on this port (0 = random). */
   uiPort?: number;
+  /** The credentials of each actor's connection (a server that authenticates). */
+  credentials?: LocalClusterOptions["credentials"];
 }): Promise<LocalCluster & { workDir: string }> {
   const work = await tempDir("agora-e2e-");
   const cluster = await startLocalCluster({
@@ -44,6 +47,7 @@ export async function startCluster(options: {
     })),
     master: { allocationInterval: 100, ...options.master },
     uiPort: options.uiPort,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
   const stop = async () => {
     await cluster.stop();

@@ -10,10 +10,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import { isolatorFor } from "../../../actors/agent/isolation/index.ts";
-import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
-import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
-import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
+import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import { connect } from "../../../infra/connect.ts";
 import { requestState } from "../../../infra/request.ts";
 import type { ResourceStatistics } from "../../../protocol/agents.ts";
@@ -27,7 +25,7 @@ import {
 } from "../../../protocol/common.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { startFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
+import { frameworkWithOffer, type TestFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 import {
   cgroupTest,
   containerDirs,
@@ -73,24 +71,9 @@ test.after.always(async () => {
   await isolatorFor(detection, { clock: testClock }).removeRoot();
 });
 
-type Framework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
-
-async function frameworkWithOffer(
-  t: ExecutionContext<Context>,
-): Promise<Framework & { offer: Offer }> {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: `isolation-${++seq}` },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  return { ...fw, offer: offers[0]! };
-}
-
 /** Launches a command task and returns its id. */
 async function launch(
-  fw: Framework & { offer: Offer },
+  fw: TestFramework & { offer: Offer },
   command: string,
   resources: ResourcesJson,
 ): Promise<string> {
@@ -99,7 +82,7 @@ async function launch(
   return task.taskId;
 }
 
-function terminal(fw: Framework, taskId: string): Promise<TaskStatus> {
+function terminal(fw: TestFramework, taskId: string): Promise<TaskStatus> {
   return fw.events
     .waitFor(
       isEvent("update", (e) => e.status.taskId === taskId && isTerminalState(e.status.state)),
@@ -108,7 +91,7 @@ function terminal(fw: Framework, taskId: string): Promise<TaskStatus> {
     .then((e) => e.status);
 }
 
-function terminalCount(fw: Framework, taskId: string): number {
+function terminalCount(fw: TestFramework, taskId: string): number {
   return fw.events.filter(
     (e) => e.type === "update" && e.status.taskId === taskId && isTerminalState(e.status.state),
   ).length;
@@ -172,7 +155,7 @@ cgtest(
 cgtest(
   "agent isolation - an OOM-killed task: one TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY, its cgroups gone",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `isolation-${++seq}` });
     const taskId = await launch(fw, "head -c 400m /dev/zero | tail > /dev/null", {
       cpus: 0.5,
       mem: 32,
@@ -192,7 +175,7 @@ cgtest(
 cgtest(
   "agent isolation - a CPU hog under CFS is throttled, its statistics reach the master's state",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `isolation-${++seq}` });
     const taskId = await launch(fw, "while :; do :; done", { cpus: 0.1, mem: 64 });
     await fw.events.waitFor(
       isEvent("update", (e) => e.status.taskId === taskId && e.status.state === TaskState.Running),
@@ -224,7 +207,7 @@ cgtest(
 );
 
 cgtest("agent isolation - a fork bomb is held by --cgroups-max-pids", async (t) => {
-  const fw = await frameworkWithOffer(t);
+  const fw = await frameworkWithOffer(t, { name: `isolation-${++seq}` });
   const bomb = `i=0; while [ $i -lt ${MAX_PIDS * 4} ]; do sleep 60 & i=$((i+1)); done 2>&1; echo spawned`;
   const taskId = await launch(fw, `(${bomb}) 2>&1`, { cpus: 0.5, mem: 128 });
   const end = await terminal(fw, taskId);
@@ -236,7 +219,7 @@ cgtest("agent isolation - a fork bomb is held by --cgroups-max-pids", async (t) 
 cgtest(
   "agent isolation - a sandbox over its disk with --enforce-container-disk-quota fails the task as a disk limitation",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `isolation-${++seq}` });
     const taskId = await launch(fw, "head -c 8388608 /dev/urandom > big && sleep 60", {
       cpus: 0.5,
       mem: 64,
@@ -254,7 +237,7 @@ cgtest(
 cgtest(
   "agent isolation - a process that escaped its task's session with setsid ends with the container",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `isolation-${++seq}` });
     const taskId = await launch(fw, "setsid sleep 300 & sleep 0.2; exit 0", { cpus: 0.1, mem: 64 });
     const end = await terminal(fw, taskId);
     t.is(end.state, TaskState.Finished);

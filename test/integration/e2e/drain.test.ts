@@ -5,37 +5,24 @@
  * REASON_AGENT_DRAINING, and the inverse offer withdrawn when the agent is
  * drained.
  */
-import anyTest, { type TestFn } from "ava";
+import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import { TaskReason, TaskState } from "../../../protocol/common.ts";
 import type { Message } from "../../../protocol/registry.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster, startFramework, WAIT_MS } from "./helpers.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
+import { frameworkWithOffer, useCluster, WAIT_MS } from "./helpers.ts";
 
-const test = anyTest as TestFn<{ server: NatsServer; cluster: LocalCluster; subjects: Subjects }>;
+const test = anyTest as TestFn<ClusterContext>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("e2edrain");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "drain-e2e", resources: "cpus:2;mem:1024" }],
-  });
-  t.context = { server, cluster, subjects };
+useCluster(test, {
+  prefix: "e2edrain",
+  agents: [{ hostname: "drain-e2e", resources: "cpus:2;mem:1024" }],
 });
 
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
-});
-
-async function operator(t: { context: { server: NatsServer; subjects: Subjects } }, msg: Message) {
+async function operator(t: ExecutionContext<ClusterContext>, msg: Message) {
   const nc = await connect({ servers: t.context.server.url, name: "drain-e2e-operator" });
   try {
     return await request(
@@ -51,14 +38,8 @@ async function operator(t: { context: { server: NatsServer; subjects: Subjects }
 }
 
 test("drain e2e - inverse offer, answer recorded, kill at the deadline with REASON_AGENT_DRAINING, then withdrawn", async (t) => {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: "drain-e2e" },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  const offer = offers[0]!;
+  const fw = await frameworkWithOffer(t, { name: "drain-e2e" });
+  const { offer } = fw;
   const info = commandTask({
     name: "sleeper",
     agentId: offer.agentId,

@@ -5,10 +5,8 @@
  */
 import path from "node:path";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
-import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
-import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
-import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
+import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import {
   isTerminalState,
   type Offer,
@@ -21,7 +19,14 @@ import type { CommandUri } from "../../../protocol/uris.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
 import { makeTarballs } from "../fetcher/helpers.ts";
 import { startServer, type TestServer } from "../fetcher/server.ts";
-import { eventually, startFramework, tempDir, useCluster, WAIT_MS } from "./helpers.ts";
+import {
+  eventually,
+  frameworkWithOffer,
+  type TestFramework,
+  tempDir,
+  useCluster,
+  WAIT_MS,
+} from "./helpers.ts";
 
 interface Context extends ClusterContext {
   http: TestServer;
@@ -56,22 +61,6 @@ test.after.always(async (t) => {
   await t.context.scratch?.remove();
 });
 
-type Framework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
-
-/** A new framework for one test (torn down after it) and its first offer. */
-async function frameworkWithOffer(
-  t: ExecutionContext<Context>,
-): Promise<Framework & { offer: Offer }> {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: `fetch-${++seq}` },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  return { ...fw, offer: offers[0]! };
-}
-
 function task(offer: Offer, command: string, uris: CommandUri[]): TaskInfo {
   const info = commandTask({
     name: `t${++seq}`,
@@ -83,7 +72,7 @@ function task(offer: Offer, command: string, uris: CommandUri[]): TaskInfo {
   return info;
 }
 
-async function terminal(fw: Framework, taskId: string): Promise<TaskStatus> {
+async function terminal(fw: TestFramework, taskId: string): Promise<TaskStatus> {
   const end = await fw.events.waitFor(
     isEvent("update", (e) => e.status.taskId === taskId && isTerminalState(e.status.state)),
     { timeoutMs: WAIT_MS, what: `the end of ${taskId}` },
@@ -98,7 +87,7 @@ const metrics = (t: ExecutionContext<Context>) => t.context.cluster.agents[0]!.a
 test.serial(
   "fetcher e2e - a fetched tarball is extracted and its script run: TASK_FINISHED",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `fetch-${++seq}` });
     const before = metrics(t).get("containerizer/fetcher/task_fetches_succeeded");
     const info = task(fw.offer, "./app/run.sh && cat app/data.txt", [
       { value: `${t.context.http.base}/app.tar.gz` },
@@ -114,7 +103,7 @@ test.serial(
 test.serial(
   "fetcher e2e - a URI that 404s fails the task: TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `fetch-${++seq}` });
     const before = metrics(t).get("containerizer/fetcher/task_fetches_failed");
     const uri = `${t.context.http.base}/missing.tar.gz`;
     const info = task(fw.offer, "echo must not run", [{ value: uri }]);
@@ -133,13 +122,13 @@ test.serial(
   async (t) => {
     const uri: CommandUri = { value: `${t.context.http.base}/cached/app.tar.gz`, cache: true };
     const hitsBefore = metrics(t).get("fetcher/cache_hits");
-    const first = await frameworkWithOffer(t);
+    const first = await frameworkWithOffer(t, { name: `fetch-${++seq}` });
     const a = task(first.offer, "./app/run.sh", [uri]);
     await first.driver.accept([first.offer.offerId], [a]);
     t.is((await terminal(first, a.taskId)).state, TaskState.Finished);
     // The first framework holds what it is offered: a second one gets the agent once it is gone.
     await first.driver.teardown();
-    const second = await frameworkWithOffer(t);
+    const second = await frameworkWithOffer(t, { name: `fetch-${++seq}` });
     const b = task(second.offer, "./app/run.sh", [uri]);
     await second.driver.accept([second.offer.offerId], [b]);
     const last = await terminal(second, b.taskId);
@@ -161,7 +150,7 @@ test.serial(
         closed = true;
       });
     });
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `fetch-${++seq}` });
     const info = task(fw.offer, "echo must not run", [
       { value: `${t.context.http.base}/stalled.tar.gz` },
     ]);

@@ -9,11 +9,9 @@ import { access } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import anyTest, { type ExecutionContext, type TestFn } from "ava";
-import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
-import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
+import anyTest, { type TestFn } from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
-import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
+import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import { requestState } from "../../../infra/request.ts";
 import {
   isTerminalState,
@@ -26,7 +24,14 @@ import {
 import { FrameworkCapability } from "../../../protocol/frameworks.ts";
 import type { HealthCheck } from "../../../protocol/health.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
-import { eventually, startFramework, tempDir, useCluster, WAIT_MS } from "./helpers.ts";
+import {
+  eventually,
+  frameworkWithOffer,
+  type TestFramework,
+  tempDir,
+  useCluster,
+  WAIT_MS,
+} from "./helpers.ts";
 
 interface Context extends ClusterContext {
   nc: NatsConnection;
@@ -50,22 +55,6 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   await t.context.scratch?.remove();
 });
-
-type Framework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
-
-async function frameworkWithOffer(
-  t: ExecutionContext<Context>,
-  capabilities?: string[],
-): Promise<Framework & { offer: Offer }> {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: `health-${++seq}`, ...(capabilities === undefined ? {} : { capabilities }) },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  return { ...fw, offer: offers[0]! };
-}
 
 function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
   return {
@@ -101,14 +90,14 @@ function freePort(): Promise<number> {
 
 const node = JSON.stringify(process.execPath);
 
-function updates(fw: Framework, taskId: string): TaskStatus[] {
+function updates(fw: TestFramework, taskId: string): TaskStatus[] {
   return fw.events
     .filter(isEvent("update", (e) => e.status.taskId === taskId))
     .map((e) => e.status);
 }
 
 function waitForStatus(
-  fw: Framework,
+  fw: TestFramework,
   taskId: string,
   what: string,
   match: (status: TaskStatus) => boolean,
@@ -121,10 +110,10 @@ function waitForStatus(
     .then((e) => e.status);
 }
 
-const terminal = (fw: Framework, taskId: string) =>
+const terminal = (fw: TestFramework, taskId: string) =>
   waitForStatus(fw, taskId, "the end", (s) => isTerminalState(s.state));
 
-const healthUpdate = (fw: Framework, taskId: string, healthy: boolean) =>
+const healthUpdate = (fw: TestFramework, taskId: string, healthy: boolean) =>
   waitForStatus(
     fw,
     taskId,
@@ -136,7 +125,7 @@ const healthUpdate = (fw: Framework, taskId: string, healthy: boolean) =>
 test.serial(
   "health - a passing command check reports TASK_RUNNING healthy, shown in the state",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `health-${++seq}` });
     const info = task(fw.offer, "touch started; sleep 60", {
       healthCheck: {
         type: "COMMAND",
@@ -171,7 +160,7 @@ test.serial(
 test.serial(
   "health - an HTTP check that stops being served kills the task after its consecutive failures",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `health-${++seq}` });
     const port = await freePort();
     // serves three requests, then stops listening (and stays alive)
     const server =
@@ -202,7 +191,7 @@ test.serial(
 );
 
 test.serial("health - a TCP check against the task's port reports healthy", async (t) => {
-  const fw = await frameworkWithOffer(t);
+  const fw = await frameworkWithOffer(t, { name: `health-${++seq}` });
   const port = await freePort();
   const server = `require('net').createServer((c) => c.end()).listen(${port}, '127.0.0.1');`;
   const info = task(fw.offer, `exec ${node} -e ${JSON.stringify(server)}`, {
@@ -220,7 +209,7 @@ test.serial("health - a TCP check against the task's port reports healthy", asyn
 test.serial(
   "health - a TCP check on a port nobody listens on fails the task's health",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `health-${++seq}` });
     const port = await freePort();
     const info = task(fw.offer, "sleep 60", {
       healthCheck: { type: "TCP", tcp: { port }, consecutiveFailures: 1, ...QUICK },
@@ -235,7 +224,7 @@ test.serial(
 test.serial(
   "kill policy - its grace period wins over killGracePeriodSeconds: SIGKILL after it",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `health-${++seq}` });
     const ready = path.join(t.context.scratch.dir, `ready-${++seq}`);
     // 600 s of legacy grace would outlast the wait: only the policy's 0.2 s ends the task in time
     const info = task(fw.offer, `trap '' TERM; touch '${ready}'; sleep 60`, {
@@ -262,7 +251,10 @@ test.serial(
 test.serial(
   "kill policy - TASK_KILLING comes before TASK_KILLED only for a framework with TASK_KILLING_STATE",
   async (t) => {
-    const withCapability = await frameworkWithOffer(t, [FrameworkCapability.TaskKillingState]);
+    const withCapability = await frameworkWithOffer(t, {
+      name: `health-${++seq}`,
+      capabilities: [FrameworkCapability.TaskKillingState],
+    });
     const a = task(withCapability.offer, "sleep 60", {
       resources: { cpus: 0.1, mem: 32 },
     });
@@ -279,7 +271,7 @@ test.serial(
     t.deepEqual(statesA.slice(-2), [TaskState.Killing, TaskState.Killed]);
     await withCapability.driver.teardown();
 
-    const without = await frameworkWithOffer(t);
+    const without = await frameworkWithOffer(t, { name: `health-${++seq}` });
     const b = task(without.offer, "sleep 60");
     await without.driver.accept([without.offer.offerId], [b]);
     await waitForStatus(without, b.taskId, "TASK_RUNNING", (s) => s.state === TaskState.Running);
@@ -292,7 +284,7 @@ test.serial(
 test.serial(
   "health - an unusable health check is refused TASK_ERROR with a clear message",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `health-${++seq}` });
     const info = task(fw.offer, "sleep 60", { healthCheck: { type: "HTTP", http: { path: "/" } } });
     await fw.driver.accept([fw.offer.offerId], [info]);
     const end = await terminal(fw, info.taskId);

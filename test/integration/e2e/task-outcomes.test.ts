@@ -5,11 +5,9 @@
  */
 import { access } from "node:fs/promises";
 import path from "node:path";
-import anyTest, { type ExecutionContext, type TestFn } from "ava";
-import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
-import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
+import anyTest, { type TestFn } from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
-import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
+import { isEvent } from "../../../actors/scheduler/recorder.ts";
 import {
   isTerminalState,
   type Offer,
@@ -23,8 +21,10 @@ import { Subjects } from "../../../protocol/subjects.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
 import {
   eventually,
+  frameworkWithOffer,
   startCluster,
   startFramework,
+  type TestFramework,
   tempDir,
   useCluster,
   WAIT_MS,
@@ -48,22 +48,6 @@ test.after.always(async (t) => {
   await t.context.scratch?.remove();
 });
 
-type Framework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
-
-/** A new framework for one test (torn down after it) and its first offer. */
-async function frameworkWithOffer(
-  t: ExecutionContext<Context>,
-): Promise<Framework & { offer: Offer }> {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: `outcomes-${++seq}` },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  return { ...fw, offer: offers[0]! };
-}
-
 function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
   return {
     ...commandTask({
@@ -78,7 +62,7 @@ function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): Tas
 
 /** The terminal status of a task, and every state it went through. */
 async function outcome(
-  fw: Framework,
+  fw: TestFramework,
   taskId: string,
 ): Promise<{ last: TaskStatus; states: string[] }> {
   const end = await fw.events.waitFor(
@@ -93,7 +77,7 @@ async function outcome(
 
 // One agent, so run one test at a time: each takes the whole offer.
 test.serial("outcomes - a command that exits 0 is TASK_FINISHED", async (t) => {
-  const fw = await frameworkWithOffer(t);
+  const fw = await frameworkWithOffer(t, { name: `outcomes-${++seq}` });
   const info = task(fw.offer, "true");
   await fw.driver.accept([fw.offer.offerId], [info]);
   const { last, states } = await outcome(fw, info.taskId);
@@ -106,7 +90,7 @@ test.serial("outcomes - a command that exits 0 is TASK_FINISHED", async (t) => {
 });
 
 test.serial("outcomes - a non-zero exit is TASK_FAILED with the exit code", async (t) => {
-  const fw = await frameworkWithOffer(t);
+  const fw = await frameworkWithOffer(t, { name: `outcomes-${++seq}` });
   const info = task(fw.offer, "exit 7");
   await fw.driver.accept([fw.offer.offerId], [info]);
   const { last } = await outcome(fw, info.taskId);
@@ -117,7 +101,7 @@ test.serial("outcomes - a non-zero exit is TASK_FAILED with the exit code", asyn
 test.serial(
   "outcomes - a task ignoring SIGTERM is SIGKILLed after its grace period: TASK_KILLED",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `outcomes-${++seq}` });
     const ready = path.join(t.context.scratch.dir, `ready-${++seq}`);
     const info = task(fw.offer, `trap '' TERM; touch '${ready}'; sleep 60`, {
       killGracePeriodSeconds: 0.5,
@@ -149,7 +133,7 @@ test.serial(
 test.serial(
   "outcomes - an invalid task is TASK_ERROR; the valid task of the same accept runs",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `outcomes-${++seq}` });
     const valid = task(fw.offer, "true");
     const { command: _command, ...noCommand } = task(fw.offer, "true");
     await fw.driver.accept([fw.offer.offerId], [noCommand, valid]);
@@ -161,7 +145,7 @@ test.serial(
 );
 
 test.serial("outcomes - resources beyond the offer are TASK_ERROR", async (t) => {
-  const fw = await frameworkWithOffer(t);
+  const fw = await frameworkWithOffer(t, { name: `outcomes-${++seq}` });
   const big = task(fw.offer, "true", { resources: { cpus: 64, mem: 32 } });
   await fw.driver.accept([fw.offer.offerId], [big]);
   const { last } = await outcome(fw, big.taskId);
@@ -172,7 +156,7 @@ test.serial("outcomes - resources beyond the offer are TASK_ERROR", async (t) =>
 test.serial(
   "outcomes - accepting a used offer drops the task: TASK_DROPPED and NOT_FOUND",
   async (t) => {
-    const fw = await frameworkWithOffer(t);
+    const fw = await frameworkWithOffer(t, { name: `outcomes-${++seq}` });
     await fw.driver.decline([fw.offer.offerId], { refuseSeconds: 0 });
     const late = task(fw.offer, "true");
     const err = await t.throwsAsync(fw.driver.accept([fw.offer.offerId], [late]));

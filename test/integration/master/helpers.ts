@@ -6,6 +6,7 @@
  * `waitFor` resolves when a matching message arrives.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Authorizer } from "../../../actors/master/authorizer.ts";
 import {
   createMaster,
   type Master,
@@ -13,6 +14,7 @@ import {
   resolveMasterConfig,
 } from "../../../actors/master/index.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
+import type { NatsCredentials } from "../../../infra/credentials.ts";
 import { createRootLogger, type Logger, silentLogger } from "../../../infra/logger.ts";
 import { decodeReply, encode } from "../../../protocol/codec.ts";
 import type { ResourcesJson, TaskInfo, TaskStatus } from "../../../protocol/common.ts";
@@ -94,18 +96,31 @@ export interface TestMaster {
   stop(): Promise<void>;
 }
 
-/** Starts a master in-process on its own connection. */
+/** Starts a master in-process on its own connection (with `deps.credentials`, as their principal). */
 export async function startMaster(
   url: string,
   subjects: Subjects,
   overrides: Partial<MasterConfig> = {},
+  deps: { credentials?: NatsCredentials; authorizer?: Authorizer } = {},
 ): Promise<TestMaster> {
-  const nc = await connect({ servers: url, name: "test-master" });
+  const nc = await connect({
+    servers: url,
+    name: "test-master",
+    ...(deps.credentials === undefined
+      ? {}
+      : { credentials: deps.credentials, devDefaults: false }),
+  });
   const config = resolveMasterConfig({
     env: {},
     overrides: { ...TEST_MASTER, ...overrides, nats: url, prefix: subjects.prefix },
   });
-  const master = createMaster({ nc, logger: testLogger(), subjects, config });
+  const master = createMaster({
+    nc,
+    logger: testLogger(),
+    subjects,
+    config,
+    ...(deps.authorizer === undefined ? {} : { authorizer: deps.authorizer }),
+  });
   await master.start();
   return {
     master,

@@ -13,9 +13,7 @@ import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent, type Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import type { AclsFile } from "../../../protocol/acls.ts";
 import {
@@ -25,15 +23,20 @@ import {
   type TaskStatus,
 } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
+import { type TempDir, tempDir } from "../../helpers/temp-dir.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";
+import {
+  eventually,
+  frameworkWithOffer,
+  startFramework,
+  useCluster,
+  WAIT_MS,
+} from "../e2e/helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster & { workDir: string };
-  subjects: Subjects;
-  scratch: { dir: string; remove(): Promise<void> };
+interface Context extends ClusterContext {
+  scratch: TempDir;
+  acls: string;
 }
 const test = anyTest as TestFn<Context>;
 const isRoot = process.getuid?.() === 0;
@@ -61,47 +64,30 @@ const ACLS: AclsFile = {
   switch_policy: [{ principals: { values: ["ops"] }, policies: { type: "ANY" } }],
 };
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("acls");
-  const scratch = await tempDir("agora-acls-");
-  const file = path.join(scratch.dir, "acls.json");
-  await writeFile(file, JSON.stringify(ACLS));
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
-    master: { acls: file },
-  });
-  t.context = { server, cluster, subjects, scratch };
+test.serial.before(async (t) => {
+  t.context.scratch = await tempDir("agora-acls-");
+  t.context.acls = path.join(t.context.scratch.dir, "acls.json");
+  await writeFile(t.context.acls, JSON.stringify(ACLS));
 });
-
+useCluster(test, (context) => ({
+  prefix: "acls",
+  agents: [{ hostname: "agent-1", resources: "cpus:4;mem:4096" }],
+  master: { acls: context.acls },
+}));
 test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
   await t.context.scratch?.remove();
 });
 
-type Framework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
+type TestFramework = { driver: SchedulerDriver; events: Recorder<SchedulerEvent> };
 let seq = 0;
 
-async function webFramework(
-  t: ExecutionContext<Context>,
-  user = me,
-): Promise<Framework & { offer: Offer }> {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: {
-      name: `acls-${++seq}`,
-      principal: "web",
-      roles: ["web"],
-      user,
-    },
+function webFramework(t: ExecutionContext<Context>, user = me) {
+  return frameworkWithOffer(t, {
+    name: `acls-${++seq}`,
+    principal: "web",
+    roles: ["web"],
+    user,
   });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  return { ...fw, offer: offers[0]! };
 }
 
 function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
@@ -114,7 +100,7 @@ function task(offer: Offer, command: string, extra: Partial<TaskInfo> = {}): Tas
   return { ...base, ...extra };
 }
 
-async function outcome(fw: Framework, info: TaskInfo): Promise<TaskStatus> {
+async function outcome(fw: TestFramework, info: TaskInfo): Promise<TaskStatus> {
   const offers = fw.events.filter(isEvent("offers")).flatMap((e) => e.offers);
   await fw.driver.accept([offers.at(-1)!.offerId], [info], { refuseSeconds: 0 });
   const end = await fw.events.waitFor(
@@ -127,7 +113,7 @@ async function outcome(fw: Framework, info: TaskInfo): Promise<TaskStatus> {
 const output = (status: TaskStatus) => new TextDecoder().decode(status.data ?? new Uint8Array());
 
 const cli = (t: ExecutionContext<Context>, ...args: string[]) =>
-  runAgora([...args, "--nats", t.context.server.url, "--prefix", t.context.subjects.prefix]);
+  runAgora([...args, ...t.context.args]);
 
 test.serial(
   "acls - a framework may not register in a role its principal may not use",

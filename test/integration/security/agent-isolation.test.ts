@@ -6,116 +6,57 @@
  * checks, and a framework principal reads the files of its own tasks only.
  * A real master, agent, command executor and scheduler drivers.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { type NatsConnection, PermissionViolationError } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
-import { AUTH_CONF, seedFile, writeAuthDirectory } from "../../../cli/auth-files.ts";
-import { type LocalCluster, startLocalCluster } from "../../../cli/local-cluster.ts";
-import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { silentLogger } from "../../../infra/logger.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
-import { encode } from "../../../protocol/codec.ts";
 import type { Offer, TaskInfo } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
-import { PrincipalKind, type PrincipalSpec } from "../../../protocol/permissions.ts";
+import { PrincipalKind } from "../../../protocol/permissions.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { eventually, startFramework, WAIT_MS } from "../e2e/helpers.ts";
+import {
+  publishDenied,
+  pubViolation,
+  subscribeDenied,
+  subViolation,
+  useSecureServer,
+} from "../../helpers/secure-server.ts";
+import { eventually, startCluster, startFramework, WAIT_MS } from "../e2e/helpers.ts";
 
 const subjects = new Subjects("seca");
-const PRINCIPALS: PrincipalSpec[] = [
-  { name: "master-1", kind: PrincipalKind.Master },
-  { name: "rack-a", kind: PrincipalKind.Agent },
-  { name: "rack-b", kind: PrincipalKind.Agent },
-  { name: "rack-a-executor", kind: PrincipalKind.Executor, agent: "rack-a" },
-  { name: "rack-b-executor", kind: PrincipalKind.Executor, agent: "rack-b" },
-  { name: "alice", kind: PrincipalKind.Framework },
-  { name: "bob", kind: PrincipalKind.Framework },
-];
+const secure = useSecureServer(test, {
+  subjects,
+  principals: [
+    { name: "master-1", kind: PrincipalKind.Master },
+    { name: "rack-a", kind: PrincipalKind.Agent },
+    { name: "rack-b", kind: PrincipalKind.Agent },
+    { name: "rack-a-executor", kind: PrincipalKind.Executor, agent: "rack-a" },
+    { name: "rack-b-executor", kind: PrincipalKind.Executor, agent: "rack-b" },
+    { name: "alice", kind: PrincipalKind.Framework },
+    { name: "bob", kind: PrincipalKind.Framework },
+  ],
+});
 
-let dir = "";
-let server: NatsServer | undefined;
-let cluster: LocalCluster | undefined;
-const open: NatsConnection[] = [];
-const stops: Array<() => Promise<unknown>> = [];
-
-test.before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "agora-agent-auth-"));
-  await writeAuthDirectory(dir, subjects, PRINCIPALS);
-  server = await startNatsServer({ args: ["-c", path.join(dir, AUTH_CONF)] });
-  const as = (principal: string) => ({ nkey: seedFile(dir, principal), principal });
-  cluster = await startLocalCluster({
-    natsUrl: server.url,
+test.serial.before(async () => {
+  const { server, credentials, onStop } = secure();
+  const executor = credentials("rack-a-executor");
+  const cluster = await startCluster({
+    url: server.url,
     subjects,
-    logger: silentLogger(),
-    credentials: (actor) => as(actor === "master" ? "master-1" : "rack-a"),
+    credentials: (actor) => credentials(actor === "master" ? "master-1" : "rack-a"),
     agents: [
       {
         hostname: "host-a",
-        workDir: path.join(dir, "host-a"),
         resources: "cpus:4;mem:4096",
-        overrides: {
-          executorNkey: seedFile(dir, "rack-a-executor"),
-          executorPrincipal: "rack-a-executor",
-        },
+        overrides: { executorNkey: executor.nkey, executorPrincipal: executor.principal },
       },
     ],
-    master: { allocationInterval: 100 },
   });
+  onStop(() => cluster.stop());
 });
 
-test.after.always(async () => {
-  for (const stop of stops) await stop().catch(() => {});
-  await Promise.all(open.map((nc) => closeGracefully(nc)));
-  await cluster?.stop();
-  await server?.stop();
-  if (dir !== "") await rm(dir, { recursive: true, force: true });
-});
-
-async function as(principal: string): Promise<NatsConnection> {
-  if (server === undefined) throw new Error("no server");
-  const nc = await connect({
-    servers: server.url,
-    name: `test-${principal}`,
-    credentials: { nkey: seedFile(dir, principal), principal },
-    devDefaults: false,
-  });
-  open.push(nc);
-  return nc;
-}
-
-async function publishDenied(nc: NatsConnection, subject: string): Promise<string> {
-  const seen = (async () => {
-    for await (const s of nc.status()) {
-      if (
-        s.type === "error" &&
-        s.error instanceof PermissionViolationError &&
-        s.error.operation === "publish" &&
-        s.error.subject === subject
-      ) {
-        return s.error.message;
-      }
-    }
-    return "closed";
-  })();
-  nc.publish(subject, encode({ type: "agent.heartbeat" }));
-  await nc.flush();
-  return seen;
-}
-
-async function subscribeDenied(nc: NatsConnection, subject: string): Promise<string> {
-  const sub = nc.subscribe(subject);
-  await nc.flush();
-  const err = await sub.closed;
-  return err instanceof Error ? err.message : "closed without error";
-}
-
-const pubViolation = (s: string) => `Permissions Violation for Publish to "${s}"`;
-const subViolation = (s: string) => `Permissions Violation for Subscription to "${s}"`;
+const as = (principal: string) => secure().connectAs(principal);
 
 test("agent isolation - an agent principal reads and publishes only its own agents' subjects", async (t) => {
   for (const subject of [
@@ -172,14 +113,13 @@ let running: Promise<Running> | undefined;
 /** Alice's task on host-a, started once, running `sleep` after printing its AGORA_* count. */
 function aliceTask(): Promise<Running> {
   running ??= (async () => {
-    if (server === undefined) throw new Error("no server");
     const fw = await startFramework({
-      servers: server.url,
+      servers: secure().server.url,
       subjects,
-      credentials: { nkey: seedFile(dir, "alice"), principal: "alice" },
+      credentials: secure().credentials("alice"),
       framework: { name: "alice-fw", principal: "alice" },
     });
-    stops.push(() => fw.driver.teardown().catch(() => fw.driver.stop()));
+    secure().onStop(() => fw.driver.teardown().catch(() => fw.driver.stop()));
     const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
     const offer = offers[0]!;
     const info = commandTask({

@@ -8,112 +8,62 @@
  * agent id another agent principal registered. Each with the exact error the
  * user sees.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { type NatsConnection, PermissionViolationError } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
 import { createAuthorizer } from "../../../actors/master/authorizer.ts";
-import { resolveMasterConfig } from "../../../actors/master/config.ts";
-import { createMaster, type Master } from "../../../actors/master/index.ts";
-import { AUTH_CONF, seedFile, writeAuthDirectory } from "../../../cli/auth-files.ts";
-import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
-import { encode } from "../../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { PrincipalKind } from "../../../protocol/permissions.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { publishDenied, pubViolation, useSecureServer } from "../../helpers/secure-server.ts";
 import { runAgora } from "../cli/helpers.ts";
-import { TEST_MASTER, testLogger } from "../master/helpers.ts";
+import { startMaster, type TestMaster } from "../master/helpers.ts";
 
 const subjects = new Subjects("secp");
-let dir = "";
-let server: NatsServer | undefined;
-let master: Master | undefined;
-const cleanup: Array<() => Promise<void>> = [];
-
-test.before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "agora-auth-"));
-  await writeAuthDirectory(dir, subjects, [
+const secure = useSecureServer(test, {
+  subjects,
+  principals: [
     { name: "master-1", kind: PrincipalKind.Master },
     { name: "ops", kind: PrincipalKind.Operator },
     { name: "intern", kind: PrincipalKind.Operator },
     { name: "rack-a", kind: PrincipalKind.Agent },
     { name: "rack-b", kind: PrincipalKind.Agent },
-  ]);
-  server = await startNatsServer({ args: ["-c", path.join(dir, AUTH_CONF)] });
-  const config = resolveMasterConfig({
-    env: {},
-    overrides: { ...TEST_MASTER, nats: server.url, prefix: subjects.prefix },
-  });
-  master = createMaster({
-    nc: await as("master-1"),
-    logger: testLogger(),
+  ],
+});
+let started: TestMaster | undefined;
+
+test.serial.before(async () => {
+  const { server, credentials, onStop } = secure();
+  started = await startMaster(
+    server.url,
     subjects,
-    config,
-    authorizer: createAuthorizer({
-      permissive: false,
-      update_weights: [{ principals: { values: ["ops"] }, roles: { type: "ANY" } }],
-      view_weights: [{ principals: { type: "ANY" }, roles: { type: "ANY" } }],
-    }),
-  });
-  await master.start();
-  const started = master;
-  cleanup.push(() => started.stop());
+    {},
+    {
+      credentials: credentials("master-1"),
+      authorizer: createAuthorizer({
+        permissive: false,
+        update_weights: [{ principals: { values: ["ops"] }, roles: { type: "ANY" } }],
+        view_weights: [{ principals: { type: "ANY" }, roles: { type: "ANY" } }],
+      }),
+    },
+  );
+  onStop(() => started!.stop());
 });
 
-test.after.always(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
-  await server?.stop();
-  if (dir !== "") await rm(dir, { recursive: true, force: true });
-});
-
-async function as(principal: string): Promise<NatsConnection> {
-  if (server === undefined) throw new Error("no server");
-  const nc = await connect({
-    servers: server.url,
-    name: `test-${principal}`,
-    credentials: { nkey: seedFile(dir, principal), principal },
-    devDefaults: false,
-  });
-  cleanup.push(() => closeGracefully(nc));
-  return nc;
-}
-
-/** The server's asynchronous `-ERR` for a publish, as nats.js reports it on the status stream. */
-async function publishDenied(nc: NatsConnection, subject: string): Promise<string> {
-  const seen = (async () => {
-    for await (const s of nc.status()) {
-      if (
-        s.type === "error" &&
-        s.error instanceof PermissionViolationError &&
-        s.error.operation === "publish" &&
-        s.error.subject === subject
-      ) {
-        return s.error.message;
-      }
-    }
-    return "closed";
-  })();
-  nc.publish(subject, encode({ type: "agent.heartbeat" }));
-  await nc.flush();
-  return seen;
-}
-
-const pubViolation = (s: string) => `Permissions Violation for Publish to "${s}"`;
+const as = (principal: string) => secure().connectAs(principal);
+const master = () => started?.master;
 
 /** `agora ARGS` as operator `principal` (its nkey and `--principal`). */
 const operator = (principal: string, ...args: string[]) =>
   runAgora([
     ...args,
     "--nats",
-    server?.url ?? "",
+    secure().server.url,
     "--prefix",
     subjects.prefix,
     "--nkey",
-    seedFile(dir, principal),
+    secure().credentials(principal).nkey,
     "--principal",
     principal,
   ]);
@@ -141,7 +91,7 @@ test.serial(
       denied.stderr,
       'agora: weights: principal "intern" may not update_weights with roles "web" (ACLs)\n',
     );
-    t.is(master?.metrics.get("acl_denied_update_weights"), 1);
+    t.is(master()?.metrics.get("acl_denied_update_weights"), 1);
     const shown = await operator("intern", "weights");
     t.is(shown.code, 0, shown.stderr);
     t.deepEqual(JSON.parse(shown.stdout), { web: 2 });
@@ -152,11 +102,11 @@ test.serial("operator principal - a credential without its principal gets a hint
   const r = await runAgora([
     "weights",
     "--nats",
-    server?.url ?? "",
+    secure().server.url,
     "--prefix",
     subjects.prefix,
     "--nkey",
-    seedFile(dir, "ops"),
+    secure().credentials("ops").nkey,
     "--timeout",
     "2s",
   ]);
@@ -168,7 +118,7 @@ test.serial("operator principal - a credential without its principal gets a hint
   );
   t.true(
     r.stderr.endsWith(
-      `agora: weights: no master answered at ${server?.url} (prefix ${subjects.prefix}); start one with \`agora dev\` or \`agora master\`; with a credential, pass its principal too (--principal NAME or AGORA_PRINCIPAL, as in its .env file)\n`,
+      `agora: weights: no master answered at ${secure().server.url} (prefix ${subjects.prefix}); start one with \`agora dev\` or \`agora master\`; with a credential, pass its principal too (--principal NAME or AGORA_PRINCIPAL, as in its .env file)\n`,
     ),
     r.stderr,
   );
@@ -216,7 +166,7 @@ test.serial(
     const b = await as("rack-b");
     const agentId = await registerAs(b, "rack-b", "host-b2");
     const a = await as("rack-a");
-    const before = master?.metrics.get("agent_calls_principal_mismatch") ?? 0;
+    const before = master()?.metrics.get("agent_calls_principal_mismatch") ?? 0;
     const status: MessageOf<"agent.update"> = {
       type: "agent.update",
       frameworkId: "fw-x",
@@ -250,9 +200,9 @@ test.serial(
       t.is(err?.code, ErrorCode.PrincipalMismatch, call.type);
       t.is(err?.message, expected);
     }
-    t.is(master?.metrics.get("agent_calls_principal_mismatch"), before + calls.length);
+    t.is(master()?.metrics.get("agent_calls_principal_mismatch"), before + calls.length);
     // the agent is still B's, as B registered it
-    const state = master?.state();
+    const state = master()?.state();
     t.like(
       state?.agents.find((x) => x.id === agentId),
       { hostname: "host-b2", resources: { cpus: 1, mem: 128 } },

@@ -4,86 +4,56 @@
  * its own credential, frameworks subscribe under their principal, and the
  * master rejects a call whose framework is not the subject principal's.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
-import { resolveMasterConfig } from "../../../actors/master/config.ts";
-import { createMaster } from "../../../actors/master/index.ts";
 import { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
-import { AUTH_CONF, seedFile, writeAuthDirectory } from "../../../cli/auth-files.ts";
-import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { PrincipalKind } from "../../../protocol/permissions.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { TEST_MASTER, testLogger } from "../master/helpers.ts";
+import { useSecureServer } from "../../helpers/secure-server.ts";
+import { startMaster, type TestMaster } from "../master/helpers.ts";
 
-const subjects = new Subjects("secm");
-let dir = "";
-let server: NatsServer | undefined;
-const cleanup: Array<() => Promise<void>> = [];
-
-test.before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "agora-auth-"));
-  await writeAuthDirectory(dir, subjects, [
+const secure = useSecureServer(test, {
+  subjects: new Subjects("secm"),
+  principals: [
     { name: "master-1", kind: PrincipalKind.Master },
     { name: "alice", kind: PrincipalKind.Framework },
     { name: "bob", kind: PrincipalKind.Framework },
-  ]);
-  server = await startNatsServer({ args: ["-c", path.join(dir, AUTH_CONF)] });
-  const nc = await as("master-1");
-  const config = resolveMasterConfig({
-    env: {},
-    overrides: { ...TEST_MASTER, nats: server.url, prefix: subjects.prefix },
-  });
-  const master = createMaster({ nc, logger: testLogger(), subjects, config });
-  await master.start();
-  cleanup.push(() => master.stop());
+  ],
 });
+let master: TestMaster | undefined;
 
-test.after.always(async () => {
-  for (const fn of cleanup.reverse()) await fn().catch(() => {});
-  await server?.stop();
-  if (dir !== "") await rm(dir, { recursive: true, force: true });
+test.serial.before(async () => {
+  const { server, subjects, credentials, onStop } = secure();
+  master = await startMaster(server.url, subjects, {}, { credentials: credentials("master-1") });
+  onStop(() => master!.stop());
 });
-
-async function as(principal: string): Promise<NatsConnection> {
-  if (server === undefined) throw new Error("no server");
-  const nc = await connect({
-    servers: server.url,
-    name: `test-${principal}`,
-    credentials: { nkey: seedFile(dir, principal), principal },
-    devDefaults: false,
-  });
-  cleanup.push(() => closeGracefully(nc));
-  return nc;
-}
 
 async function driverOf(principal: string): Promise<SchedulerDriver> {
-  if (server === undefined) throw new Error("no server");
+  const { server, subjects, credentials, onStop } = secure();
   const driver = new SchedulerDriver({
     servers: server.url,
-    credentials: { nkey: seedFile(dir, principal) },
+    credentials: { nkey: credentials(principal).nkey },
     subjects,
     framework: { name: `fw-${principal}`, principal },
   });
-  cleanup.push(() => driver.stop());
+  onStop(() => driver.stop());
   await driver.start();
   return driver;
 }
 
 test("master principal - frameworks subscribe under their principal on an enforcing server", async (t) => {
   const alice = await driverOf("alice");
-  t.truthy(alice.masterId);
-  await alice.revive();
-  t.pass();
+  t.is(alice.masterId, master?.master.masterId);
+  const framework = master?.master.state().frameworks.find((f) => f.id === alice.frameworkId);
+  t.like(framework, { name: "fw-alice", active: true });
+  // a call on the framework's own subject is answered
+  await t.notThrowsAsync(alice.revive());
 });
 
 test("master principal - FrameworkInfo.principal must match the subject's: PRINCIPAL_MISMATCH", async (t) => {
-  const nc = await as("alice");
+  const { subjects, connectAs } = secure();
+  const nc = await connectAs("alice");
   const err = await t.throwsAsync(
     request(
       nc,
@@ -102,8 +72,9 @@ test("master principal - FrameworkInfo.principal must match the subject's: PRINC
 });
 
 test("master principal - a call for another principal's framework id: PRINCIPAL_MISMATCH", async (t) => {
+  const { subjects, connectAs } = secure();
   const bob = await driverOf("bob");
-  const nc = await as("alice");
+  const nc = await connectAs("alice");
   const err = await t.throwsAsync(
     request(
       nc,

@@ -3,90 +3,39 @@
  * started with its auth.conf: each principal may publish and subscribe only
  * where protocol/permissions.ts says, and the user sees the server's error.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { type NatsConnection, PermissionViolationError } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
-import { AUTH_CONF, seedFile, writeAuthDirectory } from "../../../cli/auth-files.ts";
-import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { connect } from "../../../infra/connect.ts";
 import { encode } from "../../../protocol/codec.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
-import { PrincipalKind, type PrincipalSpec } from "../../../protocol/permissions.ts";
+import { PrincipalKind } from "../../../protocol/permissions.ts";
 import { ClusterEventKind, Subjects } from "../../../protocol/subjects.ts";
+import {
+  publishDenied,
+  pubViolation,
+  subscribeDenied,
+  subViolation,
+  useSecureServer,
+} from "../../helpers/secure-server.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { runAgora } from "../cli/helpers.ts";
 
 const subjects = new Subjects("sec");
-const PRINCIPALS: PrincipalSpec[] = [
-  { name: "operator", kind: PrincipalKind.Operator },
-  { name: "master-1", kind: PrincipalKind.Master },
-  { name: "agents", kind: PrincipalKind.Agent },
-  { name: "executor", kind: PrincipalKind.Executor },
-  { name: "alice", kind: PrincipalKind.Framework, roles: ["web"] },
-  { name: "bob", kind: PrincipalKind.Framework },
-  { name: "watcher", kind: PrincipalKind.Observer },
-];
-
-let dir = "";
-let server: NatsServer | undefined;
-const open: NatsConnection[] = [];
-
-test.before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "agora-auth-"));
-  await writeAuthDirectory(dir, subjects, PRINCIPALS);
-  server = await startNatsServer({ args: ["-c", path.join(dir, AUTH_CONF)] });
+const secure = useSecureServer(test, {
+  subjects,
+  principals: [
+    { name: "operator", kind: PrincipalKind.Operator },
+    { name: "master-1", kind: PrincipalKind.Master },
+    { name: "agents", kind: PrincipalKind.Agent },
+    { name: "executor", kind: PrincipalKind.Executor },
+    { name: "alice", kind: PrincipalKind.Framework, roles: ["web"] },
+    { name: "bob", kind: PrincipalKind.Framework },
+    { name: "watcher", kind: PrincipalKind.Observer },
+  ],
 });
 
-test.after.always(async () => {
-  await Promise.all(open.map((nc) => closeGracefully(nc)));
-  await server?.stop();
-  if (dir !== "") await rm(dir, { recursive: true, force: true });
-});
-
-function url(): string {
-  if (server === undefined) throw new Error("no server");
-  return server.url;
-}
-
-async function as(principal: string): Promise<NatsConnection> {
-  const nc = await connect({
-    servers: url(),
-    name: `test-${principal}`,
-    credentials: { nkey: seedFile(dir, principal), principal },
-    devDefaults: false,
-  });
-  open.push(nc);
-  return nc;
-}
-
-/** The server's asynchronous `-ERR` for a publish, as nats.js reports it on the status stream. */
-async function publishDenied(nc: NatsConnection, subject: string): Promise<string> {
-  const seen = (async () => {
-    for await (const s of nc.status()) {
-      if (
-        s.type === "error" &&
-        s.error instanceof PermissionViolationError &&
-        s.error.operation === "publish" &&
-        s.error.subject === subject
-      ) {
-        return s.error.message;
-      }
-    }
-    return "closed";
-  })();
-  nc.publish(subject, encode({ type: "scheduler.revive" }));
-  await nc.flush();
-  return seen;
-}
-
-/** A subscription the server refuses closes with the PermissionViolationError. */
-async function subscribeDenied(nc: NatsConnection, subject: string): Promise<string> {
-  const sub = nc.subscribe(subject);
-  await nc.flush();
-  const err = await sub.closed;
-  return err instanceof Error ? err.message : "closed without error";
-}
+const url = () => secure().server.url;
+const as = (principal: string) => secure().connectAs(principal);
 
 /** True when a subscription on `subject` receives what `from` publishes there. */
 async function delivered(nc: NatsConnection, subject: string, from: NatsConnection) {
@@ -97,9 +46,6 @@ async function delivered(nc: NatsConnection, subject: string, from: NatsConnecti
   for await (const _m of sub) return true;
   return false;
 }
-
-const pubViolation = (s: string) => `Permissions Violation for Publish to "${s}"`;
-const subViolation = (s: string) => `Permissions Violation for Subscription to "${s}"`;
 
 test("permissions - framework A cannot call for framework B nor read B's events", async (t) => {
   const alice = await as("alice");
@@ -197,7 +143,7 @@ test("permissions - add-principal then a config reload admits the new principal 
     "--roles",
     "ml",
     "--dir",
-    dir,
+    secure().dir,
     "--prefix",
     subjects.prefix,
   ]);
@@ -205,21 +151,18 @@ test("permissions - add-principal then a config reload admits the new principal 
   t.is(r.stdout, "agora auth: added carol (framework); apply with `nats-server --signal reload`\n");
   const before = await t.throwsAsync(as("carol"), { instanceOf: AgoraError });
   t.is(before?.code, ErrorCode.Unauthenticated);
-  const pid = server?.pid;
-  server?.kill("SIGHUP");
+  const { server } = secure();
+  const pid = server.pid;
+  server.kill("SIGHUP");
   // the reload is asynchronous: the server says when it is done
-  await waitForLog(/Reloaded server configuration/);
-  t.is(server?.pid, pid);
+  await eventually(
+    () => /Reloaded server configuration/.test(server.logTail()),
+    "the server to reload its configuration",
+  );
+  t.is(server.pid, pid);
   const carol = await as("carol");
   const master = await as("master-1");
   t.true(await delivered(carol, subjects.framework("carol", "fw-c"), master));
   // the principals already there keep their credentials
-  await as("alice");
+  await t.notThrowsAsync(as("alice"));
 });
-
-async function waitForLog(re: RegExp): Promise<void> {
-  for (;;) {
-    if (re.test(server?.logTail() ?? "")) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

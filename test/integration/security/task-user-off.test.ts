@@ -8,54 +8,25 @@ import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import { isTerminalState } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import type { ClusterContext } from "../../helpers/cluster.ts";
 import { runAgora, startAgora } from "../cli/helpers.ts";
-import { eventually, startCluster, startFramework, tempDir, WAIT_MS } from "../e2e/helpers.ts";
+import { eventually, frameworkWithOffer, tempDir, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  subjects: Subjects;
-}
-const test = anyTest as TestFn<Context>;
+const test = anyTest as TestFn<ClusterContext>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("useroff");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [
-      {
-        hostname: "agent-1",
-        resources: "cpus:2;mem:1024",
-        overrides: { switchUser: false },
-      },
-    ],
-  });
-  t.context = { server, cluster, subjects };
-});
-
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+useCluster(test, {
+  prefix: "useroff",
+  agents: [{ hostname: "agent-1", resources: "cpus:2;mem:1024", overrides: { switchUser: false } }],
 });
 
 test("task users - with --switch-user=false a task for another user runs as the agent's", async (t) => {
-  const fw = await startFramework({
-    servers: t.context.server.url,
-    subjects: t.context.subjects,
-    framework: { name: "off", user: "nobody" },
-  });
-  t.teardown(() => fw.driver.teardown().catch(() => fw.driver.stop()));
-  const { offers } = await fw.events.waitFor(isEvent("offers"), { timeoutMs: WAIT_MS });
-  const offer = offers[0]!;
+  const fw = await frameworkWithOffer(t, { name: "off", user: "nobody" });
+  const { offer } = fw;
   const info = commandTask({
     name: "whoami",
     agentId: offer.agentId,
@@ -135,13 +106,13 @@ test("acls - agora master re-reads its ACL file on SIGHUP", async (t) => {
   t.is((denied as AgoraError).code, ErrorCode.PermissionDenied);
   await writeFile(file, JSON.stringify({ permissive: true }));
   master.child.kill("SIGHUP");
-  await eventually(
+  const allowed = await eventually(
     () =>
       setWeight().then(
-        () => true,
+        (reply) => reply,
         () => undefined,
       ),
     "the reloaded ACLs to allow the call",
   );
-  t.pass();
+  t.is(allowed.type, "ok");
 });

@@ -107,6 +107,23 @@ test("config - out-of-range values are INVALID_CONFIG naming the flag", (t) => {
   }
 });
 
+test("config - min allocatable resources: Mesos's default, the flag, a bad value names the flag", (t) => {
+  t.is(resolveMasterConfig({ env: {} }).minAllocatableResources, "cpus:0.01|mem:32");
+  t.is(
+    resolveMasterConfig({
+      env: { AGORA_MIN_ALLOCATABLE_RESOURCES: "mem:64" },
+      argv: ["--min-allocatable-resources", "cpus:1;mem:256|gpus:1"],
+    }).minAllocatableResources,
+    "cpus:1;mem:256|gpus:1",
+  );
+  const err = t.throws(
+    () => resolveMasterConfig({ env: {}, argv: ["--min-allocatable-resources", "cpus:0"] }),
+    { instanceOf: AgoraError },
+  );
+  t.is(err?.code, ErrorCode.InvalidConfig);
+  t.regex(err?.message ?? "", /^--min-allocatable-resources: .*positive number/);
+});
+
 test("config - generated master ids are valid subject tokens", (t) => {
   const id = generateMasterId(Date.UTC(2025, 0, 2, 3, 4, 5));
   t.regex(id, /^20250102-030405-[0-9a-f]{6}$/);

@@ -147,6 +147,19 @@ test("offers - an offer follows the offer machine: once ended, no event ends it 
   t.deepEqual(h.invariants(), []);
 });
 
+test("offers - a leftover below --min-allocatable-resources is not offered", (t) => {
+  const h = new Harness({ minAllocatableResources: "cpus:1;mem:256" });
+  const fid = h.addFramework();
+  h.addAgent({ cpus: 0.5, mem: 4096 }, "small");
+  const big = h.addAgent({ cpus: 2, mem: 256 }, "big");
+  h.flush();
+  t.deepEqual(
+    h.offersTo(fid).map((o) => o.agentId),
+    [big],
+  );
+  t.deepEqual(h.invariants(), []);
+});
+
 test("offers - one event.offers per framework per cycle; cluster events for each offer", (t) => {
   const h = new Harness();
   const f1 = h.addFramework({ name: "one" });

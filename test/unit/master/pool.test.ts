@@ -4,6 +4,7 @@ import { buildContext } from "../../../actors/master/allocator.ts";
 import { freeOf } from "../../../actors/master/ledger.ts";
 import type { MasterContext } from "../../../actors/master/model.ts";
 import { ResourceSum, RoleSums } from "../../../actors/master/sums.ts";
+import { isAllocatable } from "../../../policies/allocatable.ts";
 import type { RunningTask } from "../../../protocol/agents.ts";
 import type { ResourcesJson, TaskState } from "../../../protocol/common.ts";
 import { Resources } from "../../../protocol/resources.ts";
@@ -26,7 +27,7 @@ function reference(ctx: MasterContext) {
     total = total.add(agent.total);
     const free = freeOf(agent);
     const eligible = agent.contacted || now - agent.registeredAt >= ctx.config.allocationInterval;
-    if (eligible && !free.isEmpty() && Resources.isAllocatable(free)) {
+    if (eligible && !free.isEmpty() && isAllocatable(free)) {
       agents.push(`${agent.id}=${free}`);
     }
   }

@@ -1,6 +1,7 @@
 import test from "ava";
 import { allocateDrf, drfPolicy } from "../../../policies/drf.ts";
 import { policyNames, resolvePolicy } from "../../../policies/index.ts";
+import { dominantShare } from "../../../policies/shares.ts";
 import type { AllocationContext, DeclineFilter } from "../../../policies/types.ts";
 import { isFiltered } from "../../../policies/types.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
@@ -18,6 +19,21 @@ test("drf - the whole free agent goes to the framework with the lowest dominant 
     ],
   );
   t.deepEqual(summary(ctx), ["a1->f2(*):cpus:4;mem:4000"]);
+});
+
+test("drf - agents and leftovers below the context's minAllocatable are not offered", (t) => {
+  const agents = [
+    agent("a1", "cpus:4;mem:4096", "cpus:0.5;mem:4096"),
+    agent("a2", "cpus:2;mem:512"),
+  ];
+  const frameworks = [framework("f1")];
+  t.deepEqual(summary(context(agents, frameworks)), [
+    "a1->f1(*):cpus:0.5;mem:4096",
+    "a2->f1(*):cpus:2;mem:512",
+  ]);
+  t.deepEqual(summary(context(agents, frameworks, { minAllocatable: [{ cpus: 1, mem: 256 }] })), [
+    "a2->f1(*):cpus:2;mem:512",
+  ]);
 });
 
 test("drf - shares are updated as agents are visited", (t) => {
@@ -85,8 +101,8 @@ test("drf - the DRF paper example: A ⟨1 cpu, 4 GB⟩ gets 3 tasks, B ⟨3 cpus
     }
   }
   t.deepEqual(tasks, { A: 3, B: 2 });
-  t.is(Resources.dominantShare(used.A!, total), 2 / 3);
-  t.is(Resources.dominantShare(used.B!, total), 2 / 3);
+  t.is(dominantShare(used.A!, total), 2 / 3);
+  t.is(dominantShare(used.B!, total), 2 / 3);
 });
 
 test("drf - a decline filter skips the framework only for resources it contains", (t) => {

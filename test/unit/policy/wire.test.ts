@@ -37,6 +37,7 @@ function fullContext(): AllocationContext {
       "eng/batch": { weight: 0.5 },
     },
     allocationInterval: 1000,
+    minAllocatable: [{ cpus: 1, mem: 256 }, { gpus: 1 }],
   };
 }
 
@@ -55,6 +56,7 @@ test("policy wire - a context survives the wire: resources come back as Resource
   t.is(back.frameworks[0]!.filters[0]!.role, "web");
   t.true(back.roles.web!.quota!.limit!.equals(R("cpus:4")));
   t.is(back.roles["eng/batch"]!.weight, 0.5);
+  t.deepEqual(back.minAllocatable, [{ cpus: 1, mem: 256 }, { gpus: 1 }]);
   // the round trip is the identity on the wire form
   t.deepEqual(contextToWire(back), contextToWire(context));
 });

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from "ava";
 import fc from "fast-check";
 import type { ResourcesJson } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
-import { dominantShare, Resources } from "../../../protocol/resources.ts";
+import { Resources } from "../../../protocol/resources.ts";
 
 const parse = Resources.parse;
 
@@ -317,29 +317,6 @@ test("resources - scalars() convenience constructor", (t) => {
   t.true(Resources.scalars({ cpus: 1, mem: 128 }).equals(parse("cpus:1;mem:128")));
   t.true(Resources.scalars({ "cpus(web)": 1 }).equals(parse("cpus(web):1")));
   throwsInvalid(t, () => Resources.scalars({ cpus: -1 }), '"cpus"');
-});
-
-// ---------------------------------------------------------------------------
-// Allocation helpers
-
-test("resources - isAllocatable like min_allocatable_resources", (t) => {
-  t.true(Resources.isAllocatable(parse("cpus:0.01")));
-  t.true(Resources.isAllocatable(parse("mem:32")));
-  t.true(Resources.isAllocatable(parse("cpus(web):0.01")));
-  t.false(Resources.isAllocatable(parse("cpus:0.005;mem:16")));
-  t.false(Resources.isAllocatable(parse("disk:1000;ports:[1-100]")));
-  t.false(Resources.isAllocatable(Resources.empty()));
-});
-
-test("resources - dominantShare is the largest scalar share", (t) => {
-  const total = parse("cpus:10;mem:1000;disk:0;ports:[1-100]");
-  t.is(dominantShare(parse("cpus:2;mem:100"), total), 0.2);
-  t.is(dominantShare(parse("cpus:1;mem:500"), total), 0.5);
-  t.is(dominantShare(parse("gpus:5;ports:[1-100]"), total), 0);
-  t.is(dominantShare(Resources.empty(), total), 0);
-  t.is(dominantShare(parse("cpus:1"), Resources.empty()), 0);
-  t.is(dominantShare(parse("cpus(web):2;cpus:3"), parse("cpus:5;cpus(web):5")), 0.5);
-  t.is(Resources.dominantShare(parse("mem:250"), total), 0.25);
 });
 
 // ---------------------------------------------------------------------------

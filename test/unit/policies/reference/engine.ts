@@ -30,6 +30,8 @@
  * random shuffle in stage 2), so that a cycle is deterministic.
  */
 
+import { isAllocatable } from "../../../../policies/allocatable.ts";
+import { dominantShare } from "../../../../policies/shares.ts";
 import type {
   Allocation,
   AllocationContext,
@@ -166,7 +168,7 @@ class Cycle implements CycleView {
   }
 
   share(r: Resources | undefined): number {
-    return r === undefined ? 0 : Resources.dominantShare(r, this.context.total);
+    return r === undefined ? 0 : dominantShare(r, this.context.total);
   }
 
   roleAllocation(role: string): Resources {
@@ -253,7 +255,7 @@ class Cycle implements CycleView {
 
 /** Whether an offer is worth making (Mesos's `min_allocatable_resources`). */
 function allocatable(r: Resources): boolean {
-  return !r.isEmpty() && Resources.isAllocatable(r);
+  return !r.isEmpty() && isAllocatable(r);
 }
 
 /** The roles with frameworks that want offers, in the ordering's order. */
