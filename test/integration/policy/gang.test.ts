@@ -29,6 +29,9 @@ test("gang - held, placed whole across three agents, launched all at once throug
     subjects,
     agents: 3,
     resources: "cpus:1;mem:256",
+    // the whole gang may be held (the default half would let the second freed cpu go to small
+    // when the tasks end in separate cycles, and small keeps its offers)
+    master: { gangHoldFraction: 1 },
   });
   const small = await startFramework(url, subjects, "small");
   // train wants its gang only: ordinary offers suppressed
