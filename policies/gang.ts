@@ -41,16 +41,22 @@ export function fitGang(gang: GangShape, slots: readonly GangSlot[]): GangFit {
   const left = slots.map((s) => s.free);
   const used = new Set<number>();
   const placement: Array<number | undefined> = [];
+  // Free space only shrinks: a member of a shape seen before need not look at
+  // the slots before where the last one of that shape went (or at any, when
+  // it fitted nowhere). Members are mostly alike: O(members + agents), not ×.
+  const from = new Map<string, number>();
   let complete = true;
   for (const member of gang.members) {
+    const shape = member.toString();
     let at: number | undefined;
-    for (let i = 0; i < left.length; i++) {
+    for (let i = from.get(shape) ?? 0; i < left.length; i++) {
       if (gang.spread && used.has(i)) continue;
       if (left[i]!.contains(member)) {
         at = i;
         break;
       }
     }
+    from.set(shape, at ?? left.length);
     placement.push(at);
     if (at === undefined) {
       complete = false;

@@ -193,7 +193,7 @@ export class Allocator {
     // after a failover, nothing is offered until enough agents are back with their tasks
     if (ctx.recovery?.paused || !ctx.isLeading()) return 0;
     // gangs first: a gang whose whole set fits is offered it, the others hold what they fit on
-    const gangOffers = placeGangs(ctx);
+    const gangOffers = placeGangs(ctx, () => buildContext(ctx));
     const now = ctx.clock.now();
     let active = false;
     for (const framework of ctx.frameworks.values()) {

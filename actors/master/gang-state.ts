@@ -24,6 +24,8 @@ export interface GangEntry {
   /** The offers of its whole set, once placed (the gang waits no more). */
   offerIds: string[] | undefined;
   placedAt: number | undefined;
+  /** Why its last cycle neither offered nor held anything for it (a quota limit), if so. */
+  blocked: string | undefined;
 }
 
 /** What the master keeps for gangs. */

@@ -13,6 +13,9 @@
  * After launch the members are ordinary tasks: each fails on its own (see
  * docs/gang.md for why, and for the bound on what others wait).
  */
+
+import { Cycle } from "../../policies/cycle.ts";
+import { explainOrdering } from "../../policies/explain.ts";
 import {
   fitGang,
   type GangShape,
@@ -21,7 +24,9 @@ import {
   holdWithin,
   perAgent,
 } from "../../policies/gang.ts";
-import { isQuantities, unreservedScalars } from "../../policies/quantities.ts";
+import { isQuantities, shrinkTo, unreservedScalars } from "../../policies/quantities.ts";
+import { selfAndAncestors } from "../../policies/role-tree.ts";
+import type { AllocationContext } from "../../policies/types.ts";
 import type { Offer, TaskInfo } from "../../protocol/common.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -129,6 +134,7 @@ export function requestGang(
     held: new Map(),
     offerIds: undefined,
     placedAt: undefined,
+    blocked: undefined,
   };
   gang.timer = ctx.clock.after(gang.deadline - now, () => timeOut(ctx, gang));
   ctx.gangs.gangs.set(key, gang);
@@ -174,8 +180,10 @@ function timeOut(ctx: MasterContext, gang: GangEntry): void {
   const backoffMs = ctx.config.gangBackoff;
   backOff(ctx, gang.frameworkId, now);
   const reason =
-    `the whole set of ${gang.shape.members.length} members did not fit within ` +
-    `${gang.timeoutMs / 1000} s (held on ${held} agents); released`;
+    gang.blocked === undefined
+      ? `the whole set of ${gang.shape.members.length} members did not fit within ` +
+        `${gang.timeoutMs / 1000} s (held on ${held} agents); released`
+      : `the whole set of ${gang.shape.members.length} members would exceed ${gang.blocked}`;
   ctx.metrics.inc("gangs_timed_out");
   ctx.logger.info({ frameworkId: gang.frameworkId, gangId: gang.gangId, reason }, "gang timed out");
   if (ctx.frameworks.get(gang.frameworkId)?.status === FrameworkState.Subscribed) {
@@ -208,6 +216,53 @@ function backOff(ctx: MasterContext, frameworkId: string, now: number): void {
   }
 }
 
+/**
+ * The quota limit (of the gang's role or an ancestor) that its whole set would
+ * exceed, as a reason; undefined when none would. Consumption is the policy's
+ * (`Cycle.consumedBy`: allocation and reservations of the subtree).
+ */
+function quotaBlock(
+  ctx: MasterContext,
+  cycle: Cycle,
+  gang: GangEntry,
+  set: Resources,
+): string | undefined {
+  for (const path of selfAndAncestors(gang.role)) {
+    const limit = ctx.roles.get(path)?.limit;
+    if (limit === undefined) continue;
+    const consumed = cycle.consumedBy(path);
+    const over = limit
+      .names()
+      .some((name) => consumed.scalar(name) + set.scalar(name) > limit.scalar(name));
+    if (!over) continue;
+    const was = consumed.isEmpty() ? "nothing" : `${consumed}`;
+    return `the quota limit ${limit} of role ${path} (consumed ${was}, the set ${set})`;
+  }
+  return undefined;
+}
+
+/**
+ * What of the cluster a gang of `role` may take (offered or held) without
+ * eating the headroom kept for other roles' unmet quota guarantees, as the
+ * policy's cycle computes it (less what lenders lend the role, less what
+ * other gangs hold); undefined when there is no headroom to keep, or the role
+ * (or an ancestor) has a guarantee of its own (serving it serves the guarantee).
+ */
+function headroomSpare(
+  ctx: MasterContext,
+  cycle: Cycle,
+  gang: GangEntry,
+  heldByOthersNow: Resources,
+): Resources | undefined {
+  if (cycle.requiredHeadroom.isEmpty()) return undefined;
+  const own = selfAndAncestors(gang.role).some(
+    (r) => !(ctx.roles.get(r)?.guarantee?.isEmpty() ?? true),
+  );
+  if (own) return undefined;
+  const required = cycle.requiredHeadroom.subtractSaturating(cycle.lentTo(gang.role));
+  return cycle.availableHeadroom.subtractSaturating(heldByOthersNow).subtractSaturating(required);
+}
+
 /** What gangs hold on the agent (empty: nothing). */
 export function heldOn(ctx: MasterContext, agentId: string): Resources | undefined {
   return ctx.gangs.heldOnAgent.get(agentId);
@@ -227,9 +282,18 @@ function heldByOthers(ctx: MasterContext, except: GangEntry): Resources {
  * Before a cycle: offers every gang whose whole set fits its set, and
  * updates what the others hold. Returns the number of offers made.
  */
-export function placeGangs(ctx: MasterContext): number {
+export function placeGangs(ctx: MasterContext, contextOf: () => AllocationContext): number {
   const state = ctx.gangs;
   if (state.gangs.size === 0) return 0;
+  // the policy's quota bookkeeping, only when some role has quota (made again after a placement)
+  const quota = Array.from(ctx.roles.values()).some(
+    (r) => r.limit !== undefined || !(r.guarantee?.isEmpty() ?? true),
+  );
+  let cycle: Cycle | undefined;
+  const quotaCycle = () => {
+    cycle ??= new Cycle(contextOf(), explainOrdering(ctx.policy.name));
+    return cycle;
+  };
   const now = ctx.clock.now();
   for (const [frameworkId, until] of state.backoff) {
     if (until <= now) state.backoff.delete(frameworkId);
@@ -270,20 +334,35 @@ export function placeGangs(ctx: MasterContext): number {
       (gang.held.has(agent.id) ? mine : rest).push({ agentId: agent.id, free });
     }
     const slots = [...mine, ...rest];
+    const othersHeld = heldByOthers(ctx, gang);
+    let set = Resources.empty();
+    for (const m of gang.shape.members) set = set.add(m);
+    // a set its role's quota limit cannot take is neither offered nor held
+    gang.blocked = quota ? quotaBlock(ctx, quotaCycle(), gang, set) : undefined;
+    if (gang.blocked !== undefined) {
+      release(ctx, gang);
+      continue;
+    }
+    const spare = quota ? headroomSpare(ctx, quotaCycle(), gang, othersHeld) : undefined;
+    if (spare !== undefined && !shrinkTo(set, spare).equals(set)) {
+      // the whole set would eat the headroom kept for other roles' guarantees: wait, hold nothing
+      gang.blocked = `the headroom kept for other roles' quota guarantees (the set ${set}, spare ${spare.isEmpty() ? "nothing" : spare})`;
+      release(ctx, gang);
+      continue;
+    }
     const fit = fitGang(gang.shape, slots);
     if (fit.complete) {
       made += offerGang(ctx, framework, gang, perAgent(gang.shape, slots, fit.placement));
+      cycle = undefined;
       continue;
     }
     if (now < gang.holdFrom) {
       release(ctx, gang);
       continue;
     }
-    setHeld(
-      ctx,
-      gang,
-      holdWithin(gang.shape, slots, fit, cap.subtractSaturating(heldByOthers(ctx, gang))),
-    );
+    let room = cap.subtractSaturating(othersHeld);
+    if (spare !== undefined) room = shrinkTo(room, spare);
+    setHeld(ctx, gang, holdWithin(gang.shape, slots, fit, room));
   }
   return made;
 }

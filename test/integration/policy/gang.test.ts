@@ -5,7 +5,8 @@
  * state` shows it, `agora explain` says why the small framework gets
  * nothing), is offered its whole set in one `offers` event with its id, and
  * launches on every agent with `acceptGang`. After launch the members are
- * tasks like any other: one killed, the others run on.
+ * tasks like any other: one killed, the others run on. A gang that cannot fit
+ * times out and the driver delivers `gangTimedOut`.
  */
 import test from "ava";
 import { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
@@ -28,6 +29,9 @@ test("gang - held, placed whole across three agents, launched all at once throug
     subjects,
     agents: 3,
     resources: "cpus:1;mem:256",
+    // the whole gang may be held (the default half would let the second freed cpu go to small
+    // when the tasks end in separate cycles, and small keeps its offers)
+    master: { gangHoldFraction: 1 },
   });
   const small = await startFramework(url, subjects, "small");
   // train wants its gang only: ordinary offers suppressed
@@ -151,5 +155,20 @@ test("gang - held, placed whole across three agents, launched all at once throug
     ["member-1", TaskState.Running],
     ["member-2", TaskState.Running],
   ]);
+
+  // a gang that cannot fit (four members, one per agent, on three agents) times out
+  await train.requestGang({
+    gangId: "too-wide",
+    members: [member, member, member, member],
+    spread: true,
+    timeoutSeconds: 1,
+  });
+  const timedOut = await trainEvents.waitFor((e) => e.type === "gangTimedOut", {
+    timeoutMs: WAIT_MS,
+    what: "the gang timed out",
+  });
+  t.like(timedOut, { type: "gangTimedOut", gangId: "too-wide", backoffSeconds: 30 });
+  t.is(cluster.master.state().gangs, undefined);
+  t.is(cluster.master.metrics.get("gangs_timed_out"), 1);
   t.deepEqual(cluster.auditor.problems, []);
 });
