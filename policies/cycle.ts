@@ -38,8 +38,9 @@ function moveInto(
     if (compare(view, role, list[mid < from ? mid : mid + 1]!, c) < 0) lo = mid + 1;
     else hi = mid;
   }
-  if (lo > from) list.copyWithin(from, from + 1, lo + 1);
-  else if (lo < from) list.copyWithin(lo + 1, lo, from);
+  // (a loop: `copyWithin` on an array of objects is many times slower)
+  for (let k = from; k < lo; k++) list[k] = list[k + 1]!;
+  for (let k = from; k > lo; k--) list[k] = list[k - 1]!;
   list[lo] = c;
 }
 

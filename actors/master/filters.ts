@@ -6,7 +6,7 @@
  *
  * Cost. The index is one book per master, by agent: an allocation cycle asks
  * about the frameworks of one agent after another, so the checks for one
- * agent find all its filters together, in a few small arrays (one large table
+ * agent find all its filters together, in one small array (one large table
  * visited once per agent, not a table per framework visited for every
  * framework and agent; a check reads no filter object). Expiry is kept in a
  * heap per framework: pruning takes out the expired filters only (a filter
@@ -21,66 +21,69 @@ import type { FrameworkEntry } from "./model.ts";
 const OWNER_SCAN_MAX = 16;
 
 /**
- * The filters of every framework on one agent, one slot per filter in
- * parallel arrays: a check reads a few adjacent numbers and pointers, not one
- * object per filter. Slots are in no particular order.
+ * The filters of every framework on one agent. A slot per filter holds its
+ * framework, role and resources side by side in one array (stride 3), and the
+ * earliest expiry is kept: a check reads a few adjacent pointers and no filter
+ * object while none has expired (the allocator prunes before every cycle).
+ * Slots are in no particular order.
  */
 class AgentFilters {
-  readonly owners: FrameworkFilters[] = [];
+  /** `[owner, role, resources]` per slot. */
+  readonly slots: unknown[] = [];
+  /** The filter of each slot. */
   readonly filters: DeclineFilter[] = [];
-  readonly roles: Array<string | undefined> = [];
-  readonly expiresAt: number[] = [];
-  readonly resources: Resources[] = [];
+  /** The earliest `expiresAt` of the filters here. */
+  expireAt = Number.POSITIVE_INFINITY;
   /** The slots of each framework, once the agent has many filters. */
   byOwner: Map<FrameworkFilters, number[]> | undefined;
 
   add(owner: FrameworkFilters, filter: DeclineFilter): void {
-    const slot = this.owners.length;
-    this.owners.push(owner);
+    const slot = this.filters.length;
+    this.slots.push(owner, filter.role, filter.resources);
     this.filters.push(filter);
-    this.roles.push(filter.role);
-    this.expiresAt.push(filter.expiresAt);
-    this.resources.push(filter.resources);
+    if (filter.expiresAt < this.expireAt) this.expireAt = filter.expiresAt;
     if (this.byOwner !== undefined) this.#index(owner, slot);
-    else if (this.owners.length > OWNER_SCAN_MAX) {
+    else if (this.filters.length > OWNER_SCAN_MAX) {
       this.byOwner = new Map();
-      for (let j = 0; j < this.owners.length; j++) this.#index(this.owners[j]!, j);
+      for (let j = 0; j < this.filters.length; j++) this.#index(this.ownerOf(j), j);
     }
+  }
+
+  ownerOf(slot: number): FrameworkFilters {
+    return this.slots[3 * slot] as FrameworkFilters;
   }
 
   /** Takes `filter` of `owner` out; false when it was not here. */
   remove(owner: FrameworkFilters, filter: DeclineFilter): boolean {
     const slot = this.filters.indexOf(filter);
     if (slot === -1) return false;
-    const last = this.owners.length - 1;
+    const last = this.filters.length - 1;
     const slots = this.byOwner?.get(owner);
     if (slots !== undefined) {
       slots.splice(slots.indexOf(slot), 1);
       if (slots.length === 0) this.byOwner!.delete(owner);
     }
     if (slot !== last) {
-      const moved = this.owners[last]!;
-      this.owners[slot] = moved;
+      const moved = this.ownerOf(last);
+      for (let k = 0; k < 3; k++) this.slots[3 * slot + k] = this.slots[3 * last + k];
       this.filters[slot] = this.filters[last]!;
-      this.roles[slot] = this.roles[last];
-      this.expiresAt[slot] = this.expiresAt[last]!;
-      this.resources[slot] = this.resources[last]!;
       const movedSlots = this.byOwner?.get(moved);
       if (movedSlots !== undefined) movedSlots[movedSlots.indexOf(last)] = slot;
     }
-    this.owners.pop();
+    this.slots.length = 3 * last;
     this.filters.pop();
-    this.roles.pop();
-    this.expiresAt.pop();
-    this.resources.pop();
+    if (filter.expiresAt <= this.expireAt) {
+      this.expireAt = Number.POSITIVE_INFINITY;
+      for (const f of this.filters) if (f.expiresAt < this.expireAt) this.expireAt = f.expiresAt;
+    }
     return true;
   }
 
   /** The filters of `owner` here (a new list), or undefined. */
   of(owner: FrameworkFilters): DeclineFilter[] | undefined {
     const out: DeclineFilter[] = [];
-    for (let j = 0; j < this.owners.length; j++) {
-      if (this.owners[j] === owner) out.push(this.filters[j]!);
+    for (let j = 0; j < this.filters.length; j++) {
+      if (this.ownerOf(j) === owner) out.push(this.filters[j]!);
     }
     return out.length > 0 ? out : undefined;
   }
@@ -93,19 +96,19 @@ class AgentFilters {
       return false;
     }
     if (this.byOwner !== undefined) return false;
-    const owners = this.owners;
-    for (let j = 0; j < owners.length; j++) {
-      if (owners[j] === owner && this.#slotKeeps(j, resources, now, role)) return true;
+    const all = this.slots;
+    for (let k = 0; k < all.length; k += 3) {
+      if (all[k] === owner && this.#slotKeeps(k / 3, resources, now, role)) return true;
     }
     return false;
   }
 
   #slotKeeps(j: number, resources: Resources, now: number, role: string | undefined): boolean {
-    const r = this.roles[j];
+    const r = this.slots[3 * j + 1] as string | undefined;
     return (
       (role === undefined || r === undefined || r === role) &&
-      this.expiresAt[j]! > now &&
-      this.resources[j]!.contains(resources)
+      (now < this.expireAt || this.filters[j]!.expiresAt > now) &&
+      (this.slots[3 * j + 2] as Resources).contains(resources)
     );
   }
 
@@ -210,17 +213,17 @@ export class FrameworkFilters implements DeclineFilterIndex {
     const problems: string[] = [];
     let indexed = 0;
     for (const [agentId, onAgent] of this.#book.entries()) {
-      if (onAgent.owners.length === 0) problems.push(`filter book: agent ${agentId} kept empty`);
-      onAgent.owners.forEach((owner, j) => {
+      if (onAgent.filters.length === 0) problems.push(`filter book: agent ${agentId} kept empty`);
+      onAgent.filters.forEach((filter, j) => {
+        const owner = onAgent.ownerOf(j);
         if (owner !== this) return;
         indexed += 1;
-        const filter = onAgent.filters[j]!;
         if (
           filter.agentId !== agentId ||
           !this.#position.has(filter) ||
-          onAgent.roles[j] !== filter.role ||
-          onAgent.expiresAt[j] !== filter.expiresAt ||
-          onAgent.resources[j] !== filter.resources
+          onAgent.slots[3 * j + 1] !== filter.role ||
+          onAgent.slots[3 * j + 2] !== filter.resources ||
+          filter.expiresAt < onAgent.expireAt
         ) {
           problems.push(`framework ${frameworkId}: filter index holds a filter it should not`);
         }
@@ -259,7 +262,7 @@ export class FrameworkFilters implements DeclineFilterIndex {
       this.#position.set(last, at);
     }
     const onAgent = this.#book.get(filter.agentId);
-    if (onAgent?.remove(this, filter) && onAgent.owners.length === 0) {
+    if (onAgent?.remove(this, filter) && onAgent.filters.length === 0) {
       this.#book.delete(filter.agentId);
     }
   }
