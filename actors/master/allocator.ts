@@ -61,13 +61,25 @@ export function buildContext(ctx: MasterContext): AllocationContext {
   const now = ctx.clock.now();
   const agents: AgentSlot[] = [];
   for (const agent of ctx.pool.candidates(now, ctx.config.allocationInterval)) {
-    agents.push({
-      agentId: agent.id,
-      hostname: agent.hostname,
-      total: agent.total,
-      free: agent.free ?? freeOf(agent),
-      attributes: agent.attributes,
-    });
+    const free = agent.free ?? freeOf(agent);
+    let slot = agent.slot;
+    if (
+      slot === undefined ||
+      slot.free !== free ||
+      slot.total !== agent.total ||
+      slot.hostname !== agent.hostname ||
+      slot.attributes !== agent.attributes
+    ) {
+      slot = {
+        agentId: agent.id,
+        hostname: agent.hostname,
+        total: agent.total,
+        free,
+        attributes: agent.attributes,
+      };
+      agent.slot = slot;
+    }
+    agents.push(slot);
   }
   const frameworks: FrameworkStanding[] = [];
   for (const framework of ctx.frameworks.values()) {
