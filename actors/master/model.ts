@@ -17,7 +17,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
-import type { FilterBook } from "./filters.ts";
+import type { FilterBook } from "./filter-book.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
 import type { PreemptionState } from "./preemption-state.ts";

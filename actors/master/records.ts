@@ -13,7 +13,7 @@ import type { FrameworkState } from "../../protocol/lifecycles/framework.machine
 import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
 import type { DrainInfo } from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
-import type { FrameworkFilters } from "./filters.ts";
+import type { FrameworkFilters } from "./filter-book.ts";
 import type { RoleSums } from "./sums.ts";
 
 /**
