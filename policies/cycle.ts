@@ -18,33 +18,6 @@ function addTo(map: Map<string, Resources>, key: string, r: Resources): void {
   map.set(key, (map.get(key) ?? Resources.empty()).add(r));
 }
 
-/**
- * Moves `c` of the sorted `list` (sorted but for `c`) to where `compare` puts
- * it: the position a binary search of the others finds (the first whose key
- * is not below `c`'s), the ones between shifted by one. Allocates nothing.
- */
-function moveInto(
-  list: CandidateState[],
-  c: CandidateState,
-  view: CycleView,
-  role: string,
-  compare: NonNullable<Ordering["compareFrameworks"]>,
-): void {
-  const from = list.indexOf(c);
-  const n = list.length;
-  // binary search among the others: index k of the others is k (k < from) or k + 1
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(view, role, list[mid < from ? mid : mid + 1]!, c) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo > from) list.copyWithin(from, from + 1, lo + 1);
-  else if (lo < from) list.copyWithin(lo + 1, lo, from);
-  list[lo] = c;
-}
-
 /** A role's frameworks in order, and those whose key changed since it was put in order. */
 interface RoleOrder {
   list: CandidateState[] | undefined;
@@ -264,19 +237,16 @@ export class Cycle implements CycleView {
     const { list, moved } = order;
     if (moved.length > 0) {
       // the others keep their keys, so they stay sorted: take the moved ones out, put each back
-      if (moved.length === 1) moveInto(list, moved[0]!, this, role, compare);
-      else {
-        for (const c of moved) list.splice(list.indexOf(c), 1);
-        for (const c of moved) {
-          let lo = 0;
-          let hi = list.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
-            else hi = mid;
-          }
-          list.splice(lo, 0, c);
+      for (const c of moved) list.splice(list.indexOf(c), 1);
+      for (const c of moved) {
+        let lo = 0;
+        let hi = list.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
+          else hi = mid;
         }
+        list.splice(lo, 0, c);
       }
       moved.length = 0;
     }

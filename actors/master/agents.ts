@@ -79,6 +79,7 @@ function newAgent(
     counted: undefined,
     free: undefined,
     dirty: false,
+    slot: undefined,
   };
 }
 

@@ -72,13 +72,24 @@ export function buildContext(ctx: MasterContext): AllocationContext {
       free = free.subtractSaturating(held);
       if (free.isEmpty() || !isAllocatable(free, ctx.minAllocatable)) continue;
     }
-    agents.push({
-      agentId: agent.id,
-      hostname: agent.hostname,
-      total: agent.total,
-      free,
-      attributes: agent.attributes,
-    });
+    let slot = agent.slot;
+    if (
+      slot === undefined ||
+      slot.free !== free ||
+      slot.total !== agent.total ||
+      slot.hostname !== agent.hostname ||
+      slot.attributes !== agent.attributes
+    ) {
+      slot = {
+        agentId: agent.id,
+        hostname: agent.hostname,
+        total: agent.total,
+        free,
+        attributes: agent.attributes,
+      };
+      agent.slot = slot;
+    }
+    agents.push(slot);
   }
   const frameworks: FrameworkStanding[] = [];
   for (const framework of ctx.frameworks.values()) {

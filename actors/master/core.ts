@@ -16,7 +16,7 @@ import { Allocator } from "./allocator.ts";
 import { ALLOW_ALL, type Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import { ClusterEvents } from "./events.ts";
-import { FilterBook } from "./filters.ts";
+import { FilterBook } from "./filter-book.ts";
 import { heartbeatFrameworks } from "./frameworks.ts";
 import { stopGangs } from "./gang.ts";
 import { createGangState } from "./gang-state.ts";

@@ -18,7 +18,7 @@ import type { Resources } from "../../protocol/resources.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
-import type { FilterBook } from "./filters.ts";
+import type { FilterBook } from "./filter-book.ts";
 import type { GangState } from "./gang-state.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";

@@ -5,7 +5,7 @@
  * A leaf of the master's import graph (`model.ts` re-exports these types).
  */
 import type { Timer } from "../../infra/clock.ts";
-import type { DeclineFilter } from "../../policies/types.ts";
+import type { AgentSlot, DeclineFilter } from "../../policies/types.ts";
 import type { Attributes, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
@@ -13,7 +13,7 @@ import type { FrameworkState } from "../../protocol/lifecycles/framework.machine
 import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
 import type { DrainInfo } from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
-import type { FrameworkFilters } from "./filters.ts";
+import type { FrameworkFilters } from "./filter-book.ts";
 import type { RoleSums } from "./sums.ts";
 
 /**
@@ -68,6 +68,8 @@ export interface AgentEntry {
   free: Resources | undefined;
   /** Whether `offered`, `used`, status or total changed since the pool last looked. */
   dirty: boolean;
+  /** Its slot in the last allocation context, reused while nothing in it changed (`allocator.ts`). */
+  slot?: AgentSlot | undefined;
   /** Deactivated (drained or by the operator): not offered. Undefined: active. */
   deactivated?: boolean | undefined;
   /** Its drain, while draining or drained (maintenance.ts). */

@@ -79,38 +79,76 @@ export class ResourceSum {
   }
 }
 
-/** One role's sum: thousandths by key, and the set once built. */
+/**
+ * One role's sum: thousandths by key, plus sets added and not folded in yet
+ * (how many times each, by identity), and the set once built.
+ */
 interface RoleSum {
   readonly milli: Map<string, number>;
+  /** Sets with scalars added since the last fold; their scalars are not in `milli` yet. */
+  readonly pending: Map<Resources, number>;
   value: Resources | undefined;
+}
+
+/** Distinct sets kept pending at most; beyond, they are folded into the thousandths. */
+const PENDING_MAX = 64;
+
+/** `into` plus the scalars of every pending set of `sum` (exact: integer thousandths). */
+function addPending(sum: RoleSum, into: Map<string, number>): Map<string, number> {
+  for (const [r, times] of sum.pending) {
+    r.forEachScalar((_name, milli, _reservation, key) => {
+      into.set(key, (into.get(key) ?? 0) + milli * times);
+    });
+  }
+  return into;
+}
+
+/** Moves the pending sets into the thousandths. */
+function fold(sum: RoleSum): void {
+  if (sum.pending.size === 0) return;
+  addPending(sum, sum.milli);
+  sum.pending.clear();
 }
 
 /**
  * Scalar sums per role (a framework's offered or used resources): `add`
  * counts the quantities of a set, `subtract` takes them out again (saturating
  * at zero per name and reservation, as `Resources.subtractSaturating`); a
- * role whose sum is empty is not listed.
+ * role whose sum is empty is not listed. Sets are counted by identity until
+ * the sum is read (offers of one cycle share a few sets): adding one and
+ * taking the same one out again is one map update, and the same as the
+ * saturating subtraction since the sum holds it.
  */
 export class RoleSums {
   readonly #roles = new Map<string, RoleSum>();
 
   /** Adds the scalars of `r` to `role`'s sum. */
   add(role: string, r: Resources): void {
+    if (r.quantities().isEmpty()) return;
     let sum = this.#roles.get(role);
-    r.forEachScalar((_name, milli, _reservation, key) => {
-      if (sum === undefined) {
-        sum = { milli: new Map(), value: undefined };
-        this.#roles.set(role, sum);
-      }
-      sum.milli.set(key, (sum.milli.get(key) ?? 0) + milli);
-      sum.value = undefined;
-    });
+    if (sum === undefined) {
+      sum = { milli: new Map(), pending: new Map(), value: undefined };
+      this.#roles.set(role, sum);
+    }
+    const times = sum.pending.get(r);
+    if (times === undefined && sum.pending.size >= PENDING_MAX) fold(sum);
+    sum.pending.set(r, (times ?? 0) + 1);
+    sum.value = undefined;
   }
 
   /** Takes the scalars of `r` out of `role`'s sum. */
   subtract(role: string, r: Resources): void {
     const sum = this.#roles.get(role);
     if (sum === undefined) return;
+    const times = sum.pending.get(r);
+    if (times !== undefined) {
+      if (times > 1) sum.pending.set(r, times - 1);
+      else sum.pending.delete(r);
+      sum.value = undefined;
+      if (sum.milli.size === 0 && sum.pending.size === 0) this.#roles.delete(role);
+      return;
+    }
+    fold(sum);
     r.forEachScalar((_name, milli, _reservation, key) => {
       const current = sum.milli.get(key);
       if (current === undefined) return;
@@ -130,7 +168,9 @@ export class RoleSums {
   get(role: string): Resources | undefined {
     const sum = this.#roles.get(role);
     if (sum === undefined) return undefined;
-    sum.value ??= scalarsOf(sum.milli);
+    sum.value ??= scalarsOf(
+      sum.pending.size === 0 ? sum.milli : addPending(sum, new Map(sum.milli)),
+    );
     return sum.value;
   }
 

@@ -1,10 +1,10 @@
 import test from "ava";
 import fc from "fast-check";
+import { FilterBook } from "../../../actors/master/filter-book.ts";
 import {
   addFilter,
   checkFilters,
   clearFilters,
-  FilterBook,
   noFilters,
   pruneFilters,
 } from "../../../actors/master/filters.ts";
