@@ -6,6 +6,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { environmentLogLevel } from "../infra/config.ts";
 import { closeGracefully, connect } from "../infra/connect.ts";
 import { createRootLogger } from "../infra/logger.ts";
 import { Subjects } from "../protocol/subjects.ts";
@@ -23,7 +24,7 @@ interface MasterModule {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const mod = (await import(path.join(root, "actors", "master", "index.ts"))) as MasterModule;
 const config = mod.resolveMasterConfig({ argv: process.argv.slice(2) });
-const logger = createRootLogger();
+const logger = createRootLogger({ level: environmentLogLevel() });
 const nc = await connect({ servers: config.nats, name: "bench-master", logger });
 const master = mod.createMaster({ nc, logger, subjects: new Subjects(config.prefix), config });
 await master.start();

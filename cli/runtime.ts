@@ -3,6 +3,7 @@
  * CLI-friendly errors, and waiting for Ctrl-C.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
+import { environmentLogLevel } from "../infra/config.ts";
 import { connect, connectionCredentials } from "../infra/connect.ts";
 import type { NatsCredentials } from "../infra/credentials.ts";
 import { createRootLogger, type Logger } from "../infra/logger.ts";
@@ -10,12 +11,19 @@ import { DEFAULT_PRINCIPAL, Subjects } from "../protocol/subjects.ts";
 import { usageError } from "./command.ts";
 
 /**
- * The root logger of a command: `AGORA_LOG_LEVEL` when set, else `level`.
- * Interactive commands default to `warn` so that their own output stays readable.
+ * The root logger of a command at `resolved`, the level its own option table
+ * resolved (`--log-level`, then `AGORA_LOG_LEVEL`), else at `AGORA_LOG_LEVEL`,
+ * else at `fallback`. Interactive commands fall back to `warn` so that their
+ * own output stays readable.
+ * @throws AgoraError INVALID_CONFIG (usage) for an `AGORA_LOG_LEVEL` pino does not have
  */
-export function cliLogger(level: string, kind: "command" | "daemon" = "command"): Logger {
+export function cliLogger(
+  fallback: string,
+  kind: "command" | "daemon" = "command",
+  resolved?: string,
+): Logger {
   return createRootLogger({
-    level: process.env.AGORA_LOG_LEVEL || level,
+    level: resolved ?? environmentLogLevel() ?? fallback,
     // a command's few log lines are for the person who ran it; a daemon's may be collected
     format: kind === "command" || process.stderr.isTTY === true ? "text" : "json",
   });

@@ -10,6 +10,7 @@
  * resolved configuration, values given in code included, against the TypeBox
  * schema derived from the table.
  */
+import { delimiter } from "node:path";
 import { parseArgs } from "node:util";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { DEFAULT_SUBJECT_PREFIX } from "../protocol/subjects.ts";
@@ -63,12 +64,15 @@ export type Resolved<S extends OptionSpecs> = {
     : OptionKinds[S[P]["kind"]] | undefined;
 };
 
+/** An environment to read configuration from (`process.env` unless given). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 /** Input of {@link resolveOptions}. */
 export interface ResolveInput<S extends OptionSpecs> {
   /** Command-line arguments after the command name. */
   argv?: readonly string[];
   /** @default process.env */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Environment;
   /** Values given in code; they win over everything. */
   overrides?: Partial<Resolved<S>>;
   /** Allow positional arguments (returned in `positionals`). */
@@ -432,8 +436,17 @@ export const LOG_OPTIONS = {
   },
 } as const satisfies OptionSpecs;
 
-/** Options every networked command has: the NATS URL, the subject prefix and the credentials. */
-export const COMMON_OPTIONS = {
+/**
+ * The log level `AGORA_LOG_LEVEL` sets, if it sets one: for a process whose
+ * level no option table of its own resolves (the short CLI commands, the bench).
+ * @throws AgoraError INVALID_CONFIG naming the variable for a level pino does not have
+ */
+export function environmentLogLevel(env: Environment = process.env): string | undefined {
+  return resolveOptions(LOG_OPTIONS, { env }).values.logLevel;
+}
+
+/** `--nats`, the URL(s) of the NATS servers. */
+const NATS_URL_OPTIONS = {
   nats: {
     kind: "string",
     flag: "nats",
@@ -442,6 +455,43 @@ export const COMMON_OPTIONS = {
     placeholder: "URL",
     help: "NATS server URL(s), comma-separated",
   },
+} as const satisfies OptionSpecs;
+
+/**
+ * The NATS URL(s) of a connection given none: `AGORA_NATS_URL`, else
+ * `DEFAULT_NATS_URL` (a blank variable counts as unset).
+ */
+export function environmentNatsUrl(env: Environment = process.env): string {
+  const url = resolveOptions(NATS_URL_OPTIONS, { env }).values.nats.trim();
+  return url === "" ? DEFAULT_NATS_URL : url;
+}
+
+/**
+ * Where things are on this machine: settings only the environment gives (no
+ * flag sets them). An empty variable counts as unset.
+ */
+export interface MachineSettings {
+  /** `AGORA_HOME`: the directory of `agora dev`'s credentials is `<it>/dev` (default `~/.agora`). */
+  agoraHome: string | undefined;
+  /** `NATS_SERVER_BIN`: the nats-server binary to run instead of the one on `PATH`. */
+  natsServerBin: string | undefined;
+  /** `PATH`, split: the directories a program is looked for in. */
+  searchPath: string[];
+}
+
+/** The {@link MachineSettings} of `env`. */
+export function machineSettings(env: Environment = process.env): MachineSettings {
+  const given = (name: string) => (env[name] === "" ? undefined : env[name]);
+  return {
+    agoraHome: given("AGORA_HOME"),
+    natsServerBin: given("NATS_SERVER_BIN"),
+    searchPath: (env.PATH ?? "").split(delimiter).filter((dir) => dir !== ""),
+  };
+}
+
+/** Options every networked command has: the NATS URL, the subject prefix and the credentials. */
+export const COMMON_OPTIONS = {
+  ...NATS_URL_OPTIONS,
   prefix: {
     kind: "string",
     flag: "prefix",

@@ -6,6 +6,7 @@
 import { AuthorizationError } from "@nats-io/nats-core";
 import { type NatsConnection, connect as natsConnect, type Status } from "@nats-io/transport-node";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
+import { environmentNatsUrl } from "./config.ts";
 import {
   devCredentialsFor,
   hasAuth,
@@ -30,22 +31,11 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** How long {@link closeGracefully} lets a drain run before it closes. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
-/**
- * Picks the NATS URL(s): the command line flag, then the environment variable
- * `AGORA_NATS_URL`, then {@link DEFAULT_NATS_URL}. Several URLs may be joined by commas.
- */
-function resolveNatsUrl(flag?: string): string {
-  if (flag !== undefined && flag.trim() !== "") return flag.trim();
-  const env = process.env.AGORA_NATS_URL;
-  if (env !== undefined && env.trim() !== "") return env.trim();
-  return DEFAULT_NATS_URL;
-}
-
 /** Options of {@link connect}. */
 export interface ConnectOptions {
   /**
    * Server URL(s); a string may hold several joined by commas. Default:
-   * {@link resolveNatsUrl}() (`AGORA_NATS_URL`, else {@link DEFAULT_NATS_URL}).
+   * `AGORA_NATS_URL`, else {@link DEFAULT_NATS_URL} (infra/config.ts `environmentNatsUrl`).
    */
   servers?: string | string[];
   /** Connection name shown by the server's monitoring, e.g. `master-1`. */
@@ -66,7 +56,7 @@ export interface ConnectOptions {
 }
 
 function serverList(servers: string | string[] | undefined): string[] {
-  const raw = servers ?? resolveNatsUrl();
+  const raw = servers ?? environmentNatsUrl();
   const list = (Array.isArray(raw) ? raw : [raw])
     .flatMap((s) => s.split(","))
     .map((s) => s.trim())

@@ -16,6 +16,7 @@ import {
 } from "@nats-io/nats-core";
 import { AgoraError, ErrorCode } from "../protocol/errors.ts";
 import { inboxPrefixOf } from "../protocol/subjects.ts";
+import { type Environment, machineSettings } from "./config.ts";
 import { nkeyAuthenticator } from "./nkey-sign.ts";
 
 /** How one process authenticates to NATS and secures the connection; every field optional. */
@@ -214,9 +215,7 @@ export const CREDENTIAL_ENV = {
 } as const satisfies Record<keyof NatsCredentials, string>;
 
 /** The credentials named by the {@link CREDENTIAL_ENV} variables of `env`. */
-export function credentialsFromEnv(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): NatsCredentials {
+export function credentialsFromEnv(env: Environment): NatsCredentials {
   const out: NatsCredentials = {};
   for (const [key, name] of Object.entries(CREDENTIAL_ENV) as [keyof NatsCredentials, string][]) {
     const value = env[name];
@@ -240,9 +239,8 @@ export function hasAuth(creds: NatsCredentials): boolean {
  * `$AGORA_HOME/dev`, else `~/.agora/dev` — per user, not per working
  * directory, so any terminal of the same user finds it.
  */
-export function devCredentialsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.AGORA_HOME !== undefined && env.AGORA_HOME !== "" ? env.AGORA_HOME : undefined;
-  return join(home ?? join(homedir(), ".agora"), "dev");
+export function devCredentialsDir(env?: Environment): string {
+  return join(machineSettings(env).agoraHome ?? join(homedir(), ".agora"), "dev");
 }
 
 /** What `agora dev` records in `<dev dir>/connection.json` for the other commands. */
@@ -261,7 +259,7 @@ export interface DevConnection {
  */
 export function devCredentialsFor(
   servers: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
+  env?: Environment,
 ): NatsCredentials | undefined {
   const dir = devCredentialsDir(env);
   let conn: DevConnection;

@@ -2,7 +2,8 @@
  * Logging: one pino root per process, a child logger per actor bound to its
  * ids. Text lines on a TTY (and for the short CLI commands), JSON lines
  * otherwise (daemons whose logs are collected); always on stderr so that
- * stdout stays for command output. Level from `AGORA_LOG_LEVEL` (default `info`).
+ * stdout stays for command output. The level is the caller's, resolved with its
+ * configuration (`--log-level` / `AGORA_LOG_LEVEL`, infra/config.ts `LOG_OPTIONS`).
  */
 import { pino } from "pino";
 import { lineStream } from "./log-format.ts";
@@ -39,7 +40,7 @@ export const DEFAULT_LOG_LEVEL = "info";
 
 /** Options of the root logger. */
 export interface RootLoggerOptions {
-  /** @default process.env.AGORA_LOG_LEVEL ?? "info" */
+  /** One of infra/config.ts `LOG_LEVELS`. @default "info" */
   level?: string;
   /**
    * `text` lines (coloured on a TTY) or `json` lines.
@@ -50,7 +51,7 @@ export interface RootLoggerOptions {
 
 /** Creates the process's root logger. */
 export function createRootLogger(options: RootLoggerOptions = {}): Logger {
-  const level = options.level ?? process.env.AGORA_LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
+  const level = options.level ?? DEFAULT_LOG_LEVEL;
   const tty = process.stderr.isTTY === true;
   if ((options.format ?? (tty ? "text" : "json")) === "text") {
     return pino({ level, base: undefined }, lineStream(process.stderr, tty));

@@ -15,6 +15,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
+import { machineSettings } from "./config.ts";
+import { inheritedEnvironment } from "./inherited-env.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -168,8 +170,7 @@ async function isExecutable(file: string): Promise<boolean> {
 }
 
 async function lookUp(): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
+  for (const dir of machineSettings().searchPath) {
     const candidate = path.join(dir, "nats-server");
     if (await isExecutable(candidate)) return candidate;
   }
@@ -187,7 +188,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 async function aptInstall(): Promise<void> {
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const env = { ...inheritedEnvironment(), DEBIAN_FRONTEND: "noninteractive" };
   const install = () =>
     execFileAsync("apt-get", ["install", "-y", "nats-server"], { env, maxBuffer: 16 << 20 });
   try {
@@ -222,8 +223,8 @@ export function findNatsServer(): Promise<string> {
 }
 
 async function locate(): Promise<string> {
-  const fromEnv = process.env.NATS_SERVER_BIN;
-  if (fromEnv !== undefined && fromEnv !== "") {
+  const fromEnv = machineSettings().natsServerBin;
+  if (fromEnv !== undefined) {
     if (await isExecutable(fromEnv)) return fromEnv;
     throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file. ${INSTALL_HINT}`);
   }

@@ -11,6 +11,7 @@ import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CREDENTIAL_ENV, type NatsCredentials, splitUserInfo } from "../../infra/credentials.ts";
+import { inheritedEnvironment } from "../../infra/inherited-env.ts";
 import { EXECUTOR_ENV, type ExecutorEnvironment } from "../shared/executor-env.ts";
 import { DEFAULT_EXECUTOR_ARG, type ProgramSpec } from "../shared/programs.ts";
 import { isPrivateVariable } from "../shared/task-user.ts";
@@ -32,7 +33,7 @@ export async function resolveProgram(source: ProgramSource): Promise<ProgramSpec
 export function executorEnvironment(
   values: ExecutorEnvironment,
   extra: Record<string, string> = {},
-  base: NodeJS.ProcessEnv = process.env,
+  base: NodeJS.ProcessEnv = inheritedEnvironment(),
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) {

@@ -31,6 +31,7 @@ import {
   DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS,
   TERMINAL_OUTPUT_TAIL_BYTES,
 } from "../../infra/defaults.ts";
+import { inheritedEnvironment } from "../../infra/inherited-env.ts";
 import {
   type CommandInfo,
   type TaskInfo,
@@ -220,7 +221,7 @@ export async function runCommandExecutor(options: CommandExecutorOptions = {}): 
     // the agent already refused a user it cannot switch to; this names one that vanished since
     const user = commandUser(command);
     // no AGORA_* variable and no credential of this executor reaches the task
-    const env = taskEnvironment(process.env, {
+    const env = taskEnvironment(inheritedEnvironment(), {
       sandbox,
       taskId,
       executorId: driver.env.executorId,

@@ -28,6 +28,7 @@ import {
   DEFAULT_EXECUTOR_SPAWNS_PER_TURN,
   TERMINAL_OUTPUT_TAIL_BYTES,
 } from "../../infra/defaults.ts";
+import { inheritedEnvironment } from "../../infra/inherited-env.ts";
 import {
   type TaskGroupInfo,
   type TaskInfo,
@@ -102,14 +103,14 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
   const live = () => [...runs.values()].filter((r) => r.terminal === undefined);
 
   /**
-   * The executor's environment, read once at the first task (reading `process.env`, a
+   * The executor's environment, copied once at the first task (copying `process.env`, a
    * proxy over the C environment, cost more per task than the rest of its environment).
    * By then the driver is connected and the executor's own variables are scrubbed;
    * {@link taskEnvironment} drops any private one left all the same.
    */
   let envSnapshot: NodeJS.ProcessEnv | undefined;
   const baseEnvironment = (): NodeJS.ProcessEnv => {
-    envSnapshot ??= { ...process.env };
+    envSnapshot ??= inheritedEnvironment();
     return envSnapshot;
   };
 

@@ -14,14 +14,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
+import { scrubInheritedEnvironment } from "../../infra/inherited-env.ts";
 import type { CommandInfo } from "../../protocol/common.ts";
 import { joinCgroupsArgv } from "../shared/join-cgroups.ts";
 import { commandProgram } from "../shared/programs.ts";
 import {
   chownSandbox,
+  isPrivateVariable,
   lookupUser,
   needsSwitch,
-  scrubPrivateVariables,
   spawnAsUser,
   type TaskUser,
 } from "../shared/task-user.ts";
@@ -124,7 +125,7 @@ export async function connectExecutor(
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, options.shutdown);
   try {
     await driver.start();
-    if (options.scrub) scrubPrivateVariables(process.env);
+    if (options.scrub) scrubInheritedEnvironment(isPrivateVariable);
   } catch (err) {
     driver.logger.error({ err }, "the agent did not accept the executor");
     await driver.stop();

@@ -143,11 +143,6 @@ export function isPrivateVariable(name: string): boolean {
   return /^(AGORA_|NATS_)/i.test(name);
 }
 
-/** Removes every {@link isPrivateVariable} from `env` (the executor's own, once its driver read it). */
-export function scrubPrivateVariables(env: NodeJS.ProcessEnv): void {
-  for (const name of Object.keys(env)) if (isPrivateVariable(name)) delete env[name];
-}
-
 /**
  * The task's environment: the executor's minus every {@link isPrivateVariable},
  * Mesos's `MESOS_SANDBOX`, `MESOS_TASK_ID`, `MESOS_EXECUTOR_ID`,

@@ -37,7 +37,7 @@ export const agentCommand: Command = {
       }
     }
     const subjects = subjectsFor(config.prefix);
-    const logger = cliLogger(config.logLevel ?? "info", "daemon");
+    const logger = cliLogger("info", "daemon", config.logLevel);
     const stopSignal = waitForStopSignal();
     const nc = await connectCli(config, `agent-${config.hostname}`, logger).catch(
       (err: unknown) => {

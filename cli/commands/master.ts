@@ -25,7 +25,7 @@ export const masterCommand: Command = {
     // a bad ACL file stops the master before it connects (one line, non-zero exit)
     const authorizer = config.acls === undefined ? undefined : loadAuthorizer(config.acls);
     const subjects = subjectsFor(config.prefix);
-    const logger = cliLogger(config.logLevel ?? "info", "daemon");
+    const logger = cliLogger("info", "daemon", config.logLevel);
     const stopSignal = waitForStopSignal();
     const nc = await connectCli(config, "master", logger).catch((err: unknown) => {
       stopSignal.cancel();

@@ -50,7 +50,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   const values = resolvePolicyHostConfig({ argv });
   const subjects = subjectsFor(values.prefix);
   const policy = await loadPolicyModule(values.module, { name: values.name });
-  const logger = cliLogger(values.logLevel ?? "info", "daemon");
+  const logger = cliLogger("info", "daemon", values.logLevel);
   const stopSignal = waitForStopSignal();
   const nc = await connectCli(values, `policy-${values.name}`, logger).catch((err: unknown) => {
     stopSignal.cancel();

@@ -24,7 +24,7 @@ export const uiCommand: Command = {
     const parsed = parseCommand(UI_OPTIONS, argv, HELP);
     if (parsed === undefined) return 0;
     const values = resolveUiConfig({ argv });
-    const logger = cliLogger(values.logLevel ?? "info");
+    const logger = cliLogger("info", "command", values.logLevel);
     const stopSignal = waitForStopSignal();
     const nc = await connectCli(values, "agora-ui", logger).catch((err: unknown) => {
       stopSignal.cancel();

@@ -11,6 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { HEALTH_CHECK_OUTPUT_BYTES } from "../../../infra/defaults.ts";
+import { inheritedEnvironment } from "../../../infra/inherited-env.ts";
 import type { CommandInfo } from "../../../protocol/common.ts";
 import { signalGroup } from "../../shared/process-tree.ts";
 import { commandProgram } from "../../shared/programs.ts";
@@ -20,7 +21,7 @@ import { describe, type ProbeResult } from "./probe.ts";
 export interface CommandProbeOptions {
   /** Working directory (the task's sandbox). @default the executor's */
   cwd?: string;
-  /** Base environment (the task's); the command's `environment` is laid over it. @default process.env */
+  /** Base environment (the task's); the command's `environment` is laid over it. @default the executor's */
   env?: NodeJS.ProcessEnv;
   /** Bytes of output kept for the failure message. @default HEALTH_CHECK_OUTPUT_BYTES */
   outputBytes?: number;
@@ -88,7 +89,7 @@ export function commandProbe(
     try {
       child = spawn(program.file, program.args, {
         cwd: options.cwd,
-        env: { ...(options.env ?? process.env), ...(command.environment ?? {}) },
+        env: { ...(options.env ?? inheritedEnvironment()), ...(command.environment ?? {}) },
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
         ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
