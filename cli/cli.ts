@@ -3,6 +3,7 @@
  * one-line message on stderr and an exit code (2 for usage errors, 1 for
  * runtime failures).
  */
+import { environmentLogLevel } from "../infra/config.ts";
 import { type Command, ExitCode, exitCodeOf, oneLine, printError } from "./command.ts";
 
 /** A subcommand as listed; its module is loaded only when it runs (fast start-up). */
@@ -181,6 +182,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return ExitCode.Usage;
   }
   try {
+    // a bad AGORA_LOG_LEVEL is a usage error of every command, whether it logs or not
+    environmentLogLevel();
     const command = await entry.load();
     return await command.run(rest);
   } catch (err) {

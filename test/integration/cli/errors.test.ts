@@ -67,6 +67,40 @@ for (const [what, args, message] of usageCases) {
   });
 }
 
+const LOG_LEVEL_MESSAGE = /must be fatal, error, warn, info, debug, trace or silent, got "bogus"$/;
+
+for (const args of [
+  ["state"],
+  ["events"],
+  ["run", "--", "true"],
+  ["master"],
+  ["policy", "serve"],
+]) {
+  test.serial(
+    `agora errors - AGORA_LOG_LEVEL=bogus: ${args[0]} says so on one line, exit 2`,
+    async (t) => {
+      const r = await runAgora(withNats(args), { env: { AGORA_LOG_LEVEL: "bogus" } });
+      t.is(r.code, 2, r.stderr);
+      t.regex(
+        oneErrorLine(r.stderr),
+        new RegExp(`^agora: ${args[0]}: AGORA_LOG_LEVEL ${LOG_LEVEL_MESSAGE.source}`),
+      );
+      t.is(r.stdout, "");
+    },
+  );
+}
+
+for (const name of ["master", "agent", "ui"]) {
+  test.serial(`agora errors - ${name} --log-level bogus says so on one line, exit 2`, async (t) => {
+    const r = await runAgora(withNats([name, "--log-level", "bogus"]));
+    t.is(r.code, 2, r.stderr);
+    t.regex(
+      oneErrorLine(r.stderr),
+      new RegExp(`^agora: ${name}: --log-level ${LOG_LEVEL_MESSAGE.source}`),
+    );
+  });
+}
+
 for (const args of [["state"], ["events"], ["run", "--", "true"], ["master"], ["agent"]]) {
   test.serial(
     `agora errors - unreachable NATS: ${args[0]} says so on one line, exit 1`,
