@@ -97,6 +97,24 @@ export function isValidId(id: unknown): id is string {
   );
 }
 
+/** The first token of `pattern` not allowed where it stands ({@link isEventKindPattern}). */
+function badEventKindToken(pattern: string): string | undefined {
+  const tokens = pattern.split(".");
+  return tokens.find(
+    (token, i) =>
+      !(token === "*" || (token === ">" && i === tokens.length - 1) || isValidId(token)),
+  );
+}
+
+/**
+ * Whether `pattern` is a kind pattern of cluster events (master `--events-kinds`,
+ * `agora events --kind`): dot-separated valid tokens, `*` for any one token,
+ * `>` as the last token for the rest (`task.updated`, `agent.>`, `offer.*`).
+ */
+export function isEventKindPattern(pattern: string): boolean {
+  return badEventKindToken(pattern) === undefined;
+}
+
 /**
  * The request-inbox prefix of a principal, `_INBOX_<principal>`: its replies
  * arrive on `_INBOX_<principal>.…`, which only its credential may subscribe to.
@@ -309,11 +327,8 @@ export class Subjects {
    * @throws AgoraError INVALID_ID for an empty token or a character not allowed in a subject
    */
   eventsMatching(pattern: string): string {
-    const tokens = pattern.split(".");
-    tokens.forEach((token, i) => {
-      if (token === "*" || (token === ">" && i === tokens.length - 1)) return;
-      assertValidId(token, "event kind");
-    });
+    const bad = badEventKindToken(pattern);
+    if (bad !== undefined) assertValidId(bad, "event kind");
     return `${this.base}.events.${pattern}`;
   }
 

@@ -41,7 +41,7 @@ import {
 } from "../../infra/defaults.ts";
 import { parseMinAllocatable } from "../../policies/allocatable.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import { isValidId } from "../../protocol/subjects.ts";
+import { isEventKindPattern, isValidId } from "../../protocol/subjects.ts";
 
 /** The master's option table. */
 export const MASTER_OPTIONS = {
@@ -327,12 +327,4 @@ export function validateMasterConfig(config: MasterConfig, origins?: Origins): v
   if (config.masterId !== undefined && !isValidId(config.masterId)) {
     fail("master-id", "an identifier without '.', '*', '>' or whitespace", config.masterId);
   }
-}
-
-/** A kind pattern of `--events-kinds`: dot-separated tokens, `*` for one, `>` last for the rest. */
-function isEventKindPattern(pattern: string): boolean {
-  const tokens = pattern.split(".");
-  return tokens.every(
-    (token, i) => token === "*" || (token === ">" && i === tokens.length - 1) || isValidId(token),
-  );
 }

@@ -13,7 +13,7 @@ import { serve } from "../../infra/dispatch.ts";
 import { formatDuration } from "../../infra/durations.ts";
 import { followClusterEvents } from "../../infra/event-history.ts";
 import { Metrics } from "../../infra/metrics.ts";
-import type { Subjects } from "../../protocol/subjects.ts";
+import { isEventKindPattern, type Subjects } from "../../protocol/subjects.ts";
 import { CLUSTER_EVENT_TYPES, type ClusterEvent } from "../cluster-events.ts";
 import { type Command, parseCommand, usageError } from "../command.ts";
 import { cliLogger, connectCli, subjectsFor, waitForStopSignal } from "../runtime.ts";
@@ -69,13 +69,12 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 /** The kind filter: a predicate on subjects, and the one subject a consumer may filter on. */
 function kindFilter(subjects: Subjects, kinds: readonly string[]) {
   const patterns = kinds.map((kind) => {
-    try {
-      return subjects.eventsMatching(kind);
-    } catch {
+    if (!isEventKindPattern(kind)) {
       throw usageError(
         `--kind: ${JSON.stringify(kind)} is not an event kind (task.updated, agent.>...)`,
       );
     }
+    return subjects.eventsMatching(kind);
   });
   return {
     accepts: (subject: string) =>

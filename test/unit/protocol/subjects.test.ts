@@ -5,6 +5,7 @@ import {
   ClusterEventKind,
   DEFAULT_PRINCIPAL,
   DEFAULT_SUBJECT_PREFIX,
+  isEventKindPattern,
   isValidId,
   PROTOCOL_VERSION,
   SUBJECT_VERSION,
@@ -333,5 +334,17 @@ test("subjects - an invalid prefix is rejected with INVALID_ID", (t) => {
   }
   for (const prefix of ["a", "acme.prod", "acme.prod.eu-west-1", "x".repeat(256)]) {
     t.notThrows(() => new Subjects(prefix), prefix);
+  }
+});
+
+test("subjects - event kind patterns: tokens, * anywhere, > only last; eventsMatching agrees", (t) => {
+  const subjects = new Subjects();
+  for (const pattern of ["task.updated", "agent.>", "offer.*", "*.added", ">", "*"]) {
+    t.true(isEventKindPattern(pattern), pattern);
+    t.is(subjects.eventsMatching(pattern), `${subjects.base}.events.${pattern}`);
+  }
+  for (const pattern of ["", "task..updated", ">.added", "agent.>.x", "task updated", "a.b>"]) {
+    t.false(isEventKindPattern(pattern), pattern);
+    throwsInvalidId(t, () => subjects.eventsMatching(pattern), pattern);
   }
 });
