@@ -31,6 +31,7 @@ const AUTH_OPTIONS = {
     kind: "integer",
     flag: "masters",
     default: 1,
+    min: 1,
     placeholder: "N",
     help: "init: masters master-1..master-N",
   },
@@ -107,7 +108,6 @@ export function initialPrincipals(values: {
   policy?: string[] | undefined;
   observer?: string[] | undefined;
 }): PrincipalSpec[] {
-  if (values.masters < 1) throw usageError("--masters must be at least 1");
   const operators = values.operator?.length ? values.operator : ["operator"];
   const out: PrincipalSpec[] = operators.map((name) => ({ name, kind: PrincipalKind.Operator }));
   for (let i = 1; i <= values.masters; i++) {

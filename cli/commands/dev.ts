@@ -45,6 +45,8 @@ const DEV_OPTIONS = {
     kind: "integer",
     flag: "agents",
     default: DEFAULT_DEV_AGENTS,
+    min: 0,
+    max: MAX_DEV_AGENTS,
     placeholder: "N",
     help: "number of agents",
   },
@@ -92,9 +94,6 @@ export const devCommand: Command = {
     const parsed = parseCommand(DEV_OPTIONS, argv, HELP);
     if (parsed === undefined) return 0;
     const { values } = parsed;
-    if (values.agents < 0 || values.agents > MAX_DEV_AGENTS) {
-      throw usageError(`--agents must be between 0 and ${MAX_DEV_AGENTS}`);
-    }
     if (values.agentResources !== undefined) {
       try {
         Resources.parse(values.agentResources);

@@ -23,6 +23,7 @@ const EVENTS_OPTIONS = {
   count: {
     kind: "integer",
     flag: "count",
+    min: 1,
     placeholder: "N",
     help: "exit after N events",
   },
@@ -35,6 +36,7 @@ const EVENTS_OPTIONS = {
   fromSeq: {
     kind: "integer",
     flag: "from-seq",
+    min: 1,
     placeholder: "N",
     help: "replay the history from stream sequence N (the `seq` of a printed event), then follow live",
   },
@@ -90,10 +92,6 @@ export const eventsCommand: Command = {
     const parsed = parseCommand(EVENTS_OPTIONS, argv, HELP);
     if (parsed === undefined) return 0;
     const { values } = parsed;
-    if (values.count !== undefined && values.count < 1) throw usageError("--count must be >= 1");
-    if (values.fromSeq !== undefined && values.fromSeq < 1) {
-      throw usageError("--from-seq must be >= 1");
-    }
     if (values.fromSeq !== undefined && values.since !== undefined) {
       throw usageError("give --since or --from-seq, not both");
     }

@@ -164,6 +164,7 @@ const RUN_OPTIONS = {
     kind: "duration",
     flag: "unreachable-timeout",
     default: DEFAULT_RUN_UNREACHABLE_TIMEOUT_MS,
+    min: 1,
     placeholder: "DURATION",
     help: "give up (exit 1) when NATS or the master has been unreachable this long",
   },
@@ -318,14 +319,8 @@ export function runSpecFrom(values: Resolved<typeof RUN_OPTIONS>, positionals: s
       values.killGracePeriod === undefined ? undefined : values.killGracePeriod / 1000,
     healthCheck: healthCheckFrom(values),
     uris: runUris(values),
-    unreachableTimeoutMs: unreachableTimeoutFrom(values.unreachableTimeout),
+    unreachableTimeoutMs: values.unreachableTimeout,
   };
-}
-
-function unreachableTimeoutFrom(ms: number): number {
-  if (ms <= 0)
-    throw usageError(`--unreachable-timeout must be positive, got ${formatDuration(ms)}`);
-  return ms;
 }
 
 /** The user name, when the system knows one. */

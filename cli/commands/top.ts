@@ -11,7 +11,7 @@ import { requestState } from "../../infra/request.ts";
 import type { ResourceStatistics } from "../../protocol/agents.ts";
 import { isTerminalState, type TaskState } from "../../protocol/common.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
-import { type Command, parseCommand, usageError } from "../command.ts";
+import { type Command, parseCommand } from "../command.ts";
 import { waitForStopSignal } from "../runtime.ts";
 import { askMaster, OPERATOR_OPTIONS } from "./operator-call.ts";
 
@@ -20,6 +20,7 @@ const TOP_OPTIONS = {
   watch: {
     kind: "duration",
     flag: "watch",
+    min: 1,
     placeholder: "DURATION",
     help: "print again every DURATION until Ctrl-C (e.g. 2s)",
   },
@@ -133,8 +134,6 @@ export const topCommand: Command = {
     const parsed = parseCommand(TOP_OPTIONS, argv, HELP);
     if (parsed === undefined) return 0;
     const { values } = parsed;
-    if (values.watch !== undefined && values.watch <= 0)
-      throw usageError("--watch must be positive");
     const sample = (nc: NatsConnection, subject: string) =>
       requestState(nc, subject, values.timeout).then((r) => topRows(r.state, values.all));
     if (values.watch === undefined) {

@@ -10,6 +10,7 @@ const NOWHERE = "nats://127.0.0.1:1";
 
 /** `args` with `--nats NOWHERE` before a `--` (after it, flags are the task's command). */
 function withNats(args: string[]): string[] {
+  if (args[0] === "auth") return args; // writes files, connects nowhere: no --nats
   const at = args.indexOf("--");
   if (at === -1) return [...args, "--nats", NOWHERE];
   return [...args.slice(0, at), "--nats", NOWHERE, ...args.slice(at)];
@@ -37,7 +38,31 @@ const usageCases: Array<[string, string[], RegExp]> = [
     ["run", "--bogus"],
     /^agora: run: unknown option --bogus \(see --help\)$/,
   ],
-  ["a negative --count", ["events", "--count", "-3"], /^agora: events: --count must be >= 1$/],
+  [
+    "a negative --count",
+    ["events", "--count", "-3"],
+    /^agora: events: --count must be at least 1, got -3$/,
+  ],
+  [
+    "a zero --from-seq",
+    ["events", "--from-seq", "0"],
+    /^agora: events: --from-seq must be at least 1, got 0$/,
+  ],
+  [
+    "a zero --watch",
+    ["top", "--watch", "0s"],
+    /^agora: top: --watch must be at least 1ms, got 0s$/,
+  ],
+  [
+    "too many --agents",
+    ["dev", "--agents", "65"],
+    /^agora: dev: --agents must be at most 64, got 65$/,
+  ],
+  [
+    "a zero --masters",
+    ["auth", "init", "--masters", "0"],
+    /^agora: auth: --masters must be at least 1, got 0$/,
+  ],
   [
     "a negative --timeout",
     ["state", "--timeout", "-1s"],
@@ -51,7 +76,7 @@ const usageCases: Array<[string, string[], RegExp]> = [
   [
     "a zero --unreachable-timeout",
     ["run", "--unreachable-timeout", "0s", "--", "true"],
-    /^agora: run: --unreachable-timeout must be positive, got 0s$/,
+    /^agora: run: --unreachable-timeout must be at least 1ms, got 0s$/,
   ],
   ["a bad --agents", ["dev", "--agents", "many"], /--agents/],
   ["a bad agent --resources", ["agent", "--resources", "cpus:x"], /cpus:x|resource/],
