@@ -1,7 +1,8 @@
 /**
  * One exponential backoff for every retry loop (agent registration, status
  * update retries, the scheduler's subscription, the executor's subscription,
- * the master's registry open, the UI's snapshot): `initial · factor^attempt`
+ * the master's registry open, the UI's snapshot, `agora run`'s reads of an
+ * idle task's output): `initial · factor^attempt`
  * capped at `max`, then jittered. Mesos's agent and scheduler driver draw the
  * delay uniformly in the upper half of that interval; that is `jitter: 0.5`.
  * Timers go through the injected {@link Clock}, so unit tests run it on the

@@ -8,6 +8,7 @@
  * terminal update's output tail is printed instead, saying so.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
+import { Backoff } from "../../infra/backoff.ts";
 import { type Clock, systemClock } from "../../infra/clock.ts";
 import { request } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -116,7 +117,12 @@ export class OutputFollower {
   }
 
   async #follow(): Promise<boolean> {
-    let delay = FOLLOW_MIN_MS;
+    // idle reads back off from FOLLOW_MIN_MS, doubling to FOLLOW_MAX_MS; any output starts over
+    const idle = new Backoff({
+      initialMs: FOLLOW_MIN_MS,
+      maxMs: FOLLOW_MAX_MS,
+      clock: this.#clock,
+    });
     for (;;) {
       const ended = this.#ended;
       let progressed = false;
@@ -138,10 +144,10 @@ export class OutputFollower {
       if (failed && ended) this.#failures++;
       if (ended && complete) return true;
       if (ended && this.#failures >= FINAL_READ_ATTEMPTS) return false;
-      delay = progressed ? FOLLOW_MIN_MS : Math.min(FOLLOW_MAX_MS, delay * 2);
+      if (progressed) idle.reset();
       // A full read means more is waiting: read again at once.
       if (progressed && !complete) continue;
-      await this.#sleep(ended ? FOLLOW_MIN_MS : delay);
+      await this.#sleep(ended ? FOLLOW_MIN_MS : idle.next());
     }
   }
 
