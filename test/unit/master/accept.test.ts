@@ -331,3 +331,63 @@ test("launch - TASK_STAGING is never sent as an update; only a reconciliation an
   h.update(aid, fid, { taskId: "s1", state: "TASK_RUNNING" });
   t.like(h.updatesTo(fid, mark).at(-1), { taskId: "s1", state: "TASK_RUNNING" });
 });
+
+test("accept - tasks that do not fit: ok, TASK_ERROR without uuid, the offer used up, the rest under the default filter", (t) => {
+  const { h, fid, aid, offer } = setup();
+  const mark = h.mark();
+  // the call answers ok (a failure would throw here)
+  h.call(fid, acceptCall([offer.offerId], [task("huge", aid, { cpus: 8 })]));
+  const updates = h.updatesTo(fid, mark);
+  t.is(updates.length, 1);
+  t.like(updates[0], {
+    taskId: "huge",
+    state: "TASK_ERROR",
+    reason: "REASON_TASK_INVALID",
+    source: "SOURCE_MASTER",
+  });
+  t.is(updates[0]?.uuid, undefined, "nothing to acknowledge");
+  t.deepEqual(h.sentTo("agent", aid, "agent.runTask", mark), [], "nothing launched");
+  // the offer is used up: accepting it again is NOT_FOUND (and drops that task)
+  const again = t.throws(
+    () => h.call(fid, acceptCall([offer.offerId], [task("small", aid, { cpus: 1 })])),
+    { instanceOf: AgoraError },
+  );
+  t.is(again?.code, ErrorCode.NotFound);
+  // everything went back to the pool under the default 5 s filter
+  const framework = h.ctx.frameworks.get(fid)!;
+  t.deepEqual(
+    framework.filters.map((f) => [`${f.resources}`, f.expiresAt - h.clock.now()]),
+    [["cpus:4;mem:4096", 5000]],
+  );
+  const mark2 = h.mark();
+  h.core.allocator.run();
+  t.deepEqual(h.offersTo(fid, mark2), [], "held back by the filter");
+  h.advance(5000);
+  t.deepEqual(h.offersTo(fid, mark2)[0]?.resources, { cpus: 4, mem: 4096 });
+  t.deepEqual(h.invariants(), []);
+});
+
+test("decline - a filter holds back only offers contained in the refused resources: more freed is offered at once", (t) => {
+  const { h, fid, aid, offer } = setup();
+  h.call(fid, acceptCall([offer.offerId], [task("t1", aid, { cpus: 1, mem: 1024 })], 0));
+  let mark = h.mark();
+  h.core.allocator.run();
+  const rest = h.offersTo(fid, mark)[0];
+  t.deepEqual(rest?.resources, { cpus: 3, mem: 3072 });
+  h.call(fid, {
+    type: "scheduler.decline",
+    offerIds: [rest!.offerId],
+    filters: { refuseSeconds: 60 },
+  });
+  mark = h.mark();
+  h.advance(10_000);
+  t.deepEqual(h.offersTo(fid, mark), [], "the same resources stay held back");
+  h.update(aid, fid, { taskId: "t1", state: "TASK_FINISHED" });
+  h.core.allocator.run();
+  t.deepEqual(
+    h.offersTo(fid, mark).map((o) => o.resources),
+    [{ cpus: 4, mem: 4096 }],
+    "an offer larger than the refused one is not contained in it: made before the filter ends",
+  );
+  t.deepEqual(h.invariants(), []);
+});
