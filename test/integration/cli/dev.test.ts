@@ -65,11 +65,19 @@ test("agora dev - comes up, serves agora state and run, and Ctrl-C leaves nothin
 
   const state = await runAgora(["state", "--nats", url!]);
   t.is(state.code, 0, state.stderr);
-  const parsed = JSON.parse(state.stdout) as { agents: Array<{ hostname: string }> };
+  const parsed = JSON.parse(state.stdout) as {
+    agents: Array<{ hostname: string; resources: Record<string, unknown>; free?: unknown }>;
+  };
   t.deepEqual(
     parsed.agents.map((a) => a.hostname),
     ["agent-1"],
   );
+  // --agent-resources gives cpus and mem; disk and ports are detected and added (protocol/README)
+  const agent = parsed.agents[0]!;
+  t.like(agent.resources, { cpus: 2, mem: 1024 });
+  t.true(typeof agent.resources.disk === "number" && agent.resources.disk > 0, "detected disk");
+  t.true(Array.isArray(agent.resources.ports), "detected ports");
+  t.truthy(agent.free, "the state shows each agent's free resources");
 
   // A task that would run for a long time: Ctrl-C on dev must take it down too.
   const run = startAgora(["run", "--nats", url!, "--", "sleep", "300"]);

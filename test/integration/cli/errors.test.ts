@@ -30,6 +30,11 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ["a negative resource", ["run", "--resources", "cpus:-1", "--", "true"], /--resources/],
   ["a bad --env", ["run", "--env", "NOEQUALS", "--", "true"], /--env/],
   ["a bad duration", ["run", "--kill-after", "soon", "--", "true"], /kill-after/],
+  [
+    "a bad --role",
+    ["run", "--role", "a/..", "--", "true"],
+    /^agora: run: --role: invalid role "a\/\.\."$/,
+  ],
   ["run without a command", ["run"], /^agora: run: no command given \(usage: agora run/],
   ["run with an empty command", ["run", "--", ""], /^agora: run: the command is empty/],
   ["run with a blank command", ["run", "--", "  "], /^agora: run: the command is empty/],

@@ -72,6 +72,13 @@ const usageCases: Array<[string, string[], RegExp]> = [
   ["a weight that is not a number", ["weights", "web=heavy"], /weight of web must be a number > 0/],
   ["a zero weight", ["weights", "web=0"], /must be a number > 0/],
   ["a bad role", ["weights", "we b=1"], /invalid role/],
+  // one rule for roles (protocol/README.md "Key"): `.` inside a name is fine, a `..` component is not
+  ["a role with a .. component", ["weights", "a/..=1"], /^agora: weights: invalid role "a\/\.\."$/],
+  [
+    "a quota of a bad role",
+    ["quota", "a/..", "--remove"],
+    /^agora: quota: invalid role "a\/\.\."$/,
+  ],
   ["a bad quota resource", ["quota", "web", "--limit", "cpus:lots"], /--limit/],
   ["a quota change without role", ["quota", "--remove"], /no ROLE given/],
   ["--remove with a limit", ["quota", "web", "--remove", "--limit", "cpus:1"], /--remove cannot/],
