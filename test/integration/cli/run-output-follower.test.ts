@@ -107,6 +107,24 @@ test("agora run output - no agent answers: the terminal update's tail is written
     sinks: { stdout, stderr },
   });
   const tail = Buffer.from("the tail\n");
-  t.false(await follower.finish(tail), "the files were not read");
+  // the line saying what was not read goes to the CLI's own stderr (printError)
+  const printed: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    printed.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  let whole: boolean;
+  try {
+    whole = await follower.finish(tail);
+  } finally {
+    process.stderr.write = write;
+  }
+  t.false(whole, "the files were not read");
   t.is(stdout.bytes().toString(), "the tail\n");
+  t.regex(
+    printed.join(""),
+    /^agora: could not read the sandbox from agent nobody \(.+\); the last 9 bytes of stdout follow$/m,
+    "nothing is cut silently",
+  );
 });
