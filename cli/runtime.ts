@@ -5,7 +5,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { environmentLogLevel } from "../infra/config.ts";
 import { connect, connectionCredentials } from "../infra/connect.ts";
-import type { NatsCredentials } from "../infra/credentials.ts";
+import { credentialsOf } from "../infra/credentials.ts";
 import { createRootLogger, type Logger } from "../infra/logger.ts";
 import { DEFAULT_PRINCIPAL, Subjects } from "../protocol/subjects.ts";
 import { usageError } from "./command.ts";
@@ -56,27 +56,6 @@ export interface NatsTarget {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   principal?: string | undefined;
-}
-
-/** The credentials of a resolved option set (empty strings count as not given). */
-export function credentialsOf(target: NatsTarget): NatsCredentials {
-  const out: NatsCredentials = {};
-  const keys = [
-    "creds",
-    "nkey",
-    "user",
-    "password",
-    "token",
-    "tlsCa",
-    "tlsCert",
-    "tlsKey",
-    "principal",
-  ] as const;
-  for (const key of keys) {
-    const value = target[key];
-    if (value !== undefined && value !== "") out[key] = value;
-  }
-  return out;
 }
 
 /**

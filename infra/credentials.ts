@@ -214,11 +214,17 @@ export const CREDENTIAL_ENV = {
   principal: "AGORA_PRINCIPAL",
 } as const satisfies Record<keyof NatsCredentials, string>;
 
-/** The credentials named by the {@link CREDENTIAL_ENV} variables of `env`. */
-export function credentialsFromEnv(env: Environment): NatsCredentials {
+/**
+ * The credentials of resolved credential options (infra/config.ts
+ * `CREDENTIAL_OPTIONS`, from flags or their {@link CREDENTIAL_ENV} variables);
+ * empty strings count as not given.
+ */
+export function credentialsOf(
+  values: Readonly<Partial<Record<keyof NatsCredentials, string | undefined>>>,
+): NatsCredentials {
   const out: NatsCredentials = {};
-  for (const [key, name] of Object.entries(CREDENTIAL_ENV) as [keyof NatsCredentials, string][]) {
-    const value = env[name];
+  for (const key of Object.keys(CREDENTIAL_ENV) as Array<keyof NatsCredentials>) {
+    const value = values[key];
     if (value !== undefined && value !== "") out[key] = value;
   }
   return out;

@@ -7,7 +7,7 @@
  */
 import { CREDENTIAL_OPTIONS, LOG_LEVELS, type OptionSpecs } from "../../infra/config.ts";
 import { resolveConfig } from "../../infra/config-schema.ts";
-import type { NatsCredentials } from "../../infra/credentials.ts";
+import { credentialsOf } from "../../infra/credentials.ts";
 import {
   DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS,
   DEFAULT_RECOVERY_TIMEOUT_MS,
@@ -130,14 +130,9 @@ export function resolveExecutorConfig(
     }
     return given;
   };
-  const credentials: NatsCredentials = {};
-  for (const key of Object.keys(CREDENTIAL_OPTIONS) as Array<keyof typeof CREDENTIAL_OPTIONS>) {
-    const value = values[key];
-    if (value !== undefined && value !== "") credentials[key] = value;
-  }
   return {
     natsUrl: required(values.natsUrl, EXECUTOR_ENV.natsUrl),
-    credentials,
+    credentials: credentialsOf(values),
     subjectPrefix: values.subjectPrefix,
     agentId: id(values.agentId, EXECUTOR_ENV.agentId),
     agentPrincipal: id(values.agentPrincipal, EXECUTOR_ENV.agentPrincipal),

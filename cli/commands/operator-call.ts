@@ -9,20 +9,13 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { COMMON_OPTIONS, type OptionSpecs } from "../../infra/config.ts";
 import { closeGracefully } from "../../infra/connect.ts";
-import { hasAuth, redactServers } from "../../infra/credentials.ts";
+import { credentialsOf, hasAuth, redactServers } from "../../infra/credentials.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../infra/defaults.ts";
 import { request } from "../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
 import type { Message, MessageOf, MessageType } from "../../protocol/registry.ts";
 import { DEFAULT_PRINCIPAL } from "../../protocol/subjects.ts";
-import {
-  cliLogger,
-  connectCli,
-  credentialsOf,
-  type NatsTarget,
-  principalOf,
-  subjectsFor,
-} from "../runtime.ts";
+import { cliLogger, connectCli, type NatsTarget, principalOf, subjectsFor } from "../runtime.ts";
 
 /** Options of every operator command: NATS URL, prefix and the reply deadline. */
 export const OPERATOR_OPTIONS = {

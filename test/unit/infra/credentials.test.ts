@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
+import { CREDENTIAL_OPTIONS, resolveOptions } from "../../../infra/config.ts";
 import {
-  credentialsFromEnv,
+  credentialsOf,
   devCredentialsFor,
   natsAuthOptions,
   redactServers,
@@ -53,7 +54,8 @@ test("credentials - tls:// URLs and a CA turn TLS on; cert without key is a usag
 
 test("credentials - the principal sets the inbox prefix", (t) => {
   t.is(natsAuthOptions(["nats://h:1"], { principal: "alice" }).inboxPrefix, "_INBOX_alice");
-  t.deepEqual(credentialsFromEnv({ AGORA_NKEY: "/k.nk", AGORA_PRINCIPAL: "p", OTHER: "x" }), {
+  const env = { AGORA_NKEY: "/k.nk", AGORA_PRINCIPAL: "p", AGORA_NATS_TOKEN: "", OTHER: "x" };
+  t.deepEqual(credentialsOf(resolveOptions(CREDENTIAL_OPTIONS, { env }).values), {
     nkey: "/k.nk",
     principal: "p",
   });
