@@ -3,13 +3,8 @@ import type { ExecutorInfo, TaskInfo } from "../../../protocol/common.ts";
 import { TaskSource, TaskState } from "../../../protocol/common.ts";
 import { echoExecutorScript } from "../../helpers/bundle.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import {
-  commandTask,
-  processesWithEnv,
-  startAgentFixture,
-  testFramework,
-  waitFor,
-} from "./helpers.ts";
+import { eventually } from "../../helpers/wait.ts";
+import { commandTask, processesWithEnv, startAgentFixture, testFramework } from "./helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
 
@@ -113,7 +108,7 @@ test("custom executor - acknowledgements reach the executor", async (t) => {
     data: text.encode("fail"),
   });
   await fx.master.waitForState(task.taskId, TaskState.Failed);
-  await waitFor("executor.acknowledged", () => seen.includes("executor.acknowledged"));
+  await eventually(() => seen.includes("executor.acknowledged"), "executor.acknowledged");
   t.pass();
 });
 
@@ -126,6 +121,9 @@ test("custom executor - shutting the framework down stops its executor", async (
   await fx.master.waitForState(task.taskId, TaskState.Running);
   t.is((await processesWithEnv("AGORA_EXECUTOR_ID", "doomed")).length > 0, true);
   fx.master.send({ type: "agent.shutdownFramework", frameworkId: framework.frameworkId });
-  await waitFor("the executor to exit", () => fx.agent.metrics.get("executors_terminated") === 1);
+  await eventually(
+    () => fx.agent.metrics.get("executors_terminated") === 1,
+    "the executor to exit",
+  );
   t.deepEqual((await processesWithEnv("AGORA_AGENT_ID", fx.master.agentId)).length, 0);
 });

@@ -12,13 +12,8 @@ import test from "ava";
 import { containerIdFor, isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import {
-  containerDirs,
-  detectForTests,
-  testClock,
-  testRoot,
-  waitFor,
-} from "../isolation/helpers.ts";
+import { eventually } from "../../helpers/wait.ts";
+import { containerDirs, detectForTests, testClock, testRoot } from "../isolation/helpers.ts";
 import { commandTask, testFramework } from "./helpers.ts";
 import { startRecoveryFixture } from "./recovery-helpers.ts";
 
@@ -83,7 +78,7 @@ test("default executor recovery - a restarted agent reattaches the default execu
   const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
   t.is(finished.exitCode, 0);
   if (isolated) {
-    await waitFor("the nested cgroup to be removed", () => nested().length === 0);
+    await eventually(() => nested().length === 0, "the nested cgroup to be removed");
     t.deepEqual(nested(), []);
   }
   second.child.kill("SIGTERM");

@@ -14,13 +14,13 @@ import test from "ava";
 import { isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import {
   cgroupTest,
   containerDirs,
   detectForTests,
   testClock,
   testRoot,
-  waitFor,
 } from "../isolation/helpers.ts";
 import { commandTask, testFramework } from "./helpers.ts";
 import { type RecoveryFixture, startRecoveryFixture } from "./recovery-helpers.ts";
@@ -91,7 +91,7 @@ cgtest(
     const restartedAt = fx.mark();
     const second = fx.startAgent(ISOLATED);
     await fx.registered(restartedAt);
-    await waitFor("the orphan to be destroyed", () => containers(fx, "orphan-").length === 0);
+    await eventually(() => containers(fx, "orphan-").length === 0, "the orphan to be destroyed");
     // Reattached: the same container holds the same executor, which finishes its task.
     t.deepEqual(containers(fx, `${task.taskId}-`), dirs);
     t.true(
@@ -100,7 +100,7 @@ cgtest(
     await writeFile(path.join(sandbox(fx, framework.frameworkId, task.taskId), "go"), "");
     const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
     t.is(finished.exitCode, 0);
-    await waitFor("the container to be destroyed", () => dirs.every((d) => !existsSync(d)));
+    await eventually(() => dirs.every((d) => !existsSync(d)), "the container to be destroyed");
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
   },
@@ -126,7 +126,7 @@ cgtest(
     await fx.registered(restartedAt);
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
     t.regex(failed.message ?? "", /cleanup/);
-    await waitFor("the container to be destroyed", () => dirs.every((d) => !existsSync(d)));
+    await eventually(() => dirs.every((d) => !existsSync(d)), "the container to be destroyed");
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
   },
@@ -151,8 +151,9 @@ cgtest(
     const restartedAt = fx.mark();
     const second = fx.startAgent(ISOLATED);
     await fx.registered(restartedAt);
-    await waitFor("the lost id's container to be destroyed", () =>
-      dirs.every((d) => !existsSync(d)),
+    await eventually(
+      () => dirs.every((d) => !existsSync(d)),
+      "the lost id's container to be destroyed",
     );
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);

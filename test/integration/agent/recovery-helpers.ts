@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { isAlive } from "../../../actors/shared/process-tree.ts";
 import { connect } from "../../../infra/connect.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
-import { eventually, WAIT_MS } from "../../helpers/wait.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { type AgoraProcess, startAgora } from "../cli/helpers.ts";
 import { processesWithEnv, TestMaster, testSubjects } from "./helpers.ts";
 
@@ -85,7 +85,7 @@ export async function startRecoveryFixture(url: string): Promise<RecoveryFixture
         encodeURIComponent(executorId),
         "executor.json",
       );
-      await until("the executor checkpoint", async () => existsSync(file));
+      await eventually(() => existsSync(file), "the executor checkpoint");
       return (JSON.parse(await readFile(file, "utf8")) as { pid: number }).pid;
     },
     mark: () => master.received.length,
@@ -128,27 +128,18 @@ export function taskProcesses(taskId: string): Promise<number[]> {
   return processesWithEnv("AGORA_EXECUTOR_ID", taskId);
 }
 
-/** Polls an async condition until it holds (50 ms apart), or fails after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = WAIT_MS,
-): Promise<void> {
-  await eventually(check, what, timeoutMs, { everyMs: 50 });
-}
-
 /** Waits until no process of the task is alive. */
-export function waitForNoProcesses(taskId: string, timeoutMs?: number): Promise<void> {
-  return until(
-    `no process of ${taskId}`,
+export async function waitForNoProcesses(taskId: string, timeoutMs?: number): Promise<void> {
+  await eventually(
     async () => (await taskProcesses(taskId)).length === 0,
+    `no process of ${taskId}`,
     timeoutMs,
   );
 }
 
 /** Waits until `pid` has exited. */
-export function waitForExit(pid: number): Promise<void> {
-  return until(`pid ${pid} to exit`, async () => !isAlive(pid) || isZombie(pid));
+export async function waitForExit(pid: number): Promise<void> {
+  await eventually(() => !isAlive(pid) || isZombie(pid), `pid ${pid} to exit`);
 }
 
 function isZombie(pid: number): boolean {

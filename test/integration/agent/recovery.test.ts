@@ -12,12 +12,12 @@ import test from "ava";
 import { TaskReason, TaskState } from "../../../protocol/common.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { commandTask, testFramework } from "./helpers.ts";
 import {
   listFiles,
   startRecoveryFixture,
   taskProcesses,
-  until,
   waitForExit,
   waitForNoProcesses,
 } from "./recovery-helpers.ts";
@@ -56,10 +56,10 @@ test.serial(
       "tasks",
       `${task.taskId}.json`,
     );
-    await until("the checkpoint", async () => {
+    await eventually(async () => {
       const text = await readFile(taskFile, "utf8").catch(() => "");
       return text.includes(`"acked":["${starting.uuid}"]`) && text.includes(running.uuid!);
-    });
+    }, "the checkpoint");
     await fx.kill(first);
 
     const restartedAt = fx.mark();
@@ -113,8 +113,10 @@ test.serial(
     t.is(finishes.size, 1);
     t.false(fx.master.updates(task.taskId).some((s) => s.state === TaskState.Failed));
     // The closed task leaves no checkpoint behind.
-    await until("the task checkpoint to go", async () =>
-      (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+    await eventually(
+      async () =>
+        (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+      "the task checkpoint to go",
     );
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
@@ -134,7 +136,10 @@ test.serial(
     fx.master.runTask(framework, [task]);
     await fx.master.waitForState(task.taskId, TaskState.Running);
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
-    await until("the task's processes", async () => (await taskProcesses(task.taskId)).length >= 3);
+    await eventually(
+      async () => (await taskProcesses(task.taskId)).length >= 3,
+      "the task's processes",
+    );
     await fx.kill(first);
     process.kill(executorPid, "SIGKILL");
     await waitForExit(executorPid);
@@ -153,8 +158,10 @@ test.serial(
       "the failure is reported by its update, not twice",
     );
     // Reported once: acknowledged, the stream is closed and its checkpoint gone.
-    await until("the executor checkpoint to go", async () =>
-      (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+    await eventually(
+      async () =>
+        (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+      "the executor checkpoint to go",
     );
     t.is(fx.master.updates(task.taskId).filter((s) => s.state === TaskState.Failed).length, 1);
   },
@@ -172,7 +179,10 @@ test.serial(
     fx.master.runTask(framework, [task]);
     await fx.master.waitForState(task.taskId, TaskState.Running);
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
-    await until("the task's processes", async () => (await taskProcesses(task.taskId)).length >= 3);
+    await eventually(
+      async () => (await taskProcesses(task.taskId)).length >= 3,
+      "the task's processes",
+    );
     process.kill(executorPid, "SIGKILL");
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
     t.is(failed.reason, TaskReason.ExecutorTerminated);

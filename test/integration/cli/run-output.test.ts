@@ -16,10 +16,10 @@ import { request, requestState } from "../../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { VERY_SLOW_WAIT_MS } from "../../helpers/wait.ts";
 import { startCluster } from "../e2e/helpers.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const WAIT_MS = 90_000;
 const subjects = new Subjects("cliout");
 
 const test = anyTest as TestFn<{
@@ -65,7 +65,7 @@ function readFile(
     subjects.agentFiles(agentId),
     { type: "files.read", ...fields },
     ["files.data"],
-    WAIT_MS,
+    VERY_SLOW_WAIT_MS,
   );
 }
 
@@ -92,12 +92,13 @@ test("agora run - streams the task's stdout while it runs and says where the san
   const run = startAgora(["run", ...t.context.args, "--name", "streamer", "--", script]);
   t.teardown(() => run.child.kill("SIGKILL"));
   await run.stdout
-    .waitFor((line) => line === "line 1", { timeoutMs: WAIT_MS })
+    .waitFor((line) => line === "line 1", { timeoutMs: VERY_SLOW_WAIT_MS })
     .catch((err) => {
       t.log(run.stderr.items.join("\n"));
       throw err;
     });
-  const state = (await requestState(t.context.nc, subjects.masterOperator(), WAIT_MS)).state;
+  const state = (await requestState(t.context.nc, subjects.masterOperator(), VERY_SLOW_WAIT_MS))
+    .state;
   const tasks = state.frameworks.filter((f) => f.name === "streamer").flatMap((f) => f.tasks);
   t.is(tasks.length, 1);
   // The master may not have the executor's TASK_RUNNING yet: what counts is that the task has not ended.
