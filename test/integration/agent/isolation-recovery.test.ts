@@ -23,7 +23,7 @@ import {
   testRoot,
 } from "../isolation/helpers.ts";
 import { commandTask, testFramework } from "./helpers.ts";
-import { type RecoveryFixture, startRecoveryFixture } from "./recovery-helpers.ts";
+import { type RecoveryFixture, startRecoveryFixture, WAIT_FOR_GO } from "./recovery-helpers.ts";
 
 const detection = await detectForTests(testRoot());
 const nats = useNatsServer(test, { jetstream: false });
@@ -32,9 +32,6 @@ const cgtest = cgroupTest(test, detection);
 test.after.always(async () => {
   await isolatorFor(detection, { clock: testClock }).removeRoot();
 });
-
-/** A task that runs until a file `go` appears in its sandbox, then prints done. */
-const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 const ISOLATED = ["--isolation", "cgroups", "--cgroups-root", detection.root];
 
@@ -46,20 +43,6 @@ function containers(fx: RecoveryFixture, prefix: string): string[] {
           .filter((n) => n.startsWith(prefix))
           .map((n) => path.join(dir, n))
       : [],
-  );
-}
-
-function sandbox(fx: RecoveryFixture, frameworkId: string, executorId: string): string {
-  return path.join(
-    fx.workDir,
-    "slaves",
-    fx.master.agentId,
-    "frameworks",
-    frameworkId,
-    "executors",
-    executorId,
-    "runs",
-    "latest",
   );
 }
 
@@ -97,7 +80,7 @@ cgtest(
     t.true(
       readFileSync(path.join(memoryDir, "cgroup.procs"), "utf8").includes(String(executorPid)),
     );
-    await writeFile(path.join(sandbox(fx, framework.frameworkId, task.taskId), "go"), "");
+    await writeFile(path.join(fx.sandbox(framework.frameworkId, task.taskId), "go"), "");
     const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
     t.is(finished.exitCode, 0);
     await eventually(() => dirs.every((d) => !existsSync(d)), "the container to be destroyed");

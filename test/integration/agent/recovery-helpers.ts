@@ -9,11 +9,20 @@ import os from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { isAlive } from "../../../actors/shared/process-tree.ts";
+import { executorDir } from "../../../actors/shared/sandbox.ts";
 import { connect } from "../../../infra/connect.ts";
+import type { FrameworkRef } from "../../../protocol/agents.ts";
+import { type TaskInfo, TaskState } from "../../../protocol/common.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
 import { eventually } from "../../helpers/wait.ts";
 import { type AgoraProcess, startAgora } from "../cli/helpers.ts";
-import { processesWithEnv, TestMaster, testSubjects } from "./helpers.ts";
+import {
+  commandTask,
+  processesWithEnv,
+  TestMaster,
+  testFramework,
+  testSubjects,
+} from "./helpers.ts";
 
 /** One recovery scenario: a NATS connection, a test master, a work dir and agent processes. */
 export interface RecoveryFixture {
@@ -31,8 +40,25 @@ export interface RecoveryFixture {
   mark(): number;
   /** Waits for a heartbeat received after `from`: the agent is (re)registered and listening. */
   registered(from?: number): Promise<void>;
+  /**
+   * Starts `agora agent` (with `extra`), waits for its registration, runs a command task of a
+   * new framework on it and waits for TASK_RUNNING.
+   */
+  runningTask(command: string, extra?: string[]): Promise<RunningTask>;
+  /** The latest run directory (sandbox) of an executor. */
+  sandbox(frameworkId: string, executorId: string): string;
   dispose(): Promise<void>;
 }
+
+/** A task of {@link RecoveryFixture.runningTask}, and the agent that runs it. */
+export interface RunningTask {
+  agent: AgoraProcess;
+  framework: FrameworkRef;
+  task: TaskInfo;
+}
+
+/** A task that runs until a file `go` appears in its sandbox, then prints done. */
+export const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 export async function startRecoveryFixture(url: string): Promise<RecoveryFixture> {
   const nc = await connect({ servers: url, name: "recovery-test" });
@@ -89,6 +115,17 @@ export async function startRecoveryFixture(url: string): Promise<RecoveryFixture
       return (JSON.parse(await readFile(file, "utf8")) as { pid: number }).pid;
     },
     mark: () => master.received.length,
+    async runningTask(command, extra = []) {
+      const agent = fixture.startAgent(extra);
+      await fixture.registered();
+      const framework = testFramework();
+      const task = commandTask(master, command);
+      master.runTask(framework, [task]);
+      await master.waitForState(task.taskId, TaskState.Running);
+      return { agent, framework, task };
+    },
+    sandbox: (frameworkId, executorId) =>
+      path.join(executorDir(workDir, master.agentId, frameworkId, executorId), "runs", "latest"),
     async registered(from = 0) {
       await master.waitFor("a heartbeat", () =>
         master.received.slice(from).some((r) => r.msg.type === "agent.heartbeat"),

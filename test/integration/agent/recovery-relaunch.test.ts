@@ -16,19 +16,14 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import test from "ava";
 import { AgentStateStore, type TaskCheckpoint } from "../../../actors/agent/state-store.ts";
-import { executorDir } from "../../../actors/shared/sandbox.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { Metrics } from "../../../infra/metrics.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import { eventually } from "../../helpers/wait.ts";
-import { commandTask, testFramework } from "./helpers.ts";
-import { startRecoveryFixture } from "./recovery-helpers.ts";
+import { startRecoveryFixture, WAIT_FOR_GO } from "./recovery-helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
-
-/** A task that runs until a file `go` appears in its sandbox. */
-const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 /** The task's checkpoint as the agent's store reads it back. */
 async function taskCheckpointOf(
@@ -44,12 +39,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, WAIT_FOR_GO);
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask(WAIT_FOR_GO);
     const store = new AgentStateStore(fx.workDir, silentLogger(), new Metrics());
     await eventually(
       async () => (await taskCheckpointOf(store, task.taskId))?.launched,
@@ -80,12 +70,7 @@ test.serial(
     );
     t.deepEqual(errors(), [], "a second launch was answered TASK_ERROR");
 
-    const sandbox = path.join(
-      executorDir(fx.workDir, fx.master.agentId, framework.frameworkId, task.taskId),
-      "runs",
-      "latest",
-    );
-    await writeFile(path.join(sandbox, "go"), "");
+    await writeFile(path.join(fx.sandbox(framework.frameworkId, task.taskId), "go"), "");
     const terminal = await fx.master.waitFor("the task's end", () =>
       fx.master
         .updates(task.taskId)

@@ -18,14 +18,12 @@ import {
   listFiles,
   startRecoveryFixture,
   taskProcesses,
+  WAIT_FOR_GO,
   waitForExit,
   waitForNoProcesses,
 } from "./recovery-helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
-
-/** A task that runs until a file `go` appears in its sandbox, then prints done. */
-const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 type Reregister = MessageOf<"agent.reregister">;
 
@@ -89,18 +87,7 @@ test.serial(
     // The same executor process runs on.
     t.true((await taskProcesses(task.taskId)).includes(executorPid));
 
-    const sandbox = path.join(
-      fx.workDir,
-      "slaves",
-      fx.master.agentId,
-      "frameworks",
-      framework.frameworkId,
-      "executors",
-      task.taskId,
-      "runs",
-      "latest",
-    );
-    await writeFile(path.join(sandbox, "go"), "");
+    await writeFile(path.join(fx.sandbox(framework.frameworkId, task.taskId), "go"), "");
     const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
     t.is(finished.exitCode, 0);
     await waitForExit(executorPid);
@@ -128,13 +115,8 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
     // The task forks a child of its own: both must go.
-    const task = commandTask(fx.master, "sleep 300 & sleep 301; wait");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask("sleep 300 & sleep 301; wait");
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
     await eventually(
       async () => (await taskProcesses(task.taskId)).length >= 3,
@@ -172,12 +154,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300 & sleep 301; wait");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { framework, task } = await fx.runningTask("sleep 300 & sleep 301; wait");
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
     await eventually(
       async () => (await taskProcesses(task.taskId)).length >= 3,
@@ -196,12 +173,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
     fx.startAgent(["--recover", "cleanup"]);
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
@@ -220,12 +192,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
     const taskFile = path.join(
       fx.workDir,
@@ -309,12 +276,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask("sleep 300");
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
     await fx.kill(first);
     // A stopped executor is alive but cannot answer executor.reconnect.
@@ -349,12 +311,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
     await rm(path.join(fx.workDir, "meta", "agent.json"));
     const restartedAt = fx.mark();
