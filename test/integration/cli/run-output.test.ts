@@ -9,50 +9,31 @@ import os from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import anyTest, { type TestFn } from "ava";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request, requestState } from "../../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
 import { VERY_SLOW_WAIT_MS } from "../../helpers/wait.ts";
-import { startCluster } from "../e2e/helpers.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
 const subjects = new Subjects("cliout");
 
-const test = anyTest as TestFn<{
-  server: NatsServer;
-  cluster: LocalCluster;
-  nc: NatsConnection;
-  args: string[];
-  agentId: string;
-}>;
+const test = anyTest as TestFn<ClusterContext & { nc: NatsConnection; agentId: string }>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "agent-out", resources: "cpus:4;mem:4096" }],
-  });
-  const nc = await connect({ servers: server.url, name: "observer" });
-  const agentId = cluster.agents[0]?.agent.agentId();
-  if (agentId === undefined) throw new Error("the agent has no id");
-  t.context = {
-    server,
-    cluster,
-    nc,
-    agentId,
-    args: ["--nats", server.url, "--prefix", subjects.prefix],
-  };
-});
-
-test.after.always(async (t) => {
+test.serial.after.always(async (t) => {
   if (t.context.nc) await closeGracefully(t.context.nc);
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+});
+useCluster(test, {
+  prefix: subjects.prefix,
+  agents: [{ hostname: "agent-out", resources: "cpus:4;mem:4096" }],
+});
+test.serial.before(async (t) => {
+  t.context.nc = await connect({ servers: t.context.server.url, name: "observer" });
+  const agentId = t.context.cluster.agents[0]?.agent.agentId();
+  if (agentId === undefined) throw new Error("the agent has no id");
+  t.context.agentId = agentId;
 });
 
 function readFile(
