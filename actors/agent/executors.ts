@@ -648,6 +648,7 @@ export class ExecutorManager {
       { frameworkId, executorId, pid: executor.pid },
       first ? "executor subscribed" : "executor resubscribed",
     );
+    this.#reportedLaunched(executor, msg.tasks ?? []);
     for (const status of msg.unacknowledgedUpdates ?? []) {
       const record = this.#tasks.get(key(frameworkId, status.taskId));
       if (status.uuid !== undefined && record?.acked.includes(status.uuid)) {
@@ -681,6 +682,31 @@ export class ExecutorManager {
       executorId,
       ...(capabilities === undefined ? {} : { frameworkCapabilities: capabilities }),
     };
+  }
+
+  /**
+   * The tasks a (re)subscribing executor reports it runs were launched, whatever the
+   * checkpoint says (an agent that crashed between sending the launch and checkpointing
+   * it): they leave the queued launches and are checkpointed as launched, never sent again.
+   */
+  #reportedLaunched(executor: ExecutorRecord, tasks: readonly TaskInfo[]): void {
+    if (tasks.length === 0) return;
+    const reported = new Set(tasks.map((task) => task.taskId));
+    // A group goes out whole: one task of it reported means the whole group was launched.
+    for (const group of executor.queuedGroups.splice(0)) {
+      if (!group.taskIds.some((id) => reported.has(id))) executor.queuedGroups.push(group);
+      else for (const id of group.taskIds) reported.add(id);
+    }
+    const queued = executor.queued.splice(0);
+    executor.queued.push(...queued.filter((taskId) => !reported.has(taskId)));
+    for (const taskId of reported) {
+      const record = this.#tasks.get(key(executor.frameworkId, taskId));
+      if (record === undefined || record.executorId !== executor.executorId || record.launched) {
+        continue;
+      }
+      record.launched = true;
+      this.checkpointTask(executor.frameworkId, taskId);
+    }
   }
 
   /** A status update from an executor (`executor.update`). */

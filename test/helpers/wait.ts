@@ -7,6 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 
 /** Default deadline of a wait in integration tests. */
 export const WAIT_MS = 20_000;
+/** The deadline of a wait over an emulated cluster of hundreds of agents (bench tests). */
+export const SLOW_WAIT_MS = 3 * WAIT_MS;
+/** The deadline of a wait on `agora run` processes from a cold start on a loaded machine. */
+export const VERY_SLOW_WAIT_MS = 4.5 * WAIT_MS;
 
 /** How {@link eventually} waits, besides its deadline. */
 export interface EventuallyOptions {
@@ -16,6 +20,12 @@ export interface EventuallyOptions {
   retryErrors?: boolean;
   /** Says more on timeout (what was seen instead). */
   diagnose?: () => string;
+  /**
+   * Subscribes to the events that change what `check` reads (a message
+   * recorded): each one checks again at once, besides every `everyMs`.
+   * Returns its unsubscribe.
+   */
+  wake?: (wake: () => void) => () => void;
 }
 
 /**
@@ -43,8 +53,26 @@ export async function eventually<T>(
       const more = options.diagnose === undefined ? "" : `\n${options.diagnose()}`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}${more}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 20));
+    await pause(options.everyMs ?? 20, options.wake);
   }
+}
+
+/** Resolves after `ms`, or earlier at a `wake` event. */
+function pause(ms: number, wake: EventuallyOptions["wake"]): Promise<void> {
+  return new Promise((resolve) => {
+    let off: (() => void) | undefined;
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      off?.();
+      resolve();
+    };
+    const timer = setTimeout(end, ms);
+    off = wake?.(end);
+    if (done) off?.();
+  });
 }
 
 /** Waits until `file` exists and holds a whole line (a process wrote it); returns it, trimmed. */

@@ -1,34 +1,25 @@
-import { fileURLToPath } from "node:url";
 import test from "ava";
 import type { ExecutorInfo, TaskInfo } from "../../../protocol/common.ts";
 import { TaskSource, TaskState } from "../../../protocol/common.ts";
+import { echoExecutorScript } from "../../helpers/bundle.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import {
-  commandTask,
-  processesWithEnv,
-  startAgentFixture,
-  testFramework,
-  waitFor,
-} from "./helpers.ts";
+import { eventually } from "../../helpers/wait.ts";
+import { commandTask, processesWithEnv, startAgentFixture, testFramework } from "./helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
 
 const text = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The echo executor fixture, started without a shell. */
-function echoExecutor(executorId = "echo"): ExecutorInfo {
+/** The echo executor fixture (bundled: plain `node file.mjs`), started without a shell. */
+async function echoExecutor(executorId = "echo"): Promise<ExecutorInfo> {
   return {
     executorId,
     name: "echo executor",
     command: {
       shell: false,
       value: process.execPath,
-      arguments: [
-        "--import",
-        import.meta.resolve("tsx"),
-        fileURLToPath(new URL("../../fixtures/echo-executor.ts", import.meta.url)),
-      ],
+      arguments: [await echoExecutorScript()],
     },
   };
 }
@@ -42,7 +33,7 @@ test("custom executor - receives launches and messages and sends updates through
   const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
-  const executor = echoExecutor();
+  const executor = await echoExecutor();
   const first = customTask(commandTask(fx.master, "-"), executor, "payload-1");
   fx.master.runTask(framework, [first]);
   const running = await fx.master.waitForState(first.taskId, TaskState.Running);
@@ -94,7 +85,7 @@ test("custom executor - acknowledgements reach the executor", async (t) => {
   const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
-  const task = customTask(commandTask(fx.master, "-"), echoExecutor("acked"));
+  const task = customTask(commandTask(fx.master, "-"), await echoExecutor("acked"));
   fx.master.runTask(framework, [task]);
   await fx.master.waitForState(task.taskId, TaskState.Running);
   // The agent forwards the ack as executor.acknowledged; watch the executor's subject.
@@ -117,7 +108,7 @@ test("custom executor - acknowledgements reach the executor", async (t) => {
     data: text.encode("fail"),
   });
   await fx.master.waitForState(task.taskId, TaskState.Failed);
-  await waitFor("executor.acknowledged", () => seen.includes("executor.acknowledged"));
+  await eventually(() => seen.includes("executor.acknowledged"), "executor.acknowledged");
   t.pass();
 });
 
@@ -125,11 +116,14 @@ test("custom executor - shutting the framework down stops its executor", async (
   const fx = await startAgentFixture(nats().url);
   t.teardown(() => fx.dispose());
   const framework = testFramework();
-  const task = customTask(commandTask(fx.master, "-"), echoExecutor("doomed"));
+  const task = customTask(commandTask(fx.master, "-"), await echoExecutor("doomed"));
   fx.master.runTask(framework, [task]);
   await fx.master.waitForState(task.taskId, TaskState.Running);
   t.is((await processesWithEnv("AGORA_EXECUTOR_ID", "doomed")).length > 0, true);
   fx.master.send({ type: "agent.shutdownFramework", frameworkId: framework.frameworkId });
-  await waitFor("the executor to exit", () => fx.agent.metrics.get("executors_terminated") === 1);
+  await eventually(
+    () => fx.agent.metrics.get("executors_terminated") === 1,
+    "the executor to exit",
+  );
   t.deepEqual((await processesWithEnv("AGORA_AGENT_ID", fx.master.agentId)).length, 0);
 });

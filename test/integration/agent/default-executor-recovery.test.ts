@@ -12,15 +12,10 @@ import test from "ava";
 import { containerIdFor, isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import {
-  containerDirs,
-  detectForTests,
-  testClock,
-  testRoot,
-  waitFor,
-} from "../isolation/helpers.ts";
+import { eventually } from "../../helpers/wait.ts";
+import { containerDirs, detectForTests, testClock, testRoot } from "../isolation/helpers.ts";
 import { commandTask, testFramework } from "./helpers.ts";
-import { startRecoveryFixture } from "./recovery-helpers.ts";
+import { startRecoveryFixture, WAIT_FOR_GO } from "./recovery-helpers.ts";
 
 const detection = await detectForTests(testRoot());
 const isolated = detection.kind !== "none";
@@ -30,7 +25,6 @@ test.after.always(async () => {
   if (isolated) await isolatorFor(detection, { clock: testClock }).removeRoot();
 });
 
-const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 const ARGS = isolated
   ? ["--isolation", "cgroups", "--cgroups-root", detection.root]
   : ["--isolation", "none"];
@@ -66,24 +60,12 @@ test("default executor recovery - a restarted agent reattaches the default execu
   const second = fx.startAgent(ARGS);
   await fx.registered(restartedAt);
   t.is(await fx.executorPid(framework.frameworkId, "pod"), pid, "the same executor process");
-  const sandbox = path.join(
-    fx.workDir,
-    "slaves",
-    fx.master.agentId,
-    "frameworks",
-    framework.frameworkId,
-    "executors",
-    "pod",
-    "runs",
-    "latest",
-    "tasks",
-    task.taskId,
-  );
+  const sandbox = path.join(fx.sandbox(framework.frameworkId, "pod"), "tasks", task.taskId);
   await writeFile(path.join(sandbox, "go"), "");
   const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
   t.is(finished.exitCode, 0);
   if (isolated) {
-    await waitFor("the nested cgroup to be removed", () => nested().length === 0);
+    await eventually(() => nested().length === 0, "the nested cgroup to be removed");
     t.deepEqual(nested(), []);
   }
   second.child.kill("SIGTERM");

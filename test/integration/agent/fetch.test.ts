@@ -5,10 +5,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import test from "ava";
 import type { ExecutorInfo, TaskInfo } from "../../../protocol/common.ts";
 import { TaskReason, TaskSource, TaskState } from "../../../protocol/common.ts";
+import { echoExecutorScript } from "../../helpers/bundle.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
 import { commandTask, startAgentFixture, testFramework } from "./helpers.ts";
 
@@ -23,9 +23,8 @@ async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<
 /** The echo executor fixture, started by a script the agent fetches into the sandbox. */
 async function fetchedEchoExecutor(dir: string): Promise<ExecutorInfo> {
   const script = path.join(dir, "start-executor.sh");
-  const fixture = fileURLToPath(new URL("../../fixtures/echo-executor.ts", import.meta.url));
-  const tsx = import.meta.resolve("tsx");
-  await writeFile(script, `#!/bin/sh\nexec '${process.execPath}' --import '${tsx}' '${fixture}'\n`);
+  const bundle = await echoExecutorScript();
+  await writeFile(script, `#!/bin/sh\nexec '${process.execPath}' '${bundle}'\n`);
   return {
     executorId: "fetched-echo",
     command: {

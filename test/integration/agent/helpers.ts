@@ -21,6 +21,7 @@ import type { TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { unbatch } from "../../helpers/messages.ts";
+import { eventually, WAIT_MS } from "../../helpers/wait.ts";
 
 /** A logger for tests: silent unless `TEST_LOG` is set. */
 export function testLogger(): Logger {
@@ -33,30 +34,6 @@ export interface Received {
   msg: Message;
   /** Reply subject of a request. */
   reply: string | undefined;
-}
-
-/** Waits until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false,
-  timeoutMs = 20_000,
-  subscribe?: (wake: () => void) => () => void,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, subscribe ? 1000 : 50);
-      const off = subscribe?.(done);
-      function done() {
-        clearTimeout(timer);
-        off?.();
-        resolve();
-      }
-    });
-  }
 }
 
 /** Options of a {@link TestMaster}. */
@@ -143,10 +120,14 @@ export class TestMaster {
   }
 
   /** Waits until `check` holds on what was received. */
-  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-    return waitFor(what, check, timeoutMs, (wake) => {
-      this.#listeners.add(wake);
-      return () => this.#listeners.delete(wake);
+  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+    // Checked at each message received (and every second besides).
+    return eventually(check, what, timeoutMs, {
+      everyMs: 1000,
+      wake: (wake) => {
+        this.#listeners.add(wake);
+        return () => this.#listeners.delete(wake);
+      },
     });
   }
 
@@ -277,7 +258,7 @@ export async function startAgentFixture(
   });
   await agent.start();
   if (options.startMaster !== false) {
-    await waitFor("the agent to register", () => agent.registered());
+    await eventually(() => agent.registered(), "the agent to register");
   }
   const sandbox = (frameworkId: string, executorId: string) =>
     path.join(executorDir(workDir, master.agentId, frameworkId, executorId), "runs", "latest");
@@ -298,9 +279,9 @@ export async function startAgentFixture(
     },
     async waitForSandbox(frameworkId, executorId, file, text) {
       const where = path.join(sandbox(frameworkId, executorId), file);
-      await waitFor(
-        `${text} in ${where}`,
+      await eventually(
         () => existsSync(where) && readFileSync(where, "utf8").includes(text),
+        `${text} in ${where}`,
       );
     },
     async dispose() {

@@ -14,16 +14,16 @@ import test from "ava";
 import { isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import {
   cgroupTest,
   containerDirs,
   detectForTests,
   testClock,
   testRoot,
-  waitFor,
 } from "../isolation/helpers.ts";
 import { commandTask, testFramework } from "./helpers.ts";
-import { type RecoveryFixture, startRecoveryFixture } from "./recovery-helpers.ts";
+import { type RecoveryFixture, startRecoveryFixture, WAIT_FOR_GO } from "./recovery-helpers.ts";
 
 const detection = await detectForTests(testRoot());
 const nats = useNatsServer(test, { jetstream: false });
@@ -32,9 +32,6 @@ const cgtest = cgroupTest(test, detection);
 test.after.always(async () => {
   await isolatorFor(detection, { clock: testClock }).removeRoot();
 });
-
-/** A task that runs until a file `go` appears in its sandbox, then prints done. */
-const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 const ISOLATED = ["--isolation", "cgroups", "--cgroups-root", detection.root];
 
@@ -46,20 +43,6 @@ function containers(fx: RecoveryFixture, prefix: string): string[] {
           .filter((n) => n.startsWith(prefix))
           .map((n) => path.join(dir, n))
       : [],
-  );
-}
-
-function sandbox(fx: RecoveryFixture, frameworkId: string, executorId: string): string {
-  return path.join(
-    fx.workDir,
-    "slaves",
-    fx.master.agentId,
-    "frameworks",
-    frameworkId,
-    "executors",
-    executorId,
-    "runs",
-    "latest",
   );
 }
 
@@ -91,16 +74,16 @@ cgtest(
     const restartedAt = fx.mark();
     const second = fx.startAgent(ISOLATED);
     await fx.registered(restartedAt);
-    await waitFor("the orphan to be destroyed", () => containers(fx, "orphan-").length === 0);
+    await eventually(() => containers(fx, "orphan-").length === 0, "the orphan to be destroyed");
     // Reattached: the same container holds the same executor, which finishes its task.
     t.deepEqual(containers(fx, `${task.taskId}-`), dirs);
     t.true(
       readFileSync(path.join(memoryDir, "cgroup.procs"), "utf8").includes(String(executorPid)),
     );
-    await writeFile(path.join(sandbox(fx, framework.frameworkId, task.taskId), "go"), "");
+    await writeFile(path.join(fx.sandbox(framework.frameworkId, task.taskId), "go"), "");
     const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
     t.is(finished.exitCode, 0);
-    await waitFor("the container to be destroyed", () => dirs.every((d) => !existsSync(d)));
+    await eventually(() => dirs.every((d) => !existsSync(d)), "the container to be destroyed");
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
   },
@@ -126,7 +109,7 @@ cgtest(
     await fx.registered(restartedAt);
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
     t.regex(failed.message ?? "", /cleanup/);
-    await waitFor("the container to be destroyed", () => dirs.every((d) => !existsSync(d)));
+    await eventually(() => dirs.every((d) => !existsSync(d)), "the container to be destroyed");
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
   },
@@ -151,8 +134,9 @@ cgtest(
     const restartedAt = fx.mark();
     const second = fx.startAgent(ISOLATED);
     await fx.registered(restartedAt);
-    await waitFor("the lost id's container to be destroyed", () =>
-      dirs.every((d) => !existsSync(d)),
+    await eventually(
+      () => dirs.every((d) => !existsSync(d)),
+      "the lost id's container to be destroyed",
     );
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);

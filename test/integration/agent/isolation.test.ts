@@ -24,6 +24,7 @@ import {
   type TaskStatus,
 } from "../../../protocol/common.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { runAgora } from "../cli/helpers.ts";
 import { frameworkWithOffer, type TestFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 import {
@@ -32,7 +33,6 @@ import {
   detectForTests,
   testClock,
   testRoot,
-  waitFor,
 } from "../isolation/helpers.ts";
 import { processesWithEnv } from "./helpers.ts";
 
@@ -129,7 +129,7 @@ function containersOf(t: ExecutionContext<Context>, taskId: string): string[] {
 
 /** Waits until the container of the executor of `taskId` has no cgroup directory left. */
 async function containerGone(t: ExecutionContext<Context>, taskId: string): Promise<void> {
-  await waitFor(`the cgroups of ${taskId} to go`, () => containersOf(t, taskId).length === 0);
+  await eventually(() => containersOf(t, taskId).length === 0, `the cgroups of ${taskId} to go`);
   t.deepEqual(containersOf(t, taskId), []);
 }
 
@@ -161,7 +161,7 @@ cgtest(
       mem: 32,
     });
     t.true(
-      await waitFor("its container", () => containersOf(t, taskId).length > 0).then(() => true),
+      await eventually(() => containersOf(t, taskId).length > 0, "its container").then(() => true),
     );
     const end = await terminal(fw, taskId);
     t.is(end.state, TaskState.Failed);
@@ -183,16 +183,16 @@ cgtest(
     );
     // Statistics of the running hog (the executor and the shell in the container)...
     let first: ResourceStatistics | undefined;
-    await waitFor("statistics of the running task", async () => {
+    await eventually(async () => {
       first = await statisticsOf(t, taskId);
       return (first?.processes ?? 0) >= 2;
-    });
+    }, "statistics of the running task");
     // ...then throttled time growing while it spins.
     let later: ResourceStatistics | undefined;
-    await waitFor("more throttled time", async () => {
+    await eventually(async () => {
       later = await statisticsOf(t, taskId);
       return (later?.cpusThrottledTimeSecs ?? 0) > (first?.cpusThrottledTimeSecs ?? 0);
-    });
+    }, "more throttled time");
     t.log(JSON.stringify(later));
     t.true((later?.cpusThrottledTimeSecs ?? 0) > 0);
     t.true((later?.cpusNrThrottled ?? 0) > 0);

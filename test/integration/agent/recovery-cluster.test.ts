@@ -10,8 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { runAgora, startAgora } from "../cli/helpers.ts";
-import { until } from "./recovery-helpers.ts";
 
 const nats = useNatsServer(test);
 
@@ -69,14 +69,14 @@ test("agent recovery - agora agent SIGKILLed and restarted: the master keeps the
   const second = startAgora(agentArgs);
   t.teardown(() => second.child.kill("SIGKILL"));
   // Reregistered: the same agent id is active again, with the task still running on it.
-  await until(
-    "the agent to reregister",
+  await eventually(
     async () => {
       const s = await state();
       const agent = s.agents.find((a) => a.id === task?.agentId);
       const now = s.frameworks.flatMap((f) => f.tasks).find((x) => x.id === task?.id);
       return agent?.active === true && now?.state === "TASK_RUNNING" && s.agents.length === 1;
     },
+    "the agent to reregister",
     60_000,
   );
   await writeFile(go, "");

@@ -9,11 +9,20 @@ import os from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { isAlive } from "../../../actors/shared/process-tree.ts";
+import { executorDir } from "../../../actors/shared/sandbox.ts";
 import { connect } from "../../../infra/connect.ts";
+import type { FrameworkRef } from "../../../protocol/agents.ts";
+import { type TaskInfo, TaskState } from "../../../protocol/common.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
-import { eventually, WAIT_MS } from "../../helpers/wait.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { type AgoraProcess, startAgora } from "../cli/helpers.ts";
-import { processesWithEnv, TestMaster, testSubjects } from "./helpers.ts";
+import {
+  commandTask,
+  processesWithEnv,
+  TestMaster,
+  testFramework,
+  testSubjects,
+} from "./helpers.ts";
 
 /** One recovery scenario: a NATS connection, a test master, a work dir and agent processes. */
 export interface RecoveryFixture {
@@ -31,8 +40,25 @@ export interface RecoveryFixture {
   mark(): number;
   /** Waits for a heartbeat received after `from`: the agent is (re)registered and listening. */
   registered(from?: number): Promise<void>;
+  /**
+   * Starts `agora agent` (with `extra`), waits for its registration, runs a command task of a
+   * new framework on it and waits for TASK_RUNNING.
+   */
+  runningTask(command: string, extra?: string[]): Promise<RunningTask>;
+  /** The latest run directory (sandbox) of an executor. */
+  sandbox(frameworkId: string, executorId: string): string;
   dispose(): Promise<void>;
 }
+
+/** A task of {@link RecoveryFixture.runningTask}, and the agent that runs it. */
+export interface RunningTask {
+  agent: AgoraProcess;
+  framework: FrameworkRef;
+  task: TaskInfo;
+}
+
+/** A task that runs until a file `go` appears in its sandbox, then prints done. */
+export const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 export async function startRecoveryFixture(url: string): Promise<RecoveryFixture> {
   const nc = await connect({ servers: url, name: "recovery-test" });
@@ -85,10 +111,21 @@ export async function startRecoveryFixture(url: string): Promise<RecoveryFixture
         encodeURIComponent(executorId),
         "executor.json",
       );
-      await until("the executor checkpoint", async () => existsSync(file));
+      await eventually(() => existsSync(file), "the executor checkpoint");
       return (JSON.parse(await readFile(file, "utf8")) as { pid: number }).pid;
     },
     mark: () => master.received.length,
+    async runningTask(command, extra = []) {
+      const agent = fixture.startAgent(extra);
+      await fixture.registered();
+      const framework = testFramework();
+      const task = commandTask(master, command);
+      master.runTask(framework, [task]);
+      await master.waitForState(task.taskId, TaskState.Running);
+      return { agent, framework, task };
+    },
+    sandbox: (frameworkId, executorId) =>
+      path.join(executorDir(workDir, master.agentId, frameworkId, executorId), "runs", "latest"),
     async registered(from = 0) {
       await master.waitFor("a heartbeat", () =>
         master.received.slice(from).some((r) => r.msg.type === "agent.heartbeat"),
@@ -128,27 +165,18 @@ export function taskProcesses(taskId: string): Promise<number[]> {
   return processesWithEnv("AGORA_EXECUTOR_ID", taskId);
 }
 
-/** Polls an async condition until it holds (50 ms apart), or fails after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = WAIT_MS,
-): Promise<void> {
-  await eventually(check, what, timeoutMs, { everyMs: 50 });
-}
-
 /** Waits until no process of the task is alive. */
-export function waitForNoProcesses(taskId: string, timeoutMs?: number): Promise<void> {
-  return until(
-    `no process of ${taskId}`,
+export async function waitForNoProcesses(taskId: string, timeoutMs?: number): Promise<void> {
+  await eventually(
     async () => (await taskProcesses(taskId)).length === 0,
+    `no process of ${taskId}`,
     timeoutMs,
   );
 }
 
 /** Waits until `pid` has exited. */
-export function waitForExit(pid: number): Promise<void> {
-  return until(`pid ${pid} to exit`, async () => !isAlive(pid) || isZombie(pid));
+export async function waitForExit(pid: number): Promise<void> {
+  await eventually(() => !isAlive(pid) || isZombie(pid), `pid ${pid} to exit`);
 }
 
 function isZombie(pid: number): boolean {

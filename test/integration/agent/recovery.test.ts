@@ -12,20 +12,18 @@ import test from "ava";
 import { TaskReason, TaskState } from "../../../protocol/common.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { commandTask, testFramework } from "./helpers.ts";
 import {
   listFiles,
   startRecoveryFixture,
   taskProcesses,
-  until,
+  WAIT_FOR_GO,
   waitForExit,
   waitForNoProcesses,
 } from "./recovery-helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
-
-/** A task that runs until a file `go` appears in its sandbox, then prints done. */
-const WAIT_FOR_GO = "while [ ! -f go ]; do sleep 0.05; done; echo done";
 
 type Reregister = MessageOf<"agent.reregister">;
 
@@ -56,10 +54,10 @@ test.serial(
       "tasks",
       `${task.taskId}.json`,
     );
-    await until("the checkpoint", async () => {
+    await eventually(async () => {
       const text = await readFile(taskFile, "utf8").catch(() => "");
       return text.includes(`"acked":["${starting.uuid}"]`) && text.includes(running.uuid!);
-    });
+    }, "the checkpoint");
     await fx.kill(first);
 
     const restartedAt = fx.mark();
@@ -89,18 +87,7 @@ test.serial(
     // The same executor process runs on.
     t.true((await taskProcesses(task.taskId)).includes(executorPid));
 
-    const sandbox = path.join(
-      fx.workDir,
-      "slaves",
-      fx.master.agentId,
-      "frameworks",
-      framework.frameworkId,
-      "executors",
-      task.taskId,
-      "runs",
-      "latest",
-    );
-    await writeFile(path.join(sandbox, "go"), "");
+    await writeFile(path.join(fx.sandbox(framework.frameworkId, task.taskId), "go"), "");
     const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
     t.is(finished.exitCode, 0);
     await waitForExit(executorPid);
@@ -113,8 +100,10 @@ test.serial(
     t.is(finishes.size, 1);
     t.false(fx.master.updates(task.taskId).some((s) => s.state === TaskState.Failed));
     // The closed task leaves no checkpoint behind.
-    await until("the task checkpoint to go", async () =>
-      (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+    await eventually(
+      async () =>
+        (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+      "the task checkpoint to go",
     );
     second.child.kill("SIGTERM");
     t.is((await second.result).code, 0);
@@ -126,15 +115,13 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
     // The task forks a child of its own: both must go.
-    const task = commandTask(fx.master, "sleep 300 & sleep 301; wait");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask("sleep 300 & sleep 301; wait");
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
-    await until("the task's processes", async () => (await taskProcesses(task.taskId)).length >= 3);
+    await eventually(
+      async () => (await taskProcesses(task.taskId)).length >= 3,
+      "the task's processes",
+    );
     await fx.kill(first);
     process.kill(executorPid, "SIGKILL");
     await waitForExit(executorPid);
@@ -153,8 +140,10 @@ test.serial(
       "the failure is reported by its update, not twice",
     );
     // Reported once: acknowledged, the stream is closed and its checkpoint gone.
-    await until("the executor checkpoint to go", async () =>
-      (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+    await eventually(
+      async () =>
+        (await listFiles(path.join(fx.workDir, "meta"))).every((f) => !f.includes(task.taskId)),
+      "the executor checkpoint to go",
     );
     t.is(fx.master.updates(task.taskId).filter((s) => s.state === TaskState.Failed).length, 1);
   },
@@ -165,14 +154,12 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300 & sleep 301; wait");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { framework, task } = await fx.runningTask("sleep 300 & sleep 301; wait");
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
-    await until("the task's processes", async () => (await taskProcesses(task.taskId)).length >= 3);
+    await eventually(
+      async () => (await taskProcesses(task.taskId)).length >= 3,
+      "the task's processes",
+    );
     process.kill(executorPid, "SIGKILL");
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
     t.is(failed.reason, TaskReason.ExecutorTerminated);
@@ -186,12 +173,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
     fx.startAgent(["--recover", "cleanup"]);
     const failed = await fx.master.waitForState(task.taskId, TaskState.Failed);
@@ -210,12 +192,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
     const taskFile = path.join(
       fx.workDir,
@@ -299,12 +276,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, framework, task } = await fx.runningTask("sleep 300");
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
     await fx.kill(first);
     // A stopped executor is alive but cannot answer executor.reconnect.
@@ -339,12 +311,7 @@ test.serial(
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
-    const first = fx.startAgent();
-    await fx.registered();
-    const framework = testFramework();
-    const task = commandTask(fx.master, "sleep 300");
-    fx.master.runTask(framework, [task]);
-    await fx.master.waitForState(task.taskId, TaskState.Running);
+    const { agent: first, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
     await rm(path.join(fx.workDir, "meta", "agent.json"));
     const restartedAt = fx.mark();

@@ -3,7 +3,8 @@ import test from "ava";
 import { agentCheckpointPath } from "../../../actors/agent/checkpoint.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import { commandTask, startAgentFixture, testFramework, waitFor } from "./helpers.ts";
+import { eventually } from "../../helpers/wait.ts";
+import { commandTask, startAgentFixture, testFramework } from "./helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
 
@@ -30,10 +31,10 @@ test("agent registration - registers its resources and attributes, then heartbea
 test("agent registration - retried with backoff until a master answers", async (t) => {
   const fx = await startAgentFixture(nats().url, { startMaster: false });
   t.teardown(() => fx.dispose());
-  await waitFor("a few attempts", () => fx.agent.metrics.get("registration_attempts") >= 3);
+  await eventually(() => fx.agent.metrics.get("registration_attempts") >= 3, "a few attempts");
   t.false(fx.agent.registered());
   await fx.master.start();
-  await waitFor("registration", () => fx.agent.registered());
+  await eventually(() => fx.agent.registered(), "registration");
   t.is(fx.agent.agentId(), fx.master.agentId);
 });
 
@@ -46,7 +47,7 @@ test("agent registration - reregisters with its id and tasks when the master com
   await fx.master.waitForState(task.taskId, TaskState.Running);
 
   await fx.master.stop();
-  await waitFor("the agent to notice", () => !fx.agent.registered());
+  await eventually(() => !fx.agent.registered(), "the agent to notice");
   await fx.master.start();
   const reregister = await fx.master.waitFor("reregistration", () =>
     fx.master.messages("agent.reregister").at(0),
@@ -58,7 +59,7 @@ test("agent registration - reregisters with its id and tasks when the master com
   t.is(reported?.executorId, task.taskId);
   t.is(reported?.role, "*");
   t.is(reported?.status.state, TaskState.Running);
-  await waitFor("registered again", () => fx.agent.registered());
+  await eventually(() => fx.agent.registered(), "registered again");
   t.is(fx.agent.metrics.get("registrations"), 1);
   t.is(fx.agent.metrics.get("reregistrations"), 1);
 });
@@ -96,7 +97,7 @@ test("agent registration - a restarted agent reregisters with its checkpointed i
     first.master.messages("agent.reregister").at(0),
   );
   t.is(reregister.agentId, id);
-  await waitFor("registered", () => second.registered());
+  await eventually(() => second.registered(), "registered");
   t.is(second.agentId(), id);
   t.is(first.master.messages("agent.register").length, 1);
 });

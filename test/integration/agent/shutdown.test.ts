@@ -1,13 +1,8 @@
 import test from "ava";
 import { TaskState } from "../../../protocol/common.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import {
-  commandTask,
-  processesWithEnv,
-  startAgentFixture,
-  testFramework,
-  waitFor,
-} from "./helpers.ts";
+import { eventually } from "../../helpers/wait.ts";
+import { commandTask, processesWithEnv, startAgentFixture, testFramework } from "./helpers.ts";
 
 const nats = useNatsServer(test, { jetstream: false });
 
@@ -36,7 +31,7 @@ test("agent shutdown - agent.shutdown kills every executor and task and leaves n
   t.true(before.length >= 5, `executors and tasks run: ${before.length}`);
 
   fx.master.send({ type: "agent.shutdown", reason: "removed by the test" });
-  await waitFor("the agent to shut down", () => shutDown);
+  await eventually(() => shutDown, "the agent to shut down");
   t.is(shutdownReason, "removed by the test");
   t.deepEqual(await processesWithEnv("AGORA_AGENT_ID", fx.master.agentId), []);
   t.false(fx.agent.registered());

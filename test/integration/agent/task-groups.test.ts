@@ -23,6 +23,7 @@ import {
   type TaskStatus,
 } from "../../../protocol/common.ts";
 import type { ClusterContext } from "../../helpers/cluster.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { runAgora } from "../cli/helpers.ts";
 import { startFramework, useCluster, WAIT_MS } from "../e2e/helpers.ts";
 import { startServer } from "../fetcher/server.ts";
@@ -32,7 +33,6 @@ import {
   detectForTests,
   testClock,
   testRoot,
-  waitFor,
 } from "../isolation/helpers.ts";
 
 type Context = ClusterContext;
@@ -228,7 +228,7 @@ test("task groups - one default executor (same pid) runs groups in sequence and 
       return false;
     }
   };
-  await waitFor("the idle default executor to exit", () => !alive(), WAIT_MS);
+  await eventually(() => !alive(), "the idle default executor to exit", WAIT_MS);
   t.false(alive());
 });
 
@@ -277,22 +277,23 @@ cgtest(
     await running(fw, a.taskId);
     await running(fw, b.taskId);
     const frameworkId = fw.driver.frameworkId;
-    await waitFor("the nested cgroups", () => taskCgroups(t, frameworkId, a.taskId).length > 0);
+    await eventually(() => taskCgroups(t, frameworkId, a.taskId).length > 0, "the nested cgroups");
     t.true(taskCgroups(t, frameworkId, b.taskId).length > 0);
     // the master's state shows the task's own statistics: its cgroup's limit (its mem, 32 MB),
     // its processes (sh and sleep, not the executor's threads)
     let stats: ResourceStatistics | undefined;
-    await waitFor("the task's own statistics", async () => {
+    await eventually(async () => {
       stats = await statisticsOf(t, a.taskId);
       return stats?.memLimitBytes === 32 * 1024 * 1024;
-    });
+    }, "the task's own statistics");
     t.true((stats?.processes ?? 99) <= 3, JSON.stringify(stats));
     await fw.driver.kill(a.taskId);
     const end = await terminal(fw, a.taskId);
     t.regex(text(end.data), new RegExp(containerIdFor(frameworkId, a.taskId)));
     await terminal(fw, b.taskId);
-    await waitFor("the nested cgroups to go", () =>
-      [a, b].every((x) => taskCgroups(t, frameworkId, x.taskId).length === 0),
+    await eventually(
+      () => [a, b].every((x) => taskCgroups(t, frameworkId, x.taskId).length === 0),
+      "the nested cgroups to go",
     );
     t.deepEqual(taskCgroups(t, frameworkId, a.taskId), []);
   },

@@ -7,12 +7,12 @@ import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import test from "ava";
 import { type AgentEmulator, startAgentEmulator } from "../../../bench/emulator/index.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { decode, encode } from "../../../protocol/codec.ts";
 import type { TaskInfo, TaskStatus } from "../../../protocol/common.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { unbatch } from "../../helpers/messages.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { eventually } from "../../helpers/wait.ts";
 
 const FRAMEWORK = { frameworkId: "fw-1", name: "test", role: "*" };
@@ -121,15 +121,8 @@ class FakeMaster {
   }
 }
 
-let server: NatsServer;
+const nats = useNatsServer(test, { jetstream: false });
 let counter = 0;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-test.after.always(async () => {
-  await server?.stop();
-});
 
 interface Setup {
   master: FakeMaster;
@@ -146,8 +139,8 @@ async function setup(
   heartbeatIntervalSeconds?: number,
 ): Promise<Setup> {
   const subjects = new Subjects(`emutest${++counter}`);
-  const master = await FakeMaster.start(server.url, subjects, heartbeatIntervalSeconds);
-  const nc = await connect({ servers: server.url, name: "emulator-under-test" });
+  const master = await FakeMaster.start(nats().url, subjects, heartbeatIntervalSeconds);
+  const nc = await connect({ servers: nats().url, name: "emulator-under-test" });
   const emulator = await startAgentEmulator({ nc, subjects, count, ...options });
   return {
     master,
@@ -323,9 +316,9 @@ test("emulator - kill, reregistration with tasks and framework shutdown", async 
 
 test("emulator - over several connections each command is handled once", async (t) => {
   const subjects = new Subjects(`emutest${++counter}`);
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   const emulator = await startAgentEmulator({
-    servers: server.url,
+    servers: nats().url,
     connections: 3,
     subjects,
     count: 30,

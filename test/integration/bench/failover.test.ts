@@ -16,7 +16,7 @@ import { requestState } from "../../../infra/request.ts";
 import { TaskState } from "../../../protocol/common.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
-import { eventually } from "../../helpers/wait.ts";
+import { eventually, SLOW_WAIT_MS } from "../../helpers/wait.ts";
 
 const test = anyTest as TestFn;
 const server = useNatsServer(test);
@@ -24,7 +24,6 @@ const server = useNatsServer(test);
 const AGENTS = 300;
 const TASKS = 600;
 const CONCURRENCY = 10;
-const WAIT_MS = 60_000;
 
 test("emulator failover - every agent reregisters with a new master, with its running tasks", async (t) => {
   const url = server().url;
@@ -62,8 +61,8 @@ test("emulator failover - every agent reregisters with a new master, with its ru
     labels: { [TASK_DURATION_LABEL]: "Infinity" },
   });
   try {
-    await within(emulator.ready, WAIT_MS, "registration");
-    await within(load.done, WAIT_MS, "every task running");
+    await within(emulator.ready, SLOW_WAIT_MS, "registration");
+    await within(load.done, SLOW_WAIT_MS, "every task running");
     t.is(emulator.stats().tasksActive, TASKS);
     t.deepEqual(emulator.registeredWith("first"), { agents: AGENTS, tasks: TASKS });
 
@@ -72,7 +71,7 @@ test("emulator failover - every agent reregisters with a new master, with its ru
     await eventually(
       () => emulator.stats().reregistering > 0,
       "agents noticing the master is gone",
-      WAIT_MS,
+      SLOW_WAIT_MS,
     );
     master = await startMaster("second");
 
@@ -83,7 +82,7 @@ test("emulator failover - every agent reregisters with a new master, with its ru
         return emulator.registeredWith("second").agents === AGENTS;
       },
       "every agent reregistered with the new master",
-      WAIT_MS,
+      SLOW_WAIT_MS,
       { everyMs: 10 },
     );
     t.true(maxInFlight <= CONCURRENCY, `at most ${CONCURRENCY} reregistrations in flight`);

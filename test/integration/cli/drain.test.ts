@@ -4,33 +4,30 @@
  * processes) on the test's own nats-server.
  */
 import anyTest, { type TestFn } from "ava";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
 import { unbatch } from "../../helpers/messages.ts";
-import { startCluster } from "../e2e/helpers.ts";
 import { Inbox } from "../master/helpers.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const test = anyTest as TestFn<{
-  server: NatsServer;
-  cluster: LocalCluster;
-  args: string[];
-  agentId: string;
-  updates: Inbox<MessageOf<"cluster.agentUpdated">>;
-  stopEvents: () => Promise<void>;
-}>;
+const test = anyTest as TestFn<
+  ClusterContext & {
+    agentId: string;
+    updates: Inbox<MessageOf<"cluster.agentUpdated">>;
+    stopEvents: () => Promise<void>;
+  }
+>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("clidrain");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "drain-1", resources: "cpus:4;mem:4096" }],
-  });
+test.serial.after.always(async (t) => {
+  await t.context.stopEvents?.();
+});
+useCluster(test, {
+  prefix: "clidrain",
+  agents: [{ hostname: "drain-1", resources: "cpus:4;mem:4096" }],
+});
+test.serial.before(async (t) => {
+  const { server, cluster, subjects } = t.context;
   const agentId = cluster.agents[0]!.agent.agentId();
   if (agentId === undefined) throw new Error("the agent did not register");
   const nc = await connect({ servers: server.url, name: "drain-test-events" });
@@ -44,20 +41,9 @@ test.before(async (t) => {
     }
   })();
   await nc.flush();
-  t.context = {
-    server,
-    cluster,
-    args: ["--nats", server.url, "--prefix", subjects.prefix],
-    agentId,
-    updates,
-    stopEvents: () => closeGracefully(nc),
-  };
-});
-
-test.after.always(async (t) => {
-  await t.context.stopEvents?.();
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+  t.context.agentId = agentId;
+  t.context.updates = updates;
+  t.context.stopEvents = () => closeGracefully(nc);
 });
 
 test.serial(

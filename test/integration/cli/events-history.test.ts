@@ -8,47 +8,38 @@ import { millis, type NatsConnection } from "@nats-io/nats-core";
 import anyTest, { type TestFn } from "ava";
 import { createMaster, resolveMasterConfig } from "../../../actors/master/index.ts";
 import { Recorder } from "../../../actors/scheduler/recorder.ts";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { DEFAULT_EVENTS_KINDS } from "../../../infra/defaults.ts";
 import { followClusterEvents, type HistoryEvent } from "../../../infra/event-history.ts";
 import { ensureEventStream } from "../../../infra/event-stream.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { Metrics } from "../../../infra/metrics.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { eventStreamName } from "../../../protocol/store.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster } from "../e2e/helpers.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const test = anyTest as TestFn<{
-  server: NatsServer;
-  cluster: LocalCluster;
-  nc: NatsConnection;
-  args: string[];
-}>;
+const test = anyTest as TestFn<ClusterContext & { nc: NatsConnection }>;
 
 const subjects = new Subjects("clihistory");
 const STREAM = eventStreamName(subjects.prefix);
 const MAX_AGE_MS = 2 * 3_600_000;
 const MAX_BYTES = 64 * 1024 * 1024;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "history-agent", resources: "cpus:2;mem:2048" }],
-    master: { eventsMaxAge: MAX_AGE_MS, eventsMaxBytes: MAX_BYTES },
-  });
-  const nc = await connect({ servers: server.url, name: "history-test", logger: silentLogger() });
-  t.context = { server, cluster, nc, args: ["--nats", server.url, "--prefix", subjects.prefix] };
-});
-
-test.after.always(async (t) => {
+test.serial.after.always(async (t) => {
   if (t.context.nc !== undefined) await closeGracefully(t.context.nc);
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+});
+useCluster(test, {
+  prefix: subjects.prefix,
+  agents: [{ hostname: "history-agent", resources: "cpus:2;mem:2048" }],
+  master: { eventsMaxAge: MAX_AGE_MS, eventsMaxBytes: MAX_BYTES },
+});
+test.serial.before(async (t) => {
+  t.context.nc = await connect({
+    servers: t.context.server.url,
+    name: "history-test",
+    logger: silentLogger(),
+  });
 });
 
 /** Runs one task through `agora run` to its end. */

@@ -9,50 +9,31 @@ import os from "node:os";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import anyTest, { type TestFn } from "ava";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request, requestState } from "../../../infra/request.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { MessageOf } from "../../../protocol/registry.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster } from "../e2e/helpers.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
+import { VERY_SLOW_WAIT_MS } from "../../helpers/wait.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const WAIT_MS = 90_000;
 const subjects = new Subjects("cliout");
 
-const test = anyTest as TestFn<{
-  server: NatsServer;
-  cluster: LocalCluster;
-  nc: NatsConnection;
-  args: string[];
-  agentId: string;
-}>;
+const test = anyTest as TestFn<ClusterContext & { nc: NatsConnection; agentId: string }>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [{ hostname: "agent-out", resources: "cpus:4;mem:4096" }],
-  });
-  const nc = await connect({ servers: server.url, name: "observer" });
-  const agentId = cluster.agents[0]?.agent.agentId();
-  if (agentId === undefined) throw new Error("the agent has no id");
-  t.context = {
-    server,
-    cluster,
-    nc,
-    agentId,
-    args: ["--nats", server.url, "--prefix", subjects.prefix],
-  };
-});
-
-test.after.always(async (t) => {
+test.serial.after.always(async (t) => {
   if (t.context.nc) await closeGracefully(t.context.nc);
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+});
+useCluster(test, {
+  prefix: subjects.prefix,
+  agents: [{ hostname: "agent-out", resources: "cpus:4;mem:4096" }],
+});
+test.serial.before(async (t) => {
+  t.context.nc = await connect({ servers: t.context.server.url, name: "observer" });
+  const agentId = t.context.cluster.agents[0]?.agent.agentId();
+  if (agentId === undefined) throw new Error("the agent has no id");
+  t.context.agentId = agentId;
 });
 
 function readFile(
@@ -65,7 +46,7 @@ function readFile(
     subjects.agentFiles(agentId),
     { type: "files.read", ...fields },
     ["files.data"],
-    WAIT_MS,
+    VERY_SLOW_WAIT_MS,
   );
 }
 
@@ -92,12 +73,13 @@ test("agora run - streams the task's stdout while it runs and says where the san
   const run = startAgora(["run", ...t.context.args, "--name", "streamer", "--", script]);
   t.teardown(() => run.child.kill("SIGKILL"));
   await run.stdout
-    .waitFor((line) => line === "line 1", { timeoutMs: WAIT_MS })
+    .waitFor((line) => line === "line 1", { timeoutMs: VERY_SLOW_WAIT_MS })
     .catch((err) => {
       t.log(run.stderr.items.join("\n"));
       throw err;
     });
-  const state = (await requestState(t.context.nc, subjects.masterOperator(), WAIT_MS)).state;
+  const state = (await requestState(t.context.nc, subjects.masterOperator(), VERY_SLOW_WAIT_MS))
+    .state;
   const tasks = state.frameworks.filter((f) => f.name === "streamer").flatMap((f) => f.tasks);
   t.is(tasks.length, 1);
   // The master may not have the executor's TASK_RUNNING yet: what counts is that the task has not ended.

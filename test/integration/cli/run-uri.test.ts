@@ -5,57 +5,27 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import anyTest, { type TestFn } from "ava";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster, tempDir } from "../e2e/helpers.ts";
+import { type FetchClusterContext, useFetchCluster } from "../fetcher/cluster.ts";
 import { run } from "../fetcher/helpers.ts";
-import { startServer, type TestServer } from "../fetcher/server.ts";
 import { runAgora } from "./helpers.ts";
 
-interface Context {
-  server: NatsServer;
-  cluster: LocalCluster;
-  http: TestServer;
-  scratch: { dir: string; remove(): Promise<void> };
-  args: string[];
-}
-const test = anyTest as TestFn<Context>;
+const test = anyTest as TestFn<FetchClusterContext>;
 
-test.before(async (t) => {
-  const scratch = await tempDir("agora-run-uri-");
-  const src = path.join(scratch.dir, "src");
-  await mkdir(src);
-  await writeFile(path.join(src, "x.sh"), '#!/bin/sh\necho "x.sh ran in $(basename "$PWD")"\n');
-  await chmod(path.join(src, "x.sh"), 0o755);
-  const tarball = path.join(scratch.dir, "x.tar.gz");
-  await run("tar", ["-czf", tarball, "-C", src, "x.sh"]);
-  const http = await startServer({
-    "/x.tar.gz": await readFile(tarball),
-    "/tool": '#!/bin/sh\necho "tool says $1"\n',
-  });
-  const server = await startNatsServer();
-  const subjects = new Subjects("clirunuri");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [
-      {
-        hostname: "agent-1",
-        resources: "cpus:4;mem:4096",
-        overrides: { fetcherCacheDir: path.join(scratch.dir, "fetch-cache") },
-      },
-    ],
-  });
-  const args = ["--nats", server.url, "--prefix", subjects.prefix];
-  t.context = { server, cluster, http, scratch, args };
-});
-
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
-  await t.context.http?.close();
-  await t.context.scratch?.remove();
+useFetchCluster(test, {
+  prefix: "clirunuri",
+  resources: "cpus:4;mem:4096",
+  async routes(dir) {
+    const src = path.join(dir, "src");
+    await mkdir(src);
+    await writeFile(path.join(src, "x.sh"), '#!/bin/sh\necho "x.sh ran in $(basename "$PWD")"\n');
+    await chmod(path.join(src, "x.sh"), 0o755);
+    const tarball = path.join(dir, "x.tar.gz");
+    await run("tar", ["-czf", tarball, "-C", src, "x.sh"]);
+    return {
+      "/x.tar.gz": await readFile(tarball),
+      "/tool": '#!/bin/sh\necho "tool says $1"\n',
+    };
+  },
 });
 
 // One agent: one run at a time.

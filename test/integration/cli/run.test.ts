@@ -3,31 +3,18 @@
  * this test process on the test's own nats-server.
  */
 import anyTest, { type TestFn } from "ava";
-import type { LocalCluster } from "../../../cli/local-cluster.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
-import { Subjects } from "../../../protocol/subjects.ts";
-import { startCluster } from "../e2e/helpers.ts";
+import { type ClusterContext, useCluster } from "../../helpers/cluster.ts";
+import { VERY_SLOW_WAIT_MS } from "../../helpers/wait.ts";
 import { runAgora, startAgora } from "./helpers.ts";
 
-const test = anyTest as TestFn<{ server: NatsServer; cluster: LocalCluster; args: string[] }>;
+const test = anyTest as TestFn<ClusterContext>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  const subjects = new Subjects("clirun");
-  const cluster = await startCluster({
-    url: server.url,
-    subjects,
-    agents: [
-      { hostname: "agent-1", resources: "cpus:4;mem:4096" },
-      { hostname: "agent-2", resources: "cpus:4;mem:4096" },
-    ],
-  });
-  t.context = { server, cluster, args: ["--nats", server.url, "--prefix", subjects.prefix] };
-});
-
-test.after.always(async (t) => {
-  await t.context.cluster?.stop();
-  await t.context.server?.stop();
+useCluster(test, {
+  prefix: "clirun",
+  agents: [
+    { hostname: "agent-1", resources: "cpus:4;mem:4096" },
+    { hostname: "agent-2", resources: "cpus:4;mem:4096" },
+  ],
 });
 
 test("agora run - echo hello prints hello and exits 0", async (t) => {
@@ -83,7 +70,9 @@ test("agora run - --kill-after kills the task: 128 + SIGTERM", async (t) => {
 test("agora run - Ctrl-C kills the task, tears the framework down and exits 130", async (t) => {
   const run = startAgora(["run", ...t.context.args, "--name", "interrupted", "--", "sleep", "300"]);
   t.teardown(() => run.child.kill("SIGKILL"));
-  await run.stderr.waitFor((line) => line.includes("TASK_RUNNING"), { timeoutMs: 30_000 });
+  await run.stderr.waitFor((line) => line.includes("TASK_RUNNING"), {
+    timeoutMs: VERY_SLOW_WAIT_MS,
+  });
   run.child.kill("SIGINT");
   const r = await run.result;
   t.is(r.code, 130, r.stderr);
@@ -115,7 +104,7 @@ test("agora run - --health-cmd prints the task's health as it changes", async (t
   ]);
   t.teardown(() => run.child.kill("SIGKILL"));
   await run.stderr.waitFor((line) => /^agora: task health-ok-\S+ healthy$/.test(line), {
-    timeoutMs: 30_000,
+    timeoutMs: VERY_SLOW_WAIT_MS,
   });
   run.child.kill("SIGINT");
   const r = await run.result;

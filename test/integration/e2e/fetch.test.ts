@@ -3,7 +3,6 @@
  * test's nats-server fetch a task's `command.uris` from a local HTTP server
  * into its sandbox before the command runs.
  */
-import path from "node:path";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
@@ -16,49 +15,21 @@ import {
   type TaskStatus,
 } from "../../../protocol/common.ts";
 import type { CommandUri } from "../../../protocol/uris.ts";
-import type { ClusterContext } from "../../helpers/cluster.ts";
+import { type FetchClusterContext, useFetchCluster } from "../fetcher/cluster.ts";
 import { makeTarballs } from "../fetcher/helpers.ts";
-import { startServer, type TestServer } from "../fetcher/server.ts";
-import {
-  eventually,
-  frameworkWithOffer,
-  type TestFramework,
-  tempDir,
-  useCluster,
-  WAIT_MS,
-} from "./helpers.ts";
+import { eventually, frameworkWithOffer, type TestFramework, WAIT_MS } from "./helpers.ts";
 
-interface Context extends ClusterContext {
-  http: TestServer;
-  scratch: { dir: string; remove(): Promise<void> };
-}
-const test = anyTest as TestFn<Context>;
+const test = anyTest as TestFn<FetchClusterContext>;
 
 let seq = 0;
 
-test.before(async (t) => {
-  const scratch = await tempDir("agora-e2e-fetch-");
-  const tarballs = await makeTarballs(scratch.dir);
-  const http = await startServer({
-    "/app.tar.gz": tarballs.gz,
-    "/cached/app.tar.gz": tarballs.gz,
-  });
-  t.context.http = http;
-  t.context.scratch = scratch;
-});
-useCluster(test, (context) => ({
+useFetchCluster(test, {
   prefix: "fetch",
-  agents: [
-    {
-      hostname: "agent-1",
-      resources: "cpus:4;mem:4096;disk:1024",
-      overrides: { fetcherCacheDir: path.join(context.scratch.dir, "fetch-cache") },
-    },
-  ],
-}));
-test.after.always(async (t) => {
-  await t.context.http?.close();
-  await t.context.scratch?.remove();
+  resources: "cpus:4;mem:4096;disk:1024",
+  async routes(dir) {
+    const tarballs = await makeTarballs(dir);
+    return { "/app.tar.gz": tarballs.gz, "/cached/app.tar.gz": tarballs.gz };
+  },
 });
 
 function task(offer: Offer, command: string, uris: CommandUri[]): TaskInfo {
@@ -81,7 +52,8 @@ async function terminal(fw: TestFramework, taskId: string): Promise<TaskStatus> 
 }
 
 const text = (data: Uint8Array | undefined) => Buffer.from(data ?? new Uint8Array()).toString();
-const metrics = (t: ExecutionContext<Context>) => t.context.cluster.agents[0]!.agent.metrics;
+const metrics = (t: ExecutionContext<FetchClusterContext>) =>
+  t.context.cluster.agents[0]!.agent.metrics;
 
 // One agent, so one test at a time: each takes the whole offer.
 test.serial(

@@ -8,24 +8,17 @@ import { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
 import type { SchedulerEvent } from "../../../actors/scheduler/events.ts";
 import { isEvent, recordEvents } from "../../../actors/scheduler/recorder.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { startNatsServer } from "../../../infra/nats-server.ts";
 import { decode, encode, encodeError } from "../../../protocol/codec.ts";
 import { TaskState, type TaskStatus } from "../../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../../protocol/registry.ts";
 import { DEFAULT_PRINCIPAL, Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { eventually } from "../../helpers/wait.ts";
 
-let server: NatsServer;
+const nats = useNatsServer(test, { jetstream: false });
 let prefixSeq = 0;
-
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-});
-
-test.after.always(async () => {
-  await server?.stop();
-});
 
 /** A scripted master: answers subscriptions and calls, records them, publishes events. */
 class FakeMaster {
@@ -103,7 +96,7 @@ function status(taskId: string, state: TaskStatus["state"], uuid?: string): Task
 test("driver - subscribes with backoff until a master answers, listening first on its chosen id", async (t) => {
   const subjects = freshSubjects();
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "late-master" },
     subscribeBackoffMs: 20,
@@ -112,7 +105,7 @@ test("driver - subscribes with backoff until a master answers, listening first o
   t.teardown(() => driver.stop());
   const starting = driver.start();
   await eventually(() => driver.metrics.get("subscribe_retries") >= 1, "a failed subscription");
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   await starting;
   t.is(driver.state, "subscribed");
@@ -122,10 +115,10 @@ test("driver - subscribes with backoff until a master answers, listening first o
 
 test("driver - calls resolve on ok and reject with the AgoraError of an error reply", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "calls" },
   });
@@ -159,10 +152,10 @@ test("driver - calls resolve on ok and reject with the AgoraError of an error re
 
 test("driver - delivers events in order, to handlers and iterators", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "events" },
   });
@@ -205,14 +198,14 @@ test("driver - delivers events in order, to handlers and iterators", async (t) =
 
 test("driver - acknowledges an update after its handlers ran, and a duplicate again without redelivery", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const order: string[] = [];
   master.onCall = (msg) => {
     if (msg.type === "scheduler.acknowledge") order.push(`ack:${msg.uuid}`);
   };
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "acks" },
   });
@@ -247,10 +240,10 @@ test("driver - acknowledges an update after its handlers ran, and a duplicate ag
 
 test("driver - without autoAcknowledge updates are delivered but not acknowledged", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "manual" },
     autoAcknowledge: false,
@@ -271,10 +264,10 @@ test("driver - without autoAcknowledge updates are delivered but not acknowledge
 
 test("driver - heartbeats, and resubscribes with the same id when the master falls silent", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "silence", failoverTimeoutSeconds: 60 },
     masterSilenceIntervals: 3,
@@ -297,10 +290,10 @@ test("driver - heartbeats, and resubscribes with the same id when the master fal
 
 test("driver - events other than the master's heartbeats do not prove the master alive", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "chatty" },
     masterSilenceIntervals: 3,
@@ -320,10 +313,10 @@ test("driver - events other than the master's heartbeats do not prove the master
 
 test("driver - a master's heartbeats keep the subscription", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "alive" },
   });
@@ -341,7 +334,7 @@ test("driver - a master's heartbeats keep the subscription", async (t) => {
 
 test("driver - takes the id the master assigns", async (t) => {
   const subjects = freshSubjects();
-  const nc = await connect({ servers: server.url, name: "assigning-master" });
+  const nc = await connect({ servers: nats().url, name: "assigning-master" });
   t.teardown(() => closeGracefully(nc));
   nc.subscribe(subjects.masterSubscribe(DEFAULT_PRINCIPAL), {
     callback: (_err, m) => {
@@ -357,7 +350,7 @@ test("driver - takes the id the master assigns", async (t) => {
   });
   await nc.flush();
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "assigned" },
   });
@@ -375,7 +368,7 @@ test("driver - takes the id the master assigns", async (t) => {
 
 test("driver - a refused subscription rejects start()", async (t) => {
   const subjects = freshSubjects();
-  const nc = await connect({ servers: server.url, name: "refusing-master" });
+  const nc = await connect({ servers: nats().url, name: "refusing-master" });
   t.teardown(() => closeGracefully(nc));
   nc.subscribe(subjects.masterSubscribe(DEFAULT_PRINCIPAL), {
     callback: (_err, m) => {
@@ -384,7 +377,7 @@ test("driver - a refused subscription rejects start()", async (t) => {
   });
   await nc.flush();
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "refused" },
   });
@@ -394,7 +387,7 @@ test("driver - a refused subscription rejects start()", async (t) => {
 });
 
 test("driver - calls before start are refused with INVALID_STATE", async (t) => {
-  const driver = new SchedulerDriver({ servers: server.url, framework: { name: "idle" } });
+  const driver = new SchedulerDriver({ servers: nats().url, framework: { name: "idle" } });
   const err = await t.throwsAsync(driver.revive());
   t.is((err as AgoraError).code, ErrorCode.InvalidState);
 });
@@ -430,10 +423,10 @@ test("driver - resubscribes after NATS reconnects", async (t) => {
 
 test("driver - once() resolves with the next matching event, or times out", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "once" },
   });
@@ -452,7 +445,7 @@ test("driver - once() resolves with the next matching event, or times out", asyn
 
 test("driver - stop() while waiting for a master rejects start() with INVALID_STATE", async (t) => {
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects: freshSubjects(),
     framework: { name: "impatient" },
     subscribeBackoffMs: 20,
@@ -469,10 +462,10 @@ test("driver - stop() while waiting for a master rejects start() with INVALID_ST
 
 test("driver - a NOT_SUBSCRIBED reply resubscribes with the same id; calls meanwhile reject as retryable", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "not-subscribed" },
     masterSilenceIntervals: 1000,
@@ -519,9 +512,9 @@ test("driver - an event.error saying the framework is not subscribed resubscribe
     [ErrorCode.InvalidState, "scheduler.heartbeat: framework f is not subscribed; resubscribe"],
   ] as const) {
     const subjects = freshSubjects();
-    const master = await FakeMaster.start(server.url, subjects);
+    const master = await FakeMaster.start(nats().url, subjects);
     const driver = new SchedulerDriver({
-      servers: server.url,
+      servers: nats().url,
       subjects,
       framework: { name: "error-event" },
       masterSilenceIntervals: 1000,
@@ -544,10 +537,10 @@ test("driver - an event.error saying the framework is not subscribed resubscribe
 
 test("driver - event.resubscribe follows the new leader, reconciles the tasks it knows and keeps dropping duplicates", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "new-leader", failoverTimeoutSeconds: 30 },
     masterSilenceIntervals: 1000,
@@ -599,10 +592,10 @@ test("driver - event.resubscribe follows the new leader, reconciles the tasks it
 
 test("driver - a refused resubscription fails the driver with an error event", async (t) => {
   const subjects = freshSubjects();
-  const master = await FakeMaster.start(server.url, subjects);
+  const master = await FakeMaster.start(nats().url, subjects);
   t.teardown(() => master.stop());
   const driver = new SchedulerDriver({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "refused-later" },
     masterSilenceIntervals: 1000,

@@ -9,28 +9,25 @@ import path from "node:path";
 import test from "ava";
 import { commandTask } from "../../../actors/scheduler/offers.ts";
 import { isEvent } from "../../../actors/scheduler/recorder.ts";
-import { startNatsServer } from "../../../infra/nats-server.ts";
 import { isTerminalState, type Offer, TaskState } from "../../../protocol/common.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { eventually, startCluster, startFramework, WAIT_MS } from "./helpers.ts";
 
+const nats = useNatsServer(test);
 const VOLUME = "disk(db,)[v1:data]";
 const text = (data: Uint8Array | undefined) => Buffer.from(data ?? new Uint8Array()).toString();
 
 test("volumes e2e - a volume written by one task is read by the next; DESTROY removes it", async (t) => {
-  const server = await startNatsServer();
   const subjects = new Subjects("volumes");
   const cluster = await startCluster({
-    url: server.url,
+    url: nats().url,
     subjects,
     agents: [{ hostname: "agent-1", resources: "cpus:2;mem:2048;disk:512" }],
   });
-  t.teardown(async () => {
-    await cluster.stop();
-    await server.stop();
-  });
+  t.teardown(() => cluster.stop());
   const fw = await startFramework({
-    servers: server.url,
+    servers: nats().url,
     subjects,
     framework: { name: "db", roles: ["db"] },
   });

@@ -10,6 +10,7 @@ import { closeGracefully, connect } from "../../../infra/connect.ts";
 import type { MasterState } from "../../../protocol/operator.ts";
 import type { Subjects } from "../../../protocol/subjects.ts";
 import { useNatsServer } from "../../helpers/nats.ts";
+import { eventually } from "../../helpers/wait.ts";
 import {
   commandTask,
   FakeAgent,
@@ -29,14 +30,17 @@ async function waitForMasters(
   masterId: string,
   ids: string[],
 ): Promise<NonNullable<MasterState["masters"]>> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const masters = (await instanceState(nc, subjects, masterId)).masters ?? [];
-    const sorted = [...masters].sort((x, y) => x.id.localeCompare(y.id));
-    if (sorted.map((m) => m.id).join() === ids.join()) return sorted;
-    if (Date.now() > deadline) throw new Error(`masters are ${JSON.stringify(masters)}`);
-    await nc.flush();
-  }
+  let masters: NonNullable<MasterState["masters"]> = [];
+  return eventually(
+    async () => {
+      masters = [...((await instanceState(nc, subjects, masterId)).masters ?? [])];
+      masters.sort((x, y) => x.id.localeCompare(y.id));
+      return masters.map((m) => m.id).join() === ids.join() && masters;
+    },
+    `the masters ${ids.join()}`,
+    WAIT_MS,
+    { everyMs: 0, diagnose: () => `masters are ${JSON.stringify(masters)}` },
+  );
 }
 
 test("ha - two masters on one prefix: exactly one leads, the other stands by", async (t) => {

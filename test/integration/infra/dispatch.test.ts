@@ -6,21 +6,19 @@ import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { serve } from "../../../infra/dispatch.ts";
 import { silentLogger } from "../../../infra/logger.ts";
 import { Metrics } from "../../../infra/metrics.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { decodeReply, encode, encodeBatch } from "../../../protocol/codec.ts";
 import { AgoraError, ErrorCode, isAgoraError } from "../../../protocol/errors.ts";
 import { unbatch } from "../../helpers/messages.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 
-const test = anyTest as TestFn<{ server: NatsServer; nc: NatsConnection }>;
+const test = anyTest as TestFn<{ nc: NatsConnection }>;
 
-test.before(async (t) => {
-  const server = await startNatsServer();
-  t.context = { server, nc: await connect({ servers: server.url, name: "dispatch-test" }) };
+test.serial.after.always(async (t) => {
+  if (t.context.nc) await closeGracefully(t.context.nc);
 });
-
-test.after.always(async (t) => {
-  await closeGracefully(t.context.nc);
-  await t.context.server.stop();
+const nats = useNatsServer(test);
+test.serial.before(async (t) => {
+  t.context = { nc: await connect({ servers: nats().url, name: "dispatch-test" }) };
 });
 
 test("dispatch - replies to requests, rejects bad input with a typed error, keeps serving", async (t) => {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import test from "ava";
 import type { Container } from "../../../actors/agent/isolation/types.ts";
 import { JOIN_CGROUP_FAILED_EXIT } from "../../../actors/shared/join-cgroups.ts";
+import { eventually } from "../../helpers/wait.ts";
 import {
   cgroupTest,
   containerDirs,
@@ -15,7 +16,6 @@ import {
   testClock,
   testRoot,
   useIsolator,
-  waitFor,
 } from "./helpers.ts";
 
 const MB = 1024 * 1024;
@@ -101,14 +101,14 @@ cgtest(
       t.is(before.cpusLimit, 0.2);
       t.is(before.cpusThrottledTimeSecs ?? 0, 0);
       const hog = spawnArgv(c.wrap(["/bin/sh", "-c", "while :; do :; done"]));
-      await waitFor("throttling and cpu time", async () => {
+      await eventually(async () => {
         const s = await c.stats();
         return (
           (s.cpusThrottledTimeSecs ?? 0) > 0 &&
           (s.cpusNrThrottled ?? 0) > 0 &&
           (s.cpusUserTimeSecs ?? 0) + (s.cpusSystemTimeSecs ?? 0) > 0
         );
-      });
+      }, "throttling and cpu time");
       const after = await c.stats();
       t.true((after.cpusNrPeriods ?? 0) >= (after.cpusNrThrottled ?? 0));
       t.true((after.processes ?? 0) >= 1);
@@ -133,7 +133,7 @@ cgtest(
         ]),
       );
       // The shell cannot fork past the limit: it says so (dash then exits).
-      await waitFor("a failed fork", () => /fork/i.test(bomb.stderr()));
+      await eventually(() => /fork/i.test(bomb.stderr()), "a failed fork");
       const stats = await c.stats();
       t.is(stats.processesLimit, limit);
       t.true((stats.processes ?? 0) <= limit, `processes ${stats.processes}`);
@@ -155,7 +155,7 @@ cgtest("cgroups - nested task cgroups live under the container and go with it", 
   const c = await isolator.prepare("group", { cpus: 1, memBytes: 128 * MB });
   const task = await c.child("task-a", { memBytes: 64 * MB });
   const sleeper = spawnArgv(task.wrap(["sleep", "600"]));
-  await waitFor("the task in its cgroup", async () => (await task.pids()).includes(sleeper.pid));
+  await eventually(async () => (await task.pids()).includes(sleeper.pid), "the task in its cgroup");
   t.true((await c.pids()).includes(sleeper.pid));
   t.deepEqual(
     (await c.children()).map((k) => k.id),
@@ -171,7 +171,7 @@ cgtest("cgroups - nested task cgroups live under the container and go with it", 
 cgtest("cgroups - a restarted agent finds its containers again and can destroy them", async (t) => {
   const c = await isolator.prepare("survivor", { cpus: 0.1 });
   const sleeper = spawnArgv(c.wrap(["sleep", "600"]));
-  await waitFor("the process in its cgroup", async () => (await c.pids()).includes(sleeper.pid));
+  await eventually(async () => (await c.pids()).includes(sleeper.pid), "the process in its cgroup");
   // A second isolator over the same root stands for the agent after a crash.
   const { isolatorFor } = await import("../../../actors/agent/isolation/index.ts");
   const again = isolatorFor(detection, { clock: testClock });

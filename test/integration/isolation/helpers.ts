@@ -11,7 +11,6 @@ import { type Detection, detectIsolation } from "../../../actors/agent/isolation
 import { isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import type { Isolator } from "../../../actors/agent/isolation/types.ts";
 import type { Clock } from "../../../infra/clock.ts";
-import { eventually, WAIT_MS } from "../../helpers/wait.ts";
 
 /** A cgroup root of this test file's own: `agora-test/<pid>-<random>`. */
 export function testRoot(): string {
@@ -101,13 +100,4 @@ export function spawnArgv(argv: readonly string[]): Spawned {
   );
   if (child.pid === undefined) throw new Error(`cannot spawn ${file}`);
   return { child, pid: child.pid, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Waits until `check()` holds (polling a condition of the kernel's files), or fails after `ms`. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  ms = WAIT_MS,
-): Promise<void> {
-  await eventually(check, what, ms);
 }

@@ -11,13 +11,14 @@ import { contextToWire } from "../../../actors/policy/wire.ts";
 import binpack, { allocateBinpack } from "../../../examples/policies/binpack.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import type { AgentSlot, AllocationContext, FrameworkStanding } from "../../../policies/types.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 
 const R = (s: string) => Resources.parse(s);
+const nats = useNatsServer(test, { jetstream: false });
 
 function agent(agentId: string, total: string, free = total): AgentSlot {
   return { agentId, hostname: agentId, total: R(total), free: R(free) };
@@ -112,8 +113,7 @@ test("binpack - resources reserved to a role go only to that role", (t) => {
 });
 
 test("binpack - served by the policy host, it answers over NATS", async (t) => {
-  const server: NatsServer = await startNatsServer({ jetstream: false });
-  const nc = await connect({ servers: server.url, name: "binpack-test" });
+  const nc = await connect({ servers: nats().url, name: "binpack-test" });
   const subjects = new Subjects("binpack");
   const policy = await loadPolicyModule("examples/policies/binpack.ts", { name: "binpack" });
   t.is(policy, binpack);
@@ -139,6 +139,5 @@ test("binpack - served by the policy host, it answers over NATS", async (t) => {
   } finally {
     await host.stop();
     await closeGracefully(nc);
-    await server.stop();
   }
 });

@@ -10,7 +10,6 @@ import { loadPolicyModule } from "../../../actors/policy/load.ts";
 import { contextToWire } from "../../../actors/policy/wire.ts";
 import { closeGracefully, connect } from "../../../infra/connect.ts";
 import { silentLogger } from "../../../infra/logger.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
 import { request } from "../../../infra/request.ts";
 import { drfPolicy } from "../../../policies/drf.ts";
 import type { AllocationContext, AllocationPolicy } from "../../../policies/types.ts";
@@ -19,21 +18,19 @@ import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import type { PolicyContext } from "../../../protocol/policy.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 
 const FIXTURES = "test/integration/policy/fixtures";
 
-let server: NatsServer;
 let nc: NatsConnection;
 let prefixSeq = 0;
 
-test.before(async () => {
-  server = await startNatsServer({ jetstream: false });
-  nc = await connect({ servers: server.url, name: "policy-host-test" });
-});
-
-test.after.always(async () => {
+test.serial.after.always(async () => {
   if (nc) await closeGracefully(nc);
-  await server?.stop();
+});
+const nats = useNatsServer(test, { jetstream: false });
+test.serial.before(async () => {
+  nc = await connect({ servers: nats().url, name: "policy-host-test" });
 });
 
 function sampleContext(frameworkIds: string[] = ["f1"]): AllocationContext {

@@ -11,29 +11,27 @@ import path from "node:path";
 import test from "ava";
 import type { LocalCluster } from "../../../cli/local-cluster.ts";
 import { connect } from "../../../infra/connect.ts";
-import { type NatsServer, startNatsServer } from "../../../infra/nats-server.ts";
+import { startNatsServer } from "../../../infra/nats-server.ts";
 import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
 import { Subjects } from "../../../protocol/subjects.ts";
+import { useNatsServer } from "../../helpers/nats.ts";
 import { runAgora } from "../cli/helpers.ts";
 import { startCluster } from "../e2e/helpers.ts";
 
 const PASSWORD = "s3cr3t-Pa55";
 const subjects = new Subjects("seccli");
-let server: NatsServer | undefined;
 let cluster: LocalCluster | undefined;
 
-test.before(async () => {
-  server = await startNatsServer({ args: ["--user", "agora", "--pass", PASSWORD] });
+test.serial.after.always(async () => {
+  await cluster?.stop();
+});
+const server = useNatsServer(test, { args: ["--user", "agora", "--pass", PASSWORD] });
+test.serial.before(async () => {
   cluster = await startCluster({
-    url: withUser(server.url, `agora:${PASSWORD}`),
+    url: withUser(server().url, `agora:${PASSWORD}`),
     subjects,
     agents: [{ hostname: "cred-agent", resources: "cpus:1;mem:512" }],
   });
-});
-
-test.after.always(async () => {
-  await cluster?.stop();
-  await server?.stop();
 });
 
 function withUser(url: string, info: string): string {
@@ -41,8 +39,7 @@ function withUser(url: string, info: string): string {
 }
 
 function port(): string {
-  if (server === undefined) throw new Error("no server");
-  return String(server.port);
+  return String(server().port);
 }
 
 test("credentials - agora state with nats://user:password@host answers", async (t) => {
