@@ -143,21 +143,43 @@ export class FastPacker {
     for (let i = 0; i < value.length; i++) this.#value(value[i]);
   }
 
+  /**
+   * One pass: the header is written for a small map (under 16 entries, the
+   * usual case) and moved when the map turns out larger. For-in on a plain
+   * object (constructor Object) gives its own properties, as msgpackr's check.
+   */
   #map(value: Record<string, unknown>, version: number | undefined): void {
-    let length = version === undefined ? 0 : 1;
-    for (const key in value) {
-      if (Object.hasOwn(value, key) && value[key] !== undefined) length++;
-    }
-    this.#header(length, 0x80, 0xde);
+    this.#room(1);
+    const at = this.#pos++;
+    let length = 0;
     if (version !== undefined) {
       this.#string("v");
       this.#number(version);
+      length = 1;
     }
     for (const key in value) {
       const field = value[key];
-      if (field === undefined || !Object.hasOwn(value, key)) continue;
+      if (field === undefined) continue;
       this.#string(key);
       this.#value(field);
+      length++;
+    }
+    if (length < 0x10) {
+      this.#buf[at] = 0x80 | length;
+      return;
+    }
+    const extra = length < 0x10000 ? 2 : 4;
+    this.#room(extra);
+    const buf = this.#buf;
+    buf.copyWithin(at + 1 + extra, at + 1, this.#pos);
+    this.#pos += extra;
+    if (extra === 2) {
+      buf[at] = 0xde;
+      buf[at + 1] = length >> 8;
+      buf[at + 2] = length & 0xff;
+    } else {
+      buf[at] = 0xdf;
+      this.#view.setUint32(at + 1, length);
     }
   }
 
