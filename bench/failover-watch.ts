@@ -8,7 +8,7 @@
  * - agents back: the distinct agent ids of the `cluster.agentReregistered`
  *   and `cluster.agentAdded` events published after the kill (only a leader
  *   publishes them: the killed one is gone);
- * - allocation resumed: the first `cluster.offerSent` whose offer id the new
+ * - allocation resumed: the first `cluster.offersSent` with an offer id the new
  *   leader assigned (ids start with the master's id), and the first
  *   `event.offers` a framework subscribed after the failover receives.
  */
@@ -64,11 +64,12 @@ export class FailoverEvents {
       serve(
         nc,
         subjects.event(ClusterEventKind.OfferSent),
-        { types: ["cluster.offerSent"], logger, metrics: this.metrics },
+        { types: ["cluster.offersSent"], logger, metrics: this.metrics },
         (msg) => {
           const id = this.#newMasterId;
           if (this.firstOfferSentMs !== undefined || id === undefined) return undefined;
-          if (msg.offerId.startsWith(id)) this.firstOfferSentMs = performance.now() - this.#t0;
+          if (msg.offers.some((o) => o.offerId.startsWith(id)))
+            this.firstOfferSentMs = performance.now() - this.#t0;
           return undefined;
         },
       ),

@@ -7,7 +7,15 @@
  * Requests and replies never go through here.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { encode, encodeBatch, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES } from "../protocol/codec.ts";
+import {
+  BATCH_OVERHEAD,
+  encode,
+  encodeBatchOf,
+  encodeElement,
+  MAX_BATCH_MESSAGES,
+  MAX_MESSAGE_BYTES,
+  versioned,
+} from "../protocol/codec.ts";
 import type { Message } from "../protocol/registry.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -86,29 +94,58 @@ export class Batcher {
   }
 
   /**
-   * One message goes plain, several as one envelope; an envelope over the byte cap is
-   * split in halves (the messages are encoded only once in the usual case).
+   * One message goes plain, several as envelopes of at most `maxBytes`; each
+   * message is encoded once, and an envelope is its elements' bytes copied
+   * after a header.
    */
   #send(subject: string, messages: readonly Message[]): void {
     const n = messages.length;
+    let elements: Uint8Array[];
     try {
       if (n === 1) {
-        this.#nc.publish(subject, encode(messages[0] as Message));
+        this.#publish(subject, encode(messages[0] as Message), 1);
+        return;
+      }
+      elements = messages.map(encodeElement);
+    } catch (err) {
+      this.#failed(err, subject, n);
+      return;
+    }
+    let from = 0;
+    let bytes = BATCH_OVERHEAD;
+    for (let i = 0; i < n; i++) {
+      const length = (elements[i] as Uint8Array).length;
+      if (i > from && bytes + length > this.#maxBytes) {
+        this.#sendElements(subject, elements, from, i);
+        from = i;
+        bytes = BATCH_OVERHEAD;
+      }
+      bytes += length;
+    }
+    this.#sendElements(subject, elements, from, n);
+  }
+
+  /** Elements `from` to `to` (excluded) as one payload: a plain message when there is one. */
+  #sendElements(subject: string, elements: readonly Uint8Array[], from: number, to: number): void {
+    try {
+      if (to - from === 1) {
+        this.#publish(subject, versioned(elements[from] as Uint8Array), 1);
       } else {
-        const data = encodeBatch(messages);
-        if (data.byteLength > this.#maxBytes) {
-          const half = n >>> 1;
-          this.#send(subject, messages.slice(0, half));
-          this.#send(subject, messages.slice(half));
-          return;
-        }
-        this.#nc.publish(subject, data);
+        this.#publish(subject, encodeBatchOf(elements, from, to), to - from);
         this.#metrics.inc("batches_sent");
       }
-      this.#metrics.inc("messages_sent", n);
     } catch (err) {
-      this.#metrics.inc("messages_send_failed", n);
-      this.#logger.warn({ err, subject, messages: n }, "publish failed");
+      this.#failed(err, subject, to - from);
     }
+  }
+
+  #publish(subject: string, data: Uint8Array, messages: number): void {
+    this.#nc.publish(subject, data);
+    this.#metrics.inc("messages_sent", messages);
+  }
+
+  #failed(err: unknown, subject: string, messages: number): void {
+    this.#metrics.inc("messages_send_failed", messages);
+    this.#logger.warn({ err, subject, messages }, "publish failed");
   }
 }

@@ -311,8 +311,8 @@ export const DEFAULT_EVENTS_MAX_BYTES = 1024 * 1024 * 1024;
 export const DEFAULT_EVENTS_REPLICAS = 1;
 /**
  * Master: the kinds of cluster events the history stream keeps by default: all but
- * `offer.sent`, by far the most frequent (one per offer: 50,000 per allocation cycle at
- * scale) and transient (an offer's fate is in the task and rescind events). `all` keeps every kind.
+ * `offer.sent`, by far the largest (every offer made: 50,000 per allocation cycle at
+ * scale, 1,000 per event) and transient (an offer's fate is in the task and rescind events). `all` keeps every kind.
  */
 export const DEFAULT_EVENTS_KINDS: readonly string[] = [
   "agent.>",

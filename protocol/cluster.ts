@@ -2,10 +2,11 @@
  * Cluster events: master → observers on `events.<kind>` (see
  * {@link ClusterEventKind}). Anyone may subscribe to `events.>`.
  */
-import { Type } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import {
   Attributes,
   Id,
+  MAX_OFFERS_PER_MESSAGE,
   message,
   ResourcesJson,
   Role,
@@ -68,13 +69,23 @@ export const ClusterFrameworkRemoved = message("cluster.frameworkRemoved", {
   reason: Text,
 });
 
-export const ClusterOfferSent = message("cluster.offerSent", {
-  ...at,
+/** One offer made, as `cluster.offersSent` lists it. */
+export const SentOffer = Type.Object({
   offerId: Id,
   frameworkId: Id,
   agentId: Id,
   role: Role,
   resources: ResourcesJson,
+});
+export type SentOffer = Static<typeof SentOffer>;
+
+/**
+ * Offers made, in the order they were made: one event for up to
+ * {@link MAX_OFFERS_PER_MESSAGE} offers of one allocation cycle (or one gang placement).
+ */
+export const ClusterOffersSent = message("cluster.offersSent", {
+  ...at,
+  offers: Type.Array(SentOffer, { minItems: 1, maxItems: MAX_OFFERS_PER_MESSAGE }),
 });
 
 export const ClusterOfferRescinded = message("cluster.offerRescinded", {
@@ -88,7 +99,7 @@ export const ClusterOfferRescinded = message("cluster.offerRescinded", {
 /**
  * An outstanding offer ended otherwise than by a rescind: its framework
  * accepted or declined it (an offer timeout is a rescind). With
- * `cluster.offerRescinded` every `cluster.offerSent` has one end.
+ * `cluster.offerRescinded` every offer of a `cluster.offersSent` has one end.
  */
 export const ClusterOfferEnded = message("cluster.offerEnded", {
   ...at,
@@ -136,7 +147,7 @@ export const CLUSTER_EVENT_TYPES = [
   "cluster.frameworkAdded",
   "cluster.frameworkDisconnected",
   "cluster.frameworkRemoved",
-  "cluster.offerSent",
+  "cluster.offersSent",
   "cluster.offerRescinded",
   "cluster.offerEnded",
   "cluster.taskUpdated",

@@ -278,6 +278,9 @@ export const ErrorMessage = message("error", {
 /** A plain positive acknowledgement of a request. */
 export const OkMessage = message("ok", {});
 
+/** Most offers in one `event.offers` or `cluster.offersSent` (one message stays well under 1 MiB). */
+export const MAX_OFFERS_PER_MESSAGE = 1000;
+
 /** Most messages in one `batch` envelope. */
 export const MAX_BATCH_MESSAGES = 1024;
 

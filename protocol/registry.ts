@@ -85,7 +85,7 @@ const SCHEMAS = {
   "cluster.frameworkAdded": cluster.ClusterFrameworkAdded,
   "cluster.frameworkDisconnected": cluster.ClusterFrameworkDisconnected,
   "cluster.frameworkRemoved": cluster.ClusterFrameworkRemoved,
-  "cluster.offerSent": cluster.ClusterOfferSent,
+  "cluster.offersSent": cluster.ClusterOffersSent,
   "cluster.offerRescinded": cluster.ClusterOfferRescinded,
   "cluster.offerEnded": cluster.ClusterOfferEnded,
   "cluster.taskUpdated": cluster.ClusterTaskUpdated,

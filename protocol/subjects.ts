@@ -134,6 +134,7 @@ export const ClusterEventKind = {
   FrameworkAdded: "framework.added",
   FrameworkRemoved: "framework.removed",
   FrameworkDisconnected: "framework.disconnected",
+  /** `cluster.offersSent`: one event per up to 1,000 offers made. */
   OfferSent: "offer.sent",
   OfferRescinded: "offer.rescinded",
   OfferEnded: "offer.ended",

@@ -22,7 +22,8 @@ import {
   type FrameworkStanding,
   offerableTo,
 } from "../../policies/types.ts";
-import type { Offer } from "../../protocol/common.ts";
+import type { SentOffer } from "../../protocol/cluster.ts";
+import { MAX_OFFERS_PER_MESSAGE, type Offer } from "../../protocol/common.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { Resources } from "../../protocol/resources.ts";
@@ -30,12 +31,9 @@ import { pruneFilters } from "./filters.ts";
 import { heldOn, placeGangs } from "./gang.ts";
 import { allocationOf, freeOf, totalAllocationOf } from "./ledger.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
-import { createOffer, offerToWire } from "./offers.ts";
+import { createOffer, offerToWire, sentOffer } from "./offers.ts";
 import { demandServed, preemptNow } from "./preemption.ts";
 import { roleStandings, roleSummaries } from "./roles.ts";
-
-/** Offers per `event.offers` message, so that one message stays well under 1 MiB. */
-const MAX_OFFERS_PER_EVENT = 1000;
 
 /**
  * Whether a framework may receive offers: it is subscribed, and it has shown
@@ -281,6 +279,7 @@ export class Allocator {
   #apply(allocations: readonly Allocation[], from: number, to: number): number {
     const ctx = this.#ctx;
     const byFramework = new Map<string, Offer[]>();
+    const sent: SentOffer[] = [];
     const now = ctx.clock.now();
     for (let i = from; i < to; i++) {
       const allocation = allocations[i] as Allocation;
@@ -317,14 +316,15 @@ export class Allocator {
       const list = byFramework.get(framework.id);
       if (list === undefined) byFramework.set(framework.id, [wire]);
       else list.push(wire);
-      ctx.events.offerSent(offer, wire.resources);
+      sent.push(sentOffer(wire));
     }
+    ctx.events.offersSent(sent);
     let count = 0;
     for (const [frameworkId, offers] of byFramework) {
-      for (let i = 0; i < offers.length; i += MAX_OFFERS_PER_EVENT) {
+      for (let i = 0; i < offers.length; i += MAX_OFFERS_PER_MESSAGE) {
         ctx.outbox.toFramework(frameworkId, {
           type: "event.offers",
-          offers: offers.slice(i, i + MAX_OFFERS_PER_EVENT),
+          offers: offers.slice(i, i + MAX_OFFERS_PER_MESSAGE),
         });
       }
       count += offers.length;

@@ -3,7 +3,8 @@
  * `events.<kind>` for observers (CLI, dashboard, scripts). Fire and forget.
  */
 import type { Clock } from "../../infra/clock.ts";
-import type { ResourcesJson, TaskReason, TaskState } from "../../protocol/common.ts";
+import type { SentOffer } from "../../protocol/cluster.ts";
+import { MAX_OFFERS_PER_MESSAGE, type TaskReason, type TaskState } from "../../protocol/common.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import { ClusterEventKind } from "../../protocol/subjects.ts";
 import { interned } from "./intern.ts";
@@ -94,17 +95,20 @@ export class ClusterEvents {
     });
   }
 
-  /** An offer was made; `resources` is its resources' JSON when already at hand. */
-  offerSent(offer: OfferEntry, resources: ResourcesJson = interned.json(offer.resources)): void {
-    this.#outbox.cluster(ClusterEventKind.OfferSent, {
-      type: "cluster.offerSent",
-      timestamp: this.#clock.now(),
-      offerId: offer.offerId,
-      frameworkId: offer.frameworkId,
-      agentId: offer.agentId,
-      role: offer.role,
-      resources,
-    });
+  /** Offers were made: one `cluster.offersSent` per {@link MAX_OFFERS_PER_MESSAGE} of them. */
+  offersSent(offers: readonly SentOffer[]): void {
+    if (offers.length === 0) return;
+    const timestamp = this.#clock.now();
+    for (let i = 0; i < offers.length; i += MAX_OFFERS_PER_MESSAGE) {
+      this.#outbox.cluster(ClusterEventKind.OfferSent, {
+        type: "cluster.offersSent",
+        timestamp,
+        offers:
+          i === 0 && offers.length <= MAX_OFFERS_PER_MESSAGE
+            ? (offers as SentOffer[])
+            : offers.slice(i, i + MAX_OFFERS_PER_MESSAGE),
+      });
+    }
   }
 
   offerRescinded(offer: OfferEntry, reason: string): void {

@@ -27,6 +27,7 @@ import {
 import { isQuantities, shrinkTo, unreservedScalars } from "../../policies/quantities.ts";
 import { selfAndAncestors } from "../../policies/role-tree.ts";
 import type { AllocationContext } from "../../policies/types.ts";
+import type { SentOffer } from "../../protocol/cluster.ts";
 import type { Offer, TaskInfo } from "../../protocol/common.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
@@ -38,7 +39,7 @@ import { accept, addDeclineFilter } from "./accept.ts";
 import type { GangEntry } from "./gang-state.ts";
 import { type LaunchScope, reject, unauthorized, validateTask } from "./launch-checks.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
-import { createOffer, endOffer, offerToWire } from "./offers.ts";
+import { createOffer, endOffer, offerToWire, sentOffer } from "./offers.ts";
 
 const keyOf = (frameworkId: string, gangId: string) => `${frameworkId}\u0000${gangId}`;
 
@@ -380,6 +381,7 @@ function offerGang(
   const now = ctx.clock.now();
   const offers: Offer[] = [];
   const offerIds: string[] = [];
+  const sent: SentOffer[] = [];
   for (const [agentId, resources] of set) {
     const agent = ctx.agents.get(agentId);
     if (agent === undefined) continue;
@@ -388,8 +390,9 @@ function offerGang(
     const wire = offerToWire(offer, agent);
     offers.push(wire);
     offerIds.push(offer.offerId);
-    ctx.events.offerSent(offer, wire.resources);
+    sent.push(sentOffer(wire));
   }
+  ctx.events.offersSent(sent);
   gang.offerIds = offerIds;
   gang.placedAt = now;
   ctx.outbox.toFramework(framework.id, { type: "event.offers", offers, gangId: gang.gangId });

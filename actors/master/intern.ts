@@ -55,7 +55,12 @@ export const interned = {
     let json = jsons.get(r);
     if (json === undefined) {
       json = r.toJSON();
-      for (const value of Object.values(json)) if (typeof value === "object") Object.freeze(value);
+      // deeply: the codec copies a frozen value's bytes once encoded (protocol/fast-pack.ts)
+      for (const value of Object.values(json)) {
+        if (typeof value !== "object") continue;
+        for (const range of value) Object.freeze(range);
+        Object.freeze(value);
+      }
       Object.freeze(json);
       jsons.set(r, json);
     }

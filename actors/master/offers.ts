@@ -3,6 +3,7 @@
  * accepted, declined, rescinded or expired (the offer lifecycle); an ended
  * offer leaves the book and its resources return to the pool.
  */
+import type { SentOffer } from "../../protocol/cluster.ts";
 import type { Offer } from "../../protocol/common.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import {
@@ -75,6 +76,17 @@ export function offerToWire(offer: OfferEntry, agent: AgentEntry): Offer {
     role: offer.role,
     resources: interned.json(offer.resources),
     attributes: agent.attributes,
+  };
+}
+
+/** An offer as `cluster.offersSent` lists it. */
+export function sentOffer(wire: Offer): SentOffer {
+  return {
+    offerId: wire.offerId,
+    frameworkId: wire.frameworkId,
+    agentId: wire.agentId,
+    role: wire.role,
+    resources: wire.resources,
   };
 }
 

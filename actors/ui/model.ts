@@ -5,6 +5,7 @@
  * the changes the actor streams), so both see the same thing. No Node or DOM
  * imports: esbuild bundles it for the browser.
  */
+import type { SentOffer } from "../../protocol/cluster.ts";
 import type { Attributes, ResourcesJson, TaskState } from "../../protocol/common.ts";
 import type { MasterState } from "../../protocol/operator.ts";
 import type { MessageOf, MessageType } from "../../protocol/registry.ts";
@@ -386,22 +387,12 @@ export class UiModel {
           if (offer.frameworkId === e.frameworkId) this.#endOffer(offer.offerId);
         }
         return true;
-      case "cluster.offerSent": {
-        if (this.offers.has(e.offerId)) return true;
-        const offer: OfferView = {
-          offerId: e.offerId,
-          frameworkId: e.frameworkId,
-          agentId: e.agentId,
-          role: e.role,
-          resources: e.resources,
-          since: e.timestamp,
-        };
-        this.offers.set(e.offerId, offer);
-        const agent = this.agents.get(e.agentId);
-        if (agent !== undefined) add(agent.offered, scalarsOf(e.resources), 1);
-        const fw = this.frameworks.get(e.frameworkId);
-        if (fw !== undefined) fw.offers++;
-        return agent !== undefined && fw !== undefined;
+      case "cluster.offersSent": {
+        let placed = true;
+        for (const sent of e.offers) {
+          if (!this.#offerSent(sent, e.timestamp)) placed = false;
+        }
+        return placed;
       }
       case "cluster.offerRescinded":
       case "cluster.offerEnded":
@@ -424,6 +415,25 @@ export class UiModel {
         }
         return true;
     }
+  }
+
+  /** One offer of a `cluster.offersSent`; false when its agent or framework is unknown. */
+  #offerSent(e: SentOffer, since: number): boolean {
+    if (this.offers.has(e.offerId)) return true;
+    const offer: OfferView = {
+      offerId: e.offerId,
+      frameworkId: e.frameworkId,
+      agentId: e.agentId,
+      role: e.role,
+      resources: e.resources,
+      since,
+    };
+    this.offers.set(e.offerId, offer);
+    const agent = this.agents.get(e.agentId);
+    if (agent !== undefined) add(agent.offered, scalarsOf(e.resources), 1);
+    const fw = this.frameworks.get(e.frameworkId);
+    if (fw !== undefined) fw.offers++;
+    return agent !== undefined && fw !== undefined;
   }
 
   #endOffer(offerId: string): void {

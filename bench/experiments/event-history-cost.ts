@@ -39,13 +39,17 @@ function event(kind: ClusterEventKind, i: number): Message {
   const resources = { cpus: 1, mem: 128, ports: [[31000, 31000]] as Array<[number, number]> };
   if (kind === ClusterEventKind.OfferSent) {
     return {
-      type: "cluster.offerSent",
+      type: "cluster.offersSent",
       timestamp: Date.now(),
-      offerId: `m1-O${i}`,
-      frameworkId: "m1-0001",
-      agentId: `m1-S${i % 50_000}`,
-      role: "*",
-      resources,
+      offers: [
+        {
+          offerId: `m1-O${i}`,
+          frameworkId: "m1-0001",
+          agentId: `m1-S${i % 50_000}`,
+          role: "*",
+          resources,
+        },
+      ],
     };
   }
   return {

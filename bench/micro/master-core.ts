@@ -25,8 +25,9 @@
  *
  * Options: `--agents LIST` (default 1000,10000,50000), `--frameworks LIST`
  * (default 10,100), `--cycles N` timed cycles per scenario (default 5),
- * `--tasks N` (default 100000; 0 skips), `--encode` (the outbox msgpack-encodes
- * every message, as the NATS outbox does), `--wire` (`--encode`, and inbound
+ * `--tasks N` (default 100000; 0 skips), `--encode` (the outbox publishes
+ * through a `Batcher`, encoding every message as the NATS outbox does; a cycle's
+ * time includes publishing what it queued; cycles also report CPU time, `…CpuMs`), `--wire` (`--encode`, and inbound
  * task messages are decoded from bytes in the timed loops), `--resources TEXT`, `--only
  * registration,cycles,tasks` (and `scrape`: the cost of a `/metrics` scrape with the agents
  * registered and with the tasks live), `--scenarios free,filtered,busy`, `--json FILE`.
@@ -46,6 +47,7 @@ import {
 } from "../../actors/master/framework-handlers.ts";
 import type { Outbox } from "../../actors/master/outbox.ts";
 import { registerMasterGauges } from "../../actors/master/prometheus.ts";
+import { Batcher } from "../../infra/batch.ts";
 import { VirtualClock } from "../../infra/clock.ts";
 import { silentLogger } from "../../infra/logger.ts";
 import { Metrics } from "../../infra/metrics.ts";
@@ -123,24 +125,43 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-/** An outbox that counts messages, hands offers and updates to the bench's frameworks. */
+/**
+ * An outbox that counts messages, hands offers and updates to the bench's
+ * frameworks; with `encodeAll` it also publishes through a {@link Batcher}
+ * (as the NATS outbox does) to a publisher that counts bytes.
+ */
 class BenchOutbox implements Outbox {
   readonly counts = new Map<string, number>();
   readonly offers = new Map<string, Offer[]>();
   readonly updates: Array<{ frameworkId: string; status: TaskStatus }> = [];
   keepUpdates = false;
   bytes = 0;
-  constructor(readonly encodeAll: boolean) {}
-
-  #count(msg: Message): void {
-    this.counts.set(msg.type, (this.counts.get(msg.type) ?? 0) + 1);
-    if (this.encodeAll) this.bytes += encode(msg).length;
+  readonly #batcher: Batcher | undefined;
+  constructor(encodeAll: boolean) {
+    this.#batcher = encodeAll
+      ? new Batcher(
+          {
+            publish: (_subject, data) => {
+              this.bytes += data?.length ?? 0;
+            },
+          },
+          { logger: silentLogger(), metrics: new Metrics() },
+        )
+      : undefined;
   }
-  toAgent(_agentId: string, msg: Message): void {
-    this.#count(msg);
+
+  #count(subject: string, msg: Message): void {
+    this.counts.set(msg.type, (this.counts.get(msg.type) ?? 0) + 1);
+    this.#batcher?.publish(subject, msg);
+  }
+  flush(): void {
+    this.#batcher?.flush();
+  }
+  toAgent(agentId: string, msg: Message): void {
+    this.#count(`agent.${agentId}`, msg);
   }
   toFramework(frameworkId: string, msg: Message): void {
-    this.#count(msg);
+    this.#count(`framework.${frameworkId}`, msg);
     if (msg.type === "event.offers") {
       const list = this.offers.get(frameworkId);
       if (list === undefined) this.offers.set(frameworkId, [...msg.offers]);
@@ -149,8 +170,8 @@ class BenchOutbox implements Outbox {
       this.updates.push({ frameworkId, status: msg.status });
     }
   }
-  cluster(_kind: ClusterEventKind, msg: Message): void {
-    this.#count(msg);
+  cluster(kind: ClusterEventKind, msg: Message): void {
+    this.#count(`events.${kind}`, msg);
   }
   takeOffers(frameworkId: string): Offer[] {
     const list = this.offers.get(frameworkId) ?? [];
@@ -169,6 +190,8 @@ class Bench {
   frameworkIds: string[] = [];
   /** Time of the policy in the last cycle, ms. */
   policyMs = 0;
+  /** CPU time (user + system) of the process in the last cycle, ms. */
+  cpuMs = 0;
   #frameworkSeq = 0;
 
   constructor(encodeAll: boolean) {
@@ -203,6 +226,7 @@ class Bench {
 
   flush(): void {
     while (this.queue.length > 0) this.queue.shift()!();
+    this.outbox.flush();
   }
 
   /** A message from an agent (decoded first when given as bytes, as the NATS handler does). */
@@ -273,15 +297,23 @@ class Bench {
   }
 
   /**
-   * Times one allocation cycle (cycles requested before are dropped: this one
-   * serves them); returns [ms, offers, policy ms].
+   * Times one allocation cycle, its messages published (cycles requested
+   * before are dropped: this one serves them); returns [ms, offers, policy ms]
+   * and sets {@link cpuMs}.
    */
   cycle(): [number, number, number] {
     this.queue.length = 0;
     this.policyMs = 0;
+    // what the frameworks' calls before it queued (their declines' events) is not the cycle's
+    this.outbox.flush();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const offers = this.core.allocator.run();
-    return [performance.now() - t0, offers, this.policyMs];
+    this.outbox.flush();
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    this.cpuMs = (cpu.user + cpu.system) / 1000;
+    return [ms, offers, this.policyMs];
   }
 }
 
@@ -333,26 +365,38 @@ function measureCycles(b: Bench, frameworks: number, cycles: number, scenarios: 
   const steady: number[] = [];
   for (let c = 0; c < cycles; c++) steady.push(b.cycle()[0]);
   out.steadyMs = round(median(steady), 3);
-  /** Cycles after every offer is declined with `refuseSeconds`: median ms, policy ms, offers. */
+  /**
+   * Cycles after every offer is declined with `refuseSeconds`: median ms, CPU
+   * ms, policy ms, offers.
+   */
   const declined = (scenario: string, refuseSeconds: number) => {
     const ms: number[] = [];
+    const cpuMs: number[] = [];
     const policyMs: number[] = [];
     let offers = 0;
     for (let c = 0; c < (scenarios.has(scenario) ? cycles : 0); c++) {
       b.declineAll(refuseSeconds);
       const [cycleMs, made, cyclePolicyMs] = b.cycle();
       ms.push(cycleMs);
+      cpuMs.push(b.cpuMs);
       policyMs.push(cyclePolicyMs);
       offers = made;
     }
-    return { ms: round(median(ms), 2), policyMs: round(median(policyMs), 2), offers };
+    return {
+      ms: round(median(ms), 2),
+      cpuMs: round(median(cpuMs), 2),
+      policyMs: round(median(policyMs), 2),
+      offers,
+    };
   };
   const free = declined("free", 0);
   out.freeMs = free.ms;
+  out.freeCpuMs = free.cpuMs;
   out.freePolicyMs = free.policyMs;
   out.freeOffers = free.offers;
   const filtered = declined("filtered", 3600);
   out.filteredMs = filtered.ms;
+  out.filteredCpuMs = filtered.cpuMs;
   out.filteredPolicyMs = filtered.policyMs;
   out.filteredOffers = filtered.offers;
   if (!scenarios.has("busy")) {
@@ -389,16 +433,19 @@ function measureCycles(b: Bench, frameworks: number, cycles: number, scenarios: 
     }
   }
   const busy: number[] = [];
+  const busyCpu: number[] = [];
   const busyPolicy: number[] = [];
   let busyOffers = 0;
   for (let c = 0; c < cycles; c++) {
     b.declineAll(0);
     const [ms, offers, policyMs] = b.cycle();
     busy.push(ms);
+    busyCpu.push(b.cpuMs);
     busyPolicy.push(policyMs);
     busyOffers = offers;
   }
   out.busyMs = round(median(busy), 2);
+  out.busyCpuMs = round(median(busyCpu), 2);
   out.busyPolicyMs = round(median(busyPolicy), 2);
   out.busyOffers = busyOffers;
   b.teardownFrameworks();

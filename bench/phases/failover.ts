@@ -208,7 +208,7 @@ export const failoverPhase: BenchPhase = {
           ...(atScale && standby ? targetFigure(offer.ms, "<", TARGET_ALLOCATION_MS) : {}),
         },
         {
-          name: "    first cluster.offerSent of the new leader",
+          name: "    first cluster.offersSent of the new leader",
           value: ms(events.firstOfferSentMs),
           unit: "ms",
         },

@@ -168,13 +168,16 @@ async function narrate(
     await step(fw1.start());
     const sent = await step(
       events.waitFor(
-        isClusterEvent("cluster.offerSent", (e) => e.frameworkId === fw1.frameworkId),
+        isClusterEvent("cluster.offersSent", (e) =>
+          e.offers.some((o) => o.frameworkId === fw1.frameworkId),
+        ),
         { ...wait, what: "offer.sent to framework-1" },
       ),
     );
+    const sentOffer = sent.offers.find((o) => o.frameworkId === fw1.frameworkId);
     say(
       ` 2. framework-1 subscribes; the allocation module (DRF) decides that framework-1 should be` +
-        ` offered all available resources.   [event offer.sent, offer ${sent.offerId}]`,
+        ` offered all available resources.   [event offer.sent, offer ${sentOffer?.offerId}]`,
     );
     const firstOffers = await step(
       fw1Events.waitFor(isEvent("offers"), { ...wait, what: "offers" }),

@@ -313,7 +313,7 @@ test("offers - the state JSON and the cluster events", async (t) => {
   for (const kind of [
     "cluster.frameworkAdded",
     "cluster.agentAdded",
-    "cluster.offerSent",
+    "cluster.offersSent",
     "cluster.taskUpdated",
     "cluster.allocation",
   ]) {

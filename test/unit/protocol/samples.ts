@@ -465,14 +465,18 @@ export const samples: { [T in MessageType]: MessageOf<T> } = {
     frameworkId: "fw-1",
     reason: "teardown",
   },
-  "cluster.offerSent": {
-    type: "cluster.offerSent",
+  "cluster.offersSent": {
+    type: "cluster.offersSent",
     timestamp: SAMPLE_TIMESTAMP,
-    offerId: "offer-1",
-    frameworkId: "fw-1",
-    agentId: "agent-1",
-    role: "*",
-    resources: sampleResources,
+    offers: [
+      {
+        offerId: "offer-1",
+        frameworkId: "fw-1",
+        agentId: "agent-1",
+        role: "*",
+        resources: sampleResources,
+      },
+    ],
   },
   "cluster.offerRescinded": {
     type: "cluster.offerRescinded",

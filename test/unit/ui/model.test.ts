@@ -169,13 +169,11 @@ test("ui model - agents come, become unreachable and go; offers on a removed age
   t.is(m.agents.size, 3);
   t.true(
     m.apply({
-      type: "cluster.offerSent",
+      type: "cluster.offersSent",
       ...at(2),
-      offerId: "o2",
-      frameworkId: "f1",
-      agentId: "a3",
-      role: "web",
-      resources: { cpus: 2 },
+      offers: [
+        { offerId: "o2", frameworkId: "f1", agentId: "a3", role: "web", resources: { cpus: 2 } },
+      ],
     }),
   );
   t.is(m.totals().offered.cpus, 5);
@@ -186,6 +184,30 @@ test("ui model - agents come, become unreachable and go; offers on a removed age
   t.false(m.agents.has("a3"));
   t.false(m.offers.has("o2"));
   t.is(m.frameworks.get("f1")?.offers, 1);
+});
+
+test("ui model - a summary of offers places each offer; one on an unknown agent says so", (t) => {
+  const m = loaded();
+  const before = m.totals().offered.cpus ?? 0;
+  t.false(
+    m.apply({
+      type: "cluster.offersSent",
+      ...at(1),
+      offers: [
+        { offerId: "o7", frameworkId: "f1", agentId: "a2", role: "web", resources: { cpus: 1 } },
+        {
+          offerId: "o8",
+          frameworkId: "f1",
+          agentId: "nobody",
+          role: "web",
+          resources: { cpus: 1 },
+        },
+      ],
+    }),
+  );
+  t.true(m.offers.has("o7"));
+  t.true(m.offers.has("o8"));
+  t.is(m.totals().offered.cpus, before + 1, "only the offer on a known agent counts on it");
 });
 
 test("ui model - allocation events set the shares; samples record them over time", (t) => {
@@ -249,13 +271,17 @@ test("ui model - events it cannot place say the model missed something", (t) => 
 test("ui model - events already in the state are not counted twice", (t) => {
   const m = loaded();
   m.apply({
-    type: "cluster.offerSent",
+    type: "cluster.offersSent",
     ...at(1),
-    offerId: "o1",
-    frameworkId: "f1",
-    agentId: "a1",
-    role: "web",
-    resources: { cpus: 3, mem: 3968 },
+    offers: [
+      {
+        offerId: "o1",
+        frameworkId: "f1",
+        agentId: "a1",
+        role: "web",
+        resources: { cpus: 3, mem: 3968 },
+      },
+    ],
   });
   t.is(m.totals().offered.cpus, 3);
   m.apply({
