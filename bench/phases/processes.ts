@@ -224,13 +224,15 @@ export const processesPhase: BenchPhase = {
         groupTimedOut = true;
         ctx.log(`processes: ${err instanceof Error ? err.message : err}; reporting what finished`);
       }
+      // read before the framework stops: its teardown ends the executor, whose CPU would then
+      // be counted as reaped by the agent, with the tasks
+      const groupCpu1 = agentPid === undefined ? undefined : cpuPartsOfTreeMs(agentPid);
       const groupStats = groupLoad.stats();
       await groupLoad.stop();
       // the raw rate again, right after: on a shared machine it swings between minutes, and
       // the default executor's ratio is taken against the higher of the two (the stricter)
       const rawAfter = await spawnRateInChild("true", [], rawCount, concurrency);
       const rawGroupBaseline = Math.max(rawConcurrent.perSec, rawAfter.perSec);
-      const groupCpu1 = agentPid === undefined ? undefined : cpuPartsOfTreeMs(agentPid);
       const groupDone = groupStats.finished + groupStats.failed;
       // the CPU of the task groups per task, in parts: the agent, the executor, the tasks
       const groupPart = (part: keyof TreeCpuParts | "all"): number | undefined => {
