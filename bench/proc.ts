@@ -95,3 +95,33 @@ export function cpuTimeOfTreeMs(pid: number): number | undefined {
   for (const child of childPids(pid)) total += cpuTimeOfTreeMs(child) ?? 0;
   return total;
 }
+
+/** CPU time of a process tree in parts, in ms (see {@link cpuPartsOfTreeMs}). */
+export interface TreeCpuParts {
+  /** The root process itself (the agent). */
+  root: number;
+  /** Its live descendants themselves (the long-lived executors). */
+  descendants: number;
+  /** What every process of the tree has reaped (the tasks an executor ran, their shells). */
+  reaped: number;
+}
+
+/**
+ * {@link cpuTimeOfTreeMs} split into the root's own time, its live
+ * descendants' own time, and the time of the processes they reaped; the
+ * parts sum to the whole. Undefined when /proc cannot be read.
+ */
+export function cpuPartsOfTreeMs(pid: number): TreeCpuParts | undefined {
+  const parts: TreeCpuParts = { root: 0, descendants: 0, reaped: 0 };
+  const visit = (at: number, isRoot: boolean): boolean => {
+    const own = cpuTimeMs(at);
+    const all = cpuTimeWithChildrenMs(at);
+    if (own === undefined || all === undefined) return false;
+    if (isRoot) parts.root += own;
+    else parts.descendants += own;
+    parts.reaped += all - own;
+    for (const child of childPids(at)) visit(child, false);
+    return true;
+  };
+  return visit(pid, true) ? parts : undefined;
+}

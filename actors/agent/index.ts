@@ -553,7 +553,7 @@ export function createAgent(deps: AgentDeps): Agent {
         executors.stop();
         batcher.flush();
         await unsubscribe();
-        await state.files.idle();
+        await state.idle();
         logger.info("agent stopped");
       })();
       return stopping;

@@ -7,14 +7,19 @@
  * meta/frameworks/<fid>/framework.json                   the framework (id, name, role)
  * meta/frameworks/<fid>/executors/<eid>/executor.json    pid, start time, session, sandbox, kind,
  *                                                        container (id, resources)
- * meta/frameworks/<fid>/executors/<eid>/tasks/<tid>.json TaskInfo, role, latest status,
- *                                                        unacknowledged updates, acknowledged uuids
+ * meta/frameworks/<fid>/executors/<eid>/tasks.jsonl     a line per change of a task: TaskInfo,
+ *                                                        role, latest status, unacknowledged
+ *                                                        updates, acknowledged uuids (or its end)
  * ```
  *
- * Every file is written atomically (atomic-file.ts). Reading is tolerant: a
- * file that is torn, not JSON or not of its schema is reported in the log,
- * counted (`checkpoint_files_corrupt`) and skipped; recovery goes on with the
- * rest. Binary fields (`TaskStatus.data`) are kept as base64.
+ * Every `.json` file is written atomically (atomic-file.ts); the tasks of an
+ * executor go to its append-only journal (task-journal.ts: one fdatasync per
+ * batch of changes, compacted on recovery). An older agent's per-task files
+ * (`tasks/<tid>.json`) are read and folded into the journal on recovery.
+ * Reading is tolerant: a file or journal line that is torn, not JSON or not
+ * of its schema is reported in the log, counted (`checkpoint_files_corrupt`)
+ * and skipped; recovery goes on with the rest. Binary fields
+ * (`TaskStatus.data`) are kept as base64.
  */
 import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
@@ -25,6 +30,7 @@ import type { Metrics } from "../../infra/metrics.ts";
 import { FrameworkRef } from "../../protocol/agents.ts";
 import { Role, TaskInfo, TaskStatus } from "../../protocol/common.ts";
 import { AtomicFiles } from "./atomic-file.ts";
+import { journalLine, TASK_JOURNAL, TaskJournals } from "./task-journal.ts";
 
 /** An executor as checkpointed when it was spawned. */
 export const ExecutorCheckpoint = Type.Object({
@@ -125,12 +131,14 @@ function fromJson(text: string): unknown {
 export class AgentStateStore {
   readonly root: string;
   readonly files: AtomicFiles;
+  readonly journals: TaskJournals;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
 
   constructor(workDir: string, logger: Logger, metrics: Metrics) {
     this.root = path.join(workDir, "meta", "frameworks");
     this.files = new AtomicFiles((n) => metrics.inc("checkpoint_fsyncs", n));
+    this.journals = new TaskJournals((n) => metrics.inc("checkpoint_fsyncs", n));
     this.#logger = logger;
     this.#metrics = metrics;
   }
@@ -143,8 +151,9 @@ export class AgentStateStore {
     return path.join(this.frameworkDir(frameworkId), "executors", segment(executorId));
   }
 
-  taskFile(frameworkId: string, executorId: string, taskId: string): string {
-    return path.join(this.executorDir(frameworkId, executorId), "tasks", `${segment(taskId)}.json`);
+  /** The task journal of an executor. */
+  journalFile(frameworkId: string, executorId: string): string {
+    return path.join(this.executorDir(frameworkId, executorId), TASK_JOURNAL);
   }
 
   /** Checkpoints a framework (once per framework is enough: it does not change). */
@@ -162,14 +171,17 @@ export class AgentStateStore {
     return this.files.write(file, () => toJson(executor));
   }
 
-  /** Checkpoints a task; `produce` gives its state when the write starts (undefined: removed). */
+  /**
+   * Checkpoints a task; `produce` gives its state when the write starts (undefined: removed).
+   * Resolves once the change is durable.
+   */
   saveTask(
     frameworkId: string,
     executorId: string,
     taskId: string,
     produce: () => TaskCheckpoint | undefined,
   ): Promise<void> {
-    return this.files.write(this.taskFile(frameworkId, executorId, taskId), () => {
+    return this.journals.write(this.journalFile(frameworkId, executorId), taskId, () => {
       const value = produce();
       return value === undefined ? undefined : toJson(value);
     });
@@ -177,13 +189,19 @@ export class AgentStateStore {
 
   /** Forgets a task (its stream is closed). */
   removeTask(frameworkId: string, executorId: string, taskId: string): Promise<void> {
-    return this.files.remove(this.taskFile(frameworkId, executorId, taskId));
+    return this.journals.remove(this.journalFile(frameworkId, executorId), taskId);
+  }
+
+  /** Resolves when no checkpoint write is queued or running. */
+  async idle(): Promise<void> {
+    await Promise.all([this.files.idle(), this.journals.idle()]);
   }
 
   /** Forgets an executor and its tasks (it terminated and its tasks are closed). */
   async removeExecutor(frameworkId: string, executorId: string): Promise<void> {
     const dir = this.executorDir(frameworkId, executorId);
     await this.files.idle(`${dir}${path.sep}`);
+    await this.journals.close(`${dir}${path.sep}`);
     await rm(dir, { recursive: true, force: true });
     this.files.forget(`${dir}${path.sep}`);
   }
@@ -192,6 +210,7 @@ export class AgentStateStore {
   async removeFramework(frameworkId: string): Promise<void> {
     const dir = this.frameworkDir(frameworkId);
     await this.files.idle(`${dir}${path.sep}`);
+    await this.journals.close(`${dir}${path.sep}`);
     await rm(dir, { recursive: true, force: true });
     this.files.forget(`${dir}${path.sep}`);
   }
@@ -199,6 +218,7 @@ export class AgentStateStore {
   /** Forgets everything (a new agent id, or `--recover cleanup` after killing). */
   async clear(): Promise<void> {
     await this.files.idle();
+    await this.journals.close();
     await rm(this.root, { recursive: true, force: true });
     this.files.forget(this.root);
   }
@@ -214,12 +234,7 @@ export class AgentStateStore {
       for (const edir of await this.#list(executorsDir)) {
         const dir = path.join(executorsDir, edir);
         const executor = await this.#read(path.join(dir, "executor.json"), ExecutorCheckpoint);
-        const tasks: TaskCheckpoint[] = [];
-        for (const name of await this.#list(path.join(dir, "tasks"))) {
-          if (!name.endsWith(".json")) continue;
-          const task = await this.#read(path.join(dir, "tasks", name), TaskCheckpoint);
-          if (task !== undefined) tasks.push(task);
-        }
+        const tasks = await this.#loadTasks(dir);
         const frameworkId = executor?.framework.frameworkId ?? unsegment(fdir);
         const executorId = executor?.executorId ?? unsegment(edir);
         if (executor === undefined && tasks.length > 0) {
@@ -233,6 +248,43 @@ export class AgentStateStore {
       }
     }
     return state;
+  }
+
+  /**
+   * The tasks of an executor's directory: its journal's, and those of an older
+   * agent's per-task files, folded into the journal (which is compacted).
+   */
+  async #loadTasks(dir: string): Promise<TaskCheckpoint[]> {
+    const legacyDir = path.join(dir, "tasks");
+    const legacy = new Map<string, string>();
+    for (const name of await this.#list(legacyDir)) {
+      if (!name.endsWith(".json")) continue;
+      const task = await this.#read(path.join(legacyDir, name), TaskCheckpoint);
+      if (task !== undefined)
+        legacy.set(task.task.taskId, journalLine(task.task.taskId, toJson(task)));
+    }
+    const lines = await this.journals.recover(path.join(dir, TASK_JOURNAL), legacy, (where, err) =>
+      this.#corrupt(where, err),
+    );
+    if (legacy.size > 0) await rm(legacyDir, { recursive: true, force: true });
+    const tasks: TaskCheckpoint[] = [];
+    for (const [taskId, line] of lines) {
+      const where = `${path.join(dir, TASK_JOURNAL)} (task ${taskId})`;
+      let value: unknown;
+      try {
+        value = (fromJson(line) as { task?: unknown }).task;
+      } catch (err) {
+        this.#corrupt(where, err);
+        continue;
+      }
+      if (!Value.Check(TaskCheckpoint, value)) {
+        const first = [...Value.Errors(TaskCheckpoint, value)][0];
+        this.#corrupt(where, new Error(`${first?.path ?? ""} ${first?.message ?? "invalid"}`));
+        continue;
+      }
+      tasks.push(value);
+    }
+    return tasks;
   }
 
   /** Entries of a directory; temporary files left by a crash in the middle of a write are removed. */

@@ -38,7 +38,7 @@ import { Subjects } from "../../protocol/subjects.ts";
 import { startLoad } from "../load/index.ts";
 import { parseShape } from "../load/shape.ts";
 import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
-import { cpuTimeOfTreeMs } from "../proc.ts";
+import { cpuPartsOfTreeMs, cpuTimeOfTreeMs, type TreeCpuParts } from "../proc.ts";
 import { PROFILE_DIR } from "../profile-summary.ts";
 import { killProcessesIn } from "../real-agent.ts";
 import { sleep, within } from "../sampling.ts";
@@ -206,7 +206,7 @@ export const processesPhase: BenchPhase = {
       // The same `true` tasks as task groups in one long-lived default executor.
       const groupTasks = o.quick ? 200 : 1000;
       ctx.log(`processes: ${groupTasks} real tasks as task groups in one default executor`);
-      const groupCpu0 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
+      const groupCpu0 = agentPid === undefined ? undefined : cpuPartsOfTreeMs(agentPid);
       const groupLoad = await startLoad({
         servers: ctx.url,
         subjects,
@@ -224,14 +224,23 @@ export const processesPhase: BenchPhase = {
         groupTimedOut = true;
         ctx.log(`processes: ${err instanceof Error ? err.message : err}; reporting what finished`);
       }
+      // read before the framework stops: its teardown ends the executor, whose CPU would then
+      // be counted as reaped by the agent, with the tasks
+      const groupCpu1 = agentPid === undefined ? undefined : cpuPartsOfTreeMs(agentPid);
       const groupStats = groupLoad.stats();
       await groupLoad.stop();
       // the raw rate again, right after: on a shared machine it swings between minutes, and
       // the default executor's ratio is taken against the higher of the two (the stricter)
       const rawAfter = await spawnRateInChild("true", [], rawCount, concurrency);
       const rawGroupBaseline = Math.max(rawConcurrent.perSec, rawAfter.perSec);
-      const groupCpu1 = agentPid === undefined ? undefined : cpuTimeOfTreeMs(agentPid);
       const groupDone = groupStats.finished + groupStats.failed;
+      // the CPU of the task groups per task, in parts: the agent, the executor, the tasks
+      const groupPart = (part: keyof TreeCpuParts | "all"): number | undefined => {
+        if (groupCpu0 === undefined || groupCpu1 === undefined || groupDone === 0) return undefined;
+        const of = (p: TreeCpuParts) =>
+          part === "all" ? p.root + p.descendants + p.reaped : p[part];
+        return round((of(groupCpu1) - of(groupCpu0)) / groupDone, 2);
+      };
 
       // Latency alone: one task per group, one at a time, to the warm default executor.
       const singles = o.quick ? 10 : 40;
@@ -331,11 +340,23 @@ export const processesPhase: BenchPhase = {
           unit: "ms",
         },
         {
-          name: "CPU per real task via the default executor (agent + executor)",
-          value:
-            groupCpu0 === undefined || groupCpu1 === undefined || groupDone === 0
-              ? undefined
-              : round((groupCpu1 - groupCpu0) / groupDone, 1),
+          name: "CPU per real task via the default executor (agent + executor + the task)",
+          value: groupPart("all"),
+          unit: `ms (raw spawn: ${rawConcurrent.cpuMsPerSpawn ?? "?"} ms)`,
+        },
+        {
+          name: "  of it the agent's",
+          value: groupPart("root"),
+          unit: "ms",
+        },
+        {
+          name: "  of it the default executor's",
+          value: groupPart("descendants"),
+          unit: "ms",
+        },
+        {
+          name: "  of it the task's processes (`/bin/sh -c true`, reaped by the executor)",
+          value: groupPart("reaped"),
           unit: "ms",
         },
         {

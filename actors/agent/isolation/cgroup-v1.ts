@@ -1,9 +1,20 @@
 /**
  * cgroup v1: a container is one cgroup of the same path in each controller's
- * hierarchy (`<mount>/<root>/<containerId>[/<taskId>]` for cpu, cpuacct,
- * memory, pids, freezer; hierarchies mounted together are one directory).
- * Processes live in the container's cgroup itself (v1 allows processes in
- * inner cgroups); the freezer stops a tree before it is killed.
+ * hierarchy (`<mount>/<root>/<containerId>` for cpu, cpuacct, memory, pids,
+ * freezer; hierarchies mounted together are one directory). Processes live
+ * in the container's cgroup itself (v1 allows processes in inner cgroups);
+ * the freezer stops a tree before it is killed.
+ *
+ * A task's nested cgroup (`<containerId>/<taskId>`) is made only where a
+ * task has limits or statistics of its own: cpu (its shares, its CFS quota),
+ * cpuacct (its cpu time) and memory (its limit, its OOM kills), as Mesos
+ * nests only the isolators that limit a nested container. In pids and
+ * freezer the task stays in its executor's container: `pids.max` is the
+ * agent's one value for the executor's whole tree, and the executor's
+ * freezer stops every task with it. Each task then costs 3 `mkdir`s and 3
+ * `rmdir`s instead of 5 on a host with separate hierarchies; a nested cgroup
+ * is emptied by killing its processes until none is left (it has no freezer
+ * of its own: what it forks meanwhile is in it and killed next round).
  */
 import path from "node:path";
 import type { Clock } from "../../../infra/clock.ts";
@@ -45,8 +56,13 @@ interface V1Context {
 
 const write = writeCgroupFile;
 
+/** The controllers a task's nested cgroup is made in (see the file's comment). */
+const NESTED_CONTROLLERS: readonly V1Controller[] = ["cpu", "cpuacct", "memory"];
+
 class V1Container implements Container {
   readonly id: string;
+  /** A task's cgroup under its executor's: only in {@link NESTED_CONTROLLERS}. */
+  readonly nested: boolean;
   #dirs: string[] | undefined;
 
   constructor(
@@ -54,6 +70,13 @@ class V1Container implements Container {
     readonly path: readonly string[],
   ) {
     this.id = path[path.length - 1] ?? "";
+    this.nested = path.length > 1;
+  }
+
+  /** The controllers this cgroup is made in. */
+  controllers(): V1Controller[] {
+    const all = Object.keys(this.ctx.mounts) as V1Controller[];
+    return this.nested ? all.filter((c) => NESTED_CONTROLLERS.includes(c)) : all;
   }
 
   /** This container's cgroup in the hierarchy of `controller`. */
@@ -63,9 +86,7 @@ class V1Container implements Container {
 
   /** One directory per distinct hierarchy. */
   dirs(): string[] {
-    this.#dirs ??= [
-      ...new Set(Object.keys(this.ctx.mounts).map((c) => this.dir(c as V1Controller))),
-    ];
+    this.#dirs ??= [...new Set(this.controllers().map((c) => this.dir(c)))];
     return [...this.#dirs];
   }
 
@@ -76,14 +97,17 @@ class V1Container implements Container {
    */
   async create(limits: ContainerLimits, nested = false): Promise<void> {
     const { fs, mounts, root } = this.ctx;
+    const made = new Set(this.controllers());
     await Promise.all(
-      [...new Set(Object.values(mounts))].map((mount) => {
+      [...new Set([...made].map((c) => mounts[c]))].map((mount) => {
         const dir = path.join(mount, root, ...this.path);
         return nested ? fs.mkdir(dir) : mkdirBelow(fs, path.join(mount, root), dir);
       }),
     );
     const byController = new Map<V1Controller, Array<{ file: string; value: string }>>();
     for (const w of v1LimitWrites(limits)) {
+      // a nested cgroup's pids.max is its executor's (the agent's one value)
+      if (!made.has(w.controller)) continue;
       const list = byController.get(w.controller) ?? [];
       list.push(w);
       byController.set(w.controller, list);
@@ -111,7 +135,8 @@ class V1Container implements Container {
   }
 
   async children(): Promise<Container[]> {
-    const names = await this.ctx.fs.subdirs(this.dir("freezer"));
+    // memory holds every nested cgroup (freezer does not)
+    const names = await this.ctx.fs.subdirs(this.dir("memory"));
     return names.map((n) => new V1Container(this.ctx, [...this.path, n]));
   }
 
@@ -137,9 +162,14 @@ class V1Container implements Container {
       cpusThrottledTimeSecs: nanos(cpu.get("throttled_time")),
       memTotalBytes: await readNumber(fs, path.join(mem, "memory.usage_in_bytes")),
       memPeakBytes: await readNumber(fs, path.join(mem, "memory.max_usage_in_bytes")),
-      processes: await readNumber(fs, path.join(this.dir("pids"), "pids.current")),
-      processesPeak: await readNumber(fs, path.join(this.dir("pids"), "pids.peak")),
-      processesLimit: await readNumber(fs, path.join(this.dir("pids"), "pids.max")),
+      ...(this.nested
+        ? // no pids cgroup of its own: its processes counted in its memory cgroup
+          { processes: (await treeProcs(fs, mem)).length }
+        : {
+            processes: await readNumber(fs, path.join(this.dir("pids"), "pids.current")),
+            processesPeak: await readNumber(fs, path.join(this.dir("pids"), "pids.peak")),
+            processesLimit: await readNumber(fs, path.join(this.dir("pids"), "pids.max")),
+          }),
     };
     if (quota !== undefined && quota > 0 && period !== undefined && period > 0) {
       stats.cpusLimit = quota / period;
@@ -172,17 +202,33 @@ class V1Container implements Container {
 
   async killAll(): Promise<void> {
     const { fs, clock, killTimeoutMs } = this.ctx;
-    const state = path.join(this.dir("freezer"), "freezer.state");
-    if ((await fs.read(state)) === undefined) return; // never created or already destroyed
-    const emptied = await freezeAndKill(clock, killTimeoutMs, {
-      freeze: () => write(fs, state, "FROZEN"),
-      isFrozen: async () => (await fs.read(state))?.trim() === "FROZEN",
-      thaw: () => write(fs, state, "THAWED"),
-      pids: () => this.pids(),
-    });
+    const emptied = this.nested
+      ? await this.#killNested()
+      : await (async () => {
+          const state = path.join(this.dir("freezer"), "freezer.state");
+          if ((await fs.read(state)) === undefined) return true; // never created or destroyed
+          return freezeAndKill(clock, killTimeoutMs, {
+            freeze: () => write(fs, state, "FROZEN"),
+            isFrozen: async () => (await fs.read(state))?.trim() === "FROZEN",
+            thaw: () => write(fs, state, "THAWED"),
+            pids: () => this.pids(),
+          });
+        })();
     if (!emptied) {
       throw new AgoraError(ErrorCode.Timeout, `container ${this.path.join("/")} did not empty`);
     }
+  }
+
+  /** A nested cgroup, without a freezer: its processes killed until none is left. */
+  async #killNested(): Promise<boolean> {
+    const { fs, clock, killTimeoutMs } = this.ctx;
+    if ((await fs.read(path.join(this.dir("memory"), "cgroup.procs"))) === undefined) return true;
+    return freezeAndKill(clock, killTimeoutMs, {
+      freeze: async () => {},
+      isFrozen: async () => true,
+      thaw: async () => {},
+      pids: () => this.pids(),
+    });
   }
 
   /**
@@ -193,7 +239,8 @@ class V1Container implements Container {
    */
   async #removeEmpty(): Promise<boolean> {
     const { fs } = this.ctx;
-    const freezer = this.dir("freezer");
+    // a nested cgroup has no freezer's: the memory one goes last instead
+    const freezer = this.dir(this.nested ? "memory" : "freezer");
     try {
       await Promise.all(
         this.dirs()

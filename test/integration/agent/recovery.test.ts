@@ -6,7 +6,7 @@
  * agent's recovery timeout.
  */
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import test from "ava";
 import { TaskReason, TaskState } from "../../../protocol/common.ts";
@@ -44,19 +44,21 @@ test.serial(
     const running = await fx.master.waitForState(task.taskId, TaskState.Running);
     const executorPid = await fx.executorPid(framework.frameworkId, task.taskId);
     // Killed once the checkpoint holds the acknowledgement and the pending update.
-    const taskFile = path.join(
+    const journal = path.join(
       fx.workDir,
       "meta",
       "frameworks",
       framework.frameworkId,
       "executors",
       task.taskId,
-      "tasks",
-      `${task.taskId}.json`,
+      "tasks.jsonl",
     );
     await eventually(async () => {
-      const text = await readFile(taskFile, "utf8").catch(() => "");
-      return text.includes(`"acked":["${starting.uuid}"]`) && text.includes(running.uuid!);
+      // the task's latest line in its executor's journal
+      const text = (await readFile(journal, "utf8").catch(() => "")).trim().split("\n").at(-1);
+      return (
+        text?.includes(`"acked":["${starting.uuid}"]`) === true && text.includes(running.uuid!)
+      );
     }, "the checkpoint");
     await fx.kill(first);
 
@@ -188,24 +190,24 @@ test.serial(
 );
 
 test.serial(
-  "agent recovery - a corrupt checkpoint file is skipped with a log line; the agent reregisters",
+  "agent recovery - a torn checkpoint journal line is skipped with a log line; the agent reregisters",
   async (t) => {
     const fx = await startRecoveryFixture(nats().url);
     t.teardown(() => fx.dispose());
     const { agent: first, framework, task } = await fx.runningTask("sleep 300");
     await fx.kill(first);
-    const taskFile = path.join(
+    const journal = path.join(
       fx.workDir,
       "meta",
       "frameworks",
       framework.frameworkId,
       "executors",
       task.taskId,
-      "tasks",
-      `${task.taskId}.json`,
+      "tasks.jsonl",
     );
-    t.true(existsSync(taskFile));
-    await writeFile(taskFile, '{"frameworkId": "torn');
+    t.true(existsSync(journal));
+    // a line torn by a crash in the middle of an append
+    await appendFile(journal, '{"taskId": "torn');
     const second = fx.startAgent();
     await fx.master.waitFor(
       "reregistration",
@@ -215,7 +217,13 @@ test.serial(
       timeoutMs: 20_000,
       what: "the log line",
     });
-    t.true(line.includes(`${task.taskId}.json`));
+    t.true(line.includes("tasks.jsonl"), line);
+    // the task's earlier, whole lines still hold it: it is reregistered
+    const tasks = fx.master.messages("agent.reregister")[0]?.tasks ?? [];
+    t.true(
+      tasks.some((x) => x.task.taskId === task.taskId),
+      JSON.stringify(tasks),
+    );
   },
 );
 

@@ -168,6 +168,55 @@ cgtest("cgroups - nested task cgroups live under the container and go with it", 
   for (const dir of containerDirs(detection, "group")) t.false(existsSync(dir), dir);
 });
 
+cgtest(
+  "cgroups - v1: a task's nested cgroup is in cpu, cpuacct and memory only, and its destroy kills what runs in it",
+  async (t) => {
+    if (detection.kind !== "cgroups-v1") {
+      t.pass(`not v1 (${detection.kind})`);
+      return;
+    }
+    const c = await isolator.prepare("nested1", { cpus: 1, memBytes: 128 * MB, maxPids: 64 });
+    try {
+      // the executor stands in the container; its task process is spawned from inside it
+      const task = await c.child("task-b", { cpus: 0.1, memBytes: 32 * MB, maxPids: 64 });
+      const sleeper = spawnArgv(
+        c.wrap(task.wrap(["/bin/sh", "-c", "cat /proc/self/cgroup; exec sleep 600"])),
+      );
+      await eventually(() => sleeper.stdout().includes("freezer"), "the task in its cgroup");
+      const lines = sleeper.stdout().trim().split("\n");
+      const of = (controller: string) =>
+        lines.find((l) => l.split(":")[1]?.split(",").includes(controller)) ?? "";
+      for (const controller of ["cpu", "cpuacct", "memory"]) {
+        t.true(of(controller).endsWith("/nested1/task-b"), `${controller}: ${of(controller)}`);
+      }
+      for (const controller of ["pids", "freezer"]) {
+        t.true(of(controller).endsWith("/nested1"), `${controller}: ${of(controller)}`);
+      }
+      const dirs = detection.v1!;
+      t.false(existsSync(`${dirs.pids}/${detection.root}/nested1/task-b`));
+      t.false(existsSync(`${dirs.freezer}/${detection.root}/nested1/task-b`));
+      const stats = await task.stats();
+      t.is(stats.memLimitBytes, 32 * MB);
+      t.true((stats.processes ?? 0) >= 1, JSON.stringify(stats));
+      t.deepEqual(
+        (await c.children()).map((k) => k.id),
+        ["task-b"],
+      );
+      await task.destroy();
+      t.is((await sleeper.exited).signal, "SIGKILL");
+      for (const controller of ["cpu", "cpuacct", "memory"]) {
+        t.false(
+          existsSync(
+            `${dirs[controller as "cpu" | "cpuacct" | "memory"]}/${detection.root}/nested1/task-b`,
+          ),
+        );
+      }
+    } finally {
+      await c.destroy();
+    }
+  },
+);
+
 cgtest("cgroups - a restarted agent finds its containers again and can destroy them", async (t) => {
   const c = await isolator.prepare("survivor", { cpus: 0.1 });
   const sleeper = spawnArgv(c.wrap(["sleep", "600"]));

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
@@ -66,28 +67,67 @@ test("checkpoint store - frameworks, executors and tasks read back as written, b
   t.deepEqual((await s.load()).executors, []);
 });
 
-test("checkpoint store - a torn or invalid file is counted and skipped, the rest is read", async (t) => {
+test("checkpoint store - a torn or invalid journal line is counted and skipped, the rest is read; the journal is compacted", async (t) => {
   const { dir, store: s, metrics } = await store();
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await s.saveFramework(framework);
   await s.saveTask(framework.frameworkId, "ex-1", "t1", () => taskCheckpoint("t1"));
   await s.saveTask(framework.frameworkId, "ex-1", "t2", () => taskCheckpoint("t2"));
   await s.saveTask(framework.frameworkId, "ex-1", "t3", () => taskCheckpoint("t3"));
-  await writeFile(s.taskFile(framework.frameworkId, "ex-1", "t1"), '{"frameworkId":"fw');
-  await writeFile(s.taskFile(framework.frameworkId, "ex-1", "t2"), '{"frameworkId": 3}\n');
-  // A crash in the middle of a write leaves a temporary file: removed, never read.
-  const tmp = `${s.taskFile(framework.frameworkId, "ex-1", "t4")}.123.tmp`;
-  await writeFile(tmp, "{");
+  await s.saveTask(framework.frameworkId, "ex-1", "t3", () =>
+    taskCheckpoint("t3", TaskState.Finished),
+  );
+  const journal = s.journalFile(framework.frameworkId, "ex-1");
+  // t2's latest line is not of the schema; a crash in the middle of an append tore the last one
+  await appendFile(journal, '{"taskId":"t2","task":{"frameworkId":3}}\n{"taskId":"t1","ta');
+  // an older agent's per-task file is read and folded into the journal
+  const legacy = path.join(s.executorDir(framework.frameworkId, "ex-1"), "tasks");
+  await mkdir(legacy, { recursive: true });
+  await writeFile(
+    path.join(legacy, "t4.json"),
+    JSON.stringify(taskCheckpoint("t4"), (_k, v) =>
+      v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString("base64") } : v,
+    ),
+  );
+  // a crash in the middle of a write leaves a temporary file: removed, never read
+  await writeFile(path.join(legacy, "t5.json.123.tmp"), "{");
   const state = await s.load();
   t.is(state.executors.length, 1);
   // The executor's own file is missing: it cannot be found again, its tasks are still read.
   t.is(state.executors[0]?.executor, undefined);
-  t.deepEqual(
-    state.executors[0]?.tasks.map((x) => x.task.taskId),
-    ["t3"],
-  );
+  const tasks = state.executors[0]?.tasks ?? [];
+  t.deepEqual(tasks.map((x) => x.task.taskId).sort(), ["t1", "t3", "t4"]);
+  t.is(tasks.find((x) => x.task.taskId === "t3")?.status.state, TaskState.Finished);
   t.is(metrics.snapshot().checkpoint_files_corrupt, 2);
-  t.false((await readdir(path.dirname(tmp))).some((n) => n.endsWith(".tmp")));
+  t.false(existsSync(legacy));
+  // compacted: one line per task it holds (t2's invalid line stays, to be read as it is)
+  const lines = (await readFile(journal, "utf8")).trim().split("\n");
+  t.is(lines.length, 4);
+  t.deepEqual((await s.load()).executors[0]?.tasks.map((x) => x.task.taskId).sort(), [
+    "t1",
+    "t3",
+    "t4",
+  ]);
+});
+
+test("checkpoint store - the changes of many tasks share one journal append and fdatasync", async (t) => {
+  const { dir, store: s, metrics } = await store();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await s.saveTask(framework.frameworkId, "ex-1", "t0", () => taskCheckpoint("t0"));
+  const before = metrics.snapshot().checkpoint_fsyncs ?? 0;
+  await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      s.saveTask(framework.frameworkId, "ex-1", `t${i}`, () => taskCheckpoint(`t${i}`)),
+    ),
+  );
+  t.is((metrics.snapshot().checkpoint_fsyncs ?? 0) - before, 1);
+  await s.removeTask(framework.frameworkId, "ex-1", "t7");
+  // a task the journal never held costs nothing
+  await s.removeTask(framework.frameworkId, "ex-1", "never");
+  t.is((metrics.snapshot().checkpoint_fsyncs ?? 0) - before, 2);
+  const tasks = (await s.load()).executors[0]?.tasks ?? [];
+  t.is(tasks.length, 99);
+  t.false(tasks.some((x) => x.task.taskId === "t7"));
 });
 
 test("checkpoint store - writes of one file are coalesced and atomic; the content is taken when the write starts", async (t) => {
