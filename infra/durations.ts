@@ -54,22 +54,23 @@ export function formatDuration(ms: number): string {
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
   k: 1024,
-  kb: 1000,
+  kb: 1024,
   kib: 1024,
   m: 1024 ** 2,
-  mb: 1000 ** 2,
+  mb: 1024 ** 2,
   mib: 1024 ** 2,
   g: 1024 ** 3,
-  gb: 1000 ** 3,
+  gb: 1024 ** 3,
   gib: 1024 ** 3,
   t: 1024 ** 4,
-  tb: 1000 ** 4,
+  tb: 1024 ** 4,
   tib: 1024 ** 4,
 };
 
 /**
- * Parses a size to bytes: `1073741824`, `512MB`, `1GiB`, `1g` (a bare number is bytes;
- * `KB`/`MB`/`GB` are powers of 1000, `KiB`/`MiB`/`GiB` and `k`/`m`/`g` powers of 1024).
+ * Parses a size to bytes as Mesos's `Bytes` does: `1073741824`, `512MB`, `1GiB`, `1g` (a bare
+ * number is bytes; `KB`/`MB`/`GB`/`TB`, `KiB`/`MiB`/`GiB`/`TiB` and `k`/`m`/`g`/`t` are all powers
+ * of 1024, so `--fetcher-cache-size 2GB` means what it means to a Mesos agent).
  * @throws AgoraError INVALID_CONFIG naming the value
  */
 export function parseByteSize(value: string | number, what = "size"): number {

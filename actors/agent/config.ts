@@ -41,9 +41,9 @@ import {
   DEFAULT_WORK_DIR,
   MAX_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
 } from "../../infra/defaults.ts";
+import { parseByteSize } from "../../infra/durations.ts";
 import type { Attributes } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
-import { parseBytes } from "./fetcher/config.ts";
 import type { IsolationMode } from "./isolation/types.ts";
 import { RECONFIGURATION_POLICIES, type ReconfigurationPolicy } from "./reconfiguration.ts";
 
@@ -328,7 +328,7 @@ export function resolveAgentConfig(input: ResolveInput<typeof AGENT_OPTIONS> = {
       `--cgroups-root must be a relative path, got ${JSON.stringify(root)}`,
     );
   }
-  parseBytes(config.fetcherCacheSize, "--fetcher-cache-size");
+  parseByteSize(config.fetcherCacheSize, "--fetcher-cache-size");
   return config;
 }
 

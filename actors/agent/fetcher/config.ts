@@ -10,29 +10,7 @@ import {
   DEFAULT_FETCHER_CACHE_SIZE_BYTES,
   DEFAULT_FETCHER_STALL_TIMEOUT_MS,
 } from "../../../infra/defaults.ts";
-import { parseDuration } from "../../../infra/durations.ts";
-import { AgoraError, ErrorCode } from "../../../protocol/errors.ts";
-
-const UNITS: Record<string, number> = {
-  B: 1,
-  KB: 1024,
-  MB: 1024 ** 2,
-  GB: 1024 ** 3,
-  TB: 1024 ** 4,
-};
-
-/** Parses a byte size as Mesos's `Bytes` (binary units; a bare number is bytes). */
-export function parseBytes(value: string | number, what = "size"): number {
-  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.floor(value);
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?\s*$/i.exec(String(value));
-  if (m === null) {
-    throw new AgoraError(
-      ErrorCode.InvalidConfig,
-      `${what}: '${value}' is not a size (like 2GB, 512MB, 0B)`,
-    );
-  }
-  return Math.floor(Number(m[1]) * UNITS[(m[2] ?? "B").toUpperCase()]!);
-}
+import { parseByteSize, parseDuration } from "../../../infra/durations.ts";
 
 /** Resolved fetcher settings of an agent. */
 export interface FetcherSettings {
@@ -57,7 +35,7 @@ export function resolveFetcherSettings(flags: FetcherFlags, agentId: string): Fe
     cacheSizeBytes:
       flags.fetcherCacheSize === undefined
         ? DEFAULT_FETCHER_CACHE_SIZE_BYTES
-        : parseBytes(flags.fetcherCacheSize, "--fetcher-cache-size"),
+        : parseByteSize(flags.fetcherCacheSize, "--fetcher-cache-size"),
     stallTimeoutMs:
       flags.fetcherStallTimeout === undefined
         ? DEFAULT_FETCHER_STALL_TIMEOUT_MS

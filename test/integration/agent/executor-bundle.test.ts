@@ -20,6 +20,8 @@ async function runEcho(
   launch: (workDir: string) => () => Promise<ProgramSpec>,
   /** Waited for in the sandbox's stderr (the executor's logs) once the task finished. */
   stderrText?: string,
+  /** The task's mem (MB): the container holds it plus the executor's 32 MB allowance. */
+  mem = 32,
 ): Promise<{ program: ProgramSpec; stdout: string; stderr: string }> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), "agora-agent-bundle-"));
   t.teardown(() => rm(workDir, { recursive: true, force: true }));
@@ -37,7 +39,7 @@ async function runEcho(
   });
   t.teardown(() => fx.dispose());
   const framework = testFramework();
-  const task = commandTask(fx.master, "echo hello");
+  const task = commandTask(fx.master, "echo hello", { resources: { cpus: 0.1, mem } });
   fx.master.runTask(framework, [task]);
   const finished = await fx.master.waitForState(task.taskId, TaskState.Finished);
   t.is(finished.exitCode, 0);
@@ -73,14 +75,20 @@ test("executor bundle - the bundled command executor runs a task to TASK_FINISHE
 });
 
 test("executor bundle - when the bundle cannot be built, the command executor runs through tsx", async (t) => {
-  const { program, stdout } = await runEcho(t, (workDir) =>
-    commandExecutorLauncher({
-      workDir,
-      logger: silentLogger(),
-      bundler: async () => {
-        throw new Error("esbuild is missing");
-      },
-    }),
+  const { program, stdout } = await runEcho(
+    t,
+    (workDir) =>
+      commandExecutorLauncher({
+        workDir,
+        logger: silentLogger(),
+        bundler: async () => {
+          throw new Error("esbuild is missing");
+        },
+      }),
+    undefined,
+    // Node with tsx's loader compiling the executor's sources needs more than the bundle's
+    // 32 MB executor allowance under a memory cgroup (it was OOM-killed at 64 MB in CI).
+    256,
   );
   t.is(program.args[0], "--import");
   t.regex(program.args[2]!, /command-executor\.ts$/);

@@ -1,11 +1,12 @@
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { parseBytes, resolveFetcherSettings } from "../../../actors/agent/fetcher/config.ts";
+import { resolveFetcherSettings } from "../../../actors/agent/fetcher/config.ts";
 import {
   DEFAULT_FETCHER_CACHE_SIZE_BYTES,
   DEFAULT_FETCHER_STALL_TIMEOUT_MS,
 } from "../../../infra/defaults.ts";
+import { parseByteSize as parseBytes } from "../../../infra/durations.ts";
 
 test("fetcher config - sizes parse as Mesos Bytes", (t) => {
   t.is(parseBytes("2GB"), 2 * 1024 ** 3);
