@@ -51,7 +51,7 @@ async function writeRenamed(file: string, text: string): Promise<void> {
 }
 
 /** fsyncs a directory (its entries); ignored where the platform refuses it. */
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(dir, "r");

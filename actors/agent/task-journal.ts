@@ -19,8 +19,9 @@
  * by a crash in the middle of an append (the last one) is skipped on reading:
  * its change was never reported written.
  */
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, open, readFile } from "node:fs/promises";
 import path from "node:path";
+import { fsyncDir, writeFileAtomic } from "./atomic-file.ts";
 
 /** The journal's file name in an executor's checkpoint directory. */
 export const TASK_JOURNAL = "tasks.jsonl";
@@ -144,7 +145,7 @@ export class TaskJournals {
   async #compact(file: string, j: Journal): Promise<void> {
     await j.handle?.close();
     j.handle = undefined;
-    await writeAtomic(file, [...j.live.values()].join(""));
+    await writeFileAtomic(file, [...j.live.values()].join(""));
     this.#onSync?.(2);
     j.lines = j.live.size;
     j.handle = await open(file, "a");
@@ -195,7 +196,7 @@ export class TaskJournals {
     }
     for (const [taskId, line] of adopt) if (!latest.has(taskId)) latest.set(taskId, line);
     if (latest.size === 0 && text === "") return latest;
-    await writeAtomic(file, [...latest.values()].join(""));
+    await writeFileAtomic(file, [...latest.values()].join(""));
     this.#onSync?.(2);
     const j = this.#journal(file);
     j.live = latest;
@@ -244,33 +245,5 @@ async function openAppend(file: string): Promise<Awaited<ReturnType<typeof open>
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     await mkdir(path.dirname(file), { recursive: true });
     return open(file, "a");
-  }
-}
-
-/** Writes `text` over `file` atomically: tmp + fdatasync + rename + fsync of the directory. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await mkdir(path.dirname(file), { recursive: true });
-  const handle = await open(tmp, "w");
-  try {
-    await handle.writeFile(text);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-  await fsyncDir(path.dirname(file));
-}
-
-/** fsyncs a directory (its entries); ignored where the platform refuses it. */
-async function fsyncDir(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch {
-    // Some file systems do not fsync directories.
-  } finally {
-    await handle?.close();
   }
 }
