@@ -7,13 +7,12 @@
  * syntax tree, so a comment that names `process.env` does not count.
  * bench/ and test/ are tooling, not the package, and are not scanned.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import test from "ava";
 import ts from "typescript";
+import { ROOT, sourceFiles } from "../helpers/sources.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SOURCE_DIRS = ["protocol", "infra", "policies", "actors", "simulate", "cli"];
 
 /** The configuration resolvers: the files that read configuration from the environment. */
@@ -23,19 +22,6 @@ const CONFIG_MODULES = [/^infra\/config(-schema)?\.ts$/, /^actors\/[^/]+\/config
 const ENVIRONMENT_BUILDERS: Record<string, string> = {
   "infra/inherited-env.ts": "copies and scrubs the process's environment for its children",
 };
-
-function sourceFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
-    const rel = path.posix.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== "node_modules") files.push(...sourceFiles(rel));
-    } else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith(".d.ts")) {
-      files.push(rel);
-    }
-  }
-  return files;
-}
 
 /** `process`, `globalThis.process`. */
 function isProcess(node: ts.Expression): boolean {

@@ -5,30 +5,16 @@
  * top, and no import circle anywhere. Type-only imports count: a layer that
  * names another's types depends on it.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import test from "ava";
 import ts from "typescript";
+import { ROOT, sourceFiles } from "../helpers/sources.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SOURCE_DIRS = ["protocol", "infra", "policies", "actors", "simulate", "cli", "bench"];
 
 /** Repository-relative source file → what it imports: source files (relative) or `pkg:<name>`. */
 type ImportGraph = Map<string, string[]>;
-
-function sourceFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
-    const rel = path.posix.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== "node_modules") files.push(...sourceFiles(rel));
-    } else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith(".d.ts")) {
-      files.push(rel);
-    }
-  }
-  return files;
-}
 
 function importGraph(): ImportGraph {
   const graph: ImportGraph = new Map();
