@@ -7,35 +7,9 @@
  * its framework's back-off, holds nothing. Every line is checked, and the
  * documented bound on what small jobs wait.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import test from "ava";
-import type { ResourcesJson } from "../../../protocol/common.ts";
-import { parseScenario } from "../../../simulate/scenario.ts";
-import { type SimLine, simulate } from "../../../simulate/simulator.ts";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-
-function run(edit: (json: Record<string, unknown>) => void = () => {}): SimLine[] {
-  const json = JSON.parse(
-    readFileSync(path.join(root, "examples/scenarios/gang.json"), "utf8"),
-  ) as Record<string, unknown>;
-  edit(json);
-  return simulate(parseScenario(JSON.stringify(json)));
-}
-
-function ev(
-  t: number,
-  event: string,
-  framework: string,
-  role: string,
-  agent: string,
-  resources: ResourcesJson,
-  gang?: string,
-) {
-  return { t, event, framework, role, agent, resources, ...(gang === undefined ? {} : { gang }) };
-}
+import type { SimLine } from "../../../simulate/simulator.ts";
+import { ev, runExample } from "./helpers.ts";
 
 const agents = Array.from({ length: 10 }, (_, i) => `n${i + 1}`);
 const small = { cpus: 1, mem: 1024 };
@@ -44,7 +18,7 @@ const smallOn = (t: number, event: string, names: string[]) =>
   names.map((a) => ev(t, event, "small", "small", a, small));
 
 test("gang - held as the small jobs free up, offered whole in one cycle; a gang that cannot fit times out", (t) => {
-  const lines = run();
+  const lines = runExample("gang");
   const expected = [
     // t=0: the small jobs fill every agent (4 tasks of 1 cpu each)
     ...agents.map((a) => ev(0, "offer", "small", "small", a, { cpus: 4, mem: 4096 })),
@@ -122,11 +96,11 @@ function checkBound(
 }
 
 test("gang - small jobs wait at most the gang timeout for what they free", (t) => {
-  checkBound(t, run(), 3000, 14_000);
+  checkBound(t, runExample("gang"), 3000, 14_000);
 });
 
 test("gang - with gangs that never fit and keep asking, small jobs still wait at most timeout per timeout + backoff", (t) => {
-  const lines = run((json) => {
+  const lines = runExample("gang", (json) => {
     const steps = json.steps as Array<Record<string, unknown>>;
     // a gang larger than the cluster, asked again as soon as it times out, and small jobs ending every second
     json.until = "40s";

@@ -3,40 +3,16 @@
  * own allocation, preemption and kill code (examples/scenarios/preemption.json
  * and borrowing.json): every line is checked.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import test from "ava";
-import type { ResourcesJson } from "../../../protocol/common.ts";
 import { parseScenario } from "../../../simulate/scenario.ts";
-import { type SimLine, simulate } from "../../../simulate/simulator.ts";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-
-function run(name: string, edit: (json: Record<string, unknown>) => void = () => {}): SimLine[] {
-  const json = JSON.parse(
-    readFileSync(path.join(root, "examples/scenarios", `${name}.json`), "utf8"),
-  ) as Record<string, unknown>;
-  edit(json);
-  return simulate(parseScenario(JSON.stringify(json)));
-}
-
-function ev(
-  t: number,
-  event: string,
-  framework: string,
-  role: string,
-  agent: string,
-  resources: ResourcesJson,
-) {
-  return { t, event, framework, role, agent, resources };
-}
+import type { SimLine } from "../../../simulate/simulator.ts";
+import { ev, runExample } from "./helpers.ts";
 
 const events = (lines: SimLine[]) => lines.filter((l) => l.event !== "summary");
 const task = { cpus: 2, mem: 1024 };
 
 test("preemption - a demand of higher priority kills the newest low-priority tasks of one agent", (t) => {
-  t.deepEqual(events(run("preemption")), [
+  t.deepEqual(events(runExample("preemption")), [
     ev(0, "offer", "batch", "batch", "n1", { cpus: 4, mem: 4096 }),
     ev(0, "offer", "batch", "batch", "n2", { cpus: 4, mem: 4096 }),
     ev(0, "launch", "batch", "batch", "n1", task),
@@ -65,7 +41,7 @@ test("preemption - a demand of higher priority kills the newest low-priority tas
 });
 
 test("preemption - off (the default), the same demand kills nothing", (t) => {
-  const lines = run("preemption", (json) => {
+  const lines = runExample("preemption", (json) => {
     json.preemption = undefined;
   });
   t.false(lines.some((l) => l.event === "preempt"));
@@ -73,7 +49,7 @@ test("preemption - off (the default), the same demand kills nothing", (t) => {
 });
 
 test("preemption - switched on by a step, it preempts from then on", (t) => {
-  const lines = run("preemption", (json) => {
+  const lines = runExample("preemption", (json) => {
     json.preemption = false;
     (json.steps as unknown[]).push({ at: "4s", do: "setPreemption", enabled: true });
   });
@@ -86,7 +62,7 @@ test("preemption - switched on by a step, it preempts from then on", (t) => {
 });
 
 test("borrowing - b borrows a's lent guarantee up to its borrowing limit; a reclaims it", (t) => {
-  t.deepEqual(events(run("borrowing")), [
+  t.deepEqual(events(runExample("borrowing")), [
     // a's guarantee (4 cpus) is lent: b gets 6 cpus (its borrowingLimit), not only the 4 unguaranteed
     ev(0, "offer", "b", "team/b", "n1", { cpus: 4, mem: 4096 }),
     ev(0, "offer", "b", "team/b", "n2", { cpus: 2, mem: 2048 }),
@@ -115,7 +91,7 @@ test("borrowing - b borrows a's lent guarantee up to its borrowing limit; a recl
 });
 
 test("borrowing - without a lending limit a's guarantee is held back (Mesos): b gets 4 cpus", (t) => {
-  const lines = run("borrowing", (json) => {
+  const lines = runExample("borrowing", (json) => {
     const roles = json.roles as Record<string, { quota: Record<string, string> }>;
     delete roles["team/a"]!.quota.lendingLimit;
   });
@@ -145,7 +121,7 @@ test("scenario errors - a demand must be unreserved scalars; setPreemption takes
 });
 
 test("borrowing - explain says what a role may still borrow (its cpus are at the borrowing limit)", (t) => {
-  const lines = run("borrowing", (json) => {
+  const lines = runExample("borrowing", (json) => {
     (json.steps as unknown[]).push({ at: "2s", do: "explain", framework: "b" });
   });
   const explained = lines.find((l) => l.event === "explain");
