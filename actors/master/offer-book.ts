@@ -3,9 +3,9 @@
  * (a full allocation cycle makes one offer per agent: 50,000 at scale):
  *
  * - {@link OfferBook}: every outstanding offer, by id. An id is
- *   `<masterId>-O<n>`, `n` from the master's offer sequence, and the book is
- *   keyed by `n` (a small integer hashes without reading a string; an id
- *   looked up is parsed once).
+ *   `<masterId>-O<n>`, `n` from the master's offer sequence, and the book
+ *   keeps offer `n` in slot `n` modulo its size (an id looked up is parsed
+ *   once; no string is hashed, no hash table grows as a cycle adds offers).
  * - {@link FrameworkOffers}: one framework's outstanding offers, in the order
  *   they were made, as a list threaded through the offers themselves (adding
  *   and removing touch two neighbours, no hash table).
@@ -16,10 +16,21 @@ export interface Numbered {
   readonly seq: number;
 }
 
+/** Slots of a new book; doubled whenever half of them hold offers. */
+const INITIAL_SLOTS = 1024;
+
 /** The outstanding offers, by id; see the module comment. */
 export class OfferBook<OfferEntry extends Numbered> {
   readonly #prefix: string;
-  readonly #bySeq = new Map<number, OfferEntry>();
+  /**
+   * Offer `n` sits in slot `n & mask`: offers are numbered in sequence, so
+   * the live ones fill the slots without a hash. An offer still outstanding
+   * when a later one needs its slot moves to `#older`.
+   */
+  #slots: Array<OfferEntry | undefined> = new Array(INITIAL_SLOTS).fill(undefined);
+  #mask = INITIAL_SLOTS - 1;
+  readonly #older = new Map<number, OfferEntry>();
+  #size = 0;
 
   /** `masterId`: the master whose offers these are (the ids' prefix). */
   constructor(masterId: string) {
@@ -33,15 +44,39 @@ export class OfferBook<OfferEntry extends Numbered> {
 
   /** Adds an offer made with {@link idOf}`(offer.seq)`. */
   add(offer: OfferEntry): void {
-    this.#bySeq.set(offer.seq, offer);
+    if (this.#size >= this.#slots.length >> 1) this.#grow();
+    this.#place(offer);
+    this.#size++;
+  }
+
+  #place(offer: OfferEntry): void {
+    const at = offer.seq & this.#mask;
+    const occupant = this.#slots[at];
+    if (occupant !== undefined) this.#older.set(occupant.seq, occupant);
+    this.#slots[at] = offer;
+  }
+
+  #grow(): void {
+    const live = [...this.#slots, ...this.#older.values()];
+    this.#slots = new Array(this.#slots.length * 2).fill(undefined);
+    this.#mask = this.#slots.length - 1;
+    this.#older.clear();
+    live.sort((a, b) => (a?.seq ?? 0) - (b?.seq ?? 0));
+    for (const offer of live) if (offer !== undefined) this.#place(offer);
+  }
+
+  #bySeq(seq: number): OfferEntry | undefined {
+    const offer = this.#slots[seq & this.#mask];
+    if (offer?.seq === seq) return offer;
+    return this.#older.size === 0 ? undefined : this.#older.get(seq);
   }
 
   /** The outstanding offer of that id (undefined for any other string: another master's, malformed). */
   get(offerId: string): OfferEntry | undefined {
     if (!offerId.startsWith(this.#prefix)) return undefined;
     const seq = Number(offerId.slice(this.#prefix.length));
-    if (!Number.isSafeInteger(seq)) return undefined;
-    const offer = this.#bySeq.get(seq);
+    if (!Number.isSafeInteger(seq) || seq < 0) return undefined;
+    const offer = this.#bySeq(seq);
     // `O01` and `O1` parse alike: only the exact id is the offer's
     return offer?.offerId === offerId ? offer : undefined;
   }
@@ -52,16 +87,23 @@ export class OfferBook<OfferEntry extends Numbered> {
 
   /** Removes the offer; false when it was not in the book. */
   delete(offer: OfferEntry): boolean {
-    if (this.#bySeq.get(offer.seq) !== offer) return false;
-    return this.#bySeq.delete(offer.seq);
+    const at = offer.seq & this.#mask;
+    if (this.#slots[at] === offer) this.#slots[at] = undefined;
+    else if (this.#older.get(offer.seq) === offer) this.#older.delete(offer.seq);
+    else return false;
+    this.#size--;
+    return true;
   }
 
-  values(): IterableIterator<OfferEntry> {
-    return this.#bySeq.values();
+  /** The outstanding offers, oldest first. */
+  values(): OfferEntry[] {
+    const out: OfferEntry[] = [...this.#older.values()];
+    for (const offer of this.#slots) if (offer !== undefined) out.push(offer);
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   get size(): number {
-    return this.#bySeq.size;
+    return this.#size;
   }
 }
 

@@ -77,3 +77,26 @@ test("framework offers - kept in the order made; any one taken out; the visited 
   other.add(offers[1]!);
   t.true(other.has(offers[1]!));
 });
+
+test("offer book - offers that outlive many later ones, and a book that grows, are all found", (t) => {
+  const book = new OfferBook<Entry>("m1");
+  const kept = [entry(book, 0), entry(book, 5)];
+  for (const o of kept) book.add(o);
+  // many later offers come and go, passing the kept ones' slots again and again
+  for (let seq = 6; seq < 10_000; seq++) {
+    const o = entry(book, seq);
+    book.add(o);
+    if (seq % 3 !== 0) t.true(book.delete(o));
+    else kept.push(o);
+  }
+  t.is(book.size, kept.length);
+  for (const o of kept) t.is(book.get(o.offerId), o, o.offerId);
+  t.is(book.get("m1-O1"), undefined);
+  t.deepEqual(
+    book.values().map((o) => o.seq),
+    kept.map((o) => o.seq),
+  );
+  for (const o of kept) t.true(book.delete(o));
+  t.is(book.size, 0);
+  t.deepEqual(book.values(), []);
+});
