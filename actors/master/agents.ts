@@ -79,6 +79,7 @@ function newAgent(
     counted: undefined,
     free: undefined,
     dirty: false,
+    candidateAt: -1,
     slot: undefined,
   };
 }

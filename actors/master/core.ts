@@ -22,6 +22,7 @@ import { stopGangs } from "./gang.ts";
 import { createGangState } from "./gang-state.ts";
 import { checkInvariants } from "./ledger.ts";
 import type { LeadershipView, MasterContext } from "./model.ts";
+import { OfferBook } from "./offer-book.ts";
 import type { Outbox } from "./outbox.ts";
 import { AgentPool } from "./pool.ts";
 import { createPreemptionState } from "./preemption-state.ts";
@@ -90,7 +91,7 @@ export function createMasterCore(deps: MasterCoreDeps): MasterCore {
     removedAgents: new Set(),
     frameworks: new Map(),
     removedFrameworks: new Set(),
-    offers: new Map(),
+    offers: new OfferBook(deps.masterId),
     minAllocatable,
     filterBook: new FilterBook(),
     pool: new AgentPool(allocatableBy(minAllocatable)),

@@ -21,6 +21,7 @@ import { type FrameworkRecord, StoreKeys } from "../../protocol/store.ts";
 import { checkAll } from "./authorizer.ts";
 import { clearFilters, noFilters } from "./filters.ts";
 import type { FrameworkEntry, MasterContext } from "./model.ts";
+import { FrameworkOffers } from "./offer-book.ts";
 import { rescindFrameworkOffers } from "./offers.ts";
 import { frameworkRecord, persistRemovedFramework } from "./persist.ts";
 import { resendUnacknowledged } from "./reconcile.ts";
@@ -95,7 +96,7 @@ function newFramework(ctx: MasterContext, id: string, info: FrameworkInfo): Fram
     used: new RoleSums(),
     tasks: new Map(),
     completed: [],
-    offers: new Set(),
+    offers: new FrameworkOffers(),
     allocations: 0,
     priority: info.priority,
   };

@@ -20,6 +20,7 @@ import type { MasterConfig } from "./config.ts";
 import type { ClusterEvents } from "./events.ts";
 import type { FilterBook } from "./filter-book.ts";
 import type { GangState } from "./gang-state.ts";
+import type { OfferBook } from "./offer-book.ts";
 import type { Outbox } from "./outbox.ts";
 import type { AgentPool } from "./pool.ts";
 import type { PreemptionState } from "./preemption-state.ts";
@@ -94,7 +95,7 @@ export interface MasterContext {
   readonly frameworks: Map<string, FrameworkEntry>;
   /** Ids of removed frameworks: they may not resubscribe. */
   readonly removedFrameworks: Set<string>;
-  readonly offers: Map<string, OfferEntry>;
+  readonly offers: OfferBook<OfferEntry>;
   /** `--min-allocatable-resources`, parsed: what free resources must hold to be offered. */
   readonly minAllocatable: MinAllocatable;
   /** The frameworks' decline filters by agent (`filters.ts`). */

@@ -26,8 +26,10 @@ export function createOffer(
   resources: Resources,
   now = ctx.clock.now(),
 ): OfferEntry {
+  const seq = ctx.sequence.offers++;
   const offer: OfferEntry = {
-    offerId: `${ctx.masterId}-O${ctx.sequence.offers++}`,
+    offerId: ctx.offers.idOf(seq),
+    seq,
     frameworkId: framework.id,
     agentId: agent.id,
     role,
@@ -35,8 +37,11 @@ export function createOffer(
     createdAt: now,
     state: OfferState.Outstanding,
     timer: undefined,
+    inList: undefined,
+    prevInList: undefined,
+    nextInList: undefined,
   };
-  ctx.offers.set(offer.offerId, offer);
+  ctx.offers.add(offer);
   addOffered(ctx, agent, framework, offer);
   for (const timeout of OUTSTANDING_TIMEOUTS) {
     const ms = delayValue(ctx, timeout.delay);
@@ -100,7 +105,7 @@ export function endOffer(ctx: MasterContext, offer: OfferEntry, event: OfferEven
   const next = offerLifecycle.next(offer.state, event);
   if (next === undefined) return false;
   offer.state = next;
-  ctx.offers.delete(offer.offerId);
+  ctx.offers.delete(offer);
   offer.timer?.cancel();
   offer.timer = undefined;
   removeOffered(ctx, ctx.agents.get(offer.agentId), ctx.frameworks.get(offer.frameworkId), offer);

@@ -36,7 +36,8 @@ export class AgentPool {
   readonly #total = new ResourceSum();
   /** Agents by ordinal (registration order); removed agents leave a hole. */
   readonly #byOrdinal: Array<AgentEntry | undefined> = [];
-  readonly #candidates = new Set<AgentEntry>();
+  /** The candidates, in no order; each knows its position (removal swaps the last in: no hashing). */
+  readonly #candidates: AgentEntry[] = [];
   #dirty: AgentEntry[] = [];
   /** Active agents not heard from since they (re)registered. */
   readonly #waiting = new Set<AgentEntry>();
@@ -64,6 +65,11 @@ export class AgentPool {
   delete(agent: AgentEntry): void {
     if (this.#byOrdinal[agent.ordinal] === agent) this.#byOrdinal[agent.ordinal] = undefined;
     this.sync(agent);
+  }
+
+  /** Whether the record is the pool's (and `ctx.agents`'s) agent of its id. */
+  holds(agent: AgentEntry): boolean {
+    return this.#byOrdinal[agent.ordinal] === agent;
   }
 
   /** The agent's status, total or contact changed. */
@@ -125,7 +131,7 @@ export class AgentPool {
     this.#settle();
     const out: AgentEntry[] = [];
     const eligible = (agent: AgentEntry) => agent.contacted || now - agent.registeredAt >= interval;
-    if (this.#candidates.size * 16 < this.#byOrdinal.length) {
+    if (this.#candidates.length * 16 < this.#byOrdinal.length) {
       for (const agent of this.#candidates) if (eligible(agent)) out.push(agent);
       out.sort((a, b) => a.ordinal - b.ordinal);
     } else {
@@ -153,9 +159,26 @@ export class AgentPool {
         if (this.#allocatable(f)) free = f;
       }
       agent.free = free;
-      if (free === undefined) this.#candidates.delete(agent);
-      else this.#candidates.add(agent);
+      if (free === undefined) this.#leave(agent);
+      else this.#join(agent);
     }
+  }
+
+  #join(agent: AgentEntry): void {
+    if (agent.candidateAt !== -1) return;
+    agent.candidateAt = this.#candidates.length;
+    this.#candidates.push(agent);
+  }
+
+  #leave(agent: AgentEntry): void {
+    const at = agent.candidateAt;
+    if (at === -1) return;
+    const last = this.#candidates.pop()!;
+    if (last !== agent) {
+      this.#candidates[at] = last;
+      last.candidateAt = at;
+    }
+    agent.candidateAt = -1;
   }
 
   /**
@@ -180,7 +203,8 @@ export class AgentPool {
       }
       const free = freeOf(agent);
       const candidate = isActive && agent.deactivated !== true && this.#allocatable(free);
-      if (candidate !== this.#candidates.has(agent)) {
+      const listed = agent.candidateAt !== -1 && this.#candidates[agent.candidateAt] === agent;
+      if (candidate !== listed) {
         problems.push(`pool: agent ${agent.id} is ${candidate ? "not " : ""}a candidate wrongly`);
       }
       if (candidate && !agent.free?.equals(free)) {

@@ -14,6 +14,7 @@ import type { OfferState } from "../../protocol/lifecycles/offer.machine.ts";
 import type { DrainInfo } from "../../protocol/maintenance.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import type { FrameworkFilters } from "./filter-book.ts";
+import type { FrameworkOffers, Linked } from "./offer-book.ts";
 import type { RoleSums } from "./sums.ts";
 
 /**
@@ -68,6 +69,8 @@ export interface AgentEntry {
   free: Resources | undefined;
   /** Whether `offered`, `used`, status or total changed since the pool last looked. */
   dirty: boolean;
+  /** Its position in the pool's list of candidates; -1 when it is not one (`pool.ts`). */
+  candidateAt: number;
   /** Its slot in the last allocation context, reused while nothing in it changed (`allocator.ts`). */
   slot?: AgentSlot | undefined;
   /** Deactivated (drained or by the operator): not offered. Undefined: active. */
@@ -114,7 +117,7 @@ export interface FrameworkEntry {
   readonly tasks: Map<string, TaskEntry>;
   /** The most recent completed tasks, oldest first (bounded). */
   readonly completed: TaskEntry[];
-  readonly offers: Set<OfferEntry>;
+  readonly offers: FrameworkOffers<OfferEntry>;
   /** Allocations made to it (DRF tie-breaker). */
   allocations: number;
   /** Its priority within its roles (`FrameworkInfo.priority`, the `priority` policy). */
@@ -160,8 +163,10 @@ export interface KillRequest {
 }
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */
-export interface OfferEntry {
+export interface OfferEntry extends Linked<OfferEntry> {
   readonly offerId: string;
+  /** Its number in the master's offer sequence (the book's key: offer-book.ts). */
+  readonly seq: number;
   readonly frameworkId: string;
   readonly agentId: string;
   readonly role: string;

@@ -19,7 +19,7 @@ function running() {
 // master still keeps the task unreachable.
 test("agents - a silent agent becomes unreachable: TASK_LOST at a framework not partition-aware, offers rescinded, out of the pool", (t) => {
   const { h, fid, aid } = running();
-  const offer = h.ctx.frameworks.get(fid)!.offers.values().next().value!;
+  const offer = [...h.ctx.frameworks.get(fid)!.offers][0]!;
   h.alive.agents.delete(aid);
   const mark = h.mark();
   h.advance(2500);
