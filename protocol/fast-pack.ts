@@ -9,6 +9,10 @@
  * once and then copied. A frozen value is taken as never changing, nested
  * values included.
  *
+ * Messages are written one after the other into a large buffer and returned
+ * as views of it, as msgpackr does: a message is not copied out. A full buffer
+ * is not reused (the views returned stay valid); the next one is new.
+ *
  * Only plain data: a value of another kind (bytes, a Map, a bigint, a class
  * instance) makes {@link FastPacker.pack} return undefined, and the caller
  * encodes the message with msgpackr instead.
@@ -25,11 +29,16 @@ const utf8 = new TextEncoder();
 /** Most frozen values whose bytes are kept; past it the cache starts over. */
 const MAX_CACHED = 16_384;
 
+/** Bytes of a new buffer for messages (a message on the wire is at most 1 MiB). */
+const BUFFER_BYTES = 1024 * 1024;
+
 /** Writes plain values as MessagePack; see the module comment. One per codec. */
 export class FastPacker {
   readonly #packValue: PackValue;
-  #buf = new Uint8Array(256 * 1024);
-  #view = new DataView(this.#buf.buffer);
+  #buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
+  /** Where the message being written starts in {@link #buf}: the bytes before it are returned messages'. */
+  #start = 0;
   #pos = 0;
   #frozen = new WeakMap<object, Uint8Array>();
   #cached = 0;
@@ -44,7 +53,7 @@ export class FastPacker {
    * or undefined when a value is not plain data.
    */
   pack(fields: object, version?: number): Uint8Array | undefined {
-    this.#pos = 0;
+    this.#pos = this.#start;
     try {
       this.#map(fields as Record<string, unknown>, version);
     } catch (err) {
@@ -52,18 +61,27 @@ export class FastPacker {
       throw err;
     }
     // a Buffer, as msgpackr gives (a receiver in the same process decodes bytes fields as Buffers)
-    return Buffer.from(this.#buf.subarray(0, this.#pos));
+    const bytes = this.#buf.subarray(this.#start, this.#pos);
+    this.#start = this.#pos;
+    return bytes;
   }
 
+  /**
+   * Makes room for `bytes` more. When the buffer is full, the message written
+   * so far moves to the start of a new one: a position kept across writes is
+   * kept relative to {@link #start}.
+   */
   #room(bytes: number): void {
-    const need = this.#pos + bytes;
-    if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
+    if (this.#pos + bytes <= this.#buf.length) return;
+    const written = this.#pos - this.#start;
+    let size = BUFFER_BYTES;
+    while (size < written + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    next.set(this.#buf.subarray(this.#start, this.#pos));
     this.#buf = next;
-    this.#view = new DataView(next.buffer);
+    this.#view = new DataView(next.buffer, next.byteOffset, next.length);
+    this.#start = 0;
+    this.#pos = written;
   }
 
   #value(value: unknown): void {
@@ -83,10 +101,16 @@ export class FastPacker {
         this.#room(1);
         this.#buf[this.#pos++] = 0xc0;
         return;
-      case "object":
+      case "object": {
         if (value === null) {
           this.#room(1);
           this.#buf[this.#pos++] = 0xc0;
+          return;
+        }
+        // the cache first: a lookup is cheaper than Object.isFrozen, and a frozen value is mostly cached
+        const bytes = this.#frozen.get(value);
+        if (bytes !== undefined) {
+          this.#copy(bytes);
         } else if (Object.isFrozen(value)) {
           this.#frozenValue(value);
         } else if (Array.isArray(value) && value.constructor === Array) {
@@ -97,26 +121,27 @@ export class FastPacker {
           throw UNSUPPORTED;
         }
         return;
+      }
       default:
         throw UNSUPPORTED;
     }
   }
 
+  /** A frozen value not cached: encoded by msgpackr, its bytes kept. */
   #frozenValue(value: object): void {
-    let bytes = this.#frozen.get(value);
-    if (bytes === undefined) {
-      const plain = Array.isArray(value)
-        ? value.constructor === Array
-        : value.constructor === Object;
-      if (!plain) throw UNSUPPORTED;
-      bytes = new Uint8Array(this.#packValue(value)); // a copy: msgpackr's bytes share its buffer
-      if (this.#cached >= MAX_CACHED) {
-        this.#frozen = new WeakMap();
-        this.#cached = 0;
-      }
-      this.#frozen.set(value, bytes);
-      this.#cached++;
+    const plain = Array.isArray(value) ? value.constructor === Array : value.constructor === Object;
+    if (!plain) throw UNSUPPORTED;
+    const bytes = new Uint8Array(this.#packValue(value)); // a copy: msgpackr's bytes share its buffer
+    if (this.#cached >= MAX_CACHED) {
+      this.#frozen = new WeakMap();
+      this.#cached = 0;
     }
+    this.#frozen.set(value, bytes);
+    this.#cached++;
+    this.#copy(bytes);
+  }
+
+  #copy(bytes: Uint8Array): void {
     this.#room(bytes.length);
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;
@@ -150,7 +175,8 @@ export class FastPacker {
    */
   #map(value: Record<string, unknown>, version: number | undefined): void {
     this.#room(1);
-    const at = this.#pos++;
+    // relative to the message's start, which moves when the buffer is replaced
+    const offset = this.#pos++ - this.#start;
     let length = 0;
     if (version !== undefined) {
       this.#string("v");
@@ -165,12 +191,13 @@ export class FastPacker {
       length++;
     }
     if (length < 0x10) {
-      this.#buf[at] = 0x80 | length;
+      this.#buf[this.#start + offset] = 0x80 | length;
       return;
     }
     const extra = length < 0x10000 ? 2 : 4;
     this.#room(extra);
     const buf = this.#buf;
+    const at = this.#start + offset;
     buf.copyWithin(at + 1 + extra, at + 1, this.#pos);
     this.#pos += extra;
     if (extra === 2) {

@@ -143,12 +143,39 @@ test("fast pack - maps of 16 entries and more, nested arrays, booleans and null"
   t.true(same(versioned(reference.pack(wide)), reference.pack({ v: PROTOCOL_VERSION, ...wide })));
 });
 
+test("fast pack - messages written one after another into full buffers stay intact", (t) => {
+  const fast = new FastPacker((value) => reference.pack(value));
+  const wide = (i: number) =>
+    Object.fromEntries(Array.from({ length: 17 }, (_, k) => [`k${k}`, i]));
+  // about 380 KB each, so that buffers of 1 MiB fill in the middle of a message (and of a wide map)
+  const medium = Array.from({ length: 8 }, (_, m) => ({
+    items: Array.from({ length: 700 }, (_, i) => ({
+      ...wide(i),
+      host: `${m}-${i}`.padEnd(400, "x"),
+    })),
+  }));
+  // larger than a buffer: the message grows into a larger one
+  const large = { items: Array.from({ length: 900 }, (_, i) => `${i}`.padEnd(1500, "y")) };
+  const values = [...medium.slice(0, 4), large, ...medium.slice(4)];
+  const packed = values.map((value) => fast.pack(value, PROTOCOL_VERSION) as Uint8Array);
+  // checked after all were written: a later message does not overwrite an earlier one
+  values.forEach((value, i) => {
+    t.true(
+      same(packed[i] as Uint8Array, reference.pack({ v: PROTOCOL_VERSION, ...value })),
+      `message ${i}`,
+    );
+  });
+  t.true(Buffer.isBuffer(packed[0]));
+});
+
 test("fast pack - a value that is not plain data is left to msgpackr", (t) => {
   const fast = new FastPacker((value) => reference.pack(value));
   t.is(fast.pack({ bytes: new Uint8Array([1, 2]) }), undefined);
   t.is(fast.pack({ at: new Date(0) }), undefined);
   t.is(fast.pack({ n: 10n }), undefined);
   t.is(fast.pack({ frozen: Object.freeze(new Map()) }), undefined);
+  // what was written before the refusal is not left in the next message
+  t.true(same(fast.pack({ a: 1 }) as Uint8Array, reference.pack({ a: 1 })));
   // the codec then encodes it as before
   const msg = {
     type: "event.offers",
