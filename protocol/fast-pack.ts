@@ -13,6 +13,16 @@
  * as views of it, as msgpackr does: a message is not copied out. A full buffer
  * is not reused (the views returned stay valid); the next one is new.
  *
+ * Tails. Elements of an array that end with the same entries (an offer's
+ * agent: its id, principal, hostname, resources and attributes, the same in
+ * every offer of that agent) can say so with {@link withTails}: element `i`
+ * ends with the entries of `tails[i]` ({@link Tail}: a frozen plain object),
+ * in the same order and with the same values. The writer writes the
+ * element's entries up to the tail's first key and then copies the tail's
+ * entries, encoded the first time and kept in the tail. The bytes are the
+ * same as without the declaration; a declaration that is not true gives
+ * wrong bytes.
+ *
  * Only plain data: a value of another kind (bytes, a Map, a bigint, a class
  * instance) makes {@link FastPacker.pack} return undefined, and the caller
  * encodes the message with msgpackr instead.
@@ -31,6 +41,39 @@ const MAX_CACHED = 16_384;
 
 /** Bytes of a new buffer for messages (a message on the wire is at most 1 MiB). */
 const BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * The last entries that elements of an array share (see the module
+ * comment): a frozen plain object, and its entries' bytes once written.
+ */
+export class Tail<T extends object = object> {
+  readonly entries: Readonly<T>;
+  /** The key the entries start with (undefined: none). */
+  readonly first: string | undefined;
+  /** The entries as the writer wrote them, and how many (undefined until then). */
+  bytes: Uint8Array | undefined;
+  count = 0;
+
+  constructor(entries: T) {
+    this.entries = Object.freeze(entries);
+    this.first = firstKey(entries);
+  }
+}
+
+/** The tails declared for arrays ({@link withTails}). */
+const TAILS = new WeakMap<readonly object[], readonly (Tail | undefined)[]>();
+
+/**
+ * Declares that element `i` of `elements` ends with the entries of
+ * `tails[i]` (undefined: no tail); see the module comment. Returns `elements`.
+ */
+export function withTails<T extends readonly object[]>(
+  elements: T,
+  tails: readonly (Tail | undefined)[],
+): T {
+  TAILS.set(elements, tails);
+  return elements;
+}
 
 /** Writes plain values as MessagePack; see the module comment. One per codec. */
 export class FastPacker {
@@ -165,7 +208,26 @@ export class FastPacker {
 
   #array(value: readonly unknown[]): void {
     this.#header(value.length, 0x90, 0xdc);
-    for (let i = 0; i < value.length; i++) this.#value(value[i]);
+    const tails = TAILS.get(value as readonly object[]);
+    if (tails === undefined) {
+      for (let i = 0; i < value.length; i++) this.#value(value[i]);
+      return;
+    }
+    for (let i = 0; i < value.length; i++) {
+      const element = value[i];
+      const tail = tails[i];
+      if (
+        tail === undefined ||
+        typeof element !== "object" ||
+        element === null ||
+        element.constructor !== Object ||
+        Object.isFrozen(element)
+      ) {
+        this.#value(element);
+      } else {
+        this.#map(element as Record<string, unknown>, undefined, tail);
+      }
+    }
   }
 
   /**
@@ -173,7 +235,7 @@ export class FastPacker {
    * usual case) and moved when the map turns out larger. For-in on a plain
    * object (constructor Object) gives its own properties, as msgpackr's check.
    */
-  #map(value: Record<string, unknown>, version: number | undefined): void {
+  #map(value: Record<string, unknown>, version: number | undefined, tail?: Tail): void {
     this.#room(1);
     // relative to the message's start, which moves when the buffer is replaced
     const offset = this.#pos++ - this.#start;
@@ -183,12 +245,25 @@ export class FastPacker {
       this.#number(version);
       length = 1;
     }
+    const first = tail?.first;
     for (const key in value) {
+      if (key === first) break;
       const field = value[key];
       if (field === undefined) continue;
       this.#string(key);
       this.#value(field);
       length++;
+    }
+    if (first !== undefined) {
+      const bytes = tail!.bytes;
+      if (bytes === undefined) {
+        this.#tail(tail!);
+      } else {
+        this.#room(bytes.length);
+        this.#buf.set(bytes, this.#pos);
+        this.#pos += bytes.length;
+      }
+      length += tail!.count;
     }
     if (length < 0x10) {
       this.#buf[this.#start + offset] = 0x80 | length;
@@ -208,6 +283,23 @@ export class FastPacker {
       buf[at] = 0xdf;
       this.#view.setUint32(at + 1, length);
     }
+  }
+
+  /** Writes a tail's entries the first time and keeps their bytes (and count) in it. */
+  #tail(tail: Tail): void {
+    const from = this.#pos - this.#start;
+    const entries = tail.entries as Record<string, unknown>;
+    let count = 0;
+    for (const key in entries) {
+      const field = entries[key];
+      if (field === undefined) continue;
+      this.#string(key);
+      this.#value(field);
+      count++;
+    }
+    // a copy: the buffer's bytes are the message's
+    tail.bytes = new Uint8Array(this.#buf.subarray(this.#start + from, this.#pos));
+    tail.count = count;
   }
 
   /** As msgpackr: the header sized for the string's length, moved when its UTF-8 is longer. */
@@ -308,4 +400,10 @@ function writeShortUtf8(buf: Uint8Array, start: number, value: string): number {
     }
   }
   return at;
+}
+
+/** The first own key of a plain object, or undefined when it has none. */
+function firstKey(value: object): string | undefined {
+  for (const key in value) return key;
+  return undefined;
 }

@@ -24,6 +24,7 @@ import {
 } from "../../policies/types.ts";
 import type { SentOffer } from "../../protocol/cluster.ts";
 import { MAX_OFFERS_PER_MESSAGE, type Offer } from "../../protocol/common.ts";
+import { type Tail, withTails } from "../../protocol/fast-pack.ts";
 import { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { Resources } from "../../protocol/resources.ts";
@@ -332,8 +333,10 @@ export class Allocator {
     agents: AgentFinder,
   ): number {
     const ctx = this.#ctx;
-    const byFramework = new Map<string, Offer[]>();
+    // per framework its offers and, in step, the agents' tails of their wire forms (offers.ts)
+    const byFramework = new Map<string, { offers: Offer[]; tails: Array<Tail | undefined> }>();
     const sent: SentOffer[] = [];
+    const sentTails: Array<Tail | undefined> = [];
     const now = ctx.clock.now();
     for (let i = from; i < to; i++) {
       const allocation = allocations[i] as Allocation;
@@ -368,17 +371,26 @@ export class Allocator {
       if (ctx.preemption.demands.size > 0) demandServed(ctx, framework.id, role, resources);
       const wire = offerToWire(offer, agent);
       const list = byFramework.get(framework.id);
-      if (list === undefined) byFramework.set(framework.id, [wire]);
-      else list.push(wire);
-      sent.push(sentOffer(wire));
+      if (list === undefined)
+        byFramework.set(framework.id, { offers: [wire], tails: [agent.offerTail] });
+      else {
+        list.offers.push(wire);
+        list.tails.push(agent.offerTail);
+      }
+      sent.push(sentOffer(wire, agent));
+      sentTails.push(agent.sentTail);
     }
-    ctx.events.offersSent(sent);
+    ctx.events.offersSent(sent, sentTails);
     let count = 0;
-    for (const [frameworkId, offers] of byFramework) {
+    for (const [frameworkId, { offers, tails }] of byFramework) {
       for (let i = 0; i < offers.length; i += MAX_OFFERS_PER_MESSAGE) {
+        const end = i + MAX_OFFERS_PER_MESSAGE;
         ctx.outbox.toFramework(frameworkId, {
           type: "event.offers",
-          offers: offers.slice(i, i + MAX_OFFERS_PER_MESSAGE),
+          offers:
+            offers.length <= MAX_OFFERS_PER_MESSAGE
+              ? withTails(offers, tails)
+              : withTails(offers.slice(i, end), tails.slice(i, end)),
         });
       }
       count += offers.length;

@@ -5,6 +5,7 @@
 import type { Clock } from "../../infra/clock.ts";
 import type { SentOffer } from "../../protocol/cluster.ts";
 import { MAX_OFFERS_PER_MESSAGE, type TaskReason, type TaskState } from "../../protocol/common.ts";
+import { type Tail, withTails } from "../../protocol/fast-pack.ts";
 import type { Resources } from "../../protocol/resources.ts";
 import { ClusterEventKind } from "../../protocol/subjects.ts";
 import { interned } from "./intern.ts";
@@ -95,18 +96,22 @@ export class ClusterEvents {
     });
   }
 
-  /** Offers were made: one `cluster.offersSent` per {@link MAX_OFFERS_PER_MESSAGE} of them. */
-  offersSent(offers: readonly SentOffer[]): void {
+  /**
+   * Offers were made: one `cluster.offersSent` per {@link MAX_OFFERS_PER_MESSAGE}
+   * of them; `tails[i]`: the entries `offers[i]` ends with (protocol/fast-pack.ts).
+   */
+  offersSent(offers: readonly SentOffer[], tails: readonly (Tail | undefined)[]): void {
     if (offers.length === 0) return;
     const timestamp = this.#clock.now();
     for (let i = 0; i < offers.length; i += MAX_OFFERS_PER_MESSAGE) {
+      const whole = i === 0 && offers.length <= MAX_OFFERS_PER_MESSAGE;
       this.#outbox.cluster(ClusterEventKind.OfferSent, {
         type: "cluster.offersSent",
         timestamp,
-        offers:
-          i === 0 && offers.length <= MAX_OFFERS_PER_MESSAGE
-            ? (offers as SentOffer[])
-            : offers.slice(i, i + MAX_OFFERS_PER_MESSAGE),
+        offers: withTails(
+          whole ? (offers as SentOffer[]) : offers.slice(i, i + MAX_OFFERS_PER_MESSAGE),
+          whole ? tails : tails.slice(i, i + MAX_OFFERS_PER_MESSAGE),
+        ),
       });
     }
   }

@@ -31,6 +31,7 @@ import type { SentOffer } from "../../protocol/cluster.ts";
 import type { Offer, TaskInfo } from "../../protocol/common.ts";
 import { TaskReason, TaskState } from "../../protocol/common.ts";
 import { AgoraError, ErrorCode } from "../../protocol/errors.ts";
+import { type Tail, withTails } from "../../protocol/fast-pack.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import { OfferEvent } from "../../protocol/lifecycles/offer.machine.ts";
 import type { MessageOf } from "../../protocol/registry.ts";
@@ -381,7 +382,9 @@ function offerGang(
   const now = ctx.clock.now();
   const offers: Offer[] = [];
   const offerIds: string[] = [];
+  const tails: Array<Tail | undefined> = [];
   const sent: SentOffer[] = [];
+  const sentTails: Array<Tail | undefined> = [];
   for (const [agentId, resources] of set) {
     const agent = ctx.agents.get(agentId);
     if (agent === undefined) continue;
@@ -389,13 +392,19 @@ function offerGang(
     framework.allocations += 1;
     const wire = offerToWire(offer, agent);
     offers.push(wire);
+    tails.push(agent.offerTail);
     offerIds.push(offer.offerId);
-    sent.push(sentOffer(wire));
+    sent.push(sentOffer(wire, agent));
+    sentTails.push(agent.sentTail);
   }
-  ctx.events.offersSent(sent);
+  ctx.events.offersSent(sent, sentTails);
   gang.offerIds = offerIds;
   gang.placedAt = now;
-  ctx.outbox.toFramework(framework.id, { type: "event.offers", offers, gangId: gang.gangId });
+  ctx.outbox.toFramework(framework.id, {
+    type: "event.offers",
+    offers: withTails(offers, tails),
+    gangId: gang.gangId,
+  });
   ctx.metrics.inc("offers_sent", offers.length);
   ctx.metrics.inc("gangs_placed");
   ctx.logger.info(

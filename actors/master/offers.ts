@@ -5,6 +5,7 @@
  */
 import type { SentOffer } from "../../protocol/cluster.ts";
 import type { Offer } from "../../protocol/common.ts";
+import { Tail } from "../../protocol/fast-pack.ts";
 import { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
 import {
   OfferDelay,
@@ -70,28 +71,60 @@ function delayValue(ctx: MasterContext, delay: string): number {
   }
 }
 
-/** The wire form of an offer. */
+/**
+ * The wire form of an offer: its own entries, then the agent's
+ * (`agent.offerTail`, set by the call: the same object for every offer of
+ * the agent's same free resources, whose bytes the codec copies).
+ */
 export function offerToWire(offer: OfferEntry, agent: AgentEntry): Offer {
+  const resources = interned.json(offer.resources);
+  let tail = agent.offerTail?.entries;
+  if (
+    tail === undefined ||
+    tail.resources !== resources ||
+    tail.agentId !== agent.id ||
+    tail.hostname !== agent.hostname ||
+    tail.attributes !== agent.attributes ||
+    tail.agentPrincipal !== agent.principal
+  ) {
+    agent.offerTail = new Tail({
+      agentId: agent.id,
+      agentPrincipal: agent.principal,
+      hostname: agent.hostname,
+      resources,
+      attributes: agent.attributes,
+    });
+    tail = agent.offerTail.entries;
+  }
   return {
     offerId: offer.offerId,
     frameworkId: offer.frameworkId,
-    agentId: offer.agentId,
-    agentPrincipal: agent.principal,
-    hostname: agent.hostname,
     role: offer.role,
-    resources: interned.json(offer.resources),
-    attributes: agent.attributes,
+    agentId: tail.agentId,
+    agentPrincipal: tail.agentPrincipal,
+    hostname: tail.hostname,
+    resources: tail.resources,
+    attributes: tail.attributes,
   };
 }
 
-/** An offer as `cluster.offersSent` lists it. */
-export function sentOffer(wire: Offer): SentOffer {
+/**
+ * An offer as `cluster.offersSent` lists it, from its wire form: its own
+ * entries, then the agent's (`agent.sentTail`, set by the call, as
+ * {@link offerToWire}).
+ */
+export function sentOffer(wire: Offer, agent: AgentEntry): SentOffer {
+  let tail = agent.sentTail?.entries;
+  if (tail === undefined || tail.resources !== wire.resources || tail.agentId !== wire.agentId) {
+    agent.sentTail = new Tail({ agentId: wire.agentId, resources: wire.resources });
+    tail = agent.sentTail.entries;
+  }
   return {
     offerId: wire.offerId,
     frameworkId: wire.frameworkId,
-    agentId: wire.agentId,
     role: wire.role,
-    resources: wire.resources,
+    agentId: tail.agentId,
+    resources: tail.resources,
   };
 }
 

@@ -6,7 +6,15 @@
  */
 import type { Timer } from "../../infra/clock.ts";
 import type { AgentSlot, DeclineFilter } from "../../policies/types.ts";
-import type { Attributes, TaskReason, TaskState, TaskStatus } from "../../protocol/common.ts";
+import type { SentOffer } from "../../protocol/cluster.ts";
+import type {
+  Attributes,
+  Offer,
+  TaskReason,
+  TaskState,
+  TaskStatus,
+} from "../../protocol/common.ts";
+import type { Tail } from "../../protocol/fast-pack.ts";
 import type { FrameworkInfo } from "../../protocol/frameworks.ts";
 import type { AgentState } from "../../protocol/lifecycles/agent.machine.ts";
 import type { FrameworkState } from "../../protocol/lifecycles/framework.machine.ts";
@@ -71,6 +79,13 @@ export interface AgentEntry {
   dirty: boolean;
   /** Its position in the pool's list of candidates; -1 when it is not one (`pool.ts`). */
   candidateAt: number;
+  /**
+   * Its entries at the end of the wire form of its offers (`event.offers`,
+   * `cluster.offersSent`), frozen and shared by its offers while they hold:
+   * the codec copies their bytes (protocol/fast-pack.ts tails; `offers.ts`).
+   */
+  offerTail?: OfferTail | undefined;
+  sentTail?: SentTail | undefined;
   /** Its slot in the last allocation context, reused while nothing in it changed (`allocator.ts`). */
   slot?: AgentSlot | undefined;
   /** Deactivated (drained or by the operator): not offered. Undefined: active. */
@@ -161,6 +176,14 @@ export interface KillRequest {
   /** Set when the master kills it on its own (preemption): the reason its terminal update gets. */
   readonly reason?: TaskReason | undefined;
 }
+
+/** An agent's part of an offer's wire form: its last entries, in this order. */
+export type OfferTail = Tail<
+  Pick<Offer, "agentId" | "agentPrincipal" | "hostname" | "resources" | "attributes">
+>;
+
+/** An agent's part of an offer as `cluster.offersSent` lists it: its last entries. */
+export type SentTail = Tail<Pick<SentOffer, "agentId" | "resources">>;
 
 /** An outstanding offer. Ended offers are removed: an offer id is usable once. */
 export interface OfferEntry extends Linked<OfferEntry> {

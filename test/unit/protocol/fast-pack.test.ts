@@ -11,7 +11,7 @@ import {
   versioned,
 } from "../../../protocol/codec.ts";
 import type { Offer } from "../../../protocol/common.ts";
-import { FastPacker } from "../../../protocol/fast-pack.ts";
+import { FastPacker, Tail, withTails } from "../../../protocol/fast-pack.ts";
 import type { Message } from "../../../protocol/registry.ts";
 import { Resources } from "../../../protocol/resources.ts";
 import { PROTOCOL_VERSION } from "../../../protocol/subjects.ts";
@@ -122,6 +122,45 @@ for (const [name, msg] of cases) {
     t.true(same(encode(msg), bytes));
   });
 }
+
+test("fast pack - elements that declare their tails: the same bytes, the tails' bytes copied", (t) => {
+  // an offer's agent part last, shared by the offers of one agent (as the master builds them)
+  const tailOf = (i: number) => {
+    const o = offer(i);
+    return new Tail({
+      agentId: o.agentId,
+      agentPrincipal: o.agentPrincipal,
+      hostname: o.hostname,
+      resources: o.resources,
+      attributes: o.attributes,
+    });
+  };
+  const tails = [tailOf(1), tailOf(2), tailOf(3)];
+  // a tail whose first entry is undefined (left out), and one with nothing in it
+  const odd = new Tail({ agentPrincipal: undefined, hostname: "odd.example.org" });
+  const none = new Tail({});
+  const elements: object[] = [];
+  const declared: Array<Tail | undefined> = [];
+  for (let i = 0; i < 40; i++) {
+    const tail =
+      i % 10 === 9 ? undefined : i % 10 === 8 ? odd : i % 10 === 7 ? none : tails[i % 3]!;
+    elements.push({
+      offerId: `m-O${i}`,
+      frameworkId: `fw-${i % 4}`,
+      role: i % 2 === 0 ? "*" : "web",
+      ...(tail?.entries ?? { agentId: `m-S${i}`, hostname: `h${i}` }),
+    });
+    declared.push(tail);
+  }
+  const msg = { type: "event.offers", offers: withTails(elements, declared) } as unknown as Message;
+  const bytes = encode(msg);
+  t.true(same(bytes, expected(msg)));
+  t.true(same(encodeElement(msg), reference.pack(msg)), "as a batch element");
+  t.true(same(encode(msg), bytes), "the second time, every tail from its cached bytes");
+  // the same elements without the declaration
+  const plain = { type: "event.offers", offers: [...elements] } as unknown as Message;
+  t.true(same(encode(plain), bytes));
+});
 
 test("fast pack - maps of 16 entries and more, nested arrays, booleans and null", (t) => {
   const fast = new FastPacker((value) => reference.pack(value));
