@@ -235,22 +235,56 @@ export class Cycle implements CycleView {
       return order.list;
     }
     const { list, moved } = order;
-    if (moved.length > 0) {
-      // the others keep their keys, so they stay sorted: take the moved ones out, put each back
+    if (moved.length === 1) {
+      // the others keep their keys, so they stay sorted: the one moved slides to its place
+      this.#slide(list, list.indexOf(moved[0]!), role, compare);
+    } else if (moved.length > 1) {
+      // take the moved ones out, put each back
       for (const c of moved) list.splice(list.indexOf(c), 1);
       for (const c of moved) {
-        let lo = 0;
-        let hi = list.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
-          else hi = mid;
-        }
-        list.splice(lo, 0, c);
+        list.push(c);
+        this.#slide(list, list.length - 1, role, compare);
       }
-      moved.length = 0;
     }
+    moved.length = 0;
     return list;
+  }
+
+  /**
+   * Moves `list[at]` to its place in `list`, sorted by `compare` but for it:
+   * a binary search on the side it must go to, then a shift of those it passes
+   * (an allocation raises a framework's key, so it usually goes a few places back).
+   */
+  #slide(
+    list: CandidateState[],
+    at: number,
+    role: string,
+    compare: NonNullable<Ordering["compareFrameworks"]>,
+  ): void {
+    const c = list[at]!;
+    if (at + 1 < list.length && compare(this, role, list[at + 1]!, c) < 0) {
+      // later: the first of list[at + 2 ..] not before it
+      let lo = at + 2;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = at; k < lo - 1; k++) list[k] = list[k + 1]!;
+      list[lo - 1] = c;
+    } else if (at > 0 && compare(this, role, list[at - 1]!, c) > 0) {
+      // earlier: the first of list[.. at - 2] after it
+      let lo = 0;
+      let hi = at - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = at; k > lo; k--) list[k] = list[k - 1]!;
+      list[lo] = c;
+    }
   }
 
   /** Whether offers to `role` are never chopped: no limit on it or an ancestor, no headroom. */
