@@ -73,7 +73,9 @@ export class Tally {
   readonly #scale: Scale;
   readonly #vector: Float64Array;
   #sum: Resources;
+  /** What was added since the sum was last folded, as runs of one set added `#times[k]` times. */
   #pending: Resources[] = [];
+  #times: number[] = [];
   #share: number | undefined;
   /** Allocations counted here (roles and subtrees). */
   count = 0;
@@ -86,7 +88,13 @@ export class Tally {
 
   /** Adds `r`, whose vector is `v`. */
   add(r: Resources, v: Float64Array): void {
-    this.#pending.push(r);
+    // agents of one type share their resource sets: a run of one set is kept as a count
+    const last = this.#pending.length - 1;
+    if (last >= 0 && this.#pending[last] === r) this.#times[last]! += 1;
+    else {
+      this.#pending.push(r);
+      this.#times.push(1);
+    }
     const vector = this.#vector;
     for (let i = 0; i < v.length; i++) vector[i]! += v[i]!;
     this.#share = undefined;
@@ -102,9 +110,13 @@ export class Tally {
   get resources(): Resources {
     if (this.#pending.length > 0) {
       let sum = this.#sum;
-      for (const r of this.#pending) sum = sum.add(r);
+      for (let k = 0; k < this.#pending.length; k++) {
+        const r = this.#pending[k]!;
+        for (let n = this.#times[k]!; n > 0; n--) sum = sum.add(r);
+      }
       this.#sum = sum;
       this.#pending = [];
+      this.#times = [];
     }
     return this.#sum;
   }
