@@ -6,6 +6,7 @@
  */
 
 import { Resources } from "../protocol/resources.ts";
+import { FrameworkOrder, type InOrder } from "./framework-order.ts";
 import type { Candidate, CycleView, Ordering } from "./ordering.ts";
 import { shrinkTo, shrinkToLimit, unreservedScalars } from "./quantities.ts";
 import { parentOf, selfAndAncestors } from "./role-tree.ts";
@@ -16,12 +17,6 @@ import { type Allocation, type AllocationContext, isSubrole, roleQuota } from ".
 function addTo(map: Map<string, Resources>, key: string, r: Resources): void {
   if (r.isEmpty()) return;
   map.set(key, (map.get(key) ?? Resources.empty()).add(r));
-}
-
-/** A role's frameworks in order, and those whose key changed since it was put in order. */
-interface RoleOrder {
-  list: CandidateState[] | undefined;
-  readonly moved: CandidateState[];
 }
 
 /** The mutable state of one cycle. */
@@ -55,7 +50,7 @@ export class Cycle implements CycleView {
   /** The roles' order, undefined when an allocation made it stale. */
   #roleOrder: readonly string[] | undefined;
   /** Each role's frameworks in order (with `compareFrameworks`), and who moved since. */
-  readonly #orders = new Map<string, RoleOrder>();
+  readonly #orders = new Map<string, FrameworkOrder>();
   readonly #out: Allocation[] = [];
   /** Where the current agent's allocations start in the output. */
   #agentStart = 0;
@@ -88,7 +83,7 @@ export class Cycle implements CycleView {
       if (eligible.length === 0) continue;
       this.#eligible.set(role, eligible);
       this.roles.push(role);
-      const order: RoleOrder = { list: undefined, moved: [] };
+      const order = new FrameworkOrder();
       this.#orders.set(role, order);
       for (const c of eligible) c.orders.push(order);
     }
@@ -220,71 +215,22 @@ export class Cycle implements CycleView {
     return this.#roleOrder;
   }
 
-  /** The frameworks of `role` that want offers, in the ordering's order. */
-  frameworksInOrder(role: string): readonly Candidate[] {
+  /**
+   * The frameworks of `role` that want offers, in the ordering's order (by
+   * position: read it before the next call, which may reorder it).
+   */
+  frameworksInOrder(role: string): InOrder<Candidate> {
     const compare = this.ordering.compareFrameworks;
     const order = this.#orders.get(role);
     if (compare === undefined || order === undefined) {
       return this.ordering.sortFrameworks(this, role, this.eligible(role));
     }
-    if (order.list === undefined) {
-      order.list = this.ordering
-        .sortFrameworks(this, role, this.eligible(role))
-        .slice() as CandidateState[];
-      order.moved.length = 0;
-      return order.list;
-    }
-    const { list, moved } = order;
-    if (moved.length === 1) {
-      // the others keep their keys, so they stay sorted: the one moved slides to its place
-      this.#slide(list, list.indexOf(moved[0]!), role, compare);
-    } else if (moved.length > 1) {
-      // take the moved ones out, put each back
-      for (const c of moved) list.splice(list.indexOf(c), 1);
-      for (const c of moved) {
-        list.push(c);
-        this.#slide(list, list.length - 1, role, compare);
-      }
-    }
-    moved.length = 0;
-    return list;
-  }
-
-  /**
-   * Moves `list[at]` to its place in `list`, sorted by `compare` but for it:
-   * a binary search on the side it must go to, then a shift of those it passes
-   * (an allocation raises a framework's key, so it usually goes a few places back).
-   */
-  #slide(
-    list: CandidateState[],
-    at: number,
-    role: string,
-    compare: NonNullable<Ordering["compareFrameworks"]>,
-  ): void {
-    const c = list[at]!;
-    if (at + 1 < list.length && compare(this, role, list[at + 1]!, c) < 0) {
-      // later: the first of list[at + 2 ..] not before it
-      let lo = at + 2;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let k = at; k < lo - 1; k++) list[k] = list[k + 1]!;
-      list[lo - 1] = c;
-    } else if (at > 0 && compare(this, role, list[at - 1]!, c) > 0) {
-      // earlier: the first of list[.. at - 2] after it
-      let lo = 0;
-      let hi = at - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let k = at; k > lo; k--) list[k] = list[k - 1]!;
-      list[lo] = c;
-    }
+    if (!order.sorted) {
+      order.reset(
+        this.ordering.sortFrameworks(this, role, this.eligible(role)).slice() as CandidateState[],
+      );
+    } else if (order.moved.length > 0) order.settle(this, role, compare);
+    return order;
   }
 
   /** Whether offers to `role` are never chopped: no limit on it or an ancestor, no headroom. */
