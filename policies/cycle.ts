@@ -45,6 +45,9 @@ export class Cycle implements CycleView {
   readonly #subtree = new Map<string, Tally>();
   /** Per role: its own tally, then the subtree tallies of `""` and of each path of its chain. */
   readonly #tracks = new Map<string, readonly Tally[]>();
+  /** The role last tracked and its tallies (stage 2 allocates to one role agent after agent). */
+  #lastTrackRole: string | undefined;
+  #lastTrack: readonly Tally[] = [];
   readonly #chains = new Map<string, readonly string[]>();
   readonly #unlimited = new Map<string, boolean>();
   /** The roles' order, undefined when an allocation made it stale. */
@@ -121,6 +124,7 @@ export class Cycle implements CycleView {
 
   /** The tallies an allocation to `role` adds to: the role's own and its subtrees'. */
   #track(role: string): readonly Tally[] {
+    if (role === this.#lastTrackRole) return this.#lastTrack;
     let track = this.#tracks.get(role);
     if (track === undefined) {
       track = [
@@ -130,6 +134,8 @@ export class Cycle implements CycleView {
       ];
       this.#tracks.set(role, track);
     }
+    this.#lastTrackRole = role;
+    this.#lastTrack = track;
     return track;
   }
 

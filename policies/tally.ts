@@ -133,6 +133,7 @@ export class CandidateState implements Candidate {
   readonly orders: Array<{ readonly moved: CandidateState[] }> = [];
   #allocation: Map<string, Resources> | undefined;
   #filterIndex: DeclineFilterIndex | undefined;
+  /** The role last asked about and its tally (a cycle asks about one role many times). */
   #lastRole: string | undefined;
   #lastTally: Tally | undefined;
 
@@ -152,12 +153,13 @@ export class CandidateState implements Candidate {
 
   /** Adds what it was allocated for `role`. */
   add(scale: Scale, role: string, r: Resources, v: Float64Array): void {
-    let tally = this.tallies.get(role);
+    let tally = role === this.#lastRole ? this.#lastTally : this.tallies.get(role);
     if (tally === undefined) {
       tally = new Tally(scale, Resources.empty());
       this.tallies.set(role, tally);
-      this.#lastRole = undefined;
     }
+    this.#lastRole = role;
+    this.#lastTally = tally;
     tally.add(r, v);
     this.#allocation = undefined;
   }
