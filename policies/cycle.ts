@@ -90,8 +90,17 @@ export class Cycle implements CycleView {
       this.#orders.set(role, order);
       for (const c of eligible) c.orders.push(order);
     }
-    this.agentIds = context.agents.map((a) => a.agentId);
-    this.free = context.agents.map((a) => a.free);
+    // one pass over the agents (tens of thousands of slots, each read once)
+    const { agents } = context;
+    const agentIds: string[] = [];
+    const free: Resources[] = [];
+    for (let i = 0; i < agents.length; i++) {
+      const agent = agents[i]!;
+      agentIds.push(agent.agentId);
+      free.push(agent.free);
+    }
+    this.agentIds = agentIds;
+    this.free = free;
     const quotas = Object.keys(context.roles).filter(
       (role) => roleQuota(context, role) !== undefined,
     );
