@@ -6,6 +6,7 @@
  */
 
 import { Resources } from "../protocol/resources.ts";
+import { FrameworkOrder, type InOrder } from "./framework-order.ts";
 import type { Candidate, CycleView, Ordering } from "./ordering.ts";
 import { shrinkTo, shrinkToLimit, unreservedScalars } from "./quantities.ts";
 import { parentOf, selfAndAncestors } from "./role-tree.ts";
@@ -16,12 +17,6 @@ import { type Allocation, type AllocationContext, isSubrole, roleQuota } from ".
 function addTo(map: Map<string, Resources>, key: string, r: Resources): void {
   if (r.isEmpty()) return;
   map.set(key, (map.get(key) ?? Resources.empty()).add(r));
-}
-
-/** A role's frameworks in order, and those whose key changed since it was put in order. */
-interface RoleOrder {
-  list: CandidateState[] | undefined;
-  readonly moved: CandidateState[];
 }
 
 /** The mutable state of one cycle. */
@@ -50,12 +45,15 @@ export class Cycle implements CycleView {
   readonly #subtree = new Map<string, Tally>();
   /** Per role: its own tally, then the subtree tallies of `""` and of each path of its chain. */
   readonly #tracks = new Map<string, readonly Tally[]>();
+  /** The role last tracked and its tallies (stage 2 allocates to one role agent after agent). */
+  #lastTrackRole: string | undefined;
+  #lastTrack: readonly Tally[] = [];
   readonly #chains = new Map<string, readonly string[]>();
   readonly #unlimited = new Map<string, boolean>();
   /** The roles' order, undefined when an allocation made it stale. */
   #roleOrder: readonly string[] | undefined;
   /** Each role's frameworks in order (with `compareFrameworks`), and who moved since. */
-  readonly #orders = new Map<string, RoleOrder>();
+  readonly #orders = new Map<string, FrameworkOrder>();
   readonly #out: Allocation[] = [];
   /** Where the current agent's allocations start in the output. */
   #agentStart = 0;
@@ -88,12 +86,21 @@ export class Cycle implements CycleView {
       if (eligible.length === 0) continue;
       this.#eligible.set(role, eligible);
       this.roles.push(role);
-      const order: RoleOrder = { list: undefined, moved: [] };
+      const order = new FrameworkOrder();
       this.#orders.set(role, order);
       for (const c of eligible) c.orders.push(order);
     }
-    this.agentIds = context.agents.map((a) => a.agentId);
-    this.free = context.agents.map((a) => a.free);
+    // one pass over the agents (tens of thousands of slots, each read once)
+    const { agents } = context;
+    const agentIds: string[] = [];
+    const free: Resources[] = [];
+    for (let i = 0; i < agents.length; i++) {
+      const agent = agents[i]!;
+      agentIds.push(agent.agentId);
+      free.push(agent.free);
+    }
+    this.agentIds = agentIds;
+    this.free = free;
     const quotas = Object.keys(context.roles).filter(
       (role) => roleQuota(context, role) !== undefined,
     );
@@ -126,6 +133,7 @@ export class Cycle implements CycleView {
 
   /** The tallies an allocation to `role` adds to: the role's own and its subtrees'. */
   #track(role: string): readonly Tally[] {
+    if (role === this.#lastTrackRole) return this.#lastTrack;
     let track = this.#tracks.get(role);
     if (track === undefined) {
       track = [
@@ -135,6 +143,8 @@ export class Cycle implements CycleView {
       ];
       this.#tracks.set(role, track);
     }
+    this.#lastTrackRole = role;
+    this.#lastTrack = track;
     return track;
   }
 
@@ -220,37 +230,22 @@ export class Cycle implements CycleView {
     return this.#roleOrder;
   }
 
-  /** The frameworks of `role` that want offers, in the ordering's order. */
-  frameworksInOrder(role: string): readonly Candidate[] {
+  /**
+   * The frameworks of `role` that want offers, in the ordering's order (by
+   * position: read it before the next call, which may reorder it).
+   */
+  frameworksInOrder(role: string): InOrder<Candidate> {
     const compare = this.ordering.compareFrameworks;
     const order = this.#orders.get(role);
     if (compare === undefined || order === undefined) {
       return this.ordering.sortFrameworks(this, role, this.eligible(role));
     }
-    if (order.list === undefined) {
-      order.list = this.ordering
-        .sortFrameworks(this, role, this.eligible(role))
-        .slice() as CandidateState[];
-      order.moved.length = 0;
-      return order.list;
-    }
-    const { list, moved } = order;
-    if (moved.length > 0) {
-      // the others keep their keys, so they stay sorted: take the moved ones out, put each back
-      for (const c of moved) list.splice(list.indexOf(c), 1);
-      for (const c of moved) {
-        let lo = 0;
-        let hi = list.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (compare(this, role, list[mid]!, c) < 0) lo = mid + 1;
-          else hi = mid;
-        }
-        list.splice(lo, 0, c);
-      }
-      moved.length = 0;
-    }
-    return list;
+    if (!order.sorted) {
+      order.reset(
+        this.ordering.sortFrameworks(this, role, this.eligible(role)).slice() as CandidateState[],
+      );
+    } else if (order.moved.length > 0) order.settle(this, role, compare);
+    return order;
   }
 
   /** Whether offers to `role` are never chopped: no limit on it or an ancestor, no headroom. */

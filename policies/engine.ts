@@ -70,7 +70,9 @@ function stageOne(cycle: Cycle): void {
       if (!allocatable(cycle.free[i]!)) break;
       let unsatisfied = guarantee.subtractSaturating(cycle.consumedBy(role));
       if (unsatisfied.isEmpty()) continue;
-      for (const candidate of cycle.frameworksInOrder(role)) {
+      const order = cycle.frameworksInOrder(role);
+      for (let k = 0; k < order.length; k++) {
+        const candidate = order.at(k)!;
         if (unsatisfied.isEmpty()) break;
         const available = offerableTo(cycle.free[i]!, role);
         if (available.isEmpty()) break;
@@ -111,7 +113,9 @@ function stageTwo(cycle: Cycle): void {
       // Without a limit or headroom to respect, what is offered is what is available (the
       // general expression below then equals it: its scalars plus everything else).
       const unlimited = cycle.unlimited(role);
-      for (const candidate of cycle.frameworksInOrder(role)) {
+      const order = cycle.frameworksInOrder(role);
+      for (let k = 0; k < order.length; k++) {
+        const candidate = order.at(k)!;
         const available = offerableTo(cycle.free[i]!, role);
         if (available !== known) {
           if (available.isEmpty()) break;

@@ -21,6 +21,7 @@ import { Resources } from "../protocol/resources.ts";
 import { allocatableBy, describeMinAllocatable } from "./allocatable.ts";
 import { Cycle } from "./cycle.ts";
 import { drfOrdering } from "./drf.ts";
+import { listOf } from "./framework-order.ts";
 import type { Ordering } from "./ordering.ts";
 import { priorityOrdering } from "./priority.ts";
 import { nonQuotaPart, shrinkTo, unreservedScalars } from "./quantities.ts";
@@ -288,7 +289,7 @@ function orderReason(
   const rolesAhead = roles
     .slice(0, Math.max(0, roles.indexOf(role)))
     .map((r) => ({ id: r, share: round(cycle.subtreeShare(r)) }));
-  const order = cycle.frameworksInOrder(role);
+  const order = listOf(cycle.frameworksInOrder(role));
   const at = order.findIndex((c) => c.standing.frameworkId === frameworkId);
   const frameworksAhead = order
     .slice(0, Math.max(0, at))

@@ -73,7 +73,9 @@ export class Tally {
   readonly #scale: Scale;
   readonly #vector: Float64Array;
   #sum: Resources;
+  /** What was added since the sum was last folded, as runs of one set added `#times[k]` times. */
   #pending: Resources[] = [];
+  #times: number[] = [];
   #share: number | undefined;
   /** Allocations counted here (roles and subtrees). */
   count = 0;
@@ -86,7 +88,13 @@ export class Tally {
 
   /** Adds `r`, whose vector is `v`. */
   add(r: Resources, v: Float64Array): void {
-    this.#pending.push(r);
+    // agents of one type share their resource sets: a run of one set is kept as a count
+    const last = this.#pending.length - 1;
+    if (last >= 0 && this.#pending[last] === r) this.#times[last]! += 1;
+    else {
+      this.#pending.push(r);
+      this.#times.push(1);
+    }
     const vector = this.#vector;
     for (let i = 0; i < v.length; i++) vector[i]! += v[i]!;
     this.#share = undefined;
@@ -102,9 +110,13 @@ export class Tally {
   get resources(): Resources {
     if (this.#pending.length > 0) {
       let sum = this.#sum;
-      for (const r of this.#pending) sum = sum.add(r);
+      for (let k = 0; k < this.#pending.length; k++) {
+        const r = this.#pending[k]!;
+        for (let n = this.#times[k]!; n > 0; n--) sum = sum.add(r);
+      }
       this.#sum = sum;
       this.#pending = [];
+      this.#times = [];
     }
     return this.#sum;
   }
@@ -121,6 +133,7 @@ export class CandidateState implements Candidate {
   readonly orders: Array<{ readonly moved: CandidateState[] }> = [];
   #allocation: Map<string, Resources> | undefined;
   #filterIndex: DeclineFilterIndex | undefined;
+  /** The role last asked about and its tally (a cycle asks about one role many times). */
   #lastRole: string | undefined;
   #lastTally: Tally | undefined;
 
@@ -140,12 +153,13 @@ export class CandidateState implements Candidate {
 
   /** Adds what it was allocated for `role`. */
   add(scale: Scale, role: string, r: Resources, v: Float64Array): void {
-    let tally = this.tallies.get(role);
+    let tally = role === this.#lastRole ? this.#lastTally : this.tallies.get(role);
     if (tally === undefined) {
       tally = new Tally(scale, Resources.empty());
       this.tallies.set(role, tally);
-      this.#lastRole = undefined;
     }
+    this.#lastRole = role;
+    this.#lastTally = tally;
     tally.add(r, v);
     this.#allocation = undefined;
   }
