@@ -20,7 +20,6 @@
  * its terminal updates, and exits 0.
  */
 import type { ChildProcess } from "node:child_process";
-import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { systemClock, type Timer } from "../../infra/clock.ts";
 import {
@@ -87,8 +86,6 @@ class TaskRun {
   unhealthy: string | undefined;
   /** Why the task is being killed for its group, once it is. */
   groupKill: string | undefined;
-  /** Its `stdout` as it was spawned with, open until it exits (to see whether it is empty). */
-  stdout: FileHandle | undefined;
   constructor(
     readonly task: TaskInfo,
     readonly group: GroupRun,
@@ -174,10 +171,8 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
           : `Command exited with status ${code}`,
       exitCode: code ?? undefined,
       signal: signal ?? undefined,
-      data: tail(path.join(run.sandbox, "stdout"), TERMINAL_OUTPUT_TAIL_BYTES, run.stdout?.fd),
+      data: tail(path.join(run.sandbox, "stdout"), TERMINAL_OUTPUT_TAIL_BYTES),
     };
-    void run.stdout?.close().catch(() => {});
-    run.stdout = undefined;
     if (run.unhealthy !== undefined) {
       ended(run, { ...outcome, state: TaskState.Killed, healthy: false, message: run.unhealthy });
     } else if (run.groupKill !== undefined) {
@@ -270,8 +265,6 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
     });
     child.once("error", (e) => {
       if (run.spawned) return;
-      void run.stdout?.close().catch(() => {});
-      run.stdout = undefined;
       ended(run, {
         taskId: task.taskId,
         state: TaskState.Failed,
@@ -384,12 +377,8 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
           message: `Failed to launch the command: ${e instanceof Error ? e.message : String(e)}`,
         });
       } finally {
-        // the child has its own copies; ours close off the loop (stdout once it exits)
-        if (r.child === undefined) void closeOutput(output);
-        else {
-          r.stdout = output.stdout;
-          void output.stderr.close().catch(() => {});
-        }
+        // the child has its own copies; ours close off the loop
+        void closeOutput(output);
       }
     }
     pumpSoon();

@@ -117,19 +117,8 @@ export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
   }
 }
 
-/**
- * The last `maxBytes` of a file, or undefined when it is empty or unreadable.
- * `open`: a descriptor of the same file, still open (the task's `stdout` as
- * it was spawned with): when it shows the file empty, the file is not opened.
- */
-export function tail(file: string, maxBytes: number, open?: number): Uint8Array | undefined {
-  if (open !== undefined) {
-    try {
-      if (fstatSync(open).size === 0) return undefined;
-    } catch {
-      // read by its name then
-    }
-  }
+/** The last `maxBytes` of a file, or undefined when it is empty or unreadable. */
+export function tail(file: string, maxBytes: number): Uint8Array | undefined {
   let fd: number | undefined;
   try {
     // the task owns its sandbox: a stdout it replaced by a symbolic link is not followed
