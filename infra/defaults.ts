@@ -77,11 +77,6 @@ export const DEFAULT_DEFAULT_EXECUTOR_IDLE_TIMEOUT_MS = 10_000;
  * still being spawned.
  */
 export const DEFAULT_EXECUTOR_SPAWNS_PER_TURN = 4;
-/**
- * The default executor makes the sandboxes and opens the output files of at most this many
- * tasks at once (through the thread pool, before their spawns).
- */
-export const DEFAULT_EXECUTOR_PREPARES_IN_FLIGHT = 8;
 /** Command executor: bytes of the task's stdout tail sent with its terminal update. */
 export const TERMINAL_OUTPUT_TAIL_BYTES = 64 * 1024;
 /** Agent: work directory (`--work_dir`), relative to the current directory. */

@@ -20,11 +20,11 @@
  * its terminal updates, and exits 0.
  */
 import type { ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { systemClock, type Timer } from "../../infra/clock.ts";
 import {
   DEFAULT_COMMAND_EXECUTOR_ACK_WAIT_MS,
-  DEFAULT_EXECUTOR_PREPARES_IN_FLIGHT,
   DEFAULT_EXECUTOR_SPAWNS_PER_TURN,
   TERMINAL_OUTPUT_TAIL_BYTES,
 } from "../../infra/defaults.ts";
@@ -51,10 +51,8 @@ import { killGracePeriodMs } from "./health/kill-policy.ts";
 import {
   commandUser,
   connectExecutor,
-  openTaskOutput,
   spawnTaskProcess,
   switchedIds,
-  type TaskOutput,
   tail,
   taskEnvironment,
 } from "./task-process.ts";
@@ -225,11 +223,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
     }
   };
 
-  const start = (
-    run: TaskRun,
-    cgroupProcs: readonly string[] | undefined,
-    output: TaskOutput,
-  ): void => {
+  const start = (run: TaskRun, cgroupProcs: readonly string[] | undefined): void => {
     const { task } = run;
     const command = task.command!;
     // the agent already refused a user it cannot switch to; this names one that vanished since
@@ -244,12 +238,12 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       user,
       environment: command.environment,
     });
+    mkdirSync(run.sandbox, { recursive: true });
     const child = spawnTaskProcess({
       command,
       sandbox: run.sandbox,
       env,
       user,
-      output,
       ...(cgroupProcs === undefined ? {} : { cgroupProcs }),
     });
     run.child = child;
@@ -300,58 +294,18 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       return;
     }
     for (const r of made) runs.set(r.task.taskId, r);
-    for (const r of made) toPrepare.push({ run: r, cgroupProcs: procs.get(r.task.taskId) });
-    prepareMore();
+    for (const r of made) toStart.push({ run: r, cgroupProcs: procs.get(r.task.taskId) });
+    pumpSoon();
   };
-
-  /**
-   * Before its spawn, a task's sandbox is made and its output files opened through the thread
-   * pool (openTaskOutput), a few tasks at a time ({@link DEFAULT_EXECUTOR_PREPARES_IN_FLIGHT}):
-   * the event loop only spawns. A task killed meanwhile is not spawned (its files are closed).
-   */
-  type Launch = { run: TaskRun; cgroupProcs: readonly string[] | undefined };
-  const toPrepare: Launch[] = [];
-  let preparing = 0;
-  const prepareMore = (): void => {
-    while (preparing < DEFAULT_EXECUTOR_PREPARES_IN_FLIGHT && toPrepare.length > 0) {
-      const launch = toPrepare.shift()!;
-      const r = launch.run;
-      if (r.killing || r.ending) continue;
-      preparing++;
-      openTaskOutput(r.sandbox).then(
-        (output) => {
-          preparing--;
-          if (r.killing || r.ending) void closeOutput(output);
-          else {
-            toStart.push({ ...launch, output });
-            pumpSoon();
-          }
-          prepareMore();
-        },
-        (e: unknown) => {
-          preparing--;
-          ended(r, {
-            taskId: r.task.taskId,
-            state: TaskState.Failed,
-            reason: TaskReason.CommandExecutorFailed,
-            message: `Failed to launch the command: ${e instanceof Error ? e.message : String(e)}`,
-          });
-          prepareMore();
-        },
-      );
-    }
-  };
-  const closeOutput = (output: TaskOutput): Promise<unknown> =>
-    Promise.allSettled([output.stdout.close(), output.stderr.close()]);
 
   /**
    * Tasks are spawned a few per event-loop turn ({@link DEFAULT_EXECUTOR_SPAWNS_PER_TURN}), in
-   * the order they were prepared: a spawn blocks the loop until the child has exec'd, and a big
+   * the order their groups came: a spawn blocks the loop until the child has exec'd, and a big
    * group spawned in one turn held back every TASK_RUNNING (and every exit) of the group until
    * its last task was spawned. A task killed (or whose group failed) before its turn ends
    * TASK_KILLED without being spawned, as one killed while being launched.
    */
-  const toStart: Array<Launch & { output: TaskOutput }> = [];
+  const toStart: Array<{ run: TaskRun; cgroupProcs: readonly string[] | undefined }> = [];
   let pumping = false;
   const pumpSoon = (): void => {
     if (pumping || toStart.length === 0) return;
@@ -361,14 +315,11 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
   const pump = (): void => {
     pumping = false;
     for (let n = 0; n < DEFAULT_EXECUTOR_SPAWNS_PER_TURN && toStart.length > 0; ) {
-      const { run: r, cgroupProcs, output } = toStart.shift()!;
-      if (r.killing || r.ending) {
-        void closeOutput(output);
-        continue;
-      }
+      const { run: r, cgroupProcs } = toStart.shift()!;
+      if (r.killing || r.ending) continue;
       n++;
       try {
-        start(r, cgroupProcs, output);
+        start(r, cgroupProcs);
       } catch (e) {
         ended(r, {
           taskId: r.task.taskId,
@@ -376,9 +327,6 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
           reason: TaskReason.CommandExecutorFailed,
           message: `Failed to launch the command: ${e instanceof Error ? e.message : String(e)}`,
         });
-      } finally {
-        // the child has its own copies; ours close off the loop
-        void closeOutput(output);
       }
     }
     pumpSoon();

@@ -13,7 +13,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { type FileHandle, mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import { scrubInheritedEnvironment } from "../../infra/inherited-env.ts";
 import type { CommandInfo } from "../../protocol/common.ts";
@@ -41,31 +40,6 @@ export interface TaskProcessSpec {
   cgroupProcs?: readonly string[];
   /** The user the task runs as (`CommandInfo.user`, looked up); absent: the executor's. */
   user?: TaskUser | undefined;
-  /** Its `stdout` and `stderr` already open ({@link openTaskOutput}; the caller closes them). */
-  output?: TaskOutput;
-}
-
-/** A task's `stdout` and `stderr` files, open for appending. */
-export interface TaskOutput {
-  stdout: FileHandle;
-  stderr: FileHandle;
-}
-
-/**
- * Makes a task's sandbox and opens its `stdout` and `stderr` through the
- * thread pool, off the event loop: creating a directory and two files is
- * file system work the default executor's one thread would otherwise wait
- * for at every spawn.
- */
-export async function openTaskOutput(sandbox: string): Promise<TaskOutput> {
-  await mkdir(sandbox, { recursive: true });
-  const stdout = await open(path.join(sandbox, "stdout"), "a");
-  try {
-    return { stdout, stderr: await open(path.join(sandbox, "stderr"), "a") };
-  } catch (err) {
-    await stdout.close();
-    throw err;
-  }
 }
 
 /**
@@ -99,9 +73,8 @@ export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
   const argv = joins
     ? joinCgroupsArgv(spec.cgroupProcs!, [program.file, ...program.args])
     : [program.file, ...program.args];
-  const given = spec.output;
-  const out = given?.stdout.fd ?? openSync(path.join(spec.sandbox, "stdout"), "a");
-  const err = given?.stderr.fd ?? openSync(path.join(spec.sandbox, "stderr"), "a");
+  const out = openSync(path.join(spec.sandbox, "stdout"), "a");
+  const err = openSync(path.join(spec.sandbox, "stderr"), "a");
   try {
     return spawn(argv[0]!, argv.slice(1), {
       cwd: spec.sandbox,
@@ -110,10 +83,8 @@ export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
       ...(program.uid === undefined ? {} : { uid: program.uid, gid: program.gid }),
     });
   } finally {
-    if (given === undefined) {
-      closeSync(out);
-      closeSync(err);
-    }
+    closeSync(out);
+    closeSync(err);
   }
 }
 
