@@ -92,8 +92,21 @@ export function startRealAgent(options: RealAgentOptions): RealAgent {
  * `workDir` (the executors and tasks a bench agent started); returns how many.
  */
 export function killProcessesIn(workDir: string): number {
+  return signalProcessesIn(workDir, "SIGKILL");
+}
+
+/**
+ * Sends `signal` to every process of this user whose working directory is
+ * inside `workDir` (`nodeOnly`: only those running this Node, e.g. the
+ * executors and not their tasks); returns how many.
+ */
+export function signalProcessesIn(
+  workDir: string,
+  signal: NodeJS.Signals,
+  nodeOnly = false,
+): number {
   const root = path.resolve(workDir);
-  let killed = 0;
+  let signalled = 0;
   let entries: string[];
   try {
     entries = readdirSync("/proc");
@@ -107,16 +120,17 @@ export function killProcessesIn(workDir: string): number {
     let cwd: string;
     try {
       cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (nodeOnly && readlinkSync(`/proc/${entry}/exe`) !== process.execPath) continue;
     } catch {
       continue;
     }
     if (cwd !== root && !cwd.startsWith(`${root}${path.sep}`)) continue;
     try {
-      process.kill(pid, "SIGKILL");
-      killed++;
+      process.kill(pid, signal);
+      signalled++;
     } catch {
       // gone meanwhile
     }
   }
-  return killed;
+  return signalled;
 }

@@ -219,7 +219,7 @@ const BENCH_OPTIONS = {
     kind: "boolean",
     flag: "profile",
     default: false,
-    help: "profile the tasks phase's master (node --cpu-prof) and one allocation cycle per size; summarize (bench/results/profiles)",
+    help: "profile the tasks phase's master (node --cpu-prof), one allocation cycle per size, and the processes phase's agent and executors; summarize (bench/results/profiles)",
   },
   phases: {
     kind: "strings",

@@ -1,8 +1,9 @@
 /**
  * The batching publisher: published (non-request) messages are queued per
  * subject and go out together, as one `batch` envelope per subject, when the
- * current task ends (a microtask) — so everything an actor produces while
- * NATS delivers one socket read leaves in a few payloads. A subject with a
+ * current task ends (a microtask; or the event-loop turn, `until: "turn"`) —
+ * so everything an actor produces while NATS delivers one socket read leaves
+ * in a few payloads. A subject with a
  * single queued message gets it plain, so low-rate traffic is unchanged.
  * Requests and replies never go through here.
  */
@@ -32,6 +33,13 @@ export interface BatcherOptions {
   maxMessages?: number;
   /** Most bytes of one envelope. @default MAX_MESSAGE_BYTES */
   maxBytes?: number;
+  /**
+   * When the queued messages go out: at the end of the current task (`"task"`, a
+   * microtask), or of the event-loop turn (`"turn"`, `setImmediate`): then what the
+   * callbacks of one poll phase publish (e.g. the exits of several child processes,
+   * each a task of its own) leaves together. @default "task"
+   */
+  until?: "task" | "turn";
 }
 
 /** Queues published messages per subject and publishes them together; see the module comment. */
@@ -44,6 +52,7 @@ export class Batcher {
   /** Queued messages per subject, in order of first appearance since the last flush. */
   #queues = new Map<string, Message[]>();
   #scheduled = false;
+  readonly #turn: boolean;
   readonly #onMicrotask = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -58,16 +67,18 @@ export class Batcher {
       Math.min(options.maxMessages ?? MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES),
     );
     this.#maxBytes = Math.min(options.maxBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
+    this.#turn = options.until === "turn";
   }
 
-  /** Queues `msg` for `subject`; it is published at the end of the current task at the latest. */
+  /** Queues `msg` for `subject`; it is published at the end of the current task (or turn) at the latest. */
   publish(subject: string, msg: Message): void {
     const queue = this.#queues.get(subject);
     if (queue === undefined) {
       this.#queues.set(subject, [msg]);
       if (!this.#scheduled) {
         this.#scheduled = true;
-        queueMicrotask(this.#onMicrotask);
+        if (this.#turn) setImmediate(this.#onMicrotask);
+        else queueMicrotask(this.#onMicrotask);
       }
     } else if (queue.length >= this.#maxMessages) {
       // full: out now; `msg` starts the subject's queue again, in the same place

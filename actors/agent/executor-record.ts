@@ -93,8 +93,10 @@ export interface ExecutorRecord {
   timer: Timer | undefined;
   /** The executor's container, when the agent isolates (cgroups). */
   container?: ExecutorContainer;
-  /** Terminal updates of the executor waiting for the container's limitation check, in order. */
+  /** Updates of the executor waiting for the container's limitation check (and those after them), in order. */
   updates?: Promise<void>;
+  /** How many updates {@link updates} holds: with none, an update that needs no check is applied at once. */
+  updatesWaiting?: number;
   /** Called when a recovering executor subscribed again. */
   recovered?: () => void;
   /**

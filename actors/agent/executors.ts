@@ -751,7 +751,14 @@ export class ExecutorManager {
     }
     // A task the kernel or the agent ended for a limit fails for that reason, not for
     // the SIGKILL the executor saw: the container's counters are read before it is sent.
-    executor.updates = (executor.updates ?? Promise.resolve()).then(async () => {
+    // Other updates go at once (those of one message then leave together), unless one
+    // waits for its check: they keep their order behind it.
+    if (status.state !== TaskState.Failed && (executor.updatesWaiting ?? 0) === 0) {
+      this.#apply(record, normalized, log);
+      return;
+    }
+    executor.updatesWaiting = (executor.updatesWaiting ?? 0) + 1;
+    const waiting = async (): Promise<void> => {
       let final = normalized;
       if (status.state === TaskState.Failed) {
         const nested = executor.taskContainers.get(status.taskId);
@@ -772,7 +779,12 @@ export class ExecutorManager {
         return;
       }
       this.#apply(record, final, log);
-    });
+    };
+    executor.updates = (executor.updates ?? Promise.resolve()).then(() =>
+      waiting().finally(() => {
+        executor.updatesWaiting = (executor.updatesWaiting ?? 1) - 1;
+      }),
+    );
   }
 
   #apply(record: TaskRecord, status: TaskStatus, log: () => Logger): void {

@@ -453,7 +453,7 @@ export class ExecutorDriver {
     return this.stop();
   }
 
-  /** Updates and messages to the agent leave batched, at the end of the turn (infra/batch.ts). */
+  /** Updates and messages to the agent leave batched, at the end of the event-loop turn (infra/batch.ts). */
   #publish(msg: Message): void {
     const nc = this.nc;
     const hdrs = this.#headers;
@@ -464,7 +464,8 @@ export class ExecutorDriver {
             publish: (subject, data, options) =>
               nc.publish(subject, data, { ...options, headers: hdrs }),
           },
-      { logger: this.logger, metrics: this.metrics },
+      // the turn: the exits of several tasks (each a callback of its own) leave together
+      { logger: this.logger, metrics: this.metrics, until: "turn" },
     );
     this.#batcher.publish(this.#toAgentSubject(), msg);
   }

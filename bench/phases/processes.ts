@@ -40,7 +40,7 @@ import { parseShape } from "../load/shape.ts";
 import { masterAvailability, REPO_ROOT, startMasterProcess } from "../master-process.ts";
 import { cpuPartsOfTreeMs, cpuTimeOfTreeMs, type TreeCpuParts } from "../proc.ts";
 import { PROFILE_DIR } from "../profile-summary.ts";
-import { killProcessesIn } from "../real-agent.ts";
+import { killProcessesIn, signalProcessesIn } from "../real-agent.ts";
 import { sleep, within } from "../sampling.ts";
 import { spawnRateInChild } from "../spawn-rate.ts";
 import { ratio, round } from "../stats.ts";
@@ -125,10 +125,6 @@ export const processesPhase: BenchPhase = {
       agent = spawn(
         process.execPath,
         [
-          // --profile: the agent writes a CPU profile when it exits
-          ...(o.profile
-            ? ["--cpu-prof", `--cpu-prof-dir=${path.join(REPO_ROOT, PROFILE_DIR, "processes")}`]
-            : []),
           path.join(REPO_ROOT, "bin", "agora.js"),
           "agent",
           "--nats",
@@ -149,6 +145,15 @@ export const processesPhase: BenchPhase = {
           env: {
             ...process.env,
             AGORA_LOG_LEVEL: o.masterLogLevel,
+            // --profile: the agent and the executors it starts (which inherit NODE_OPTIONS) each
+            // write a CPU profile when they exit (cpu-profile.mjs: node refuses --cpu-prof there)
+            ...(o.profile
+              ? {
+                  NODE_OPTIONS:
+                    `${process.env.NODE_OPTIONS ?? ""} --import=${path.join(REPO_ROOT, "bench", "cpu-profile.mjs")}`.trim(),
+                  BENCH_CPU_PROFILE_DIR: path.join(REPO_ROOT, PROFILE_DIR, "processes"),
+                }
+              : {}),
           },
           stdio: ["ignore", "ignore", "pipe"],
         },
@@ -227,6 +232,8 @@ export const processesPhase: BenchPhase = {
       // read before the framework stops: its teardown ends the executor, whose CPU would then
       // be counted as reaped by the agent, with the tasks
       const groupCpu1 = agentPid === undefined ? undefined : cpuPartsOfTreeMs(agentPid);
+      // --profile: the default executor writes its profile so far (it is SIGKILLed at the end)
+      if (o.profile) signalProcessesIn(workDir, "SIGUSR2", true);
       const groupStats = groupLoad.stats();
       await groupLoad.stop();
       // the raw rate again, right after: on a shared machine it swings between minutes, and

@@ -130,3 +130,35 @@ test("batcher - a failed publish is counted, never thrown", async (t) => {
   t.is(metrics.get("messages_send_failed"), 3);
   t.is(metrics.get("messages_sent"), 0);
 });
+
+test("batcher - until the turn: what callbacks of one turn publish leaves together", async (t) => {
+  const taskIds = (p: { messages: Message[] }) =>
+    p.messages.map((m) => (m as { taskId: string }).taskId);
+  // two callbacks of one turn (as the exits of two child processes): each is a task of its own
+  const twoCallbacks = async (batcher: Batcher) => {
+    const ran = Promise.all([
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          batcher.publish("a", kill("t1"));
+          resolve();
+        }),
+      ),
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          batcher.publish("a", kill("t2"));
+          resolve();
+        }),
+      ),
+    ]);
+    await ran;
+    await tick();
+  };
+  const perTask = recorder();
+  await twoCallbacks(new Batcher(perTask.nc, { logger: silentLogger(), metrics: new Metrics() }));
+  t.deepEqual(perTask.published.map(taskIds), [["t1"], ["t2"]], "by default: one payload per task");
+  const perTurn = recorder();
+  await twoCallbacks(
+    new Batcher(perTurn.nc, { logger: silentLogger(), metrics: new Metrics(), until: "turn" }),
+  );
+  t.deepEqual(perTurn.published.map(taskIds), [["t1", "t2"]], "until the turn: one envelope");
+});
