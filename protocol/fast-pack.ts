@@ -42,6 +42,17 @@ const MAX_CACHED = 16_384;
 /** Bytes of a new buffer for messages (a message on the wire is at most 1 MiB). */
 const BUFFER_BYTES = 1024 * 1024;
 
+/** Bytes of a slab of tails' bytes. */
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * Where the bytes of tails are kept: slabs of {@link SLAB_BYTES}, each tail
+ * a range of one (tens of thousands of tails as small arrays of their own
+ * would each be a buffer for the garbage collector to track).
+ */
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
 /**
  * The last entries that elements of an array share (see the module
  * comment): a frozen plain object, and its entries' bytes once written.
@@ -50,8 +61,10 @@ export class Tail<T extends object = object> {
   readonly entries: Readonly<T>;
   /** The key the entries start with (undefined: none). */
   readonly first: string | undefined;
-  /** The entries as the writer wrote them, and how many (undefined until then). */
-  bytes: Uint8Array | undefined;
+  /** Where the writer put the entries' bytes (undefined until then), and how many entries. */
+  slab: Uint8Array | undefined;
+  offset = 0;
+  length = 0;
   count = 0;
 
   constructor(entries: T) {
@@ -255,13 +268,17 @@ export class FastPacker {
       length++;
     }
     if (first !== undefined) {
-      const bytes = tail!.bytes;
-      if (bytes === undefined) {
+      const from = tail!.slab;
+      if (from === undefined) {
         this.#tail(tail!);
       } else {
-        this.#room(bytes.length);
-        this.#buf.set(bytes, this.#pos);
-        this.#pos += bytes.length;
+        // a loop: cheaper than a view and `set` for the hundred bytes of a tail
+        const n = tail!.length;
+        this.#room(n);
+        const buf = this.#buf;
+        let p = this.#pos;
+        for (let i = tail!.offset, end = i + n; i < end; i++) buf[p++] = from[i]!;
+        this.#pos = p;
       }
       length += tail!.count;
     }
@@ -298,8 +315,17 @@ export class FastPacker {
       count++;
     }
     // a copy: the buffer's bytes are the message's
-    tail.bytes = new Uint8Array(this.#buf.subarray(this.#start + from, this.#pos));
+    const length = this.#pos - this.#start - from;
+    if (slabUsed + length > slab.length) {
+      slab = new Uint8Array(Math.max(SLAB_BYTES, length));
+      slabUsed = 0;
+    }
+    slab.set(this.#buf.subarray(this.#start + from, this.#pos), slabUsed);
+    tail.slab = slab;
+    tail.offset = slabUsed;
+    tail.length = length;
     tail.count = count;
+    slabUsed += length;
   }
 
   /** As msgpackr: the header sized for the string's length, moved when its UTF-8 is longer. */
