@@ -206,13 +206,7 @@ export class TaskJournals {
 
   /** Waits for the journals under `prefix` (every one: "") to be written, then closes them. */
   async close(prefix = ""): Promise<void> {
-    for (;;) {
-      const busy = [...this.#journals].filter(
-        ([file, j]) => file.startsWith(prefix) && (j.running !== undefined || j.queued.size > 0),
-      );
-      if (busy.length === 0) break;
-      await Promise.allSettled(busy.map(([, j]) => j.running));
-    }
+    await this.idle(prefix);
     for (const [file, j] of [...this.#journals]) {
       if (!file.startsWith(prefix)) continue;
       this.#journals.delete(file);
