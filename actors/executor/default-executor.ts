@@ -19,7 +19,6 @@
  * shutdown it kills what runs, waits (bounded) for the acknowledgement of
  * its terminal updates, and exits 0.
  */
-import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { systemClock, type Timer } from "../../infra/clock.ts";
@@ -51,11 +50,11 @@ import { killGracePeriodMs } from "./health/kill-policy.ts";
 import {
   commandUser,
   connectExecutor,
-  spawnTaskProcess,
   switchedIds,
   tail,
   taskEnvironment,
 } from "./task-process.ts";
+import { type TaskChild, TaskSpawner } from "./task-spawner.ts";
 
 /** Options of {@link runDefaultExecutor}. */
 export interface DefaultExecutorOptions extends ExecutorDriverOptions {
@@ -73,7 +72,7 @@ interface GroupRun {
 
 /** One task of the default executor. */
 class TaskRun {
-  child: ChildProcess | undefined;
+  child: TaskChild | undefined;
   spawned = false;
   killing = false;
   killTimer: Timer | undefined;
@@ -100,6 +99,13 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
   let shuttingDown = false;
   let exiting = false;
 
+  /** Tasks' processes start in the spawner's helper process (./task-spawner.ts), made at the first task. */
+  let spawner: TaskSpawner | undefined;
+  const taskSpawner = (): TaskSpawner => {
+    spawner ??= new TaskSpawner({ logger: driver.logger.child({ component: "task-spawner" }) });
+    return spawner;
+  };
+
   const live = () => [...runs.values()].filter((r) => r.terminal === undefined);
 
   /**
@@ -121,6 +127,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       .map((r) => r.terminal?.uuid)
       .filter((u): u is string => u !== undefined);
     await Promise.all(pending.map((uuid) => driver.whenAcknowledged(uuid, ackWaitMs)));
+    spawner?.close();
     await driver.stop();
     exit(0);
   };
@@ -239,7 +246,7 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       environment: command.environment,
     });
     mkdirSync(run.sandbox, { recursive: true });
-    const child = spawnTaskProcess({
+    const child = taskSpawner().spawn({
       command,
       sandbox: run.sandbox,
       env,
@@ -267,6 +274,16 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
       });
     });
     child.once("exit", (code, signal) => onExit(run, code, signal));
+    child.once("lost", () => {
+      // the helper died: this process's exit will never be known, so it is ended here
+      if (child.pid !== undefined) signalTree(child.pid, "SIGKILL");
+      ended(run, {
+        taskId: task.taskId,
+        state: TaskState.Failed,
+        reason: TaskReason.CommandExecutorFailed,
+        message: "Lost the task's process: the executor's task spawner exited",
+      });
+    });
   };
 
   const launchGroup = (group: TaskGroupInfo, containers: TaskContainer[]): void => {
@@ -299,11 +316,11 @@ export async function runDefaultExecutor(options: DefaultExecutorOptions = {}): 
   };
 
   /**
-   * Tasks are spawned a few per event-loop turn ({@link DEFAULT_EXECUTOR_SPAWNS_PER_TURN}), in
-   * the order their groups came: a spawn blocks the loop until the child has exec'd, and a big
-   * group spawned in one turn held back every TASK_RUNNING (and every exit) of the group until
-   * its last task was spawned. A task killed (or whose group failed) before its turn ends
-   * TASK_KILLED without being spawned, as one killed while being launched.
+   * Tasks are started a few per event-loop turn ({@link DEFAULT_EXECUTOR_SPAWNS_PER_TURN}), in
+   * the order their groups came, so that a big group does not hold back every TASK_RUNNING
+   * (and every exit) of the tasks before it; the spawner's helper paces its forks the same way.
+   * A task killed (or whose group failed) before its turn ends TASK_KILLED without being
+   * spawned, as one killed while being launched.
    */
   const toStart: Array<{ run: TaskRun; cgroupProcs: readonly string[] | undefined }> = [];
   let pumping = false;

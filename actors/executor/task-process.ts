@@ -66,17 +66,11 @@ export function switchedIds(user: TaskUser | undefined): { uid?: number; gid?: n
  * runs first and then drops them through `setpriv` (actors/shared/join-cgroups.ts).
  */
 export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
-  const joins = spec.cgroupProcs !== undefined && spec.cgroupProcs.length > 0;
-  const switching = spec.user !== undefined && needsSwitch(spec.user);
-  if (switching) chownSandbox(spec.sandbox, spec.user!);
-  const program = spawnAsUser(spec.user, commandProgram(spec.command), undefined, joins);
-  const argv = joins
-    ? joinCgroupsArgv(spec.cgroupProcs!, [program.file, ...program.args])
-    : [program.file, ...program.args];
+  const program = taskProgram(spec);
   const out = openSync(path.join(spec.sandbox, "stdout"), "a");
   const err = openSync(path.join(spec.sandbox, "stderr"), "a");
   try {
-    return spawn(argv[0]!, argv.slice(1), {
+    return spawn(program.argv[0]!, program.argv.slice(1), {
       cwd: spec.sandbox,
       env: spec.env,
       stdio: ["ignore", out, err],
@@ -86,6 +80,28 @@ export function spawnTaskProcess(spec: TaskProcessSpec): ChildProcess {
     closeSync(out);
     closeSync(err);
   }
+}
+
+/** What runs for a task: the argv (with its cgroup joins) and the ids to switch to. */
+export interface TaskProgram {
+  argv: string[];
+  uid?: number | undefined;
+  gid?: number | undefined;
+}
+
+/**
+ * The argv a task's process is spawned with and the ids it switches to; with
+ * a user to switch to, the sandbox becomes the user's first.
+ */
+export function taskProgram(spec: TaskProcessSpec): TaskProgram {
+  const joins = spec.cgroupProcs !== undefined && spec.cgroupProcs.length > 0;
+  const switching = spec.user !== undefined && needsSwitch(spec.user);
+  if (switching) chownSandbox(spec.sandbox, spec.user!);
+  const program = spawnAsUser(spec.user, commandProgram(spec.command), undefined, joins);
+  const argv = joins
+    ? joinCgroupsArgv(spec.cgroupProcs!, [program.file, ...program.args])
+    : [program.file, ...program.args];
+  return program.uid === undefined ? { argv } : { argv, uid: program.uid, gid: program.gid };
 }
 
 /** The last `maxBytes` of a file, or undefined when it is empty or unreadable. */

@@ -3,7 +3,7 @@
  * the machine has them writable), a framework launching groups through the
  * scheduler driver's `acceptGroups`, and the built-in default executor.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import { containerIdFor, isolatorFor } from "../../../actors/agent/isolation/index.ts";
 import type { SchedulerDriver } from "../../../actors/scheduler/driver.ts";
@@ -206,8 +206,9 @@ test("task groups - one default executor (same pid) runs groups in sequence and 
   let from = 0;
   for (let i = 0; i < 3; i++) {
     const offer = await nextOffer(fw, from);
-    // the task's parent is the executor ($PPID; a cgroup join execs in place)
-    const probe = task(offer, "echo $PPID");
+    // the task's parent is the executor's task spawner, whose parent is the executor
+    // (a cgroup join runs in the task's own shell)
+    const probe = task(offer, "cut -d' ' -f4 /proc/$PPID/stat");
     from = fw.events.mark();
     await fw.driver.acceptGroups(
       [offer.offerId],
@@ -230,6 +231,53 @@ test("task groups - one default executor (same pid) runs groups in sequence and 
   };
   await eventually(() => !alive(), "the idle default executor to exit", WAIT_MS);
   t.false(alive());
+});
+
+/** The pid and parent pid of the process whose command line holds `marker`, if one runs. */
+function processWith(marker: string): { pid: number; ppid: number } | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      return { pid: Number(entry), ppid };
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+test("task groups - a task whose spawner died fails; the executor's next task gets a new spawner", async (t) => {
+  const fw = await framework(t);
+  const offer = await nextOffer(fw);
+  const marker = `agora-spawner-probe-${process.pid}-${++seq}`;
+  const victim = task(offer, `: ${marker}; sleep 60`);
+  let from = fw.events.mark();
+  await fw.driver.acceptGroups(
+    [offer.offerId],
+    [{ executor: defaultExecutor("spawner-lost"), taskGroup: { tasks: [victim] } }],
+    { refuseSeconds: 0 },
+  );
+  await running(fw, victim.taskId);
+  const shell = processWith(marker);
+  t.truthy(shell, "the task's shell runs");
+  process.kill(shell!.ppid, "SIGKILL");
+  const end = await terminal(fw, victim.taskId);
+  t.is(end.state, TaskState.Failed);
+  t.is(end.reason, TaskReason.CommandExecutorFailed);
+  t.regex(end.message ?? "", /task spawner/);
+  await eventually(() => processWith(marker) === undefined, "the lost task's processes to go");
+  const next = await nextOffer(fw, from);
+  from = fw.events.mark();
+  const probe = task(next, "true");
+  await fw.driver.acceptGroups(
+    [next.offerId],
+    [{ executor: defaultExecutor("spawner-lost"), taskGroup: { tasks: [probe] } }],
+    { refuseSeconds: 0 },
+  );
+  t.is((await terminal(fw, probe.taskId)).state, TaskState.Finished);
 });
 
 /** The latest statistics of a task in the master's state. */
