@@ -141,8 +141,14 @@ export async function startRecoveryFixture(url: string): Promise<RecoveryFixture
           await agent.result;
         }
       }
-      // Nothing of the scenario may outlive it.
-      for (const pid of await processesWithEnv("AGORA_SUBJECT_PREFIX", subjects.prefix)) {
+      // Nothing of the scenario may outlive it: its executors (the prefix) and their tasks
+      // (which inherit no AGORA_* variable, but MESOS_AGENT_ID), orphaned when an executor
+      // was killed by a test
+      const pids = [
+        ...(await processesWithEnv("AGORA_SUBJECT_PREFIX", subjects.prefix)),
+        ...(await processesWithEnv("AGORA_AGENT_ID", master.agentId)),
+      ];
+      for (const pid of pids) {
         try {
           process.kill(pid, "SIGKILL");
         } catch {
