@@ -357,12 +357,12 @@ export const processesPhase: BenchPhase = {
           unit: "ms",
         },
         {
-          name: "  of it the default executor's",
+          name: "  of it the default executor's and its task spawner's",
           value: groupPart("descendants"),
           unit: "ms",
         },
         {
-          name: "  of it the task's processes (`/bin/sh -c true`, reaped by the executor)",
+          name: "  of it the task's processes (`/bin/sh -c true`, reaped by the task spawner)",
           value: groupPart("reaped"),
           unit: "ms",
         },
