@@ -134,8 +134,9 @@ export class TaskSpawner {
 
   #ensureHelper(): Helper {
     if (this.#helper !== undefined) return this.#helper;
-    // no environment of the executor's (its NODE_OPTIONS, its credentials): each request carries the task's
-    // small and single-threaded: a fork copies the page tables of the whole process
+    // small and single-threaded (a fork copies the page tables of the whole process), and with
+    // no environment of the executor's (its NODE_OPTIONS, its credentials): each request carries
+    // its task's
     const proc = spawn(process.execPath, [...HELPER_NODE_FLAGS, "-e", SPAWNER_HELPER_SOURCE], {
       stdio: ["pipe", "pipe", "inherit"],
       env: {},
