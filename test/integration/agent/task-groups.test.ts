@@ -38,7 +38,9 @@ import {
 type Context = ClusterContext;
 const test = anyTest as TestFn<Context>;
 
-const IDLE_MS = 1500;
+// Long enough that the next group of a test reaches a warm executor on a loaded CI machine
+// (an offer and an accept between two groups took more than 1.5 s there once).
+const IDLE_MS = 5000;
 const detection = await detectForTests(testRoot());
 const isolated = detection.kind !== "none";
 const cgtest = cgroupTest(test, detection);
