@@ -16,22 +16,21 @@
  *   helper appends the child's output to the files `stdout` and `stderr`.
  * - replies: `{ id, ev: "spawn", pid }`, `{ id, ev: "error", message }` (the
  *   program did not start), `{ id, ev: "exit", code, signal }`.
- * A few requests are spawned per event-loop turn and the replies of a turn
+ * A few requests are spawned per event-loop turn (the executor's own pace,
+ * `DEFAULT_EXECUTOR_SPAWNS_PER_TURN`) and the replies of a turn
  * leave in one write, so a burst of requests does not hold back the replies
  * of the children already started. The helper ignores SIGINT, SIGTERM and
  * SIGHUP (a terminal's Ctrl-C is for its executor, which ends the tasks) and
  * SIGUSR2 (the bench's "write your profile" to each Node process of its work
  * dir), and exits when its stdin closes: its executor is gone.
  */
-
-/** Requests the helper spawns per event-loop turn before it writes the turn's replies. */
-const SPAWNER_SPAWNS_PER_TURN = 4;
+import { DEFAULT_EXECUTOR_SPAWNS_PER_TURN } from "../../infra/defaults.ts";
 
 /** The helper's source text (see the module comment). */
 export const SPAWNER_HELPER_SOURCE = `"use strict";
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
-const PER_TURN = ${SPAWNER_SPAWNS_PER_TURN};
+const PER_TURN = ${DEFAULT_EXECUTOR_SPAWNS_PER_TURN};
 for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR2"]) process.on(s, () => {});
 let input = "";
 const queue = [];
