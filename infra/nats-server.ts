@@ -515,6 +515,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   return server;
 }
 
+/** Starts of a cluster on new ports when a node found its cluster port taken meanwhile. */
+const CLUSTER_START_ATTEMPTS = 3;
+
 /** Returns `count` distinct free TCP ports on `host` by binding port 0. */
 async function freePorts(count: number, host: string): Promise<number[]> {
   const servers: net.Server[] = [];
@@ -588,32 +591,38 @@ export async function startNatsCluster(
   if (!Number.isInteger(size) || size < 1) throw new Error(`cluster size must be >= 1: ${size}`);
   const host = options.host ?? "127.0.0.1";
   const jetstream = options.jetstream ?? true;
-  const clusterPorts = await freePorts(size, host);
-  const routeUrls = clusterPorts.map((p) => `nats://${urlHost(host)}:${p}`);
-
-  const results = await Promise.allSettled(
-    clusterPorts.map((clusterPort, i) =>
-      startNatsServer({
-        jetstream,
-        host,
-        serverName: `n${i + 1}`,
-        clusterName: options.clusterName ?? "agora",
-        clusterPort,
-        routes: routeUrls.filter((_, j) => j !== i),
-        ...(options.args === undefined ? {} : { args: options.args }),
-        ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
-      }),
-    ),
-  );
-  const servers = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  // The free ports are closed again before the nodes bind them, so another process can take
+  // one in between: the nodes are then started again on new ports, a few times.
+  let servers: NatsServer[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const clusterPorts = await freePorts(size, host);
+    const routeUrls = clusterPorts.map((p) => `nats://${urlHost(host)}:${p}`);
+    const results = await Promise.allSettled(
+      clusterPorts.map((clusterPort, i) =>
+        startNatsServer({
+          jetstream,
+          host,
+          serverName: `n${i + 1}`,
+          clusterName: options.clusterName ?? "agora",
+          clusterPort,
+          routes: routeUrls.filter((_, j) => j !== i),
+          ...(options.args === undefined ? {} : { args: options.args }),
+          ...(options.readyTimeoutMs === undefined
+            ? {}
+            : { readyTimeoutMs: options.readyTimeoutMs }),
+        }),
+      ),
+    );
+    servers = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed === undefined) break;
+    await Promise.all(servers.map((s) => s.stop()));
+    const portTaken = String(failed.reason).includes("address already in use");
+    if (!portTaken || attempt >= CLUSTER_START_ATTEMPTS) throw failed.reason;
+  }
   const stopAll = async (): Promise<void> => {
     await Promise.all(servers.map((s) => s.stop()));
   };
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed !== undefined) {
-    await stopAll();
-    throw failed.reason;
-  }
 
   if (jetstream) {
     const timeoutMs = options.jetstreamReadyTimeoutMs ?? JETSTREAM_READY_TIMEOUT_MS;
